@@ -1,0 +1,85 @@
+//! Who is signed in and what their role lets them use.
+//!
+//! Sessions are server-side rows keyed by the SHA-256 of a random token; the
+//! browser holds only the token, in an HttpOnly, SameSite=Lax cookie.
+
+pub mod page;
+#[cfg(feature = "ssr")]
+pub mod session;
+
+use crate::error::AppError;
+use domain::Role;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The signed-in person, as the pages see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub work_zone: Option<String>,
+}
+
+/// The parts of the app, each open to some roles. The navigation shows only
+/// what the role may use and every server function checks the same table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    Inbox,
+    Settings,
+    Groups,
+    Deliveries,
+    Analytics,
+}
+
+impl Area {
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Area::Inbox | Area::Settings => Role::ALL,
+            Area::Groups => &[Role::Admin],
+            Area::Deliveries | Area::Analytics => &[Role::Admin, Role::Manager],
+        }
+    }
+
+    pub fn allows(self, role: Role) -> bool {
+        self.roles().contains(&role)
+    }
+}
+
+/// The signed-in user, or `Unauthenticated`.
+#[server(endpoint = "auth/whoami")]
+pub async fn whoami() -> Result<CurrentUser, AppError> {
+    session::require_user()
+}
+
+#[server(endpoint = "auth/login")]
+pub async fn login(email: String, password: String) -> Result<(), AppError> {
+    session::login(email, password).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server(endpoint = "auth/logout")]
+pub async fn logout() -> Result<(), AppError> {
+    session::logout().await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admins_manage_groups_and_only_admins_and_managers_see_deliveries() {
+        for role in Role::ALL {
+            assert_eq!(Area::Groups.allows(*role), *role == Role::Admin);
+            assert_eq!(
+                Area::Deliveries.allows(*role),
+                matches!(role, Role::Admin | Role::Manager)
+            );
+            assert!(Area::Inbox.allows(*role) && Area::Settings.allows(*role));
+        }
+    }
+}

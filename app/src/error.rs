@@ -1,0 +1,107 @@
+//! One error type for every server function.
+//!
+//! What the browser may see is spelled out here; anything internal (a database
+//! error, a panic in a blocking task) is logged on the server with a reference
+//! and reaches the browser only as [`AppError::Internal`] with that reference, so
+//! SQL text and connection strings never leave the server.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// A problem with one input field, shown next to that field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Silakan masuk terlebih dahulu (sesi tidak ada atau telah berakhir).")]
+    Unauthenticated,
+    #[error("Email atau kata sandi salah.")]
+    InvalidCredentials,
+    #[error("Anda tidak berhak membuka ini (perlu peran: {0}).")]
+    Forbidden(String),
+    #[error("Tidak ditemukan: {0}")]
+    NotFound(String),
+    #[error("Periksa isian: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Terjadi kesalahan di server (ref {0}). Coba lagi nanti.")]
+    Internal(String),
+    #[error("Gagal menghubungi server: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The message for one field, if this is a validation error naming it.
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Validation(errors) => {
+                errors.iter().find(|e| e.field == name).map(|e| e.message.clone())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // A form field that does not deserialise (e.g. a missing field in a
+            // hand-made POST) is the caller's mistake, not ours.
+            ServerFnErrorErr::Args(msg) => AppError::invalid("form", msg),
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::AppError;
+
+    /// Logs an internal failure with a short reference the user can quote.
+    pub fn internal(context: &str, err: &dyn std::fmt::Display) -> AppError {
+        let mut bytes = [0u8; 4];
+        let _ = getrandom::fill(&mut bytes);
+        let reference = hex::encode(bytes);
+        tracing::error!(reference, "{context}: {err}");
+        AppError::Internal(reference)
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(err: sqlx::Error) -> Self {
+            internal("database", &err)
+        }
+    }
+
+    impl From<sqlx::migrate::MigrateError> for AppError {
+        fn from(err: sqlx::migrate::MigrateError) -> Self {
+            internal("migration", &err)
+        }
+    }
+
+    impl From<tokio::task::JoinError> for AppError {
+        fn from(err: tokio::task::JoinError) -> Self {
+            internal("blocking task", &err)
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use server::internal;

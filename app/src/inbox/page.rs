@@ -1,0 +1,33 @@
+//! The inbox page: what was sent to the user in the app.
+
+use super::my_notifications;
+use crate::shell::ErrorNote;
+use crate::time::format_wib;
+use leptos::prelude::*;
+
+#[component]
+pub fn InboxPage() -> impl IntoView {
+    let items = Resource::new(|| (), |_| my_notifications());
+    view! {
+        <h1>"Kotak masuk"</h1>
+        <Suspense fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+            {move || Suspend::new(async move {
+                match items.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"Belum ada notifikasi."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="inbox">
+                            {list.into_iter().map(|n| view! {
+                                <li class:unread=n.read_at.is_none()>
+                                    <strong>{n.title}</strong>
+                                    <small class="muted">" · " {format_wib(n.created_at)} " · " {n.priority}</small>
+                                    <p>{n.body}</p>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

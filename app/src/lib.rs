@@ -1,0 +1,30 @@
+//! The Leptos application: pages, components and server functions.
+//!
+//! Organised by capability; each folder holds the types the browser and the
+//! server share, the server functions, the SQL (behind the `ssr` feature, so it
+//! never reaches the WASM bundle) and the page:
+//! - [`auth`]: sign-in, sessions, roles;
+//! - [`settings`]: a user's own notification settings;
+//! - [`groups`]: WhatsApp groups master data;
+//! - [`deliveries`]: the delivery log;
+//! - [`analytics`]: delivery statistics;
+//! - [`inbox`]: the in-app notifications;
+//! - [`db`] (server only): the SQLite / PostgreSQL pool, migrations and seed data;
+//! - [`shell`]: the document, the router and the navigation.
+
+pub mod analytics;
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod db;
+pub mod deliveries;
+pub mod error;
+pub mod groups;
+pub mod inbox;
+pub mod settings;
+pub mod shell;
+#[cfg(feature = "ssr")]
+pub mod state;
+pub mod time;
+
+pub use error::AppError;
+pub use shell::{shell, App};

@@ -1,0 +1,28 @@
+//! The one state value of the Axum host. leptos_axum provides it as context to
+//! every render and server function; read it only through [`app_state`].
+
+use crate::db::Db;
+use crate::error::AppError;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use leptos::prelude::use_context;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    /// Add `Secure` to the session cookie (behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state, from a server function or an SSR render.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>()
+        .ok_or_else(|| crate::error::internal("context", &"AppState was not provided"))
+}

@@ -1,0 +1,123 @@
+//! Test databases: every store test runs once on SQLite and once on PostgreSQL.
+//!
+//! SQLite gets a fresh file in a temporary directory. PostgreSQL gets a fresh
+//! database on the server at `TEST_POSTGRES_URL` (default: the local server,
+//! 127.0.0.1:5432, user postgres), dropped afterwards. When that server is
+//! unreachable the PostgreSQL half is skipped with a message, except under
+//! `CI=true`, where it fails: CI must prove both backends.
+
+#![allow(dead_code)]
+
+use app::db::Db;
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub struct TestDb {
+    pub db: Db,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(std::path::PathBuf),
+    PgDatabase { admin_url: String, name: String },
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn in_ci() -> bool {
+    matches!(std::env::var("CI").as_deref(), Ok("true" | "1"))
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = std::env::temp_dir().join(unique("notif_sqlite"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("test.db").display());
+        let db = Db::connect(&url, 5).await.expect("open sqlite");
+        db.migrate().await.expect("migrate sqlite");
+        TestDb { db, cleanup: Cleanup::Dir(dir) }
+    }
+
+    /// `None` when PostgreSQL is unreachable outside CI.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin_url = postgres_admin_url();
+        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+            Ok(c) => c,
+            Err(e) if !in_ci() => {
+                eprintln!("SKIPPED: PostgreSQL at {admin_url} is unreachable ({e}); set TEST_POSTGRES_URL");
+                return None;
+            }
+            Err(e) => panic!("CI=true but PostgreSQL at {admin_url} is unreachable: {e}"),
+        };
+        let name = unique("notif_test");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let url = match admin_url.rfind('/') {
+            Some(i) => format!("{}/{name}", &admin_url[..i]),
+            None => panic!("TEST_POSTGRES_URL needs a database path"),
+        };
+        let db = Db::connect(&url, 5).await.expect("open postgres");
+        db.migrate().await.expect("migrate postgres");
+        Some(TestDb { db, cleanup: Cleanup::PgDatabase { admin_url, name } })
+    }
+
+    pub async fn close(self) {
+        self.db.close().await;
+        match self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PgDatabase { admin_url, name } => {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut admin)
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+/// Declares `async fn $name(db: &Db)` as two tests, `$name::sqlite` and
+/// `$name::postgres`.
+#[macro_export]
+macro_rules! store_test {
+    ($name:ident, |$db:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($db: &app::db::Db) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let t = $crate::common::TestDb::sqlite().await;
+                run(&t.db).await;
+                t.close().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(t) = $crate::common::TestDb::postgres().await else { return };
+                run(&t.db).await;
+                t.close().await;
+            }
+        }
+    };
+}

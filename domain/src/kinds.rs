@@ -1,0 +1,250 @@
+//! Closed vocabularies with one wire name each.
+//!
+//! The wire name is what the database stores, the HTTP API accepts and the
+//! browser sends; `parse` is the only way in, so an unknown word is an error at
+//! the edge instead of a surprise deep in the dispatcher.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An input word that is not in a vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} '{value}'; expected one of: {expected}")]
+pub struct UnknownWord {
+    pub kind: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+/// Declares a string-backed enum with `ALL`, `as_str`, `parse`, `Display` and serde
+/// that all agree on the same wire names.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident, $kind:literal { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "&'static str")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+
+            pub fn parse(value: &str) -> Result<Self, UnknownWord> {
+                match value {
+                    $($wire => Ok($name::$variant),)+
+                    _ => Err(UnknownWord {
+                        kind: $kind,
+                        value: value.to_owned(),
+                        expected: [$($wire),+].join(", "),
+                    }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = UnknownWord;
+            fn try_from(value: String) -> Result<Self, Self::Error> { Self::parse(&value) }
+        }
+
+        impl From<$name> for &'static str {
+            fn from(value: $name) -> Self { value.as_str() }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownWord;
+            fn from_str(value: &str) -> Result<Self, Self::Err> { Self::parse(value) }
+        }
+    };
+}
+
+vocabulary! {
+    /// What a signed-in person may do.
+    Role, "role" {
+        Admin => "admin",
+        Manager => "manager",
+        Supervisor => "supervisor",
+        Technician => "technician",
+        Noc => "noc",
+        CustomerService => "customer_service",
+    }
+}
+
+vocabulary! {
+    /// Urgency of a notification; ordered, so `Priority::High > Priority::Medium`.
+    Priority, "priority" {
+        Low => "low",
+        Medium => "medium",
+        High => "high",
+        Critical => "critical",
+    }
+}
+
+vocabulary! {
+    /// The events the ticketing system (and the system itself) raises.
+    NotificationType, "notification type" {
+        TicketAssigned => "ticket_assigned",
+        TicketStatusChanged => "ticket_status_changed",
+        SlaWarning => "sla_warning",
+        SlaBreach => "sla_breach",
+        Escalation => "escalation",
+        NewTicket => "new_ticket",
+        CustomerRegistrationApproved => "customer_registration_approved",
+        PaymentReceived => "payment_received",
+        InvoiceReminder => "invoice_reminder",
+        ServiceUpdate => "service_update",
+        DailySummary => "daily_summary",
+        WeeklyReport => "weekly_report",
+        KpiAlert => "kpi_alert",
+        SystemAlert => "system_alert",
+        Outage => "outage",
+        CriticalIncident => "critical_incident",
+        NewRegistration => "new_registration",
+        CustomerComplaint => "customer_complaint",
+    }
+}
+
+vocabulary! {
+    /// A way of reaching someone. `WhatsappGroup` is a channel of its own because it
+    /// reaches a group chat, not a person, and is switched per group, not per user.
+    Channel, "channel" {
+        InApp => "in_app",
+        Whatsapp => "whatsapp",
+        WhatsappGroup => "whatsapp_group",
+        Email => "email",
+        Push => "push",
+        Sms => "sms",
+        Voice => "voice",
+    }
+}
+
+vocabulary! {
+    /// The life of one delivery. See [`DeliveryStatus::rank`] for how webhook updates
+    /// are ordered.
+    DeliveryStatus, "delivery status" {
+        Queued => "queued",
+        /// Held back on purpose (quiet hours, digest) until `next_attempt_at`.
+        Deferred => "deferred",
+        Sending => "sending",
+        Sent => "sent",
+        Delivered => "delivered",
+        Read => "read",
+        Failed => "failed",
+    }
+}
+
+vocabulary! {
+    /// Who a WhatsApp group is for.
+    GroupCategory, "group category" {
+        Technicians => "technicians",
+        Supervisors => "supervisors",
+        Managers => "managers",
+        Noc => "noc",
+        CustomerService => "customer_service",
+        All => "all",
+    }
+}
+
+vocabulary! {
+    /// Message template locales. Bahasa Indonesia is the default.
+    Locale, "locale" {
+        Id => "id",
+        En => "en",
+    }
+}
+
+impl Default for Locale {
+    fn default() -> Self {
+        Locale::Id
+    }
+}
+
+impl DeliveryStatus {
+    /// Monotonic rank for status callbacks: a later callback may only move a
+    /// delivery forward (`sent < delivered < read`), so a duplicate or late
+    /// `delivered` never undoes `read`. `Failed` is terminal.
+    pub const fn rank(self) -> u8 {
+        match self {
+            DeliveryStatus::Queued | DeliveryStatus::Deferred => 0,
+            DeliveryStatus::Sending => 1,
+            DeliveryStatus::Sent => 2,
+            DeliveryStatus::Delivered => 3,
+            DeliveryStatus::Read => 4,
+            DeliveryStatus::Failed => 5,
+        }
+    }
+
+    /// No worker will touch a delivery in this state again.
+    pub const fn is_final(self) -> bool {
+        matches!(self, DeliveryStatus::Read | DeliveryStatus::Failed)
+    }
+}
+
+impl Role {
+    /// May manage master data, provider accounts and API keys.
+    pub fn is_admin(self) -> bool {
+        self == Role::Admin
+    }
+
+    /// May browse the delivery log and analytics of everyone.
+    pub fn sees_all_deliveries(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
+}
+
+/// Work zones are master data (a table), so they are plain codes, not an enum.
+pub type WorkZoneCode = String;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_round_trip_for_every_vocabulary() {
+        for t in NotificationType::ALL {
+            assert_eq!(NotificationType::parse(t.as_str()), Ok(*t));
+        }
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(*r));
+        }
+        for s in DeliveryStatus::ALL {
+            let json = serde_json::to_string(s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<DeliveryStatus>(&json).unwrap(), *s);
+        }
+    }
+
+    #[test]
+    fn the_eighteen_notification_types_are_known() {
+        assert_eq!(NotificationType::ALL.len(), 18);
+    }
+
+    #[test]
+    fn unknown_words_name_what_was_expected() {
+        let err = Priority::parse("urgent").unwrap_err();
+        assert_eq!(err.kind, "priority");
+        assert!(err.to_string().contains("low, medium, high, critical"), "{err}");
+        assert!(serde_json::from_str::<Priority>("\"urgent\"").is_err());
+    }
+
+    #[test]
+    fn priorities_are_ordered_by_urgency() {
+        assert!(Priority::Low < Priority::Medium);
+        assert!(Priority::High < Priority::Critical);
+    }
+
+    #[test]
+    fn status_rank_never_lets_read_fall_back_to_delivered() {
+        assert!(DeliveryStatus::Read.rank() > DeliveryStatus::Delivered.rank());
+        assert!(DeliveryStatus::Delivered.rank() > DeliveryStatus::Sent.rank());
+        assert!(DeliveryStatus::Failed.is_final());
+        assert!(!DeliveryStatus::Sent.is_final());
+    }
+}

@@ -1,0 +1,19 @@
+//! Pure domain logic of the notification system.
+//!
+//! Nothing here performs I/O, so the same code runs in the Axum host and in the
+//! browser (WASM), where it gives instant validation and template previews.
+//!
+//! Layout:
+//! - [`kinds`]: the closed vocabularies (roles, priorities, notification types,
+//!   channels, delivery statuses, group categories) with their wire names;
+//! - [`phone`]: Indonesian mobile numbers, parsed into E.164;
+//! - [`template`]: `{variable}` message templates and WhatsApp text rules;
+//! - [`defaults`]: the default templates and demo master data.
+
+pub mod defaults;
+pub mod kinds;
+pub mod phone;
+pub mod template;
+
+pub use kinds::*;
+pub use phone::{PhoneE164, PhoneError};

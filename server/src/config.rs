@@ -1,0 +1,63 @@
+//! Configuration from the environment, checked once at start.
+
+use std::net::SocketAddr;
+
+#[derive(Clone)]
+pub struct Config {
+    /// `sqlite:…` (default) or `postgres://…`.
+    pub database_url: String,
+    pub max_db_connections: u32,
+    /// Seed demo people, groups and rules on start (`DEMO_DATA=1`).
+    pub demo_data: bool,
+    /// Mark the session cookie `Secure` (`SECURE_COOKIES=1`, behind HTTPS).
+    pub secure_cookies: bool,
+    /// The first admin, created when the database has no users yet.
+    pub admin_email: String,
+    pub admin_password: Option<String>,
+    /// Overrides LEPTOS_SITE_ADDR when set (`BIND_ADDR`).
+    pub bind_addr: Option<SocketAddr>,
+}
+
+// Written by hand so the admin password can never end up in a log line.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &app::db::redact_url(&self.database_url))
+            .field("max_db_connections", &self.max_db_connections)
+            .field("demo_data", &self.demo_data)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field("bind_addr", &self.bind_addr)
+            .finish()
+    }
+}
+
+fn flag(name: &str) -> bool {
+    matches!(std::env::var(name).as_deref(), Ok("1" | "true" | "yes"))
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, String> {
+        let database_url =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite:data/notifikasi.db".to_owned());
+        app::db::Backend::of_url(&database_url)?;
+        let max_db_connections = match std::env::var("DB_MAX_CONNECTIONS") {
+            Ok(v) => v.parse().map_err(|_| format!("DB_MAX_CONNECTIONS must be a number, got {v:?}"))?,
+            Err(_) => 10,
+        };
+        let bind_addr = match std::env::var("BIND_ADDR") {
+            Ok(v) => Some(v.parse().map_err(|_| format!("BIND_ADDR must be host:port, got {v:?}"))?),
+            Err(_) => None,
+        };
+        Ok(Config {
+            database_url,
+            max_db_connections,
+            demo_data: flag("DEMO_DATA"),
+            secure_cookies: flag("SECURE_COOKIES"),
+            admin_email: std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@localhost".to_owned()),
+            admin_password: std::env::var("ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()),
+            bind_addr,
+        })
+    }
+}
