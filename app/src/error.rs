@@ -18,7 +18,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -50,9 +53,10 @@ impl AppError {
     /// The message for one field, if this is a validation error naming it.
     pub fn field(&self, name: &str) -> Option<String> {
         match self {
-            AppError::Validation(errors) => {
-                errors.iter().find(|e| e.field == name).map(|e| e.message.clone())
-            }
+            AppError::Validation(errors) => errors
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| e.message.clone()),
             _ => None,
         }
     }

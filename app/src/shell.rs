@@ -94,7 +94,8 @@ fn Nav(user: CurrentUser) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let role = user.role;
     let link = move |area: Area, href: &'static str, label: &'static str| {
-        area.allows(role).then(|| view! { <li><A href=href>{label}</A></li> })
+        area.allows(role)
+            .then(|| view! { <li><A href=href>{label}</A></li> })
     };
     view! {
         <header class="topbar">

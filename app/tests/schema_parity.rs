@@ -9,10 +9,16 @@ use std::collections::BTreeSet;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_postgres_schemas_have_the_same_tables_columns_and_indexes() {
     let sqlite = TestDb::sqlite().await;
-    let Some(pg) = TestDb::postgres().await else { return };
+    let Some(pg) = TestDb::postgres().await else {
+        return;
+    };
 
-    let app::db::Db::Sqlite(sp) = &sqlite.db else { unreachable!() };
-    let app::db::Db::Postgres(pp) = &pg.db else { unreachable!() };
+    let app::db::Db::Sqlite(sp) = &sqlite.db else {
+        unreachable!()
+    };
+    let app::db::Db::Postgres(pp) = &pg.db else {
+        unreachable!()
+    };
 
     let sqlite_columns: BTreeSet<(String, String)> = sqlx::query_as(
         "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
@@ -32,7 +38,11 @@ async fn sqlite_and_postgres_schemas_have_the_same_tables_columns_and_indexes() 
     .unwrap()
     .into_iter()
     .collect();
-    assert!(sqlite_columns.len() > 100, "schema looks empty: {}", sqlite_columns.len());
+    assert!(
+        sqlite_columns.len() > 100,
+        "schema looks empty: {}",
+        sqlite_columns.len()
+    );
     assert_eq!(sqlite_columns, pg_columns);
 
     let sqlite_indexes: BTreeSet<String> = sqlx::query_scalar(

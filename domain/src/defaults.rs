@@ -24,7 +24,13 @@ const fn t(
     subject: Option<&'static str>,
     body: &'static str,
 ) -> DefaultTemplate {
-    DefaultTemplate { key, channel, locale, subject, body }
+    DefaultTemplate {
+        key,
+        channel,
+        locale,
+        subject,
+        body,
+    }
 }
 
 pub const TEMPLATES: &[DefaultTemplate] = &[

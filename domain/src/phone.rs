@@ -151,7 +151,9 @@ mod tests {
     use super::*;
 
     fn ok(input: &str) -> String {
-        PhoneE164::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}")).to_string()
+        PhoneE164::parse(input)
+            .unwrap_or_else(|e| panic!("{input:?}: {e}"))
+            .to_string()
     }
 
     #[test]

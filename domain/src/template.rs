@@ -177,7 +177,7 @@ impl Template {
 
     /// Variables this template needs that `values` lacks (an empty value counts
     /// as present: "no address" is a legitimate answer).
-    pub fn missing<'a>(&'a self, values: &BTreeMap<String, String>) -> Vec<String> {
+    pub fn missing(&self, values: &BTreeMap<String, String>) -> Vec<String> {
         self.variables()
             .into_iter()
             .filter(|v| !values.contains_key(*v))
@@ -289,14 +289,20 @@ mod tests {
     use super::*;
 
     fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn variables_are_substituted() {
         let t = Template::parse("Tiket *{ticket_id}* untuk {customer_name}").unwrap();
         let out = t
-            .render(&values(&[("ticket_id", "TK-1"), ("customer_name", "Budi")]), Escape::None)
+            .render(
+                &values(&[("ticket_id", "TK-1"), ("customer_name", "Budi")]),
+                Escape::None,
+            )
             .unwrap();
         assert_eq!(out, "Tiket *TK-1* untuk Budi");
     }
@@ -304,8 +310,13 @@ mod tests {
     #[test]
     fn doubled_braces_are_literal() {
         let t = Template::parse("{{ticket_id}} = {ticket_id}").unwrap();
-        assert_eq!(t.variables().into_iter().collect::<Vec<_>>(), vec!["ticket_id"]);
-        let out = t.render(&values(&[("ticket_id", "7")]), Escape::None).unwrap();
+        assert_eq!(
+            t.variables().into_iter().collect::<Vec<_>>(),
+            vec!["ticket_id"]
+        );
+        let out = t
+            .render(&values(&[("ticket_id", "7")]), Escape::None)
+            .unwrap();
         assert_eq!(out, "{ticket_id} = 7");
     }
 
@@ -321,7 +332,10 @@ mod tests {
 
     #[test]
     fn malformed_templates_say_where() {
-        assert_eq!(Template::parse("a {ticket_id"), Err(TemplateError::Unclosed(2)));
+        assert_eq!(
+            Template::parse("a {ticket_id"),
+            Err(TemplateError::Unclosed(2))
+        );
         assert_eq!(Template::parse("a } b"), Err(TemplateError::StrayClose(2)));
         assert_eq!(
             Template::parse("{Ticket Id}"),
@@ -333,14 +347,22 @@ mod tests {
     #[test]
     fn rendering_with_a_missing_value_fails_naming_all_missing() {
         let t = Template::parse("{ticket_id} {address} {location}").unwrap();
-        let err = t.render(&values(&[("ticket_id", "1")]), Escape::None).unwrap_err();
-        assert_eq!(err, TemplateError::MissingValues(vec!["address".into(), "location".into()]));
+        let err = t
+            .render(&values(&[("ticket_id", "1")]), Escape::None)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            TemplateError::MissingValues(vec!["address".into(), "location".into()])
+        );
     }
 
     #[test]
     fn an_empty_value_is_present() {
         let t = Template::parse("[{address}]").unwrap();
-        assert_eq!(t.render(&values(&[("address", "")]), Escape::None).unwrap(), "[]");
+        assert_eq!(
+            t.render(&values(&[("address", "")]), Escape::None).unwrap(),
+            "[]"
+        );
     }
 
     #[test]

@@ -27,7 +27,10 @@ impl std::fmt::Debug for Config {
             .field("demo_data", &self.demo_data)
             .field("secure_cookies", &self.secure_cookies)
             .field("admin_email", &self.admin_email)
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "***"),
+            )
             .field("bind_addr", &self.bind_addr)
             .finish()
     }
@@ -39,15 +42,20 @@ fn flag(name: &str) -> bool {
 
 impl Config {
     pub fn from_env() -> Result<Self, String> {
-        let database_url =
-            std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite:data/notifikasi.db".to_owned());
+        let database_url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "sqlite:data/notifikasi.db".to_owned());
         app::db::Backend::of_url(&database_url)?;
         let max_db_connections = match std::env::var("DB_MAX_CONNECTIONS") {
-            Ok(v) => v.parse().map_err(|_| format!("DB_MAX_CONNECTIONS must be a number, got {v:?}"))?,
+            Ok(v) => v
+                .parse()
+                .map_err(|_| format!("DB_MAX_CONNECTIONS must be a number, got {v:?}"))?,
             Err(_) => 10,
         };
         let bind_addr = match std::env::var("BIND_ADDR") {
-            Ok(v) => Some(v.parse().map_err(|_| format!("BIND_ADDR must be host:port, got {v:?}"))?),
+            Ok(v) => Some(
+                v.parse()
+                    .map_err(|_| format!("BIND_ADDR must be host:port, got {v:?}"))?,
+            ),
             Err(_) => None,
         };
         Ok(Config {
@@ -55,8 +63,11 @@ impl Config {
             max_db_connections,
             demo_data: flag("DEMO_DATA"),
             secure_cookies: flag("SECURE_COOKIES"),
-            admin_email: std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@localhost".to_owned()),
-            admin_password: std::env::var("ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()),
+            admin_email: std::env::var("ADMIN_EMAIL")
+                .unwrap_or_else(|_| "admin@localhost".to_owned()),
+            admin_password: std::env::var("ADMIN_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
             bind_addr,
         })
     }

@@ -85,12 +85,14 @@ pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<Session
     .await?);
     let Some(row) = row else { return Ok(None) };
     if row.expires_at - now < SESSION_TTL_MS / 2 {
-        on_db!(db, |pool| sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2")
-            .bind(now + SESSION_TTL_MS)
-            .bind(&token_hash)
-            .execute(pool)
-            .await
-            .map(|_| ())?);
+        on_db!(db, |pool| sqlx::query(
+            "UPDATE sessions SET expires_at = $1 WHERE token_hash = $2"
+        )
+        .bind(now + SESSION_TTL_MS)
+        .bind(&token_hash)
+        .execute(pool)
+        .await
+        .map(|_| ())?);
     }
     let role = Role::parse(&row.role).map_err(|e| crate::error::internal("users.role", &e))?;
     Ok(Some(SessionInfo {
@@ -106,7 +108,11 @@ pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<Session
 }
 
 /// Axum middleware: puts `Option<SessionInfo>` into the request's extensions.
-pub async fn session_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn session_layer(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let info = match token_from_headers(request.headers()) {
         Some(token) => resolve(&state.db, &token, now_ms()).await.unwrap_or(None),
         None => None,
@@ -123,7 +129,9 @@ pub fn session_info() -> Option<SessionInfo> {
 }
 
 pub fn require_user() -> Result<CurrentUser, AppError> {
-    session_info().map(|s| s.user).ok_or(AppError::Unauthenticated)
+    session_info()
+        .map(|s| s.user)
+        .ok_or(AppError::Unauthenticated)
 }
 
 /// The signed-in user, if their role may use `area`.
@@ -145,7 +153,11 @@ fn dummy_hash() -> &'static str {
 }
 
 /// Checks an email and password; the user's id if they match an active account.
-pub async fn verify_credentials(db: &Db, email: &str, password: &str) -> Result<Option<i64>, AppError> {
+pub async fn verify_credentials(
+    db: &Db,
+    email: &str,
+    password: &str,
+) -> Result<Option<i64>, AppError> {
     let row: Option<(i64, String)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT id, password_hash FROM users WHERE email = $1 AND active = TRUE"
     )
@@ -158,8 +170,10 @@ pub async fn verify_credentials(db: &Db, email: &str, password: &str) -> Result<
     };
     let password = password.to_owned();
     // Argon2 is deliberately slow: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
-        .await?;
+    let ok = tokio::task::spawn_blocking(move || {
+        password_auth::verify_password(password, &hash).is_ok()
+    })
+    .await?;
     Ok(id.filter(|_| ok))
 }
 
@@ -184,11 +198,13 @@ pub async fn create_session(db: &Db, user_id: i64, now: Millis) -> Result<String
 }
 
 pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), AppError> {
-    on_db!(db, |pool| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(pool)
-        .await
-        .map(|_| ())?);
+    on_db!(db, |pool| sqlx::query(
+        "DELETE FROM sessions WHERE token_hash = $1"
+    )
+    .bind(token_hash)
+    .execute(pool)
+    .await
+    .map(|_| ())?);
     Ok(())
 }
 
@@ -200,7 +216,10 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         errors.push(crate::error::FieldError::new("email", "Email wajib diisi."));
     }
     if password.is_empty() {
-        errors.push(crate::error::FieldError::new("password", "Kata sandi wajib diisi."));
+        errors.push(crate::error::FieldError::new(
+            "password",
+            "Kata sandi wajib diisi.",
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -211,7 +230,10 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         .ok_or(AppError::InvalidCredentials)?;
     let token = create_session(&state.db, user_id, now_ms()).await?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
-    response.append_header(SET_COOKIE, cookie(&token, SESSION_TTL_MS / 1000, state.secure_cookies));
+    response.append_header(
+        SET_COOKIE,
+        cookie(&token, SESSION_TTL_MS / 1000, state.secure_cookies),
+    );
     Ok(())
 }
 
@@ -232,7 +254,10 @@ mod tests {
     #[test]
     fn the_session_token_is_read_from_among_other_cookies() {
         let mut headers = http::HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; notifikasi_session=abc; b=2"));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; notifikasi_session=abc; b=2"),
+        );
         assert_eq!(token_from_headers(&headers).as_deref(), Some("abc"));
         headers.insert(COOKIE, HeaderValue::from_static("notifikasi_session="));
         assert_eq!(token_from_headers(&headers), None);

@@ -146,13 +146,22 @@ mod tests {
     fn backend_is_chosen_by_scheme() {
         assert_eq!(Backend::of_url("sqlite:data/x.db"), Ok(Backend::Sqlite));
         assert_eq!(Backend::of_url("postgres://u@h/db"), Ok(Backend::Postgres));
-        assert_eq!(Backend::of_url("postgresql://u@h/db"), Ok(Backend::Postgres));
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/db"),
+            Ok(Backend::Postgres)
+        );
         assert!(Backend::of_url("mysql://u@h/db").is_err());
     }
 
     #[test]
     fn passwords_are_redacted_from_urls() {
-        assert_eq!(redact_url("postgres://app:s3cret@db:5432/n"), "postgres://app:***@db:5432/n");
-        assert_eq!(redact_url("sqlite:data/notifikasi.db"), "sqlite:data/notifikasi.db");
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/n"),
+            "postgres://app:***@db:5432/n"
+        );
+        assert_eq!(
+            redact_url("sqlite:data/notifikasi.db"),
+            "sqlite:data/notifikasi.db"
+        );
     }
 }

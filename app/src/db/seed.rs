@@ -20,11 +20,13 @@ pub async fn ensure_reference_data(db: &Db) -> Result<(), AppError> {
     let now = now_ms();
     in_tx!(db, |tx| {
         for (code, name) in WORK_ZONES {
-            sqlx::query("INSERT INTO work_zones (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING")
-                .bind(code)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO work_zones (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING",
+            )
+            .bind(code)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         }
         for t in TEMPLATES {
             sqlx::query(
@@ -117,20 +119,80 @@ const fn u(
     zone: Option<&'static str>,
     phone: &'static str,
 ) -> DemoUser {
-    DemoUser { name, email, role, zone, phone }
+    DemoUser {
+        name,
+        email,
+        role,
+        zone,
+        phone,
+    }
 }
 
 const DEMO_USERS: &[DemoUser] = &[
-    u("Admin Utama", "admin@demo.id", Role::Admin, None, "+6281200000001"),
-    u("Maya Manajer", "manager@demo.id", Role::Manager, None, "+6281200000002"),
-    u("Sari Supervisor", "spv.karawang@demo.id", Role::Supervisor, Some("karawang"), "+6281200000003"),
-    u("Rudi Supervisor", "spv.bekasi@demo.id", Role::Supervisor, Some("bekasi"), "+6281200000004"),
-    u("Budi Teknisi", "tek.karawang1@demo.id", Role::Technician, Some("karawang"), "+6281200000005"),
-    u("Joko Teknisi", "tek.karawang2@demo.id", Role::Technician, Some("karawang"), "+6281200000006"),
-    u("Andi Teknisi", "tek.bekasi1@demo.id", Role::Technician, Some("bekasi"), "+6281200000007"),
-    u("Dedi Teknisi", "tek.cikampek1@demo.id", Role::Technician, Some("cikampek"), "+6281200000008"),
+    u(
+        "Admin Utama",
+        "admin@demo.id",
+        Role::Admin,
+        None,
+        "+6281200000001",
+    ),
+    u(
+        "Maya Manajer",
+        "manager@demo.id",
+        Role::Manager,
+        None,
+        "+6281200000002",
+    ),
+    u(
+        "Sari Supervisor",
+        "spv.karawang@demo.id",
+        Role::Supervisor,
+        Some("karawang"),
+        "+6281200000003",
+    ),
+    u(
+        "Rudi Supervisor",
+        "spv.bekasi@demo.id",
+        Role::Supervisor,
+        Some("bekasi"),
+        "+6281200000004",
+    ),
+    u(
+        "Budi Teknisi",
+        "tek.karawang1@demo.id",
+        Role::Technician,
+        Some("karawang"),
+        "+6281200000005",
+    ),
+    u(
+        "Joko Teknisi",
+        "tek.karawang2@demo.id",
+        Role::Technician,
+        Some("karawang"),
+        "+6281200000006",
+    ),
+    u(
+        "Andi Teknisi",
+        "tek.bekasi1@demo.id",
+        Role::Technician,
+        Some("bekasi"),
+        "+6281200000007",
+    ),
+    u(
+        "Dedi Teknisi",
+        "tek.cikampek1@demo.id",
+        Role::Technician,
+        Some("cikampek"),
+        "+6281200000008",
+    ),
     u("Nina NOC", "noc@demo.id", Role::Noc, None, "+6281200000009"),
-    u("Citra CS", "cs@demo.id", Role::CustomerService, None, "+6281200000010"),
+    u(
+        "Citra CS",
+        "cs@demo.id",
+        Role::CustomerService,
+        None,
+        "+6281200000010",
+    ),
 ];
 
 struct DemoGroup {
@@ -230,9 +292,11 @@ const DEMO_GROUPS: &[DemoGroup] = &[
 /// Seeds the demo people, groups, members and rules, once: if any group
 /// exists already, nothing is touched.
 pub async fn ensure_demo_data(db: &Db) -> Result<bool, AppError> {
-    let groups: i64 = on_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM whatsapp_groups")
-        .fetch_one(pool)
-        .await?);
+    let groups: i64 = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM whatsapp_groups"
+    )
+    .fetch_one(pool)
+    .await?);
     if groups > 0 {
         return Ok(false);
     }
@@ -248,7 +312,19 @@ pub async fn ensure_demo_data(db: &Db) -> Result<bool, AppError> {
         .await?);
         let id = match existing {
             Some(id) => id,
-            None => insert_user(db, d.name, d.email, &hash, d.role, d.zone, Some(d.phone), true).await?,
+            None => {
+                insert_user(
+                    db,
+                    d.name,
+                    d.email,
+                    &hash,
+                    d.role,
+                    d.zone,
+                    Some(d.phone),
+                    true,
+                )
+                .await?
+            }
         };
         users.push((id, d.role, d.zone));
     }

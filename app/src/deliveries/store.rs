@@ -20,18 +20,22 @@ struct Row {
 }
 
 pub async fn recent(db: &Db, limit: i64) -> Result<Vec<DeliveryListItem>, AppError> {
-    let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(
+    let rows: Vec<Row> = on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT id, created_at, notification_type, channel, provider, recipient, status, attempts, error
          FROM deliveries ORDER BY created_at DESC, id DESC LIMIT $1"
     )
     .bind(limit)
     .fetch_all(pool)
-    .await?);
+    .await?
+    });
     rows.into_iter()
         .map(|r| {
             Ok(DeliveryListItem {
-                channel: Channel::parse(&r.channel).map_err(|e| internal("deliveries.channel", &e))?,
-                status: DeliveryStatus::parse(&r.status).map_err(|e| internal("deliveries.status", &e))?,
+                channel: Channel::parse(&r.channel)
+                    .map_err(|e| internal("deliveries.channel", &e))?,
+                status: DeliveryStatus::parse(&r.status)
+                    .map_err(|e| internal("deliveries.status", &e))?,
                 id: r.id,
                 created_at: r.created_at,
                 notification_type: r.notification_type,

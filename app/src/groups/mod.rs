@@ -21,6 +21,7 @@ pub struct GroupView {
     pub category: GroupCategory,
     /// `None`: every work zone.
     pub work_zone: Option<String>,
+    pub work_zone_name: Option<String>,
     pub active: bool,
     pub member_count: i64,
     pub rule_count: i64,

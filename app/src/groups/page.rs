@@ -61,15 +61,15 @@ pub fn GroupsPage() -> impl IntoView {
                             <table class="groups">
                                 <thead><tr>
                                     <th>"Nama"</th><th>"Kategori"</th><th>"Zona"</th>
-                                    <th>"ID grup"</th><th>"Anggota"</th><th>"Aturan"</th><th>"Status"</th>
+                                    <th class="hide-sm">"ID grup"</th><th>"Anggota"</th><th>"Aturan"</th><th>"Status"</th>
                                 </tr></thead>
                                 <tbody>
                                     <For each=visible key=|g| g.id let:g>
                                         <tr data-testid="group-row">
                                             <td><strong>{g.name.clone()}</strong><br/><small class="muted">{g.description.clone()}</small></td>
                                             <td>{category_label(g.category)}</td>
-                                            <td>{g.work_zone.clone().unwrap_or_else(|| "Semua zona".into())}</td>
-                                            <td><code>{g.chat_id.clone()}</code></td>
+                                            <td>{g.work_zone_name.clone().unwrap_or_else(|| "Semua zona".into())}</td>
+                                            <td class="hide-sm"><code>{g.chat_id.clone()}</code></td>
                                             <td>{g.member_count}</td>
                                             <td>{g.rule_count}</td>
                                             <td>{if g.active { "Aktif" } else { "Nonaktif" }}</td>

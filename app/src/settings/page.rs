@@ -6,7 +6,11 @@ use crate::shell::ErrorNote;
 use leptos::prelude::*;
 
 fn on_off(v: bool) -> &'static str {
-    if v { "Aktif" } else { "Nonaktif" }
+    if v {
+        "Aktif"
+    } else {
+        "Nonaktif"
+    }
 }
 
 #[component]

@@ -49,7 +49,10 @@ impl TestDb {
         let url = format!("sqlite:{}", dir.join("test.db").display());
         let db = Db::connect(&url, 5).await.expect("open sqlite");
         db.migrate().await.expect("migrate sqlite");
-        TestDb { db, cleanup: Cleanup::Dir(dir) }
+        TestDb {
+            db,
+            cleanup: Cleanup::Dir(dir),
+        }
     }
 
     /// `None` when PostgreSQL is unreachable outside CI.
@@ -74,7 +77,10 @@ impl TestDb {
         };
         let db = Db::connect(&url, 5).await.expect("open postgres");
         db.migrate().await.expect("migrate postgres");
-        Some(TestDb { db, cleanup: Cleanup::PgDatabase { admin_url, name } })
+        Some(TestDb {
+            db,
+            cleanup: Cleanup::PgDatabase { admin_url, name },
+        })
     }
 
     pub async fn close(self) {
@@ -85,9 +91,11 @@ impl TestDb {
             }
             Cleanup::PgDatabase { admin_url, name } => {
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut admin)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
                 }
             }
         }

@@ -1,0 +1,42 @@
+import { defineConfig } from "@playwright/test";
+
+// The release server on its own port and its own fresh SQLite file with demo
+// data (scripts/test.sh deletes it before each run). Chromium is the system's
+// (/usr/bin/chromium): Playwright must not download browsers.
+const port = Number(process.env.E2E_PORT ?? 3010);
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  retries: 0,
+  workers: 1,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: "./target/release/server",
+    cwd: "..",
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: {
+      DATABASE_URL: "sqlite:target/e2e/e2e.db",
+      DEMO_DATA: "1",
+      BIND_ADDR: `127.0.0.1:${port}`,
+      RUST_LOG: "warn",
+    },
+  },
+});

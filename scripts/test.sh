@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Every test: lints, unit and store tests (SQLite and PostgreSQL), then the
+# release build and the browser tests in Chromium.
+#
+# PostgreSQL: TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres.
+# Without a reachable server its tests are skipped with a message; with
+# CI=true they fail instead.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+scripts/setup.sh --with-browser
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# CI machines run PostgreSQL before the session; start it if it has stopped.
+if [ "${CI:-}" = "true" ] && ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+fi
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy (server side and WASM side)"
+cargo clippy -p domain -p app -p server --all-targets --features app/ssr -- -D warnings
+if [ "$TOOLCHAIN_MODE" = rustup ]; then
+  cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+fi
+
+step "unit and store tests (SQLite and PostgreSQL)"
+cargo test -p domain -p app -p server --features app/ssr
+
+step "release build (server + WASM)"
+leptos_build
+
+step "browser tests (Playwright + Chromium)"
+rm -rf target/e2e && mkdir -p target/e2e
+(cd end2end && npx playwright test)
