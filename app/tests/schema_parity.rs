@@ -1,9 +1,7 @@
 //! The two migration histories must describe the same schema: same tables,
 //! same columns, same indexes. A column added to one backend only fails here.
 
-mod common;
-
-use common::TestDb;
+use app::db::testing::TestDb;
 use std::collections::BTreeSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

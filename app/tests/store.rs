@@ -1,11 +1,9 @@
 //! Store tests: the same assertions against SQLite and PostgreSQL.
 
-mod common;
-
 use app::auth::session;
 use app::db::{seed, Db};
 use app::error::AppError;
-use app::on_db;
+use app::{on_db, store_test};
 use domain::Role;
 
 async fn count(db: &Db, sql: &'static str) -> i64 {

@@ -201,6 +201,55 @@ impl Role {
     }
 }
 
+impl NotificationType {
+    /// A short human name, for titles and the generic message.
+    pub fn label(self, locale: Locale) -> &'static str {
+        use NotificationType::*;
+        let (id, en) = match self {
+            TicketAssigned => ("Tiket ditugaskan", "Ticket assigned"),
+            TicketStatusChanged => ("Status tiket berubah", "Ticket status changed"),
+            SlaWarning => ("Peringatan SLA", "SLA warning"),
+            SlaBreach => ("SLA terlampaui", "SLA breached"),
+            Escalation => ("Eskalasi", "Escalation"),
+            NewTicket => ("Tiket baru", "New ticket"),
+            CustomerRegistrationApproved => (
+                "Registrasi pelanggan disetujui",
+                "Customer registration approved",
+            ),
+            PaymentReceived => ("Pembayaran diterima", "Payment received"),
+            InvoiceReminder => ("Pengingat tagihan", "Invoice reminder"),
+            ServiceUpdate => ("Pembaruan layanan", "Service update"),
+            DailySummary => ("Ringkasan harian", "Daily summary"),
+            WeeklyReport => ("Laporan mingguan", "Weekly report"),
+            KpiAlert => ("Peringatan KPI", "KPI alert"),
+            SystemAlert => ("Peringatan sistem", "System alert"),
+            Outage => ("Gangguan jaringan", "Outage"),
+            CriticalIncident => ("Insiden kritis", "Critical incident"),
+            NewRegistration => ("Registrasi baru", "New registration"),
+            CustomerComplaint => ("Keluhan pelanggan", "Customer complaint"),
+        };
+        match locale {
+            Locale::Id => id,
+            Locale::En => en,
+        }
+    }
+}
+
+impl Priority {
+    pub fn label(self, locale: Locale) -> &'static str {
+        match (self, locale) {
+            (Priority::Low, Locale::Id) => "Rendah",
+            (Priority::Medium, Locale::Id) => "Sedang",
+            (Priority::High, Locale::Id) => "Tinggi",
+            (Priority::Critical, Locale::Id) => "KRITIS",
+            (Priority::Low, Locale::En) => "Low",
+            (Priority::Medium, Locale::En) => "Medium",
+            (Priority::High, Locale::En) => "High",
+            (Priority::Critical, Locale::En) => "CRITICAL",
+        }
+    }
+}
+
 /// Work zones are master data (a table), so they are plain codes, not an enum.
 pub type WorkZoneCode = String;
 

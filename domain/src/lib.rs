@@ -8,11 +8,15 @@
 //!   channels, delivery statuses, group categories) with their wire names;
 //! - [`phone`]: Indonesian mobile numbers, parsed into E.164;
 //! - [`template`]: `{variable}` message templates and WhatsApp text rules;
+//! - [`quiet`]: quiet hours in the user's time zone;
+//! - [`routing`]: who gets an event, on which channels, and when;
 //! - [`defaults`]: the default templates and demo master data.
 
 pub mod defaults;
 pub mod kinds;
 pub mod phone;
+pub mod quiet;
+pub mod routing;
 pub mod template;
 
 pub use kinds::*;

@@ -226,6 +226,28 @@ impl Template {
     }
 }
 
+impl Template {
+    /// Renders for channels without WhatsApp formatting (in-app, email text,
+    /// SMS): the template's own `*`, `_`, `~` and backtick markers are dropped,
+    /// values go in as they are.
+    pub fn render_plain(&self, values: &BTreeMap<String, String>) -> Result<String, TemplateError> {
+        let missing = self.missing(values);
+        if !missing.is_empty() {
+            return Err(TemplateError::MissingValues(missing));
+        }
+        let mut out = String::new();
+        for segment in &self.segments {
+            match segment {
+                Segment::Text(t) => {
+                    out.extend(t.chars().filter(|c| !matches!(c, '*' | '_' | '~' | '`')))
+                }
+                Segment::Var(name) => out.push_str(&values[name]),
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// How values are made safe for the channel they go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Escape {
@@ -406,6 +428,16 @@ mod tests {
         let cut = fit_whatsapp(&emoji);
         assert!(cut.encode_utf16().count() <= WHATSAPP_MAX_CHARS);
         assert!(cut.trim_end_matches('…').chars().all(|c| c == '😀'));
+    }
+
+    #[test]
+    fn plain_rendering_drops_template_markup_but_keeps_values() {
+        let t = Template::parse("*Tiket:* {ticket_id}").unwrap();
+        assert_eq!(
+            t.render_plain(&values(&[("ticket_id", "A*1_b")])).unwrap(),
+            "Tiket: A*1_b"
+        );
+        assert!(t.render_plain(&values(&[])).is_err());
     }
 
     #[test]

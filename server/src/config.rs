@@ -16,6 +16,8 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// Overrides LEPTOS_SITE_ADDR when set (`BIND_ADDR`).
     pub bind_addr: Option<SocketAddr>,
+    /// Run the dispatcher in this process (`DISPATCHER=0` turns it off).
+    pub dispatcher: bool,
 }
 
 // Written by hand so the admin password can never end up in a log line.
@@ -32,6 +34,7 @@ impl std::fmt::Debug for Config {
                 &self.admin_password.as_ref().map(|_| "***"),
             )
             .field("bind_addr", &self.bind_addr)
+            .field("dispatcher", &self.dispatcher)
             .finish()
     }
 }
@@ -69,6 +72,10 @@ impl Config {
                 .ok()
                 .filter(|p| !p.is_empty()),
             bind_addr,
+            dispatcher: !matches!(
+                std::env::var("DISPATCHER").as_deref(),
+                Ok("0" | "false" | "no")
+            ),
         })
     }
 }

@@ -1,17 +1,11 @@
-//! The Axum host. `main` only wires things together: configuration, the
-//! database (migrated and seeded on start), the session middleware and the
-//! Leptos routes.
-
-mod config;
+//! `server`: runs the app. `server create-api-key NAME` makes an API key for
+//! the ticketing system and prints it once.
 
 use app::db::{seed, Db};
-use app::state::AppState;
-use app::{shell, App};
-use axum::{routing::get, Router};
-use config::Config;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::trace::TraceLayer;
+use server::config::Config;
+use server::dispatcher::DispatcherConfig;
+use server::{open_database, start, StartOptions};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -21,10 +15,30 @@ async fn main() {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
-    if let Err(e) = run().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        None => run().await,
+        Some("create-api-key") => create_api_key(args.get(1).cloned()).await,
+        Some(other) => Err(format!(
+            "unknown command '{other}'; usage: server [create-api-key NAME]"
+        )),
+    };
+    if let Err(e) = result {
         tracing::error!("{e}");
         std::process::exit(1);
     }
+}
+
+async fn create_api_key(name: Option<String>) -> Result<(), String> {
+    let name = name.ok_or("usage: server create-api-key NAME")?;
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    let (id, key) = server::api_keys::create(&db, &name, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("API key #{id} for '{name}' (shown once):\n{key}");
+    db.close().await;
+    Ok(())
 }
 
 async fn run() -> Result<(), String> {
@@ -49,90 +63,27 @@ async fn run() -> Result<(), String> {
     }
     let addr = leptos_options.site_addr;
 
-    if config.database_url.starts_with("sqlite:") {
-        ensure_sqlite_dir(&config.database_url)?;
-    }
-    let db = Db::connect(&config.database_url, config.max_db_connections)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot open {}: {e}",
-                app::db::redact_url(&config.database_url)
-            )
-        })?;
-    db.migrate()
-        .await
-        .map_err(|e| format!("migration failed: {e}"))?;
-    seed::ensure_reference_data(&db)
-        .await
-        .map_err(|e| e.to_string())?;
-    if config.demo_data
-        && seed::ensure_demo_data(&db)
-            .await
-            .map_err(|e| e.to_string())?
-    {
-        tracing::info!("demo data seeded (demo accounts are listed in the README)");
-    }
+    let db = open_database(&config).await?;
     ensure_first_admin(&db, &config).await?;
-
-    let state = AppState {
-        leptos_options: leptos_options.clone(),
-        db: db.clone(),
-        secure_cookies: config.secure_cookies,
-    };
-    let router = router(state);
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    let dispatcher = config.dispatcher.then(DispatcherConfig::default);
+    let running = start(
+        db.clone(),
+        listener,
+        StartOptions {
+            leptos_options,
+            secure_cookies: config.secure_cookies,
+            dispatcher,
+        },
+    )
+    .await?;
+    shutdown_signal().await;
+    running.stop().await;
     db.close().await;
-    Ok(())
-}
-
-fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
-    let leptos_options = state.leptos_options.clone();
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            move || shell(leptos_options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            app::auth::session::session_layer,
-        ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
-}
-
-/// Creates the data directory of an SQLite file URL such as `sqlite:data/x.db`.
-fn ensure_sqlite_dir(url: &str) -> Result<(), String> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or(path);
-    if path.is_empty() || path.starts_with(":memory:") {
-        return Ok(());
-    }
-    if let Some(dir) = std::path::Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //! fails that backend's test, since every store test runs on both.
 
 pub mod seed;
+pub mod testing;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -1,4 +1,5 @@
 //! Test databases: every store test runs once on SQLite and once on PostgreSQL.
+//! Shared by the tests of `app` and `server`; not used by the running app.
 //!
 //! SQLite gets a fresh file in a temporary directory. PostgreSQL gets a fresh
 //! database on the server at `TEST_POSTGRES_URL` (default: the local server,
@@ -6,9 +7,7 @@
 //! unreachable the PostgreSQL half is skipped with a message, except under
 //! `CI=true`, where it fails: CI must prove both backends.
 
-#![allow(dead_code)]
-
-use app::db::Db;
+use super::Db;
 use sqlx::Connection;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -115,14 +114,14 @@ macro_rules! store_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let t = $crate::common::TestDb::sqlite().await;
+                let t = app::db::testing::TestDb::sqlite().await;
                 run(&t.db).await;
                 t.close().await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some(t) = $crate::common::TestDb::postgres().await else { return };
+                let Some(t) = app::db::testing::TestDb::postgres().await else { return };
                 run(&t.db).await;
                 t.close().await;
             }

@@ -1,0 +1,18 @@
+//! The dispatcher: turns queued deliveries into provider calls.
+//!
+//! The delivery row is the outbox: ingestion writes it before anything is
+//! sent. Workers claim due rows with a lease, send them, and record each
+//! outcome fenced on the attempt they claimed. A worker that dies leaves its
+//! rows `sending`; the rescuer returns them to the queue when the lease runs
+//! out (at start-up on SQLite, which has a single instance). Retries wait in
+//! the row (`next_attempt_at`), never in memory, so a restart loses nothing.
+//!
+//! - [`store`]: the SQL;
+//! - [`worker`]: claim → send (with failover and pacing) → record;
+//! - [`backoff`]: when to try again.
+
+pub mod backoff;
+pub mod store;
+pub mod worker;
+
+pub use worker::{Dispatcher, DispatcherConfig};

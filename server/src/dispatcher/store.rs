@@ -1,0 +1,452 @@
+//! The outbox's SQL: writing an event with its deliveries in one transaction,
+//! claiming due deliveries, recording outcomes (fenced on the attempt that was
+//! claimed) and applying provider status callbacks monotonically.
+
+use app::db::Db;
+use app::error::{internal, AppError};
+use app::{in_tx, on_db};
+use domain::{Channel, DeliveryStatus, NotificationType, Priority};
+
+pub struct NewEvent {
+    pub source: String,
+    pub idempotency_key: Option<String>,
+    pub kind: NotificationType,
+    pub priority: Priority,
+    pub work_zone: Option<String>,
+    /// JSON of the recipients as posted.
+    pub recipients: String,
+    /// JSON of the template variables as posted.
+    pub data: String,
+}
+
+pub struct NewDelivery {
+    pub user_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub rule_id: Option<i64>,
+    pub channel: Channel,
+    pub recipient: String,
+    pub message: String,
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<i64>,
+    pub max_attempts: i64,
+}
+
+pub struct NewInboxItem {
+    pub user_id: i64,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Created(i64),
+    /// The (source, idempotency key) was seen before: the first event's id.
+    Duplicate(i64),
+}
+
+impl Inserted {
+    pub fn id(self) -> i64 {
+        match self {
+            Inserted::Created(id) | Inserted::Duplicate(id) => id,
+        }
+    }
+}
+
+/// Writes the event, its deliveries and inbox items atomically. A repeated
+/// idempotency key writes nothing and returns the first event's id.
+pub async fn insert_event(
+    db: &Db,
+    event: &NewEvent,
+    deliveries: &[NewDelivery],
+    inbox: &[NewInboxItem],
+    now: i64,
+) -> Result<Inserted, AppError> {
+    let inserted = in_tx!(db, |tx| {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
+                 recipients, data, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (source, idempotency_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(&event.source)
+        .bind(&event.idempotency_key)
+        .bind(event.kind.as_str())
+        .bind(event.priority.as_str())
+        .bind(&event.work_zone)
+        .bind(&event.recipients)
+        .bind(&event.data)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match id {
+            None => {
+                let first: i64 = sqlx::query_scalar(
+                    "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2",
+                )
+                .bind(&event.source)
+                .bind(&event.idempotency_key)
+                .fetch_one(&mut *tx)
+                .await?;
+                Inserted::Duplicate(first)
+            }
+            Some(event_id) => {
+                for d in deliveries {
+                    let terminal_at = |s: DeliveryStatus| (d.status == s).then_some(now);
+                    sqlx::query(
+                        "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
+                             channel, recipient, message, status, max_attempts, next_attempt_at,
+                             created_at, updated_at, sent_at, delivered_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $14)",
+                    )
+                    .bind(event_id)
+                    .bind(event.kind.as_str())
+                    .bind(event.priority.as_str())
+                    .bind(d.user_id)
+                    .bind(d.group_id)
+                    .bind(d.rule_id)
+                    .bind(d.channel.as_str())
+                    .bind(&d.recipient)
+                    .bind(&d.message)
+                    .bind(d.status.as_str())
+                    .bind(d.max_attempts)
+                    .bind(d.next_attempt_at)
+                    .bind(now)
+                    .bind(terminal_at(DeliveryStatus::Delivered))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for n in inbox {
+                    sqlx::query(
+                        "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(event_id)
+                    .bind(n.user_id)
+                    .bind(event.kind.as_str())
+                    .bind(event.priority.as_str())
+                    .bind(&n.title)
+                    .bind(&n.body)
+                    .bind(&n.link)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Inserted::Created(event_id)
+            }
+        }
+    });
+    Ok(inserted)
+}
+
+/// A delivery a worker has leased.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub priority: String,
+    pub channel: String,
+    pub recipient: String,
+    pub message: String,
+    /// This attempt's number (already counted); results are fenced on it.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// The account of the previous attempt: failover starts after it.
+    pub provider_account_id: Option<i64>,
+    pub created_at: i64,
+}
+
+const CLAIM_COLUMNS: &str =
+    "id, priority, channel, recipient, message, attempts, max_attempts, provider_account_id, created_at";
+
+/// Leases up to `limit` due deliveries to `worker` until `now + lease_ms`.
+/// PostgreSQL skips rows another instance is claiming; SQLite has one writer.
+pub async fn claim(
+    db: &Db,
+    worker: &str,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>, AppError> {
+    let rows = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_expires_at = $1,
+                     locked_by = $2, updated_at = $3
+                 WHERE id IN (SELECT id FROM deliveries WHERE status IN ('queued','deferred')
+                              AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4)
+                 RETURNING {CLAIM_COLUMNS}"
+            )))
+            .bind(now + lease_ms)
+            .bind(worker)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_expires_at = $1,
+                     locked_by = $2, updated_at = $3
+                 WHERE id IN (SELECT id FROM deliveries WHERE status IN ('queued','deferred')
+                              AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4
+                              FOR UPDATE SKIP LOCKED)
+                 RETURNING {CLAIM_COLUMNS}"
+            )))
+            .bind(now + lease_ms)
+            .bind(worker)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows)
+}
+
+/// What became of one claimed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent {
+        provider: String,
+        account_id: i64,
+        message_id: Option<String>,
+        reference: Option<String>,
+        response: String,
+        cost_rupiah: i64,
+    },
+    Retry {
+        provider: Option<String>,
+        account_id: Option<i64>,
+        next_attempt_at: i64,
+        error: String,
+        response: Option<String>,
+    },
+    /// Not attempted (every account was at its rate limit): the attempt is
+    /// given back.
+    Postpone { next_attempt_at: i64 },
+    Failed {
+        provider: Option<String>,
+        account_id: Option<i64>,
+        error: String,
+        response: Option<String>,
+    },
+}
+
+/// Records a batch of outcomes in one transaction. Each update is fenced on
+/// (id, attempt, still sending): a result that arrives after its lease was
+/// rescued and re-claimed changes nothing.
+pub async fn record(db: &Db, results: &[(i64, i64, Outcome)], now: i64) -> Result<usize, AppError> {
+    if results.is_empty() {
+        return Ok(0);
+    }
+    let applied = in_tx!(db, |tx| {
+        let mut applied = 0usize;
+        for (id, attempt, outcome) in results {
+            let q = match outcome {
+                Outcome::Sent { provider, account_id, message_id, reference, response, cost_rupiah } => sqlx::query(
+                    "UPDATE deliveries SET status = 'sent', provider = $3, provider_account_id = $4,
+                         provider_message_id = $5, provider_ref = $6, provider_response = $7,
+                         cost_rupiah = cost_rupiah + $8, sent_at = $9, error = NULL,
+                         lease_expires_at = NULL, locked_by = NULL, updated_at = $9
+                     WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+                )
+                .bind(id)
+                .bind(attempt)
+                .bind(provider)
+                .bind(account_id)
+                .bind(message_id)
+                .bind(reference)
+                .bind(response)
+                .bind(cost_rupiah)
+                .bind(now),
+                Outcome::Retry { provider, account_id, next_attempt_at, error, response } => sqlx::query(
+                    "UPDATE deliveries SET status = 'queued', provider = COALESCE($3, provider),
+                         provider_account_id = COALESCE($4, provider_account_id), next_attempt_at = $5,
+                         error = $6, provider_response = $7, lease_expires_at = NULL, locked_by = NULL,
+                         updated_at = $8
+                     WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+                )
+                .bind(id)
+                .bind(attempt)
+                .bind(provider)
+                .bind(account_id)
+                .bind(next_attempt_at)
+                .bind(error)
+                .bind(response)
+                .bind(now),
+                Outcome::Postpone { next_attempt_at } => sqlx::query(
+                    "UPDATE deliveries SET status = 'queued', attempts = attempts - 1, next_attempt_at = $3,
+                         lease_expires_at = NULL, locked_by = NULL, updated_at = $4
+                     WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+                )
+                .bind(id)
+                .bind(attempt)
+                .bind(next_attempt_at)
+                .bind(now),
+                Outcome::Failed { provider, account_id, error, response } => sqlx::query(
+                    "UPDATE deliveries SET status = 'failed', provider = COALESCE($3, provider),
+                         provider_account_id = COALESCE($4, provider_account_id), error = $5,
+                         provider_response = $6, failed_at = $7, lease_expires_at = NULL, locked_by = NULL,
+                         updated_at = $7
+                     WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+                )
+                .bind(id)
+                .bind(attempt)
+                .bind(provider)
+                .bind(account_id)
+                .bind(error)
+                .bind(response)
+                .bind(now),
+            };
+            let done = q.execute(&mut *tx).await?;
+            applied += done.rows_affected() as usize;
+        }
+        applied
+    });
+    Ok(applied)
+}
+
+/// Returns deliveries whose worker died mid-attempt to the queue. Their last
+/// attempt's outcome is unknown, so the message may go out twice; nothing is
+/// lost.
+pub async fn rescue_expired(db: &Db, now: i64) -> Result<u64, AppError> {
+    let n = on_db!(db, |pool| {
+        sqlx::query(
+        "UPDATE deliveries SET status = 'queued', next_attempt_at = $1, lease_expires_at = NULL, locked_by = NULL,
+             error = 'worker stopped during the attempt; outcome unknown', updated_at = $1
+         WHERE status = 'sending' AND lease_expires_at < $1"
+    )
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()
+    });
+    Ok(n)
+}
+
+/// The earliest `next_attempt_at` still waiting, to know how long to sleep.
+pub async fn next_due(db: &Db) -> Result<Option<i64>, AppError> {
+    let v: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE status IN ('queued','deferred')"
+    )
+    .fetch_one(pool)
+    .await?);
+    Ok(v)
+}
+
+/// How a status callback names its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageKey<'a> {
+    Id(&'a str),
+    /// Fonnte's `stateid`.
+    Ref(&'a str),
+}
+
+/// Applies a provider status to the delivery it names, only if it moves the
+/// delivery forward (sent < delivered < read; failed only before delivery).
+/// Returns the delivery id and its new status, or `None` if nothing changed
+/// (unknown message, duplicate, or out of order).
+pub async fn apply_status(
+    db: &Db,
+    provider: &str,
+    key: MessageKey<'_>,
+    status: DeliveryStatus,
+    at: i64,
+    error: Option<&str>,
+) -> Result<Option<(i64, DeliveryStatus)>, AppError> {
+    let allowed_from: &[&str] = match status {
+        DeliveryStatus::Sent => &["sending"],
+        DeliveryStatus::Delivered => &["sending", "sent"],
+        DeliveryStatus::Read => &["sending", "sent", "delivered"],
+        DeliveryStatus::Failed => &["sending", "sent"],
+        _ => return Ok(None),
+    };
+    let (column, value) = match key {
+        MessageKey::Id(v) => ("provider_message_id", v),
+        MessageKey::Ref(v) => ("provider_ref", v),
+    };
+    let from_list = allowed_from
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    // Both interpolations are constants chosen above, never input.
+    let sql = format!(
+        "UPDATE deliveries SET status = $1,
+             delivered_at = CASE WHEN $1 IN ('delivered','read') THEN COALESCE(delivered_at, $2) ELSE delivered_at END,
+             read_at = CASE WHEN $1 = 'read' THEN COALESCE(read_at, $2) ELSE read_at END,
+             failed_at = CASE WHEN $1 = 'failed' THEN $2 ELSE failed_at END,
+             error = CASE WHEN $1 = 'failed' THEN $3 ELSE error END,
+             updated_at = $2
+         WHERE provider = $4 AND {column} = $5 AND status IN ({from_list})
+         RETURNING id"
+    );
+    let id: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(status.as_str())
+        .bind(at)
+        .bind(error)
+        .bind(provider)
+        .bind(value)
+        .fetch_optional(pool)
+        .await?);
+    Ok(id.map(|id| (id, status)))
+}
+
+/// Links Fonnte's `stateid` to the message id it returned at send time.
+pub async fn link_reference(
+    db: &Db,
+    provider: &str,
+    message_id: &str,
+    reference: &str,
+) -> Result<bool, AppError> {
+    let n =
+        on_db!(db, |pool| {
+            sqlx::query(
+        "UPDATE deliveries SET provider_ref = $1 WHERE provider = $2 AND provider_message_id = $3"
+    )
+    .bind(reference)
+    .bind(provider)
+    .bind(message_id)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        });
+    Ok(n > 0)
+}
+
+/// Keeps a provider callback for audit.
+pub async fn log_callback(
+    db: &Db,
+    provider: &str,
+    account_id: Option<i64>,
+    body: &str,
+    outcome: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    on_db!(db, |pool| {
+        sqlx::query(
+        "INSERT INTO provider_callbacks (provider, account_id, received_at, body, outcome) VALUES ($1, $2, $3, $4, $5)"
+    )
+    .bind(provider)
+    .bind(account_id)
+    .bind(now)
+    .bind(body)
+    .bind(outcome)
+    .execute(pool)
+    .await
+    .map(|_| ())?
+    });
+    Ok(())
+}
+
+/// The status of one delivery (tests and the API).
+pub async fn status_of(db: &Db, id: i64) -> Result<DeliveryStatus, AppError> {
+    let s: String = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT status FROM deliveries WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await?);
+    DeliveryStatus::parse(&s).map_err(|e| internal("deliveries.status", &e))
+}

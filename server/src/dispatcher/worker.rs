@@ -1,0 +1,378 @@
+//! Claim → send → record, concurrently, with results written in batches.
+
+use super::backoff;
+use super::store::{self, Claimed, Outcome};
+use crate::providers::ratelimit::RateLimiter;
+use crate::providers::{self, AccountCache, FailureClass, SendResult, To};
+use app::db::Db;
+use app::time::now_ms;
+use domain::{Channel, PhoneE164};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::task::JoinSet;
+
+#[derive(Debug, Clone)]
+pub struct DispatcherConfig {
+    /// Claimed rows stay ours this long; past it the rescuer requeues them.
+    pub lease_ms: i64,
+    /// Rows claimed per query.
+    pub batch: i64,
+    /// Provider calls in flight at once.
+    pub concurrency: usize,
+    /// How often to look for due rows when nobody wakes us.
+    pub poll: Duration,
+    /// Results are written in one transaction per batch of up to this many.
+    pub write_batch: usize,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        DispatcherConfig {
+            lease_ms: 60_000,
+            batch: 256,
+            concurrency: 512,
+            poll: Duration::from_millis(500),
+            write_batch: 512,
+        }
+    }
+}
+
+/// Handles shared by the dispatcher's tasks.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pub db: Db,
+    pub accounts: Arc<AccountCache>,
+    pub http: reqwest::Client,
+    pub limiter: Arc<RateLimiter>,
+    /// Ingestion pings this after committing new deliveries.
+    pub wake: Arc<Notify>,
+    pub config: DispatcherConfig,
+    pub worker_id: String,
+}
+
+impl Dispatcher {
+    pub fn new(db: Db, wake: Arc<Notify>, config: DispatcherConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(config.concurrency)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .expect("HTTP client");
+        let mut id = [0u8; 6];
+        let _ = getrandom::fill(&mut id);
+        Dispatcher {
+            accounts: Arc::new(AccountCache::new(db.clone(), Duration::from_secs(5))),
+            db,
+            http,
+            limiter: Arc::new(RateLimiter::default()),
+            wake,
+            config,
+            worker_id: format!("w-{}", hex::encode(id)),
+        }
+    }
+
+    /// Runs until `shutdown` is notified: the claim loop, the result writer and
+    /// the lease rescuer.
+    pub async fn run(self, shutdown: Arc<Notify>) {
+        let (tx, rx) = mpsc::channel::<(i64, i64, Outcome)>(self.config.write_batch * 4);
+        let writer = tokio::spawn(write_results(self.db.clone(), rx, self.config.write_batch));
+        let rescuer = tokio::spawn(self.clone().rescue_loop());
+
+        // SQLite runs one instance: whatever it left `sending` died with it.
+        if matches!(self.db, Db::Sqlite(_)) {
+            match store::rescue_expired(&self.db, now_ms() + self.config.lease_ms + 1).await {
+                Ok(n) if n > 0 => tracing::warn!(
+                    rows = n,
+                    "requeued deliveries interrupted by the last shutdown"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!("rescue at start: {e}"),
+            }
+        }
+
+        let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let mut tasks = JoinSet::new();
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let free = slots.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    _ = shutdown.notified() => break,
+                    _ = tasks.join_next() => continue,
+                }
+            }
+            let limit = (free as i64).min(self.config.batch);
+            let claimed = match store::claim(
+                &self.db,
+                &self.worker_id,
+                now_ms(),
+                self.config.lease_ms,
+                limit,
+            )
+            .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!("claim failed: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if claimed.is_empty() {
+                let sleep = self.idle_sleep().await;
+                tokio::select! {
+                    _ = shutdown.notified() => break,
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(sleep) => {}
+                }
+                continue;
+            }
+            for d in claimed {
+                let permit = slots.clone().acquire_owned().await.expect("semaphore open");
+                let me = self.clone();
+                let tx = tx.clone();
+                tasks.spawn(async move {
+                    let outcome = me.attempt(&d).await;
+                    let _ = tx.send((d.id, d.attempts, outcome)).await;
+                    drop(permit);
+                });
+            }
+        }
+        // Let in-flight sends finish and their results be written.
+        while tasks.join_next().await.is_some() {}
+        drop(tx);
+        let _ = writer.await;
+        rescuer.abort();
+    }
+
+    /// Sleeps until the next deferred row is due, bounded by the poll interval.
+    async fn idle_sleep(&self) -> Duration {
+        match store::next_due(&self.db).await {
+            Ok(Some(due)) => {
+                let wait = (due - now_ms()).max(1) as u64;
+                Duration::from_millis(wait).min(self.config.poll)
+            }
+            _ => self.config.poll,
+        }
+    }
+
+    async fn rescue_loop(self) {
+        let every = Duration::from_millis((self.config.lease_ms / 2).max(1000) as u64);
+        loop {
+            tokio::time::sleep(every).await;
+            match store::rescue_expired(&self.db, now_ms()).await {
+                Ok(n) if n > 0 => {
+                    tracing::warn!(rows = n, "requeued deliveries whose lease expired");
+                    self.wake.notify_one();
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("rescue failed: {e}"),
+            }
+        }
+    }
+
+    /// One attempt at one delivery: every eligible account in failover order,
+    /// starting after the account the previous attempt used.
+    pub async fn attempt(&self, d: &Claimed) -> Outcome {
+        let now = now_ms();
+        let Ok(channel) = Channel::parse(&d.channel) else {
+            return failed(format!("unknown channel '{}'", d.channel));
+        };
+        if d.attempts > d.max_attempts {
+            return failed("attempts exhausted (the last attempt's outcome was unknown)".into());
+        }
+        let accounts = match self.accounts.for_channel(channel).await {
+            Ok(a) => a,
+            Err(e) => {
+                return retry_later(
+                    d,
+                    None,
+                    None,
+                    format!("cannot load provider accounts: {e}"),
+                    None,
+                    now,
+                )
+            }
+        };
+        let senders: Vec<_> = accounts
+            .into_iter()
+            .filter(|a| channel_is_implemented(channel, a))
+            .collect();
+        if senders.is_empty() {
+            return failed(format!(
+                "channel not configured: no enabled {} provider account",
+                channel.as_str()
+            ));
+        }
+        let phone;
+        let to = match channel {
+            Channel::WhatsappGroup => To::Group(&d.recipient),
+            _ => match PhoneE164::parse(&d.recipient) {
+                Ok(p) => {
+                    phone = p;
+                    To::Phone(&phone)
+                }
+                Err(e) => return failed(format!("invalid recipient number: {e}")),
+            },
+        };
+
+        // Failover order, rotated to start after the previously used account.
+        let start = d
+            .provider_account_id
+            .and_then(|prev| {
+                senders
+                    .iter()
+                    .position(|a| a.id == prev)
+                    .map(|i| (i + 1) % senders.len())
+            })
+            .unwrap_or(0);
+        let mut last_error: Option<(String, i64, String, Option<String>)> = None;
+        let mut soonest_token: Option<u64> = None;
+        let mut tried = 0;
+        for i in 0..senders.len() {
+            let account = &senders[(start + i) % senders.len()];
+            if let Err(wait) =
+                self.limiter
+                    .try_take(account.id, account.rate_limit_per_minute, Instant::now())
+            {
+                soonest_token = Some(soonest_token.map_or(wait, |s| s.min(wait)));
+                continue;
+            }
+            tried += 1;
+            match providers::send(&self.http, account, to, &d.message).await {
+                SendResult::Accepted {
+                    message_id,
+                    reference,
+                    response,
+                } => {
+                    return Outcome::Sent {
+                        provider: account.kind.as_str().to_owned(),
+                        account_id: account.id,
+                        message_id,
+                        reference,
+                        response,
+                        cost_rupiah: account.price_rupiah,
+                    };
+                }
+                SendResult::Failed {
+                    class,
+                    error,
+                    response,
+                } => {
+                    tracing::info!(
+                        delivery = d.id,
+                        account = account.id,
+                        ?class,
+                        "send failed: {error}"
+                    );
+                    match class {
+                        FailureClass::Recipient => {
+                            return Outcome::Failed {
+                                provider: Some(account.kind.as_str().to_owned()),
+                                account_id: Some(account.id),
+                                error,
+                                response,
+                            };
+                        }
+                        FailureClass::Unknown => {
+                            // It may have gone out: no second account now.
+                            return retry_later(
+                                d,
+                                Some(account.kind.as_str()),
+                                Some(account.id),
+                                error,
+                                response,
+                                now,
+                            );
+                        }
+                        FailureClass::Account
+                        | FailureClass::Transient
+                        | FailureClass::RateLimited => {
+                            last_error = Some((
+                                account.kind.as_str().to_owned(),
+                                account.id,
+                                error,
+                                response,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        match last_error {
+            Some((provider, account_id, error, response)) => {
+                retry_later(d, Some(&provider), Some(account_id), error, response, now)
+            }
+            None if tried == 0 => Outcome::Postpone {
+                next_attempt_at: now + soonest_token.unwrap_or(1000) as i64,
+            },
+            None => retry_later(d, None, None, "no account could send".into(), None, now),
+        }
+    }
+}
+
+/// Channels whose senders exist in this version; the others are routed and
+/// logged as "channel not configured".
+fn channel_is_implemented(channel: Channel, account: &providers::Account) -> bool {
+    matches!(channel, Channel::Whatsapp | Channel::WhatsappGroup)
+        && account.channel == Channel::Whatsapp
+}
+
+fn failed(error: String) -> Outcome {
+    Outcome::Failed {
+        provider: None,
+        account_id: None,
+        error,
+        response: None,
+    }
+}
+
+fn retry_later(
+    d: &Claimed,
+    provider: Option<&str>,
+    account_id: Option<i64>,
+    error: String,
+    response: Option<String>,
+    now: i64,
+) -> Outcome {
+    if d.attempts >= d.max_attempts {
+        return Outcome::Failed {
+            provider: provider.map(str::to_owned),
+            account_id,
+            error: format!("gave up after {} attempts: {error}", d.attempts),
+            response,
+        };
+    }
+    Outcome::Retry {
+        provider: provider.map(str::to_owned),
+        account_id,
+        next_attempt_at: now + backoff::delay_ms(d.attempts, fastrand::f64()),
+        error,
+        response,
+    }
+}
+
+/// Writes outcomes in batches: whatever has arrived, up to `max`, in one
+/// transaction.
+async fn write_results(db: Db, mut rx: mpsc::Receiver<(i64, i64, Outcome)>, max: usize) {
+    let mut buf = Vec::with_capacity(max);
+    while rx.recv_many(&mut buf, max).await > 0 {
+        let mut tries = 0;
+        loop {
+            match store::record(&db, &buf, now_ms()).await {
+                Ok(_) => break,
+                Err(e) if tries < 5 => {
+                    tries += 1;
+                    tracing::error!("recording {} results failed (try {tries}): {e}", buf.len());
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
+                Err(e) => {
+                    // The rows stay `sending`; the rescuer requeues them.
+                    tracing::error!("dropping {} results after retries: {e}", buf.len());
+                    break;
+                }
+            }
+        }
+        buf.clear();
+    }
+}

@@ -1,0 +1,221 @@
+//! The ingestion API: `POST /api/v1/events` from the ticketing system.
+//!
+//! Authenticated by an API key (`Authorization: Bearer nk_…`). A valid event
+//! is routed, rendered and written with all its deliveries in one transaction,
+//! then the dispatcher is woken; the answer is 202 with the notification id.
+//! A repeated idempotency key answers the first event's id and writes nothing.
+//! Every refusal is JSON: `{"error", "message", "fields"?}`.
+
+pub mod openapi;
+pub mod plan;
+pub mod request;
+
+use crate::api_keys::ApiKeyCache;
+use crate::dispatcher::store::{self as outbox, Inserted, NewEvent};
+use app::db::Db;
+use app::time::now_ms;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use plan::ReferenceCache;
+use request::FieldProblem;
+use serde_json::json;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Bodies above this are refused with 413: an event is a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub struct Ingest {
+    pub db: Db,
+    pub reference: ReferenceCache,
+    pub keys: ApiKeyCache,
+    pub wake: Arc<Notify>,
+}
+
+pub fn router(ingest: Arc<Ingest>) -> Router {
+    Router::new()
+        .route("/api/v1/events", post(post_event))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(openapi::document()) }),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(ingest)
+}
+
+/// A refusal as the API answers it.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    fields: Vec<FieldProblem>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            fields: vec![],
+        }
+    }
+
+    fn invalid(fields: Vec<FieldProblem>) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            message: format!("{} field(s) are invalid; nothing was stored", fields.len()),
+            fields,
+        }
+    }
+}
+
+impl From<app::AppError> for ApiError {
+    fn from(e: app::AppError) -> Self {
+        // Internal errors were logged with their reference when created.
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"error": self.code, "message": self.message});
+        if !self.fields.is_empty() {
+            body["fields"] = json!(self.fields);
+        }
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
+        }
+        response
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+async fn post_event(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let key = bearer(&headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing 'Authorization: Bearer <API key>'",
+        )
+    })?;
+    let key_id = ingest.keys.verify(key).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "unknown or revoked API key",
+        )
+    })?;
+
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body exceeds {MAX_BODY_BYTES} bytes"),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
+        }
+    })?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("malformed JSON: {e}"),
+        )
+    })?;
+    let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let event = request::parse(&value, header_key).map_err(ApiError::invalid)?;
+
+    let source = format!("api:{key_id}");
+    let now = chrono::Utc::now();
+    // A retry of an accepted event must not be refused for data a template
+    // gained since: answer duplicates before planning.
+    if let Some(k) = &event.idempotency_key {
+        if let Some(id) = existing_event(&ingest.db, &source, k).await? {
+            return Ok(accepted(id, true, None));
+        }
+    }
+    let reference = ingest.reference.get().await?;
+    let prepared = plan::prepare(&ingest.db, &reference, &event, now)
+        .await?
+        .map_err(ApiError::invalid)?;
+    let new_event = NewEvent {
+        source,
+        idempotency_key: event.idempotency_key.clone(),
+        kind: event.kind,
+        priority: event.priority,
+        work_zone: event.work_zone.clone(),
+        recipients: event.recipients_json.to_string(),
+        data: serde_json::to_string(&event.data).unwrap_or_else(|_| "{}".into()),
+    };
+    let inserted = outbox::insert_event(
+        &ingest.db,
+        &new_event,
+        &prepared.deliveries,
+        &prepared.inbox,
+        now_ms(),
+    )
+    .await?;
+    match inserted {
+        Inserted::Created(id) => {
+            ingest.wake.notify_one();
+            Ok(accepted(id, false, Some(&prepared)))
+        }
+        Inserted::Duplicate(id) => Ok(accepted(id, true, None)),
+    }
+}
+
+async fn existing_event(db: &Db, source: &str, key: &str) -> Result<Option<i64>, app::AppError> {
+    let id: Option<i64> = app::on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2"
+    )
+    .bind(source)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?);
+    Ok(id)
+}
+
+fn accepted(id: i64, duplicate: bool, prepared: Option<&plan::Prepared>) -> Response {
+    let mut body = json!({"notification_id": id, "duplicate": duplicate});
+    if let Some(p) = prepared {
+        body["deliveries"] = json!(p.deliveries.len());
+        body["skipped"] = json!(p.skipped);
+    }
+    (StatusCode::ACCEPTED, Json(body)).into_response()
+}

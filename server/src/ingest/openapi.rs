@@ -1,0 +1,136 @@
+//! The OpenAPI 3.1 description of the ingestion API. Built from the same
+//! vocabularies the validator uses, so the documented enums cannot drift;
+//! `tests/api.rs` posts the documented example and checks each documented
+//! status code against the running server.
+
+use domain::template::KNOWN_VARIABLES;
+use domain::{NotificationType, Priority};
+use serde_json::{json, Value};
+
+pub fn example_request() -> Value {
+    json!({
+        "type": "ticket_assigned",
+        "priority": "high",
+        "work_zone": "karawang",
+        "recipients": {"user_ids": [5]},
+        "data": {
+            "ticket_id": "TK-2026-0042",
+            "customer_name": "Ibu Siti Aminah",
+            "customer_phone": "0812-3456-7890",
+            "address": "Perum Griya Asri Blok C2 No. 7, Karawang Barat",
+            "location": "ODP-KRW-014",
+            "issue_type": "LOS merah, internet mati",
+            "sla_deadline": "25 Nov 2026 16:00 WIB",
+            "ticket_url": "https://tiket.example.id/t/TK-2026-0042"
+        },
+        "idempotency_key": "TK-2026-0042/assigned/1"
+    })
+}
+
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string", "examples": ["validation_failed"]},
+            "message": {"type": "string"},
+            "fields": {"type": "array", "items": {
+                "type": "object", "required": ["field", "message"],
+                "properties": {"field": {"type": "string", "examples": ["recipients.customer.phone"]}, "message": {"type": "string"}}
+            }}
+        }
+    })
+}
+
+pub fn document() -> Value {
+    let types: Vec<&str> = NotificationType::ALL.iter().map(|t| t.as_str()).collect();
+    let priorities: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
+    let variables: serde_json::Map<String, Value> = KNOWN_VARIABLES
+        .iter()
+        .map(|(k, d)| {
+            (
+                k.to_string(),
+                json!({"type": ["string", "number", "boolean"], "description": d}),
+            )
+        })
+        .collect();
+    let err = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Notifikasi ISP — ingestion API",
+            "version": "1",
+            "description": "Events from the ticketing system. Each is routed to users, groups and customers by type, priority, work zone and the users' own settings, and delivered over WhatsApp and the other channels."
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/api/v1/events": {
+                "post": {
+                    "operationId": "postEvent",
+                    "summary": "Take in one event",
+                    "parameters": [{
+                        "name": "Idempotency-Key", "in": "header", "required": false,
+                        "schema": {"type": "string", "maxLength": super::request::MAX_IDEMPOTENCY_KEY},
+                        "description": "Used when the body has no idempotency_key."
+                    }],
+                    "requestBody": {"required": true, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Event"},
+                        "example": example_request()
+                    }}},
+                    "responses": {
+                        "202": {"description": "Accepted (or a repeat of an accepted idempotency key: duplicate=true, nothing sent twice)",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+                        "400": err("Malformed JSON"),
+                        "401": err("Missing, unknown or revoked API key"),
+                        "413": err("Body larger than 64 KiB"),
+                        "415": err("Content-Type is not application/json"),
+                        "422": err("Invalid fields, each named; nothing was stored"),
+                        "500": err("Internal error, with a reference to quote")
+                    }
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "An API key (nk_…) made with `server create-api-key NAME`."}},
+            "schemas": {
+                "Event": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["type"],
+                    "properties": {
+                        "type": {"type": "string", "enum": types},
+                        "priority": {"type": "string", "enum": priorities, "default": "medium"},
+                        "work_zone": {"type": "string", "description": "A work zone code, e.g. karawang"},
+                        "recipients": {
+                            "type": "object", "additionalProperties": false,
+                            "properties": {
+                                "user_ids": {"type": "array", "maxItems": super::request::MAX_RECIPIENTS, "items": {"type": "integer", "minimum": 1}},
+                                "customer": {"type": "object", "additionalProperties": false, "properties": {
+                                    "phone": {"type": "string", "description": "Indonesian mobile number in any common form (08…, +62…, 62…)"},
+                                    "name": {"type": "string"},
+                                    "email": {"type": "string", "format": "email"}
+                                }}
+                            }
+                        },
+                        "data": {"type": "object", "description": "Template variables", "properties": variables,
+                                 "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
+                        "idempotency_key": {"type": "string", "minLength": 1, "maxLength": super::request::MAX_IDEMPOTENCY_KEY}
+                    }
+                },
+                "Accepted": {
+                    "type": "object", "required": ["notification_id", "duplicate"],
+                    "properties": {
+                        "notification_id": {"type": "integer"},
+                        "duplicate": {"type": "boolean"},
+                        "deliveries": {"type": "integer", "description": "Deliveries written (absent for duplicates)"},
+                        "skipped": {"type": "array", "items": {"type": "object", "properties": {
+                            "user_id": {"type": ["integer", "null"]}, "channel": {"type": "string"}, "reason": {"type": "string"}
+                        }}}
+                    }
+                },
+                "Error": error_schema()
+            }
+        }
+    })
+}

@@ -1,0 +1,198 @@
+//! The Axum host.
+//!
+//! - [`ingest`]: `POST /api/v1/events`, validation, routing and rendering, the
+//!   OpenAPI document;
+//! - [`dispatcher`]: the outbox workers (claim, send with failover, record);
+//! - [`providers`]: Fonnte, Wablas, Woowa, Meta Cloud API and the sandbox;
+//! - [`webhooks`]: provider status callbacks;
+//! - [`api_keys`]: keys for the ticketing system;
+//! - [`config`]: the environment;
+//! - [`start`]: wires it all into one running server (used by `main` and tests).
+
+pub mod api_keys;
+pub mod config;
+pub mod dispatcher;
+pub mod ingest;
+pub mod providers;
+pub mod testkit;
+pub mod webhooks;
+
+use app::db::{seed, Db};
+use app::state::AppState;
+use app::{shell, App};
+use axum::{routing::get, Router};
+use config::Config;
+use dispatcher::{Dispatcher, DispatcherConfig};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tower_http::trace::TraceLayer;
+
+/// The key seeded with the demo data (documented in the README).
+pub const DEMO_API_KEY: &str = "nk_demo_0123456789abcdef";
+
+/// Opens, migrates and seeds the database.
+pub async fn open_database(config: &Config) -> Result<Db, String> {
+    if config.database_url.starts_with("sqlite:") {
+        ensure_sqlite_dir(&config.database_url)?;
+    }
+    let db = Db::connect(&config.database_url, config.max_db_connections)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot open {}: {e}",
+                app::db::redact_url(&config.database_url)
+            )
+        })?;
+    db.migrate()
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    seed::ensure_reference_data(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    if config.demo_data
+        && seed::ensure_demo_data(&db)
+            .await
+            .map_err(|e| e.to_string())?
+    {
+        api_keys::insert(&db, "Demo ticketing system", DEMO_API_KEY, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!("demo data seeded (demo accounts and API key are listed in the README)");
+    }
+    Ok(db)
+}
+
+/// Creates the data directory of an SQLite file URL such as `sqlite:data/x.db`.
+fn ensure_sqlite_dir(url: &str) -> Result<(), String> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// A server that is running.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub shutdown: Arc<Notify>,
+    pub server: tokio::task::JoinHandle<()>,
+    pub dispatcher: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight sends finish, and waits.
+    pub async fn stop(self) {
+        self.shutdown.notify_waiters();
+        if let Some(d) = self.dispatcher {
+            let _ = d.await;
+        }
+        let _ = self.server.await;
+    }
+}
+
+pub struct StartOptions {
+    pub leptos_options: LeptosOptions,
+    pub secure_cookies: bool,
+    /// `None`: no dispatcher in this process (API only).
+    pub dispatcher: Option<DispatcherConfig>,
+}
+
+/// Binds `listener` and serves the pages, the API and the webhooks, with the
+/// dispatcher running beside them.
+pub async fn start(
+    db: Db,
+    listener: tokio::net::TcpListener,
+    options: StartOptions,
+) -> Result<Running, String> {
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let wake = Arc::new(Notify::new());
+    let shutdown = Arc::new(Notify::new());
+
+    let dispatcher = options
+        .dispatcher
+        .map(|cfg| Dispatcher::new(db.clone(), wake.clone(), cfg));
+    let accounts = match &dispatcher {
+        Some(d) => d.accounts.clone(),
+        None => Arc::new(providers::AccountCache::new(
+            db.clone(),
+            Duration::from_secs(5),
+        )),
+    };
+    let state = AppState {
+        leptos_options: options.leptos_options,
+        db: db.clone(),
+        secure_cookies: options.secure_cookies,
+    };
+    let ingest = Arc::new(ingest::Ingest {
+        db: db.clone(),
+        reference: ingest::plan::ReferenceCache::new(db.clone(), Duration::from_secs(2)),
+        keys: api_keys::ApiKeyCache::new(db.clone(), Duration::from_secs(30)),
+        wake: wake.clone(),
+    });
+    let hooks = Arc::new(webhooks::Webhooks {
+        db: db.clone(),
+        accounts,
+    });
+    let router = pages(state)
+        .merge(ingest::router(ingest))
+        .merge(webhooks::router(hooks))
+        .layer(TraceLayer::new_for_http());
+
+    let dispatcher_task = dispatcher.map(|d| {
+        let stop = shutdown.clone();
+        tokio::spawn(d.run(stop))
+    });
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.notified().await });
+        if let Err(e) = serve.await {
+            tracing::error!("server: {e}");
+        }
+    });
+    Ok(Running {
+        addr,
+        db,
+        shutdown,
+        server,
+        dispatcher: dispatcher_task,
+    })
+}
+
+/// The Leptos pages and server functions, behind the session middleware.
+fn pages(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            app::auth::session::session_layer,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,153 @@
+//! Fonnte: `POST {base}/send`, form fields, `Authorization: <device token>`.
+//! Answers HTTP 200 even on failure; the `status` flag is the verdict.
+
+use super::{classify_http, clip, id_string, truthy, Account, FailureClass, SendResult, To};
+use serde_json::Value;
+
+pub fn request(
+    client: &reqwest::Client,
+    account: &Account,
+    to: To<'_>,
+    text: &str,
+) -> Result<reqwest::RequestBuilder, String> {
+    let token = account
+        .credentials
+        .token
+        .as_deref()
+        .ok_or("Fonnte account has no token")?;
+    let target = match to {
+        To::Phone(p) => p.digits().to_owned(),
+        To::Group(g) => g.to_owned(),
+    };
+    let form = [
+        ("target", target.as_str()),
+        ("message", text),
+        ("countryCode", "62"),
+    ];
+    Ok(client
+        .post(format!("{}/send", account.base()?))
+        .header("Authorization", token)
+        .form(&form))
+}
+
+/// Reasons Fonnte gives that no retry through this account will fix.
+const ACCOUNT_REASONS: &[&str] = &[
+    "token invalid",
+    "invalid token",
+    "devices must belong to an account",
+    "insufficient quota",
+    "disconnected device",
+];
+
+pub fn parse(status: u16, body: &str) -> SendResult {
+    if let Some(r) = classify_http(status, body) {
+        return r;
+    }
+    let response = clip(body);
+    let json: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(_) => {
+            return SendResult::failed(
+                FailureClass::Transient,
+                "Fonnte answered with something that is not JSON",
+                Some(response),
+            )
+        }
+    };
+    // A documented example spells it `Status`.
+    let flag = json.get("status").or_else(|| json.get("Status"));
+    if truthy(flag) {
+        let message_id = json.get("id").and_then(|ids| match ids {
+            Value::Array(a) => id_string(a.first()),
+            other => id_string(Some(other)),
+        });
+        return SendResult::Accepted {
+            message_id,
+            reference: None,
+            response,
+        };
+    }
+    let reason = json
+        .get("reason")
+        .or_else(|| json.get("detail"))
+        .and_then(Value::as_str)
+        .unwrap_or("no reason given")
+        .to_owned();
+    let lower = reason.to_lowercase();
+    let class = if ACCOUNT_REASONS.iter().any(|r| lower.contains(r)) {
+        FailureClass::Account
+    } else if lower.contains("target invalid")
+        || lower.contains("input invalid")
+        || lower.contains("json format invalid")
+    {
+        FailureClass::Recipient
+    } else {
+        FailureClass::Transient
+    };
+    SendResult::failed(class, format!("Fonnte: {reason}"), Some(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_message_is_accepted_with_its_numeric_id() {
+        let body = r#"{"status":true,"detail":"success! message in queue","id":[142223099],"process":"pending","requestid":369052479,"target":["6285885529352"]}"#;
+        match parse(200, body) {
+            SendResult::Accepted { message_id, .. } => {
+                assert_eq!(message_id.as_deref(), Some("142223099"))
+            }
+            other => panic!("{other:?}"),
+        }
+        // String ids, as in the docs' examples.
+        assert!(
+            matches!(parse(200, r#"{"status":true,"id":["77"]}"#), SendResult::Accepted { message_id: Some(ref id), .. } if id == "77")
+        );
+    }
+
+    #[test]
+    fn failures_in_a_200_body_are_classified_by_reason() {
+        let cases = [
+            ("token invalid", FailureClass::Account),
+            ("invalid token", FailureClass::Account),
+            (
+                "request invalid on disconnected device",
+                FailureClass::Account,
+            ),
+            ("insufficient quota", FailureClass::Account),
+            ("target invalid", FailureClass::Recipient),
+            ("something new", FailureClass::Transient),
+        ];
+        for (reason, class) in cases {
+            let body = format!(r#"{{"status":false,"reason":"{reason}","requestid":2937124}}"#);
+            match parse(200, &body) {
+                SendResult::Failed {
+                    class: c, error, ..
+                } => {
+                    assert_eq!(c, class, "{reason}");
+                    assert!(error.contains(reason));
+                }
+                other => panic!("{reason}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse(200, r#"{"Status":false,"reason":"target invalid"}"#),
+            SendResult::Failed {
+                class: FailureClass::Recipient,
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse(200, "<html>oops</html>"),
+            SendResult::Failed {
+                class: FailureClass::Transient,
+                ..
+            }
+        ));
+        assert!(
+            matches!(parse(200, "{}"), SendResult::Failed { .. }),
+            "no truthy status is a failure"
+        );
+    }
+}

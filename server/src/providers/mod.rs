@@ -1,0 +1,264 @@
+//! WhatsApp gateway providers behind one interface.
+//!
+//! Each provider module builds its real HTTP request and classifies its real
+//! response (see ../shared/whatsapp-providers.md); `send` only wires the two to
+//! reqwest. Classification drives the dispatcher:
+//!
+//! | class | meaning | dispatcher |
+//! |---|---|---|
+//! | `Recipient` | this number/group can never receive it | failed |
+//! | `Account` | this account cannot send (token, quota, device offline) | next account |
+//! | `Transient` | server trouble (5xx, unreachable) | next account, then back off |
+//! | `RateLimited` | the provider says slow down | next account, then back off |
+//! | `Unknown` | timed out after sending: it may have gone out | back off, no failover |
+
+pub mod accounts;
+pub mod fonnte;
+pub mod meta;
+pub mod ratelimit;
+pub mod wablas;
+pub mod woowa;
+
+use domain::PhoneE164;
+use std::time::Duration;
+
+pub use accounts::{Account, AccountCache, ProviderKind};
+
+/// Where a message goes.
+#[derive(Debug, Clone, Copy)]
+pub enum To<'a> {
+    Phone(&'a PhoneE164),
+    /// A provider's group chat id.
+    Group(&'a str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    Recipient,
+    Account,
+    Transient,
+    RateLimited,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendResult {
+    Accepted {
+        message_id: Option<String>,
+        /// A second reference some providers report statuses under.
+        reference: Option<String>,
+        response: String,
+    },
+    Failed {
+        class: FailureClass,
+        error: String,
+        response: Option<String>,
+    },
+}
+
+impl SendResult {
+    pub fn failed(class: FailureClass, error: impl Into<String>, response: Option<String>) -> Self {
+        SendResult::Failed {
+            class,
+            error: error.into(),
+            response,
+        }
+    }
+}
+
+/// A request a provider wants sent.
+pub struct HttpCall {
+    pub request: reqwest::RequestBuilder,
+}
+
+/// Provider responses are kept in the delivery log; a runaway body is cut.
+pub fn clip(body: &str) -> String {
+    const MAX: usize = 2000;
+    if body.len() <= MAX {
+        return body.to_owned();
+    }
+    let mut end = MAX;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &body[..end])
+}
+
+/// Sends one message through one account.
+pub async fn send(
+    client: &reqwest::Client,
+    account: &Account,
+    to: To<'_>,
+    text: &str,
+) -> SendResult {
+    let timeout = Duration::from_millis(account.timeout_ms.max(1) as u64);
+    let request = match account.kind {
+        ProviderKind::Sandbox => {
+            return SendResult::Accepted {
+                message_id: Some(format!("sandbox-{}", next_sandbox_id())),
+                reference: None,
+                response: format!(
+                    "sandbox: would send to {}: {} characters",
+                    match to {
+                        To::Phone(p) => p.as_str().to_owned(),
+                        To::Group(g) => g.to_owned(),
+                    },
+                    text.chars().count()
+                ),
+            };
+        }
+        ProviderKind::Fonnte => fonnte::request(client, account, to, text),
+        ProviderKind::Wablas => wablas::request(client, account, to, text),
+        ProviderKind::Woowa => woowa::request(client, account, to, text),
+        ProviderKind::Meta => meta::request(client, account, to, text),
+    };
+    let request = match request {
+        Ok(r) => r.timeout(timeout),
+        Err(e) => return SendResult::failed(FailureClass::Account, e, None),
+    };
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return classify_transport_error(&e),
+    };
+    let status = response.status().as_u16();
+    let body = match response.text().await {
+        Ok(b) => b,
+        Err(e) => return classify_transport_error(&e),
+    };
+    match account.kind {
+        ProviderKind::Fonnte => fonnte::parse(status, &body),
+        ProviderKind::Wablas => wablas::parse(status, &body),
+        ProviderKind::Woowa => woowa::parse(status, &body),
+        ProviderKind::Meta => meta::parse(status, &body),
+        ProviderKind::Sandbox => unreachable!("answered above"),
+    }
+}
+
+fn classify_transport_error(e: &reqwest::Error) -> SendResult {
+    if e.is_connect() {
+        // Never reached the provider: safe to try elsewhere.
+        SendResult::failed(
+            FailureClass::Transient,
+            format!("cannot connect: {e}"),
+            None,
+        )
+    } else if e.is_timeout() {
+        SendResult::failed(
+            FailureClass::Unknown,
+            "timed out waiting for the provider; it may have sent the message",
+            None,
+        )
+    } else {
+        SendResult::failed(FailureClass::Unknown, format!("transport error: {e}"), None)
+    }
+}
+
+/// Shared classification of HTTP statuses that carry no provider verdict.
+pub fn classify_http(status: u16, body: &str) -> Option<SendResult> {
+    let response = Some(clip(body));
+    match status {
+        200..=299 => None,
+        429 => Some(SendResult::failed(
+            FailureClass::RateLimited,
+            "HTTP 429 from provider",
+            response,
+        )),
+        401 | 403 => Some(SendResult::failed(
+            FailureClass::Account,
+            format!("HTTP {status}: credentials refused"),
+            response,
+        )),
+        500..=599 => Some(SendResult::failed(
+            FailureClass::Transient,
+            format!("HTTP {status} from provider"),
+            response,
+        )),
+        _ => Some(SendResult::failed(
+            FailureClass::Account,
+            format!("HTTP {status} from provider"),
+            response,
+        )),
+    }
+}
+
+fn next_sandbox_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!("{t:x}-{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A JSON value's truthiness the lenient way gateways need: `true`, `"true"`,
+/// `1`, `"1"`.
+pub fn truthy(v: Option<&serde_json::Value>) -> bool {
+    match v {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => {
+            matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "success")
+        }
+        Some(serde_json::Value::Number(n)) => n.as_i64() == Some(1),
+        _ => false,
+    }
+}
+
+/// A JSON id that may be a number or a string.
+pub fn id_string(v: Option<&serde_json::Value>) -> Option<String> {
+    match v {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_statuses_without_a_verdict_are_classified() {
+        assert_eq!(classify_http(200, ""), None);
+        assert!(matches!(
+            classify_http(429, ""),
+            Some(SendResult::Failed {
+                class: FailureClass::RateLimited,
+                ..
+            })
+        ));
+        assert!(matches!(
+            classify_http(503, ""),
+            Some(SendResult::Failed {
+                class: FailureClass::Transient,
+                ..
+            })
+        ));
+        assert!(matches!(
+            classify_http(401, ""),
+            Some(SendResult::Failed {
+                class: FailureClass::Account,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn long_responses_are_clipped_on_a_character_boundary() {
+        let s = "é".repeat(1500);
+        let c = clip(&s);
+        assert!(c.len() <= 2000 + '…'.len_utf8());
+        assert!(c.ends_with('…'));
+    }
+
+    #[test]
+    fn truthiness_is_lenient() {
+        use serde_json::json;
+        assert!(
+            truthy(Some(&json!(true))) && truthy(Some(&json!("true"))) && truthy(Some(&json!(1)))
+        );
+        assert!(!truthy(Some(&json!(false))) && !truthy(None) && !truthy(Some(&json!("false"))));
+        assert_eq!(id_string(Some(&json!(142223099))), Some("142223099".into()));
+        assert_eq!(id_string(Some(&json!("abc"))), Some("abc".into()));
+    }
+}

@@ -1,0 +1,144 @@
+//! Wablas: `POST {base}/api/v2/send-message` with `{"data":[…]}` JSON and
+//! `Authorization: <token>.<secret>` (or the bare token on older accounts).
+//! The base URL is the customer's own server, e.g. `https://solo.wablas.com`.
+
+use super::{classify_http, clip, id_string, truthy, Account, FailureClass, SendResult, To};
+use serde_json::{json, Value};
+
+pub fn request(
+    client: &reqwest::Client,
+    account: &Account,
+    to: To<'_>,
+    text: &str,
+) -> Result<reqwest::RequestBuilder, String> {
+    let token = account
+        .credentials
+        .token
+        .as_deref()
+        .ok_or("Wablas account has no token")?;
+    let auth = match account.credentials.secret.as_deref() {
+        Some(secret) if !secret.is_empty() => format!("{token}.{secret}"),
+        _ => token.to_owned(),
+    };
+    let item = match to {
+        To::Phone(p) => json!({"phone": p.digits(), "message": text}),
+        // Wablas insists on the string "true".
+        To::Group(g) => json!({"phone": g, "message": text, "isGroup": "true"}),
+    };
+    Ok(client
+        .post(format!("{}/api/v2/send-message", account.base()?))
+        .header("Authorization", auth)
+        .json(&json!({ "data": [item] })))
+}
+
+pub fn parse(status: u16, body: &str) -> SendResult {
+    let json: Option<Value> = serde_json::from_str(body).ok();
+    let message = json
+        .as_ref()
+        .and_then(|j| j.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if status == 200 && json.as_ref().is_some_and(|j| truthy(j.get("status"))) {
+        let j = json.expect("checked");
+        let first = j.pointer("/data/messages/0");
+        let message_id = id_string(first.and_then(|m| m.get("id")));
+        // A message the gateway already rejected comes back inside a "success".
+        let item_status = first
+            .and_then(|m| m.get("status"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if matches!(item_status, "cancel" | "reject" | "failed") {
+            return SendResult::failed(
+                FailureClass::Recipient,
+                format!("Wablas: message {item_status}"),
+                Some(clip(body)),
+            );
+        }
+        return SendResult::Accepted {
+            message_id,
+            reference: None,
+            response: clip(body),
+        };
+    }
+    if let Some(r) = classify_http(status, body) {
+        return r;
+    }
+    let lower = message.to_lowercase();
+    let class = if lower.contains("token")
+        || lower.contains("secret")
+        || lower.contains("quota")
+        || lower.contains("device")
+    {
+        FailureClass::Account
+    } else if lower.contains("phone")
+        || lower.contains("number")
+        || lower.contains("not registered")
+    {
+        FailureClass::Recipient
+    } else {
+        FailureClass::Transient
+    };
+    let reason = if message.is_empty() {
+        "no reason given"
+    } else {
+        &message
+    };
+    SendResult::failed(class, format!("Wablas: {reason}"), Some(clip(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_message_is_accepted_with_its_uuid() {
+        let body = r#"{"status":true,"message":"Message is pending and waiting to be processed","data":{"device_id":"OMM1F9","quota":999,"messages":[{"id":"f5b3cb53-b926-472d-9cb3-594b7f535f7b","phone":6281335614467,"message":"x","status":"pending","ref_id":""}]}}"#;
+        assert!(
+            matches!(parse(200, body), SendResult::Accepted { message_id: Some(ref id), .. } if id == "f5b3cb53-b926-472d-9cb3-594b7f535f7b")
+        );
+    }
+
+    #[test]
+    fn failures_are_classified() {
+        assert!(matches!(
+            parse(200, r#"{"status":false,"message":"token invalid"}"#),
+            SendResult::Failed {
+                class: FailureClass::Account,
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse(
+                200,
+                r#"{"status":false,"message":"phone number not registered"}"#
+            ),
+            SendResult::Failed {
+                class: FailureClass::Recipient,
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse(502, "Bad Gateway"),
+            SendResult::Failed {
+                class: FailureClass::Transient,
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse(500, r#"{"status":false,"message":"token invalid"}"#),
+            SendResult::Failed {
+                class: FailureClass::Transient,
+                ..
+            }
+        ));
+        let rejected = r#"{"status":true,"data":{"messages":[{"id":"a","status":"reject"}]}}"#;
+        assert!(matches!(
+            parse(200, rejected),
+            SendResult::Failed {
+                class: FailureClass::Recipient,
+                ..
+            }
+        ));
+    }
+}

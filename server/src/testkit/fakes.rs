@@ -1,0 +1,362 @@
+//! Fake Fonnte, Wablas, Woowa and Meta servers on 127.0.0.1.
+//!
+//! Each checks what the real one checks (path, auth header or key, body
+//! format and fields) and answers in the real response format, including the
+//! real failure shapes. A test scripts the next answers (`push`) and reads what
+//! arrived (`received`).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How the fake answers the next request.
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    Accept,
+    /// A provider-level failure in the provider's own shape (HTTP 200 body for
+    /// the gateways, an error object for Meta: pass the Meta error code as text).
+    Refuse(String),
+    /// An HTTP status with a body.
+    Http(u16, String),
+    /// Answer only after this long (to trip the client's timeout).
+    Delay(Duration),
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: String,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn form(&self) -> Vec<(String, String)> {
+        serde_urlencoded::from_str(&self.body).unwrap_or_default()
+    }
+
+    pub fn form_field(&self, key: &str) -> Option<String> {
+        self.form()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Fonnte,
+    Wablas,
+    Woowa,
+    Meta,
+}
+
+/// Credentials the fakes accept.
+pub const FONNTE_TOKEN: &str = "fonnte-device-token";
+pub const WABLAS_TOKEN: &str = "wablas-token";
+pub const WABLAS_SECRET: &str = "wablas-secret";
+pub const WOOWA_KEY: &str = "woowa-key";
+pub const META_TOKEN: &str = "meta-access-token";
+pub const META_PHONE_ID: &str = "106540352242922";
+
+struct Inner {
+    kind: Kind,
+    script: Mutex<VecDeque<Behaviour>>,
+    received: Mutex<Vec<Received>>,
+    /// Keep only a count of requests, not their bodies (load tests).
+    count_only: bool,
+    count: AtomicU64,
+    next_id: AtomicU64,
+    /// Called with each accepted message text (the load generator times it).
+    on_accept: Option<Box<dyn Fn(&str) + Send + Sync>>,
+}
+
+#[derive(Clone)]
+pub struct Fake {
+    pub base: String,
+    inner: Arc<Inner>,
+    task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl Fake {
+    pub async fn start(kind: Kind) -> Fake {
+        Self::start_with(kind, false, None).await
+    }
+
+    pub async fn start_with(
+        kind: Kind,
+        count_only: bool,
+        on_accept: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    ) -> Fake {
+        let inner = Arc::new(Inner {
+            kind,
+            script: Mutex::new(VecDeque::new()),
+            received: Mutex::new(Vec::new()),
+            count_only,
+            count: AtomicU64::new(0),
+            next_id: AtomicU64::new(1000),
+            on_accept,
+        });
+        let router = Router::new()
+            .route("/send", post(handle))
+            .route("/api/v2/send-message", post(handle))
+            .route("/send_message", post(handle))
+            .route("/send_message_group_id", post(handle))
+            .route("/{version}/{number}/messages", post(handle_meta))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Fake {
+            base,
+            inner,
+            task: Arc::new(task),
+        }
+    }
+
+    /// Queues the answers to the next requests (then it accepts again).
+    pub fn push(&self, b: Behaviour) {
+        self.inner.script.lock().unwrap().push_back(b);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.received.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> u64 {
+        self.inner.count.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.task) == 1 {
+            self.task.abort();
+        }
+    }
+}
+
+fn record(inner: &Inner, path: &str, headers: &HeaderMap, body: &Bytes) {
+    inner.count.fetch_add(1, Ordering::Relaxed);
+    if !inner.count_only {
+        inner.received.lock().unwrap().push(Received {
+            path: path.to_owned(),
+            headers: headers.clone(),
+            body: String::from_utf8_lossy(body).into_owned(),
+            at: Instant::now(),
+        });
+    }
+}
+
+async fn next(inner: &Inner) -> Behaviour {
+    let b = inner.script.lock().unwrap().pop_front();
+    match b {
+        Some(Behaviour::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            Behaviour::Accept
+        }
+        Some(b) => b,
+        None => Behaviour::Accept,
+    }
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+async fn handle(
+    State(inner): State<Arc<Inner>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    record(&inner, &path, &headers, &body);
+    match inner.kind {
+        Kind::Fonnte if path == "/send" => fonnte(&inner, &headers, &body).await,
+        Kind::Wablas if path == "/api/v2/send-message" => wablas(&inner, &headers, &body).await,
+        Kind::Woowa if path.starts_with("/send_message") => woowa(&inner, &path, &body).await,
+        _ => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+async fn fonnte(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {
+    if header(headers, "authorization") != FONNTE_TOKEN {
+        return Json(json!({"status": false, "reason": "token invalid", "requestid": 1}))
+            .into_response();
+    }
+    if !header(headers, "content-type").starts_with("application/x-www-form-urlencoded") {
+        return Json(json!({"status": false, "reason": "input invalid"})).into_response();
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let (Some(target), Some(message)) = (get("target"), get("message")) else {
+        return Json(json!({"status": false, "reason": "input invalid"})).into_response();
+    };
+    if !(target.ends_with("@g.us")
+        || (target.len() >= 10 && target.chars().all(|c| c.is_ascii_digit())))
+    {
+        return Json(json!({"status": false, "reason": "target invalid"})).into_response();
+    }
+    match next(inner).await {
+        Behaviour::Accept => {
+            if let Some(f) = &inner.on_accept {
+                f(&message);
+            }
+            let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+            Json(json!({
+                "status": true, "detail": "success! message in queue", "id": [id], "process": "pending",
+                "requestid": id + 7, "target": [target],
+                "quota": {"6281200000000": {"details": "deduced from total quota", "quota": 1000, "remaining": 999, "used": 1}}
+            }))
+            .into_response()
+        }
+        Behaviour::Refuse(reason) => {
+            Json(json!({"status": false, "reason": reason, "requestid": 1})).into_response()
+        }
+        Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::Delay(_) => unreachable!(),
+    }
+}
+
+async fn wablas(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {
+    if header(headers, "authorization") != format!("{WABLAS_TOKEN}.{WABLAS_SECRET}") {
+        return Json(json!({"status": false, "message": "token invalid"})).into_response();
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Json(json!({"status": false, "message": "invalid json"})).into_response();
+    };
+    let Some(item) = v["data"].as_array().and_then(|a| a.first()).cloned() else {
+        return Json(json!({"status": false, "message": "data is required"})).into_response();
+    };
+    let phone = item["phone"].as_str().unwrap_or("").to_owned();
+    if phone.is_empty() || item["message"].as_str().is_none() {
+        return Json(json!({"status": false, "message": "phone and message are required"}))
+            .into_response();
+    }
+    match next(inner).await {
+        Behaviour::Accept => {
+            if let Some(f) = &inner.on_accept {
+                f(item["message"].as_str().unwrap_or(""));
+            }
+            let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+            Json(json!({
+                "status": true, "message": "Message is pending and waiting to be processed",
+                "data": {"device_id": "OMM1F9", "quota": 999, "messages": [
+                    {"id": format!("f5b3cb53-b926-472d-9cb3-{id:012}"), "phone": phone, "message": item["message"], "status": "pending", "ref_id": ""}
+                ]}
+            }))
+            .into_response()
+        }
+        Behaviour::Refuse(reason) => {
+            Json(json!({"status": false, "message": reason})).into_response()
+        }
+        Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::Delay(_) => unreachable!(),
+    }
+}
+
+async fn woowa(inner: &Inner, path: &str, body: &Bytes) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return (StatusCode::OK, "invalid request").into_response();
+    };
+    if v["key"].as_str() != Some(WOOWA_KEY) {
+        return (StatusCode::OK, "invalid key").into_response();
+    }
+    let target_ok = if path == "/send_message_group_id" {
+        v["group_id"].is_string()
+    } else {
+        v["phone_no"].as_str().is_some_and(|p| p.starts_with('+'))
+    };
+    if !target_ok || v["message"].as_str().is_none() {
+        return Json(json!({"code": 400, "message": "phone not registered"})).into_response();
+    }
+    match next(inner).await {
+        Behaviour::Accept => {
+            if let Some(f) = &inner.on_accept {
+                f(v["message"].as_str().unwrap_or(""));
+            }
+            let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+            Json(json!({"code": 200, "results": {"id_message": format!("WOWA{id}")}}))
+                .into_response()
+        }
+        Behaviour::Refuse(reason) => (StatusCode::OK, reason).into_response(),
+        Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::Delay(_) => unreachable!(),
+    }
+}
+
+fn meta_error(status: u16, code: i64, message: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap(),
+        Json(json!({"error": {"message": message, "type": "OAuthException", "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": message}, "fbtrace_id": "AbCdEf"}})),
+    )
+        .into_response()
+}
+
+async fn handle_meta(
+    State(inner): State<Arc<Inner>>,
+    Path((version, number)): Path<(String, String)>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(&inner, uri.path(), &headers, &body);
+    if inner.kind != Kind::Meta || !version.starts_with('v') {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    if header(&headers, "authorization") != format!("Bearer {META_TOKEN}") {
+        return meta_error(401, 190, "Invalid OAuth access token");
+    }
+    if number != META_PHONE_ID {
+        return meta_error(400, 100, "Unsupported post request");
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return meta_error(400, 100, "Invalid parameter");
+    };
+    let to = v["to"].as_str().unwrap_or("").to_owned();
+    let ok = v["messaging_product"] == "whatsapp"
+        && v["type"] == "text"
+        && v["recipient_type"].is_string()
+        && v["text"]["body"].is_string()
+        && !to.is_empty();
+    if !ok {
+        return meta_error(400, 131008, "Required parameter is missing");
+    }
+    match next(&inner).await {
+        Behaviour::Accept => {
+            if let Some(f) = &inner.on_accept {
+                f(v["text"]["body"].as_str().unwrap_or(""));
+            }
+            let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+            Json(
+                json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+                        "messages": [{"id": format!("wamid.HBgN{id}")}]}),
+            )
+            .into_response()
+        }
+        Behaviour::Refuse(code) => {
+            let code: i64 = code.parse().unwrap_or(131000);
+            meta_error(400, code, "refused by the fake")
+        }
+        Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::Delay(_) => unreachable!(),
+    }
+}

@@ -1,0 +1,459 @@
+//! Delivery-status callbacks from the providers.
+//!
+//! - Fonnte and Wablas sign nothing, so their callback URL carries a secret
+//!   (`?token=…`, the account's `webhook_token`); a wrong or missing token is
+//!   refused with 401 and nothing is applied.
+//! - Meta verifies the URL with a GET handshake (`hub.verify_token`) and signs
+//!   every POST with `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the
+//!   app secret), checked before the body is parsed.
+//!
+//! Statuses only move a delivery forward (see `store::apply_status`), so
+//! duplicated, late and out-of-order callbacks are harmless. Every callback is
+//! kept in `provider_callbacks` with what became of it.
+
+use crate::dispatcher::store::{self, MessageKey};
+use crate::providers::{Account, AccountCache, ProviderKind};
+use app::db::Db;
+use app::time::now_ms;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use domain::DeliveryStatus;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct Webhooks {
+    pub db: Db,
+    pub accounts: Arc<AccountCache>,
+}
+
+pub fn router(state: Arc<Webhooks>) -> Router {
+    Router::new()
+        .route("/webhooks/fonnte/{account}", post(fonnte))
+        .route("/webhooks/wablas/{account}", post(wablas))
+        .route("/webhooks/meta/{account}", post(meta_post).get(meta_verify))
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        .with_state(state)
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, message.to_owned()).into_response()
+}
+
+/// Compares secrets without revealing where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Why a callback is refused, before anything is applied.
+type Refusal = (StatusCode, &'static str);
+
+async fn account(hooks: &Webhooks, id: i64, kind: ProviderKind) -> Result<Account, Refusal> {
+    match hooks.accounts.by_id(id).await {
+        Ok(Some(a)) if a.kind == kind => Ok(a),
+        Ok(_) => Err((StatusCode::NOT_FOUND, "no such provider account")),
+        Err(_) => Err((StatusCode::SERVICE_UNAVAILABLE, "try again")),
+    }
+}
+
+fn check_token(account: &Account, query: &HashMap<String, String>) -> Result<(), Refusal> {
+    let Some(expected) = account
+        .credentials
+        .webhook_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    else {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "this account has no webhook_token configured",
+        ));
+    };
+    match query.get("token") {
+        Some(given) if same_secret(given, expected) => Ok(()),
+        _ => Err((StatusCode::UNAUTHORIZED, "bad webhook token")),
+    }
+}
+
+/// Reads a gateway body that may be JSON or a form.
+fn loose_body(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice(body).ok().or_else(|| {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+        (!pairs.is_empty()).then(|| {
+            Value::Object(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+            )
+        })
+    })
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    crate::providers::id_string(v.get(key))
+}
+
+async fn apply(
+    db: &Db,
+    provider: &str,
+    key: MessageKey<'_>,
+    status: Option<DeliveryStatus>,
+    at: i64,
+    error: Option<&str>,
+) -> String {
+    let Some(status) = status else {
+        return "ignored: no status change".into();
+    };
+    match store::apply_status(db, provider, key, status, at, error).await {
+        Ok(Some((id, s))) => format!("delivery {id} -> {}", s.as_str()),
+        Ok(None) => format!(
+            "no change ({} for unknown, duplicate or out-of-order)",
+            status.as_str()
+        ),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+fn fonnte_status(s: &str) -> Option<DeliveryStatus> {
+    match s.to_ascii_lowercase().as_str() {
+        "sent" => Some(DeliveryStatus::Sent),
+        "delivered" => Some(DeliveryStatus::Delivered),
+        "read" => Some(DeliveryStatus::Read),
+        "invalid" | "expired" | "url unreachable" | "failed" => Some(DeliveryStatus::Failed),
+        _ => None, // pending, waiting, processing: nothing new
+    }
+}
+
+async fn fonnte(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let account = match account(&hooks, account_id, ProviderKind::Fonnte).await {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    if let Err(r) = check_token(&account, &query) {
+        return r.into_response();
+    }
+    let Some(v) = loose_body(&body) else {
+        return refuse(StatusCode::BAD_REQUEST, "body is neither JSON nor a form");
+    };
+    let now = now_ms();
+    let id = text(&v, "id");
+    let state_id = text(&v, "stateid");
+    let status = v
+        .get("status")
+        .and_then(Value::as_str)
+        .and_then(fonnte_status);
+    let state = v
+        .get("state")
+        .and_then(Value::as_str)
+        .and_then(fonnte_status);
+    let mut outcome = Vec::new();
+    if let (Some(id), Some(sid)) = (&id, &state_id) {
+        let _ = store::link_reference(&hooks.db, "fonnte", id, sid).await;
+    }
+    let error = (status == Some(DeliveryStatus::Failed))
+        .then(|| format!("Fonnte status: {}", v["status"].as_str().unwrap_or("")));
+    if let Some(id) = &id {
+        outcome.push(
+            apply(
+                &hooks.db,
+                "fonnte",
+                MessageKey::Id(id),
+                status,
+                now,
+                error.as_deref(),
+            )
+            .await,
+        );
+        if state.is_some() {
+            outcome.push(apply(&hooks.db, "fonnte", MessageKey::Id(id), state, now, None).await);
+        }
+    } else if let Some(sid) = &state_id {
+        outcome.push(
+            apply(
+                &hooks.db,
+                "fonnte",
+                MessageKey::Ref(sid),
+                state.or(status),
+                now,
+                error.as_deref(),
+            )
+            .await,
+        );
+    } else {
+        outcome.push("ignored: neither id nor stateid".into());
+    }
+    let _ = store::log_callback(
+        &hooks.db,
+        "fonnte",
+        Some(account_id),
+        &String::from_utf8_lossy(&body),
+        &outcome.join("; "),
+        now,
+    )
+    .await;
+    (StatusCode::OK, "ok").into_response()
+}
+
+fn wablas_status(s: &str) -> Option<DeliveryStatus> {
+    match s.to_ascii_lowercase().as_str() {
+        "sent" => Some(DeliveryStatus::Sent),
+        // Wablas's own list has "received" and no "delivered".
+        "delivered" | "received" => Some(DeliveryStatus::Delivered),
+        "read" => Some(DeliveryStatus::Read),
+        "cancel" | "reject" | "failed" => Some(DeliveryStatus::Failed),
+        _ => None,
+    }
+}
+
+async fn wablas(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let account = match account(&hooks, account_id, ProviderKind::Wablas).await {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    if let Err(r) = check_token(&account, &query) {
+        return r.into_response();
+    }
+    let Some(v) = loose_body(&body) else {
+        return refuse(StatusCode::BAD_REQUEST, "body is neither JSON nor a form");
+    };
+    let now = now_ms();
+    let raw_status = v.get("status").and_then(Value::as_str).unwrap_or("");
+    let outcome = match text(&v, "id") {
+        Some(id) => {
+            let status = wablas_status(raw_status);
+            let error = (status == Some(DeliveryStatus::Failed))
+                .then(|| format!("Wablas status: {raw_status}"));
+            apply(
+                &hooks.db,
+                "wablas",
+                MessageKey::Id(&id),
+                status,
+                now,
+                error.as_deref(),
+            )
+            .await
+        }
+        None => "ignored: no id".into(),
+    };
+    let _ = store::log_callback(
+        &hooks.db,
+        "wablas",
+        Some(account_id),
+        &String::from_utf8_lossy(&body),
+        &outcome,
+        now,
+    )
+    .await;
+    (StatusCode::OK, "ok").into_response()
+}
+
+#[derive(Deserialize)]
+struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+async fn meta_verify(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    Query(h): Query<Handshake>,
+) -> Response {
+    let account = match account(&hooks, account_id, ProviderKind::Meta).await {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let expected = account.credentials.verify_token.as_deref().unwrap_or("");
+    match (h.mode.as_deref(), h.verify_token.as_deref(), h.challenge) {
+        (Some("subscribe"), Some(token), Some(challenge))
+            if !expected.is_empty() && same_secret(token, expected) =>
+        {
+            (StatusCode::OK, challenge).into_response()
+        }
+        _ => refuse(StatusCode::FORBIDDEN, "verification failed"),
+    }
+}
+
+/// `sha256=<hex>` of HMAC-SHA256(app secret, raw body).
+pub fn meta_signature_ok(app_secret: &str, body: &[u8], header: Option<&str>) -> bool {
+    let Some(hex_sig) = header.and_then(|h| h.strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Ok(sig) = hex::decode(hex_sig.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&sig).is_ok()
+}
+
+fn meta_status(s: &str) -> Option<DeliveryStatus> {
+    match s {
+        "sent" => Some(DeliveryStatus::Sent),
+        "delivered" => Some(DeliveryStatus::Delivered),
+        "read" | "played" => Some(DeliveryStatus::Read),
+        "failed" => Some(DeliveryStatus::Failed),
+        _ => None,
+    }
+}
+
+async fn meta_post(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let account = match account(&hooks, account_id, ProviderKind::Meta).await {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let Some(secret) = account
+        .credentials
+        .app_secret
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    else {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "this account has no app_secret configured",
+        );
+    };
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if !meta_signature_ok(secret, &body, signature) {
+        let _ = store::log_callback(
+            &hooks.db,
+            "meta",
+            Some(account_id),
+            &String::from_utf8_lossy(&body),
+            "rejected: bad signature",
+            now_ms(),
+        )
+        .await;
+        return refuse(StatusCode::UNAUTHORIZED, "bad signature");
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return refuse(StatusCode::BAD_REQUEST, "malformed JSON");
+    };
+    let now = now_ms();
+    let mut outcome = Vec::new();
+    let statuses = v["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
+        .flat_map(|c| c["value"]["statuses"].as_array().into_iter().flatten());
+    for s in statuses {
+        let Some(id) = s["id"].as_str() else { continue };
+        let status = s["status"].as_str().and_then(meta_status);
+        let at = s["timestamp"]
+            .as_str()
+            .and_then(|t| t.parse::<i64>().ok())
+            .map(|t| t * 1000)
+            .unwrap_or(now);
+        let error = s["errors"][0].as_object().map(|e| {
+            format!(
+                "Meta error {}: {}",
+                e.get("code").and_then(Value::as_i64).unwrap_or(-1),
+                e.get("title")
+                    .or_else(|| e.get("message"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            )
+        });
+        outcome.push(
+            apply(
+                &hooks.db,
+                "meta",
+                MessageKey::Id(id),
+                status,
+                at,
+                error.as_deref(),
+            )
+            .await,
+        );
+    }
+    if outcome.is_empty() {
+        outcome.push("ignored: no statuses".into());
+    }
+    let _ = store::log_callback(
+        &hooks.db,
+        "meta",
+        Some(account_id),
+        &String::from_utf8_lossy(&body),
+        &outcome.join("; "),
+        now,
+    )
+    .await;
+    (StatusCode::OK, "ok").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_signatures_are_checked_against_the_raw_body() {
+        let body = br#"{"object":"whatsapp_business_account"}"#;
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").unwrap();
+        mac.update(body);
+        let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert!(meta_signature_ok("s3cret", body, Some(&good)));
+        assert!(!meta_signature_ok("other", body, Some(&good)));
+        assert!(!meta_signature_ok("s3cret", b"{}", Some(&good)));
+        assert!(!meta_signature_ok("s3cret", body, None));
+        assert!(!meta_signature_ok("s3cret", body, Some("sha256=zz")));
+        assert!(!meta_signature_ok(
+            "s3cret",
+            body,
+            Some(&good.replace("sha256=", "sha1="))
+        ));
+    }
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd") && !same_secret("abc", "abcd") && !same_secret("", "a"));
+    }
+
+    #[test]
+    fn provider_status_words_map_to_delivery_statuses() {
+        assert_eq!(wablas_status("received"), Some(DeliveryStatus::Delivered));
+        assert_eq!(wablas_status("reject"), Some(DeliveryStatus::Failed));
+        assert_eq!(wablas_status("pending"), None);
+        assert_eq!(fonnte_status("read"), Some(DeliveryStatus::Read));
+        assert_eq!(fonnte_status("waiting"), None);
+        assert_eq!(meta_status("played"), Some(DeliveryStatus::Read));
+    }
+
+    #[test]
+    fn gateway_bodies_may_be_json_or_forms() {
+        assert_eq!(loose_body(br#"{"id":"1"}"#).unwrap()["id"], "1");
+        assert_eq!(loose_body(b"id=2&status=read").unwrap()["status"], "read");
+        assert!(loose_body(b"").is_none());
+    }
+}

@@ -1,0 +1,486 @@
+//! The dispatcher against provider fakes on loopback, on SQLite and PostgreSQL.
+
+mod support;
+
+use app::store_test;
+use app::time::now_ms;
+use server::dispatcher::store::{self, Inserted, Outcome};
+use server::testkit::fakes::{Behaviour, Fake, Kind};
+use std::time::Duration;
+use support::*;
+
+async fn whatsapp_row(db: &app::db::Db, event: Inserted) -> Row {
+    deliveries(db, event.id())
+        .await
+        .into_iter()
+        .find(|r| r.channel == "whatsapp")
+        .expect("a WhatsApp delivery")
+}
+
+store_test!(
+    a_ticket_assignment_goes_out_through_fonnte_in_its_real_format,
+    |db| {
+        setup(db).await;
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        let account = add_account(db, &fonnte, Kind::Fonnte, 1, 600, 350, 2000).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let event = ingest(db, assignment(budi, "a1")).await.unwrap();
+
+        // Written before any send: the WhatsApp row is queued, in-app is delivered.
+        let rows = deliveries(db, event.id()).await;
+        let mut states: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.channel.as_str(), r.status.as_str()))
+            .collect();
+        states.sort();
+        assert_eq!(
+            states,
+            vec![("in_app", "delivered"), ("whatsapp", "queued")]
+        );
+
+        let d = dispatcher(db);
+        assert_eq!(step(&d).await, 1);
+        let row = whatsapp_row(db, event).await;
+        assert_eq!(row.status, "sent");
+        assert_eq!(row.provider.as_deref(), Some("fonnte"));
+        assert_eq!(row.provider_account_id, Some(account));
+        assert_eq!(row.provider_message_id.as_deref(), Some("1000"));
+        assert_eq!(row.cost_rupiah, 350);
+
+        let got = fonnte.received();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            got[0].form_field("target").as_deref(),
+            Some("6281200000005")
+        );
+        assert_eq!(got[0].form_field("countryCode").as_deref(), Some("62"));
+        let text = got[0].form_field("message").unwrap();
+        assert!(text.starts_with("🔧 *TIKET BARU DITUGASKAN*"), "{text}");
+        assert!(text.contains("*No. Tiket:* TK-1"), "{text}");
+        assert!(
+            text.contains("Ibu \u{FF0A}Siti\u{FF0A}"),
+            "customer data cannot inject formatting: {text}"
+        );
+        assert!(text.contains("*Prioritas:* Sedang"), "{text}");
+        // Nothing left to do.
+        assert_eq!(step(&d).await, 0);
+    }
+);
+
+store_test!(
+    every_provider_speaks_its_own_protocol_for_people_and_groups,
+    |db| {
+        setup(db).await;
+        for kind in [Kind::Wablas, Kind::Woowa, Kind::Meta] {
+            let fake = Fake::start(kind).await;
+            on_db_disable_all(db).await;
+            add_account(db, &fake, kind, 1, 600, 100, 2000).await;
+            let budi = user_id(db, "tek.karawang1@demo.id").await;
+            let key = format!("p-{}", kind_name(kind));
+            let event = ingest(db, assignment(budi, &key)).await.unwrap();
+            let group_event = ingest(
+            db,
+            serde_json::json!({"type": "new_ticket", "priority": "low", "work_zone": "bekasi",
+                               "data": {"ticket_id": "TK-9"}, "idempotency_key": format!("g-{key}")}),
+        )
+        .await
+        .unwrap();
+            let d = dispatcher(db);
+            assert_eq!(step(&d).await, 2, "{kind:?}");
+            let row = whatsapp_row(db, event).await;
+            assert_eq!(row.status, "sent", "{kind:?}: {:?}", row.error);
+            let group_row = deliveries(db, group_event.id())
+                .await
+                .into_iter()
+                .find(|r| r.channel == "whatsapp_group")
+                .unwrap();
+            assert_eq!(group_row.status, "sent", "{kind:?}: {:?}", group_row.error);
+            assert_eq!(group_row.recipient, "120363000000000002@g.us");
+            let got = fake.received();
+            assert_eq!(got.len(), 2);
+            let (person, group) = if got[0].body.contains("@g.us") {
+                (&got[1], &got[0])
+            } else {
+                (&got[0], &got[1])
+            };
+            match kind {
+                Kind::Wablas => {
+                    assert_eq!(person.json()["data"][0]["phone"], "6281200000005");
+                    assert_eq!(group.json()["data"][0]["isGroup"], "true");
+                    assert!(row.provider_message_id.unwrap().starts_with("f5b3cb53"));
+                }
+                Kind::Woowa => {
+                    assert_eq!(person.path, "/send_message");
+                    assert_eq!(person.json()["phone_no"], "+6281200000005");
+                    assert_eq!(group.path, "/send_message_group_id");
+                    assert_eq!(group.json()["group_id"], "120363000000000002@g.us");
+                    assert!(row.provider_message_id.unwrap().starts_with("WOWA"));
+                }
+                Kind::Meta => {
+                    assert_eq!(person.path, "/v21.0/106540352242922/messages");
+                    assert_eq!(person.json()["to"], "6281200000005");
+                    assert_eq!(person.json()["recipient_type"], "individual");
+                    assert_eq!(group.json()["recipient_type"], "group");
+                    assert!(row.provider_message_id.unwrap().starts_with("wamid."));
+                }
+                Kind::Fonnte => unreachable!(),
+            }
+        }
+    }
+);
+
+async fn on_db_disable_all(db: &app::db::Db) {
+    app::on_db!(db, |pool| sqlx::query(
+        "UPDATE provider_accounts SET enabled = FALSE"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .unwrap());
+}
+
+store_test!(a_failing_account_fails_over_to_the_next_in_order, |db| {
+    setup(db).await;
+    let wablas = Fake::start(Kind::Wablas).await;
+    let fonnte = Fake::start(Kind::Fonnte).await;
+    let first = add_account(db, &wablas, Kind::Wablas, 1, 600, 100, 2000).await;
+    let second = add_account(db, &fonnte, Kind::Fonnte, 2, 600, 200, 2000).await;
+    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    let d = dispatcher(db);
+
+    // HTTP 500, then a 200 with a provider-level account error, then 429: each
+    // time the next account takes the message within the same attempt.
+    for (i, failure) in [
+        Behaviour::Http(500, "Internal Server Error".into()),
+        Behaviour::Refuse("token invalid".into()),
+        Behaviour::Http(429, "Too Many Requests".into()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        wablas.push(failure);
+        let event = ingest(db, assignment(budi, &format!("f{i}")))
+            .await
+            .unwrap();
+        step(&d).await;
+        let row = whatsapp_row(db, event).await;
+        assert_eq!(row.status, "sent", "case {i}: {:?}", row.error);
+        assert_eq!(row.provider_account_id, Some(second), "case {i}");
+        assert_eq!(row.attempts, 1, "failover happens inside one attempt");
+        assert_eq!(row.cost_rupiah, 200);
+    }
+    assert_eq!(wablas.received().len(), 3);
+    assert_eq!(fonnte.received().len(), 3);
+    let _ = first;
+});
+
+store_test!(a_recipient_error_fails_permanently_without_failover, |db| {
+    setup(db).await;
+    let fonnte = Fake::start(Kind::Fonnte).await;
+    let wablas = Fake::start(Kind::Wablas).await;
+    add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
+    add_account(db, &wablas, Kind::Wablas, 2, 600, 100, 2000).await;
+    fonnte.push(Behaviour::Refuse("target invalid".into()));
+    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    let event = ingest(db, assignment(budi, "r1")).await.unwrap();
+    step(&dispatcher(db)).await;
+    let row = whatsapp_row(db, event).await;
+    assert_eq!(row.status, "failed");
+    assert_eq!(row.error.as_deref(), Some("Fonnte: target invalid"));
+    assert!(wablas.received().is_empty());
+});
+
+store_test!(
+    when_every_account_fails_the_delivery_backs_off_then_gives_up,
+    |db| {
+        setup(db).await;
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        add_account(db, &fonnte, Kind::Fonnte, 1, 6000, 100, 2000).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let mut body = assignment(budi, "b1");
+        body["priority"] = "low".into(); // 3 attempts
+        let event = ingest(db, body).await.unwrap();
+        let d = dispatcher(db);
+        let mut now = now_ms();
+        for attempt in 1..=3 {
+            fonnte.push(Behaviour::Http(503, "down".into()));
+            assert_eq!(step_at(&d, now).await, 1, "attempt {attempt}");
+            let row = whatsapp_row(db, event).await;
+            assert_eq!(row.attempts, attempt);
+            if attempt < 3 {
+                assert_eq!(row.status, "queued");
+                let wait = row.next_attempt_at.unwrap() - now_ms();
+                let base = 5_000 * 2i64.pow(attempt as u32 - 1);
+                assert!(
+                    wait > base * 7 / 10 && wait <= base * 6 / 5 + 50,
+                    "attempt {attempt}: waits {wait} ms"
+                );
+                // Not due yet: nothing is claimed before the backoff ends.
+                assert_eq!(step_at(&d, now).await, 0);
+                now = row.next_attempt_at.unwrap();
+            } else {
+                assert_eq!(row.status, "failed");
+                assert!(
+                    row.error
+                        .as_deref()
+                        .unwrap()
+                        .starts_with("gave up after 3 attempts: HTTP 503"),
+                    "{:?}",
+                    row.error
+                );
+            }
+        }
+        assert_eq!(fonnte.received().len(), 3);
+    }
+);
+
+store_test!(a_timeout_is_retried_later_without_failover, |db| {
+    setup(db).await;
+    let fonnte = Fake::start(Kind::Fonnte).await;
+    let wablas = Fake::start(Kind::Wablas).await;
+    add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 300).await;
+    add_account(db, &wablas, Kind::Wablas, 2, 600, 100, 300).await;
+    fonnte.push(Behaviour::Delay(Duration::from_millis(1500)));
+    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    let event = ingest(db, assignment(budi, "t1")).await.unwrap();
+    step(&dispatcher(db)).await;
+    let row = whatsapp_row(db, event).await;
+    assert_eq!(row.status, "queued");
+    assert!(
+        row.error.as_deref().unwrap().contains("may have sent"),
+        "{:?}",
+        row.error
+    );
+    assert!(
+        wablas.received().is_empty(),
+        "an unknown outcome must not be sent twice at once"
+    );
+});
+
+store_test!(
+    an_account_at_its_rate_limit_postpones_without_using_an_attempt,
+    |db| {
+        setup(db).await;
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        add_account(db, &fonnte, Kind::Fonnte, 1, 60, 100, 2000).await; // one per second
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let joko = user_id(db, "tek.karawang2@demo.id").await;
+        let a = ingest(db, assignment(budi, "l1")).await.unwrap();
+        let b = ingest(db, assignment(joko, "l2")).await.unwrap();
+        step(&dispatcher(db)).await;
+        let rows = [whatsapp_row(db, a).await, whatsapp_row(db, b).await];
+        let sent: Vec<_> = rows.iter().filter(|r| r.status == "sent").collect();
+        let waiting: Vec<_> = rows.iter().filter(|r| r.status == "queued").collect();
+        assert_eq!((sent.len(), waiting.len()), (1, 1));
+        assert_eq!(waiting[0].attempts, 0, "postponing is not an attempt");
+        assert!(waiting[0].next_attempt_at.unwrap() > now_ms() + 500);
+        assert_eq!(fonnte.received().len(), 1);
+    }
+);
+
+store_test!(
+    channels_without_a_sender_are_logged_as_not_configured,
+    |db| {
+        setup(db).await;
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        app::on_db!(db, |pool| sqlx::query(
+            "UPDATE notification_settings SET push_enabled = TRUE WHERE user_id = $1"
+        )
+        .bind(budi)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+        let mut body = assignment(budi, "c1");
+        body["priority"] = "high".into(); // + push + email
+        let event = ingest(db, body).await.unwrap();
+        step(&dispatcher(db)).await;
+        let mut by_channel: Vec<(String, String, Option<String>)> = deliveries(db, event.id())
+            .await
+            .into_iter()
+            .map(|r| (r.channel, r.status, r.error))
+            .collect();
+        by_channel.sort();
+        assert_eq!(
+            by_channel,
+            vec![
+                (
+                    "email".into(),
+                    "failed".into(),
+                    Some("channel not configured: no enabled email provider account".into())
+                ),
+                ("in_app".into(), "delivered".into(), None),
+                (
+                    "push".into(),
+                    "failed".into(),
+                    Some("channel not configured: no enabled push provider account".into())
+                ),
+                ("whatsapp".into(), "sent".into(), None),
+            ]
+        );
+    }
+);
+
+store_test!(
+    an_expired_lease_is_requeued_and_the_late_result_is_fenced_out,
+    |db| {
+        setup(db).await;
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let event = ingest(db, assignment(budi, "lease")).await.unwrap();
+        let now = now_ms();
+        // Worker A claims and "dies".
+        let claimed = store::claim(db, "worker-a", now, 1_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(
+            store::claim(db, "worker-b", now, 1_000, 10)
+                .await
+                .unwrap()
+                .len(),
+            0,
+            "leased rows are not claimed twice"
+        );
+        assert_eq!(
+            store::rescue_expired(db, now + 500).await.unwrap(),
+            0,
+            "lease still valid"
+        );
+        assert_eq!(store::rescue_expired(db, now + 1_001).await.unwrap(), 1);
+        // Worker B takes it over and sends it.
+        let d = dispatcher(db);
+        step_at(&d, now + 1_002).await;
+        let row = whatsapp_row(db, event).await;
+        assert_eq!((row.status.as_str(), row.attempts), ("sent", 2));
+        // A's late verdict changes nothing.
+        let late = Outcome::Failed {
+            provider: None,
+            account_id: None,
+            error: "late".into(),
+            response: None,
+        };
+        assert_eq!(
+            store::record(db, &[(claimed[0].id, claimed[0].attempts, late)], now_ms())
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(whatsapp_row(db, event).await.status, "sent");
+    }
+);
+
+store_test!(quiet_hours_defer_whatsapp_to_the_end_of_the_window, |db| {
+    setup(db).await;
+    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    // A window covering the whole day but one minute, so "now" is inside.
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Jakarta);
+    use chrono::Timelike;
+    let minute = (now.hour() * 60 + now.minute()) as i64;
+    let end = (minute + 2) % 1440;
+    let start = (minute + 1439) % 1440;
+    app::on_db!(db, |pool| {
+        sqlx::query(
+        "UPDATE notification_settings SET quiet_hours_enabled = TRUE, quiet_start_minute = $1, quiet_end_minute = $2 WHERE user_id = $3"
+    )
+    .bind(start)
+    .bind(end)
+    .bind(budi)
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .unwrap()
+    });
+    let event = ingest(db, assignment(budi, "q1")).await.unwrap();
+    let rows = deliveries(db, event.id()).await;
+    let wa = rows.iter().find(|r| r.channel == "whatsapp").unwrap();
+    assert_eq!(wa.status, "deferred");
+    let wait = wa.next_attempt_at.unwrap() - now_ms();
+    assert!(
+        (0..=120_000).contains(&wait),
+        "deferred to the window's end, {wait} ms away"
+    );
+    assert_eq!(
+        rows.iter().find(|r| r.channel == "in_app").unwrap().status,
+        "delivered",
+        "in-app stays immediate"
+    );
+    // Not claimable before the end; claimable after.
+    let fonnte = Fake::start(Kind::Fonnte).await;
+    add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
+    let d = dispatcher(db);
+    assert_eq!(step(&d).await, 0);
+    assert_eq!(step_at(&d, wa.next_attempt_at.unwrap()).await, 1);
+    assert_eq!(whatsapp_row(db, event).await.status, "sent");
+});
+
+store_test!(a_repeated_idempotency_key_writes_nothing_twice, |db| {
+    setup(db).await;
+    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    let first = ingest(db, assignment(budi, "same")).await.unwrap();
+    let again = ingest(db, assignment(budi, "same")).await.unwrap();
+    assert!(matches!(first, Inserted::Created(_)));
+    assert_eq!(again, Inserted::Duplicate(first.id()));
+    assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries").await, 2);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM notifications").await, 1);
+});
+
+store_test!(
+    missing_template_values_refuse_the_event_and_write_nothing,
+    |db| {
+        setup(db).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let mut body = assignment(budi, "m1");
+        body["data"].as_object_mut().unwrap().remove("address");
+        body["data"].as_object_mut().unwrap().remove("sla_deadline");
+        let problems = ingest(db, body).await.unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, vec!["data.address", "data.sla_deadline"]);
+        assert!(
+            problems[0].message.contains("ticket_assigned/whatsapp/id"),
+            "{}",
+            problems[0].message
+        );
+        assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, 0);
+        assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries").await, 0);
+    }
+);
+
+store_test!(system_alerts_reach_the_noc_group_and_admins_in_app, |db| {
+    setup(db).await;
+    let event = ingest(
+        db,
+        serde_json::json!({"type": "system_alert", "priority": "high",
+        "data": {"title": "OLT Karawang-01 down", "message": "12 ODP tidak merespons"}}),
+    )
+    .await
+    .unwrap();
+    let rows = deliveries(db, event.id()).await;
+    let groups: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.channel == "whatsapp_group")
+        .map(|r| r.recipient.as_str())
+        .collect();
+    assert_eq!(groups, vec!["120363000000000005@g.us"], "NOC Team");
+    let admin = user_id(db, "admin@demo.id").await;
+    let admin_rows: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.user_id == Some(admin))
+        .map(|r| r.channel.as_str())
+        .collect();
+    assert_eq!(admin_rows, vec!["in_app"]);
+    // The NOC member opted into group notifications gets an in-app copy.
+    let noc = user_id(db, "noc@demo.id").await;
+    assert!(rows
+        .iter()
+        .any(|r| r.user_id == Some(noc) && r.channel == "in_app"));
+    // No template for system alerts: the generic message carries the data.
+    let msg = &rows
+        .iter()
+        .find(|r| r.channel == "whatsapp_group")
+        .unwrap()
+        .message;
+    assert!(msg.starts_with("*Peringatan sistem* (Tinggi)"), "{msg}");
+    assert!(msg.contains("title: OLT Karawang-01 down"), "{msg}");
+});

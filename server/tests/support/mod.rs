@@ -1,0 +1,205 @@
+//! Helpers for the server's integration tests: demo data, provider accounts
+//! pointing at the fakes, ingestion without HTTP, and stepping the dispatcher
+//! by hand so tests never sleep on a poll interval.
+
+#![allow(dead_code)]
+
+use app::db::{seed, Db};
+use app::on_db;
+use app::time::now_ms;
+use server::dispatcher::store::{self, Inserted, NewEvent};
+use server::dispatcher::{Dispatcher, DispatcherConfig};
+use server::ingest::{plan, request};
+use server::testkit::fakes::{self, Fake, Kind};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Demo data, with the sandbox switched off so only the fakes send.
+pub async fn setup(db: &Db) {
+    seed::ensure_reference_data(db).await.unwrap();
+    seed::ensure_demo_data(db).await.unwrap();
+    on_db!(db, |pool| sqlx::query(
+        "UPDATE provider_accounts SET enabled = FALSE WHERE kind = 'sandbox'"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .unwrap());
+}
+
+pub async fn user_id(db: &Db, email: &str) -> i64 {
+    on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM users WHERE email = $1"
+    )
+    .bind(email)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+pub fn credentials(kind: Kind) -> serde_json::Value {
+    match kind {
+        Kind::Fonnte => {
+            serde_json::json!({"token": fakes::FONNTE_TOKEN, "webhook_token": "fonnte-hook"})
+        }
+        Kind::Wablas => {
+            serde_json::json!({"token": fakes::WABLAS_TOKEN, "secret": fakes::WABLAS_SECRET, "webhook_token": "wablas-hook"})
+        }
+        Kind::Woowa => serde_json::json!({"key": fakes::WOOWA_KEY}),
+        Kind::Meta => {
+            serde_json::json!({"access_token": fakes::META_TOKEN, "phone_number_id": fakes::META_PHONE_ID,
+                                         "api_version": "v21.0", "app_secret": "meta-app-secret", "verify_token": "meta-verify"})
+        }
+    }
+}
+
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Fonnte => "fonnte",
+        Kind::Wablas => "wablas",
+        Kind::Woowa => "woowa",
+        Kind::Meta => "meta",
+    }
+}
+
+/// Adds an account for `fake`; returns its id.
+pub async fn add_account(
+    db: &Db,
+    fake: &Fake,
+    kind: Kind,
+    order: i64,
+    per_minute: i64,
+    price: i64,
+    timeout_ms: i64,
+) -> i64 {
+    let now = now_ms();
+    on_db!(db, |pool| {
+        sqlx::query_scalar(
+        "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
+             rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
+         VALUES ($1, $2, 'whatsapp', $3, $4, TRUE, $5, $6, $7, $8, $9, $9) RETURNING id"
+    )
+    .bind(format!("{} #{order}", kind_name(kind)))
+    .bind(kind_name(kind))
+    .bind(&fake.base)
+    .bind(credentials(kind).to_string())
+    .bind(order)
+    .bind(per_minute)
+    .bind(price)
+    .bind(timeout_ms)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    })
+}
+
+/// Routes, renders and writes an event as the API would (source `test`).
+pub async fn ingest(
+    db: &Db,
+    body: serde_json::Value,
+) -> Result<Inserted, Vec<request::FieldProblem>> {
+    let event = request::parse(&body, None)?;
+    let cache = plan::ReferenceCache::new(db.clone(), Duration::ZERO);
+    let reference = cache.get().await.unwrap();
+    let prepared = plan::prepare(db, &reference, &event, chrono::Utc::now())
+        .await
+        .unwrap()?;
+    let new_event = NewEvent {
+        source: "test".into(),
+        idempotency_key: event.idempotency_key.clone(),
+        kind: event.kind,
+        priority: event.priority,
+        work_zone: event.work_zone.clone(),
+        recipients: event.recipients_json.to_string(),
+        data: serde_json::to_string(&event.data).unwrap(),
+    };
+    Ok(store::insert_event(
+        db,
+        &new_event,
+        &prepared.deliveries,
+        &prepared.inbox,
+        now_ms(),
+    )
+    .await
+    .unwrap())
+}
+
+pub fn dispatcher(db: &Db) -> Dispatcher {
+    Dispatcher::new(
+        db.clone(),
+        Arc::new(Notify::new()),
+        DispatcherConfig::default(),
+    )
+}
+
+/// Claims everything due now, attempts it and records the outcomes; returns
+/// how many were attempted.
+pub async fn step(d: &Dispatcher) -> usize {
+    step_at(d, now_ms()).await
+}
+
+pub async fn step_at(d: &Dispatcher, now: i64) -> usize {
+    d.accounts.invalidate();
+    let claimed = store::claim(&d.db, &d.worker_id, now, 60_000, 1000)
+        .await
+        .unwrap();
+    let mut results = Vec::new();
+    for c in &claimed {
+        results.push((c.id, c.attempts, d.attempt(c).await));
+    }
+    store::record(&d.db, &results, now_ms()).await.unwrap();
+    claimed.len()
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Row {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub message: String,
+    pub status: String,
+    pub attempts: i64,
+    pub provider: Option<String>,
+    pub provider_account_id: Option<i64>,
+    pub provider_message_id: Option<String>,
+    pub error: Option<String>,
+    pub cost_rupiah: i64,
+    pub next_attempt_at: Option<i64>,
+    pub user_id: Option<i64>,
+    pub group_id: Option<i64>,
+}
+
+pub async fn deliveries(db: &Db, event_id: i64) -> Vec<Row> {
+    on_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT id, channel, recipient, message, status, attempts, provider, provider_account_id, provider_message_id,
+                error, cost_rupiah, next_attempt_at, user_id, group_id
+         FROM deliveries WHERE event_id = $1 ORDER BY id"
+    )
+    .bind(event_id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    })
+}
+
+pub async fn count(db: &Db, sql: &'static str) -> i64 {
+    on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap())
+}
+
+/// A ticket assignment to one technician: WhatsApp + in-app.
+pub fn assignment(user_id: i64, key: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "ticket_assigned", "priority": "medium", "work_zone": "karawang",
+        "recipients": {"user_ids": [user_id]},
+        "data": {"ticket_id": "TK-1", "customer_name": "Ibu *Siti*", "customer_phone": "0812-3456-7890",
+                 "address": "Jl. Tuparev 1", "location": "ODP-KRW-01", "issue_type": "LOS",
+                 "sla_deadline": "16:00", "ticket_url": "https://tiket.example/TK-1"},
+        "idempotency_key": key
+    })
+}
