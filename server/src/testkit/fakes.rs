@@ -55,6 +55,9 @@ impl Received {
     }
 }
 
+/// Called with the text of each accepted message.
+pub type OnAccept = Box<dyn Fn(&str) + Send + Sync>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Fonnte,
@@ -80,7 +83,7 @@ struct Inner {
     count: AtomicU64,
     next_id: AtomicU64,
     /// Called with each accepted message text (the load generator times it).
-    on_accept: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    on_accept: Option<OnAccept>,
 }
 
 #[derive(Clone)]
@@ -98,7 +101,7 @@ impl Fake {
     pub async fn start_with(
         kind: Kind,
         count_only: bool,
-        on_accept: Option<Box<dyn Fn(&str) + Send + Sync>>,
+        on_accept: Option<OnAccept>,
     ) -> Fake {
         let inner = Arc::new(Inner {
             kind,
