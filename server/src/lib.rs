@@ -29,6 +29,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 /// The key seeded with the demo data (documented in the README).
@@ -89,7 +90,7 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), String> {
 pub struct Running {
     pub addr: SocketAddr,
     pub db: Db,
-    pub shutdown: Arc<Notify>,
+    pub shutdown: CancellationToken,
     pub server: tokio::task::JoinHandle<()>,
     pub dispatcher: Option<tokio::task::JoinHandle<()>>,
 }
@@ -97,7 +98,7 @@ pub struct Running {
 impl Running {
     /// Stops accepting, lets in-flight sends finish, and waits.
     pub async fn stop(self) {
-        self.shutdown.notify_waiters();
+        self.shutdown.cancel();
         if let Some(d) = self.dispatcher {
             let _ = d.await;
         }
@@ -121,7 +122,7 @@ pub async fn start(
 ) -> Result<Running, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let wake = Arc::new(Notify::new());
-    let shutdown = Arc::new(Notify::new());
+    let shutdown = CancellationToken::new();
 
     let dispatcher = options
         .dispatcher
@@ -160,7 +161,7 @@ pub async fn start(
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
         let serve = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.notified().await });
+            .with_graceful_shutdown(async move { stop.cancelled().await });
         if let Err(e) = serve.await {
             tracing::error!("server: {e}");
         }

@@ -400,9 +400,8 @@ pub async fn link_reference(
     message_id: &str,
     reference: &str,
 ) -> Result<bool, AppError> {
-    let n =
-        on_db!(db, |pool| {
-            sqlx::query(
+    let n = on_db!(db, |pool| {
+        sqlx::query(
         "UPDATE deliveries SET provider_ref = $1 WHERE provider = $2 AND provider_message_id = $3"
     )
     .bind(reference)
@@ -411,7 +410,7 @@ pub async fn link_reference(
     .execute(pool)
     .await?
     .rows_affected()
-        });
+    });
     Ok(n > 0)
 }
 

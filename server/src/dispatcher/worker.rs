@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
@@ -71,9 +72,9 @@ impl Dispatcher {
         }
     }
 
-    /// Runs until `shutdown` is notified: the claim loop, the result writer and
-    /// the lease rescuer.
-    pub async fn run(self, shutdown: Arc<Notify>) {
+    /// Runs until `shutdown` is cancelled: the claim loop, the result writer
+    /// and the lease rescuer.
+    pub async fn run(self, shutdown: CancellationToken) {
         let (tx, rx) = mpsc::channel::<(i64, i64, Outcome)>(self.config.write_batch * 4);
         let writer = tokio::spawn(write_results(self.db.clone(), rx, self.config.write_batch));
         let rescuer = tokio::spawn(self.clone().rescue_loop());
@@ -92,12 +93,12 @@ impl Dispatcher {
 
         let slots = Arc::new(Semaphore::new(self.config.concurrency));
         let mut tasks = JoinSet::new();
-        loop {
+        while !shutdown.is_cancelled() {
             while tasks.try_join_next().is_some() {}
             let free = slots.available_permits();
             if free == 0 {
                 tokio::select! {
-                    _ = shutdown.notified() => break,
+                    _ = shutdown.cancelled() => break,
                     _ = tasks.join_next() => continue,
                 }
             }
@@ -121,7 +122,7 @@ impl Dispatcher {
             if claimed.is_empty() {
                 let sleep = self.idle_sleep().await;
                 tokio::select! {
-                    _ = shutdown.notified() => break,
+                    _ = shutdown.cancelled() => break,
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(sleep) => {}
                 }

@@ -98,11 +98,7 @@ impl Fake {
         Self::start_with(kind, false, None).await
     }
 
-    pub async fn start_with(
-        kind: Kind,
-        count_only: bool,
-        on_accept: Option<OnAccept>,
-    ) -> Fake {
+    pub async fn start_with(kind: Kind, count_only: bool, on_accept: Option<OnAccept>) -> Fake {
         let inner = Arc::new(Inner {
             kind,
             script: Mutex::new(VecDeque::new()),

@@ -203,3 +203,35 @@ pub fn assignment(user_id: i64, key: &str) -> serde_json::Value {
         "idempotency_key": key
     })
 }
+
+/// The whole server on 127.0.0.1:0 over `db`, dispatcher included.
+pub async fn spawn_server(db: &Db) -> server::Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = server::StartOptions {
+        leptos_options: leptos::config::LeptosOptions::builder()
+            .output_name("notifikasi")
+            .build(),
+        secure_cookies: false,
+        dispatcher: Some(DispatcherConfig {
+            poll: Duration::from_millis(50),
+            ..DispatcherConfig::default()
+        }),
+    };
+    server::start(db.clone(), listener, options).await.unwrap()
+}
+
+/// Waits (bounded) until `check` holds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}

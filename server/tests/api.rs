@@ -1,0 +1,493 @@
+//! The HTTP surface against a running server: the ingestion API, its OpenAPI
+//! document, and the provider status webhooks. SQLite and PostgreSQL.
+
+mod support;
+
+use app::store_test;
+use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use server::testkit::fakes::{Fake, Kind};
+use server::DEMO_API_KEY;
+use sha2::Sha256;
+use support::*;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn post_event(base: &str, key: Option<&str>, body: String) -> (StatusCode, Value) {
+    let mut req = client()
+        .post(format!("{base}/api/v1/events"))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+store_test!(bad_requests_get_clear_json_errors_and_store_nothing, |db| {
+    setup(db).await;
+    server::api_keys::insert(db, "test", DEMO_API_KEY, None)
+        .await
+        .unwrap();
+    let srv = spawn_server(db).await;
+    let base = format!("http://{}", srv.addr);
+    let good = assignment(user_id(db, "tek.karawang1@demo.id").await, "k").to_string();
+
+    let (s, b) = post_event(&base, None, good.clone()).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (s, _) = post_event(&base, Some("nk_not_a_key"), good.clone()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    let res = client()
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(DEMO_API_KEY)
+        .header("content-type", "text/plain")
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let (s, b) = post_event(
+        &base,
+        Some(DEMO_API_KEY),
+        "{\"type\": \"ticket_assigned\",".into(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        b["message"].as_str().unwrap().starts_with("malformed JSON"),
+        "{b}"
+    );
+
+    let huge = json!({"type": "outage", "data": {"message": "x".repeat(70_000)}}).to_string();
+    let (s, b) = post_event(&base, Some(DEMO_API_KEY), huge).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
+    );
+
+    let bad = json!({"type": "ticket_assigned", "priority": "urgent",
+                     "recipients": {"user_ids": [999999], "customer": {"phone": "0812-ABC"}}});
+    let (s, b) = post_event(&base, Some(DEMO_API_KEY), bad.to_string()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = b["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["priority", "recipients.customer.phone"]);
+
+    // Well-formed but naming a user and a zone that do not exist.
+    let unknown = json!({"type": "ticket_status_changed", "work_zone": "atlantis", "recipients": {"user_ids": [999999]}});
+    let (s, b) = post_event(&base, Some(DEMO_API_KEY), unknown.to_string()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = b["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["recipients.user_ids[0]", "work_zone"]);
+
+    assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, 0);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries").await, 0);
+    srv.stop().await;
+});
+
+store_test!(
+    an_accepted_event_is_sent_by_the_running_dispatcher_once,
+    |db| {
+        setup(db).await;
+        server::api_keys::insert(db, "test", DEMO_API_KEY, None)
+            .await
+            .unwrap();
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        add_account(db, &fonnte, Kind::Fonnte, 1, 6000, 100, 2000).await;
+        let srv = spawn_server(db).await;
+        let base = format!("http://{}", srv.addr);
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+
+        let (s, first) = post_event(
+            &base,
+            Some(DEMO_API_KEY),
+            assignment(budi, "TK-1/assigned").to_string(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{first}");
+        assert_eq!(first["duplicate"], false);
+        assert_eq!(first["deliveries"], 2);
+        let id = first["notification_id"].as_i64().unwrap();
+
+        eventually("the WhatsApp message reaches Fonnte", || async {
+            fonnte.received().len() == 1
+        })
+        .await;
+        eventually("the delivery is recorded as sent", || async {
+            deliveries(db, id)
+                .await
+                .iter()
+                .any(|r| r.channel == "whatsapp" && r.status == "sent")
+        })
+        .await;
+
+        // The ticketing system retries: same answer, nothing new.
+        let (s, again) = post_event(
+            &base,
+            Some(DEMO_API_KEY),
+            assignment(budi, "TK-1/assigned").to_string(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        assert_eq!(
+            (
+                again["notification_id"].as_i64(),
+                again["duplicate"].as_bool()
+            ),
+            (Some(id), Some(true))
+        );
+        // The key may also come as a header.
+        let mut body = assignment(budi, "x");
+        body.as_object_mut().unwrap().remove("idempotency_key");
+        let res = client()
+            .post(format!("{base}/api/v1/events"))
+            .bearer_auth(DEMO_API_KEY)
+            .header("content-type", "application/json")
+            .header("Idempotency-Key", "TK-1/assigned")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["notification_id"].as_i64(),
+            Some(id)
+        );
+
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(fonnte.received().len(), 1, "sent once");
+        assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, 1);
+        srv.stop().await;
+    }
+);
+
+store_test!(the_openapi_document_matches_the_api, |db| {
+    setup(db).await;
+    server::api_keys::insert(db, "test", DEMO_API_KEY, None)
+        .await
+        .unwrap();
+    let srv = spawn_server(db).await;
+    let base = format!("http://{}", srv.addr);
+    let doc: Value = client()
+        .get(format!("{base}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let event = &doc["components"]["schemas"]["Event"];
+    let types: Vec<&str> = event["properties"]["type"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        domain::NotificationType::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+    );
+    let op = &doc["paths"]["/api/v1/events"]["post"];
+    let codes: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
+    assert_eq!(codes, vec!["202", "400", "401", "413", "415", "422", "500"]);
+    // The documented example is accepted as documented.
+    let example = op["requestBody"]["content"]["application/json"]["example"].clone();
+    assert_eq!(
+        example["recipients"]["user_ids"][0].as_i64(),
+        Some(user_id(db, "tek.karawang1@demo.id").await)
+    );
+    let (s, b) = post_event(&base, Some(DEMO_API_KEY), example.to_string()).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    for field in ["notification_id", "duplicate", "deliveries", "skipped"] {
+        assert!(
+            doc["components"]["schemas"]["Accepted"]["properties"]
+                .get(field)
+                .is_some()
+                && b.get(field).is_some(),
+            "{field}"
+        );
+    }
+    srv.stop().await;
+});
+
+/// A sent delivery to apply callbacks to; returns (delivery id, provider message id).
+async fn sent_via(db: &app::db::Db, kind: Kind, key: &str) -> (i64, String, Fake) {
+    let fake = Fake::start(kind).await;
+    app::on_db!(db, |pool| sqlx::query(
+        "UPDATE provider_accounts SET enabled = FALSE"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .unwrap());
+    add_account(db, &fake, kind, 1, 6000, 100, 2000).await;
+    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    let event = ingest(db, assignment(budi, key)).await.unwrap();
+    step(&dispatcher(db)).await;
+    let row = deliveries(db, event.id())
+        .await
+        .into_iter()
+        .find(|r| r.channel == "whatsapp")
+        .unwrap();
+    assert_eq!(row.status, "sent");
+    (row.id, row.provider_message_id.unwrap(), fake)
+}
+
+async fn account_id(db: &app::db::Db, kind: &str) -> i64 {
+    app::on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM provider_accounts WHERE kind = $1 AND enabled = TRUE"
+    )
+    .bind(kind)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+fn meta_statuses(statuses: Value) -> String {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "6221000", "phone_number_id": "106540352242922"},
+                  "statuses": statuses}}]}]})
+    .to_string()
+}
+
+fn sign(secret: &str, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+store_test!(
+    meta_status_callbacks_are_verified_and_only_move_forward,
+    |db| {
+        setup(db).await;
+        let (id, wamid, _fake) = sent_via(db, Kind::Meta, "meta1").await;
+        let account = account_id(db, "meta").await;
+        let srv = spawn_server(db).await;
+        let url = format!("http://{}/webhooks/meta/{account}", srv.addr);
+
+        // The GET handshake.
+        let ok = client()
+            .get(format!(
+                "{url}?hub.mode=subscribe&hub.verify_token=meta-verify&hub.challenge=1158201444"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(ok.text().await.unwrap(), "1158201444");
+        let bad = client()
+            .get(format!(
+                "{url}?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::FORBIDDEN);
+
+        let post = |body: String, signature: Option<String>| {
+            let mut req = client()
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body);
+            if let Some(s) = signature {
+                req = req.header("X-Hub-Signature-256", s);
+            }
+            async move { req.send().await.unwrap().status() }
+        };
+        let status = |s: &str| json!([{"id": wamid, "status": s, "timestamp": "1790000000", "recipient_id": "6281200000005"}]);
+
+        // A forged callback is refused and changes nothing.
+        let read = meta_statuses(status("read"));
+        assert_eq!(
+            post(read.clone(), Some(sign("not-the-secret", &read))).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(post(read.clone(), None).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            server::dispatcher::store::status_of(db, id)
+                .await
+                .unwrap()
+                .as_str(),
+            "sent"
+        );
+
+        // delivered, then read, then a late duplicate delivered and a repeated read.
+        for (s, expected) in [
+            ("delivered", "delivered"),
+            ("read", "read"),
+            ("delivered", "read"),
+            ("read", "read"),
+            ("failed", "read"),
+        ] {
+            let body = meta_statuses(status(s));
+            assert_eq!(
+                post(body.clone(), Some(sign("meta-app-secret", &body))).await,
+                StatusCode::OK
+            );
+            assert_eq!(
+                server::dispatcher::store::status_of(db, id)
+                    .await
+                    .unwrap()
+                    .as_str(),
+                expected,
+                "after {s}"
+            );
+        }
+        let (delivered_at, read_at): (Option<i64>, Option<i64>) =
+            app::on_db!(db, |pool| sqlx::query_as(
+                "SELECT delivered_at, read_at FROM deliveries WHERE id = $1"
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap());
+        assert_eq!(
+            (delivered_at, read_at),
+            (Some(1_790_000_000_000), Some(1_790_000_000_000))
+        );
+        srv.stop().await;
+    }
+);
+
+store_test!(a_meta_failure_callback_records_the_error_code, |db| {
+    setup(db).await;
+    let (id, wamid, _fake) = sent_via(db, Kind::Meta, "meta2").await;
+    let account = account_id(db, "meta").await;
+    let srv = spawn_server(db).await;
+    let body = meta_statuses(
+        json!([{"id": wamid, "status": "failed", "timestamp": "1790000000", "recipient_id": "6281200000005",
+        "errors": [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}]}]),
+    );
+    let res = client()
+        .post(format!("http://{}/webhooks/meta/{account}", srv.addr))
+        .header("X-Hub-Signature-256", sign("meta-app-secret", &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, error): (String, Option<String>) = app::on_db!(db, |pool| sqlx::query_as(
+        "SELECT status, error FROM deliveries WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(status, "failed");
+    assert_eq!(
+        error.as_deref(),
+        Some("Meta error 131026: Message undeliverable")
+    );
+    srv.stop().await;
+});
+
+store_test!(
+    fonnte_receipts_keyed_by_stateid_reach_their_delivery,
+    |db| {
+        setup(db).await;
+        let (id, message_id, _fake) = sent_via(db, Kind::Fonnte, "fon1").await;
+        let account = account_id(db, "fonnte").await;
+        let srv = spawn_server(db).await;
+        let url = format!("http://{}/webhooks/fonnte/{account}", srv.addr);
+        let post = |token: &str, body: Value| {
+            let req = client().post(format!("{url}?token={token}")).json(&body);
+            async move { req.send().await.unwrap().status() }
+        };
+        assert_eq!(
+            post("wrong", json!({"id": message_id, "status": "sent"})).await,
+            StatusCode::UNAUTHORIZED
+        );
+        // First callback links the stateid; later ones carry only the stateid.
+        assert_eq!(post("fonnte-hook", json!({"device": "6281200000000", "id": message_id.parse::<i64>().unwrap(), "stateid": "st-77", "status": "sent", "state": "delivered"})).await, StatusCode::OK);
+        assert_eq!(
+            server::dispatcher::store::status_of(db, id)
+                .await
+                .unwrap()
+                .as_str(),
+            "delivered"
+        );
+        assert_eq!(
+            post(
+                "fonnte-hook",
+                json!({"device": "6281200000000", "stateid": "st-77", "state": "read"})
+            )
+            .await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            server::dispatcher::store::status_of(db, id)
+                .await
+                .unwrap()
+                .as_str(),
+            "read"
+        );
+        // An unknown message is acknowledged (Fonnte would retry 15 times) but logged.
+        assert_eq!(
+            post("fonnte-hook", json!({"stateid": "nope", "state": "read"})).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM provider_callbacks WHERE provider = 'fonnte'"
+            )
+            .await,
+            3
+        );
+        srv.stop().await;
+    }
+);
+
+store_test!(wablas_tracking_callbacks_map_received_to_delivered, |db| {
+    setup(db).await;
+    let (id, message_id, _fake) = sent_via(db, Kind::Wablas, "wab1").await;
+    let account = account_id(db, "wablas").await;
+    let srv = spawn_server(db).await;
+    // Wablas posts a form.
+    let res = client()
+        .post(format!(
+            "http://{}/webhooks/wablas/{account}?token=wablas-hook",
+            srv.addr
+        ))
+        .form(&[
+            ("id", message_id.as_str()),
+            ("phone", "6281200000005"),
+            ("status", "received"),
+            ("deviceId", "OMM1F9"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        server::dispatcher::store::status_of(db, id)
+            .await
+            .unwrap()
+            .as_str(),
+        "delivered"
+    );
+    srv.stop().await;
+});
