@@ -18,6 +18,9 @@ pub struct Config {
     pub bind_addr: Option<SocketAddr>,
     /// Run the dispatcher in this process (`DISPATCHER=0` turns it off).
     pub dispatcher: bool,
+    /// How long a claimed delivery stays leased (`DISPATCH_LEASE_MS`); must
+    /// exceed the longest provider timeout.
+    pub lease_ms: i64,
 }
 
 // Written by hand so the admin password can never end up in a log line.
@@ -35,6 +38,7 @@ impl std::fmt::Debug for Config {
             )
             .field("bind_addr", &self.bind_addr)
             .field("dispatcher", &self.dispatcher)
+            .field("lease_ms", &self.lease_ms)
             .finish()
     }
 }
@@ -61,6 +65,14 @@ impl Config {
             ),
             Err(_) => None,
         };
+        let lease_ms = match std::env::var("DISPATCH_LEASE_MS") {
+            Ok(v) => v
+                .parse()
+                .ok()
+                .filter(|ms: &i64| *ms >= 1000)
+                .ok_or_else(|| format!("DISPATCH_LEASE_MS must be at least 1000, got {v:?}"))?,
+            Err(_) => 60_000,
+        };
         Ok(Config {
             database_url,
             max_db_connections,
@@ -72,6 +84,7 @@ impl Config {
                 .ok()
                 .filter(|p| !p.is_empty()),
             bind_addr,
+            lease_ms,
             dispatcher: !matches!(
                 std::env::var("DISPATCHER").as_deref(),
                 Ok("0" | "false" | "no")

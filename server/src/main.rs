@@ -70,7 +70,10 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("listening on http://{addr}");
-    let dispatcher = config.dispatcher.then(DispatcherConfig::default);
+    let dispatcher = config.dispatcher.then(|| DispatcherConfig {
+        lease_ms: config.lease_ms,
+        ..DispatcherConfig::default()
+    });
     let running = start(
         db.clone(),
         listener,

@@ -128,3 +128,30 @@ macro_rules! store_test {
         }
     };
 }
+
+/// A URL another process can open the same test database with.
+pub async fn url_of(db: &Db) -> String {
+    match db {
+        Db::Sqlite(pool) => {
+            let rows: Vec<(i64, String, String)> = sqlx::query_as("PRAGMA database_list")
+                .fetch_all(pool)
+                .await
+                .expect("database_list");
+            let file = rows
+                .into_iter()
+                .find(|(_, name, _)| name == "main")
+                .map(|(_, _, f)| f)
+                .expect("main database");
+            format!("sqlite:{file}")
+        }
+        Db::Postgres(pool) => {
+            let name: String = sqlx::query_scalar("SELECT current_database()::text")
+                .fetch_one(pool)
+                .await
+                .expect("current_database");
+            let admin = postgres_admin_url();
+            let i = admin.rfind('/').expect("a database path");
+            format!("{}/{name}", &admin[..i])
+        }
+    }
+}

@@ -82,6 +82,8 @@ struct Inner {
     count_only: bool,
     count: AtomicU64,
     next_id: AtomicU64,
+    /// Every answer waits this long (a slow provider).
+    delay: Mutex<Option<Duration>>,
     /// Called with each accepted message text (the load generator times it).
     on_accept: Option<OnAccept>,
 }
@@ -106,6 +108,7 @@ impl Fake {
             count_only,
             count: AtomicU64::new(0),
             next_id: AtomicU64::new(1000),
+            delay: Mutex::new(None),
             on_accept,
         });
         let router = Router::new()
@@ -132,6 +135,11 @@ impl Fake {
     /// Queues the answers to the next requests (then it accepts again).
     pub fn push(&self, b: Behaviour) {
         self.inner.script.lock().unwrap().push_back(b);
+    }
+
+    /// Makes every later answer wait `d`.
+    pub fn set_delay(&self, d: Option<Duration>) {
+        *self.inner.delay.lock().unwrap() = d;
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -164,6 +172,10 @@ fn record(inner: &Inner, path: &str, headers: &HeaderMap, body: &Bytes) {
 }
 
 async fn next(inner: &Inner) -> Behaviour {
+    let delay = *inner.delay.lock().unwrap();
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     let b = inner.script.lock().unwrap().pop_front();
     match b {
         Some(Behaviour::Delay(d)) => {

@@ -1,0 +1,287 @@
+//! Load generator: starts the server in this process on a fresh database,
+//! wired to a fake Fonnte on loopback, ingests events over HTTP and reports
+//! events/s, deliveries/s and the latency from posting an event to the
+//! provider receiving its message.
+//!
+//!   cargo run --release -p server --bin loadtest -- [--events N] [--fanout F]
+//!       [--rate R] [--concurrency C] [--database URL]
+//!
+//! `--rate 0` (default) posts as fast as `--concurrency` allows (throughput);
+//! `--rate 1000` offers 1,000 events/s open-loop (latency). The default
+//! database is a new SQLite file in a temporary directory.
+
+use app::db::{seed, Db};
+use app::on_db;
+use server::dispatcher::DispatcherConfig;
+use server::testkit::fakes::{Fake, Kind, FONNTE_TOKEN};
+use server::{start, StartOptions, DEMO_API_KEY};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Args {
+    events: usize,
+    fanout: usize,
+    rate: u64,
+    concurrency: usize,
+    database: Option<String>,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args {
+        events: 10_000,
+        fanout: 5,
+        rate: 0,
+        concurrency: 64,
+        database: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--events" => a.events = value()?.parse().map_err(|e| format!("--events: {e}"))?,
+            "--fanout" => a.fanout = value()?.parse().map_err(|e| format!("--fanout: {e}"))?,
+            "--rate" => a.rate = value()?.parse().map_err(|e| format!("--rate: {e}"))?,
+            "--concurrency" => a.concurrency = value()?.parse().map_err(|e| format!("--concurrency: {e}"))?,
+            "--database" => a.database = Some(value()?),
+            "-h" | "--help" => return Err("usage: loadtest [--events N] [--fanout F] [--rate R] [--concurrency C] [--database URL]".into()),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if a.fanout == 0 || a.events == 0 || a.concurrency == 0 {
+        return Err("--events, --fanout and --concurrency must be positive".into());
+    }
+    Ok(a)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("loadtest: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Measurements the fake provider takes as messages arrive.
+#[derive(Default)]
+struct Clock {
+    /// Event number → when it was posted.
+    started: Mutex<HashMap<u64, Instant>>,
+    latencies_ms: Mutex<Vec<f64>>,
+    first_last: Mutex<(Option<Instant>, Option<Instant>)>,
+}
+
+impl Clock {
+    /// The fake calls this with each message; the ticket id (`LT-<n>`) names the event.
+    fn arrived(&self, text: &str) {
+        let now = Instant::now();
+        let n = text
+            .split("LT-")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|d| d.parse::<u64>().ok());
+        if let Some(t0) = n.and_then(|n| self.started.lock().unwrap().get(&n).copied()) {
+            self.latencies_ms
+                .lock()
+                .unwrap()
+                .push(now.duration_since(t0).as_secs_f64() * 1000.0);
+        }
+        let mut fl = self.first_last.lock().unwrap();
+        fl.0.get_or_insert(now);
+        fl.1 = Some(now);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let a = args()?;
+    let dir = std::env::temp_dir().join(format!("notif-loadtest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let url = a
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite:{}", dir.join("load.db").display()));
+    let db = Db::connect(&url, 8).await.map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    seed::ensure_reference_data(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    server::api_keys::insert(&db, "loadtest", DEMO_API_KEY, None)
+        .await
+        .map_err(|e| e.to_string())?;
+
+    // Recipients: technicians with verified numbers, WhatsApp on.
+    let mut users = Vec::new();
+    for i in 0..a.fanout {
+        let email = format!("lt{i}-{}@load.test", std::process::id());
+        let phone = format!("+62812{:08}", 10_000_000 + i);
+        let id = seed::insert_user(
+            &db,
+            &format!("Teknisi {i}"),
+            &email,
+            "x",
+            domain::Role::Technician,
+            Some("karawang"),
+            Some(&phone),
+            true,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        users.push(id);
+    }
+
+    let clock = Arc::new(Clock::default());
+    let on_accept = {
+        let clock = clock.clone();
+        Box::new(move |text: &str| clock.arrived(text))
+    };
+    let fake = Fake::start_with(Kind::Fonnte, true, Some(on_accept)).await;
+    let now = app::time::now_ms();
+    on_db!(&db, |pool| sqlx::query(
+        "UPDATE provider_accounts SET enabled = FALSE"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .map_err(|e| e.to_string())?;
+    on_db!(&db, |pool| sqlx::query(
+        "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
+             rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
+         VALUES ('Fonnte (fake)', 'fonnte', 'whatsapp', $1, $2, TRUE, 1, 100000000, 350, 10000, $3, $3)"
+    )
+    .bind(&fake.base)
+    .bind(serde_json::json!({"token": FONNTE_TOKEN}).to_string())
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .map_err(|e| e.to_string())?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let running = start(
+        db.clone(),
+        listener,
+        StartOptions {
+            leptos_options: leptos::config::LeptosOptions::builder()
+                .output_name("notifikasi")
+                .build(),
+            secure_cookies: false,
+            dispatcher: Some(DispatcherConfig::default()),
+        },
+    )
+    .await?;
+    let endpoint = format!("http://{}/api/v1/events", running.addr);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let expected = (a.events * a.fanout) as u64;
+    println!(
+        "loadtest: {} events x {} recipients = {expected} WhatsApp deliveries (+ as many in-app), {}, database {}",
+        a.events,
+        a.fanout,
+        if a.rate == 0 { format!("as fast as {} connections allow", a.concurrency) } else { format!("offered at {} events/s", a.rate) },
+        app::db::redact_url(&url),
+    );
+
+    let next = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let users = Arc::new(users);
+    let mut workers = Vec::new();
+    for _ in 0..a.concurrency {
+        let (client, endpoint, next, clock, users, failures) = (
+            client.clone(),
+            endpoint.clone(),
+            next.clone(),
+            clock.clone(),
+            users.clone(),
+            failures.clone(),
+        );
+        let (events, rate) = (a.events as u64, a.rate);
+        workers.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= events {
+                    break;
+                }
+                if rate > 0 {
+                    // Open loop: event n is due at n / rate seconds, however slow the server.
+                    tokio::time::sleep_until((t0 + Duration::from_secs_f64(n as f64 / rate as f64)).into()).await;
+                }
+                let body = serde_json::json!({
+                    "type": "ticket_assigned", "priority": "high", "work_zone": "karawang",
+                    "recipients": {"user_ids": &*users},
+                    "data": {"ticket_id": format!("LT-{n}"), "customer_name": "Pelanggan", "customer_phone": "081234567890",
+                             "address": "Jl. Contoh 1", "location": "ODP-1", "issue_type": "LOS", "sla_deadline": "16:00",
+                             "ticket_url": "https://tiket.example/LT"},
+                    "idempotency_key": format!("LT-{n}")
+                });
+                clock.started.lock().unwrap().insert(n, Instant::now());
+                let ok = client.post(&endpoint).bearer_auth(DEMO_API_KEY).json(&body).send().await.is_ok_and(|r| r.status().as_u16() == 202);
+                if !ok {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+    let ingest_secs = t0.elapsed().as_secs_f64();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while fake.count() < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let total_secs = t0.elapsed().as_secs_f64();
+    running.stop().await;
+
+    let mut l = clock.latencies_ms.lock().unwrap().clone();
+    l.sort_by(|x, y| x.total_cmp(y));
+    let (first, last) = *clock.first_last.lock().unwrap();
+    let send_secs = match (first, last) {
+        (Some(f), Some(l)) => l.duration_since(f).as_secs_f64().max(1e-9),
+        _ => f64::NAN,
+    };
+    let failed = failures.load(Ordering::Relaxed);
+    println!(
+        "events accepted:       {} of {} ({failed} failed)",
+        a.events as u64 - failed,
+        a.events
+    );
+    println!(
+        "ingestion:             {:.0} events/s ({ingest_secs:.2} s)",
+        a.events as f64 / ingest_secs
+    );
+    println!("provider requests:     {} of {expected}", fake.count());
+    println!(
+        "deliveries/s:          {:.0} sustained (first to last provider request, {send_secs:.2} s); {:.0} end to end ({total_secs:.2} s)",
+        fake.count() as f64 / send_secs,
+        fake.count() as f64 / total_secs,
+    );
+    println!(
+        "latency post→provider: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&l, 0.50),
+        percentile(&l, 0.90),
+        percentile(&l, 0.99),
+        l.last().copied().unwrap_or(f64::NAN)
+    );
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if fake.count() < expected {
+        return Err(format!(
+            "only {} of {expected} deliveries reached the provider",
+            fake.count()
+        ));
+    }
+    Ok(())
+}
