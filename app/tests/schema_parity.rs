@@ -11,7 +11,7 @@ async fn sqlite_and_postgres_schemas_have_the_same_tables_columns_and_indexes() 
         return;
     };
 
-    let app::db::Db::Sqlite(sp) = &sqlite.db else {
+    let app::db::Db::Sqlite(sp, _) = &sqlite.db else {
         unreachable!()
     };
     let app::db::Db::Postgres(pp) = &pg.db else {

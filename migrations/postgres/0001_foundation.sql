@@ -222,11 +222,12 @@ CREATE INDEX deliveries_status_created_idx ON deliveries (status, created_at, id
 CREATE INDEX deliveries_channel_created_idx ON deliveries (channel, created_at, id);
 CREATE INDEX deliveries_provider_created_idx ON deliveries (provider, created_at, id);
 CREATE INDEX deliveries_type_created_idx ON deliveries (notification_type, created_at, id);
-CREATE INDEX deliveries_user_created_idx ON deliveries (user_id, created_at, id);
-CREATE INDEX deliveries_group_created_idx ON deliveries (group_id, created_at, id);
+CREATE INDEX deliveries_user_created_idx ON deliveries (user_id, created_at, id) WHERE user_id IS NOT NULL;
+CREATE INDEX deliveries_group_created_idx ON deliveries (group_id, created_at, id) WHERE group_id IS NOT NULL;
 CREATE INDEX deliveries_event_idx ON deliveries (event_id);
--- Status webhooks find their delivery by the provider's message id.
-CREATE INDEX deliveries_provider_message_idx ON deliveries (provider, provider_message_id);
+-- Status webhooks find their delivery by the provider's message id (partial:
+-- rows are inserted without one, so inserts do not touch this index).
+CREATE INDEX deliveries_provider_message_idx ON deliveries (provider, provider_message_id) WHERE provider_message_id IS NOT NULL;
 
 -- One-time codes that prove a user owns a WhatsApp number.
 CREATE TABLE phone_verifications (

@@ -5,7 +5,7 @@
 ALTER TABLE deliveries ADD COLUMN provider_ref TEXT;
 -- The group rule that routed a group delivery (analytics: busiest groups).
 ALTER TABLE deliveries ADD COLUMN rule_id BIGINT;
-CREATE INDEX deliveries_provider_ref_idx ON deliveries (provider, provider_ref);
+CREATE INDEX deliveries_provider_ref_idx ON deliveries (provider, provider_ref) WHERE provider_ref IS NOT NULL;
 
 -- Provider callbacks, kept for audit and so a replayed callback is recognised.
 CREATE TABLE provider_callbacks (

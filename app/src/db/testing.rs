@@ -132,7 +132,7 @@ macro_rules! store_test {
 /// A URL another process can open the same test database with.
 pub async fn url_of(db: &Db) -> String {
     match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let rows: Vec<(i64, String, String)> = sqlx::query_as("PRAGMA database_list")
                 .fetch_all(pool)
                 .await

@@ -4,7 +4,7 @@
 
 use app::db::Db;
 use app::error::{internal, AppError};
-use app::{in_tx, on_db};
+use app::{in_tx, on_db, on_db_write};
 use domain::{Channel, DeliveryStatus, NotificationType, Priority};
 
 pub struct NewEvent {
@@ -36,6 +36,26 @@ pub struct NewInboxItem {
     pub title: String,
     pub body: String,
     pub link: Option<String>,
+}
+
+/// Rows per multi-row INSERT. Kept small: sqlx's SQLite driver looks each
+/// `$N` up by name, which costs more per parameter the more a statement has.
+const INSERT_CHUNK: usize = 64;
+
+/// `($1, …, $cols), ($cols+1, …), …` for `rows` rows.
+fn value_rows(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", r * cols + c + 1));
+        }
+        out.push(')');
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,46 +112,57 @@ pub async fn insert_event(
                 Inserted::Duplicate(first)
             }
             Some(event_id) => {
-                for d in deliveries {
-                    let terminal_at = |s: DeliveryStatus| (d.status == s).then_some(now);
-                    sqlx::query(
+                // Multi-row inserts: one statement per chunk, not per row.
+                for chunk in deliveries.chunks(INSERT_CHUNK) {
+                    let sql = format!(
                         "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
                              channel, recipient, message, status, max_attempts, next_attempt_at,
                              created_at, updated_at, sent_at, delivered_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $14)",
-                    )
-                    .bind(event_id)
-                    .bind(event.kind.as_str())
-                    .bind(event.priority.as_str())
-                    .bind(d.user_id)
-                    .bind(d.group_id)
-                    .bind(d.rule_id)
-                    .bind(d.channel.as_str())
-                    .bind(&d.recipient)
-                    .bind(&d.message)
-                    .bind(d.status.as_str())
-                    .bind(d.max_attempts)
-                    .bind(d.next_attempt_at)
-                    .bind(now)
-                    .bind(terminal_at(DeliveryStatus::Delivered))
-                    .execute(&mut *tx)
-                    .await?;
+                         VALUES {}",
+                        value_rows(chunk.len(), 16)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for d in chunk {
+                        let delivered_at = (d.status == DeliveryStatus::Delivered).then_some(now);
+                        q = q
+                            .bind(event_id)
+                            .bind(event.kind.as_str())
+                            .bind(event.priority.as_str())
+                            .bind(d.user_id)
+                            .bind(d.group_id)
+                            .bind(d.rule_id)
+                            .bind(d.channel.as_str())
+                            .bind(&d.recipient)
+                            .bind(&d.message)
+                            .bind(d.status.as_str())
+                            .bind(d.max_attempts)
+                            .bind(d.next_attempt_at)
+                            .bind(now)
+                            .bind(now)
+                            .bind(delivered_at)
+                            .bind(delivered_at);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
-                for n in inbox {
-                    sqlx::query(
+                for chunk in inbox.chunks(INSERT_CHUNK) {
+                    let sql = format!(
                         "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(event_id)
-                    .bind(n.user_id)
-                    .bind(event.kind.as_str())
-                    .bind(event.priority.as_str())
-                    .bind(&n.title)
-                    .bind(&n.body)
-                    .bind(&n.link)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                         VALUES {}",
+                        value_rows(chunk.len(), 8)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for n in chunk {
+                        q = q
+                            .bind(event_id)
+                            .bind(n.user_id)
+                            .bind(event.kind.as_str())
+                            .bind(event.priority.as_str())
+                            .bind(&n.title)
+                            .bind(&n.body)
+                            .bind(&n.link)
+                            .bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
                 Inserted::Created(event_id)
             }
@@ -169,7 +200,8 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<Claimed>, AppError> {
     let rows = match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, gate) => {
+            let _writer = gate.lock().await;
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_expires_at = $1,
                      locked_by = $2, updated_at = $3
@@ -240,26 +272,60 @@ pub async fn record(db: &Db, results: &[(i64, i64, Outcome)], now: i64) -> Resul
     if results.is_empty() {
         return Ok(0);
     }
+    // Successful sends are nearly all of them: one UPDATE … FROM (VALUES …)
+    // per chunk records them; the rarer outcomes go one by one.
+    let sent: Vec<_> = results
+        .iter()
+        .filter(|(_, _, o)| matches!(o, Outcome::Sent { .. }))
+        .collect();
     let applied = in_tx!(db, |tx| {
         let mut applied = 0usize;
+        for chunk in sent.chunks(RECORD_CHUNK) {
+            let mut rows = String::new();
+            for i in 0..chunk.len() {
+                let b = i * 8;
+                rows.push_str(if i == 0 { "(" } else { ", (" });
+                rows.push_str(&format!(
+                    "CAST(${} AS BIGINT), CAST(${} AS BIGINT), ${}, CAST(${} AS BIGINT), ${}, ${}, ${}, CAST(${} AS BIGINT))",
+                    b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9
+                ));
+            }
+            // VALUES columns are column1, column2, … on both backends.
+            let sql = format!(
+                "UPDATE deliveries SET status = 'sent', provider = v.column3, provider_account_id = v.column4,
+                     provider_message_id = v.column5, provider_ref = v.column6, provider_response = v.column7,
+                     cost_rupiah = cost_rupiah + v.column8, sent_at = $1, error = NULL,
+                     lease_expires_at = NULL, locked_by = NULL, updated_at = $1
+                 FROM (VALUES {rows}) AS v
+                 WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'sending'"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            for (id, attempt, outcome) in chunk {
+                if let Outcome::Sent {
+                    provider,
+                    account_id,
+                    message_id,
+                    reference,
+                    response,
+                    cost_rupiah,
+                } = outcome
+                {
+                    q = q
+                        .bind(id)
+                        .bind(attempt)
+                        .bind(provider)
+                        .bind(account_id)
+                        .bind(message_id)
+                        .bind(reference)
+                        .bind(response)
+                        .bind(cost_rupiah);
+                }
+            }
+            applied += q.execute(&mut *tx).await?.rows_affected() as usize;
+        }
         for (id, attempt, outcome) in results {
             let q = match outcome {
-                Outcome::Sent { provider, account_id, message_id, reference, response, cost_rupiah } => sqlx::query(
-                    "UPDATE deliveries SET status = 'sent', provider = $3, provider_account_id = $4,
-                         provider_message_id = $5, provider_ref = $6, provider_response = $7,
-                         cost_rupiah = cost_rupiah + $8, sent_at = $9, error = NULL,
-                         lease_expires_at = NULL, locked_by = NULL, updated_at = $9
-                     WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-                )
-                .bind(id)
-                .bind(attempt)
-                .bind(provider)
-                .bind(account_id)
-                .bind(message_id)
-                .bind(reference)
-                .bind(response)
-                .bind(cost_rupiah)
-                .bind(now),
+                Outcome::Sent { .. } => continue,
                 Outcome::Retry { provider, account_id, next_attempt_at, error, response } => sqlx::query(
                     "UPDATE deliveries SET status = 'queued', provider = COALESCE($3, provider),
                          provider_account_id = COALESCE($4, provider_account_id), next_attempt_at = $5,
@@ -307,11 +373,15 @@ pub async fn record(db: &Db, results: &[(i64, i64, Outcome)], now: i64) -> Resul
     Ok(applied)
 }
 
+/// Sent outcomes per UPDATE (8 parameters each; small for the reason given at
+/// `INSERT_CHUNK`).
+const RECORD_CHUNK: usize = 64;
+
 /// Returns deliveries whose worker died mid-attempt to the queue. Their last
 /// attempt's outcome is unknown, so the message may go out twice; nothing is
 /// lost.
 pub async fn rescue_expired(db: &Db, now: i64) -> Result<u64, AppError> {
-    let n = on_db!(db, |pool| {
+    let n = on_db_write!(db, |pool| {
         sqlx::query(
         "UPDATE deliveries SET status = 'queued', next_attempt_at = $1, lease_expires_at = NULL, locked_by = NULL,
              error = 'worker stopped during the attempt; outcome unknown', updated_at = $1
@@ -382,7 +452,7 @@ pub async fn apply_status(
          WHERE provider = $4 AND {column} = $5 AND status IN ({from_list})
          RETURNING id"
     );
-    let id: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+    let id: Option<i64> = on_db_write!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(status.as_str())
         .bind(at)
         .bind(error)

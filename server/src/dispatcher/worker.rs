@@ -80,7 +80,7 @@ impl Dispatcher {
         let rescuer = tokio::spawn(self.clone().rescue_loop());
 
         // SQLite runs one instance: whatever it left `sending` died with it.
-        if matches!(self.db, Db::Sqlite(_)) {
+        if matches!(self.db, Db::Sqlite(..)) {
             match store::rescue_expired(&self.db, now_ms() + self.config.lease_ms + 1).await {
                 Ok(n) if n > 0 => tracing::warn!(
                     rows = n,
