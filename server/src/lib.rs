@@ -143,7 +143,7 @@ pub async fn start(
         db: db.clone(),
         reference: ingest::plan::ReferenceCache::new(db.clone(), Duration::from_secs(2)),
         keys: api_keys::ApiKeyCache::new(db.clone(), Duration::from_secs(30)),
-        wake: wake.clone(),
+        writer: ingest::writer::EventWriter::spawn(db.clone(), wake.clone()),
     });
     let hooks = Arc::new(webhooks::Webhooks {
         db: db.clone(),

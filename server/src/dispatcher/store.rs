@@ -82,8 +82,24 @@ pub async fn insert_event(
     inbox: &[NewInboxItem],
     now: i64,
 ) -> Result<Inserted, AppError> {
+    let mut out = insert_events(db, &[(event, deliveries, inbox)], now).await?;
+    Ok(out.remove(0))
+}
+
+/// One event with what it routed to.
+pub type EventRows<'a> = (&'a NewEvent, &'a [NewDelivery], &'a [NewInboxItem]);
+
+/// Writes several events in one transaction (group commit): one commit, and
+/// one pass over the indexes' hot pages, for many events.
+pub async fn insert_events(
+    db: &Db,
+    events: &[EventRows<'_>],
+    now: i64,
+) -> Result<Vec<Inserted>, AppError> {
     let inserted = in_tx!(db, |tx| {
-        let id: Option<i64> = sqlx::query_scalar(
+        let mut all = Vec::with_capacity(events.len());
+        for &(event, deliveries, inbox) in events {
+            let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
                  recipients, data, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -100,73 +116,77 @@ pub async fn insert_event(
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
-        match id {
-            None => {
-                let first: i64 = sqlx::query_scalar(
-                    "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2",
-                )
-                .bind(&event.source)
-                .bind(&event.idempotency_key)
-                .fetch_one(&mut *tx)
-                .await?;
-                Inserted::Duplicate(first)
-            }
-            Some(event_id) => {
-                // Multi-row inserts: one statement per chunk, not per row.
-                for chunk in deliveries.chunks(INSERT_CHUNK) {
-                    let sql = format!(
+            let inserted = match id {
+                None => {
+                    let first: i64 = sqlx::query_scalar(
+                        "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2",
+                    )
+                    .bind(&event.source)
+                    .bind(&event.idempotency_key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Inserted::Duplicate(first)
+                }
+                Some(event_id) => {
+                    // Multi-row inserts: one statement per chunk, not per row.
+                    for chunk in deliveries.chunks(INSERT_CHUNK) {
+                        let sql = format!(
                         "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
                              channel, recipient, message, status, max_attempts, next_attempt_at,
                              created_at, updated_at, sent_at, delivered_at)
                          VALUES {}",
                         value_rows(chunk.len(), 16)
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for d in chunk {
-                        let delivered_at = (d.status == DeliveryStatus::Delivered).then_some(now);
-                        q = q
-                            .bind(event_id)
-                            .bind(event.kind.as_str())
-                            .bind(event.priority.as_str())
-                            .bind(d.user_id)
-                            .bind(d.group_id)
-                            .bind(d.rule_id)
-                            .bind(d.channel.as_str())
-                            .bind(&d.recipient)
-                            .bind(&d.message)
-                            .bind(d.status.as_str())
-                            .bind(d.max_attempts)
-                            .bind(d.next_attempt_at)
-                            .bind(now)
-                            .bind(now)
-                            .bind(delivered_at)
-                            .bind(delivered_at);
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for d in chunk {
+                            let delivered_at =
+                                (d.status == DeliveryStatus::Delivered).then_some(now);
+                            q = q
+                                .bind(event_id)
+                                .bind(event.kind.as_str())
+                                .bind(event.priority.as_str())
+                                .bind(d.user_id)
+                                .bind(d.group_id)
+                                .bind(d.rule_id)
+                                .bind(d.channel.as_str())
+                                .bind(&d.recipient)
+                                .bind(&d.message)
+                                .bind(d.status.as_str())
+                                .bind(d.max_attempts)
+                                .bind(d.next_attempt_at)
+                                .bind(now)
+                                .bind(now)
+                                .bind(delivered_at)
+                                .bind(delivered_at);
+                        }
+                        q.execute(&mut *tx).await?;
                     }
-                    q.execute(&mut *tx).await?;
-                }
-                for chunk in inbox.chunks(INSERT_CHUNK) {
-                    let sql = format!(
+                    for chunk in inbox.chunks(INSERT_CHUNK) {
+                        let sql = format!(
                         "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
                          VALUES {}",
                         value_rows(chunk.len(), 8)
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for n in chunk {
-                        q = q
-                            .bind(event_id)
-                            .bind(n.user_id)
-                            .bind(event.kind.as_str())
-                            .bind(event.priority.as_str())
-                            .bind(&n.title)
-                            .bind(&n.body)
-                            .bind(&n.link)
-                            .bind(now);
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for n in chunk {
+                            q = q
+                                .bind(event_id)
+                                .bind(n.user_id)
+                                .bind(event.kind.as_str())
+                                .bind(event.priority.as_str())
+                                .bind(&n.title)
+                                .bind(&n.body)
+                                .bind(&n.link)
+                                .bind(now);
+                        }
+                        q.execute(&mut *tx).await?;
                     }
-                    q.execute(&mut *tx).await?;
+                    Inserted::Created(event_id)
                 }
-                Inserted::Created(event_id)
-            }
+            };
+            all.push(inserted);
         }
+        all
     });
     Ok(inserted)
 }

@@ -182,7 +182,7 @@ impl Dispatcher {
         if d.attempts > d.max_attempts {
             return failed("attempts exhausted (the last attempt's outcome was unknown)".into());
         }
-        let accounts = match self.accounts.for_channel(channel).await {
+        let all = match self.accounts.all().await {
             Ok(a) => a,
             Err(e) => {
                 return retry_later(
@@ -195,8 +195,9 @@ impl Dispatcher {
                 )
             }
         };
-        let senders: Vec<_> = accounts
-            .into_iter()
+        // Borrowed from the cache: no copying of accounts per message.
+        let senders: Vec<&providers::Account> = all
+            .iter()
             .filter(|a| channel_is_implemented(channel, a))
             .collect();
         if senders.is_empty() {
@@ -231,7 +232,7 @@ impl Dispatcher {
         let mut soonest_token: Option<u64> = None;
         let mut tried = 0;
         for i in 0..senders.len() {
-            let account = &senders[(start + i) % senders.len()];
+            let account = senders[(start + i) % senders.len()];
             if let Err(wait) =
                 self.limiter
                     .try_take(account.id, account.rate_limit_per_minute, Instant::now())

@@ -9,11 +9,11 @@
 pub mod openapi;
 pub mod plan;
 pub mod request;
+pub mod writer;
 
 use crate::api_keys::ApiKeyCache;
-use crate::dispatcher::store::{self as outbox, Inserted, NewEvent};
+use crate::dispatcher::store::{Inserted, NewEvent};
 use app::db::Db;
-use app::time::now_ms;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -25,7 +25,6 @@ use plan::ReferenceCache;
 use request::FieldProblem;
 use serde_json::json;
 use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// Bodies above this are refused with 413: an event is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -34,7 +33,8 @@ pub struct Ingest {
     pub db: Db,
     pub reference: ReferenceCache,
     pub keys: ApiKeyCache,
-    pub wake: Arc<Notify>,
+    /// Writes events with group commit and wakes the dispatcher.
+    pub writer: writer::EventWriter,
 }
 
 pub fn router(ingest: Arc<Ingest>) -> Router {
@@ -183,19 +183,13 @@ async fn post_event(
         recipients: event.recipients_json.to_string(),
         data: serde_json::to_string(&event.data).unwrap_or_else(|_| "{}".into()),
     };
-    let inserted = outbox::insert_event(
-        &ingest.db,
-        &new_event,
-        &prepared.deliveries,
-        &prepared.inbox,
-        now_ms(),
-    )
-    .await?;
-    match inserted {
-        Inserted::Created(id) => {
-            ingest.wake.notify_one();
-            Ok(accepted(id, false, Some(&prepared)))
-        }
+    let (deliveries, skipped) = (prepared.deliveries.len(), prepared.skipped);
+    match ingest
+        .writer
+        .write(new_event, prepared.deliveries, prepared.inbox)
+        .await?
+    {
+        Inserted::Created(id) => Ok(accepted(id, false, Some((deliveries, &skipped)))),
         Inserted::Duplicate(id) => Ok(accepted(id, true, None)),
     }
 }
@@ -211,11 +205,11 @@ async fn existing_event(db: &Db, source: &str, key: &str) -> Result<Option<i64>,
     Ok(id)
 }
 
-fn accepted(id: i64, duplicate: bool, prepared: Option<&plan::Prepared>) -> Response {
+fn accepted(id: i64, duplicate: bool, routed: Option<(usize, &[plan::SkippedRoute])>) -> Response {
     let mut body = json!({"notification_id": id, "duplicate": duplicate});
-    if let Some(p) = prepared {
-        body["deliveries"] = json!(p.deliveries.len());
-        body["skipped"] = json!(p.skipped);
+    if let Some((deliveries, skipped)) = routed {
+        body["deliveries"] = json!(deliveries);
+        body["skipped"] = json!(skipped);
     }
     (StatusCode::ACCEPTED, Json(body)).into_response()
 }

@@ -39,8 +39,9 @@ struct UserRow {
     critical_bypass_quiet: bool,
 }
 
-#[derive(sqlx::FromRow)]
-struct RuleRow {
+#[derive(sqlx::FromRow, Clone)]
+pub struct RuleRow {
+    notification_type: String,
     id: i64,
     group_id: i64,
     enabled: bool,
@@ -65,6 +66,10 @@ pub struct Reference {
     pub by_id: HashMap<i64, Template>,
     /// code → name
     pub zones: HashMap<String, String>,
+    /// Group rules by notification type, with their group's state.
+    pub rules: HashMap<String, Vec<RuleRow>>,
+    /// group id → (member user id, opted into group notifications).
+    pub members: HashMap<i64, Vec<(i64, bool)>>,
 }
 
 impl ReferenceCache {
@@ -106,10 +111,24 @@ impl ReferenceCache {
                 Err(e) => tracing::warn!(template = id, "template does not parse: {e}"),
             }
         }
+        let (rule_rows, member_rows) = load_all_rules(&self.db).await?;
+        let mut rules: HashMap<String, Vec<RuleRow>> = HashMap::new();
+        for r in rule_rows {
+            rules
+                .entry(r.notification_type.clone())
+                .or_default()
+                .push(r);
+        }
+        let mut members: HashMap<i64, Vec<(i64, bool)>> = HashMap::new();
+        for (group, user, opted_in) in member_rows {
+            members.entry(group).or_default().push((user, opted_in));
+        }
         let fresh = Arc::new(Reference {
             by_key,
             by_id,
             zones: zones.into_iter().collect(),
+            rules,
+            members,
         });
         *self.cached.write().await = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
@@ -192,38 +211,28 @@ async fn load_disabled_types(db: &Db, ids: &[i64]) -> Result<Vec<(i64, String, S
     Ok(rows)
 }
 
-async fn load_rules(
-    db: &Db,
-    kind: NotificationType,
-) -> Result<(Vec<RuleRow>, Vec<(i64, i64, bool)>), AppError> {
-    let rules: Vec<RuleRow> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT r.id, r.group_id, r.enabled, r.min_priority, r.work_zone, r.template_id,
+/// Every rule with its group, and every active member: small tables, cached
+/// with the templates (a change reaches routing within the cache's lifetime).
+async fn load_all_rules(db: &Db) -> Result<(Vec<RuleRow>, Vec<(i64, i64, bool)>), AppError> {
+    let rules: Vec<RuleRow> = on_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT r.notification_type, r.id, r.group_id, r.enabled, r.min_priority, r.work_zone, r.template_id,
                 g.active AS group_active, g.work_zone AS group_work_zone, g.chat_id
          FROM notification_group_rules r JOIN whatsapp_groups g ON g.id = r.group_id
-         WHERE r.notification_type = $1"
+         ORDER BY r.id"
     )
-    .bind(kind.as_str())
     .fetch_all(pool)
-    .await?);
-    let groups: BTreeSet<i64> = rules.iter().map(|r| r.group_id).collect();
-    if groups.is_empty() {
-        return Ok((rules, vec![]));
-    }
-    let sql = format!(
+    .await?
+    });
+    let members: Vec<(i64, i64, bool)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT m.group_id, m.user_id, s.receive_group_notifications
          FROM whatsapp_group_members m
          JOIN users u ON u.id = m.user_id
          JOIN notification_settings s ON s.user_id = m.user_id
-         WHERE u.active = TRUE AND m.group_id IN ({})",
-        placeholders(1, groups.len())
-    );
-    let members = on_db!(db, |pool| {
-        let mut q = sqlx::query_as::<_, (i64, i64, bool)>(sqlx::AssertSqlSafe(sql.clone()));
-        for g in &groups {
-            q = q.bind(*g);
-        }
-        q.fetch_all(pool).await?
-    });
+         WHERE u.active = TRUE"
+    )
+    .fetch_all(pool)
+    .await?);
     Ok((rules, members))
 }
 
@@ -409,7 +418,11 @@ pub async fn prepare(
         })
         .collect();
 
-    let (rule_rows, members) = load_rules(db, event.kind).await?;
+    let no_rules = Vec::new();
+    let rule_rows = reference
+        .rules
+        .get(event.kind.as_str())
+        .unwrap_or(&no_rules);
     let rules: Vec<RuleFacts> = rule_rows
         .iter()
         .map(|r| RuleFacts {
@@ -425,11 +438,11 @@ pub async fn prepare(
                 .and_then(|p| Priority::parse(p).ok()),
             rule_work_zone: r.work_zone.clone(),
             template_id: r.template_id,
-            members: members
-                .iter()
-                .filter(|(g, _, _)| *g == r.group_id)
-                .map(|(_, u, opt)| (*u, *opt))
-                .collect(),
+            members: reference
+                .members
+                .get(&r.group_id)
+                .cloned()
+                .unwrap_or_default(),
         })
         .collect();
     let customer_facts = event.customer.as_ref().map(|c| CustomerFacts {
