@@ -28,8 +28,11 @@ if [ "$TOOLCHAIN_MODE" = rustup ]; then
   cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 fi
 
-step "unit and store tests (SQLite and PostgreSQL)"
+step "unit, store, API, webhook and crash tests (SQLite and PostgreSQL)"
 cargo test -p domain -p app -p server --features app/ssr
+
+step "load generator smoke run (README figures come from release runs)"
+target/debug/loadtest --events 300 --fanout 3 --concurrency 16
 
 step "release build (server + WASM)"
 leptos_build

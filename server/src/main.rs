@@ -1,5 +1,11 @@
-//! `server`: runs the app. `server create-api-key NAME` makes an API key for
-//! the ticketing system and prints it once.
+//! `server`: runs the app.
+//!
+//! - `server create-api-key NAME`: makes an API key for the ticketing system
+//!   and prints it once;
+//! - `server provider-add --kind K --name N --credentials JSON [--base-url U]
+//!   [--order N] [--rate PER_MINUTE] [--price RUPIAH] [--timeout-ms MS]`:
+//!   adds a provider account;
+//! - `server provider-list`: lists accounts (never their credentials).
 
 use app::db::{seed, Db};
 use leptos::prelude::*;
@@ -19,8 +25,10 @@ async fn main() {
     let result = match args.first().map(String::as_str) {
         None => run().await,
         Some("create-api-key") => create_api_key(args.get(1).cloned()).await,
+        Some("provider-add") => provider_add(&args[1..]).await,
+        Some("provider-list") => provider_list().await,
         Some(other) => Err(format!(
-            "unknown command '{other}'; usage: server [create-api-key NAME]"
+            "unknown command '{other}'; usage: server [create-api-key NAME | provider-add … | provider-list]"
         )),
     };
     if let Err(e) = result {
@@ -37,6 +45,87 @@ async fn create_api_key(name: Option<String>) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     println!("API key #{id} for '{name}' (shown once):\n{key}");
+    db.close().await;
+    Ok(())
+}
+
+async fn provider_add(args: &[String]) -> Result<(), String> {
+    let mut flags = std::collections::HashMap::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let name = flag
+            .strip_prefix("--")
+            .ok_or_else(|| format!("expected a --flag, got '{flag}'"))?;
+        let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
+        flags.insert(name.to_owned(), value.clone());
+    }
+    let get = |k: &str| flags.get(k).cloned();
+    let num = |k: &str, default: i64| -> Result<i64, String> {
+        get(k).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| format!("--{k} must be a number, got '{v}'"))
+        })
+    };
+    let kind = get("kind").ok_or("--kind is required (fonnte, wablas, woowa, meta, sandbox)")?;
+    let kind = server::providers::ProviderKind::parse(&kind)
+        .ok_or_else(|| format!("unknown --kind '{kind}'"))?;
+    let name = get("name").ok_or("--name is required")?;
+    let credentials = get("credentials").unwrap_or_else(|| "{}".into());
+    serde_json::from_str::<server::providers::accounts::Credentials>(&credentials)
+        .map_err(|e| format!("--credentials must be a JSON object of known fields: {e}"))?
+        .check(kind)?;
+    let base_url = get("base-url");
+    if kind == server::providers::ProviderKind::Wablas && base_url.is_none() {
+        return Err("Wablas needs --base-url (your server, e.g. https://solo.wablas.com)".into());
+    }
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    let now = app::time::now_ms();
+    let id: i64 = app::on_db!(&db, |pool| sqlx::query_scalar(
+        "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
+             rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
+         VALUES ($1, $2, 'whatsapp', $3, $4, TRUE, $5, $6, $7, $8, $9, $9) RETURNING id"
+    )
+    .bind(&name)
+    .bind(kind.as_str())
+    .bind(&base_url)
+    .bind(&credentials)
+    .bind(num("order", 10)?)
+    .bind(num("rate", 20)?)
+    .bind(num("price", 0)?)
+    .bind(num("timeout-ms", 10_000)?)
+    .bind(now)
+    .fetch_one(pool)
+    .await)
+    .map_err(|e| format!("cannot add the account (is the name taken?): {e}"))?;
+    println!("provider account #{id} '{name}' ({}) added", kind.as_str());
+    db.close().await;
+    Ok(())
+}
+
+/// id, name, kind, base URL, enabled, order, rate per minute, price.
+type AccountLine = (i64, String, String, Option<String>, bool, i64, i64, i64);
+
+async fn provider_list() -> Result<(), String> {
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    let rows: Vec<AccountLine> = app::on_db!(&db, |pool| sqlx::query_as(
+        "SELECT id, name, kind, base_url, enabled, failover_order, rate_limit_per_minute, price_rupiah
+         FROM provider_accounts ORDER BY failover_order, id"
+    )
+    .fetch_all(pool)
+    .await)
+    .map_err(|e| e.to_string())?;
+    println!(
+        "{:>4}  {:<24} {:<8} {:<8} {:>5} {:>9} {:>8}  base URL",
+        "id", "name", "kind", "enabled", "order", "per min", "Rp/msg"
+    );
+    for (id, name, kind, base, enabled, order, rate, price) in rows {
+        println!(
+            "{id:>4}  {name:<24} {kind:<8} {enabled:<8} {order:>5} {rate:>9} {price:>8}  {}",
+            base.unwrap_or_default()
+        );
+    }
     db.close().await;
     Ok(())
 }

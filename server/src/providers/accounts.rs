@@ -55,6 +55,7 @@ impl ProviderKind {
 
 /// Credentials as stored (JSON). `Debug` prints no values.
 #[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// Fonnte device token, Wablas token.
     pub token: Option<String>,
@@ -72,6 +73,24 @@ pub struct Credentials {
     pub verify_token: Option<String>,
     /// Shared secret in the callback URL of gateways that sign nothing.
     pub webhook_token: Option<String>,
+}
+
+impl Credentials {
+    /// What each provider cannot work without.
+    pub fn check(&self, kind: ProviderKind) -> Result<(), String> {
+        let need = |field: &Option<String>, name: &str| match field.as_deref() {
+            Some(v) if !v.is_empty() => Ok(()),
+            _ => Err(format!("{} credentials need \"{name}\"", kind.as_str())),
+        };
+        match kind {
+            ProviderKind::Sandbox => Ok(()),
+            ProviderKind::Fonnte => need(&self.token, "token"),
+            ProviderKind::Wablas => need(&self.token, "token"),
+            ProviderKind::Woowa => need(&self.key, "key"),
+            ProviderKind::Meta => need(&self.access_token, "access_token")
+                .and(need(&self.phone_number_id, "phone_number_id")),
+        }
+    }
 }
 
 impl std::fmt::Debug for Credentials {
