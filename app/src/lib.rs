@@ -9,6 +9,7 @@
 //! - [`deliveries`]: the delivery log;
 //! - [`analytics`]: delivery statistics;
 //! - [`inbox`]: the in-app notifications;
+//! - [`templates`]: message templates (checked on save);
 //! - [`db`] (server only): the SQLite / PostgreSQL pool, migrations and seed data;
 //! - [`shell`]: the document, the router and the navigation.
 
@@ -24,6 +25,7 @@ pub mod settings;
 pub mod shell;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod templates;
 pub mod time;
 
 pub use error::AppError;

@@ -268,3 +268,50 @@ store_test!(sessions_resolve_until_they_expire_or_are_deleted, |db| {
     let stored = count(db, "SELECT COUNT(*) FROM sessions").await;
     assert_eq!(stored, 0);
 });
+
+store_test!(templates_with_unknown_variables_are_refused_on_save, |db| {
+    use app::templates::store::{list, save};
+    seed::ensure_reference_data(db).await.unwrap();
+    let before = list(db).await.unwrap();
+    let err = save(
+        db,
+        "ticket_assigned",
+        "whatsapp",
+        "id",
+        None,
+        "*Tiket* {ticket_id} untuk {custmer_name}",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.field("body").as_deref(),
+        Some("unknown variable(s): custmer_name")
+    );
+    let err = save(db, "ticket_teleported", "pigeon", "fr", None, "{ticket_id")
+        .await
+        .unwrap_err();
+    for field in ["key", "channel", "locale", "body"] {
+        assert!(err.field(field).is_some(), "{field}: {err:?}");
+    }
+    assert_eq!(list(db).await.unwrap(), before, "nothing written");
+
+    // A valid one replaces the template for its key, channel and locale.
+    let id = save(
+        db,
+        "ticket_assigned",
+        "whatsapp",
+        "id",
+        None,
+        "*Tiket baru* {ticket_id} — {customer_name}",
+    )
+    .await
+    .unwrap();
+    let after = list(db).await.unwrap();
+    assert_eq!(after.len(), before.len());
+    let t = after.iter().find(|t| t.id == id).unwrap();
+    assert_eq!(
+        (t.key.as_str(), t.locale.as_str()),
+        ("ticket_assigned", "id")
+    );
+    assert_eq!(t.body, "*Tiket baru* {ticket_id} — {customer_name}");
+});
