@@ -16,6 +16,16 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// The `field` of each entry in an error's `fields`.
+fn field_names(body: &Value) -> Vec<&str> {
+    body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect()
+}
+
 async fn post_event(base: &str, key: Option<&str>, body: String) -> (StatusCode, Value) {
     let mut req = client()
         .post(format!("{base}/api/v1/events"))
@@ -79,24 +89,14 @@ store_test!(bad_requests_get_clear_json_errors_and_store_nothing, |db| {
                      "recipients": {"user_ids": [999999], "customer": {"phone": "0812-ABC"}}});
     let (s, b) = post_event(&base, Some(DEMO_API_KEY), bad.to_string()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = b["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = field_names(&b);
     assert_eq!(fields, vec!["priority", "recipients.customer.phone"]);
 
     // Well-formed but naming a user and a zone that do not exist.
     let unknown = json!({"type": "ticket_status_changed", "work_zone": "atlantis", "recipients": {"user_ids": [999999]}});
     let (s, b) = post_event(&base, Some(DEMO_API_KEY), unknown.to_string()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = b["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields = field_names(&b);
     assert_eq!(fields, vec!["recipients.user_ids[0]", "work_zone"]);
 
     assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, 0);

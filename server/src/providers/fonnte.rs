@@ -1,7 +1,9 @@
 //! Fonnte: `POST {base}/send`, form fields, `Authorization: <device token>`.
 //! Answers HTTP 200 even on failure; the `status` flag is the verdict.
 
-use super::{classify_http, clip, id_string, truthy, Account, FailureClass, SendResult, To};
+use super::{
+    classify_http, classify_reason, clip, id_string, truthy, Account, FailureClass, SendResult, To,
+};
 use serde_json::Value;
 
 pub fn request(
@@ -39,6 +41,9 @@ const ACCOUNT_REASONS: &[&str] = &[
     "disconnected device",
 ];
 
+/// Reasons that no account will fix: the target or the request itself.
+const RECIPIENT_REASONS: &[&str] = &["target invalid", "input invalid", "json format invalid"];
+
 pub fn parse(status: u16, body: &str) -> SendResult {
     if let Some(r) = classify_http(status, body) {
         return r;
@@ -73,17 +78,7 @@ pub fn parse(status: u16, body: &str) -> SendResult {
         .and_then(Value::as_str)
         .unwrap_or("no reason given")
         .to_owned();
-    let lower = reason.to_lowercase();
-    let class = if ACCOUNT_REASONS.iter().any(|r| lower.contains(r)) {
-        FailureClass::Account
-    } else if lower.contains("target invalid")
-        || lower.contains("input invalid")
-        || lower.contains("json format invalid")
-    {
-        FailureClass::Recipient
-    } else {
-        FailureClass::Transient
-    };
+    let class = classify_reason(&reason, ACCOUNT_REASONS, RECIPIENT_REASONS);
     SendResult::failed(class, format!("Fonnte: {reason}"), Some(response))
 }
 
@@ -131,20 +126,14 @@ mod tests {
                 other => panic!("{reason}: {other:?}"),
             }
         }
-        assert!(matches!(
-            parse(200, r#"{"Status":false,"reason":"target invalid"}"#),
-            SendResult::Failed {
-                class: FailureClass::Recipient,
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse(200, "<html>oops</html>"),
-            SendResult::Failed {
-                class: FailureClass::Transient,
-                ..
-            }
-        ));
+        assert_eq!(
+            parse(200, r#"{"Status":false,"reason":"target invalid"}"#).class(),
+            Some(FailureClass::Recipient)
+        );
+        assert_eq!(
+            parse(200, "<html>oops</html>").class(),
+            Some(FailureClass::Transient)
+        );
         assert!(
             matches!(parse(200, "{}"), SendResult::Failed { .. }),
             "no truthy status is a failure"

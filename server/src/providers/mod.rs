@@ -57,6 +57,14 @@ pub enum SendResult {
 }
 
 impl SendResult {
+    /// The failure class, if this is a failure.
+    pub fn class(&self) -> Option<FailureClass> {
+        match self {
+            SendResult::Failed { class, .. } => Some(*class),
+            SendResult::Accepted { .. } => None,
+        }
+    }
+
     pub fn failed(class: FailureClass, error: impl Into<String>, response: Option<String>) -> Self {
         SendResult::Failed {
             class,
@@ -150,6 +158,19 @@ fn classify_transport_error(e: &reqwest::Error) -> SendResult {
         )
     } else {
         SendResult::failed(FailureClass::Unknown, format!("transport error: {e}"), None)
+    }
+}
+
+/// Classifies a gateway's failure text by the words in it: the account's
+/// problems first, then the recipient's; anything else is transient.
+pub fn classify_reason(reason: &str, account: &[&str], recipient: &[&str]) -> FailureClass {
+    let lower = reason.to_lowercase();
+    if account.iter().any(|w| lower.contains(w)) {
+        FailureClass::Account
+    } else if recipient.iter().any(|w| lower.contains(w)) {
+        FailureClass::Recipient
+    } else {
+        FailureClass::Transient
     }
 }
 

@@ -2,7 +2,9 @@
 //! `Authorization: <token>.<secret>` (or the bare token on older accounts).
 //! The base URL is the customer's own server, e.g. `https://solo.wablas.com`.
 
-use super::{classify_http, clip, id_string, truthy, Account, FailureClass, SendResult, To};
+use super::{
+    classify_http, classify_reason, clip, id_string, truthy, Account, FailureClass, SendResult, To,
+};
 use serde_json::{json, Value};
 
 pub fn request(
@@ -64,21 +66,11 @@ pub fn parse(status: u16, body: &str) -> SendResult {
     if let Some(r) = classify_http(status, body) {
         return r;
     }
-    let lower = message.to_lowercase();
-    let class = if lower.contains("token")
-        || lower.contains("secret")
-        || lower.contains("quota")
-        || lower.contains("device")
-    {
-        FailureClass::Account
-    } else if lower.contains("phone")
-        || lower.contains("number")
-        || lower.contains("not registered")
-    {
-        FailureClass::Recipient
-    } else {
-        FailureClass::Transient
-    };
+    let class = classify_reason(
+        &message,
+        &["token", "secret", "quota", "device"],
+        &["phone", "number", "not registered"],
+    );
     let reason = if message.is_empty() {
         "no reason given"
     } else {
@@ -101,44 +93,27 @@ mod tests {
 
     #[test]
     fn failures_are_classified() {
-        assert!(matches!(
-            parse(200, r#"{"status":false,"message":"token invalid"}"#),
-            SendResult::Failed {
-                class: FailureClass::Account,
-                ..
-            }
-        ));
-        assert!(matches!(
+        assert_eq!(
+            parse(200, r#"{"status":false,"message":"token invalid"}"#).class(),
+            Some(FailureClass::Account)
+        );
+        assert_eq!(
             parse(
                 200,
                 r#"{"status":false,"message":"phone number not registered"}"#
-            ),
-            SendResult::Failed {
-                class: FailureClass::Recipient,
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse(502, "Bad Gateway"),
-            SendResult::Failed {
-                class: FailureClass::Transient,
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse(500, r#"{"status":false,"message":"token invalid"}"#),
-            SendResult::Failed {
-                class: FailureClass::Transient,
-                ..
-            }
-        ));
+            )
+            .class(),
+            Some(FailureClass::Recipient)
+        );
+        assert_eq!(
+            parse(502, "Bad Gateway").class(),
+            Some(FailureClass::Transient)
+        );
+        assert_eq!(
+            parse(500, r#"{"status":false,"message":"token invalid"}"#).class(),
+            Some(FailureClass::Transient)
+        );
         let rejected = r#"{"status":true,"data":{"messages":[{"id":"a","status":"reject"}]}}"#;
-        assert!(matches!(
-            parse(200, rejected),
-            SendResult::Failed {
-                class: FailureClass::Recipient,
-                ..
-            }
-        ));
+        assert_eq!(parse(200, rejected).class(), Some(FailureClass::Recipient));
     }
 }

@@ -2,7 +2,7 @@
 //! JSON with the API key in the body. Answers vary: plain `success`, or JSON
 //! with `code`/`results.id_message` (`WOWA…`), or a `status` flag.
 
-use super::{classify_http, clip, id_string, truthy, Account, FailureClass, SendResult, To};
+use super::{classify_http, classify_reason, clip, id_string, truthy, Account, SendResult, To};
 use serde_json::{json, Value};
 
 pub fn request(
@@ -70,23 +70,18 @@ pub fn parse(status: u16, body: &str) -> SendResult {
 }
 
 fn classify_text(reason: &str, response: String) -> SendResult {
-    let lower = reason.to_lowercase();
-    let class = if lower.contains("key") || lower.contains("expired") || lower.contains("quota") {
-        FailureClass::Account
-    } else if lower.contains("not registered")
-        || lower.contains("invalid number")
-        || lower.contains("phone")
-    {
-        FailureClass::Recipient
-    } else {
-        FailureClass::Transient
-    };
+    let class = classify_reason(
+        reason,
+        &["key", "expired", "quota"],
+        &["not registered", "invalid number", "phone"],
+    );
     SendResult::failed(class, format!("Woowa: {reason}"), Some(response))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::FailureClass;
 
     #[test]
     fn every_known_success_shape_is_accepted() {
@@ -109,33 +104,15 @@ mod tests {
 
     #[test]
     fn failures_are_classified() {
-        assert!(matches!(
-            parse(200, "invalid key"),
-            SendResult::Failed {
-                class: FailureClass::Account,
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse(200, r#"{"code":400,"message":"phone not registered"}"#),
-            SendResult::Failed {
-                class: FailureClass::Recipient,
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse(200, "error"),
-            SendResult::Failed {
-                class: FailureClass::Transient,
-                ..
-            }
-        ));
-        assert!(matches!(
-            parse(503, ""),
-            SendResult::Failed {
-                class: FailureClass::Transient,
-                ..
-            }
-        ));
+        assert_eq!(
+            parse(200, "invalid key").class(),
+            Some(FailureClass::Account)
+        );
+        assert_eq!(
+            parse(200, r#"{"code":400,"message":"phone not registered"}"#).class(),
+            Some(FailureClass::Recipient)
+        );
+        assert_eq!(parse(200, "error").class(), Some(FailureClass::Transient));
+        assert_eq!(parse(503, "").class(), Some(FailureClass::Transient));
     }
 }

@@ -82,6 +82,21 @@ fn check_token(account: &Account, query: &HashMap<String, String>) -> Result<(),
     }
 }
 
+/// The checks every unsigned gateway callback passes before it is applied:
+/// the account exists and is of this kind, the URL carries its secret, and the
+/// body can be read.
+async fn gateway_body(
+    hooks: &Webhooks,
+    account_id: i64,
+    kind: ProviderKind,
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> Result<Value, Refusal> {
+    let account = account(hooks, account_id, kind).await?;
+    check_token(&account, query)?;
+    loose_body(body).ok_or((StatusCode::BAD_REQUEST, "body is neither JSON nor a form"))
+}
+
 /// Reads a gateway body that may be JSON or a form.
 fn loose_body(body: &[u8]) -> Option<Value> {
     serde_json::from_slice(body).ok().or_else(|| {
@@ -138,15 +153,9 @@ async fn fonnte(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let account = match account(&hooks, account_id, ProviderKind::Fonnte).await {
-        Ok(a) => a,
+    let v = match gateway_body(&hooks, account_id, ProviderKind::Fonnte, &query, &body).await {
+        Ok(v) => v,
         Err(r) => return r.into_response(),
-    };
-    if let Err(r) = check_token(&account, &query) {
-        return r.into_response();
-    }
-    let Some(v) = loose_body(&body) else {
-        return refuse(StatusCode::BAD_REQUEST, "body is neither JSON nor a form");
     };
     let now = now_ms();
     let id = text(&v, "id");
@@ -224,15 +233,9 @@ async fn wablas(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let account = match account(&hooks, account_id, ProviderKind::Wablas).await {
-        Ok(a) => a,
+    let v = match gateway_body(&hooks, account_id, ProviderKind::Wablas, &query, &body).await {
+        Ok(v) => v,
         Err(r) => return r.into_response(),
-    };
-    if let Err(r) = check_token(&account, &query) {
-        return r.into_response();
-    }
-    let Some(v) = loose_body(&body) else {
-        return refuse(StatusCode::BAD_REQUEST, "body is neither JSON nor a form");
     };
     let now = now_ms();
     let raw_status = v.get("status").and_then(Value::as_str).unwrap_or("");
