@@ -17,3 +17,19 @@ CREATE TABLE provider_callbacks (
     outcome TEXT NOT NULL
 );
 CREATE INDEX provider_callbacks_received_idx ON provider_callbacks (received_at);
+
+-- Status callbacks that arrived before their send was recorded (a provider
+-- can answer our request and call back within milliseconds). They wait here
+-- and are applied as soon as the send is recorded. message_key is the message
+-- id, or "ref:<reference>" for Fonnte's stateid-only receipts.
+CREATE TABLE early_statuses (
+    id INTEGER PRIMARY KEY,
+    provider TEXT NOT NULL,
+    message_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    error TEXT,
+    reference TEXT,
+    received_at BIGINT NOT NULL
+);
+CREATE INDEX early_statuses_key_idx ON early_statuses (provider, message_key);

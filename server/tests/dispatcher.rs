@@ -484,3 +484,65 @@ store_test!(system_alerts_reach_the_noc_group_and_admins_in_app, |db| {
     assert!(msg.starts_with("*Peringatan sistem* (Tinggi)"), "{msg}");
     assert!(msg.contains("title: OLT Karawang-01 down"), "{msg}");
 });
+
+store_test!(
+    a_status_that_arrives_before_the_send_is_recorded_is_applied_after,
+    |db| {
+        use domain::DeliveryStatus;
+        use server::dispatcher::store::{apply_or_hold, Applied, MessageKey};
+        setup(db).await;
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let event = ingest(db, assignment(budi, "early")).await.unwrap();
+        // The fake will answer with message id 1000; its receipts beat our record.
+        let at = now_ms();
+        let held = apply_or_hold(
+            db,
+            "fonnte",
+            MessageKey::Id("1000"),
+            DeliveryStatus::Delivered,
+            at,
+            None,
+            Some("st-1"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(held, Applied::Held);
+        let held = apply_or_hold(
+            db,
+            "fonnte",
+            MessageKey::Ref("st-1"),
+            DeliveryStatus::Read,
+            at + 5,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(held, Applied::Held);
+        assert_eq!(count(db, "SELECT COUNT(*) FROM early_statuses").await, 2);
+
+        step(&dispatcher(db)).await;
+        let row = whatsapp_row(db, event).await;
+        assert_eq!(
+            (row.provider_message_id.as_deref(), row.status.as_str()),
+            (Some("1000"), "read")
+        );
+        assert_eq!(count(db, "SELECT COUNT(*) FROM early_statuses").await, 0);
+        // Later duplicates of a known message are not held again.
+        let again = apply_or_hold(
+            db,
+            "fonnte",
+            MessageKey::Id("1000"),
+            DeliveryStatus::Delivered,
+            at,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(again, Applied::Unchanged);
+        assert_eq!(count(db, "SELECT COUNT(*) FROM early_statuses").await, 0);
+    }
+);

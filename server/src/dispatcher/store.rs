@@ -539,3 +539,175 @@ pub async fn status_of(db: &Db, id: i64) -> Result<DeliveryStatus, AppError> {
     .await?);
     DeliveryStatus::parse(&s).map_err(|e| internal("deliveries.status", &e))
 }
+
+/// What a status callback did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The delivery moved to this status.
+    Moved(i64, DeliveryStatus),
+    /// The delivery exists; the status is a duplicate or out of order.
+    Unchanged,
+    /// No delivery has this id yet: held until its send is recorded.
+    Held,
+}
+
+fn early_key(key: &MessageKey<'_>) -> String {
+    match key {
+        MessageKey::Id(id) => (*id).to_owned(),
+        MessageKey::Ref(r) => format!("ref:{r}"),
+    }
+}
+
+/// Applies a status callback; one for a message whose send is not recorded
+/// yet is held in `early_statuses` (see [`replay_early`]). `reference` is a
+/// Fonnte stateid that came with the message id.
+pub async fn apply_or_hold(
+    db: &Db,
+    provider: &str,
+    key: MessageKey<'_>,
+    status: DeliveryStatus,
+    at: i64,
+    error: Option<&str>,
+    reference: Option<&str>,
+) -> Result<Applied, AppError> {
+    if let Some((id, s)) = apply_status(db, provider, key.clone(), status, at, error).await? {
+        return Ok(Applied::Moved(id, s));
+    }
+    let (column, value) = match &key {
+        MessageKey::Id(v) => ("provider_message_id", *v),
+        MessageKey::Ref(v) => ("provider_ref", *v),
+    };
+    let exists: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM deliveries WHERE provider = $1 AND {column} = $2 LIMIT 1"
+    )))
+    .bind(provider)
+    .bind(value)
+    .fetch_optional(pool)
+    .await?);
+    if exists.is_some() {
+        return Ok(Applied::Unchanged);
+    }
+    on_db_write!(db, |pool| {
+        sqlx::query(
+        "INSERT INTO early_statuses (provider, message_key, status, at, error, reference, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(provider)
+    .bind(early_key(&key))
+    .bind(status.as_str())
+    .bind(at)
+    .bind(error)
+    .bind(reference)
+    .bind(app::time::now_ms())
+    .execute(pool)
+    .await
+    .map(|_| ())?
+    });
+    Ok(Applied::Held)
+}
+
+#[derive(sqlx::FromRow)]
+struct Early {
+    id: i64,
+    message_key: String,
+    status: String,
+    at: i64,
+    error: Option<String>,
+    reference: Option<String>,
+}
+
+/// Applies held statuses of messages whose sends were just recorded:
+/// `sent` holds (provider, message id). Returns how many were applied.
+pub async fn replay_early(db: &Db, sent: &[(String, String)]) -> Result<usize, AppError> {
+    // Nearly always empty: one cheap look before anything else.
+    let any: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM early_statuses LIMIT 1"
+    )
+    .fetch_optional(pool)
+    .await?);
+    if any.is_none() || sent.is_empty() {
+        return Ok(0);
+    }
+    let mut applied = 0;
+    for (provider, message_id) in sent {
+        let mut held: Vec<Early> = on_db!(db, |pool| sqlx::query_as(
+            "SELECT id, message_key, status, at, error, reference FROM early_statuses
+             WHERE provider = $1 AND message_key = $2 ORDER BY id"
+        )
+        .bind(provider)
+        .bind(message_id)
+        .fetch_all(pool)
+        .await?);
+        // Receipts keyed by a reference that arrived with this message id.
+        let references: Vec<String> = held.iter().filter_map(|e| e.reference.clone()).collect();
+        for r in &references {
+            link_reference(db, provider, message_id, r).await?;
+            let more: Vec<Early> = on_db!(db, |pool| sqlx::query_as(
+                "SELECT id, message_key, status, at, error, reference FROM early_statuses
+                 WHERE provider = $1 AND message_key = $2 ORDER BY id"
+            )
+            .bind(provider)
+            .bind(format!("ref:{r}"))
+            .fetch_all(pool)
+            .await?);
+            held.extend(more);
+        }
+        // Oldest state first, so each one can move the delivery forward.
+        held.sort_by_key(|e| {
+            DeliveryStatus::parse(&e.status)
+                .map(|s| s.rank())
+                .unwrap_or(0)
+        });
+        for e in &held {
+            let Ok(status) = DeliveryStatus::parse(&e.status) else {
+                continue;
+            };
+            let key = match e.message_key.strip_prefix("ref:") {
+                Some(r) => MessageKey::Ref(r),
+                None => MessageKey::Id(&e.message_key),
+            };
+            if apply_status(db, provider, key, status, e.at, e.error.as_deref())
+                .await?
+                .is_some()
+            {
+                applied += 1;
+            }
+            on_db_write!(db, |pool| sqlx::query(
+                "DELETE FROM early_statuses WHERE id = $1"
+            )
+            .bind(e.id)
+            .execute(pool)
+            .await
+            .map(|_| ())?);
+        }
+    }
+    Ok(applied)
+}
+
+/// The (provider, message id) of each sent outcome, for [`replay_early`].
+pub fn sent_ids(results: &[(i64, i64, Outcome)]) -> Vec<(String, String)> {
+    results
+        .iter()
+        .filter_map(|(_, _, o)| match o {
+            Outcome::Sent {
+                provider,
+                message_id: Some(m),
+                ..
+            } => Some((provider.clone(), m.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Drops held callbacks that never found their send (an hour is far longer
+/// than any send takes to be recorded).
+pub async fn expire_early(db: &Db, before: i64) -> Result<u64, AppError> {
+    let n = on_db_write!(db, |pool| sqlx::query(
+        "DELETE FROM early_statuses WHERE received_at < $1"
+    )
+    .bind(before)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(n)
+}

@@ -169,6 +169,9 @@ impl Dispatcher {
                 Ok(_) => {}
                 Err(e) => tracing::error!("rescue failed: {e}"),
             }
+            if let Err(e) = store::expire_early(&self.db, now_ms() - 3_600_000).await {
+                tracing::error!("expiring held status callbacks failed: {e}");
+            }
         }
     }
 
@@ -362,7 +365,12 @@ async fn write_results(db: Db, mut rx: mpsc::Receiver<(i64, i64, Outcome)>, max:
         let mut tries = 0;
         loop {
             match store::record(&db, &buf, now_ms()).await {
-                Ok(_) => break,
+                Ok(_) => {
+                    if let Err(e) = store::replay_early(&db, &store::sent_ids(&buf)).await {
+                        tracing::error!("replaying early status callbacks failed: {e}");
+                    }
+                    break;
+                }
                 Err(e) if tries < 5 => {
                     tries += 1;
                     tracing::error!("recording {} results failed (try {tries}): {e}", buf.len());

@@ -11,7 +11,7 @@
 //! duplicated, late and out-of-order callbacks are harmless. Every callback is
 //! kept in `provider_callbacks` with what became of it.
 
-use crate::dispatcher::store::{self, MessageKey};
+use crate::dispatcher::store::{self, Applied, MessageKey};
 use crate::providers::{Account, AccountCache, ProviderKind};
 use app::db::Db;
 use app::time::now_ms;
@@ -123,14 +123,19 @@ async fn apply(
     status: Option<DeliveryStatus>,
     at: i64,
     error: Option<&str>,
+    reference: Option<&str>,
 ) -> String {
     let Some(status) = status else {
         return "ignored: no status change".into();
     };
-    match store::apply_status(db, provider, key, status, at, error).await {
-        Ok(Some((id, s))) => format!("delivery {id} -> {}", s.as_str()),
-        Ok(None) => format!(
-            "no change ({} for unknown, duplicate or out-of-order)",
+    match store::apply_or_hold(db, provider, key, status, at, error, reference).await {
+        Ok(Applied::Moved(id, s)) => format!("delivery {id} -> {}", s.as_str()),
+        Ok(Applied::Unchanged) => format!(
+            "no change ({} is a duplicate or out of order)",
+            status.as_str()
+        ),
+        Ok(Applied::Held) => format!(
+            "held: no send recorded yet for this message ({})",
             status.as_str()
         ),
         Err(e) => format!("error: {e}"),
@@ -183,11 +188,23 @@ async fn fonnte(
                 status,
                 now,
                 error.as_deref(),
+                state_id.as_deref(),
             )
             .await,
         );
         if state.is_some() {
-            outcome.push(apply(&hooks.db, "fonnte", MessageKey::Id(id), state, now, None).await);
+            outcome.push(
+                apply(
+                    &hooks.db,
+                    "fonnte",
+                    MessageKey::Id(id),
+                    state,
+                    now,
+                    None,
+                    state_id.as_deref(),
+                )
+                .await,
+            );
         }
     } else if let Some(sid) = &state_id {
         outcome.push(
@@ -198,6 +215,7 @@ async fn fonnte(
                 state.or(status),
                 now,
                 error.as_deref(),
+                None,
             )
             .await,
         );
@@ -251,6 +269,7 @@ async fn wablas(
                 status,
                 now,
                 error.as_deref(),
+                None,
             )
             .await
         }
@@ -396,6 +415,7 @@ async fn meta_post(
                 status,
                 at,
                 error.as_deref(),
+                None,
             )
             .await,
         );

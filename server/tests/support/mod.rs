@@ -150,6 +150,9 @@ pub async fn step_at(d: &Dispatcher, now: i64) -> usize {
         results.push((c.id, c.attempts, d.attempt(c).await));
     }
     store::record(&d.db, &results, now_ms()).await.unwrap();
+    store::replay_early(&d.db, &store::sent_ids(&results))
+        .await
+        .unwrap();
     claimed.len()
 }
 
