@@ -37,6 +37,7 @@ export default defineConfig({
       DEMO_DATA: "1",
       BIND_ADDR: `127.0.0.1:${port}`,
       RUST_LOG: "warn",
+      ANALYTICS_REFRESH_MS: "500",
     },
   },
 });

@@ -10,6 +10,8 @@
 //! - [`analytics`]: delivery statistics;
 //! - [`inbox`]: the in-app notifications;
 //! - [`templates`]: message templates (checked on save);
+//! - [`outbox`] (server only): writing events and their deliveries, the one
+//!   way a message enters the delivery pipeline;
 //! - [`db`] (server only): the SQLite / PostgreSQL pool, migrations and seed data;
 //! - [`shell`]: the document, the router and the navigation.
 
@@ -21,6 +23,8 @@ pub mod deliveries;
 pub mod error;
 pub mod groups;
 pub mod inbox;
+#[cfg(feature = "ssr")]
+pub mod outbox;
 pub mod settings;
 pub mod shell;
 #[cfg(feature = "ssr")]

@@ -3,8 +3,9 @@
 use crate::analytics::page::AnalyticsPage;
 use crate::auth::page::LoginPage;
 use crate::auth::{whoami, Area, CurrentUser, Login, Logout};
-use crate::deliveries::page::DeliveriesPage;
+use crate::deliveries::page::{DeliveriesPage, DeliveryDetailPage};
 use crate::error::AppError;
+use crate::groups::editor::GroupEditorPage;
 use crate::groups::page::GroupsPage;
 use crate::inbox::page::InboxPage;
 use crate::settings::page::SettingsPage;
@@ -64,7 +65,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("inbox") view=InboxPage/>
                     <Route path=path!("settings") view=SettingsPage/>
                     <Route path=path!("master/groups") view=GroupsPage/>
+                    <Route path=path!("master/groups/new") view=GroupEditorPage/>
+                    <Route path=path!("master/groups/:id") view=GroupEditorPage/>
                     <Route path=path!("deliveries") view=DeliveriesPage/>
+                    <Route path=path!("deliveries/:id") view=DeliveryDetailPage/>
                     <Route path=path!("analytics") view=AnalyticsPage/>
                 </ParentRoute>
             </Routes>

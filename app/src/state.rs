@@ -13,6 +13,10 @@ pub struct AppState {
     pub db: Db,
     /// Add `Secure` to the session cookie (behind HTTPS).
     pub secure_cookies: bool,
+    /// Wakes this instance's dispatcher after a server function wrote to the
+    /// outbox (a phone code, a test send), so the message leaves at once
+    /// instead of at the next poll.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

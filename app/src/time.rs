@@ -26,6 +26,56 @@ pub fn format_wib(ms: Millis) -> String {
     )
 }
 
+/// `2026-11-25` → the instant that day starts in WIB, or `None` if it is not
+/// a real date.
+pub fn parse_wib_date(s: &str) -> Option<Millis> {
+    let mut it = s.trim().splitn(3, '-');
+    let (y, m, d) = (it.next()?, it.next()?, it.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let days = days_from_civil(y, m, d)?;
+    Some(days * 86_400_000 - 7 * 3_600_000)
+}
+
+/// `2026-11-25` for an instant, in WIB.
+pub fn wib_date(ms: Millis) -> String {
+    format_wib(ms)[..10].to_owned()
+}
+
+/// Inverse of [`civil_from_days`], refusing dates that do not exist.
+fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    if !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d > month_days[m as usize - 1] {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -50,5 +100,27 @@ mod tests {
         // 2026-11-25T17:30:00Z is 26 November 00:30 in Jakarta.
         assert_eq!(format_wib(1_795_627_800_000), "2026-11-26 00:30");
         assert_eq!(format_wib(951_782_400_000), "2000-02-29 07:00");
+    }
+
+    #[test]
+    fn wib_dates_parse_to_the_start_of_the_day_and_round_trip() {
+        assert_eq!(parse_wib_date("1970-01-01"), Some(-7 * 3_600_000));
+        let ms = parse_wib_date("2026-11-26").unwrap();
+        assert_eq!(format_wib(ms), "2026-11-26 00:00");
+        assert_eq!(wib_date(ms + 86_399_999), "2026-11-26");
+        assert_eq!(
+            format_wib(parse_wib_date("2000-02-29").unwrap()),
+            "2000-02-29 00:00"
+        );
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-1-1",
+            "x",
+            "2026-11-31",
+        ] {
+            assert_eq!(parse_wib_date(bad), None, "{bad}");
+        }
     }
 }

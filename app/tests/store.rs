@@ -112,7 +112,7 @@ store_test!(new_users_get_default_settings, |db| {
     )
     .await
     .unwrap();
-    let s = app::settings::store::load(db, id).await.unwrap();
+    let s = app::settings::store::load(db, id, 0).await.unwrap();
     assert!(s.whatsapp_enabled && s.email_enabled && !s.push_enabled);
     assert!(!s.quiet_hours_enabled);
     assert_eq!(
@@ -314,4 +314,742 @@ store_test!(templates_with_unknown_variables_are_refused_on_save, |db| {
         ("ticket_assigned", "id")
     );
     assert_eq!(t.body, "*Tiket baru* {ticket_id} — {customer_name}");
+});
+
+// --- notification settings and phone verification ---------------------------
+
+use app::auth::CurrentUser;
+use app::settings::store as settings;
+use app::settings::{SettingsForm, TypeSwitch};
+use domain::{Channel, Locale};
+
+async fn technician(db: &Db, phone: Option<&str>) -> CurrentUser {
+    seed::ensure_reference_data(db).await.unwrap();
+    let id = seed::insert_user(
+        db,
+        "Budi",
+        "budi@example.id",
+        "x",
+        Role::Technician,
+        Some("bekasi"),
+        phone,
+        false,
+    )
+    .await
+    .unwrap();
+    CurrentUser {
+        id,
+        name: "Budi".into(),
+        email: "budi@example.id".into(),
+        role: Role::Technician,
+        work_zone: Some("bekasi".into()),
+        locale: Locale::Id,
+    }
+}
+
+fn edited(form: SettingsForm) -> SettingsForm {
+    let mut switches = form.type_switches.clone();
+    for s in switches.iter_mut() {
+        if s.group == "sla" && s.channel == Channel::Whatsapp {
+            s.enabled = false;
+        }
+    }
+    SettingsForm {
+        phone: "0813 1111 2222".into(),
+        push_enabled: true,
+        quiet_hours_enabled: true,
+        quiet_start: "21:30".into(),
+        quiet_end: "05:45".into(),
+        quiet_time_zone: "Asia/Makassar".into(),
+        critical_bypass_quiet: false,
+        receive_group_notifications: false,
+        type_switches: switches,
+        ..form
+    }
+}
+
+store_test!(settings_are_saved_whole_and_read_back, |db| {
+    let user = technician(db, Some("+6281234567890")).await;
+    let before = settings::load(db, user.id, 0).await.unwrap();
+    assert_eq!(before.type_switches.len(), 7 * 3);
+    assert!(before.type_switches.iter().all(|s| s.enabled));
+    let form = edited(before.to_form());
+    let valid = form.validate(Locale::Id).unwrap();
+    settings::save(db, user.id, &valid, 1_000).await.unwrap();
+
+    let after = settings::load(db, user.id, 1_000).await.unwrap();
+    assert_eq!(
+        after.to_form(),
+        SettingsForm {
+            phone: "+6281311112222".into(),
+            ..form.clone()
+        }
+    );
+    assert!(!after.phone_verified);
+    let off: Vec<&TypeSwitch> = after.type_switches.iter().filter(|s| !s.enabled).collect();
+    assert_eq!(off.len(), 1);
+    assert_eq!(
+        (off[0].group.as_str(), off[0].channel),
+        ("sla", Channel::Whatsapp)
+    );
+    // The switch covers both SLA types, which is what routing reads.
+    let rows = count(
+        db,
+        "SELECT COUNT(*) FROM notification_type_settings WHERE enabled = FALSE AND channel = 'whatsapp'
+           AND notification_type IN ('sla_warning', 'sla_breach')",
+    )
+    .await;
+    assert_eq!(rows, 2);
+
+    // Switching back on flips the same rows.
+    let again = SettingsForm {
+        type_switches: before.type_switches.clone(),
+        ..after.to_form()
+    };
+    settings::save(db, user.id, &again.validate(Locale::Id).unwrap(), 2_000)
+        .await
+        .unwrap();
+    let restored = settings::load(db, user.id, 2_000).await.unwrap();
+    assert!(restored.type_switches.iter().all(|s| s.enabled));
+});
+
+store_test!(a_changed_number_loses_its_verification, |db| {
+    let user = technician(db, Some("+6281234567890")).await;
+    on_db!(db, |pool| sqlx::query(
+        "UPDATE users SET phone_verified_at = 1 WHERE id = $1"
+    )
+    .bind(user.id)
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .unwrap());
+    let same = settings::load(db, user.id, 0).await.unwrap();
+    assert!(same.phone_verified);
+    // Saving the same number in another spelling keeps the verification ...
+    let form = SettingsForm {
+        phone: "0812-3456-7890".into(),
+        ..same.to_form()
+    };
+    settings::save(db, user.id, &form.validate(Locale::Id).unwrap(), 1)
+        .await
+        .unwrap();
+    assert!(settings::load(db, user.id, 1).await.unwrap().phone_verified);
+    // ... another number does not.
+    let form = SettingsForm {
+        phone: "081399998888".into(),
+        ..same.to_form()
+    };
+    settings::save(db, user.id, &form.validate(Locale::Id).unwrap(), 2)
+        .await
+        .unwrap();
+    let s = settings::load(db, user.id, 2).await.unwrap();
+    assert_eq!(s.phone.as_deref(), Some("+6281399998888"));
+    assert!(!s.phone_verified);
+});
+
+async fn sent_code_message(db: &Db, user_id: i64) -> (String, String) {
+    on_db!(db, |pool| sqlx::query_as(
+        "SELECT recipient, message FROM deliveries
+         WHERE user_id = $1 AND notification_type = 'phone_verification' AND channel = 'whatsapp'
+           AND status = 'queued'
+         ORDER BY id DESC LIMIT 1"
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+fn code_in(message: &str) -> String {
+    message
+        .split('*')
+        .find(|part| part.len() == 6 && part.bytes().all(|b| b.is_ascii_digit()))
+        .expect("a six-digit code in bold")
+        .to_owned()
+}
+
+store_test!(
+    a_phone_code_goes_through_the_outbox_and_verifies_once,
+    |db| {
+        let user = technician(db, Some("+6281234567890")).await;
+        let t0 = 1_000_000;
+        let sent = settings::send_code(db, &user, t0).await.unwrap();
+        assert_eq!(sent.masked_phone, "+62 812-****-7890");
+        assert_eq!(sent.expires_at, t0 + domain::verification::CODE_TTL_MS);
+        let (recipient, message) = sent_code_message(db, user.id).await;
+        assert_eq!(recipient, "+6281234567890");
+        assert!(message.starts_with("Kode verifikasi"), "{message}");
+        let code = code_in(&message);
+        // Nothing stores the code itself outside the message.
+        assert_eq!(
+        count(db, "SELECT COUNT(*) FROM events WHERE data <> '{}' AND notification_type = 'phone_verification'").await,
+        0
+    );
+        assert_eq!(
+            settings::load(db, user.id, t0)
+                .await
+                .unwrap()
+                .code_expires_at,
+            Some(sent.expires_at)
+        );
+
+        // A resend inside the cooldown is refused and sends nothing.
+        let err = settings::send_code(db, &user, t0 + 5_000)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AppError::Conflict(m) if m.contains("55 detik")),
+            "{err:?}"
+        );
+        assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries").await, 1);
+
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let err = settings::verify_code(db, &user, wrong, t0 + 10_000)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.field("code").as_deref(),
+            Some("Kode salah; sisa 4 percobaan.")
+        );
+        settings::verify_code(db, &user, &code, t0 + 20_000)
+            .await
+            .unwrap();
+        let s = settings::load(db, user.id, t0 + 20_000).await.unwrap();
+        assert!(s.phone_verified);
+        assert_eq!(s.code_expires_at, None);
+        // Used up: the same code cannot verify again (the number is verified, too).
+        assert!(settings::verify_code(db, &user, &code, t0 + 21_000)
+            .await
+            .is_err());
+    }
+);
+
+store_test!(
+    phone_codes_expire_and_stop_after_five_wrong_attempts,
+    |db| {
+        let user = technician(db, Some("+6281234567890")).await;
+        let t0 = 5_000_000;
+        settings::send_code(db, &user, t0).await.unwrap();
+        let code = code_in(&sent_code_message(db, user.id).await.1);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..5 {
+            assert!(settings::verify_code(db, &user, wrong, t0 + 1)
+                .await
+                .is_err());
+        }
+        // The right code no longer helps: a new one is needed.
+        let err = settings::verify_code(db, &user, &code, t0 + 2)
+            .await
+            .unwrap_err();
+        assert!(
+            err.field("code").unwrap().contains("Terlalu banyak"),
+            "{err:?}"
+        );
+        assert!(
+            !settings::load(db, user.id, t0 + 2)
+                .await
+                .unwrap()
+                .phone_verified
+        );
+
+        // A new code after the cooldown works, but not once it has expired.
+        let t1 = t0 + domain::verification::RESEND_COOLDOWN_MS;
+        settings::send_code(db, &user, t1).await.unwrap();
+        let code = code_in(&sent_code_message(db, user.id).await.1);
+        let late = t1 + domain::verification::CODE_TTL_MS;
+        let err = settings::verify_code(db, &user, &code, late)
+            .await
+            .unwrap_err();
+        assert!(
+            err.field("code").unwrap().contains("kedaluwarsa"),
+            "{err:?}"
+        );
+        assert!(
+            !settings::load(db, user.id, late)
+                .await
+                .unwrap()
+                .phone_verified
+        );
+    }
+);
+
+store_test!(a_code_is_only_for_the_number_it_was_sent_to, |db| {
+    let none = technician(db, None).await;
+    let err = settings::send_code(db, &none, 0).await.unwrap_err();
+    assert!(matches!(err, AppError::Conflict(_)), "{err:?}");
+
+    let user = CurrentUser {
+        id: seed::insert_user(
+            db,
+            "Sari",
+            "sari@example.id",
+            "x",
+            Role::Noc,
+            None,
+            Some("+6281234567891"),
+            false,
+        )
+        .await
+        .unwrap(),
+        ..none
+    };
+    settings::send_code(db, &user, 0).await.unwrap();
+    let code = code_in(&sent_code_message(db, user.id).await.1);
+    // The number changes after the code was sent: the code no longer applies.
+    let s = settings::load(db, user.id, 0).await.unwrap();
+    let form = SettingsForm {
+        phone: "081377776666".into(),
+        ..s.to_form()
+    };
+    settings::save(db, user.id, &form.validate(Locale::Id).unwrap(), 1)
+        .await
+        .unwrap();
+    let err = settings::verify_code(db, &user, &code, 2)
+        .await
+        .unwrap_err();
+    assert!(
+        err.field("code").unwrap().contains("Belum ada kode"),
+        "{err:?}"
+    );
+});
+
+// --- the delivery log ----------------------------------------------------------
+
+use app::deliveries::{store as log, Cursor, DeliveryFilter};
+
+/// `n` deliveries, alternating status and channel, one millisecond apart.
+async fn log_rows(db: &Db, n: i64) {
+    seed::ensure_reference_data(db).await.unwrap();
+    on_db!(db, |pool| {
+        for i in 0..n {
+            let (status, channel) = if i % 2 == 0 {
+                ("sent", "whatsapp")
+            } else {
+                ("failed", "email")
+            };
+            sqlx::query(
+                "INSERT INTO deliveries (notification_type, priority, channel, recipient, message, status,
+                     provider, error, created_at, updated_at)
+                 VALUES ('new_ticket', 'high', $1, $2, 'pesan', $3, 'sandbox', $4, $5, $5)",
+            )
+            .bind(channel)
+            .bind(format!("+62812000{i:05}"))
+            .bind(status)
+            .bind((status == "failed").then_some("nomor tidak terdaftar"))
+            .bind(1_000_000 + i / 2) // pairs share a timestamp: the id breaks the tie
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+    });
+}
+
+store_test!(the_log_pages_by_keyset_without_gaps_or_repeats, |db| {
+    log_rows(db, 23).await;
+    let all = DeliveryFilter::default().resolve().unwrap();
+    let mut seen = Vec::new();
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = log::page(db, &all, after, 5).await.unwrap();
+        assert!(page.items.len() <= 5);
+        seen.extend(page.items.iter().map(|d| (d.created_at, d.id)));
+        match page.next {
+            Some(n) => after = Some(Cursor::decode(&n).unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 23);
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(seen, sorted, "newest first, each row once");
+});
+
+store_test!(log_filters_combine_and_the_date_range_is_in_wib, |db| {
+    log_rows(db, 10).await;
+    let failed = DeliveryFilter {
+        status: "failed".into(),
+        ..Default::default()
+    };
+    let page = log::page(db, &failed.resolve().unwrap(), None, 50)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 5);
+    assert!(page
+        .items
+        .iter()
+        .all(|d| d.status == domain::DeliveryStatus::Failed
+            && d.channel == Channel::Email
+            && d.error.as_deref() == Some("nomor tidak terdaftar")));
+    let none = DeliveryFilter {
+        status: "failed".into(),
+        channel: "whatsapp".into(),
+        ..Default::default()
+    };
+    assert!(log::page(db, &none.resolve().unwrap(), None, 50)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    // 1,000,000 ms after the epoch is 1970-01-01 07:16 WIB.
+    let that_day = DeliveryFilter {
+        from: "1970-01-01".into(),
+        to: "1970-01-01".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        log::page(db, &that_day.resolve().unwrap(), None, 50)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        10
+    );
+    let next_day = DeliveryFilter {
+        from: "1970-01-02".into(),
+        ..Default::default()
+    };
+    assert!(log::page(db, &next_day.resolve().unwrap(), None, 50)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+});
+
+store_test!(a_failed_delivery_is_retried_once_as_a_new_row, |db| {
+    log_rows(db, 2).await;
+    let page = log::page(db, &DeliveryFilter::default().resolve().unwrap(), None, 50)
+        .await
+        .unwrap();
+    let failed = page
+        .items
+        .iter()
+        .find(|d| d.status == domain::DeliveryStatus::Failed)
+        .unwrap()
+        .id;
+    let sent = page
+        .items
+        .iter()
+        .find(|d| d.status == domain::DeliveryStatus::Sent)
+        .unwrap()
+        .id;
+
+    let err = log::retry(db, sent, 5).await.unwrap_err();
+    assert!(matches!(err, AppError::Conflict(_)), "{err:?}");
+    assert!(matches!(
+        log::retry(db, 999_999, 5).await,
+        Err(AppError::NotFound(_))
+    ));
+
+    let new_id = log::retry(db, failed, 5).await.unwrap();
+    assert_ne!(new_id, failed);
+    // Asking again (a double click, a second admin) answers the same row.
+    assert_eq!(log::retry(db, failed, 6).await.unwrap(), new_id);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries").await, 3);
+
+    let retried = log::detail(db, new_id).await.unwrap();
+    assert_eq!(retried.item.status, domain::DeliveryStatus::Queued);
+    assert_eq!((retried.item.attempts, retried.retry_of), (0, Some(failed)));
+    assert_eq!(retried.next_attempt_at, Some(5));
+    let original = log::detail(db, failed).await.unwrap();
+    assert_eq!(original.item.status, domain::DeliveryStatus::Failed);
+    assert_eq!(
+        original.item.error.as_deref(),
+        Some("nomor tidak terdaftar")
+    );
+    assert_eq!(original.retried_as, Some(new_id));
+});
+
+// --- WhatsApp groups master data ------------------------------------------------
+
+use app::groups::{store as groups, GroupForm, RuleForm};
+
+fn group_form(name: &str) -> GroupForm {
+    GroupForm {
+        id: None,
+        name: name.into(),
+        description: "uji".into(),
+        chat_id: "120363000000000001@g.us".into(),
+        phone_number: "".into(),
+        category: "technicians".into(),
+        work_zone: "bekasi".into(),
+        active: true,
+    }
+}
+
+store_test!(
+    groups_are_created_edited_and_deleted_with_their_rules,
+    |db| {
+        let user = technician(db, Some("+6281234567890")).await;
+        let id = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 1)
+            .await
+            .unwrap();
+        // A second group with the same name is refused on the name field.
+        let err = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 2)
+            .await
+            .unwrap_err();
+        assert!(err.field("name").is_some(), "{err:?}");
+        let unknown_zone = GroupForm {
+            work_zone: "bandung".into(),
+            ..group_form("Teknisi Bandung")
+        };
+        let err = groups::save(db, &unknown_zone.validate().unwrap(), 2)
+            .await
+            .unwrap_err();
+        assert!(err.field("work_zone").is_some(), "{err:?}");
+
+        let edit = GroupForm {
+            id: Some(id),
+            active: false,
+            work_zone: "".into(),
+            ..group_form("Teknisi Uji 2")
+        };
+        assert_eq!(
+            groups::save(db, &edit.validate().unwrap(), 3)
+                .await
+                .unwrap(),
+            id
+        );
+
+        groups::set_members(db, id, &[user.id, user.id], 4)
+            .await
+            .unwrap();
+        assert!(groups::set_members(db, id, &[user.id, 999_999], 4)
+            .await
+            .is_err());
+        // The failed replacement changed nothing.
+        let d = groups::detail(db, id).await.unwrap();
+        assert_eq!(
+            (
+                d.group.name.as_str(),
+                d.group.active,
+                d.group.work_zone.clone()
+            ),
+            ("Teknisi Uji 2", false, None)
+        );
+        assert_eq!(
+            d.members
+                .iter()
+                .filter(|m| m.member)
+                .map(|m| m.user_id)
+                .collect::<Vec<_>>(),
+            [user.id]
+        );
+
+        let rule = RuleForm {
+            group_id: id,
+            notification_type: "new_ticket".into(),
+            min_priority: "high".into(),
+            work_zone: "bekasi".into(),
+            template: "*Tiket* {ticket_id}".into(),
+        };
+        let rule_id = groups::add_rule(db, id, rule.validate().unwrap(), &rule.template, 5)
+            .await
+            .unwrap();
+        let bad = RuleForm {
+            template: "{lokasi}".into(),
+            ..rule.clone()
+        };
+        assert!(bad.validate().unwrap_err()[0].field == "template");
+        let d = groups::detail(db, id).await.unwrap();
+        assert_eq!(d.rules.len(), 1);
+        assert_eq!(d.rules[0].template, "*Tiket* {ticket_id}");
+        assert_eq!(d.rules[0].min_priority, Some(domain::Priority::High));
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM message_templates WHERE key LIKE 'rule:%'"
+            )
+            .await,
+            1
+        );
+
+        groups::delete_rule(db, rule_id).await.unwrap();
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM message_templates WHERE key LIKE 'rule:%'"
+            )
+            .await,
+            0
+        );
+        groups::add_rule(db, id, rule.validate().unwrap(), &rule.template, 6)
+            .await
+            .unwrap();
+
+        groups::delete(db, id).await.unwrap();
+        assert!(matches!(
+            groups::detail(db, id).await,
+            Err(AppError::NotFound(_))
+        ));
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM notification_group_rules").await,
+            0
+        );
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM whatsapp_group_members").await,
+            0
+        );
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM message_templates WHERE key LIKE 'rule:%'"
+            )
+            .await,
+            0
+        );
+    }
+);
+
+store_test!(a_test_send_is_one_queued_group_delivery, |db| {
+    let user = technician(db, None).await;
+    let id = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 1)
+        .await
+        .unwrap();
+    assert!(groups::test_send(db, id, user.id, "   ", 2)
+        .await
+        .unwrap_err()
+        .field("message")
+        .is_some());
+    let too_long = "x".repeat(4097);
+    assert!(groups::test_send(db, id, user.id, &too_long, 2)
+        .await
+        .is_err());
+    assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries").await, 0);
+
+    let delivery = groups::test_send(db, id, user.id, "Uji *kirim*", 3)
+        .await
+        .unwrap();
+    let d = log::detail(db, delivery).await.unwrap();
+    assert_eq!(d.item.channel, Channel::WhatsappGroup);
+    assert_eq!(d.item.recipient, "120363000000000001@g.us");
+    assert_eq!(d.item.notification_type, "test_send");
+    assert_eq!(
+        (d.message.as_str(), d.item.status),
+        ("Uji *kirim*", domain::DeliveryStatus::Queued)
+    );
+    assert_eq!(d.group_name.as_deref(), Some("Teknisi Uji"));
+});
+
+// --- analytics rollups ------------------------------------------------------------
+
+use app::analytics::store as analytics;
+
+store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
+    seed::ensure_reference_data(db).await.unwrap();
+    let day0 = app::time::parse_wib_date("2026-11-24").unwrap();
+    let hour = 3_600_000;
+    // (created, channel, provider, status, cost, sent→delivered ms, error)
+    type LogRow = (
+        i64,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        i64,
+        Option<i64>,
+        Option<&'static str>,
+    );
+    let rows: &[LogRow] = &[
+        (
+            day0 + hour,
+            "whatsapp",
+            Some("fonnte"),
+            "delivered",
+            150,
+            Some(4_000),
+            None,
+        ),
+        (
+            day0 + 2 * hour,
+            "whatsapp",
+            Some("fonnte"),
+            "read",
+            150,
+            Some(9_000),
+            None,
+        ),
+        (
+            day0 + 3 * hour,
+            "whatsapp",
+            Some("wablas"),
+            "failed",
+            0,
+            None,
+            Some("nomor tidak terdaftar"),
+        ),
+        (
+            day0 + 23 * hour,
+            "in_app",
+            None,
+            "delivered",
+            0,
+            Some(0),
+            None,
+        ),
+        // 2026-11-25 00:30 WIB: the next day, though still the 24th in UTC.
+        (
+            day0 + 24 * hour + hour / 2,
+            "whatsapp",
+            Some("fonnte"),
+            "failed",
+            0,
+            None,
+            Some("nomor tidak terdaftar"),
+        ),
+    ];
+    on_db!(db, |pool| {
+        for (at, channel, provider, status, cost, delivered_after, error) in rows {
+            sqlx::query(
+                "INSERT INTO deliveries (notification_type, priority, channel, provider, recipient, message,
+                     status, cost_rupiah, error, created_at, updated_at, sent_at, delivered_at, read_at)
+                 VALUES ('sla_warning', 'high', $1, $2, 'x', 'm', $3, $4, $5, $6, $6, $7, $8, $9)",
+            )
+            .bind(*channel)
+            .bind(*provider)
+            .bind(*status)
+            .bind(*cost)
+            .bind(*error)
+            .bind(*at)
+            .bind(delivered_after.map(|_| *at))
+            .bind(delivered_after.map(|d| at + d))
+            .bind((*status == "read").then(|| at + 60_000))
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+    });
+    let first = analytics::day_of(day0);
+    analytics::refresh_all(db, day0 + 30 * hour).await.unwrap();
+    // Refreshing again replaces, never adds.
+    analytics::refresh_days(db, first, first + 1).await.unwrap();
+
+    let r = analytics::report(db, first, first).await.unwrap();
+    assert_eq!(r.days, ["2026-11-24"]);
+    assert_eq!(r.total, 4);
+    assert_eq!(r.success_rate, Some(0.75));
+    assert_eq!(r.delivered_rate, Some(0.75));
+    assert_eq!(r.failures, [("nomor tidak terdaftar".to_owned(), 1)]);
+    assert_eq!(r.cost, [("2026-11".to_owned(), "fonnte".to_owned(), 300)]);
+    // Delivered after 0 s, 4 s and 9 s: the median is in the 5-second bucket.
+    assert_eq!(r.median_delivered_s, Some(5));
+    assert_eq!(r.median_read_s, Some(60));
+    let whatsapp: i64 = r
+        .by_channel
+        .iter()
+        .filter(|v| v.key == "whatsapp")
+        .map(|v| v.deliveries)
+        .sum();
+    assert_eq!(whatsapp, 3);
+
+    let both = analytics::report(db, first, first + 1).await.unwrap();
+    assert_eq!(both.total, 5);
+    assert_eq!(both.failures, [("nomor tidak terdaftar".to_owned(), 2)]);
+    assert_eq!(
+        both.by_provider
+            .iter()
+            .filter(|v| v.day == 1)
+            .map(|v| v.deliveries)
+            .sum::<i64>(),
+        1
+    );
 });

@@ -112,6 +112,39 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Messages the system sends on its own behalf, outside the routing rules:
+    /// never accepted from the ingestion API.
+    SystemMessage, "system message" {
+        PhoneVerification => "phone_verification",
+        TestSend => "test_send",
+        Retry => "retry",
+    }
+}
+
+/// What an event is: a notification from the ticketing system, or a message of
+/// the system itself. Both share the outbox, the delivery log and analytics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Notification(NotificationType),
+    System(SystemMessage),
+}
+
+impl EventKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Notification(t) => t.as_str(),
+            EventKind::System(s) => s.as_str(),
+        }
+    }
+}
+
+impl From<NotificationType> for EventKind {
+    fn from(t: NotificationType) -> Self {
+        EventKind::Notification(t)
+    }
+}
+
+vocabulary! {
     /// A way of reaching someone. `WhatsappGroup` is a channel of its own because it
     /// reaches a group chat, not a person, and is switched per group, not per user.
     Channel, "channel" {

@@ -10,14 +10,18 @@
 //! - [`template`]: `{variable}` message templates and WhatsApp text rules;
 //! - [`quiet`]: quiet hours in the user's time zone;
 //! - [`routing`]: who gets an event, on which channels, and when;
+//! - [`preferences`]: the switches of a user's notification settings;
+//! - [`verification`]: the rules of one-time phone codes;
 //! - [`defaults`]: the default templates and demo master data.
 
 pub mod defaults;
 pub mod kinds;
 pub mod phone;
+pub mod preferences;
 pub mod quiet;
 pub mod routing;
 pub mod template;
+pub mod verification;
 
 pub use kinds::*;
 pub use phone::{PhoneE164, PhoneError};

@@ -31,6 +31,24 @@ pub enum PhoneError {
 }
 
 impl PhoneError {
+    pub fn message(&self, locale: crate::Locale) -> String {
+        if locale == crate::Locale::En {
+            return self.to_string();
+        }
+        match self {
+            PhoneError::Empty => "Nomor telepon kosong.".into(),
+            PhoneError::InvalidCharacter(c) => {
+                format!("Nomor telepon berisi '{c}'; gunakan angka, spasi, tanda hubung dan + di depan.")
+            }
+            PhoneError::NotIndonesian => "Hanya nomor Indonesia (+62) yang didukung.".into(),
+            PhoneError::TooShort => "Nomor terlalu pendek untuk nomor ponsel Indonesia.".into(),
+            PhoneError::TooLong => "Nomor terlalu panjang untuk nomor ponsel Indonesia.".into(),
+            PhoneError::NotMobile => {
+                "Bukan nomor ponsel: nomor ponsel Indonesia diawali 08 (atau +62 8).".into()
+            }
+        }
+    }
+
     /// A stable code the UI can translate.
     pub fn code(&self) -> &'static str {
         match self {

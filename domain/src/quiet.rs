@@ -43,6 +43,42 @@ pub enum QuietHoursError {
     UnknownTimeZone(String),
 }
 
+impl QuietHoursError {
+    pub fn message(&self, locale: crate::Locale) -> String {
+        match (self, locale) {
+            (_, crate::Locale::En) => self.to_string(),
+            (QuietHoursError::EmptyWindow, _) => {
+                "Jam mulai dan jam selesai tidak boleh sama.".into()
+            }
+            (QuietHoursError::OutOfRange, _) => "Jam harus antara 00:00 dan 23:59.".into(),
+            (QuietHoursError::UnknownTimeZone(z), _) => format!("Zona waktu '{z}' tidak dikenal."),
+        }
+    }
+}
+
+/// `"22:00"` → 1320 minutes after midnight; what `<input type="time">` sends
+/// (seconds, when a browser adds them, are ignored).
+pub fn parse_hhmm(input: &str) -> Result<u16, QuietHoursError> {
+    let mut parts = input.trim().split(':');
+    let (Some(h), Some(m)) = (parts.next(), parts.next()) else {
+        return Err(QuietHoursError::OutOfRange);
+    };
+    let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !digits(m) {
+        return Err(QuietHoursError::OutOfRange);
+    }
+    let (h, m): (u16, u16) = (h.parse().unwrap_or(99), m.parse().unwrap_or(99));
+    if h > 23 || m > 59 {
+        return Err(QuietHoursError::OutOfRange);
+    }
+    Ok(h * 60 + m)
+}
+
+/// 1320 → `"22:00"`.
+pub fn format_hhmm(minute: u16) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
 /// The zone for a name, if it is a real IANA zone.
 pub fn parse_time_zone(name: &str) -> Option<Tz> {
     name.parse::<Tz>().ok()
@@ -223,5 +259,17 @@ mod tests {
             Err(QuietHoursError::OutOfRange)
         );
         assert_eq!(window(1320, 360, "Asia/Jakarta").validate(), Ok(()));
+    }
+
+    #[test]
+    fn times_parse_from_what_time_inputs_send() {
+        assert_eq!(parse_hhmm("22:00"), Ok(1320));
+        assert_eq!(parse_hhmm("06:30:00"), Ok(390));
+        assert_eq!(parse_hhmm("00:00"), Ok(0));
+        assert_eq!(parse_hhmm("23:59"), Ok(1439));
+        for bad in ["24:00", "7:00", "12:60", "", "ab:cd", "12"] {
+            assert_eq!(parse_hhmm(bad), Err(QuietHoursError::OutOfRange), "{bad}");
+        }
+        assert_eq!(format_hhmm(390), "06:30");
     }
 }

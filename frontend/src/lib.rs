@@ -1,6 +1,10 @@
 //! Hydrates the server-rendered document, then marks `<body data-hydrated>` so
 //! end-to-end tests (and anything else) know the page is interactive.
 
+// The settings form's view type is deep; its layout query needs more than
+// rustc's default depth in the optimised WASM build.
+#![recursion_limit = "512"]
+
 use wasm_bindgen::prelude::wasm_bindgen;
 
 #[wasm_bindgen]

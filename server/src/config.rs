@@ -21,6 +21,9 @@ pub struct Config {
     /// How long a claimed delivery stays leased (`DISPATCH_LEASE_MS`); must
     /// exceed the longest provider timeout.
     pub lease_ms: i64,
+    /// How often the analytics rollups of the last two days are recomputed
+    /// (`ANALYTICS_REFRESH_MS`, default 10 s; 0 turns it off).
+    pub analytics_refresh_ms: u64,
 }
 
 // Written by hand so the admin password can never end up in a log line.
@@ -39,6 +42,7 @@ impl std::fmt::Debug for Config {
             .field("bind_addr", &self.bind_addr)
             .field("dispatcher", &self.dispatcher)
             .field("lease_ms", &self.lease_ms)
+            .field("analytics_refresh_ms", &self.analytics_refresh_ms)
             .finish()
     }
 }
@@ -73,7 +77,14 @@ impl Config {
                 .ok_or_else(|| format!("DISPATCH_LEASE_MS must be at least 1000, got {v:?}"))?,
             Err(_) => 60_000,
         };
+        let analytics_refresh_ms = match std::env::var("ANALYTICS_REFRESH_MS") {
+            Ok(v) => v
+                .parse()
+                .map_err(|_| format!("ANALYTICS_REFRESH_MS must be a number, got {v:?}"))?,
+            Err(_) => 10_000,
+        };
         Ok(Config {
+            analytics_refresh_ms,
             database_url,
             max_db_connections,
             demo_data: flag("DEMO_DATA"),

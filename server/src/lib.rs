@@ -111,6 +111,8 @@ pub struct StartOptions {
     pub secure_cookies: bool,
     /// `None`: no dispatcher in this process (API only).
     pub dispatcher: Option<DispatcherConfig>,
+    /// How often to recompute the recent days' analytics rollups; `None`: never.
+    pub analytics_refresh: Option<Duration>,
 }
 
 /// Binds `listener` and serves the pages, the API and the webhooks, with the
@@ -138,6 +140,7 @@ pub async fn start(
         leptos_options: options.leptos_options,
         db: db.clone(),
         secure_cookies: options.secure_cookies,
+        wake: wake.clone(),
     };
     let ingest = Arc::new(ingest::Ingest {
         db: db.clone(),
@@ -154,6 +157,9 @@ pub async fn start(
         .merge(webhooks::router(hooks))
         .layer(TraceLayer::new_for_http().make_span_with(request_span));
 
+    if let Some(every) = options.analytics_refresh {
+        tokio::spawn(refresh_analytics(db.clone(), every, shutdown.clone()));
+    }
     let dispatcher_task = dispatcher.map(|d| {
         let stop = shutdown.clone();
         tokio::spawn(d.run(stop))
@@ -175,6 +181,25 @@ pub async fn start(
     })
 }
 
+/// Keeps the analytics rollups current: every day once at start, then today
+/// and yesterday (where statuses still change) every `every`.
+async fn refresh_analytics(db: Db, every: Duration, shutdown: CancellationToken) {
+    use app::analytics::store::{day_of, refresh_all, refresh_days};
+    if let Err(e) = refresh_all(&db, app::time::now_ms()).await {
+        tracing::warn!("analytics: {e}");
+    }
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let today = day_of(app::time::now_ms());
+        if let Err(e) = refresh_days(&db, today - 1, today).await {
+            tracing::warn!("analytics: {e}");
+        }
+    }
+}
+
 /// The span of each request: method and path only. Query strings stay out of
 /// the logs: webhook URLs carry their secret there.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
@@ -187,6 +212,10 @@ fn pages(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/deliveries/export.csv",
+            get(app::deliveries::export::export_csv),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

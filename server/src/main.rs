@@ -170,6 +170,8 @@ async fn run() -> Result<(), String> {
             leptos_options,
             secure_cookies: config.secure_cookies,
             dispatcher,
+            analytics_refresh: (config.analytics_refresh_ms > 0)
+                .then(|| std::time::Duration::from_millis(config.analytics_refresh_ms)),
         },
     )
     .await?;

@@ -1,31 +1,185 @@
-//! The analytics page. Only totals per status so far.
+//! The analytics page: a date range, headline figures and SVG charts. The
+//! range lives in the URL (`?from=2026-11-01&to=2026-11-30`).
 
-use super::status_counts;
+use super::chart::{thousands, RankBars, StackedBars};
+use super::{analytics_report, describe_seconds, Report, Volume};
+use crate::deliveries::page::{channel_label, status_label, type_label};
 use crate::shell::ErrorNote;
+use domain::Channel;
 use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
+
+fn percent(r: Option<f64>) -> String {
+    r.map(|r| format!("{:.1}%", r * 100.0).replace('.', ","))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn channel_key(k: &str) -> String {
+    Channel::parse(k)
+        .map(|c| channel_label(c).to_owned())
+        .unwrap_or_else(|_| k.to_owned())
+}
+
+fn plain_key(k: &str) -> String {
+    k.to_owned()
+}
+
+fn type_key(k: &str) -> String {
+    type_label(k)
+}
+
+fn rupiah(n: i64) -> String {
+    format!("Rp {}", thousands(n))
+}
 
 #[component]
 pub fn AnalyticsPage() -> impl IntoView {
-    let counts = Resource::new(|| (), |_| status_counts());
+    let query = use_query_map();
+    let from = Memo::new(move |_| query.with(|q| q.get("from").unwrap_or_default()));
+    let to = Memo::new(move |_| query.with(|q| q.get("to").unwrap_or_default()));
+    let report = Resource::new(
+        move || (from.get(), to.get()),
+        |(f, t)| analytics_report(f, t),
+    );
+    let navigate = use_navigate();
+    let pick = move |field: &'static str, value: String| {
+        let (mut f, mut t) = (from.get_untracked(), to.get_untracked());
+        if field == "from" {
+            f = value
+        } else {
+            t = value
+        }
+        navigate(
+            &format!("/analytics?from={f}&to={t}"),
+            NavigateOptions::default(),
+        );
+    };
+    let dimension = RwSignal::new("channel".to_owned());
+
     view! {
         <h1>"Analitik"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Memuat…"</p> }>
-            {move || Suspend::new(async move {
-                match counts.await {
-                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(rows) => {
-                        let total: i64 = rows.iter().map(|(_, n)| n).sum();
+        <Transition fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+            {move || {
+                let pick = pick.clone();
+                Suspend::new(async move {
+                match report.await {
+                    Err(e) => view! {
+                        <RangePicker from=from.get_untracked() to=to.get_untracked() pick=pick/>
+                        <ErrorNote error=e/>
+                    }.into_any(),
+                    Ok(r) => {
+                        let (f, t) = (r.days.first().cloned().unwrap_or_default(), r.days.last().cloned().unwrap_or_default());
                         view! {
-                            <section class="card">
-                                <h2>"Total pengiriman: " {total}</h2>
-                                <dl class="pairs">
-                                    {rows.into_iter().map(|(s, n)| view! { <dt>{s}</dt><dd>{n}</dd> }).collect_view()}
-                                </dl>
-                            </section>
+                            <RangePicker from=f to=t pick=pick/>
+                            <ReportView r=r dimension=dimension/>
                         }.into_any()
                     }
                 }
-            })}
-        </Suspense>
+            })}}
+        </Transition>
+    }
+}
+
+#[component]
+fn RangePicker(
+    from: String,
+    to: String,
+    pick: impl Fn(&'static str, String) + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let pick2 = pick.clone();
+    view! {
+        <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+            <label>"Dari tanggal"
+                <input type="date" data-testid="range-from" value=from
+                    on:change=move |ev| pick("from", event_target_value(&ev))/>
+            </label>
+            <label>"Sampai tanggal"
+                <input type="date" data-testid="range-to" value=to
+                    on:change=move |ev| pick2("to", event_target_value(&ev))/>
+            </label>
+        </form>
+    }
+}
+
+#[component]
+fn ReportView(r: Report, dimension: RwSignal<String>) -> impl IntoView {
+    let days = r.days.clone();
+    let series = move |d: &str, r: &Report| -> (Vec<Volume>, fn(&str) -> String) {
+        match d {
+            "provider" => (r.by_provider.clone(), plain_key),
+            "type" => (r.by_type.clone(), type_key),
+            _ => (r.by_channel.clone(), channel_key),
+        }
+    };
+    let r2 = r.clone();
+    let cost_rows: Vec<(String, i64)> = r
+        .cost
+        .iter()
+        .map(|(m, p, n)| (format!("{m} · {p}"), *n))
+        .collect();
+    view! {
+        <section class="figures" data-testid="headline">
+            <div class="figure"><span class="label">"Total pengiriman"</span>
+                <strong data-testid="total">{thousands(r.total)}</strong></div>
+            <div class="figure"><span class="label">"Berhasil dikirim"</span>
+                <strong data-testid="success-rate">{percent(r.success_rate)}</strong></div>
+            <div class="figure"><span class="label">"Diterima / dibaca"</span>
+                <strong>{percent(r.delivered_rate)}</strong></div>
+            <div class="figure"><span class="label">"Median sampai diterima"</span>
+                <strong>{r.median_delivered_s.map(describe_seconds).unwrap_or_else(|| "—".into())}</strong></div>
+            <div class="figure"><span class="label">"Median sampai dibaca"</span>
+                <strong>{r.median_read_s.map(describe_seconds).unwrap_or_else(|| "—".into())}</strong></div>
+        </section>
+        <section class="card">
+            <div class="page-head">
+                <h2>"Volume per hari"</h2>
+                <label>"Menurut"
+                    <select data-testid="dimension" prop:value=dimension
+                        on:change=move |ev| dimension.set(event_target_value(&ev))>
+                        <option value="channel">"Saluran"</option>
+                        <option value="provider">"Penyedia"</option>
+                        <option value="type">"Jenis notifikasi"</option>
+                    </select>
+                </label>
+            </div>
+            {move || {
+                let (volumes, label) = series(&dimension.get(), &r2);
+                view! { <StackedBars days=days.clone() volumes=volumes label=label title="Volume"/> }
+            }}
+        </section>
+        <section class="card">
+            <h2>"Status"</h2>
+            <dl class="pairs" data-testid="status-counts">
+                {r.by_status.iter().map(|(s, n)| view! { <dt>{status_label(*s)}</dt><dd>{thousands(*n)}</dd> }).collect_view()}
+            </dl>
+        </section>
+        <div class="grid-2">
+            <section class="card">
+                <h2>"Kegagalan menurut alasan"</h2>
+                {if r.failures.is_empty() {
+                    view! { <p class="muted">"Tidak ada kegagalan."</p> }.into_any()
+                } else {
+                    view! { <RankBars rows=r.failures.clone() format=thousands testid="failures"/> }.into_any()
+                }}
+            </section>
+            <section class="card">
+                <h2>"Grup tersibuk"</h2>
+                {if r.busiest_groups.is_empty() {
+                    view! { <p class="muted">"Belum ada pesan grup."</p> }.into_any()
+                } else {
+                    view! { <RankBars rows=r.busiest_groups.clone() format=thousands testid="busiest-groups"/> }.into_any()
+                }}
+            </section>
+            <section class="card">
+                <h2>"Biaya per penyedia per bulan"</h2>
+                {if cost_rows.is_empty() {
+                    view! { <p class="muted">"Belum ada biaya (sandbox gratis)."</p> }.into_any()
+                } else {
+                    view! { <RankBars rows=cost_rows format=rupiah testid="cost"/> }.into_any()
+                }}
+            </section>
+        </div>
+        <p class="muted">"Angka diperbarui otomatis setiap beberapa detik."</p>
     }
 }

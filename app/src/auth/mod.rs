@@ -20,6 +20,8 @@ pub struct CurrentUser {
     pub email: String,
     pub role: Role,
     pub work_zone: Option<String>,
+    /// The language of the pages and of the messages sent to this user.
+    pub locale: domain::Locale,
 }
 
 /// The parts of the app, each open to some roles. The navigation shows only

@@ -68,6 +68,7 @@ struct SessionRow {
     email: String,
     role: String,
     work_zone: Option<String>,
+    locale: String,
     expires_at: i64,
 }
 
@@ -75,7 +76,7 @@ struct SessionRow {
 pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<SessionInfo>, AppError> {
     let token_hash = hash_token(token);
     let row: Option<SessionRow> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT u.id, u.name, u.email, u.role, u.work_zone, s.expires_at
+        "SELECT u.id, u.name, u.email, u.role, u.work_zone, u.locale, s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = TRUE"
     )
@@ -102,6 +103,7 @@ pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<Session
             email: row.email,
             role,
             work_zone: row.work_zone,
+            locale: domain::Locale::parse(&row.locale).unwrap_or_default(),
         },
         token_hash,
     }))

@@ -1,45 +1,313 @@
-//! The delivery log page (admin, manager).
+//! The delivery log pages (admin, manager): the filtered list and one
+//! delivery's detail. The filters live in the URL, so a filtered view can be
+//! bookmarked, shared and exported as it is.
 
-use super::recent_deliveries;
+use super::{
+    delivery_filter_options, get_delivery, list_deliveries, DeliveryDetail, DeliveryFilter,
+    RetryDelivery,
+};
 use crate::shell::ErrorNote;
 use crate::time::format_wib;
+use domain::{Channel, DeliveryStatus, Locale, NotificationType};
 use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::NavigateOptions;
+
+pub fn status_label(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Queued => "Antre",
+        DeliveryStatus::Deferred => "Ditunda",
+        DeliveryStatus::Sending => "Mengirim",
+        DeliveryStatus::Sent => "Terkirim",
+        DeliveryStatus::Delivered => "Diterima",
+        DeliveryStatus::Read => "Dibaca",
+        DeliveryStatus::Failed => "Gagal",
+    }
+}
+
+pub fn channel_label(c: Channel) -> &'static str {
+    match c {
+        Channel::InApp => "Dalam aplikasi",
+        Channel::Whatsapp => "WhatsApp",
+        Channel::WhatsappGroup => "Grup WhatsApp",
+        Channel::Email => "Email",
+        Channel::Push => "Push",
+        Channel::Sms => "SMS",
+        Channel::Voice => "Telepon",
+    }
+}
+
+/// A notification type's label, or the wire name for system messages.
+pub fn type_label(t: &str) -> String {
+    match NotificationType::parse(t) {
+        Ok(t) => t.label(Locale::Id).to_owned(),
+        Err(_) => match t {
+            "phone_verification" => "Kode verifikasi".into(),
+            "test_send" => "Uji kirim".into(),
+            other => other.to_owned(),
+        },
+    }
+}
+
+#[component]
+fn StatusBadge(status: DeliveryStatus) -> impl IntoView {
+    view! { <span class=format!("status status-{}", status.as_str())>{status_label(status)}</span> }
+}
 
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
-    let rows = Resource::new(|| (), |_| recent_deliveries());
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        query.with(|q| {
+            let mut f = DeliveryFilter::default();
+            for field in DeliveryFilter::FIELDS {
+                if let Some(v) = q.get(field) {
+                    f.set(field, v);
+                }
+            }
+            f
+        })
+    });
+    let after = Memo::new(move |_| query.with(|q| q.get("after")));
+    let rows = Resource::new(
+        move || (filter.get(), after.get()),
+        |(f, a)| list_deliveries(f, a),
+    );
+    let options = Resource::new(|| (), |_| delivery_filter_options());
+    let navigate = use_navigate();
+    let go = move |f: DeliveryFilter, after: Option<String>| {
+        let mut q = f.to_query();
+        if let Some(a) = after {
+            if !q.is_empty() {
+                q.push('&');
+            }
+            q.push_str(&format!("after={a}"));
+        }
+        let url = if q.is_empty() {
+            "/deliveries".to_owned()
+        } else {
+            format!("/deliveries?{q}")
+        };
+        navigate(&url, NavigateOptions::default());
+    };
+    let set = {
+        let go = go.clone();
+        move |field: &'static str, value: String| {
+            let mut f = filter.get_untracked();
+            f.set(field, value);
+            go(f, None);
+        }
+    };
+
+    let select = {
+        let set = set.clone();
+        move |field: &'static str, label: &'static str, choices: Vec<(String, String)>| {
+            let set = set.clone();
+            view! {
+                <label>
+                    {label}
+                    <select data-testid=format!("filter-{field}")
+                        on:change=move |ev| set(field, event_target_value(&ev))>
+                        <option value="" selected=move || filter.with(|f| f.get(field).is_empty())>"Semua"</option>
+                        {choices.into_iter().map(|(value, text)| {
+                            let v = value.clone();
+                            view! {
+                                <option value=value selected=move || filter.with(|f| f.get(field) == v)>{text}</option>
+                            }
+                        }).collect_view()}
+                    </select>
+                </label>
+            }
+        }
+    };
+    let date = {
+        let set = set.clone();
+        move |field: &'static str, label: &'static str| {
+            let set = set.clone();
+            view! {
+                <label>
+                    {label}
+                    <input type="date" data-testid=format!("filter-{field}")
+                        prop:value=move || filter.with(|f| f.get(field).to_owned())
+                        on:change=move |ev| set(field, event_target_value(&ev))/>
+                </label>
+            }
+        }
+    };
+
+    let statuses: Vec<(String, String)> = DeliveryStatus::ALL
+        .iter()
+        .map(|s| (s.as_str().into(), status_label(*s).into()))
+        .collect();
+    let channels: Vec<(String, String)> = Channel::ALL
+        .iter()
+        .map(|c| (c.as_str().into(), channel_label(*c).into()))
+        .collect();
+    let mut types: Vec<(String, String)> = NotificationType::ALL
+        .iter()
+        .map(|t| (t.as_str().into(), t.label(Locale::Id).into()))
+        .collect();
+    types.extend(["phone_verification", "test_send"].map(|t| (t.to_owned(), type_label(t))));
+
     view! {
         <h1>"Log pengiriman"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Memuat…"</p> }>
-            {move || Suspend::new(async move {
+        <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+            {select("status", "Status", statuses)}
+            {select("channel", "Saluran", channels)}
+            {select("type", "Jenis", types)}
+            <Suspense fallback=|| ()>
+                {
+                    let select = select.clone();
+                    move || {
+                        let select = select.clone();
+                        Suspend::new(async move {
+                            let o = options.await.unwrap_or_default();
+                            let as_choices = |v: Vec<(i64, String)>| v.into_iter().map(|(id, n)| (id.to_string(), n)).collect::<Vec<_>>();
+                            view! {
+                                {select("provider", "Penyedia", o.providers.iter().map(|p| (p.clone(), p.clone())).collect())}
+                                {select("group", "Grup", as_choices(o.groups))}
+                                {select("user", "Pengguna", as_choices(o.users))}
+                            }
+                        })
+                    }
+                }
+            </Suspense>
+            {date("from", "Dari tanggal")}
+            {date("to", "Sampai tanggal")}
+            <a class="button" data-testid="export-csv" download
+                href=move || format!("/deliveries/export.csv?{}", filter.with(DeliveryFilter::to_query))>
+                "Ekspor CSV"
+            </a>
+        </form>
+        <Transition fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+            {move || Suspend::new({
+                let go = go.clone();
+                async move {
                 match rows.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="muted">"Belum ada pengiriman."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <div class="table-wrap">
-                        <table>
-                            <thead><tr>
-                                <th>"Waktu (WIB)"</th><th>"Jenis"</th><th>"Saluran"</th><th>"Penyedia"</th>
-                                <th>"Penerima"</th><th>"Status"</th><th>"Percobaan"</th>
-                            </tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|d| view! {
-                                    <tr>
-                                        <td>{format_wib(d.created_at)}</td>
-                                        <td>{d.notification_type}</td>
-                                        <td>{d.channel.as_str()}</td>
-                                        <td>{d.provider.unwrap_or_default()}</td>
-                                        <td>{d.recipient}</td>
-                                        <td><span class=format!("status status-{}", d.status.as_str())>{d.status.as_str()}</span></td>
-                                        <td>{d.attempts}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        </div>
+                    Ok(page) if page.items.is_empty() => view! {
+                        <p class="muted" data-testid="deliveries-empty">"Tidak ada pengiriman yang cocok."</p>
                     }.into_any(),
+                    Ok(page) => {
+                        let next = page.next.clone();
+                        let paged = after.get_untracked().is_some();
+                        view! {
+                            <div class="table-wrap">
+                            <table class="deliveries">
+                                <thead><tr>
+                                    <th>"Waktu (WIB)"</th><th>"Jenis"</th><th>"Saluran"</th><th class="hide-sm">"Penyedia"</th>
+                                    <th>"Penerima"</th><th>"Status"</th><th class="hide-sm">"Percobaan"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|d| view! {
+                                        <tr data-testid="delivery-row">
+                                            <td><a href=format!("/deliveries/{}", d.id)>{format_wib(d.created_at)}</a></td>
+                                            <td>{type_label(&d.notification_type)}</td>
+                                            <td>{channel_label(d.channel)}</td>
+                                            <td class="hide-sm">{d.provider.unwrap_or_default()}</td>
+                                            <td>{d.recipient}</td>
+                                            <td><StatusBadge status=d.status/></td>
+                                            <td class="hide-sm">{d.attempts}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            </div>
+                            <nav class="pager" aria-label="Halaman">
+                                {paged.then(|| {
+                                    let go = go.clone();
+                                    view! {
+                                        <button type="button" on:click=move |_| go(filter.get_untracked(), None)>"« Terbaru"</button>
+                                    }
+                                })}
+                                {next.map(|n| {
+                                    let go = go.clone();
+                                    view! {
+                                        <button type="button" data-testid="next-page"
+                                            on:click=move |_| go(filter.get_untracked(), Some(n.clone()))>"Berikutnya »"</button>
+                                    }
+                                })}
+                            </nav>
+                        }.into_any()
+                    }
+                }
+            }})}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn DeliveryDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok())));
+    let retry = ServerAction::<RetryDelivery>::new();
+    let detail = Resource::new(
+        move || (id.get(), retry.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => get_delivery(id).await,
+                None => Err(crate::error::AppError::NotFound("pengiriman".into())),
+            }
+        },
+    );
+    view! {
+        <p><a href="/deliveries">"« Log pengiriman"</a></p>
+        <Suspense fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(d) => view! { <DetailView d=d retry=retry/> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+#[component]
+fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl IntoView {
+    let when = |t: Option<i64>| t.map(format_wib).unwrap_or_else(|| "—".into());
+    let id = d.item.id;
+    let failed = d.item.status == DeliveryStatus::Failed;
+    view! {
+        <h1>"Pengiriman #" {id}</h1>
+        <section class="card">
+            <dl class="pairs" data-testid="delivery-detail">
+                <dt>"Status"</dt><dd><StatusBadge status=d.item.status/></dd>
+                <dt>"Jenis"</dt><dd>{type_label(&d.item.notification_type)} " · " {d.priority.clone()}</dd>
+                <dt>"Saluran"</dt><dd>{channel_label(d.item.channel)}</dd>
+                <dt>"Penerima"</dt><dd>{d.item.recipient.clone()}
+                    {d.user_name.clone().map(|n| format!(" ({n})"))}
+                    {d.group_name.clone().map(|n| format!(" ({n})"))}</dd>
+                <dt>"Penyedia"</dt><dd>{d.item.provider.clone().unwrap_or_else(|| "—".into())}
+                    {d.provider_message_id.clone().map(|m| format!(" · id {m}"))}</dd>
+                <dt>"Percobaan"</dt><dd>{format!("{} dari {}", d.item.attempts, d.max_attempts)}</dd>
+                <dt>"Biaya"</dt><dd>{format!("Rp {}", d.cost_rupiah)}</dd>
+                <dt>"Dibuat"</dt><dd>{format_wib(d.item.created_at)}</dd>
+                <dt>"Terkirim"</dt><dd>{when(d.sent_at)}</dd>
+                <dt>"Diterima"</dt><dd>{when(d.delivered_at)}</dd>
+                <dt>"Dibaca"</dt><dd>{when(d.read_at)}</dd>
+                <dt>"Gagal"</dt><dd>{when(d.failed_at)}</dd>
+                <dt>"Percobaan berikutnya"</dt><dd>{when(d.next_attempt_at)}</dd>
+                <dt>"Galat"</dt><dd>{d.item.error.clone().unwrap_or_else(|| "—".into())}</dd>
+            </dl>
+            {d.retry_of.map(|o| view! { <p>"Pengulangan dari " <a href=format!("/deliveries/{o}")>"#" {o}</a></p> })}
+            {d.retried_as.map(|n| view! { <p>"Diulang sebagai " <a href=format!("/deliveries/{n}")>"#" {n}</a></p> })}
+            {(failed && d.retried_as.is_none()).then(|| view! {
+                <button type="button" class="primary" data-testid="retry"
+                    disabled=move || retry.pending().get()
+                    on:click=move |_| { retry.dispatch(RetryDelivery { id }); }>
+                    "Kirim ulang"
+                </button>
+            })}
+            {move || retry.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
+        </section>
+        <section class="card">
+            <h2>"Pesan"</h2>
+            <pre class="message" data-testid="delivery-message">{d.message.clone()}</pre>
+        </section>
+        <section class="card">
+            <h2>"Tanggapan penyedia"</h2>
+            <pre class="response">{d.provider_response.clone().unwrap_or_else(|| "—".into())}</pre>
+        </section>
     }
 }

@@ -1,9 +1,15 @@
 //! SQL for the delivery log.
+//!
+//! Pages are keyset-paginated on `(created_at, id)`, newest first: each page
+//! starts below the last row of the previous one, so page 1,000 costs what
+//! page 1 costs. Each single filter has an index leading with its column and
+//! ending in `(created_at, id)` (migrations 0001), so a filtered page reads
+//! only the rows it shows.
 
-use super::DeliveryListItem;
+use super::{Cursor, DeliveryDetail, DeliveryListItem, DeliveryPage, FilterOptions, Resolved};
 use crate::db::Db;
 use crate::error::{internal, AppError};
-use crate::on_db;
+use crate::{in_tx, on_db};
 use domain::{Channel, DeliveryStatus};
 
 #[derive(sqlx::FromRow)]
@@ -19,33 +25,246 @@ struct Row {
     error: Option<String>,
 }
 
-pub async fn recent(db: &Db, limit: i64) -> Result<Vec<DeliveryListItem>, AppError> {
-    let rows: Vec<Row> = on_db!(db, |pool| {
-        sqlx::query_as(
+impl TryFrom<Row> for DeliveryListItem {
+    type Error = AppError;
+    fn try_from(r: Row) -> Result<Self, AppError> {
+        Ok(DeliveryListItem {
+            channel: Channel::parse(&r.channel).map_err(|e| internal("deliveries.channel", &e))?,
+            status: DeliveryStatus::parse(&r.status)
+                .map_err(|e| internal("deliveries.status", &e))?,
+            id: r.id,
+            created_at: r.created_at,
+            notification_type: r.notification_type,
+            provider: r.provider,
+            recipient: r.recipient,
+            attempts: r.attempts,
+            error: r.error,
+        })
+    }
+}
+
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// `WHERE …` for a filter and a cursor, with `$n` placeholders and their
+/// values in order (one SQL text serves both backends).
+fn where_clause(f: &Resolved, after: Option<Cursor>) -> (String, Vec<Param>) {
+    let mut conds: Vec<String> = Vec::new();
+    let mut params = Vec::new();
+    let mut add = |cond: &str, p: Param| {
+        params.push(p);
+        conds.push(cond.replace('?', &format!("${}", params.len())));
+    };
+    if let Some(s) = f.status {
+        add("status = ?", Param::Text(s.as_str().into()));
+    }
+    if let Some(c) = f.channel {
+        add("channel = ?", Param::Text(c.as_str().into()));
+    }
+    if let Some(p) = &f.provider {
+        add("provider = ?", Param::Text(p.clone()));
+    }
+    if let Some(t) = &f.notification_type {
+        add("notification_type = ?", Param::Text(t.clone()));
+    }
+    if let Some(g) = f.group_id {
+        add("group_id = ?", Param::Int(g));
+    }
+    if let Some(u) = f.user_id {
+        add("user_id = ?", Param::Int(u));
+    }
+    if let Some(ms) = f.from_ms {
+        add("created_at >= ?", Param::Int(ms));
+    }
+    if let Some(ms) = f.until_ms {
+        add("created_at < ?", Param::Int(ms));
+    }
+    if let Some(c) = after {
+        // Row-value comparison: both backends walk the (…, created_at, id)
+        // index backwards from here.
+        params.push(Param::Int(c.created_at));
+        params.push(Param::Int(c.id));
+        let n = params.len();
+        conds.push(format!("(created_at, id) < (${}, ${})", n - 1, n));
+    }
+    if conds.is_empty() {
+        (String::new(), params)
+    } else {
+        (format!("WHERE {}", conds.join(" AND ")), params)
+    }
+}
+
+/// One page, newest first; `next` is set when more rows follow.
+pub async fn page(
+    db: &Db,
+    f: &Resolved,
+    after: Option<Cursor>,
+    size: usize,
+) -> Result<DeliveryPage, AppError> {
+    let (conds, params) = where_clause(f, after);
+    let sql = format!(
         "SELECT id, created_at, notification_type, channel, provider, recipient, status, attempts, error
-         FROM deliveries ORDER BY created_at DESC, id DESC LIMIT $1"
+         FROM deliveries {conds} ORDER BY created_at DESC, id DESC LIMIT {}",
+        size + 1
+    );
+    let rows: Vec<Row> = on_db!(db, |pool| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for p in &params {
+            q = match p {
+                Param::Int(v) => q.bind(*v),
+                Param::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q.fetch_all(pool).await?
+    });
+    let more = rows.len() > size;
+    let items: Vec<DeliveryListItem> = rows
+        .into_iter()
+        .take(size)
+        .map(DeliveryListItem::try_from)
+        .collect::<Result<_, _>>()?;
+    let next = more.then(|| items.last()).flatten().map(|d| {
+        Cursor {
+            created_at: d.created_at,
+            id: d.id,
+        }
+        .encode()
+    });
+    Ok(DeliveryPage { items, next })
+}
+
+pub async fn filter_options(db: &Db) -> Result<FilterOptions, AppError> {
+    let (providers, groups, users) = on_db!(db, |pool| {
+        // Provider names come from the accounts (a handful of rows), not from
+        // a DISTINCT over the whole log.
+        let providers: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT kind FROM provider_accounts ORDER BY kind")
+                .fetch_all(pool)
+                .await?;
+        let groups: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, name FROM whatsapp_groups ORDER BY name")
+                .fetch_all(pool)
+                .await?;
+        let users: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM users ORDER BY name")
+            .fetch_all(pool)
+            .await?;
+        (providers, groups, users)
+    });
+    Ok(FilterOptions {
+        providers,
+        groups,
+        users,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct DetailRow {
+    #[sqlx(flatten)]
+    row: Row,
+    event_id: Option<i64>,
+    priority: String,
+    user_name: Option<String>,
+    group_name: Option<String>,
+    message: String,
+    provider_message_id: Option<String>,
+    provider_response: Option<String>,
+    max_attempts: i64,
+    cost_rupiah: i64,
+    next_attempt_at: Option<i64>,
+    updated_at: i64,
+    sent_at: Option<i64>,
+    delivered_at: Option<i64>,
+    read_at: Option<i64>,
+    failed_at: Option<i64>,
+    retry_of: Option<i64>,
+    retried_as: Option<i64>,
+}
+
+pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
+    let row: Option<DetailRow> = on_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT d.id, d.created_at, d.notification_type, d.channel, d.provider, d.recipient, d.status,
+                d.attempts, d.error, d.event_id, d.priority, u.name AS user_name, g.name AS group_name,
+                d.message, d.provider_message_id, d.provider_response, d.max_attempts, d.cost_rupiah,
+                d.next_attempt_at, d.updated_at, d.sent_at, d.delivered_at, d.read_at, d.failed_at,
+                d.retry_of, (SELECT r.id FROM deliveries r WHERE r.retry_of = d.id) AS retried_as
+         FROM deliveries d
+         LEFT JOIN users u ON u.id = d.user_id
+         LEFT JOIN whatsapp_groups g ON g.id = d.group_id
+         WHERE d.id = $1"
     )
-    .bind(limit)
-    .fetch_all(pool)
+    .bind(id)
+    .fetch_optional(pool)
     .await?
     });
-    rows.into_iter()
-        .map(|r| {
-            Ok(DeliveryListItem {
-                channel: Channel::parse(&r.channel)
-                    .map_err(|e| internal("deliveries.channel", &e))?,
-                status: DeliveryStatus::parse(&r.status)
-                    .map_err(|e| internal("deliveries.status", &e))?,
-                id: r.id,
-                created_at: r.created_at,
-                notification_type: r.notification_type,
-                provider: r.provider,
-                recipient: r.recipient,
-                attempts: r.attempts,
-                error: r.error,
-            })
-        })
-        .collect()
+    let r = row.ok_or_else(|| AppError::NotFound(format!("pengiriman #{id}")))?;
+    Ok(DeliveryDetail {
+        item: r.row.try_into()?,
+        event_id: r.event_id,
+        priority: r.priority,
+        user_name: r.user_name,
+        group_name: r.group_name,
+        message: r.message,
+        provider_message_id: r.provider_message_id,
+        provider_response: r.provider_response,
+        max_attempts: r.max_attempts,
+        cost_rupiah: r.cost_rupiah,
+        next_attempt_at: r.next_attempt_at,
+        updated_at: r.updated_at,
+        sent_at: r.sent_at,
+        delivered_at: r.delivered_at,
+        read_at: r.read_at,
+        failed_at: r.failed_at,
+        retry_of: r.retry_of,
+        retried_as: r.retried_as,
+    })
+}
+
+/// A failed delivery, queued again as a new row with fresh attempts. The
+/// unique index on `retry_of` makes a second request answer the first retry.
+pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, AppError> {
+    let new_id = in_tx!(db, |tx| {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM deliveries WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match status.as_deref() {
+            None => return Err(AppError::NotFound(format!("pengiriman #{id}"))),
+            Some("failed") => {}
+            Some(other) => {
+                return Err(AppError::Conflict(format!(
+                    "Hanya pengiriman yang gagal yang dapat diulang (status: {other})."
+                )))
+            }
+        }
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
+                 channel, recipient, message, status, max_attempts, next_attempt_at, created_at,
+                 updated_at, retry_of)
+             SELECT event_id, notification_type, priority, user_id, group_id, rule_id, channel,
+                    recipient, message, 'queued', max_attempts, $2, $2, $2, id
+             FROM deliveries WHERE id = $1
+             ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING
+             RETURNING id",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match created {
+            Some(new_id) => new_id,
+            None => {
+                sqlx::query_scalar("SELECT id FROM deliveries WHERE retry_of = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+        }
+    });
+    Ok(new_id)
 }
 
 /// Deliveries per status (analytics' first figure).

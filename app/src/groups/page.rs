@@ -21,15 +21,28 @@ pub fn GroupsPage() -> impl IntoView {
     let groups = Resource::new(|| (), |_| list_groups());
     let query = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());
+    let zone = RwSignal::new(String::new());
+    let active = RwSignal::new(String::new());
     let shown = move |g: &GroupView| {
-        g.matches(&query.get()) && {
-            let c = category.get();
-            c.is_empty() || g.category.as_str() == c
-        }
+        g.matches(&query.get())
+            && category.with(|c| c.is_empty() || g.category.as_str() == c)
+            && zone.with(|z| match z.as_str() {
+                "" => true,
+                "*" => g.work_zone.is_none(),
+                z => g.work_zone.as_deref() == Some(z),
+            })
+            && active.with(|a| match a.as_str() {
+                "yes" => g.active,
+                "no" => !g.active,
+                _ => true,
+            })
     };
 
     view! {
-        <h1>"Grup WhatsApp"</h1>
+        <div class="page-head">
+            <h1>"Grup WhatsApp"</h1>
+            <a class="button primary" href="/master/groups/new" data-testid="new-group">"Tambah grup"</a>
+        </div>
         <div class="filters" role="search">
             <label>
                 "Cari"
@@ -43,6 +56,24 @@ pub fn GroupsPage() -> impl IntoView {
                     {GroupCategory::ALL.iter().map(|c| view! {
                         <option value=c.as_str()>{category_label(*c)}</option>
                     }).collect_view()}
+                </select>
+            </label>
+            <label>
+                "Zona"
+                <select data-testid="group-zone" on:change=move |ev| zone.set(event_target_value(&ev))>
+                    <option value="">"Semua"</option>
+                    <option value="*">"Lintas zona"</option>
+                    {domain::defaults::WORK_ZONES.iter().map(|(code, name)| view! {
+                        <option value=*code>{*name}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>
+                "Status"
+                <select data-testid="group-active" on:change=move |ev| active.set(event_target_value(&ev))>
+                    <option value="">"Semua"</option>
+                    <option value="yes">"Aktif"</option>
+                    <option value="no">"Nonaktif"</option>
                 </select>
             </label>
         </div>
@@ -66,7 +97,7 @@ pub fn GroupsPage() -> impl IntoView {
                                 <tbody>
                                     <For each=visible key=|g| g.id let:g>
                                         <tr data-testid="group-row">
-                                            <td><strong>{g.name.clone()}</strong><br/><small class="muted">{g.description.clone()}</small></td>
+                                            <td><a href=format!("/master/groups/{}", g.id)><strong>{g.name.clone()}</strong></a><br/><small class="muted">{g.description.clone()}</small></td>
                                             <td>{category_label(g.category)}</td>
                                             <td>{g.work_zone_name.clone().unwrap_or_else(|| "Semua zona".into())}</td>
                                             <td class="hide-sm"><code>{g.chat_id.clone()}</code></td>

@@ -1,10 +1,14 @@
 //! SQL for WhatsApp groups.
 
-use super::GroupView;
-use crate::db::Db;
-use crate::error::{internal, AppError};
-use crate::on_db;
-use domain::GroupCategory;
+use super::{GroupDetail, GroupView, MemberOption, RuleView, ValidGroup};
+use crate::db::{value_rows, Db};
+use crate::error::{internal, AppError, FieldError};
+use crate::outbox::{write_event, NewDelivery, NewEvent};
+use crate::{in_tx, on_db};
+use domain::{
+    Channel, DeliveryStatus, EventKind, GroupCategory, NotificationType, Priority, Role,
+    SystemMessage,
+};
 
 #[derive(sqlx::FromRow)]
 struct GroupRow {
@@ -41,19 +45,388 @@ impl TryFrom<GroupRow> for GroupView {
     }
 }
 
-/// Every group, by name, with its member and rule counts.
-pub async fn list(db: &Db) -> Result<Vec<GroupView>, AppError> {
-    let rows: Vec<GroupRow> = on_db!(db, |pool| {
-        sqlx::query_as(
-        "SELECT g.id, g.name, g.description, g.chat_id, g.phone_number, g.category, g.work_zone,
+const GROUP_SELECT: &str = "SELECT g.id, g.name, g.description, g.chat_id, g.phone_number, g.category, g.work_zone,
                 z.name AS work_zone_name, g.active,
                 (SELECT COUNT(*) FROM whatsapp_group_members m WHERE m.group_id = g.id) AS member_count,
                 (SELECT COUNT(*) FROM notification_group_rules r WHERE r.group_id = g.id) AS rule_count
-         FROM whatsapp_groups g LEFT JOIN work_zones z ON z.code = g.work_zone
-         ORDER BY g.name"
-    )
-    .fetch_all(pool)
-    .await?
+         FROM whatsapp_groups g LEFT JOIN work_zones z ON z.code = g.work_zone";
+
+/// Every group, by name, with its member and rule counts.
+pub async fn list(db: &Db) -> Result<Vec<GroupView>, AppError> {
+    let sql = format!("{GROUP_SELECT} ORDER BY g.name");
+    let rows: Vec<GroupRow> = on_db!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_all(pool)
+            .await?
     });
     rows.into_iter().map(GroupView::try_from).collect()
+}
+
+pub async fn work_zones(db: &Db) -> Result<Vec<(String, String)>, AppError> {
+    Ok(on_db!(db, |pool| sqlx::query_as(
+        "SELECT code, name FROM work_zones ORDER BY name"
+    )
+    .fetch_all(pool)
+    .await?))
+}
+
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    id: i64,
+    notification_type: String,
+    enabled: bool,
+    min_priority: Option<String>,
+    work_zone: Option<String>,
+    template: Option<String>,
+}
+
+/// A group with every active user (members ticked) and its rules.
+pub async fn detail(db: &Db, id: i64) -> Result<GroupDetail, AppError> {
+    let sql = format!("{GROUP_SELECT} WHERE g.id = $1");
+    type UserRow = (i64, String, String, Option<String>, bool);
+    type Rows = (Option<GroupRow>, Vec<UserRow>, Vec<RuleRow>);
+    let (group, users, rules): Rows = on_db!(db, |pool| {
+        let group = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+        let users = sqlx::query_as(
+                "SELECT u.id, u.name, u.role, u.work_zone,
+                        EXISTS (SELECT 1 FROM whatsapp_group_members m WHERE m.group_id = $1 AND m.user_id = u.id)
+                 FROM users u WHERE u.active = TRUE ORDER BY u.name",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+        let rules = sqlx::query_as(
+                "SELECT r.id, r.notification_type, r.enabled, r.min_priority, r.work_zone, t.body AS template
+                 FROM notification_group_rules r LEFT JOIN message_templates t ON t.id = r.template_id
+                 WHERE r.group_id = $1 ORDER BY r.id",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+        (group, users, rules)
+    });
+    let group: GroupView = group
+        .ok_or_else(|| AppError::NotFound(format!("grup #{id}")))?
+        .try_into()?;
+    let members = users
+        .into_iter()
+        .map(|(user_id, name, role, work_zone, member)| {
+            Ok(MemberOption {
+                role: Role::parse(&role).map_err(|e| internal("users.role", &e))?,
+                user_id,
+                name,
+                work_zone,
+                member,
+            })
+        })
+        .collect::<Result<_, AppError>>()?;
+    let rules = rules
+        .into_iter()
+        .map(|r| {
+            Ok(RuleView {
+                notification_type: NotificationType::parse(&r.notification_type)
+                    .map_err(|e| internal("rules.notification_type", &e))?,
+                min_priority: r
+                    .min_priority
+                    .as_deref()
+                    .map(Priority::parse)
+                    .transpose()
+                    .map_err(|e| internal("rules.min_priority", &e))?,
+                id: r.id,
+                enabled: r.enabled,
+                work_zone: r.work_zone,
+                template: r.template.unwrap_or_default(),
+            })
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok(GroupDetail {
+        group,
+        members,
+        rules,
+        work_zones: work_zones(db).await?,
+    })
+}
+
+/// Database refusals a form can cause, as field errors.
+fn refused(e: sqlx::Error) -> AppError {
+    let msg = e
+        .as_database_error()
+        .map(|d| d.message().to_lowercase())
+        .unwrap_or_default();
+    if msg.contains("unique") || msg.contains("duplicate") {
+        AppError::Validation(vec![FieldError::new(
+            "name",
+            "Nama grup sudah dipakai grup lain.",
+        )])
+    } else if msg.contains("foreign key") {
+        AppError::Validation(vec![FieldError::new(
+            "work_zone",
+            "Zona kerja tidak dikenal.",
+        )])
+    } else {
+        AppError::from(e)
+    }
+}
+
+pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<i64, AppError> {
+    let phone = g.phone_number.as_ref().map(|p| p.as_str().to_owned());
+    let result: Result<Option<i64>, sqlx::Error> = on_db!(db, |pool| {
+        match g.id {
+        None => sqlx::query_scalar(
+            "INSERT INTO whatsapp_groups (name, description, chat_id, phone_number, category, work_zone,
+                 active, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(&g.name)
+        .bind(&g.description)
+        .bind(&g.chat_id)
+        .bind(&phone)
+        .bind(g.category.as_str())
+        .bind(&g.work_zone)
+        .bind(g.active)
+        .bind(now)
+        .fetch_optional(pool)
+        .await,
+        Some(id) => sqlx::query_scalar(
+            "UPDATE whatsapp_groups SET name = $1, description = $2, chat_id = $3, phone_number = $4,
+                 category = $5, work_zone = $6, active = $7, updated_at = $8
+             WHERE id = $9 RETURNING id",
+        )
+        .bind(&g.name)
+        .bind(&g.description)
+        .bind(&g.chat_id)
+        .bind(&phone)
+        .bind(g.category.as_str())
+        .bind(&g.work_zone)
+        .bind(g.active)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(pool)
+        .await,
+    }
+    });
+    result
+        .map_err(refused)?
+        .ok_or_else(|| AppError::NotFound(format!("grup #{}", g.id.unwrap_or_default())))
+}
+
+pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
+    let n = in_tx!(db, |tx| {
+        // The rules' own templates go with them.
+        sqlx::query(
+            "DELETE FROM message_templates WHERE id IN
+                 (SELECT template_id FROM notification_group_rules WHERE group_id = $1)
+               AND key LIKE 'rule:%'",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM whatsapp_groups WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+    });
+    if n == 0 {
+        return Err(AppError::NotFound(format!("grup #{id}")));
+    }
+    Ok(())
+}
+
+pub async fn set_members(
+    db: &Db,
+    group_id: i64,
+    user_ids: &[i64],
+    now: i64,
+) -> Result<(), AppError> {
+    let mut ids = user_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let result: Result<(), AppError> = async {
+        in_tx!(db, |tx| {
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM whatsapp_groups WHERE id = $1")
+                    .bind(group_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if exists.is_none() {
+                return Err(AppError::NotFound(format!("grup #{group_id}")));
+            }
+            sqlx::query("DELETE FROM whatsapp_group_members WHERE group_id = $1")
+                .bind(group_id)
+                .execute(&mut *tx)
+                .await?;
+            for chunk in ids.chunks(crate::outbox::INSERT_CHUNK) {
+                let sql = format!(
+                    "INSERT INTO whatsapp_group_members (group_id, user_id, added_at) VALUES {}",
+                    value_rows(chunk.len(), 3)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for u in chunk {
+                    q = q.bind(group_id).bind(*u).bind(now);
+                }
+                q.execute(&mut *tx)
+                    .await
+                    .map_err(|e| match e.as_database_error() {
+                        Some(d) if d.message().to_lowercase().contains("foreign key") => {
+                            AppError::invalid("members", "Pengguna tidak dikenal.")
+                        }
+                        _ => AppError::from(e),
+                    })?;
+            }
+        });
+        Ok(())
+    }
+    .await;
+    result
+}
+
+/// Adds a rule; a template of its own is stored as `rule:<id>` and checked
+/// for unknown variables like every template.
+pub async fn add_rule(
+    db: &Db,
+    group_id: i64,
+    (kind, min_priority, work_zone, template): super::ValidRule,
+    template_text: &str,
+    now: i64,
+) -> Result<i64, AppError> {
+    let id = in_tx!(db, |tx| {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM whatsapp_groups WHERE id = $1")
+                .bind(group_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Err(AppError::NotFound(format!("grup #{group_id}")));
+        }
+        if let Some(z) = &work_zone {
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
+                    .bind(z)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if known.is_none() {
+                return Err(AppError::invalid("work_zone", "Zona kerja tidak dikenal."));
+            }
+        }
+        let rule_id: i64 = sqlx::query_scalar(
+            "INSERT INTO notification_group_rules (group_id, notification_type, enabled, min_priority,
+                 work_zone, created_at, updated_at)
+             VALUES ($1, $2, TRUE, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(group_id)
+        .bind(kind.as_str())
+        .bind(min_priority.map(Priority::as_str))
+        .bind(&work_zone)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        if template.is_some() {
+            let template_id: i64 = sqlx::query_scalar(
+                "INSERT INTO message_templates (key, channel, locale, subject, body, updated_at)
+                 VALUES ($1, 'whatsapp_group', 'id', NULL, $2, $3) RETURNING id",
+            )
+            .bind(format!("rule:{rule_id}"))
+            .bind(template_text.trim())
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE notification_group_rules SET template_id = $1 WHERE id = $2")
+                .bind(template_id)
+                .bind(rule_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        rule_id
+    });
+    Ok(id)
+}
+
+pub async fn delete_rule(db: &Db, id: i64) -> Result<(), AppError> {
+    let n = in_tx!(db, |tx| {
+        let template: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT template_id FROM notification_group_rules WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let n = sqlx::query("DELETE FROM notification_group_rules WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if let Some(Some(t)) = template {
+            sqlx::query("DELETE FROM message_templates WHERE id = $1 AND key LIKE 'rule:%'")
+                .bind(t)
+                .execute(&mut *tx)
+                .await?;
+        }
+        n
+    });
+    if n == 0 {
+        return Err(AppError::NotFound(format!("aturan #{id}")));
+    }
+    Ok(())
+}
+
+/// A test message to the group's chat, through the outbox.
+pub async fn test_send(
+    db: &Db,
+    group_id: i64,
+    by_user: i64,
+    message: &str,
+    now: i64,
+) -> Result<i64, AppError> {
+    let text = message.trim();
+    if text.is_empty() {
+        return Err(AppError::invalid("message", "Tulis pesan uji."));
+    }
+    if text.encode_utf16().count() > domain::template::WHATSAPP_MAX_CHARS {
+        return Err(AppError::invalid(
+            "message",
+            "Pesan melebihi 4.096 karakter WhatsApp.",
+        ));
+    }
+    let id = in_tx!(db, |tx| {
+        let chat: Option<(String, bool)> =
+            sqlx::query_as("SELECT chat_id, active FROM whatsapp_groups WHERE id = $1")
+                .bind(group_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((chat_id, _active)) = chat else {
+            return Err(AppError::NotFound(format!("grup #{group_id}")));
+        };
+        let event = NewEvent {
+            source: "app".into(),
+            idempotency_key: None,
+            kind: EventKind::System(SystemMessage::TestSend),
+            priority: Priority::Medium,
+            work_zone: None,
+            recipients: serde_json::json!({ "group_ids": [group_id], "by_user": by_user })
+                .to_string(),
+            data: "{}".into(),
+        };
+        let delivery = NewDelivery {
+            user_id: None,
+            group_id: Some(group_id),
+            rule_id: None,
+            channel: Channel::WhatsappGroup,
+            recipient: chat_id,
+            message: text.to_owned(),
+            status: DeliveryStatus::Queued,
+            next_attempt_at: Some(now),
+            // One attempt per account: a test shows what happens, it does not
+            // insist.
+            max_attempts: 1,
+        };
+        let event_id = write_event!(tx, &event, std::slice::from_ref(&delivery), &[], now).id();
+        let id: i64 = sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        id
+    });
+    Ok(id)
 }

@@ -1,12 +1,30 @@
-//! A user's own notification settings: channel switches, quiet hours, phone.
+//! A user's own notification settings: channel switches, type switches per
+//! channel, quiet hours, the WhatsApp number and its verification, and group
+//! notifications.
+//!
+//! The form is validated by [`SettingsForm::validate`] twice with the same
+//! code: in the browser as the user types, and on the server before anything is
+//! written (the server never trusts the browser's verdict).
 
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
+use domain::preferences::{TypeGroup, SWITCHABLE_CHANNELS};
+use domain::quiet::{format_hhmm, parse_hhmm, QuietHours};
+use domain::{Channel, Locale, PhoneE164};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
+
+/// One switch of the type × channel grid: `group` is a [`TypeGroup`] key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeSwitch {
+    pub group: String,
+    pub channel: Channel,
+    pub enabled: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MySettings {
@@ -22,17 +40,278 @@ pub struct MySettings {
     pub quiet_time_zone: String,
     pub critical_bypass_quiet: bool,
     pub receive_group_notifications: bool,
+    /// Every group × switchable channel, in [`TypeGroup::ALL`] order.
+    pub type_switches: Vec<TypeSwitch>,
     /// Names of the WhatsApp groups the user belongs to.
     pub groups: Vec<String>,
+    /// A code was sent and can still be entered (until this instant).
+    pub code_expires_at: Option<i64>,
 }
 
-/// `22:00` for 1320.
-pub fn hhmm(minute: i64) -> String {
-    format!("{:02}:{:02}", minute / 60, minute % 60)
+impl MySettings {
+    /// The form as it stands before the user changes anything.
+    pub fn to_form(&self) -> SettingsForm {
+        SettingsForm {
+            phone: self.phone.clone().unwrap_or_default(),
+            email_enabled: self.email_enabled,
+            push_enabled: self.push_enabled,
+            whatsapp_enabled: self.whatsapp_enabled,
+            quiet_hours_enabled: self.quiet_hours_enabled,
+            quiet_start: format_hhmm(self.quiet_start_minute as u16),
+            quiet_end: format_hhmm(self.quiet_end_minute as u16),
+            quiet_time_zone: self.quiet_time_zone.clone(),
+            critical_bypass_quiet: self.critical_bypass_quiet,
+            receive_group_notifications: self.receive_group_notifications,
+            type_switches: self.type_switches.clone(),
+        }
+    }
+}
+
+/// What the settings page submits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsForm {
+    /// Empty: no number.
+    pub phone: String,
+    pub email_enabled: bool,
+    pub push_enabled: bool,
+    pub whatsapp_enabled: bool,
+    pub quiet_hours_enabled: bool,
+    /// `HH:MM`, as `<input type="time">` gives it.
+    pub quiet_start: String,
+    pub quiet_end: String,
+    pub quiet_time_zone: String,
+    pub critical_bypass_quiet: bool,
+    pub receive_group_notifications: bool,
+    pub type_switches: Vec<TypeSwitch>,
+}
+
+/// A form that passed [`SettingsForm::validate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSettings {
+    pub phone: Option<PhoneE164>,
+    pub email_enabled: bool,
+    pub push_enabled: bool,
+    pub whatsapp_enabled: bool,
+    pub quiet: QuietHours,
+    pub receive_group_notifications: bool,
+    pub type_switches: Vec<(TypeGroup, Channel, bool)>,
+}
+
+impl SettingsForm {
+    /// Every problem at once, each naming its field.
+    pub fn validate(&self, locale: Locale) -> Result<ValidSettings, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let phone = if self.phone.trim().is_empty() {
+            None
+        } else {
+            match PhoneE164::parse(&self.phone) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    errors.push(FieldError::new("phone", e.message(locale)));
+                    None
+                }
+            }
+        };
+        let mut minute = |field: &str, value: &str| match parse_hhmm(value) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(FieldError::new(field, e.message(locale)));
+                0
+            }
+        };
+        let start_minute = minute("quiet_start", &self.quiet_start);
+        let end_minute = minute("quiet_end", &self.quiet_end);
+        let quiet = QuietHours {
+            enabled: self.quiet_hours_enabled,
+            start_minute,
+            end_minute,
+            time_zone: self.quiet_time_zone.clone(),
+            critical_bypass: self.critical_bypass_quiet,
+        };
+        if !errors.iter().any(|e| e.field.starts_with("quiet_")) {
+            if let Err(e) = quiet.validate() {
+                let field = match e {
+                    domain::quiet::QuietHoursError::UnknownTimeZone(_) => "quiet_time_zone",
+                    _ => "quiet_end",
+                };
+                errors.push(FieldError::new(field, e.message(locale)));
+            }
+        }
+        let mut type_switches = Vec::with_capacity(self.type_switches.len());
+        for s in &self.type_switches {
+            match TypeGroup::parse(&s.group) {
+                Some(g) if SWITCHABLE_CHANNELS.contains(&s.channel) => {
+                    type_switches.push((g, s.channel, s.enabled))
+                }
+                _ => errors.push(FieldError::new(
+                    "type_switches",
+                    match locale {
+                        Locale::Id => format!(
+                            "Jenis '{}' lewat {} tidak dapat diatur.",
+                            s.group, s.channel
+                        ),
+                        Locale::En => {
+                            format!("'{}' over {} cannot be switched.", s.group, s.channel)
+                        }
+                    },
+                )),
+            }
+        }
+        if errors.is_empty() {
+            Ok(ValidSettings {
+                phone,
+                email_enabled: self.email_enabled,
+                push_enabled: self.push_enabled,
+                whatsapp_enabled: self.whatsapp_enabled,
+                quiet,
+                receive_group_notifications: self.receive_group_notifications,
+                type_switches,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Where a verification code went, for the page to say so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeSent {
+    /// `+62 812-****-7890`: enough to recognise, not to harvest.
+    pub masked_phone: String,
+    pub expires_at: i64,
 }
 
 #[server(endpoint = "settings/get")]
 pub async fn get_my_settings() -> Result<MySettings, AppError> {
     let user = crate::auth::session::require_area(crate::auth::Area::Settings)?;
-    store::load(&crate::state::app_state()?.db, user.id).await
+    store::load(
+        &crate::state::app_state()?.db,
+        user.id,
+        crate::time::now_ms(),
+    )
+    .await
+}
+
+/// Validates and saves the whole form in one transaction; a changed number
+/// loses its verification.
+#[server(endpoint = "settings/save", input = Json)]
+pub async fn save_my_settings(form: SettingsForm) -> Result<MySettings, AppError> {
+    let user = crate::auth::session::require_area(crate::auth::Area::Settings)?;
+    let valid = form.validate(user.locale).map_err(AppError::Validation)?;
+    let db = crate::state::app_state()?.db;
+    let now = crate::time::now_ms();
+    store::save(&db, user.id, &valid, now).await?;
+    store::load(&db, user.id, now).await
+}
+
+/// Sends a one-time code over WhatsApp to the saved, unverified number.
+#[server(endpoint = "settings/send-code")]
+pub async fn send_phone_code() -> Result<CodeSent, AppError> {
+    let user = crate::auth::session::require_area(crate::auth::Area::Settings)?;
+    let state = crate::state::app_state()?;
+    let sent = store::send_code(&state.db, &user, crate::time::now_ms()).await?;
+    state.wake.notify_one();
+    Ok(sent)
+}
+
+/// Checks a code against the latest one sent to the saved number.
+#[server(endpoint = "settings/verify-code")]
+pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
+    let user = crate::auth::session::require_area(crate::auth::Area::Settings)?;
+    let code = domain::verification::normalise_code(&code)
+        .map_err(|e| AppError::invalid("code", e.message(user.locale)))?;
+    store::verify_code(
+        &crate::state::app_state()?.db,
+        &user,
+        &code,
+        crate::time::now_ms(),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> SettingsForm {
+        SettingsForm {
+            phone: "0812-3456-7890".into(),
+            email_enabled: true,
+            push_enabled: false,
+            whatsapp_enabled: true,
+            quiet_hours_enabled: true,
+            quiet_start: "22:00".into(),
+            quiet_end: "06:00".into(),
+            quiet_time_zone: "Asia/Jakarta".into(),
+            critical_bypass_quiet: true,
+            receive_group_notifications: true,
+            type_switches: vec![TypeSwitch {
+                group: "sla".into(),
+                channel: Channel::Whatsapp,
+                enabled: false,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_good_form_is_normalised() {
+        let v = form().validate(Locale::Id).unwrap();
+        assert_eq!(v.phone.unwrap().as_str(), "+6281234567890");
+        assert_eq!((v.quiet.start_minute, v.quiet.end_minute), (1320, 360));
+        assert_eq!(
+            v.type_switches,
+            vec![(TypeGroup::Sla, Channel::Whatsapp, false)]
+        );
+        let no_phone = SettingsForm {
+            phone: "  ".into(),
+            ..form()
+        };
+        assert_eq!(no_phone.validate(Locale::Id).unwrap().phone, None);
+    }
+
+    #[test]
+    fn every_bad_field_is_named_at_once() {
+        let bad = SettingsForm {
+            phone: "0812-abc".into(),
+            quiet_start: "25:00".into(),
+            type_switches: vec![TypeSwitch {
+                group: "sla".into(),
+                channel: Channel::InApp,
+                enabled: false,
+            }],
+            ..form()
+        };
+        let errors = bad.validate(Locale::Id).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["phone", "quiet_start", "type_switches"]);
+        assert!(errors[0].message.contains("'a'"), "{}", errors[0].message);
+    }
+
+    #[test]
+    fn an_empty_quiet_window_is_refused_only_when_enabled() {
+        let same = SettingsForm {
+            quiet_end: "22:00".into(),
+            ..form()
+        };
+        let errors = same.validate(Locale::En).unwrap_err();
+        assert_eq!(errors[0].field, "quiet_end");
+        assert!(errors[0].message.contains("differ"));
+        let off = SettingsForm {
+            quiet_hours_enabled: false,
+            ..same
+        };
+        assert!(off.validate(Locale::Id).is_ok());
+    }
+
+    #[test]
+    fn unknown_time_zones_are_refused() {
+        let bad = SettingsForm {
+            quiet_time_zone: "Mars/Olympus".into(),
+            ..form()
+        };
+        assert_eq!(
+            bad.validate(Locale::Id).unwrap_err()[0].field,
+            "quiet_time_zone"
+        );
+    }
 }

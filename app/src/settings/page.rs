@@ -1,17 +1,21 @@
-//! Notification settings (every signed-in user, their own). Read-only for now;
-//! editing arrives with the settings issue.
+//! Notification settings (every signed-in user, their own).
+//!
+//! One form, saved as a whole. The browser runs the same validation as the
+//! server so mistakes show next to their field before anything is sent; the
+//! server's verdict (also per field) replaces it when it answers.
 
-use super::{get_my_settings, hhmm};
+use super::{
+    get_my_settings, MySettings, SaveMySettings, SendPhoneCode, SettingsForm, VerifyPhoneCode,
+};
+use crate::error::{AppError, FieldError};
 use crate::shell::ErrorNote;
+use domain::preferences::{TypeGroup, SWITCHABLE_CHANNELS};
+use domain::quiet::{parse_hhmm, INDONESIAN_TIME_ZONES};
+use domain::{Channel, Locale};
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
-fn on_off(v: bool) -> &'static str {
-    if v {
-        "Aktif"
-    } else {
-        "Nonaktif"
-    }
-}
+const LOCALE: Locale = Locale::Id;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -22,42 +26,370 @@ pub fn SettingsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match settings.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(s) => view! {
-                        <section class="card">
-                            <h2>"Saluran"</h2>
-                            <dl class="pairs">
-                                <dt>"Dalam aplikasi"</dt><dd>"Selalu aktif"</dd>
-                                <dt>"WhatsApp"</dt><dd>{on_off(s.whatsapp_enabled)}</dd>
-                                <dt>"Email"</dt><dd>{on_off(s.email_enabled)}</dd>
-                                <dt>"Push"</dt><dd>{on_off(s.push_enabled)}</dd>
-                            </dl>
-                        </section>
-                        <section class="card">
-                            <h2>"Nomor WhatsApp"</h2>
-                            <p>
-                                {s.phone.clone().unwrap_or_else(|| "Belum diisi".into())}
-                                " "
-                                {if s.phone_verified { "(terverifikasi)" } else { "(belum terverifikasi)" }}
-                            </p>
-                        </section>
-                        <section class="card">
-                            <h2>"Jam tenang"</h2>
-                            <p>
-                                {if s.quiet_hours_enabled {
-                                    format!("{}–{} ({})", hhmm(s.quiet_start_minute), hhmm(s.quiet_end_minute), s.quiet_time_zone)
-                                } else {
-                                    "Nonaktif".to_owned()
-                                }}
-                            </p>
-                        </section>
-                        <section class="card">
-                            <h2>"Grup"</h2>
-                            <p>"Terima notifikasi grup: " {on_off(s.receive_group_notifications)}</p>
-                            <ul>{s.groups.into_iter().map(|g| view! { <li>{g}</li> }).collect_view()}</ul>
-                        </section>
-                    }.into_any(),
+                    Ok(s) => view! { <SettingsEditor initial=s/> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+fn channel_label(c: Channel) -> &'static str {
+    match c {
+        Channel::Whatsapp => "WhatsApp",
+        Channel::Email => "Email",
+        Channel::Push => "Push",
+        Channel::InApp => "Dalam aplikasi",
+        Channel::WhatsappGroup => "Grup WhatsApp",
+        Channel::Sms => "SMS",
+        Channel::Voice => "Telepon",
+    }
+}
+
+/// The message for `field`, if any.
+fn error_for(errors: &[FieldError], field: &str) -> Option<String> {
+    errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| e.message.clone())
+}
+
+/// A field's error line; `aria-describedby` of the input points at its id.
+#[component]
+fn FieldMessage(errors: Signal<Vec<FieldError>>, field: &'static str) -> impl IntoView {
+    move || {
+        errors.with(|e| error_for(e, field)).map(|m| {
+            view! { <p class="field-error" id=format!("{field}-error") role="alert">{m}</p> }
+        })
+    }
+}
+
+/// A checkbox bound to one boolean of the form.
+#[component]
+fn Switch(
+    form: RwSignal<SettingsForm>,
+    id: &'static str,
+    label: &'static str,
+    get: fn(&SettingsForm) -> bool,
+    set: fn(&mut SettingsForm, bool),
+) -> impl IntoView {
+    view! {
+        <label class="switch" for=id>
+            <input type="checkbox" id=id
+                prop:checked=move || form.with(get)
+                on:change=move |ev| form.update(|f| set(f, event_target_checked(&ev)))/>
+            <span>{label}</span>
+        </label>
+    }
+}
+
+#[component]
+fn SettingsEditor(initial: MySettings) -> impl IntoView {
+    let saved = RwSignal::new(initial.clone());
+    let form = RwSignal::new(initial.to_form());
+    // Shown after the first save attempt, then kept live as the user types.
+    let tried = RwSignal::new(false);
+    let server_errors = RwSignal::new(Vec::<FieldError>::new());
+    let notice = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<AppError>);
+
+    let live_errors =
+        Memo::new(move |_| form.with(|f| f.validate(LOCALE).err().unwrap_or_default()));
+    let errors = Signal::derive(move || {
+        if !tried.get() {
+            return server_errors.get();
+        }
+        let mut all = live_errors.get();
+        for e in server_errors.get() {
+            if !all.iter().any(|x| x.field == e.field) {
+                all.push(e);
+            }
+        }
+        all
+    });
+
+    let save = ServerAction::<SaveMySettings>::new();
+    Effect::new(move |_| {
+        let Some(result) = save.value().get() else {
+            return;
+        };
+        match result {
+            Ok(s) => {
+                form.set(s.to_form());
+                saved.set(s);
+                server_errors.set(vec![]);
+                failure.set(None);
+                tried.set(false);
+                notice.set(Some("Pengaturan tersimpan.".into()));
+            }
+            Err(AppError::Validation(v)) => {
+                server_errors.set(v);
+                notice.set(None);
+            }
+            Err(e) => {
+                failure.set(Some(e));
+                notice.set(None);
+            }
+        }
+    });
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        tried.set(true);
+        server_errors.set(vec![]);
+        notice.set(None);
+        if live_errors.with(Vec::is_empty) {
+            save.dispatch(SaveMySettings { form: form.get() });
+        }
+    };
+
+    let quiet_summary = move || {
+        form.with(|f| {
+            if !f.quiet_hours_enabled {
+                return "Jam tenang nonaktif: pesan WhatsApp dikirim kapan saja.".to_owned();
+            }
+            if parse_hhmm(&f.quiet_start).is_err() || parse_hhmm(&f.quiet_end).is_err() {
+                return String::new();
+            }
+            let zone = INDONESIAN_TIME_ZONES
+                .iter()
+                .find(|(z, _)| *z == f.quiet_time_zone)
+                .map(|(_, label)| label.split(' ').next().unwrap_or(label))
+                .unwrap_or(&f.quiet_time_zone);
+            let tail = if f.critical_bypass_quiet {
+                "; peringatan kritis tetap dikirim."
+            } else {
+                ", termasuk peringatan kritis."
+            };
+            format!(
+                "Tidak ada pesan WhatsApp saat Anda tidur ({}–{} {}): pesan ditunda sampai jam tenang berakhir{}",
+                f.quiet_start, f.quiet_end, zone, tail
+            )
+        })
+    };
+
+    view! {
+        <form class="settings" data-testid="settings-form" on:submit=on_submit novalidate>
+            <section class="card">
+                <h2>"Saluran"</h2>
+                <p class="muted">"Notifikasi dalam aplikasi selalu aktif."</p>
+                <div class="switches">
+                    <Switch form id="whatsapp_enabled" label="WhatsApp"
+                        get=|f| f.whatsapp_enabled set=|f, v| f.whatsapp_enabled = v/>
+                    <Switch form id="email_enabled" label="Email"
+                        get=|f| f.email_enabled set=|f, v| f.email_enabled = v/>
+                    <Switch form id="push_enabled" label="Push"
+                        get=|f| f.push_enabled set=|f, v| f.push_enabled = v/>
+                </div>
+            </section>
+
+            <section class="card">
+                <h2>"Jenis notifikasi"</h2>
+                <div class="table-wrap">
+                <table class="type-grid">
+                    <thead><tr>
+                        <th scope="col">"Jenis"</th>
+                        {SWITCHABLE_CHANNELS.iter().map(|c| view! { <th scope="col">{channel_label(*c)}</th> }).collect_view()}
+                    </tr></thead>
+                    <tbody>
+                        {TypeGroup::ALL.iter().map(|g| {
+                            let g = *g;
+                            view! {
+                                <tr>
+                                    <th scope="row">{g.label(LOCALE)}</th>
+                                    {SWITCHABLE_CHANNELS.iter().map(|c| {
+                                        let c = *c;
+                                        let id = format!("type-{}-{}", g.key(), c.as_str());
+                                        let is_on = move || form.with(|f| f.type_switches.iter()
+                                            .any(|s| s.group == g.key() && s.channel == c && s.enabled));
+                                        view! {
+                                            <td>
+                                                <input type="checkbox" id=id.clone()
+                                                    aria-label=format!("{} lewat {}", g.label(LOCALE), channel_label(c))
+                                                    prop:checked=is_on
+                                                    on:change=move |ev| {
+                                                        let on = event_target_checked(&ev);
+                                                        form.update(|f| {
+                                                            for s in f.type_switches.iter_mut() {
+                                                                if s.group == g.key() && s.channel == c {
+                                                                    s.enabled = on;
+                                                                }
+                                                            }
+                                                        })
+                                                    }/>
+                                            </td>
+                                        }
+                                    }).collect_view()}
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                </div>
+                <FieldMessage errors field="type_switches"/>
+            </section>
+
+            <section class="card">
+                <h2>"Jam tenang"</h2>
+                <Switch form id="quiet_hours_enabled" label="Aktifkan jam tenang"
+                    get=|f| f.quiet_hours_enabled set=|f, v| f.quiet_hours_enabled = v/>
+                <div class="row">
+                    <label for="quiet_start">"Mulai"
+                        <input type="time" id="quiet_start" required
+                            aria-describedby="quiet_start-error"
+                            prop:value=move || form.with(|f| f.quiet_start.clone())
+                            on:input=move |ev| form.update(|f| f.quiet_start = event_target_value(&ev))/>
+                    </label>
+                    <label for="quiet_end">"Selesai"
+                        <input type="time" id="quiet_end" required
+                            aria-describedby="quiet_end-error"
+                            prop:value=move || form.with(|f| f.quiet_end.clone())
+                            on:input=move |ev| form.update(|f| f.quiet_end = event_target_value(&ev))/>
+                    </label>
+                    <label for="quiet_time_zone">"Zona waktu"
+                        <select id="quiet_time_zone"
+                            prop:value=move || form.with(|f| f.quiet_time_zone.clone())
+                            on:change=move |ev| form.update(|f| f.quiet_time_zone = event_target_value(&ev))>
+                            {INDONESIAN_TIME_ZONES.iter().map(|(z, label)| view! {
+                                <option value=*z>{*label}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                </div>
+                <FieldMessage errors field="quiet_start"/>
+                <FieldMessage errors field="quiet_end"/>
+                <FieldMessage errors field="quiet_time_zone"/>
+                <Switch form id="critical_bypass_quiet" label="Peringatan kritis tetap dikirim saat jam tenang"
+                    get=|f| f.critical_bypass_quiet set=|f, v| f.critical_bypass_quiet = v/>
+                <p class="muted" data-testid="quiet-summary">{quiet_summary}</p>
+            </section>
+
+            <section class="card">
+                <h2>"Nomor WhatsApp"</h2>
+                <label for="phone">"Nomor"
+                    <input type="tel" id="phone" inputmode="tel" autocomplete="tel"
+                        placeholder="0812-3456-7890" aria-describedby="phone-error"
+                        prop:value=move || form.with(|f| f.phone.clone())
+                        on:input=move |ev| form.update(|f| f.phone = event_target_value(&ev))/>
+                </label>
+                <FieldMessage errors field="phone"/>
+                <PhoneVerification saved form/>
+            </section>
+
+            <section class="card">
+                <h2>"Grup"</h2>
+                <Switch form id="receive_group_notifications" label="Terima notifikasi grup dalam aplikasi"
+                    get=|f| f.receive_group_notifications set=|f, v| f.receive_group_notifications = v/>
+                {move || {
+                    let groups = saved.with(|s| s.groups.clone());
+                    if groups.is_empty() {
+                        view! { <p class="muted">"Anda belum menjadi anggota grup WhatsApp mana pun."</p> }.into_any()
+                    } else {
+                        view! {
+                            <p>"Anda anggota grup:"</p>
+                            <ul data-testid="my-groups">{groups.into_iter().map(|g| view! { <li>{g}</li> }).collect_view()}</ul>
+                        }.into_any()
+                    }
+                }}
+            </section>
+
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                    {move || if save.pending().get() { "Menyimpan…" } else { "Simpan pengaturan" }}
+                </button>
+                {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+                {move || failure.get().map(|e| view! { <ErrorNote error=e/> })}
+                {move || (tried.get() && !errors.with(Vec::is_empty)).then(|| view! {
+                    <p class="error" role="alert">"Belum tersimpan: periksa isian yang ditandai."</p>
+                })}
+            </div>
+        </form>
+    }
+}
+
+/// The saved number's state and the one-time code flow. A number typed but not
+/// yet saved cannot be verified: the code goes to the saved number only.
+#[component]
+fn PhoneVerification(saved: RwSignal<MySettings>, form: RwSignal<SettingsForm>) -> impl IntoView {
+    let send = ServerAction::<SendPhoneCode>::new();
+    let verify = ServerAction::<VerifyPhoneCode>::new();
+    let code = RwSignal::new(String::new());
+    let code_sent = RwSignal::new(saved.with_untracked(|s| s.code_expires_at.is_some()));
+
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = send.value().get() {
+            code_sent.set(true);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = verify.value().get() {
+            saved.update(|s| {
+                s.phone_verified = true;
+                s.code_expires_at = None;
+            });
+            code.set(String::new());
+            code_sent.set(false);
+        }
+    });
+    // Editing the number (unsaved) hides the flow for the old one.
+    let unsaved_change = move || {
+        let typed = form.with(|f| f.phone.trim().to_owned());
+        let stored = saved.with(|s| s.phone.clone().unwrap_or_default());
+        match domain::PhoneE164::parse(&typed) {
+            Ok(p) => p.as_str() != stored,
+            Err(_) => !(typed.is_empty() && stored.is_empty()),
+        }
+    };
+
+    view! {
+        <div class="verification" data-testid="phone-status">
+            {move || {
+                let (phone, verified) = saved.with(|s| (s.phone.clone(), s.phone_verified));
+                match (phone, verified) {
+                    _ if unsaved_change() => view! {
+                        <p class="badge warn">"Nomor berubah: simpan pengaturan dulu, lalu verifikasi nomor baru."</p>
+                    }.into_any(),
+                    (None, _) => view! { <p class="muted">"Belum ada nomor WhatsApp."</p> }.into_any(),
+                    (Some(_), true) => view! { <p class="badge ok">"Terverifikasi"</p> }.into_any(),
+                    (Some(_), false) => view! {
+                        <p class="badge warn">"Belum terverifikasi: pesan WhatsApp pribadi baru dikirim setelah nomor diverifikasi."</p>
+                        <button type="button" data-testid="send-code"
+                            disabled=move || send.pending().get()
+                            on:click=move |_| { send.dispatch(SendPhoneCode {}); }>
+                            {move || if code_sent.get() { "Kirim ulang kode" } else { "Kirim kode verifikasi" }}
+                        </button>
+                        {move || match send.value().get() {
+                            Some(Ok(sent)) => view! {
+                                <p class="notice" role="status">
+                                    {format!("Kode dikirim lewat WhatsApp ke {}. Berlaku 10 menit.", sent.masked_phone)}
+                                </p>
+                            }.into_any(),
+                            Some(Err(e)) => view! { <ErrorNote error=e/> }.into_any(),
+                            None => ().into_any(),
+                        }}
+                        <Show when=move || code_sent.get()>
+                            <div class="row">
+                                <label for="code">"Kode verifikasi"
+                                    <input id="code" inputmode="numeric" autocomplete="one-time-code"
+                                        maxlength="7" aria-describedby="code-error"
+                                        prop:value=code
+                                        on:input=move |ev| code.set(event_target_value(&ev))/>
+                                </label>
+                                <button type="button" data-testid="verify-code"
+                                    disabled=move || verify.pending().get()
+                                    on:click=move |_| { verify.dispatch(VerifyPhoneCode { code: code.get() }); }>
+                                    "Verifikasi"
+                                </button>
+                            </div>
+                            {move || match verify.value().get() {
+                                Some(Err(e)) => {
+                                    let message = e.field("code").unwrap_or_else(|| e.to_string());
+                                    view! { <p class="field-error" id="code-error" role="alert">{message}</p> }.into_any()
+                                }
+                                _ => ().into_any(),
+                            }}
+                        </Show>
+                    }.into_any(),
+                }
+            }}
+        </div>
     }
 }

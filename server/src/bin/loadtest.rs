@@ -176,6 +176,8 @@ async fn run() -> Result<(), String> {
                 .build(),
             secure_cookies: false,
             dispatcher: Some(DispatcherConfig::default()),
+            // Measured separately: the load test times the delivery path.
+            analytics_refresh: None,
         },
     )
     .await?;

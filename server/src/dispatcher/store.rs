@@ -1,195 +1,15 @@
-//! The outbox's SQL: writing an event with its deliveries in one transaction,
-//! claiming due deliveries, recording outcomes (fenced on the attempt that was
+//! The outbox's read side (its write side is [`app::outbox`], re-exported
+//! here): claiming due deliveries, recording outcomes (fenced on the attempt that was
 //! claimed) and applying provider status callbacks monotonically.
 
 use app::db::Db;
 use app::error::{internal, AppError};
 use app::{in_tx, on_db, on_db_write};
-use domain::{Channel, DeliveryStatus, NotificationType, Priority};
+use domain::DeliveryStatus;
 
-pub struct NewEvent {
-    pub source: String,
-    pub idempotency_key: Option<String>,
-    pub kind: NotificationType,
-    pub priority: Priority,
-    pub work_zone: Option<String>,
-    /// JSON of the recipients as posted.
-    pub recipients: String,
-    /// JSON of the template variables as posted.
-    pub data: String,
-}
-
-pub struct NewDelivery {
-    pub user_id: Option<i64>,
-    pub group_id: Option<i64>,
-    pub rule_id: Option<i64>,
-    pub channel: Channel,
-    pub recipient: String,
-    pub message: String,
-    pub status: DeliveryStatus,
-    pub next_attempt_at: Option<i64>,
-    pub max_attempts: i64,
-}
-
-pub struct NewInboxItem {
-    pub user_id: i64,
-    pub title: String,
-    pub body: String,
-    pub link: Option<String>,
-}
-
-/// Rows per multi-row INSERT. Kept small: sqlx's SQLite driver looks each
-/// `$N` up by name, which costs more per parameter the more a statement has.
-const INSERT_CHUNK: usize = 64;
-
-/// `($1, …, $cols), ($cols+1, …), …` for `rows` rows.
-fn value_rows(rows: usize, cols: usize) -> String {
-    let mut out = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        out.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            out.push_str(&format!("${}", r * cols + c + 1));
-        }
-        out.push(')');
-    }
-    out
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Inserted {
-    Created(i64),
-    /// The (source, idempotency key) was seen before: the first event's id.
-    Duplicate(i64),
-}
-
-impl Inserted {
-    pub fn id(self) -> i64 {
-        match self {
-            Inserted::Created(id) | Inserted::Duplicate(id) => id,
-        }
-    }
-}
-
-/// Writes the event, its deliveries and inbox items atomically. A repeated
-/// idempotency key writes nothing and returns the first event's id.
-pub async fn insert_event(
-    db: &Db,
-    event: &NewEvent,
-    deliveries: &[NewDelivery],
-    inbox: &[NewInboxItem],
-    now: i64,
-) -> Result<Inserted, AppError> {
-    let mut out = insert_events(db, &[(event, deliveries, inbox)], now).await?;
-    Ok(out.remove(0))
-}
-
-/// One event with what it routed to.
-pub type EventRows<'a> = (&'a NewEvent, &'a [NewDelivery], &'a [NewInboxItem]);
-
-/// Writes several events in one transaction (group commit): one commit, and
-/// one pass over the indexes' hot pages, for many events.
-pub async fn insert_events(
-    db: &Db,
-    events: &[EventRows<'_>],
-    now: i64,
-) -> Result<Vec<Inserted>, AppError> {
-    let inserted = in_tx!(db, |tx| {
-        let mut all = Vec::with_capacity(events.len());
-        for &(event, deliveries, inbox) in events {
-            let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
-                 recipients, data, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (source, idempotency_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind(&event.source)
-        .bind(&event.idempotency_key)
-        .bind(event.kind.as_str())
-        .bind(event.priority.as_str())
-        .bind(&event.work_zone)
-        .bind(&event.recipients)
-        .bind(&event.data)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-            let inserted = match id {
-                None => {
-                    let first: i64 = sqlx::query_scalar(
-                        "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2",
-                    )
-                    .bind(&event.source)
-                    .bind(&event.idempotency_key)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    Inserted::Duplicate(first)
-                }
-                Some(event_id) => {
-                    // Multi-row inserts: one statement per chunk, not per row.
-                    for chunk in deliveries.chunks(INSERT_CHUNK) {
-                        let sql = format!(
-                        "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
-                             channel, recipient, message, status, max_attempts, next_attempt_at,
-                             created_at, updated_at, sent_at, delivered_at)
-                         VALUES {}",
-                        value_rows(chunk.len(), 16)
-                    );
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                        for d in chunk {
-                            let delivered_at =
-                                (d.status == DeliveryStatus::Delivered).then_some(now);
-                            q = q
-                                .bind(event_id)
-                                .bind(event.kind.as_str())
-                                .bind(event.priority.as_str())
-                                .bind(d.user_id)
-                                .bind(d.group_id)
-                                .bind(d.rule_id)
-                                .bind(d.channel.as_str())
-                                .bind(&d.recipient)
-                                .bind(&d.message)
-                                .bind(d.status.as_str())
-                                .bind(d.max_attempts)
-                                .bind(d.next_attempt_at)
-                                .bind(now)
-                                .bind(now)
-                                .bind(delivered_at)
-                                .bind(delivered_at);
-                        }
-                        q.execute(&mut *tx).await?;
-                    }
-                    for chunk in inbox.chunks(INSERT_CHUNK) {
-                        let sql = format!(
-                        "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
-                         VALUES {}",
-                        value_rows(chunk.len(), 8)
-                    );
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                        for n in chunk {
-                            q = q
-                                .bind(event_id)
-                                .bind(n.user_id)
-                                .bind(event.kind.as_str())
-                                .bind(event.priority.as_str())
-                                .bind(&n.title)
-                                .bind(&n.body)
-                                .bind(&n.link)
-                                .bind(now);
-                        }
-                        q.execute(&mut *tx).await?;
-                    }
-                    Inserted::Created(event_id)
-                }
-            };
-            all.push(inserted);
-        }
-        all
-    });
-    Ok(inserted)
-}
+pub use app::outbox::{
+    insert_event, insert_events, EventRows, Inserted, NewDelivery, NewEvent, NewInboxItem,
+};
 
 /// A delivery a worker has leased.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -394,7 +214,7 @@ pub async fn record(db: &Db, results: &[(i64, i64, Outcome)], now: i64) -> Resul
 }
 
 /// Sent outcomes per UPDATE (8 parameters each; small for the reason given at
-/// `INSERT_CHUNK`).
+/// `app::outbox::INSERT_CHUNK`).
 const RECORD_CHUNK: usize = 64;
 
 /// Returns deliveries whose worker died mid-attempt to the queue. Their last

@@ -177,7 +177,7 @@ async fn post_event(
     let new_event = NewEvent {
         source,
         idempotency_key: event.idempotency_key.clone(),
-        kind: event.kind,
+        kind: event.kind.into(),
         priority: event.priority,
         work_zone: event.work_zone.clone(),
         recipients: event.recipients_json.to_string(),

@@ -109,7 +109,7 @@ pub async fn ingest(
     let new_event = NewEvent {
         source: "test".into(),
         idempotency_key: event.idempotency_key.clone(),
-        kind: event.kind,
+        kind: event.kind.into(),
         priority: event.priority,
         work_zone: event.work_zone.clone(),
         recipients: event.recipients_json.to_string(),
@@ -219,6 +219,7 @@ pub async fn spawn_server(db: &Db) -> server::Running {
             poll: Duration::from_millis(50),
             ..DispatcherConfig::default()
         }),
+        analytics_refresh: None,
     };
     server::start(db.clone(), listener, options).await.unwrap()
 }

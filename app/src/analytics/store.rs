@@ -1,0 +1,304 @@
+//! SQL for the analytics rollups: recomputing days from the delivery log, and
+//! reading reports from the rollups.
+
+use super::{median_bucket, Report, Volume, LATENCY_BUCKETS};
+use crate::db::Db;
+use crate::error::{internal, AppError};
+use crate::{in_tx, on_db};
+use domain::DeliveryStatus;
+use std::collections::BTreeMap;
+
+const DAY_MS: i64 = 86_400_000;
+const WIB_MS: i64 = 7 * 3_600_000;
+
+/// The WIB day number of an instant.
+pub fn day_of(ms: i64) -> i64 {
+    (ms + WIB_MS).div_euclid(DAY_MS)
+}
+
+/// `CASE WHEN ms <= 1000 THEN 1 … END`: the latency bucket of `expr` (ms).
+fn bucket_case(expr: &str) -> String {
+    let mut sql = String::from("CASE");
+    for b in LATENCY_BUCKETS.iter().take(LATENCY_BUCKETS.len() - 1) {
+        sql.push_str(&format!(" WHEN {expr} <= {} THEN {b}", b * 1000));
+    }
+    sql.push_str(&format!(" ELSE {} END", i64::MAX));
+    sql
+}
+
+/// Recomputes the rollups of one WIB day from the log. The aggregates are
+/// read first, outside any write transaction (the log scan is the slow part);
+/// only the few resulting rows are written, so the dispatcher's writers are
+/// held up for a moment, not for the scan.
+pub async fn refresh_day(db: &Db, day: i64) -> Result<(), AppError> {
+    let (start, end) = (day * DAY_MS - WIB_MS, (day + 1) * DAY_MS - WIB_MS);
+    let latency_sql = format!(
+        "SELECT 'delivered', b, COUNT(*) FROM
+             (SELECT {} AS b FROM deliveries
+              WHERE created_at >= $1 AND created_at < $2 AND delivered_at IS NOT NULL AND sent_at IS NOT NULL) x
+         GROUP BY b
+         UNION ALL
+         SELECT 'read', b, COUNT(*) FROM
+             (SELECT {} AS b FROM deliveries
+              WHERE created_at >= $1 AND created_at < $2 AND read_at IS NOT NULL AND sent_at IS NOT NULL) y
+         GROUP BY b",
+        bucket_case("(delivered_at - sent_at)"),
+        bucket_case("(read_at - sent_at)")
+    );
+    type Stat = (String, String, String, String, i64, i64);
+    type Aggregates = (
+        Vec<Stat>,
+        Vec<(String, i64, i64)>,
+        Vec<(i64, i64)>,
+        Vec<(String, i64)>,
+    );
+    let (stats, latency, groups, failures): Aggregates = on_db!(db, |pool| {
+        let stats = sqlx::query_as(
+            "SELECT channel, COALESCE(provider, ''), notification_type, status, COUNT(*),
+                    CAST(COALESCE(SUM(cost_rupiah), 0) AS BIGINT)
+             FROM deliveries WHERE created_at >= $1 AND created_at < $2
+             GROUP BY channel, COALESCE(provider, ''), notification_type, status",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(pool)
+        .await?;
+        let latency = sqlx::query_as(sqlx::AssertSqlSafe(latency_sql.clone()))
+            .bind(start)
+            .bind(end)
+            .fetch_all(pool)
+            .await?;
+        let groups = sqlx::query_as(
+            "SELECT group_id, COUNT(*) FROM deliveries
+             WHERE group_id IS NOT NULL AND created_at >= $1 AND created_at < $2
+             GROUP BY group_id",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(pool)
+        .await?;
+        let failures = sqlx::query_as(
+            "SELECT COALESCE(error, ''), COUNT(*) FROM deliveries
+             WHERE status = 'failed' AND created_at >= $1 AND created_at < $2
+             GROUP BY COALESCE(error, '')",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(pool)
+        .await?;
+        (stats, latency, groups, failures)
+    });
+    in_tx!(db, |tx| {
+        for table in [
+            "delivery_stats_daily",
+            "delivery_latency_daily",
+            "group_stats_daily",
+            "failure_stats_daily",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE day = $1"
+            )))
+            .bind(day)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (channel, provider, kind, status, n, cost) in &stats {
+            sqlx::query(
+                "INSERT INTO delivery_stats_daily (day, channel, provider, notification_type, status, deliveries, cost_rupiah)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(day)
+            .bind(channel)
+            .bind(provider)
+            .bind(kind)
+            .bind(status)
+            .bind(n)
+            .bind(cost)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (kind, bucket, n) in &latency {
+            sqlx::query(
+                "INSERT INTO delivery_latency_daily (day, kind, bucket_seconds, deliveries) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(day)
+            .bind(kind)
+            .bind(bucket)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (group, n) in &groups {
+            sqlx::query(
+                "INSERT INTO group_stats_daily (day, group_id, deliveries) VALUES ($1, $2, $3)",
+            )
+            .bind(day)
+            .bind(group)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (reason, n) in &failures {
+            sqlx::query(
+                "INSERT INTO failure_stats_daily (day, reason, deliveries) VALUES ($1, $2, $3)",
+            )
+            .bind(day)
+            .bind(reason)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        }
+    });
+    Ok(())
+}
+
+/// Recomputes every day from `first` to `last`, one transaction per day so
+/// the dispatcher's writes are never held up for long.
+pub async fn refresh_days(db: &Db, first: i64, last: i64) -> Result<(), AppError> {
+    for day in first..=last {
+        refresh_day(db, day).await?;
+    }
+    Ok(())
+}
+
+/// Every day the log holds (at start: the rollups may be missing or stale).
+pub async fn refresh_all(db: &Db, now: i64) -> Result<(), AppError> {
+    let oldest: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT MIN(created_at) FROM deliveries"
+    )
+    .fetch_one(pool)
+    .await?);
+    match oldest {
+        Some(oldest) => refresh_days(db, day_of(oldest), day_of(now)).await,
+        None => Ok(()),
+    }
+}
+
+/// Sums the rollups of days `first ..= last`.
+pub async fn report(db: &Db, first: i64, last: i64) -> Result<Report, AppError> {
+    type StatRow = (i64, String, String, String, String, i64, i64);
+    type Rollups = (
+        Vec<StatRow>,
+        Vec<(String, i64, i64)>,
+        Vec<(String, i64)>,
+        Vec<(String, i64)>,
+    );
+    let (stats, latency, groups, failures): Rollups = on_db!(db, |pool| {
+        let stats = sqlx::query_as(
+            "SELECT day, channel, provider, notification_type, status, deliveries, cost_rupiah
+             FROM delivery_stats_daily WHERE day >= $1 AND day <= $2",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(pool)
+        .await?;
+        let latency = sqlx::query_as(
+            "SELECT kind, bucket_seconds, CAST(SUM(deliveries) AS BIGINT) FROM delivery_latency_daily
+             WHERE day >= $1 AND day <= $2 GROUP BY kind, bucket_seconds ORDER BY kind, bucket_seconds",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(pool)
+        .await?;
+        let groups = sqlx::query_as(
+            "SELECT g.name, CAST(SUM(s.deliveries) AS BIGINT) AS n FROM group_stats_daily s
+             JOIN whatsapp_groups g ON g.id = s.group_id
+             WHERE s.day >= $1 AND s.day <= $2 GROUP BY g.name ORDER BY n DESC, g.name LIMIT 10",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(pool)
+        .await?;
+        let failures = sqlx::query_as(
+            "SELECT reason, CAST(SUM(deliveries) AS BIGINT) AS n FROM failure_stats_daily
+             WHERE day >= $1 AND day <= $2 GROUP BY reason ORDER BY n DESC, reason LIMIT 10",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(pool)
+        .await?;
+        (stats, latency, groups, failures)
+    });
+
+    let days: Vec<String> = (first..=last)
+        .map(|d| crate::time::wib_date(d * DAY_MS))
+        .collect();
+    let mut by_status: BTreeMap<DeliveryStatus, i64> = BTreeMap::new();
+    let mut channel: BTreeMap<(usize, String), i64> = BTreeMap::new();
+    let mut provider: BTreeMap<(usize, String), i64> = BTreeMap::new();
+    let mut kind: BTreeMap<(usize, String), i64> = BTreeMap::new();
+    let mut cost: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut total = 0;
+    for (day, ch, prov, t, status, n, rupiah) in stats {
+        let status =
+            DeliveryStatus::parse(&status).map_err(|e| internal("delivery_stats_daily", &e))?;
+        let i = (day - first) as usize;
+        total += n;
+        *by_status.entry(status).or_default() += n;
+        *channel.entry((i, ch)).or_default() += n;
+        let prov = if prov.is_empty() {
+            "—".to_owned()
+        } else {
+            prov
+        };
+        *provider.entry((i, prov.clone())).or_default() += n;
+        *kind.entry((i, t)).or_default() += n;
+        if rupiah != 0 {
+            *cost.entry((days[i][..7].to_owned(), prov)).or_default() += rupiah;
+        }
+    }
+    let volumes = |m: BTreeMap<(usize, String), i64>| {
+        m.into_iter()
+            .map(|((day, key), deliveries)| Volume {
+                day,
+                key,
+                deliveries,
+            })
+            .collect::<Vec<_>>()
+    };
+    let count = |s: &[DeliveryStatus]| {
+        s.iter()
+            .map(|s| by_status.get(s).copied().unwrap_or(0))
+            .sum::<i64>()
+    };
+    let failed = count(&[DeliveryStatus::Failed]);
+    let confirmed = count(&[DeliveryStatus::Delivered, DeliveryStatus::Read]);
+    let sent = count(&[DeliveryStatus::Sent]) + confirmed;
+    let finished = sent + failed;
+    let rate = |n: i64| (finished > 0).then(|| n as f64 / finished as f64);
+    let median = |which: &str| {
+        let b: Vec<(i64, i64)> = latency
+            .iter()
+            .filter(|(k, _, _)| k == which)
+            .map(|(_, b, n)| (*b, *n))
+            .collect();
+        median_bucket(&b)
+    };
+    Ok(Report {
+        success_rate: rate(sent),
+        delivered_rate: rate(confirmed),
+        median_delivered_s: median("delivered"),
+        median_read_s: median("read"),
+        by_status: by_status.into_iter().collect(),
+        by_channel: volumes(channel),
+        by_provider: volumes(provider),
+        by_type: volumes(kind),
+        failures: failures
+            .into_iter()
+            .map(|(r, n)| {
+                (
+                    if r.is_empty() {
+                        "(tanpa keterangan)".into()
+                    } else {
+                        r
+                    },
+                    n,
+                )
+            })
+            .collect(),
+        cost: cost.into_iter().map(|((m, p), r)| (m, p, r)).collect(),
+        busiest_groups: groups,
+        days,
+        total,
+    })
+}

@@ -1,0 +1,193 @@
+//! The outbox's write side: an event with its deliveries and inbox items in one
+//! transaction. Shared by the ingestion API (server crate) and by messages the
+//! app itself sends (phone codes, test sends, retries): every message is a row
+//! here before any provider sees it, and the dispatcher only ever reads rows.
+
+use crate::db::Db;
+use crate::error::AppError;
+use crate::in_tx;
+use domain::{Channel, DeliveryStatus, EventKind, Priority};
+
+pub struct NewEvent {
+    pub source: String,
+    pub idempotency_key: Option<String>,
+    pub kind: EventKind,
+    pub priority: Priority,
+    pub work_zone: Option<String>,
+    /// JSON of the recipients as posted.
+    pub recipients: String,
+    /// JSON of the template variables as posted.
+    pub data: String,
+}
+
+pub struct NewDelivery {
+    pub user_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub rule_id: Option<i64>,
+    pub channel: Channel,
+    pub recipient: String,
+    pub message: String,
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<i64>,
+    pub max_attempts: i64,
+}
+
+pub struct NewInboxItem {
+    pub user_id: i64,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+}
+
+/// Rows per multi-row INSERT. Kept small: sqlx's SQLite driver looks each
+/// `$N` up by name, which costs more per parameter the more a statement has.
+pub const INSERT_CHUNK: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Created(i64),
+    /// The (source, idempotency key) was seen before: the first event's id.
+    Duplicate(i64),
+}
+
+impl Inserted {
+    pub fn id(self) -> i64 {
+        match self {
+            Inserted::Created(id) | Inserted::Duplicate(id) => id,
+        }
+    }
+}
+
+/// Writes the event, its deliveries and inbox items atomically. A repeated
+/// idempotency key writes nothing and returns the first event's id.
+pub async fn insert_event(
+    db: &Db,
+    event: &NewEvent,
+    deliveries: &[NewDelivery],
+    inbox: &[NewInboxItem],
+    now: i64,
+) -> Result<Inserted, AppError> {
+    let mut out = insert_events(db, &[(event, deliveries, inbox)], now).await?;
+    Ok(out.remove(0))
+}
+
+/// One event with what it routed to.
+pub type EventRows<'a> = (&'a NewEvent, &'a [NewDelivery], &'a [NewInboxItem]);
+
+/// Writes one event with its deliveries and inbox items inside the caller's
+/// transaction (`in_tx!`), so a message the app sends commits together with
+/// the state it belongs to (a phone code, a retry) or not at all. A macro,
+/// like `in_tx!`, because the transaction's type differs per backend.
+macro_rules! write_event {
+    ($tx:ident, $event:expr, $deliveries:expr, $inbox:expr, $now:expr) => {{
+        let (event, deliveries, inbox, now): (
+            &$crate::outbox::NewEvent,
+            &[$crate::outbox::NewDelivery],
+            &[$crate::outbox::NewInboxItem],
+            i64,
+        ) = ($event, $deliveries, $inbox, $now);
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
+                 recipients, data, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (source, idempotency_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(&event.source)
+        .bind(&event.idempotency_key)
+        .bind(event.kind.as_str())
+        .bind(event.priority.as_str())
+        .bind(&event.work_zone)
+        .bind(&event.recipients)
+        .bind(&event.data)
+        .bind(now)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        match id {
+            None => {
+                let first: i64 = sqlx::query_scalar(
+                    "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2",
+                )
+                .bind(&event.source)
+                .bind(&event.idempotency_key)
+                .fetch_one(&mut *$tx)
+                .await?;
+                $crate::outbox::Inserted::Duplicate(first)
+            }
+            Some(event_id) => {
+                // Multi-row inserts: one statement per chunk, not per row.
+                for chunk in deliveries.chunks($crate::outbox::INSERT_CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
+                             channel, recipient, message, status, max_attempts, next_attempt_at,
+                             created_at, updated_at, sent_at, delivered_at)
+                         VALUES {}",
+                        $crate::db::value_rows(chunk.len(), 16)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for d in chunk {
+                        let delivered_at =
+                            (d.status == domain::DeliveryStatus::Delivered).then_some(now);
+                        q = q
+                            .bind(event_id)
+                            .bind(event.kind.as_str())
+                            .bind(event.priority.as_str())
+                            .bind(d.user_id)
+                            .bind(d.group_id)
+                            .bind(d.rule_id)
+                            .bind(d.channel.as_str())
+                            .bind(&d.recipient)
+                            .bind(&d.message)
+                            .bind(d.status.as_str())
+                            .bind(d.max_attempts)
+                            .bind(d.next_attempt_at)
+                            .bind(now)
+                            .bind(now)
+                            .bind(delivered_at)
+                            .bind(delivered_at);
+                    }
+                    q.execute(&mut *$tx).await?;
+                }
+                for chunk in inbox.chunks($crate::outbox::INSERT_CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
+                         VALUES {}",
+                        $crate::db::value_rows(chunk.len(), 8)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for n in chunk {
+                        q = q
+                            .bind(event_id)
+                            .bind(n.user_id)
+                            .bind(event.kind.as_str())
+                            .bind(event.priority.as_str())
+                            .bind(&n.title)
+                            .bind(&n.body)
+                            .bind(&n.link)
+                            .bind(now);
+                    }
+                    q.execute(&mut *$tx).await?;
+                }
+                $crate::outbox::Inserted::Created(event_id)
+            }
+        }
+    }};
+}
+pub(crate) use write_event;
+
+/// Writes several events in one transaction (group commit): one commit, and
+/// one pass over the indexes' hot pages, for many events.
+pub async fn insert_events(
+    db: &Db,
+    events: &[EventRows<'_>],
+    now: i64,
+) -> Result<Vec<Inserted>, AppError> {
+    let inserted = in_tx!(db, |tx| {
+        let mut all = Vec::with_capacity(events.len());
+        for &(event, deliveries, inbox) in events {
+            all.push(write_event!(tx, event, deliveries, inbox, now));
+        }
+        all
+    });
+    Ok(inserted)
+}
