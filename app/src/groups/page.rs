@@ -19,6 +19,7 @@ pub fn category_label(c: GroupCategory) -> &'static str {
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     let groups = Resource::new(|| (), |_| list_groups());
+    let zones = Resource::new(|| (), |_| super::list_work_zones());
     let query = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());
     let zone = RwSignal::new(String::new());
@@ -63,9 +64,13 @@ pub fn GroupsPage() -> impl IntoView {
                 <select data-testid="group-zone" on:change=move |ev| zone.set(event_target_value(&ev))>
                     <option value="">"Semua"</option>
                     <option value="*">"Lintas zona"</option>
-                    {domain::defaults::WORK_ZONES.iter().map(|(code, name)| view! {
-                        <option value=*code>{*name}</option>
-                    }).collect_view()}
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            zones.await.unwrap_or_default().into_iter().map(|(code, name)| view! {
+                                <option value=code>{name}</option>
+                            }).collect_view()
+                        })}
+                    </Suspense>
                 </select>
             </label>
             <label>

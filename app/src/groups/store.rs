@@ -173,40 +173,33 @@ fn refused(e: sqlx::Error) -> AppError {
 
 pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<i64, AppError> {
     let phone = g.phone_number.as_ref().map(|p| p.as_str().to_owned());
-    let result: Result<Option<i64>, sqlx::Error> = on_db!(db, |pool| {
-        match g.id {
-        None => sqlx::query_scalar(
+    // One set of values for both statements; the update adds the id.
+    let sql = match g.id {
+        None => {
             "INSERT INTO whatsapp_groups (name, description, chat_id, phone_number, category, work_zone,
                  active, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-        )
-        .bind(&g.name)
-        .bind(&g.description)
-        .bind(&g.chat_id)
-        .bind(&phone)
-        .bind(g.category.as_str())
-        .bind(&g.work_zone)
-        .bind(g.active)
-        .bind(now)
-        .fetch_optional(pool)
-        .await,
-        Some(id) => sqlx::query_scalar(
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id"
+        }
+        Some(_) => {
             "UPDATE whatsapp_groups SET name = $1, description = $2, chat_id = $3, phone_number = $4,
                  category = $5, work_zone = $6, active = $7, updated_at = $8
-             WHERE id = $9 RETURNING id",
-        )
-        .bind(&g.name)
-        .bind(&g.description)
-        .bind(&g.chat_id)
-        .bind(&phone)
-        .bind(g.category.as_str())
-        .bind(&g.work_zone)
-        .bind(g.active)
-        .bind(now)
-        .bind(id)
-        .fetch_optional(pool)
-        .await,
-    }
+             WHERE id = $9 RETURNING id"
+        }
+    };
+    let result: Result<Option<i64>, sqlx::Error> = on_db!(db, |pool| {
+        let mut q = sqlx::query_scalar(sql)
+            .bind(&g.name)
+            .bind(&g.description)
+            .bind(&g.chat_id)
+            .bind(&phone)
+            .bind(g.category.as_str())
+            .bind(&g.work_zone)
+            .bind(g.active)
+            .bind(now);
+        if let Some(id) = g.id {
+            q = q.bind(id);
+        }
+        q.fetch_optional(pool).await
     });
     result
         .map_err(refused)?

@@ -82,6 +82,24 @@ fn Switch(
     }
 }
 
+/// An `HH:MM` field of the form, described by its error line.
+#[component]
+fn TimeField(
+    form: RwSignal<SettingsForm>,
+    id: &'static str,
+    label: &'static str,
+    get: fn(&SettingsForm) -> String,
+    set: fn(&mut SettingsForm, String),
+) -> impl IntoView {
+    view! {
+        <label for=id>{label}
+            <input type="time" id=id required aria-describedby=format!("{id}-error")
+                prop:value=move || form.with(get)
+                on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))/>
+        </label>
+    }
+}
+
 #[component]
 fn SettingsEditor(initial: MySettings) -> impl IntoView {
     let saved = RwSignal::new(initial.clone());
@@ -232,18 +250,10 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
                 <Switch form id="quiet_hours_enabled" label="Aktifkan jam tenang"
                     get=|f| f.quiet_hours_enabled set=|f, v| f.quiet_hours_enabled = v/>
                 <div class="row">
-                    <label for="quiet_start">"Mulai"
-                        <input type="time" id="quiet_start" required
-                            aria-describedby="quiet_start-error"
-                            prop:value=move || form.with(|f| f.quiet_start.clone())
-                            on:input=move |ev| form.update(|f| f.quiet_start = event_target_value(&ev))/>
-                    </label>
-                    <label for="quiet_end">"Selesai"
-                        <input type="time" id="quiet_end" required
-                            aria-describedby="quiet_end-error"
-                            prop:value=move || form.with(|f| f.quiet_end.clone())
-                            on:input=move |ev| form.update(|f| f.quiet_end = event_target_value(&ev))/>
-                    </label>
+                    <TimeField form id="quiet_start" label="Mulai"
+                        get=|f| f.quiet_start.clone() set=|f, v| f.quiet_start = v/>
+                    <TimeField form id="quiet_end" label="Selesai"
+                        get=|f| f.quiet_end.clone() set=|f, v| f.quiet_end = v/>
                     <label for="quiet_time_zone">"Zona waktu"
                         <select id="quiet_time_zone"
                             prop:value=move || form.with(|f| f.quiet_time_zone.clone())

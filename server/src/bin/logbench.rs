@@ -48,7 +48,7 @@ async fn fill(db: &Db, rows: i64, now: i64) -> Result<(), String> {
     let sql = format!(
         "INSERT INTO deliveries (notification_type, priority, channel, provider, group_id, recipient, message,
              status, cost_rupiah, error, created_at, updated_at, sent_at, delivered_at)
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+         WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
          SELECT
            CASE i % 4 WHEN 0 THEN 'ticket_assigned' WHEN 1 THEN 'new_ticket' WHEN 2 THEN 'sla_warning' ELSE 'daily_summary' END,
            CASE i % 3 WHEN 0 THEN 'medium' WHEN 1 THEN 'high' ELSE 'low' END,
@@ -66,12 +66,21 @@ async fn fill(db: &Db, rows: i64, now: i64) -> Result<(), String> {
         step = (30 * DAY_MS) / rows.max(1),
     );
     match db {
-        Db::Sqlite(pool, _) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await,
-        Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await,
+        Db::Sqlite(pool, _) => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .map(|_| ()),
     }
     .map_err(|e| e.to_string())?;
     if let Db::Postgres(pool) = db {
-        sqlx::query("ANALYZE deliveries").execute(pool).await.map_err(|e| e.to_string())?;
+        sqlx::query("ANALYZE deliveries")
+            .execute(pool)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -107,15 +116,25 @@ async fn main() -> Result<(), String> {
         .unwrap_or_else(|| format!("sqlite:{}", dir.join("log.db").display()));
     let db = Db::connect(&url, 4).await.map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
-    seed::ensure_reference_data(&db).await.map_err(|e| e.to_string())?;
-    seed::ensure_demo_data(&db).await.map_err(|e| e.to_string())?;
+    seed::ensure_reference_data(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    seed::ensure_demo_data(&db)
+        .await
+        .map_err(|e| e.to_string())?;
     let now = app::time::now_ms();
 
     let t = Instant::now();
     fill(&db, a.rows, now).await?;
-    println!("filled {} deliveries in {:.1} s", a.rows, t.elapsed().as_secs_f64());
+    println!(
+        "filled {} deliveries in {:.1} s",
+        a.rows,
+        t.elapsed().as_secs_f64()
+    );
 
-    let all = DeliveryFilter::default().resolve().map_err(|e| e.to_string())?;
+    let all = DeliveryFilter::default()
+        .resolve()
+        .map_err(|e| e.to_string())?;
     let failed = DeliveryFilter {
         status: "failed".into(),
         ..Default::default()
@@ -148,7 +167,11 @@ async fn main() -> Result<(), String> {
     })
     .await;
     time("log: status=failed, 15 days back", r, || async {
-        log::page(&db, &failed, middle, 50).await.unwrap().items.len()
+        log::page(&db, &failed, middle, 50)
+            .await
+            .unwrap()
+            .items
+            .len()
     })
     .await;
     time("log: channel+provider+type, first page", r, || async {
@@ -157,24 +180,33 @@ async fn main() -> Result<(), String> {
     .await;
 
     let t = Instant::now();
-    analytics::refresh_all(&db, now).await.map_err(|e| e.to_string())?;
+    analytics::refresh_all(&db, now)
+        .await
+        .map_err(|e| e.to_string())?;
     println!(
-        "analytics: rollup of all {} days in {:.1} s (once at start; then today and yesterday every 10 s)",
-        31,
+        "analytics: rollup of every day in {:.1} s (once at start; then today and yesterday every 10 s)",
         t.elapsed().as_secs_f64()
     );
     let today = analytics::day_of(now);
     time("analytics: refresh today + yesterday", r.min(5), || async {
-        analytics::refresh_days(&db, today - 1, today).await.unwrap();
+        analytics::refresh_days(&db, today - 1, today)
+            .await
+            .unwrap();
         2
     })
     .await;
     time("analytics: report, last 30 days", r, || async {
-        analytics::report(&db, today - 29, today).await.unwrap().total as usize
+        analytics::report(&db, today - 29, today)
+            .await
+            .unwrap()
+            .total as usize
     })
     .await;
     time("analytics: report, last 7 days", r, || async {
-        analytics::report(&db, today - 6, today).await.unwrap().total as usize
+        analytics::report(&db, today - 6, today)
+            .await
+            .unwrap()
+            .total as usize
     })
     .await;
 

@@ -1,0 +1,54 @@
+import { expect, test } from "@playwright/test";
+import { hydrated, login } from "../tests/helpers";
+
+const out = (name: string) => `../docs/screenshots/${name}.png`;
+
+test("screenshots of each page", async ({ page, request }) => {
+  // Some traffic first, so the log and the charts have something to show.
+  for (let i = 0; i < 12; i++) {
+    const res = await request.post("/api/v1/events", {
+      headers: { Authorization: "Bearer nk_demo_0123456789abcdef" },
+      data: {
+        type: i % 3 === 0 ? "new_ticket" : "ticket_assigned",
+        priority: i % 4 === 0 ? "high" : "medium",
+        work_zone: ["karawang", "bekasi", "cikampek"][i % 3],
+        recipients: { user_ids: [5, 6, 7, 8] },
+        data: {
+          ticket_id: `TKT-2026-${1000 + i}`, customer_name: "Ibu Sari", location: "Perum Griya Asri Blok C2",
+          issue_type: "FTTH LOS merah", address: "Jl. Tuparev No. 12", customer_phone: "081234567890",
+          ticket_url: "https://tiket.example/TKT", sla_deadline: "16:00", technician_name: "Budi",
+        },
+        idempotency_key: `shot-${i}`,
+      },
+    });
+    expect(res.status(), await res.text()).toBe(202);
+  }
+
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await login(page, "admin@demo.id");
+  for (const [path, name] of [
+    ["/settings", "settings"],
+    ["/master/groups", "groups"],
+    ["/master/groups/1", "group-editor"],
+    ["/deliveries", "deliveries"],
+    ["/analytics", "analytics"],
+  ]) {
+    await page.goto(path);
+    await hydrated(page);
+    if (name === "analytics") await expect(page.getByTestId("total")).not.toHaveText("0", { timeout: 10_000 });
+    await page.screenshot({ path: out(name), fullPage: true });
+  }
+  await page.goto("/deliveries");
+  await hydrated(page);
+  await page.getByTestId("delivery-row").first().getByRole("link").click();
+  await expect(page.getByTestId("delivery-detail")).toBeVisible();
+  await page.screenshot({ path: out("delivery-detail"), fullPage: true });
+
+  // A technician's phone.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.context().clearCookies();
+  await login(page, "tek.karawang1@demo.id");
+  await page.goto("/settings");
+  await hydrated(page);
+  await page.screenshot({ path: out("settings-phone"), fullPage: true });
+});
