@@ -122,7 +122,8 @@ test("an admin creates a group with a rule, previews its template and test-sends
 
   // The test send goes through the sandbox and its progress is shown.
   await page.getByTestId("test-send-button").click();
-  await expect(page.getByTestId("test-send-status")).toContainText("Terkirim lewat sandbox", { timeout: 10_000 });
+  // The sandbox plays the receipts a real gateway would send: sent, delivered, read.
+  await expect(page.getByTestId("test-send-status")).toContainText("Dibaca lewat sandbox", { timeout: 10_000 });
 
   // The list shows it; delete asks first.
   await page.goto("/master/groups");

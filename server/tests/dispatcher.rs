@@ -546,3 +546,48 @@ store_test!(
         assert_eq!(count(db, "SELECT COUNT(*) FROM early_statuses").await, 0);
     }
 );
+
+store_test!(
+    the_sandbox_plays_delivered_and_read_receipts_through_the_webhook_path,
+    |db| {
+        setup(db).await;
+        on_db_disable_all(db).await;
+        app::on_db!(db, |pool| sqlx::query(
+            "UPDATE provider_accounts SET enabled = TRUE WHERE kind = 'sandbox'"
+        )
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let event = ingest(db, assignment(budi, "sandbox-1")).await.unwrap();
+        let d = dispatcher(db);
+        assert_eq!(step(&d).await, 1);
+        let row = whatsapp_row(db, event).await;
+        assert_eq!(row.provider.as_deref(), Some("sandbox"));
+        assert!(row
+            .provider_message_id
+            .as_deref()
+            .unwrap()
+            .starts_with("sandbox-"));
+        eventually("the sandbox's read receipt", || async {
+            whatsapp_row(db, event).await.status == "read"
+        })
+        .await;
+        let (sent, delivered, read): (Option<i64>, Option<i64>, Option<i64>) =
+            app::on_db!(db, |pool| {
+                sqlx::query_as(
+                    "SELECT sent_at, delivered_at, read_at FROM deliveries WHERE id = $1",
+                )
+                .bind(row.id)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+            });
+        let (sent, delivered, read) = (sent.unwrap(), delivered.unwrap(), read.unwrap());
+        assert!(
+            sent <= delivered && delivered <= read,
+            "{sent} {delivered} {read}"
+        );
+    }
+);

@@ -433,6 +433,11 @@ fn TestSendCard(group_id: i64, sample: Option<String>) -> impl IntoView {
     let send = ServerAction::<TestSend>::new();
     let tick = RwSignal::new(0u32);
     let delivery_id = Memo::new(move |_| send.value().get().and_then(Result::ok));
+    Effect::new(move |_| {
+        if delivery_id.get().is_some() {
+            tick.set(0);
+        }
+    });
     let progress = Resource::new(
         move || (delivery_id.get(), tick.get()),
         |(id, _)| async move {
@@ -447,10 +452,13 @@ fn TestSendCard(group_id: i64, sample: Option<String>) -> impl IntoView {
     {
         let handle = set_interval_with_handle(
             move || {
-                let settled = progress.get_untracked().flatten().is_some_and(|r| {
-                    r.is_ok_and(|d| d.item.status.rank() >= domain::DeliveryStatus::Sent.rank())
-                });
-                if delivery_id.get_untracked().is_some() && !settled {
+                // Until read or failed, for a minute at most: a real
+                // provider may never report more than sent.
+                let settled = progress
+                    .get_untracked()
+                    .flatten()
+                    .is_some_and(|r| r.is_ok_and(|d| d.item.status.is_final()));
+                if delivery_id.get_untracked().is_some() && !settled && tick.get_untracked() < 90 {
                     tick.update(|n| *n += 1);
                 }
             },

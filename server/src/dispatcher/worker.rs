@@ -6,7 +6,7 @@ use crate::providers::ratelimit::RateLimiter;
 use crate::providers::{self, AccountCache, FailureClass, SendResult, To};
 use app::db::Db;
 use app::time::now_ms;
-use domain::{Channel, PhoneE164};
+use domain::{Channel, DeliveryStatus, PhoneE164};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify, Semaphore};
@@ -250,6 +250,11 @@ impl Dispatcher {
                     reference,
                     response,
                 } => {
+                    if account.kind == providers::ProviderKind::Sandbox {
+                        if let Some(id) = &message_id {
+                            simulate_receipts(self.db.clone(), id.clone());
+                        }
+                    }
                     return Outcome::Sent {
                         provider: account.kind.as_str().to_owned(),
                         account_id: account.id,
@@ -385,4 +390,30 @@ async fn write_results(db: Db, mut rx: mpsc::Receiver<(i64, i64, Outcome)>, max:
         }
         buf.clear();
     }
+}
+
+/// How long after the send the sandbox reports delivered, then read.
+pub const SANDBOX_RECEIPTS_MS: [(u64, DeliveryStatus); 2] = [
+    (300, DeliveryStatus::Delivered),
+    (900, DeliveryStatus::Read),
+];
+
+/// The sandbox has no phone to deliver to, so it plays the receipts a real
+/// gateway would call back with: a test send then shows a message's whole
+/// life (sent, delivered, read) with no credentials. They take the webhooks'
+/// path, so a receipt that beats the send's record is held and replayed.
+fn simulate_receipts(db: Db, message_id: String) {
+    tokio::spawn(async move {
+        let mut waited = 0;
+        for (at, status) in SANDBOX_RECEIPTS_MS {
+            tokio::time::sleep(Duration::from_millis(at - waited)).await;
+            waited = at;
+            let key = store::MessageKey::Id(&message_id);
+            if let Err(e) =
+                store::apply_or_hold(&db, "sandbox", key, status, now_ms(), None, None).await
+            {
+                tracing::warn!("sandbox receipt: {e}");
+            }
+        }
+    });
 }
