@@ -236,22 +236,12 @@ store_test!(the_openapi_document_matches_the_api, |db| {
 /// A sent delivery to apply callbacks to; returns (delivery id, provider message id).
 async fn sent_via(db: &app::db::Db, kind: Kind, key: &str) -> (i64, String, Fake) {
     let fake = Fake::start(kind).await;
-    app::on_db!(db, |pool| sqlx::query(
-        "UPDATE provider_accounts SET enabled = FALSE"
-    )
-    .execute(pool)
-    .await
-    .map(|_| ())
-    .unwrap());
+    disable_all_accounts(db).await;
     add_account(db, &fake, kind, 1, 6000, 100, 2000).await;
     let budi = user_id(db, "tek.karawang1@demo.id").await;
     let event = ingest(db, assignment(budi, key)).await.unwrap();
     step(&dispatcher(db)).await;
-    let row = deliveries(db, event.id())
-        .await
-        .into_iter()
-        .find(|r| r.channel == "whatsapp")
-        .unwrap();
+    let row = whatsapp_row(db, event.id()).await;
     assert_eq!(row.status, "sent");
     (row.id, row.provider_message_id.unwrap(), fake)
 }

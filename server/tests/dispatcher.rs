@@ -9,14 +9,6 @@ use server::testkit::fakes::{Behaviour, Fake, Kind};
 use std::time::Duration;
 use support::*;
 
-async fn whatsapp_row(db: &app::db::Db, event: Inserted) -> Row {
-    deliveries(db, event.id())
-        .await
-        .into_iter()
-        .find(|r| r.channel == "whatsapp")
-        .expect("a WhatsApp delivery")
-}
-
 store_test!(
     a_ticket_assignment_goes_out_through_fonnte_in_its_real_format,
     |db| {
@@ -40,7 +32,7 @@ store_test!(
 
         let d = dispatcher(db);
         assert_eq!(step(&d).await, 1);
-        let row = whatsapp_row(db, event).await;
+        let row = whatsapp_row(db, event.id()).await;
         assert_eq!(row.status, "sent");
         assert_eq!(row.provider.as_deref(), Some("fonnte"));
         assert_eq!(row.provider_account_id, Some(account));
@@ -73,7 +65,7 @@ store_test!(
         setup(db).await;
         for kind in [Kind::Wablas, Kind::Woowa, Kind::Meta] {
             let fake = Fake::start(kind).await;
-            on_db_disable_all(db).await;
+            disable_all_accounts(db).await;
             add_account(db, &fake, kind, 1, 600, 100, 2000).await;
             let budi = user_id(db, "tek.karawang1@demo.id").await;
             let key = format!("p-{}", kind_name(kind));
@@ -87,7 +79,7 @@ store_test!(
         .unwrap();
             let d = dispatcher(db);
             assert_eq!(step(&d).await, 2, "{kind:?}");
-            let row = whatsapp_row(db, event).await;
+            let row = whatsapp_row(db, event.id()).await;
             assert_eq!(row.status, "sent", "{kind:?}: {:?}", row.error);
             let group_row = deliveries(db, group_event.id())
                 .await
@@ -129,16 +121,6 @@ store_test!(
     }
 );
 
-async fn on_db_disable_all(db: &app::db::Db) {
-    app::on_db!(db, |pool| sqlx::query(
-        "UPDATE provider_accounts SET enabled = FALSE"
-    )
-    .execute(pool)
-    .await
-    .map(|_| ())
-    .unwrap());
-}
-
 store_test!(a_failing_account_fails_over_to_the_next_in_order, |db| {
     setup(db).await;
     let wablas = Fake::start(Kind::Wablas).await;
@@ -163,7 +145,7 @@ store_test!(a_failing_account_fails_over_to_the_next_in_order, |db| {
             .await
             .unwrap();
         step(&d).await;
-        let row = whatsapp_row(db, event).await;
+        let row = whatsapp_row(db, event.id()).await;
         assert_eq!(row.status, "sent", "case {i}: {:?}", row.error);
         assert_eq!(row.provider_account_id, Some(second), "case {i}");
         assert_eq!(row.attempts, 1, "failover happens inside one attempt");
@@ -184,7 +166,7 @@ store_test!(a_recipient_error_fails_permanently_without_failover, |db| {
     let budi = user_id(db, "tek.karawang1@demo.id").await;
     let event = ingest(db, assignment(budi, "r1")).await.unwrap();
     step(&dispatcher(db)).await;
-    let row = whatsapp_row(db, event).await;
+    let row = whatsapp_row(db, event.id()).await;
     assert_eq!(row.status, "failed");
     assert_eq!(row.error.as_deref(), Some("Fonnte: target invalid"));
     assert!(wablas.received().is_empty());
@@ -205,7 +187,7 @@ store_test!(
         for attempt in 1..=3 {
             fonnte.push(Behaviour::Http(503, "down".into()));
             assert_eq!(step_at(&d, now).await, 1, "attempt {attempt}");
-            let row = whatsapp_row(db, event).await;
+            let row = whatsapp_row(db, event.id()).await;
             assert_eq!(row.attempts, attempt);
             if attempt < 3 {
                 assert_eq!(row.status, "queued");
@@ -244,7 +226,7 @@ store_test!(a_timeout_is_retried_later_without_failover, |db| {
     let budi = user_id(db, "tek.karawang1@demo.id").await;
     let event = ingest(db, assignment(budi, "t1")).await.unwrap();
     step(&dispatcher(db)).await;
-    let row = whatsapp_row(db, event).await;
+    let row = whatsapp_row(db, event.id()).await;
     assert_eq!(row.status, "queued");
     assert!(
         row.error.as_deref().unwrap().contains("may have sent"),
@@ -268,7 +250,10 @@ store_test!(
         let a = ingest(db, assignment(budi, "l1")).await.unwrap();
         let b = ingest(db, assignment(joko, "l2")).await.unwrap();
         step(&dispatcher(db)).await;
-        let rows = [whatsapp_row(db, a).await, whatsapp_row(db, b).await];
+        let rows = [
+            whatsapp_row(db, a.id()).await,
+            whatsapp_row(db, b.id()).await,
+        ];
         let sent: Vec<_> = rows.iter().filter(|r| r.status == "sent").collect();
         let waiting: Vec<_> = rows.iter().filter(|r| r.status == "queued").collect();
         assert_eq!((sent.len(), waiting.len()), (1, 1));
@@ -352,7 +337,7 @@ store_test!(
         // Worker B takes it over and sends it.
         let d = dispatcher(db);
         step_at(&d, now + 1_002).await;
-        let row = whatsapp_row(db, event).await;
+        let row = whatsapp_row(db, event.id()).await;
         assert_eq!((row.status.as_str(), row.attempts), ("sent", 2));
         // A's late verdict changes nothing.
         let late = Outcome::Failed {
@@ -367,7 +352,7 @@ store_test!(
                 .unwrap(),
             0
         );
-        assert_eq!(whatsapp_row(db, event).await.status, "sent");
+        assert_eq!(whatsapp_row(db, event.id()).await.status, "sent");
     }
 );
 
@@ -412,7 +397,7 @@ store_test!(quiet_hours_defer_whatsapp_to_the_end_of_the_window, |db| {
     let d = dispatcher(db);
     assert_eq!(step(&d).await, 0);
     assert_eq!(step_at(&d, wa.next_attempt_at.unwrap()).await, 1);
-    assert_eq!(whatsapp_row(db, event).await.status, "sent");
+    assert_eq!(whatsapp_row(db, event.id()).await.status, "sent");
 });
 
 store_test!(a_repeated_idempotency_key_writes_nothing_twice, |db| {
@@ -524,7 +509,7 @@ store_test!(
         assert_eq!(count(db, "SELECT COUNT(*) FROM early_statuses").await, 2);
 
         step(&dispatcher(db)).await;
-        let row = whatsapp_row(db, event).await;
+        let row = whatsapp_row(db, event.id()).await;
         assert_eq!(
             (row.provider_message_id.as_deref(), row.status.as_str()),
             (Some("1000"), "read")
@@ -551,7 +536,7 @@ store_test!(
     the_sandbox_plays_delivered_and_read_receipts_through_the_webhook_path,
     |db| {
         setup(db).await;
-        on_db_disable_all(db).await;
+        disable_all_accounts(db).await;
         app::on_db!(db, |pool| sqlx::query(
             "UPDATE provider_accounts SET enabled = TRUE WHERE kind = 'sandbox'"
         )
@@ -563,7 +548,7 @@ store_test!(
         let event = ingest(db, assignment(budi, "sandbox-1")).await.unwrap();
         let d = dispatcher(db);
         assert_eq!(step(&d).await, 1);
-        let row = whatsapp_row(db, event).await;
+        let row = whatsapp_row(db, event.id()).await;
         assert_eq!(row.provider.as_deref(), Some("sandbox"));
         assert!(row
             .provider_message_id
@@ -571,7 +556,7 @@ store_test!(
             .unwrap()
             .starts_with("sandbox-"));
         eventually("the sandbox's read receipt", || async {
-            whatsapp_row(db, event).await.status == "read"
+            whatsapp_row(db, event.id()).await.status == "read"
         })
         .await;
         let (sent, delivered, read): (Option<i64>, Option<i64>, Option<i64>) =

@@ -450,27 +450,12 @@ pub async fn replay_early(db: &Db, sent: &[(String, String)]) -> Result<usize, A
     }
     let mut applied = 0;
     for (provider, message_id) in sent {
-        let mut held: Vec<Early> = on_db!(db, |pool| sqlx::query_as(
-            "SELECT id, message_key, status, at, error, reference FROM early_statuses
-             WHERE provider = $1 AND message_key = $2 ORDER BY id"
-        )
-        .bind(provider)
-        .bind(message_id)
-        .fetch_all(pool)
-        .await?);
+        let mut held = held_for(db, provider, message_id).await?;
         // Receipts keyed by a reference that arrived with this message id.
         let references: Vec<String> = held.iter().filter_map(|e| e.reference.clone()).collect();
         for r in &references {
             link_reference(db, provider, message_id, r).await?;
-            let more: Vec<Early> = on_db!(db, |pool| sqlx::query_as(
-                "SELECT id, message_key, status, at, error, reference FROM early_statuses
-                 WHERE provider = $1 AND message_key = $2 ORDER BY id"
-            )
-            .bind(provider)
-            .bind(format!("ref:{r}"))
-            .fetch_all(pool)
-            .await?);
-            held.extend(more);
+            held.extend(held_for(db, provider, &format!("ref:{r}")).await?);
         }
         // Oldest state first, so each one can move the delivery forward.
         held.sort_by_key(|e| {
@@ -502,6 +487,18 @@ pub async fn replay_early(db: &Db, sent: &[(String, String)]) -> Result<usize, A
         }
     }
     Ok(applied)
+}
+
+/// The callbacks held for one message key, oldest first.
+async fn held_for(db: &Db, provider: &str, key: &str) -> Result<Vec<Early>, AppError> {
+    Ok(on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, message_key, status, at, error, reference FROM early_statuses
+         WHERE provider = $1 AND message_key = $2 ORDER BY id"
+    )
+    .bind(provider)
+    .bind(key)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// The (provider, message id) of each sent outcome, for [`replay_early`].

@@ -222,16 +222,15 @@ async fn fonnte(
     } else {
         outcome.push("ignored: neither id nor stateid".into());
     }
-    let _ = store::log_callback(
-        &hooks.db,
+    acknowledge(
+        &hooks,
         "fonnte",
-        Some(account_id),
-        &String::from_utf8_lossy(&body),
+        account_id,
+        &body,
         &outcome.join("; "),
         now,
     )
-    .await;
-    (StatusCode::OK, "ok").into_response()
+    .await
 }
 
 fn wablas_status(s: &str) -> Option<DeliveryStatus> {
@@ -275,16 +274,7 @@ async fn wablas(
         }
         None => "ignored: no id".into(),
     };
-    let _ = store::log_callback(
-        &hooks.db,
-        "wablas",
-        Some(account_id),
-        &String::from_utf8_lossy(&body),
-        &outcome,
-        now,
-    )
-    .await;
-    (StatusCode::OK, "ok").into_response()
+    acknowledge(&hooks, "wablas", account_id, &body, &outcome, now).await
 }
 
 #[derive(Deserialize)]
@@ -423,12 +413,25 @@ async fn meta_post(
     if outcome.is_empty() {
         outcome.push("ignored: no statuses".into());
     }
+    acknowledge(&hooks, "meta", account_id, &body, &outcome.join("; "), now).await
+}
+
+/// Keeps the callback and what it did (audit, replay detection) and answers
+/// 200, which every provider takes as "received, do not resend".
+async fn acknowledge(
+    hooks: &Webhooks,
+    provider: &str,
+    account_id: i64,
+    body: &[u8],
+    outcome: &str,
+    now: i64,
+) -> Response {
     let _ = store::log_callback(
         &hooks.db,
-        "meta",
+        provider,
         Some(account_id),
-        &String::from_utf8_lossy(&body),
-        &outcome.join("; "),
+        &String::from_utf8_lossy(body),
+        outcome,
         now,
     )
     .await;

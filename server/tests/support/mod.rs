@@ -239,3 +239,23 @@ where
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// Turns every provider account off (a test then adds the fakes it wants).
+pub async fn disable_all_accounts(db: &Db) {
+    on_db!(db, |pool| sqlx::query(
+        "UPDATE provider_accounts SET enabled = FALSE"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .unwrap());
+}
+
+/// The WhatsApp (personal) delivery of an event.
+pub async fn whatsapp_row(db: &Db, event_id: i64) -> Row {
+    deliveries(db, event_id)
+        .await
+        .into_iter()
+        .find(|r| r.channel == "whatsapp")
+        .expect("a WhatsApp delivery")
+}
