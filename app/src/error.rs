@@ -23,6 +23,14 @@ impl FieldError {
             message: message.into(),
         }
     }
+
+    /// The message for `field` among `errors`, if any.
+    pub fn find(errors: &[FieldError], field: &str) -> Option<String> {
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.clone())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -50,13 +58,58 @@ impl AppError {
         AppError::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// What the page shows: the `Display` text (Indonesian, for logs and
+    /// tests) in the page's language. Details composed by the server already
+    /// come in the signed-in user's language (see `crate::i18n::locale`).
+    pub fn message(&self) -> String {
+        use crate::i18n::{fill, tr};
+        match self {
+            AppError::Unauthenticated => tr(
+                "Silakan masuk terlebih dahulu (sesi tidak ada atau telah berakhir).",
+                "Please sign in first (no session, or it has expired).",
+            )
+            .into(),
+            AppError::InvalidCredentials => {
+                tr("Email atau kata sandi salah.", "Wrong email or password.").into()
+            }
+            AppError::Forbidden(roles) => fill(
+                tr(
+                    "Anda tidak berhak membuka ini (perlu peran: {}).",
+                    "You may not open this (it needs the role: {}).",
+                ),
+                &[roles],
+            ),
+            AppError::NotFound(what) => fill(tr("Tidak ditemukan: {}", "Not found: {}"), &[what]),
+            AppError::Validation(errors) => fill(
+                tr("Periksa isian: {}", "Check the form: {}"),
+                &[&errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")],
+            ),
+            AppError::Conflict(message) => message.clone(),
+            AppError::Internal(reference) => fill(
+                tr(
+                    "Terjadi kesalahan di server (ref {}). Coba lagi nanti.",
+                    "Something went wrong on the server (ref {}). Please try again later.",
+                ),
+                &[reference],
+            ),
+            AppError::Transport(detail) => fill(
+                tr(
+                    "Gagal menghubungi server: {}",
+                    "Could not reach the server: {}",
+                ),
+                &[detail],
+            ),
+        }
+    }
+
     /// The message for one field, if this is a validation error naming it.
     pub fn field(&self, name: &str) -> Option<String> {
         match self {
-            AppError::Validation(errors) => errors
-                .iter()
-                .find(|e| e.field == name)
-                .map(|e| e.message.clone()),
+            AppError::Validation(errors) => FieldError::find(errors, name),
             _ => None,
         }
     }

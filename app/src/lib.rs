@@ -13,6 +13,7 @@
 //! - [`outbox`] (server only): writing events and their deliveries, the one
 //!   way a message enters the delivery pipeline;
 //! - [`db`] (server only): the SQLite / PostgreSQL pool, migrations and seed data;
+//! - [`i18n`]: the pages' language (Indonesian, or English by choice);
 //! - [`shell`]: the document, the router and the navigation.
 
 pub mod analytics;
@@ -22,6 +23,7 @@ pub mod db;
 pub mod deliveries;
 pub mod error;
 pub mod groups;
+pub mod i18n;
 pub mod inbox;
 #[cfg(feature = "ssr")]
 pub mod outbox;

@@ -7,17 +7,22 @@ use crate::deliveries::page::{DeliveriesPage, DeliveryDetailPage};
 use crate::error::AppError;
 use crate::groups::editor::GroupEditorPage;
 use crate::groups::page::GroupsPage;
+use crate::i18n::{self, tr};
 use crate::inbox::page::InboxPage;
 use crate::settings::page::SettingsPage;
+use crate::settings::SetLocale;
+use domain::Locale;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The browser reads the page's locale back from here (see `i18n`).
     view! {
         <!DOCTYPE html>
-        <html lang="id">
+        <html lang=i18n::detect().as_str()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -44,6 +49,7 @@ pub struct Auth {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    i18n::provide_locale(i18n::detect());
     let login = ServerAction::<Login>::new();
     let logout = ServerAction::<Logout>::new();
     let me = Resource::new(
@@ -51,10 +57,21 @@ pub fn App() -> impl IntoView {
         |_| whoami(),
     );
     provide_context(Auth { login, logout, me });
+    // Signing in or out changes the page's language (the user's, or the
+    // default), which only a full load applies.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let to = match (login.value().get(), logout.value().get()) {
+            (Some(Ok(())), _) => "/",
+            (_, Some(Ok(()))) => "/login",
+            _ => return,
+        };
+        let _ = window().location().set_href(to);
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/notifikasi.css"/>
-        <Title text="Notifikasi ISP"/>
+        <Title text=tr("Notifikasi ISP", "ISP Notifications")/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
@@ -81,12 +98,12 @@ pub fn App() -> impl IntoView {
 fn Layout() -> impl IntoView {
     let auth = expect_context::<Auth>();
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match auth.me.await {
                     Ok(user) => view! { <Nav user=user/> <main class="page"><Outlet/></main> }.into_any(),
                     Err(AppError::Unauthenticated) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(e) => view! { <main class="page"><p class="error">{e.to_string()}</p></main> }.into_any(),
+                    Err(e) => view! { <main class="page"><ErrorNote error=e/></main> }.into_any(),
                 }
             })}
         </Suspense>
@@ -103,28 +120,47 @@ fn Nav(user: CurrentUser) -> impl IntoView {
     };
     view! {
         <header class="topbar">
-            <a class="brand" href="/">"Notifikasi ISP"</a>
-            <nav aria-label="Navigasi utama">
+            <a class="brand" href="/">{tr("Notifikasi ISP", "ISP Notifications")}</a>
+            <nav aria-label=tr("Navigasi utama", "Main navigation")>
                 <ul>
-                    {link(Area::Inbox, "/inbox", "Kotak masuk")}
-                    {link(Area::Settings, "/settings", "Pengaturan notifikasi")}
+                    {link(Area::Inbox, "/inbox", tr("Kotak masuk", "Inbox"))}
+                    {link(Area::Settings, "/settings", tr("Pengaturan notifikasi", "Notification settings"))}
                     {Area::Groups.allows(role).then(|| view! {
                         <li class="menu">
-                            <span class="menu-title">"Data master"</span>
-                            <ul><li><A href="/master/groups">"Grup WhatsApp"</A></li></ul>
+                            <span class="menu-title">{tr("Data master", "Master data")}</span>
+                            <ul><li><A href="/master/groups">{tr("Grup WhatsApp", "WhatsApp groups")}</A></li></ul>
                         </li>
                     })}
-                    {link(Area::Deliveries, "/deliveries", "Log pengiriman")}
-                    {link(Area::Analytics, "/analytics", "Analitik")}
+                    {link(Area::Deliveries, "/deliveries", tr("Log pengiriman", "Delivery log"))}
+                    {link(Area::Analytics, "/analytics", tr("Analitik", "Analytics"))}
                 </ul>
             </nav>
             <div class="who">
                 <span data-testid="who">{user.name.clone()}" · "{role.as_str()}</span>
+                <LocaleSwitch/>
                 <ActionForm action=auth.logout>
-                    <button type="submit" class="link">"Keluar"</button>
+                    <button type="submit" class="link">{tr("Keluar", "Sign out")}</button>
                 </ActionForm>
             </div>
         </header>
+    }
+}
+
+/// The language switch: a plain form, so the whole page reloads in the
+/// chosen language (texts are not reactive to it; see `i18n`). Each option is
+/// named in its own language, as people look for their own.
+#[component]
+fn LocaleSwitch() -> impl IntoView {
+    let (other, label) = match i18n::locale() {
+        Locale::Id => (Locale::En, "English"),
+        Locale::En => (Locale::Id, "Bahasa Indonesia"),
+    };
+    view! {
+        <form method="post" action=SetLocale::url() class="locale-switch">
+            <input type="hidden" name="locale" value=other.as_str()/>
+            <button type="submit" class="link" data-testid="locale-switch" lang=other.as_str()
+                title=tr("Ganti bahasa", "Change language")>{label}</button>
+        </form>
     }
 }
 
@@ -132,12 +168,13 @@ fn Nav(user: CurrentUser) -> impl IntoView {
 fn Home() -> impl IntoView {
     let auth = expect_context::<Auth>();
     view! {
-        <h1>"Selamat datang"</h1>
+        <h1>{tr("Selamat datang", "Welcome")}</h1>
         <Suspense>
             {move || Suspend::new(async move {
                 auth.me.await.ok().map(|user| view! {
-                    <p>"Anda masuk sebagai " <strong>{user.name}</strong> "."</p>
-                    <p>"Pilih menu di atas untuk mengatur notifikasi Anda atau membuka data."</p>
+                    <p>{tr("Anda masuk sebagai ", "You are signed in as ")} <strong>{user.name}</strong> "."</p>
+                    <p>{tr("Pilih menu di atas untuk mengatur notifikasi Anda atau membuka data.",
+                        "Choose from the menu above to set up your notifications or open the data.")}</p>
                 })
             })}
         </Suspense>
@@ -154,8 +191,8 @@ fn NotFound() -> impl IntoView {
     }
     view! {
         <main class="page">
-            <h1>"Halaman tidak ditemukan"</h1>
-            <p><a href="/">"Kembali ke beranda"</a></p>
+            <h1>{tr("Halaman tidak ditemukan", "Page not found")}</h1>
+            <p><a href="/">{tr("Kembali ke beranda", "Back to the home page")}</a></p>
         </main>
     }
 }
@@ -163,5 +200,11 @@ fn NotFound() -> impl IntoView {
 /// Renders a server function's error where the data would have been.
 #[component]
 pub fn ErrorNote(error: AppError) -> impl IntoView {
-    view! { <p class="error" role="alert">{error.to_string()}</p> }
+    view! { <p class="error" role="alert">{error.message()}</p> }
+}
+
+/// What a page shows while its data loads.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading">{tr("Memuat…", "Loading…")}</p> }
 }

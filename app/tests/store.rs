@@ -781,19 +781,27 @@ store_test!(
     groups_are_created_edited_and_deleted_with_their_rules,
     |db| {
         let user = technician(db, Some("+6281234567890")).await;
-        let id = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 1)
-            .await
-            .unwrap();
+        let id = groups::save(
+            db,
+            &group_form("Teknisi Uji").validate(Locale::Id).unwrap(),
+            1,
+        )
+        .await
+        .unwrap();
         // A second group with the same name is refused on the name field.
-        let err = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 2)
-            .await
-            .unwrap_err();
+        let err = groups::save(
+            db,
+            &group_form("Teknisi Uji").validate(Locale::Id).unwrap(),
+            2,
+        )
+        .await
+        .unwrap_err();
         assert!(err.field("name").is_some(), "{err:?}");
         let unknown_zone = GroupForm {
             work_zone: "bandung".into(),
             ..group_form("Teknisi Bandung")
         };
-        let err = groups::save(db, &unknown_zone.validate().unwrap(), 2)
+        let err = groups::save(db, &unknown_zone.validate(Locale::Id).unwrap(), 2)
             .await
             .unwrap_err();
         assert!(err.field("work_zone").is_some(), "{err:?}");
@@ -805,7 +813,7 @@ store_test!(
             ..group_form("Teknisi Uji 2")
         };
         assert_eq!(
-            groups::save(db, &edit.validate().unwrap(), 3)
+            groups::save(db, &edit.validate(Locale::Id).unwrap(), 3)
                 .await
                 .unwrap(),
             id
@@ -843,14 +851,20 @@ store_test!(
             work_zone: "bekasi".into(),
             template: "*Tiket* {ticket_id}".into(),
         };
-        let rule_id = groups::add_rule(db, id, rule.validate().unwrap(), &rule.template, 5)
-            .await
-            .unwrap();
+        let rule_id = groups::add_rule(
+            db,
+            id,
+            rule.validate(Locale::Id).unwrap(),
+            &rule.template,
+            5,
+        )
+        .await
+        .unwrap();
         let bad = RuleForm {
             template: "{lokasi}".into(),
             ..rule.clone()
         };
-        assert!(bad.validate().unwrap_err()[0].field == "template");
+        assert!(bad.validate(Locale::Id).unwrap_err()[0].field == "template");
         let d = groups::detail(db, id).await.unwrap();
         assert_eq!(d.rules.len(), 1);
         assert_eq!(d.rules[0].template, "*Tiket* {ticket_id}");
@@ -873,9 +887,15 @@ store_test!(
             .await,
             0
         );
-        groups::add_rule(db, id, rule.validate().unwrap(), &rule.template, 6)
-            .await
-            .unwrap();
+        groups::add_rule(
+            db,
+            id,
+            rule.validate(Locale::Id).unwrap(),
+            &rule.template,
+            6,
+        )
+        .await
+        .unwrap();
 
         groups::delete(db, id).await.unwrap();
         assert!(matches!(
@@ -903,9 +923,13 @@ store_test!(
 
 store_test!(a_test_send_is_one_queued_group_delivery, |db| {
     let user = technician(db, None).await;
-    let id = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 1)
-        .await
-        .unwrap();
+    let id = groups::save(
+        db,
+        &group_form("Teknisi Uji").validate(Locale::Id).unwrap(),
+        1,
+    )
+    .await
+    .unwrap();
     assert!(groups::test_send(db, id, user.id, "   ", 2)
         .await
         .unwrap_err()

@@ -86,6 +86,32 @@ pub enum TemplateError {
     MissingValues(Vec<String>),
 }
 
+impl TemplateError {
+    /// The reason in `locale`, for the person editing the template.
+    pub fn message(&self, locale: crate::Locale) -> String {
+        use TemplateError::*;
+        match (self, locale) {
+            (_, crate::Locale::En) => self.to_string(),
+            (Empty, _) => "Template kosong.".into(),
+            (Unclosed(at), _) => {
+                format!(
+                    "'{{' di karakter {at} tidak ditutup; tulis '{{{{' untuk kurung kurawal biasa."
+                )
+            }
+            (StrayClose(at), _) => {
+                format!("'}}' di karakter {at} tanpa pasangan; tulis '}}}}' untuk kurung kurawal biasa.")
+            }
+            (BadName(name), _) => format!(
+                "'{{{name}}}' bukan nama variabel yang sah (pakai huruf kecil, angka dan _)."
+            ),
+            (UnknownVariables(names), _) => {
+                format!("Variabel tidak dikenal: {}.", names.join(", "))
+            }
+            (MissingValues(names), _) => format!("Nilai belum ada untuk: {}.", names.join(", ")),
+        }
+    }
+}
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -327,6 +353,23 @@ mod tests {
             )
             .unwrap();
         assert_eq!(out, "Tiket *TK-1* untuk Budi");
+    }
+
+    #[test]
+    fn errors_name_the_problem_in_either_language() {
+        let unknown = Template::parse_checked("Halo {nama_pelanggan}").unwrap_err();
+        assert_eq!(
+            unknown.message(crate::Locale::Id),
+            "Variabel tidak dikenal: nama_pelanggan."
+        );
+        assert_eq!(
+            unknown.message(crate::Locale::En),
+            "unknown variable(s): nama_pelanggan"
+        );
+        let unclosed = Template::parse("Tiket {ticket_id").unwrap_err();
+        assert!(unclosed
+            .message(crate::Locale::Id)
+            .starts_with("'{' di karakter 6"));
     }
 
     #[test]

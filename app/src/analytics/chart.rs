@@ -9,13 +9,14 @@ const PALETTE: &[&str] = &[
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
 ];
 
-/// 1234567 → `1.234.567` (Indonesian grouping).
+/// 1234567 → `1.234.567` (Indonesian grouping), `1,234,567` in English.
 pub fn thousands(n: i64) -> String {
+    let separator = crate::i18n::tr(".", ",");
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
         if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push('.');
+            out.push_str(separator);
         }
         out.push(c);
     }
@@ -103,10 +104,12 @@ pub fn StackedBars(
         .iter()
         .map(|k| view! { <li><span class="swatch" style=format!("background:{}", colour(k))></span>{label(k)}</li> })
         .collect_view();
-    let summary = format!(
-        "{title}: {} pengiriman dalam {} hari",
-        thousands(per_day.iter().sum()),
-        days.len()
+    let summary = crate::i18n::fill(
+        crate::i18n::tr(
+            "{}: {} pengiriman dalam {} hari",
+            "{}: {} deliveries in {} days",
+        ),
+        &[&title, &thousands(per_day.iter().sum()), &days.len()],
     );
     view! {
         <figure class="chart">
@@ -163,6 +166,11 @@ mod tests {
         assert_eq!(thousands(1_000), "1.000");
         assert_eq!(thousands(1_234_567), "1.234.567");
         assert_eq!(thousands(-45_000), "-45.000");
+        let owner = leptos::prelude::Owner::new();
+        owner.with(|| {
+            crate::i18n::provide_locale(domain::Locale::En);
+            assert_eq!(thousands(1_234_567), "1,234,567");
+        });
     }
 
     #[test]

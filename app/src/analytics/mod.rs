@@ -88,13 +88,16 @@ pub fn median_bucket(buckets: &[(i64, i64)]) -> Option<i64> {
 
 /// `95` → `≤ 2 menit`-style text for a median bucket.
 pub fn describe_seconds(s: i64) -> String {
-    match s {
-        i64::MAX => "lebih dari 7 hari".into(),
-        s if s < 60 => format!("≤ {s} detik"),
-        s if s < 3_600 => format!("≤ {} menit", s / 60),
-        s if s < 86_400 => format!("≤ {} jam", s / 3_600),
-        s => format!("≤ {} hari", s / 86_400),
-    }
+    use crate::i18n::{fill, tr};
+    let (n, unit) = match s {
+        i64::MAX => return tr("lebih dari 7 hari", "over 7 days").into(),
+        s if s < 60 => (s, tr("detik", "s")),
+        s if s < 3_600 => (s / 60, tr("menit", "min")),
+        s if s < 86_400 => (s / 3_600, tr("jam", "h")),
+        s if s < 2 * 86_400 => (1, tr("hari", "day")),
+        s => (s / 86_400, tr("hari", "days")),
+    };
+    fill("≤ {} {}", &[&n, &unit])
 }
 
 /// The report for WIB dates `from` ..= `to`; empty dates mean the last seven
@@ -109,18 +112,35 @@ pub async fn analytics_report(from: String, to: String) -> Result<Report, AppErr
         }
         crate::time::parse_wib_date(s)
             .map(|ms| (ms + 7 * 3_600_000) / 86_400_000)
-            .ok_or_else(|| AppError::invalid(field, "tanggal tidak valid (YYYY-MM-DD)"))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    field,
+                    crate::i18n::tr(
+                        "tanggal tidak valid (YYYY-MM-DD)",
+                        "not a valid date (YYYY-MM-DD)",
+                    ),
+                )
+            })
     };
     let last = day("to", &to, today)?;
     let first = day("from", &from, last - 6)?;
     if last < first {
         return Err(AppError::invalid(
             "to",
-            "tanggal akhir sebelum tanggal awal",
+            crate::i18n::tr(
+                "tanggal akhir sebelum tanggal awal",
+                "the end date is before the start date",
+            ),
         ));
     }
     if last - first >= MAX_RANGE_DAYS {
-        return Err(AppError::invalid("to", "rentang paling panjang 366 hari"));
+        return Err(AppError::invalid(
+            "to",
+            crate::i18n::tr(
+                "rentang paling panjang 366 hari",
+                "a range is at most 366 days",
+            ),
+        ));
     }
     store::report(&crate::state::app_state()?.db, first, last).await
 }
@@ -146,5 +166,12 @@ mod tests {
         assert_eq!(describe_seconds(7_200), "≤ 2 jam");
         assert_eq!(describe_seconds(604_800), "≤ 7 hari");
         assert_eq!(describe_seconds(i64::MAX), "lebih dari 7 hari");
+        let owner = leptos::prelude::Owner::new();
+        owner.with(|| {
+            crate::i18n::provide_locale(domain::Locale::En);
+            assert_eq!(describe_seconds(5), "≤ 5 s");
+            assert_eq!(describe_seconds(90_000), "≤ 1 day");
+            assert_eq!(describe_seconds(604_800), "≤ 7 days");
+        });
     }
 }

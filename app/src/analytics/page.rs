@@ -4,14 +4,16 @@
 use super::chart::{thousands, RankBars, StackedBars};
 use super::{analytics_report, describe_seconds, Report, Volume};
 use crate::deliveries::page::{channel_label, status_label, type_label};
-use crate::shell::ErrorNote;
+use crate::i18n::tr;
+use crate::shell::{ErrorNote, Loading};
 use domain::Channel;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
 fn percent(r: Option<f64>) -> String {
-    r.map(|r| format!("{:.1}%", r * 100.0).replace('.', ","))
+    // A decimal comma in Indonesian, a point in English.
+    r.map(|r| format!("{:.1}%", r * 100.0).replace('.', tr(",", ".")))
         .unwrap_or_else(|| "—".into())
 }
 
@@ -58,8 +60,8 @@ pub fn AnalyticsPage() -> impl IntoView {
     let dimension = RwSignal::new("channel".to_owned());
 
     view! {
-        <h1>"Analitik"</h1>
-        <Transition fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+        <h1>{tr("Analitik", "Analytics")}</h1>
+        <Transition fallback=Loading>
             {move || {
                 let pick = pick.clone();
                 Suspend::new(async move {
@@ -90,11 +92,11 @@ fn RangePicker(
     let pick2 = pick.clone();
     view! {
         <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
-            <label>"Dari tanggal"
+            <label>{tr("Dari tanggal", "From date")}
                 <input type="date" data-testid="range-from" value=from
                     on:change=move |ev| pick("from", event_target_value(&ev))/>
             </label>
-            <label>"Sampai tanggal"
+            <label>{tr("Sampai tanggal", "To date")}
                 <input type="date" data-testid="range-to" value=to
                     on:change=move |ev| pick2("to", event_target_value(&ev))/>
             </label>
@@ -120,26 +122,26 @@ fn ReportView(r: Report, dimension: RwSignal<String>) -> impl IntoView {
         .collect();
     view! {
         <section class="figures" data-testid="headline">
-            <div class="figure"><span class="label">"Total pengiriman"</span>
+            <div class="figure"><span class="label">{tr("Total pengiriman", "Total deliveries")}</span>
                 <strong data-testid="total">{thousands(r.total)}</strong></div>
-            <div class="figure"><span class="label">"Berhasil dikirim"</span>
+            <div class="figure"><span class="label">{tr("Berhasil dikirim", "Sent successfully")}</span>
                 <strong data-testid="success-rate">{percent(r.success_rate)}</strong></div>
-            <div class="figure"><span class="label">"Diterima / dibaca"</span>
+            <div class="figure"><span class="label">{tr("Diterima / dibaca", "Delivered / read")}</span>
                 <strong>{percent(r.delivered_rate)}</strong></div>
-            <div class="figure"><span class="label">"Median sampai diterima"</span>
+            <div class="figure"><span class="label">{tr("Median sampai diterima", "Median time to delivered")}</span>
                 <strong>{r.median_delivered_s.map(describe_seconds).unwrap_or_else(|| "—".into())}</strong></div>
-            <div class="figure"><span class="label">"Median sampai dibaca"</span>
+            <div class="figure"><span class="label">{tr("Median sampai dibaca", "Median time to read")}</span>
                 <strong>{r.median_read_s.map(describe_seconds).unwrap_or_else(|| "—".into())}</strong></div>
         </section>
         <section class="card">
             <div class="page-head">
-                <h2>"Volume per hari"</h2>
-                <label>"Menurut"
+                <h2>{tr("Volume per hari", "Volume per day")}</h2>
+                <label>{tr("Menurut", "By")}
                     <select data-testid="dimension" prop:value=dimension
                         on:change=move |ev| dimension.set(event_target_value(&ev))>
-                        <option value="channel">"Saluran"</option>
-                        <option value="provider">"Penyedia"</option>
-                        <option value="type">"Jenis notifikasi"</option>
+                        <option value="channel">{tr("Saluran", "Channel")}</option>
+                        <option value="provider">{tr("Penyedia", "Provider")}</option>
+                        <option value="type">{tr("Jenis notifikasi", "Notification type")}</option>
                     </select>
                 </label>
             </div>
@@ -149,37 +151,37 @@ fn ReportView(r: Report, dimension: RwSignal<String>) -> impl IntoView {
             }}
         </section>
         <section class="card">
-            <h2>"Status"</h2>
+            <h2>{tr("Status", "Status")}</h2>
             <dl class="pairs" data-testid="status-counts">
                 {r.by_status.iter().map(|(s, n)| view! { <dt>{status_label(*s)}</dt><dd>{thousands(*n)}</dd> }).collect_view()}
             </dl>
         </section>
         <div class="grid-2">
             <section class="card">
-                <h2>"Kegagalan menurut alasan"</h2>
+                <h2>{tr("Kegagalan menurut alasan", "Failures by reason")}</h2>
                 {if r.failures.is_empty() {
-                    view! { <p class="muted">"Tidak ada kegagalan."</p> }.into_any()
+                    view! { <p class="muted">{tr("Tidak ada kegagalan.", "No failures.")}</p> }.into_any()
                 } else {
                     view! { <RankBars rows=r.failures.clone() format=thousands testid="failures"/> }.into_any()
                 }}
             </section>
             <section class="card">
-                <h2>"Grup tersibuk"</h2>
+                <h2>{tr("Grup tersibuk", "Busiest groups")}</h2>
                 {if r.busiest_groups.is_empty() {
-                    view! { <p class="muted">"Belum ada pesan grup."</p> }.into_any()
+                    view! { <p class="muted">{tr("Belum ada pesan grup.", "No group messages yet.")}</p> }.into_any()
                 } else {
                     view! { <RankBars rows=r.busiest_groups.clone() format=thousands testid="busiest-groups"/> }.into_any()
                 }}
             </section>
             <section class="card">
-                <h2>"Biaya per penyedia per bulan"</h2>
+                <h2>{tr("Biaya per penyedia per bulan", "Cost per provider per month")}</h2>
                 {if cost_rows.is_empty() {
-                    view! { <p class="muted">"Belum ada biaya (sandbox gratis)."</p> }.into_any()
+                    view! { <p class="muted">{tr("Belum ada biaya (sandbox gratis).", "No costs yet (the sandbox is free).")}</p> }.into_any()
                 } else {
                     view! { <RankBars rows=cost_rows format=rupiah testid="cost"/> }.into_any()
                 }}
             </section>
         </div>
-        <p class="muted">"Angka diperbarui otomatis setiap beberapa detik."</p>
+        <p class="muted">{tr("Angka diperbarui otomatis setiap beberapa detik.", "The figures refresh by themselves every few seconds.")}</p>
     }
 }

@@ -9,6 +9,7 @@ pub mod page;
 pub mod store;
 
 use crate::error::{AppError, FieldError};
+use crate::i18n::tr;
 use domain::{Channel, DeliveryStatus};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -104,6 +105,12 @@ impl DeliveryFilter {
 
     /// Checks every field; each bad one is named.
     pub fn resolve(&self) -> Result<Resolved, AppError> {
+        let bad_date = || {
+            tr(
+                "tanggal tidak valid (YYYY-MM-DD)",
+                "not a valid date (YYYY-MM-DD)",
+            )
+        };
         let mut errors = Vec::new();
         let mut r = Resolved::default();
         let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -128,25 +135,34 @@ impl DeliveryFilter {
             if let Some(s) = text(value) {
                 match s.parse::<i64>() {
                     Ok(v) => *slot = Some(v),
-                    Err(_) => errors.push(FieldError::new(field, "harus berupa nomor id")),
+                    Err(_) => errors.push(FieldError::new(
+                        field,
+                        tr("harus berupa nomor id", "must be an id number"),
+                    )),
                 }
             }
         }
         if let Some(s) = text(&self.from) {
             match crate::time::parse_wib_date(&s) {
                 Some(ms) => r.from_ms = Some(ms),
-                None => errors.push(FieldError::new("from", "tanggal tidak valid (YYYY-MM-DD)")),
+                None => errors.push(FieldError::new("from", bad_date())),
             }
         }
         if let Some(s) = text(&self.to) {
             match crate::time::parse_wib_date(&s) {
                 Some(ms) => r.until_ms = Some(ms + 86_400_000),
-                None => errors.push(FieldError::new("to", "tanggal tidak valid (YYYY-MM-DD)")),
+                None => errors.push(FieldError::new("to", bad_date())),
             }
         }
         if let (Some(a), Some(b)) = (r.from_ms, r.until_ms) {
             if a >= b {
-                errors.push(FieldError::new("to", "tanggal akhir sebelum tanggal awal"));
+                errors.push(FieldError::new(
+                    "to",
+                    tr(
+                        "tanggal akhir sebelum tanggal awal",
+                        "the end date is before the start date",
+                    ),
+                ));
             }
         }
         if errors.is_empty() {
@@ -241,9 +257,9 @@ pub async fn list_deliveries(
     let resolved = filter.resolve()?;
     let cursor = match after.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(
-            Cursor::decode(s).ok_or_else(|| AppError::invalid("after", "kursor tidak valid"))?,
-        ),
+        Some(s) => Some(Cursor::decode(s).ok_or_else(|| {
+            AppError::invalid("after", tr("kursor tidak valid", "not a valid cursor"))
+        })?),
     };
     store::page(&crate::state::app_state()?.db, &resolved, cursor, PAGE_SIZE).await
 }

@@ -6,44 +6,46 @@ use super::{
     delivery_filter_options, get_delivery, list_deliveries, DeliveryDetail, DeliveryFilter,
     RetryDelivery,
 };
-use crate::shell::ErrorNote;
+use crate::i18n::{self, fill, tr};
+use crate::shell::{ErrorNote, Loading};
 use crate::time::format_wib;
-use domain::{Channel, DeliveryStatus, Locale, NotificationType};
+use domain::{Channel, DeliveryStatus, NotificationType};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
 
 pub fn status_label(s: DeliveryStatus) -> &'static str {
     match s {
-        DeliveryStatus::Queued => "Antre",
-        DeliveryStatus::Deferred => "Ditunda",
-        DeliveryStatus::Sending => "Mengirim",
-        DeliveryStatus::Sent => "Terkirim",
-        DeliveryStatus::Delivered => "Diterima",
-        DeliveryStatus::Read => "Dibaca",
-        DeliveryStatus::Failed => "Gagal",
+        DeliveryStatus::Queued => tr("Antre", "Queued"),
+        DeliveryStatus::Deferred => tr("Ditunda", "Deferred"),
+        DeliveryStatus::Sending => tr("Mengirim", "Sending"),
+        DeliveryStatus::Sent => tr("Terkirim", "Sent"),
+        DeliveryStatus::Delivered => tr("Diterima", "Delivered"),
+        DeliveryStatus::Read => tr("Dibaca", "Read"),
+        DeliveryStatus::Failed => tr("Gagal", "Failed"),
     }
 }
 
 pub fn channel_label(c: Channel) -> &'static str {
     match c {
-        Channel::InApp => "Dalam aplikasi",
+        Channel::InApp => tr("Dalam aplikasi", "In the app"),
         Channel::Whatsapp => "WhatsApp",
-        Channel::WhatsappGroup => "Grup WhatsApp",
+        Channel::WhatsappGroup => tr("Grup WhatsApp", "WhatsApp group"),
         Channel::Email => "Email",
         Channel::Push => "Push",
         Channel::Sms => "SMS",
-        Channel::Voice => "Telepon",
+        Channel::Voice => tr("Telepon", "Voice call"),
     }
 }
 
 /// A notification type's label, or the wire name for system messages.
 pub fn type_label(t: &str) -> String {
     match NotificationType::parse(t) {
-        Ok(t) => t.label(Locale::Id).to_owned(),
+        Ok(t) => t.label(i18n::locale()).to_owned(),
         Err(_) => match t {
-            "phone_verification" => "Kode verifikasi".into(),
-            "test_send" => "Uji kirim".into(),
+            "phone_verification" => tr("Kode verifikasi", "Verification code").into(),
+            "test_send" => tr("Uji kirim", "Test send").into(),
+            "retry" => tr("Kirim ulang", "Retry").into(),
             other => other.to_owned(),
         },
     }
@@ -108,7 +110,7 @@ pub fn DeliveriesPage() -> impl IntoView {
                     {label}
                     <select data-testid=format!("filter-{field}")
                         on:change=move |ev| set(field, event_target_value(&ev))>
-                        <option value="" selected=move || filter.with(|f| f.get(field).is_empty())>"Semua"</option>
+                        <option value="" selected=move || filter.with(|f| f.get(field).is_empty())>{tr("Semua", "All")}</option>
                         {choices.into_iter().map(|(value, text)| {
                             let v = value.clone();
                             view! {
@@ -145,16 +147,16 @@ pub fn DeliveriesPage() -> impl IntoView {
         .collect();
     let mut types: Vec<(String, String)> = NotificationType::ALL
         .iter()
-        .map(|t| (t.as_str().into(), t.label(Locale::Id).into()))
+        .map(|t| (t.as_str().into(), t.label(i18n::locale()).into()))
         .collect();
     types.extend(["phone_verification", "test_send"].map(|t| (t.to_owned(), type_label(t))));
 
     view! {
-        <h1>"Log pengiriman"</h1>
+        <h1>{tr("Log pengiriman", "Delivery log")}</h1>
         <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
-            {select("status", "Status", statuses)}
-            {select("channel", "Saluran", channels)}
-            {select("type", "Jenis", types)}
+            {select("status", tr("Status", "Status"), statuses)}
+            {select("channel", tr("Saluran", "Channel"), channels)}
+            {select("type", tr("Jenis", "Type"), types)}
             <Suspense fallback=|| ()>
                 {
                     let select = select.clone();
@@ -164,29 +166,29 @@ pub fn DeliveriesPage() -> impl IntoView {
                             let o = options.await.unwrap_or_default();
                             let as_choices = |v: Vec<(i64, String)>| v.into_iter().map(|(id, n)| (id.to_string(), n)).collect::<Vec<_>>();
                             view! {
-                                {select("provider", "Penyedia", o.providers.iter().map(|p| (p.clone(), p.clone())).collect())}
-                                {select("group", "Grup", as_choices(o.groups))}
-                                {select("user", "Pengguna", as_choices(o.users))}
+                                {select("provider", tr("Penyedia", "Provider"), o.providers.iter().map(|p| (p.clone(), p.clone())).collect())}
+                                {select("group", tr("Grup", "Group"), as_choices(o.groups))}
+                                {select("user", tr("Pengguna", "User"), as_choices(o.users))}
                             }
                         })
                     }
                 }
             </Suspense>
-            {date("from", "Dari tanggal")}
-            {date("to", "Sampai tanggal")}
+            {date("from", tr("Dari tanggal", "From date"))}
+            {date("to", tr("Sampai tanggal", "To date"))}
             <a class="button" data-testid="export-csv" download
                 href=move || format!("/deliveries/export.csv?{}", filter.with(DeliveryFilter::to_query))>
-                "Ekspor CSV"
+                {tr("Ekspor CSV", "Export CSV")}
             </a>
         </form>
-        <Transition fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+        <Transition fallback=Loading>
             {move || Suspend::new({
                 let go = go.clone();
                 async move {
                 match rows.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     Ok(page) if page.items.is_empty() => view! {
-                        <p class="muted" data-testid="deliveries-empty">"Tidak ada pengiriman yang cocok."</p>
+                        <p class="muted" data-testid="deliveries-empty">{tr("Tidak ada pengiriman yang cocok.", "No deliveries match.")}</p>
                     }.into_any(),
                     Ok(page) => {
                         let next = page.next.clone();
@@ -195,8 +197,10 @@ pub fn DeliveriesPage() -> impl IntoView {
                             <div class="table-wrap">
                             <table class="deliveries">
                                 <thead><tr>
-                                    <th>"Waktu (WIB)"</th><th>"Jenis"</th><th>"Saluran"</th><th class="hide-sm">"Penyedia"</th>
-                                    <th>"Penerima"</th><th>"Status"</th><th class="hide-sm">"Percobaan"</th>
+                                    <th>{tr("Waktu (WIB)", "Time (WIB)")}</th><th>{tr("Jenis", "Type")}</th>
+                                    <th>{tr("Saluran", "Channel")}</th><th class="hide-sm">{tr("Penyedia", "Provider")}</th>
+                                    <th>{tr("Penerima", "Recipient")}</th><th>{tr("Status", "Status")}</th>
+                                    <th class="hide-sm">{tr("Percobaan", "Attempts")}</th>
                                 </tr></thead>
                                 <tbody>
                                     {page.items.into_iter().map(|d| view! {
@@ -213,18 +217,18 @@ pub fn DeliveriesPage() -> impl IntoView {
                                 </tbody>
                             </table>
                             </div>
-                            <nav class="pager" aria-label="Halaman">
+                            <nav class="pager" aria-label=tr("Halaman", "Pages")>
                                 {paged.then(|| {
                                     let go = go.clone();
                                     view! {
-                                        <button type="button" on:click=move |_| go(filter.get_untracked(), None)>"« Terbaru"</button>
+                                        <button type="button" on:click=move |_| go(filter.get_untracked(), None)>{tr("« Terbaru", "« Newest")}</button>
                                     }
                                 })}
                                 {next.map(|n| {
                                     let go = go.clone();
                                     view! {
                                         <button type="button" data-testid="next-page"
-                                            on:click=move |_| go(filter.get_untracked(), Some(n.clone()))>"Berikutnya »"</button>
+                                            on:click=move |_| go(filter.get_untracked(), Some(n.clone()))>{tr("Berikutnya »", "Next »")}</button>
                                     }
                                 })}
                             </nav>
@@ -246,13 +250,15 @@ pub fn DeliveryDetailPage() -> impl IntoView {
         |(id, _)| async move {
             match id {
                 Some(id) => get_delivery(id).await,
-                None => Err(crate::error::AppError::NotFound("pengiriman".into())),
+                None => Err(crate::error::AppError::NotFound(
+                    tr("pengiriman", "delivery").into(),
+                )),
             }
         },
     );
     view! {
-        <p><a href="/deliveries">"« Log pengiriman"</a></p>
-        <Suspense fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+        <p><a href="/deliveries">{tr("« Log pengiriman", "« Delivery log")}</a></p>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match detail.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
@@ -269,44 +275,44 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
     let id = d.item.id;
     let failed = d.item.status == DeliveryStatus::Failed;
     view! {
-        <h1>"Pengiriman #" {id}</h1>
+        <h1>{tr("Pengiriman #", "Delivery #")} {id}</h1>
         <section class="card">
             <dl class="pairs" data-testid="delivery-detail">
-                <dt>"Status"</dt><dd><StatusBadge status=d.item.status/></dd>
-                <dt>"Jenis"</dt><dd>{type_label(&d.item.notification_type)} " · " {d.priority.clone()}</dd>
-                <dt>"Saluran"</dt><dd>{channel_label(d.item.channel)}</dd>
-                <dt>"Penerima"</dt><dd>{d.item.recipient.clone()}
+                <dt>{tr("Status", "Status")}</dt><dd><StatusBadge status=d.item.status/></dd>
+                <dt>{tr("Jenis", "Type")}</dt><dd>{type_label(&d.item.notification_type)} " · " {d.priority.clone()}</dd>
+                <dt>{tr("Saluran", "Channel")}</dt><dd>{channel_label(d.item.channel)}</dd>
+                <dt>{tr("Penerima", "Recipient")}</dt><dd>{d.item.recipient.clone()}
                     {d.user_name.clone().map(|n| format!(" ({n})"))}
                     {d.group_name.clone().map(|n| format!(" ({n})"))}</dd>
-                <dt>"Penyedia"</dt><dd>{d.item.provider.clone().unwrap_or_else(|| "—".into())}
+                <dt>{tr("Penyedia", "Provider")}</dt><dd>{d.item.provider.clone().unwrap_or_else(|| "—".into())}
                     {d.provider_message_id.clone().map(|m| format!(" · id {m}"))}</dd>
-                <dt>"Percobaan"</dt><dd>{format!("{} dari {}", d.item.attempts, d.max_attempts)}</dd>
-                <dt>"Biaya"</dt><dd>{format!("Rp {}", d.cost_rupiah)}</dd>
-                <dt>"Dibuat"</dt><dd>{format_wib(d.item.created_at)}</dd>
-                <dt>"Terkirim"</dt><dd>{when(d.sent_at)}</dd>
-                <dt>"Diterima"</dt><dd>{when(d.delivered_at)}</dd>
-                <dt>"Dibaca"</dt><dd>{when(d.read_at)}</dd>
-                <dt>"Gagal"</dt><dd>{when(d.failed_at)}</dd>
-                <dt>"Percobaan berikutnya"</dt><dd>{when(d.next_attempt_at)}</dd>
-                <dt>"Galat"</dt><dd>{d.item.error.clone().unwrap_or_else(|| "—".into())}</dd>
+                <dt>{tr("Percobaan", "Attempts")}</dt><dd>{fill(tr("{} dari {}", "{} of {}"), &[&d.item.attempts, &d.max_attempts])}</dd>
+                <dt>{tr("Biaya", "Cost")}</dt><dd>{format!("Rp {}", d.cost_rupiah)}</dd>
+                <dt>{tr("Dibuat", "Created")}</dt><dd>{format_wib(d.item.created_at)}</dd>
+                <dt>{tr("Terkirim", "Sent")}</dt><dd>{when(d.sent_at)}</dd>
+                <dt>{tr("Diterima", "Delivered")}</dt><dd>{when(d.delivered_at)}</dd>
+                <dt>{tr("Dibaca", "Read")}</dt><dd>{when(d.read_at)}</dd>
+                <dt>{tr("Gagal", "Failed")}</dt><dd>{when(d.failed_at)}</dd>
+                <dt>{tr("Percobaan berikutnya", "Next attempt")}</dt><dd>{when(d.next_attempt_at)}</dd>
+                <dt>{tr("Galat", "Error")}</dt><dd>{d.item.error.clone().unwrap_or_else(|| "—".into())}</dd>
             </dl>
-            {d.retry_of.map(|o| view! { <p>"Pengulangan dari " <a href=format!("/deliveries/{o}")>"#" {o}</a></p> })}
-            {d.retried_as.map(|n| view! { <p>"Diulang sebagai " <a href=format!("/deliveries/{n}")>"#" {n}</a></p> })}
+            {d.retry_of.map(|o| view! { <p>{tr("Pengulangan dari ", "A retry of ")} <a href=format!("/deliveries/{o}")>"#" {o}</a></p> })}
+            {d.retried_as.map(|n| view! { <p>{tr("Diulang sebagai ", "Retried as ")} <a href=format!("/deliveries/{n}")>"#" {n}</a></p> })}
             {(failed && d.retried_as.is_none()).then(|| view! {
                 <button type="button" class="primary" data-testid="retry"
                     disabled=move || retry.pending().get()
                     on:click=move |_| { retry.dispatch(RetryDelivery { id }); }>
-                    "Kirim ulang"
+                    {tr("Kirim ulang", "Retry")}
                 </button>
             })}
             {move || retry.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
         </section>
         <section class="card">
-            <h2>"Pesan"</h2>
+            <h2>{tr("Pesan", "Message")}</h2>
             <pre class="message" data-testid="delivery-message">{d.message.clone()}</pre>
         </section>
         <section class="card">
-            <h2>"Tanggapan penyedia"</h2>
+            <h2>{tr("Tanggapan penyedia", "Provider response")}</h2>
             <pre class="response">{d.provider_response.clone().unwrap_or_else(|| "—".into())}</pre>
         </section>
     }

@@ -9,6 +9,7 @@
 use super::{Cursor, DeliveryDetail, DeliveryListItem, DeliveryPage, FilterOptions, Resolved};
 use crate::db::Db;
 use crate::error::{internal, AppError};
+use crate::i18n::{fill, tr};
 use crate::{in_tx, on_db};
 use domain::{Channel, DeliveryStatus};
 
@@ -199,7 +200,8 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
     .fetch_optional(pool)
     .await?
     });
-    let r = row.ok_or_else(|| AppError::NotFound(format!("pengiriman #{id}")))?;
+    let r =
+        row.ok_or_else(|| AppError::NotFound(fill(tr("pengiriman #{}", "delivery #{}"), &[&id])))?;
     Ok(DeliveryDetail {
         item: r.row.try_into()?,
         event_id: r.event_id,
@@ -232,11 +234,20 @@ pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, AppError> {
                 .fetch_optional(&mut *tx)
                 .await?;
         match status.as_deref() {
-            None => return Err(AppError::NotFound(format!("pengiriman #{id}"))),
+            None => {
+                return Err(AppError::NotFound(fill(
+                    tr("pengiriman #{}", "delivery #{}"),
+                    &[&id],
+                )))
+            }
             Some("failed") => {}
             Some(other) => {
-                return Err(AppError::Conflict(format!(
-                    "Hanya pengiriman yang gagal yang dapat diulang (status: {other})."
+                return Err(AppError::Conflict(fill(
+                    tr(
+                        "Hanya pengiriman yang gagal yang dapat diulang (status: {}).",
+                        "Only a failed delivery can be retried (status: {}).",
+                    ),
+                    &[&other],
                 )))
             }
         }

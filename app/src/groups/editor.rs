@@ -10,20 +10,14 @@ use crate::deliveries::get_delivery;
 use crate::deliveries::page::status_label;
 use crate::error::{AppError, FieldError};
 use crate::groups::page::category_label;
-use crate::shell::ErrorNote;
+use crate::i18n::{self, fill, tr};
+use crate::shell::{ErrorNote, Loading};
 use domain::template::{Escape, Template, KNOWN_VARIABLES};
-use domain::{GroupCategory, Locale, NotificationType, Priority};
+use domain::{GroupCategory, NotificationType, Priority};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::NavigateOptions;
 use std::collections::BTreeMap;
-
-fn field_error(errors: &[FieldError], field: &str) -> Option<String> {
-    errors
-        .iter()
-        .find(|e| e.field == field)
-        .map(|e| e.message.clone())
-}
 
 fn errors_of(result: Option<Result<impl Clone, AppError>>) -> Vec<FieldError> {
     match result {
@@ -38,7 +32,7 @@ pub fn GroupEditorPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok())));
     view! {
-        <p><a href="/master/groups">"« Grup WhatsApp"</a></p>
+        <p><a href="/master/groups">{tr("« Grup WhatsApp", "« WhatsApp groups")}</a></p>
         {move || match id.get() {
             None => view! { <NewGroup/> }.into_any(),
             Some(id) => view! { <ExistingGroup id=id/> }.into_any(),
@@ -55,8 +49,8 @@ fn NewGroup() -> impl IntoView {
         ..Default::default()
     };
     view! {
-        <h1>"Grup baru"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+        <h1>{tr("Grup baru", "New group")}</h1>
+        <Suspense fallback=Loading>
             {move || {
                 let form = form.clone();
                 Suspend::new(async move {
@@ -75,7 +69,7 @@ fn ExistingGroup(id: i64) -> impl IntoView {
     let changed = RwSignal::new(0u32);
     let detail = Resource::new(move || changed.get(), move |_| get_group(id));
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match detail.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
@@ -145,7 +139,7 @@ fn GroupFields(initial: GroupForm, zones: Vec<(String, String)>) -> impl IntoVie
                     prop:value=move || form.with(get)
                     on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))/>
             </label>
-            {move || errors.with(|e| field_error(e, field)).map(|m| view! {
+            {move || errors.with(|e| FieldError::find(e, field)).map(|m| view! {
                 <p class="field-error" id=format!("group-{field}-error") role="alert">{m}</p>
             })}
         }
@@ -154,18 +148,18 @@ fn GroupFields(initial: GroupForm, zones: Vec<(String, String)>) -> impl IntoVie
         <form class="card" data-testid="group-form" novalidate on:submit=move |ev| {
             ev.prevent_default();
             let f = form.get();
-            match f.validate() {
+            match f.validate(i18n::locale()) {
                 Ok(_) => { client_errors.set(vec![]); save.dispatch(SaveGroup { form: f }); }
                 Err(e) => client_errors.set(e),
             }
         }>
-            <h2>"Data grup"</h2>
-            {text("name", "Nama", |f| f.name.clone(), |f, v| f.name = v)}
-            {text("description", "Deskripsi", |f| f.description.clone(), |f, v| f.description = v)}
-            {text("chat_id", "ID grup WhatsApp", |f| f.chat_id.clone(), |f, v| f.chat_id = v)}
-            {text("phone_number", "Nomor admin grup (opsional)", |f| f.phone_number.clone(), |f, v| f.phone_number = v)}
+            <h2>{tr("Data grup", "Group details")}</h2>
+            {text("name", tr("Nama", "Name"), |f| f.name.clone(), |f, v| f.name = v)}
+            {text("description", tr("Deskripsi", "Description"), |f| f.description.clone(), |f, v| f.description = v)}
+            {text("chat_id", tr("ID grup WhatsApp", "WhatsApp group id"), |f| f.chat_id.clone(), |f, v| f.chat_id = v)}
+            {text("phone_number", tr("Nomor admin grup (opsional)", "Group admin's number (optional)"), |f| f.phone_number.clone(), |f, v| f.phone_number = v)}
             <div class="row">
-                <label for="group-category">"Kategori"
+                <label for="group-category">{tr("Kategori", "Category")}
                     <select id="group-category"
                         prop:value=move || form.with(|f| f.category.clone())
                         on:change=move |ev| form.update(|f| f.category = event_target_value(&ev))>
@@ -174,11 +168,11 @@ fn GroupFields(initial: GroupForm, zones: Vec<(String, String)>) -> impl IntoVie
                         }).collect_view()}
                     </select>
                 </label>
-                <label for="group-work_zone">"Zona kerja"
+                <label for="group-work_zone">{tr("Zona kerja", "Work zone")}
                     <select id="group-work_zone"
                         prop:value=move || form.with(|f| f.work_zone.clone())
                         on:change=move |ev| form.update(|f| f.work_zone = event_target_value(&ev))>
-                        <option value="">"Semua zona"</option>
+                        <option value="">{tr("Semua zona", "All zones")}</option>
                         {zones.into_iter().map(|(code, name)| view! { <option value=code>{name}</option> }).collect_view()}
                     </select>
                 </label>
@@ -186,14 +180,14 @@ fn GroupFields(initial: GroupForm, zones: Vec<(String, String)>) -> impl IntoVie
                     <input type="checkbox" id="group-active"
                         prop:checked=move || form.with(|f| f.active)
                         on:change=move |ev| form.update(|f| f.active = event_target_checked(&ev))/>
-                    <span>"Aktif"</span>
+                    <span>{tr("Aktif", "Active")}</span>
                 </label>
             </div>
-            {move || errors.with(|e| field_error(e, "work_zone")).map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            {move || errors.with(|e| FieldError::find(e, "work_zone")).map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || save.pending().get()>"Simpan grup"</button>
+                <button type="submit" class="primary" disabled=move || save.pending().get()>{tr("Simpan grup", "Save group")}</button>
                 {move || match save.value().get() {
-                    Some(Ok(_)) => view! { <p class="notice" role="status">"Grup tersimpan."</p> }.into_any(),
+                    Some(Ok(_)) => view! { <p class="notice" role="status">{tr("Grup tersimpan.", "Group saved.")}</p> }.into_any(),
                     Some(Err(e)) if !matches!(e, AppError::Validation(_)) => view! { <ErrorNote error=e/> }.into_any(),
                     _ => ().into_any(),
                 }}
@@ -225,8 +219,8 @@ fn Members(
     let members = StoredValue::new(members);
     view! {
         <section class="card" data-testid="members">
-            <h2>"Anggota"</h2>
-            <label>"Cari pengguna"
+            <h2>{tr("Anggota", "Members")}</h2>
+            <label>{tr("Cari pengguna", "Search users")}
                 <input type="search" prop:value=filter on:input=move |ev| filter.set(event_target_value(&ev))/>
             </label>
             <ul class="pick-list">
@@ -258,7 +252,7 @@ fn Members(
             </ul>
             <button type="button" disabled=move || save.pending().get()
                 on:click=move |_| { save.dispatch(SetMembers { group_id, user_ids: chosen.get() }); }>
-                {move || format!("Simpan anggota ({})", chosen.with(Vec::len))}
+                {move || fill(tr("Simpan anggota ({})", "Save members ({})"), &[&chosen.with(Vec::len)])}
             </button>
             {move || save.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
         </section>
@@ -292,6 +286,7 @@ fn Rules(
     zones: Vec<(String, String)>,
     changed: RwSignal<u32>,
 ) -> impl IntoView {
+    let locale = i18n::locale();
     let add = ServerAction::<AddRule>::new();
     let remove = ServerAction::<DeleteRule>::new();
     let form = RwSignal::new(RuleForm {
@@ -322,17 +317,21 @@ fn Rules(
     let preview = move || {
         form.with(|f| {
             if f.template.trim().is_empty() {
-                return Ok("(template bawaan jenis notifikasi ini)".to_owned());
+                return Ok(tr(
+                    "(template bawaan jenis notifikasi ini)",
+                    "(this notification type's default template)",
+                )
+                .to_owned());
             }
             Template::parse_checked(&f.template)
                 .map(|t| t.render_lenient(&sample_values(), Escape::WhatsApp, ""))
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.message(i18n::locale()))
         })
     };
     let zone_name = {
         let zones = zones.clone();
         move |code: &Option<String>| match code {
-            None => "semua zona".to_owned(),
+            None => tr("semua zona", "all zones").to_owned(),
             Some(c) => zones
                 .iter()
                 .find(|(z, _)| z == c)
@@ -342,9 +341,9 @@ fn Rules(
     };
     view! {
         <section class="card" data-testid="rules">
-            <h2>"Aturan notifikasi"</h2>
+            <h2>{tr("Aturan notifikasi", "Notification rules")}</h2>
             {if rules.is_empty() {
-                view! { <p class="muted">"Belum ada aturan: grup ini tidak menerima notifikasi otomatis."</p> }.into_any()
+                view! { <p class="muted">{tr("Belum ada aturan: grup ini tidak menerima notifikasi otomatis.", "No rules yet: this group receives no automatic notifications.")}</p> }.into_any()
             } else {
                 view! {
                     <ul class="rules">
@@ -352,14 +351,14 @@ fn Rules(
                             let id = r.id;
                             view! {
                                 <li data-testid="rule-row">
-                                    <strong>{r.notification_type.label(Locale::Id)}</strong>
-                                    " · prioritas "
-                                    {r.min_priority.map(|p| format!("≥ {}", p.label(Locale::Id))).unwrap_or_else(|| "apa saja".into())}
+                                    <strong>{r.notification_type.label(locale)}</strong>
+                                    {tr(" · prioritas ", " · priority ")}
+                                    {r.min_priority.map(|p| format!("≥ {}", p.label(locale))).unwrap_or_else(|| tr("apa saja", "any").into())}
                                     " · " {zone_name(&r.work_zone)}
-                                    {(!r.enabled).then_some(" · nonaktif")}
+                                    {(!r.enabled).then_some(tr(" · nonaktif", " · off"))}
                                     {(!r.template.is_empty()).then(|| view! { <pre class="message">{r.template.clone()}</pre> })}
                                     <button type="button" class="link"
-                                        on:click=move |_| { remove.dispatch(DeleteRule { id }); }>"Hapus aturan"</button>
+                                        on:click=move |_| { remove.dispatch(DeleteRule { id }); }>{tr("Hapus aturan", "Delete rule")}</button>
                                 </li>
                             }
                         }).collect_view()}
@@ -369,51 +368,51 @@ fn Rules(
             <form class="rule-form" novalidate on:submit=move |ev| {
                 ev.prevent_default();
                 let f = form.get();
-                match f.validate() {
+                match f.validate(locale) {
                     Ok(_) => { client_errors.set(vec![]); add.dispatch(AddRule { form: f }); }
                     Err(e) => client_errors.set(e),
                 }
             }>
-                <h3>"Tambah aturan"</h3>
+                <h3>{tr("Tambah aturan", "Add a rule")}</h3>
                 <div class="row">
-                    <label for="rule-type">"Jenis notifikasi"
+                    <label for="rule-type">{tr("Jenis notifikasi", "Notification type")}
                         <select id="rule-type" prop:value=move || form.with(|f| f.notification_type.clone())
                             on:change=move |ev| form.update(|f| f.notification_type = event_target_value(&ev))>
                             {NotificationType::ALL.iter().map(|t| view! {
-                                <option value=t.as_str()>{t.label(Locale::Id)}</option>
+                                <option value=t.as_str()>{t.label(locale)}</option>
                             }).collect_view()}
                         </select>
                     </label>
-                    <label for="rule-priority">"Prioritas minimal"
+                    <label for="rule-priority">{tr("Prioritas minimal", "Minimum priority")}
                         <select id="rule-priority" prop:value=move || form.with(|f| f.min_priority.clone())
                             on:change=move |ev| form.update(|f| f.min_priority = event_target_value(&ev))>
-                            <option value="">"Apa saja"</option>
-                            {Priority::ALL.iter().map(|p| view! { <option value=p.as_str()>{p.label(Locale::Id)}</option> }).collect_view()}
+                            <option value="">{tr("Apa saja", "Any")}</option>
+                            {Priority::ALL.iter().map(|p| view! { <option value=p.as_str()>{p.label(locale)}</option> }).collect_view()}
                         </select>
                     </label>
-                    <label for="rule-zone">"Zona kerja"
+                    <label for="rule-zone">{tr("Zona kerja", "Work zone")}
                         <select id="rule-zone" prop:value=move || form.with(|f| f.work_zone.clone())
                             on:change=move |ev| form.update(|f| f.work_zone = event_target_value(&ev))>
-                            <option value="">"Semua zona"</option>
+                            <option value="">{tr("Semua zona", "All zones")}</option>
                             {zones.iter().map(|(code, name)| view! { <option value=code.clone()>{name.clone()}</option> }).collect_view()}
                         </select>
                     </label>
                 </div>
-                <label for="rule-template">"Template (kosongkan untuk template bawaan)"
+                <label for="rule-template">{tr("Template (kosongkan untuk template bawaan)", "Template (leave empty for the default one)")}
                     <textarea id="rule-template" rows="5" aria-describedby="rule-template-error"
                         placeholder="🎫 *TIKET BARU* {ticket_id} di {location}"
                         prop:value=move || form.with(|f| f.template.clone())
                         on:input=move |ev| form.update(|f| f.template = event_target_value(&ev))></textarea>
                 </label>
-                {move || errors.with(|e| field_error(e, "template")).map(|m| view! {
+                {move || errors.with(|e| FieldError::find(e, "template")).map(|m| view! {
                     <p class="field-error" id="rule-template-error" role="alert">{m}</p>
                 })}
-                <h4>"Pratinjau"</h4>
+                <h4>{tr("Pratinjau", "Preview")}</h4>
                 {move || match preview() {
                     Ok(text) => view! { <pre class="message preview" data-testid="template-preview">{text}</pre> }.into_any(),
                     Err(e) => view! { <p class="field-error" data-testid="template-preview-error" role="alert">{e}</p> }.into_any(),
                 }}
-                <button type="submit" class="primary" disabled=move || add.pending().get()>"Tambah aturan"</button>
+                <button type="submit" class="primary" disabled=move || add.pending().get()>{tr("Tambah aturan", "Add rule")}</button>
                 {move || match add.value().get() {
                     Some(Err(e)) if !matches!(e, AppError::Validation(_)) => Some(view! { <ErrorNote error=e/> }),
                     _ => None,
@@ -428,7 +427,13 @@ fn TestSendCard(group_id: i64, sample: Option<String>) -> impl IntoView {
     let initial = sample
         .and_then(|t| Template::parse(&t).ok())
         .map(|t| t.render_lenient(&sample_values(), Escape::WhatsApp, ""))
-        .unwrap_or_else(|| "✅ *Uji kirim* dari Notifikasi ISP. Abaikan pesan ini.".into());
+        .unwrap_or_else(|| {
+            tr(
+                "✅ *Uji kirim* dari Notifikasi ISP. Abaikan pesan ini.",
+                "✅ *Test send* from ISP Notifications. Please ignore this message.",
+            )
+            .into()
+        });
     let message = RwSignal::new(initial);
     let send = ServerAction::<TestSend>::new();
     let tick = RwSignal::new(0u32);
@@ -470,16 +475,16 @@ fn TestSendCard(group_id: i64, sample: Option<String>) -> impl IntoView {
     }
     view! {
         <section class="card" data-testid="test-send">
-            <h2>"Uji kirim"</h2>
-            <p class="muted">"Mengirim pesan sungguhan lewat penyedia WhatsApp yang aktif (sandbox bila belum diatur)."</p>
-            <label for="test-message">"Pesan"
+            <h2>{tr("Uji kirim", "Test send")}</h2>
+            <p class="muted">{tr("Mengirim pesan sungguhan lewat penyedia WhatsApp yang aktif (sandbox bila belum diatur).", "Sends a real message through the active WhatsApp provider (the sandbox until one is set up).")}</p>
+            <label for="test-message">{tr("Pesan", "Message")}
                 <textarea id="test-message" rows="4" prop:value=message
                     on:input=move |ev| message.set(event_target_value(&ev))></textarea>
             </label>
             <button type="button" class="primary" data-testid="test-send-button"
                 disabled=move || send.pending().get()
                 on:click=move |_| { send.dispatch(TestSend { group_id, message: message.get() }); }>
-                "Kirim uji"
+                {tr("Kirim uji", "Send test")}
             </button>
             {move || send.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
             <Transition fallback=|| ()>
@@ -489,11 +494,11 @@ fn TestSendCard(group_id: i64, sample: Option<String>) -> impl IntoView {
                         Some(Err(e)) => view! { <ErrorNote error=e/> }.into_any(),
                         Some(Ok(d)) => view! {
                             <p role="status" data-testid="test-send-status" class=format!("status status-{}", d.item.status.as_str())>
-                                {format!("Pengiriman #{}: {}", d.item.id, status_label(d.item.status))}
-                                {d.item.provider.clone().map(|p| format!(" lewat {p}"))}
+                                {fill(tr("Pengiriman #{}: {}", "Delivery #{}: {}"), &[&d.item.id, &status_label(d.item.status)])}
+                                {d.item.provider.clone().map(|p| fill(tr(" lewat {}", " via {}"), &[&p]))}
                                 {d.item.error.clone().map(|e| format!(" — {e}"))}
                             </p>
-                            <p><a href=format!("/deliveries/{}", d.item.id)>"Lihat di log pengiriman"</a></p>
+                            <p><a href=format!("/deliveries/{}", d.item.id)>{tr("Lihat di log pengiriman", "See it in the delivery log")}</a></p>
                         }.into_any(),
                     }
                 })}
@@ -514,16 +519,16 @@ fn DeleteCard(group_id: i64, name: String) -> impl IntoView {
     });
     view! {
         <section class="card danger">
-            <h2>"Hapus grup"</h2>
-            <p class="muted">"Untuk berhenti sementara, nonaktifkan grup saja. Menghapus juga menghapus anggota dan aturannya; log pengiriman tetap ada."</p>
+            <h2>{tr("Hapus grup", "Delete the group")}</h2>
+            <p class="muted">{tr("Untuk berhenti sementara, nonaktifkan grup saja. Menghapus juga menghapus anggota dan aturannya; log pengiriman tetap ada.", "To pause it, make the group inactive instead. Deleting also removes its members and rules; the delivery log stays.")}</p>
             <Show when=move || confirming.get()
                 fallback=move || view! {
-                    <button type="button" data-testid="delete-group" on:click=move |_| confirming.set(true)>"Hapus grup…"</button>
+                    <button type="button" data-testid="delete-group" on:click=move |_| confirming.set(true)>{tr("Hapus grup…", "Delete group…")}</button>
                 }>
-                <p role="alert">{format!("Hapus grup \u{201c}{name}\u{201d}? Tindakan ini tidak dapat dibatalkan.")}</p>
+                <p role="alert">{fill(tr("Hapus grup \u{201c}{}\u{201d}? Tindakan ini tidak dapat dibatalkan.", "Delete the group \u{201c}{}\u{201d}? This cannot be undone."), &[&name])}</p>
                 <button type="button" class="danger" data-testid="confirm-delete"
-                    on:click=move |_| { delete.dispatch(DeleteGroup { id: group_id }); }>"Ya, hapus"</button>
-                <button type="button" on:click=move |_| confirming.set(false)>"Batal"</button>
+                    on:click=move |_| { delete.dispatch(DeleteGroup { id: group_id }); }>{tr("Ya, hapus", "Yes, delete")}</button>
+                <button type="button" on:click=move |_| confirming.set(false)>{tr("Batal", "Cancel")}</button>
             </Show>
             {move || delete.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
         </section>

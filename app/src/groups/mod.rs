@@ -7,7 +7,8 @@ pub mod page;
 pub mod store;
 
 use crate::error::AppError;
-use domain::GroupCategory;
+use crate::i18n::pick;
+use domain::{GroupCategory, Locale};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -74,28 +75,43 @@ pub struct ValidGroup {
 }
 
 impl GroupForm {
-    pub fn validate(&self) -> Result<ValidGroup, Vec<crate::error::FieldError>> {
+    /// Checked in the browser as the user submits and again on the server;
+    /// messages in `locale`.
+    pub fn validate(&self, locale: Locale) -> Result<ValidGroup, Vec<crate::error::FieldError>> {
         use crate::error::FieldError;
+        let t = |id, en| pick(locale, id, en);
         let mut errors = Vec::new();
         let name = self.name.trim().to_owned();
         if name.is_empty() {
-            errors.push(FieldError::new("name", "Nama grup wajib diisi."));
+            errors.push(FieldError::new(
+                "name",
+                t("Nama grup wajib diisi.", "The group needs a name."),
+            ));
         } else if name.chars().count() > 100 {
             errors.push(FieldError::new(
                 "name",
-                "Nama grup paling panjang 100 karakter.",
+                t(
+                    "Nama grup paling panjang 100 karakter.",
+                    "A group name is at most 100 characters.",
+                ),
             ));
         }
         let chat_id = self.chat_id.trim().to_owned();
         if chat_id.is_empty() {
             errors.push(FieldError::new(
                 "chat_id",
-                "ID grup WhatsApp wajib diisi (mis. 120363025246125486@g.us).",
+                t(
+                    "ID grup WhatsApp wajib diisi (mis. 120363025246125486@g.us).",
+                    "The WhatsApp group id is required (e.g. 120363025246125486@g.us).",
+                ),
             ));
         } else if chat_id.len() > 100 || chat_id.chars().any(char::is_whitespace) {
             errors.push(FieldError::new(
                 "chat_id",
-                "ID grup tidak boleh berisi spasi dan paling panjang 100 karakter.",
+                t(
+                    "ID grup tidak boleh berisi spasi dan paling panjang 100 karakter.",
+                    "A group id has no spaces and is at most 100 characters.",
+                ),
             ));
         }
         let phone_number = match self.phone_number.trim() {
@@ -103,10 +119,7 @@ impl GroupForm {
             p => match domain::PhoneE164::parse(p) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    errors.push(FieldError::new(
-                        "phone_number",
-                        e.message(domain::Locale::Id),
-                    ));
+                    errors.push(FieldError::new("phone_number", e.message(locale)));
                     None
                 }
             },
@@ -114,14 +127,20 @@ impl GroupForm {
         let category = match GroupCategory::parse(&self.category) {
             Ok(c) => Some(c),
             Err(_) => {
-                errors.push(FieldError::new("category", "Pilih kategori grup."));
+                errors.push(FieldError::new(
+                    "category",
+                    t("Pilih kategori grup.", "Choose the group's category."),
+                ));
                 None
             }
         };
         if self.description.chars().count() > 500 {
             errors.push(FieldError::new(
                 "description",
-                "Deskripsi paling panjang 500 karakter.",
+                t(
+                    "Deskripsi paling panjang 500 karakter.",
+                    "A description is at most 500 characters.",
+                ),
             ));
         }
         match (errors.is_empty(), category) {
@@ -182,14 +201,18 @@ pub type ValidRule = (
 );
 
 impl RuleForm {
-    pub fn validate(&self) -> Result<ValidRule, Vec<crate::error::FieldError>> {
+    pub fn validate(&self, locale: Locale) -> Result<ValidRule, Vec<crate::error::FieldError>> {
         use crate::error::FieldError;
         let mut errors = Vec::new();
         let kind = domain::NotificationType::parse(&self.notification_type)
             .map_err(|_| {
                 errors.push(FieldError::new(
                     "notification_type",
-                    "Pilih jenis notifikasi.",
+                    pick(
+                        locale,
+                        "Pilih jenis notifikasi.",
+                        "Choose a notification type.",
+                    ),
                 ))
             })
             .ok();
@@ -202,7 +225,7 @@ impl RuleForm {
         let template = match self.template.trim() {
             "" => None,
             t => domain::template::Template::parse_checked(t)
-                .map_err(|e| errors.push(FieldError::new("template", e.to_string())))
+                .map_err(|e| errors.push(FieldError::new("template", e.message(locale))))
                 .ok(),
         };
         let zone = Some(self.work_zone.trim().to_owned()).filter(|z| !z.is_empty());
@@ -238,7 +261,9 @@ pub async fn get_group(id: i64) -> Result<GroupDetail, AppError> {
 #[server(endpoint = "groups/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_group(form: GroupForm) -> Result<i64, AppError> {
     crate::auth::session::require_area(crate::auth::Area::Groups)?;
-    let valid = form.validate().map_err(AppError::Validation)?;
+    let valid = form
+        .validate(crate::i18n::locale())
+        .map_err(AppError::Validation)?;
     store::save(
         &crate::state::app_state()?.db,
         &valid,
@@ -271,7 +296,9 @@ pub async fn set_members(group_id: i64, user_ids: Vec<i64>) -> Result<(), AppErr
 #[server(endpoint = "groups/rules/add", input = leptos::server_fn::codec::Json)]
 pub async fn add_rule(form: RuleForm) -> Result<i64, AppError> {
     crate::auth::session::require_area(crate::auth::Area::Groups)?;
-    let valid = form.validate().map_err(AppError::Validation)?;
+    let valid = form
+        .validate(crate::i18n::locale())
+        .map_err(AppError::Validation)?;
     store::add_rule(
         &crate::state::app_state()?.db,
         form.group_id,

@@ -1,18 +1,19 @@
 //! Master data → WhatsApp groups (admin).
 
 use super::{list_groups, GroupView};
+use crate::i18n::{fill, tr};
 use crate::shell::ErrorNote;
 use domain::GroupCategory;
 use leptos::prelude::*;
 
 pub fn category_label(c: GroupCategory) -> &'static str {
     match c {
-        GroupCategory::Technicians => "Teknisi",
-        GroupCategory::Supervisors => "Supervisor",
-        GroupCategory::Managers => "Manajemen",
+        GroupCategory::Technicians => tr("Teknisi", "Technicians"),
+        GroupCategory::Supervisors => tr("Supervisor", "Supervisors"),
+        GroupCategory::Managers => tr("Manajemen", "Management"),
         GroupCategory::Noc => "NOC",
-        GroupCategory::CustomerService => "Layanan pelanggan",
-        GroupCategory::All => "Semua",
+        GroupCategory::CustomerService => tr("Layanan pelanggan", "Customer service"),
+        GroupCategory::All => tr("Semua", "Everyone"),
     }
 }
 
@@ -41,29 +42,30 @@ pub fn GroupsPage() -> impl IntoView {
 
     view! {
         <div class="page-head">
-            <h1>"Grup WhatsApp"</h1>
-            <a class="button primary" href="/master/groups/new" data-testid="new-group">"Tambah grup"</a>
+            <h1>{tr("Grup WhatsApp", "WhatsApp groups")}</h1>
+            <a class="button primary" href="/master/groups/new" data-testid="new-group">{tr("Tambah grup", "Add a group")}</a>
         </div>
         <div class="filters" role="search">
             <label>
-                "Cari"
-                <input type="search" data-testid="group-search" placeholder="Nama, deskripsi atau ID grup"
+                {tr("Cari", "Search")}
+                <input type="search" data-testid="group-search"
+                    placeholder=tr("Nama, deskripsi atau ID grup", "Name, description or group id")
                     prop:value=query on:input=move |ev| query.set(event_target_value(&ev))/>
             </label>
             <label>
-                "Kategori"
+                {tr("Kategori", "Category")}
                 <select data-testid="group-category" on:change=move |ev| category.set(event_target_value(&ev))>
-                    <option value="">"Semua kategori"</option>
+                    <option value="">{tr("Semua kategori", "All categories")}</option>
                     {GroupCategory::ALL.iter().map(|c| view! {
                         <option value=c.as_str()>{category_label(*c)}</option>
                     }).collect_view()}
                 </select>
             </label>
             <label>
-                "Zona"
+                {tr("Zona", "Zone")}
                 <select data-testid="group-zone" on:change=move |ev| zone.set(event_target_value(&ev))>
-                    <option value="">"Semua"</option>
-                    <option value="*">"Lintas zona"</option>
+                    <option value="">{tr("Semua", "All")}</option>
+                    <option value="*">{tr("Lintas zona", "Across zones")}</option>
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {
                             zones.await.unwrap_or_default().into_iter().map(|(code, name)| view! {
@@ -74,15 +76,15 @@ pub fn GroupsPage() -> impl IntoView {
                 </select>
             </label>
             <label>
-                "Status"
+                {tr("Status", "Status")}
                 <select data-testid="group-active" on:change=move |ev| active.set(event_target_value(&ev))>
-                    <option value="">"Semua"</option>
-                    <option value="yes">"Aktif"</option>
-                    <option value="no">"Nonaktif"</option>
+                    <option value="">{tr("Semua", "All")}</option>
+                    <option value="yes">{tr("Aktif", "Active")}</option>
+                    <option value="no">{tr("Nonaktif", "Inactive")}</option>
                 </select>
             </label>
         </div>
-        <Suspense fallback=|| view! { <p class="loading">"Memuat grup…"</p> }>
+        <Suspense fallback=|| view! { <p class="loading">{tr("Memuat grup…", "Loading groups…")}</p> }>
             {move || Suspend::new(async move {
                 match groups.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
@@ -91,24 +93,25 @@ pub fn GroupsPage() -> impl IntoView {
                         let visible = move || list.with_value(|l| l.iter().filter(|g| shown(g)).cloned().collect::<Vec<_>>());
                         view! {
                             <p class="muted" data-testid="group-count">
-                                {move || format!("{} dari {} grup", visible().len(), list.with_value(Vec::len))}
+                                {move || fill(tr("{} dari {} grup", "{} of {} groups"), &[&visible().len(), &list.with_value(Vec::len)])}
                             </p>
                             <div class="table-wrap">
                             <table class="groups">
                                 <thead><tr>
-                                    <th>"Nama"</th><th>"Kategori"</th><th>"Zona"</th>
-                                    <th class="hide-sm">"ID grup"</th><th>"Anggota"</th><th>"Aturan"</th><th>"Status"</th>
+                                    <th>{tr("Nama", "Name")}</th><th>{tr("Kategori", "Category")}</th><th>{tr("Zona", "Zone")}</th>
+                                    <th class="hide-sm">{tr("ID grup", "Group id")}</th><th>{tr("Anggota", "Members")}</th>
+                                    <th>{tr("Aturan", "Rules")}</th><th>{tr("Status", "Status")}</th>
                                 </tr></thead>
                                 <tbody>
                                     <For each=visible key=|g| g.id let:g>
                                         <tr data-testid="group-row">
                                             <td><a href=format!("/master/groups/{}", g.id)><strong>{g.name.clone()}</strong></a><br/><small class="muted">{g.description.clone()}</small></td>
                                             <td>{category_label(g.category)}</td>
-                                            <td>{g.work_zone_name.clone().unwrap_or_else(|| "Semua zona".into())}</td>
+                                            <td>{g.work_zone_name.clone().unwrap_or_else(|| tr("Semua zona", "All zones").into())}</td>
                                             <td class="hide-sm"><code>{g.chat_id.clone()}</code></td>
                                             <td>{g.member_count}</td>
                                             <td>{g.rule_count}</td>
-                                            <td>{if g.active { "Aktif" } else { "Nonaktif" }}</td>
+                                            <td>{if g.active { tr("Aktif", "Active") } else { tr("Nonaktif", "Inactive") }}</td>
                                         </tr>
                                     </For>
                                 </tbody>

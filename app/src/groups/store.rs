@@ -3,12 +3,31 @@
 use super::{GroupDetail, GroupView, MemberOption, RuleView, ValidGroup};
 use crate::db::{value_rows, Db};
 use crate::error::{internal, AppError, FieldError};
+use crate::i18n::{fill, tr};
 use crate::outbox::{write_event, NewDelivery, NewEvent};
 use crate::{in_tx, on_db};
 use domain::{
     Channel, DeliveryStatus, EventKind, GroupCategory, NotificationType, Priority, Role,
     SystemMessage,
 };
+
+fn group_not_found(id: i64) -> AppError {
+    AppError::NotFound(fill(tr("grup #{}", "group #{}"), &[&id]))
+}
+
+/// Inside `in_tx!`: returns `NotFound` unless group `$id` exists.
+macro_rules! ensure_group {
+    ($tx:ident, $id:expr) => {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM whatsapp_groups WHERE id = $1")
+                .bind($id)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        if exists.is_none() {
+            return Err(group_not_found($id));
+        }
+    };
+}
 
 #[derive(sqlx::FromRow)]
 struct GroupRow {
@@ -108,9 +127,7 @@ pub async fn detail(db: &Db, id: i64) -> Result<GroupDetail, AppError> {
             .await?;
         (group, users, rules)
     });
-    let group: GroupView = group
-        .ok_or_else(|| AppError::NotFound(format!("grup #{id}")))?
-        .try_into()?;
+    let group: GroupView = group.ok_or_else(|| group_not_found(id))?.try_into()?;
     let members = users
         .into_iter()
         .map(|(user_id, name, role, work_zone, member)| {
@@ -159,12 +176,15 @@ fn refused(e: sqlx::Error) -> AppError {
     if msg.contains("unique") || msg.contains("duplicate") {
         AppError::Validation(vec![FieldError::new(
             "name",
-            "Nama grup sudah dipakai grup lain.",
+            tr(
+                "Nama grup sudah dipakai grup lain.",
+                "Another group already has this name.",
+            ),
         )])
     } else if msg.contains("foreign key") {
         AppError::Validation(vec![FieldError::new(
             "work_zone",
-            "Zona kerja tidak dikenal.",
+            tr("Zona kerja tidak dikenal.", "Unknown work zone."),
         )])
     } else {
         AppError::from(e)
@@ -203,7 +223,7 @@ pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<i64, AppError> {
     });
     result
         .map_err(refused)?
-        .ok_or_else(|| AppError::NotFound(format!("grup #{}", g.id.unwrap_or_default())))
+        .ok_or_else(|| group_not_found(g.id.unwrap_or_default()))
 }
 
 pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
@@ -224,7 +244,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
             .rows_affected()
     });
     if n == 0 {
-        return Err(AppError::NotFound(format!("grup #{id}")));
+        return Err(group_not_found(id));
     }
     Ok(())
 }
@@ -238,43 +258,32 @@ pub async fn set_members(
     let mut ids = user_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    let result: Result<(), AppError> = async {
-        in_tx!(db, |tx| {
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM whatsapp_groups WHERE id = $1")
-                    .bind(group_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if exists.is_none() {
-                return Err(AppError::NotFound(format!("grup #{group_id}")));
+    in_tx!(db, |tx| {
+        ensure_group!(tx, group_id);
+        sqlx::query("DELETE FROM whatsapp_group_members WHERE group_id = $1")
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await?;
+        for chunk in ids.chunks(crate::outbox::INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO whatsapp_group_members (group_id, user_id, added_at) VALUES {}",
+                value_rows(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for u in chunk {
+                q = q.bind(group_id).bind(*u).bind(now);
             }
-            sqlx::query("DELETE FROM whatsapp_group_members WHERE group_id = $1")
-                .bind(group_id)
-                .execute(&mut *tx)
-                .await?;
-            for chunk in ids.chunks(crate::outbox::INSERT_CHUNK) {
-                let sql = format!(
-                    "INSERT INTO whatsapp_group_members (group_id, user_id, added_at) VALUES {}",
-                    value_rows(chunk.len(), 3)
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for u in chunk {
-                    q = q.bind(group_id).bind(*u).bind(now);
-                }
-                q.execute(&mut *tx)
-                    .await
-                    .map_err(|e| match e.as_database_error() {
-                        Some(d) if d.message().to_lowercase().contains("foreign key") => {
-                            AppError::invalid("members", "Pengguna tidak dikenal.")
-                        }
-                        _ => AppError::from(e),
-                    })?;
-            }
-        });
-        Ok(())
-    }
-    .await;
-    result
+            q.execute(&mut *tx)
+                .await
+                .map_err(|e| match e.as_database_error() {
+                    Some(d) if d.message().to_lowercase().contains("foreign key") => {
+                        AppError::invalid("members", tr("Pengguna tidak dikenal.", "Unknown user."))
+                    }
+                    _ => AppError::from(e),
+                })?;
+        }
+    });
+    Ok(())
 }
 
 /// Adds a rule; a template of its own is stored as `rule:<id>` and checked
@@ -287,14 +296,7 @@ pub async fn add_rule(
     now: i64,
 ) -> Result<i64, AppError> {
     let id = in_tx!(db, |tx| {
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM whatsapp_groups WHERE id = $1")
-                .bind(group_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if exists.is_none() {
-            return Err(AppError::NotFound(format!("grup #{group_id}")));
-        }
+        ensure_group!(tx, group_id);
         if let Some(z) = &work_zone {
             let known: Option<String> =
                 sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
@@ -302,7 +304,10 @@ pub async fn add_rule(
                     .fetch_optional(&mut *tx)
                     .await?;
             if known.is_none() {
-                return Err(AppError::invalid("work_zone", "Zona kerja tidak dikenal."));
+                return Err(AppError::invalid(
+                    "work_zone",
+                    tr("Zona kerja tidak dikenal.", "Unknown work zone."),
+                ));
             }
         }
         let rule_id: i64 = sqlx::query_scalar(
@@ -359,7 +364,10 @@ pub async fn delete_rule(db: &Db, id: i64) -> Result<(), AppError> {
         n
     });
     if n == 0 {
-        return Err(AppError::NotFound(format!("aturan #{id}")));
+        return Err(AppError::NotFound(fill(
+            tr("aturan #{}", "rule #{}"),
+            &[&id],
+        )));
     }
     Ok(())
 }
@@ -374,12 +382,18 @@ pub async fn test_send(
 ) -> Result<i64, AppError> {
     let text = message.trim();
     if text.is_empty() {
-        return Err(AppError::invalid("message", "Tulis pesan uji."));
+        return Err(AppError::invalid(
+            "message",
+            tr("Tulis pesan uji.", "Write a test message."),
+        ));
     }
     if text.encode_utf16().count() > domain::template::WHATSAPP_MAX_CHARS {
         return Err(AppError::invalid(
             "message",
-            "Pesan melebihi 4.096 karakter WhatsApp.",
+            tr(
+                "Pesan melebihi 4.096 karakter WhatsApp.",
+                "The message is over WhatsApp's 4,096 characters.",
+            ),
         ));
     }
     let id = in_tx!(db, |tx| {
@@ -389,7 +403,7 @@ pub async fn test_send(
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some((chat_id, _active)) = chat else {
-            return Err(AppError::NotFound(format!("grup #{group_id}")));
+            return Err(group_not_found(group_id));
         };
         let event = NewEvent {
             source: "app".into(),

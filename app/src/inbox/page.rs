@@ -1,7 +1,8 @@
 //! The inbox page: what was sent to the user in the app.
 
 use super::my_notifications;
-use crate::shell::ErrorNote;
+use crate::i18n::tr;
+use crate::shell::{ErrorNote, Loading};
 use crate::time::format_wib;
 use leptos::prelude::*;
 
@@ -9,12 +10,12 @@ use leptos::prelude::*;
 pub fn InboxPage() -> impl IntoView {
     let items = Resource::new(|| (), |_| my_notifications());
     view! {
-        <h1>"Kotak masuk"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+        <h1>{tr("Kotak masuk", "Inbox")}</h1>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match items.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="muted">"Belum ada notifikasi."</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="muted">{tr("Belum ada notifikasi.", "No notifications yet.")}</p> }.into_any(),
                     Ok(list) => view! {
                         <ul class="inbox">
                             {list.into_iter().map(|n| view! {

@@ -204,6 +204,38 @@ pub async fn save_my_settings(form: SettingsForm) -> Result<MySettings, AppError
     store::load(&db, user.id, now).await
 }
 
+/// Switches the language of the user's pages and messages. Posted by a plain
+/// form in the top bar: the browser follows the redirect back to the page it
+/// was on, which the server then renders in the new language.
+#[server(endpoint = "settings/locale")]
+pub async fn set_locale(locale: String) -> Result<(), AppError> {
+    let user = crate::auth::session::require_user()?;
+    let locale = Locale::parse(&locale).map_err(|e| AppError::invalid("locale", e.to_string()))?;
+    store::set_locale(
+        &crate::state::app_state()?.db,
+        user.id,
+        locale,
+        crate::time::now_ms(),
+    )
+    .await?;
+    let back = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.headers.get(http::header::REFERER).cloned())
+        .and_then(|v| v.to_str().ok().and_then(same_site_path))
+        .unwrap_or_else(|| "/".into());
+    leptos_axum::redirect(&back);
+    Ok(())
+}
+
+/// The path and query of a `Referer`, for sending the browser back to the
+/// page it came from; never another site's address.
+#[cfg(feature = "ssr")]
+fn same_site_path(referer: &str) -> Option<String> {
+    let rest = referer.split_once("://").map_or(referer, |(_, r)| r);
+    let path = &rest[rest.find('/')?..];
+    let path = path.trim_end_matches('?');
+    (!path.starts_with("//") && !path.is_empty()).then(|| path.to_owned())
+}
+
 /// Sends a one-time code over WhatsApp to the saved, unverified number.
 #[server(endpoint = "settings/send-code")]
 pub async fn send_phone_code() -> Result<CodeSent, AppError> {
@@ -232,6 +264,24 @@ pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_locale_switch_sends_the_browser_back_to_a_path_of_this_site() {
+        assert_eq!(
+            same_site_path("http://127.0.0.1:3000/settings?").as_deref(),
+            Some("/settings")
+        );
+        assert_eq!(
+            same_site_path("https://notif.example/deliveries?status=failed").as_deref(),
+            Some("/deliveries?status=failed")
+        );
+        assert_eq!(same_site_path("https://notif.example").as_deref(), None);
+        assert_eq!(
+            same_site_path("https://x.example//evil.example/").as_deref(),
+            None
+        );
+    }
 
     fn form() -> SettingsForm {
         SettingsForm {

@@ -7,22 +7,21 @@
 use super::{
     get_my_settings, MySettings, SaveMySettings, SendPhoneCode, SettingsForm, VerifyPhoneCode,
 };
+use crate::deliveries::page::channel_label;
 use crate::error::{AppError, FieldError};
-use crate::shell::ErrorNote;
+use crate::i18n::{self, fill, tr};
+use crate::shell::{ErrorNote, Loading};
 use domain::preferences::{TypeGroup, SWITCHABLE_CHANNELS};
 use domain::quiet::{parse_hhmm, INDONESIAN_TIME_ZONES};
-use domain::{Channel, Locale};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-
-const LOCALE: Locale = Locale::Id;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let settings = Resource::new(|| (), |_| get_my_settings());
     view! {
-        <h1>"Pengaturan notifikasi"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Memuat…"</p> }>
+        <h1>{tr("Pengaturan notifikasi", "Notification settings")}</h1>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match settings.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
@@ -33,31 +32,11 @@ pub fn SettingsPage() -> impl IntoView {
     }
 }
 
-fn channel_label(c: Channel) -> &'static str {
-    match c {
-        Channel::Whatsapp => "WhatsApp",
-        Channel::Email => "Email",
-        Channel::Push => "Push",
-        Channel::InApp => "Dalam aplikasi",
-        Channel::WhatsappGroup => "Grup WhatsApp",
-        Channel::Sms => "SMS",
-        Channel::Voice => "Telepon",
-    }
-}
-
-/// The message for `field`, if any.
-fn error_for(errors: &[FieldError], field: &str) -> Option<String> {
-    errors
-        .iter()
-        .find(|e| e.field == field)
-        .map(|e| e.message.clone())
-}
-
 /// A field's error line; `aria-describedby` of the input points at its id.
 #[component]
 fn FieldMessage(errors: Signal<Vec<FieldError>>, field: &'static str) -> impl IntoView {
     move || {
-        errors.with(|e| error_for(e, field)).map(|m| {
+        errors.with(|e| FieldError::find(e, field)).map(|m| {
             view! { <p class="field-error" id=format!("{field}-error") role="alert">{m}</p> }
         })
     }
@@ -110,8 +89,9 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<AppError>);
 
+    let locale = i18n::locale();
     let live_errors =
-        Memo::new(move |_| form.with(|f| f.validate(LOCALE).err().unwrap_or_default()));
+        Memo::new(move |_| form.with(|f| f.validate(locale).err().unwrap_or_default()));
     let errors = Signal::derive(move || {
         if !tried.get() {
             return server_errors.get();
@@ -137,7 +117,7 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
                 server_errors.set(vec![]);
                 failure.set(None);
                 tried.set(false);
-                notice.set(Some("Pengaturan tersimpan.".into()));
+                notice.set(Some(tr("Pengaturan tersimpan.", "Settings saved.").into()));
             }
             Err(AppError::Validation(v)) => {
                 server_errors.set(v);
@@ -162,7 +142,11 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
     let quiet_summary = move || {
         form.with(|f| {
             if !f.quiet_hours_enabled {
-                return "Jam tenang nonaktif: pesan WhatsApp dikirim kapan saja.".to_owned();
+                return tr(
+                    "Jam tenang nonaktif: pesan WhatsApp dikirim kapan saja.",
+                    "Quiet hours are off: WhatsApp messages are sent at any time.",
+                )
+                .to_owned();
             }
             if parse_hhmm(&f.quiet_start).is_err() || parse_hhmm(&f.quiet_end).is_err() {
                 return String::new();
@@ -173,13 +157,16 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
                 .map(|(_, label)| label.split(' ').next().unwrap_or(label))
                 .unwrap_or(&f.quiet_time_zone);
             let tail = if f.critical_bypass_quiet {
-                "; peringatan kritis tetap dikirim."
+                tr("; peringatan kritis tetap dikirim.", "; critical alerts still come through.")
             } else {
-                ", termasuk peringatan kritis."
+                tr(", termasuk peringatan kritis.", ", critical alerts included.")
             };
-            format!(
-                "Tidak ada pesan WhatsApp saat Anda tidur ({}–{} {}): pesan ditunda sampai jam tenang berakhir{}",
-                f.quiet_start, f.quiet_end, zone, tail
+            fill(
+                tr(
+                    "Tidak ada pesan WhatsApp saat Anda tidur ({}–{} {}): pesan ditunda sampai jam tenang berakhir{}",
+                    "No WhatsApp messages while you sleep ({}–{} {}): they wait until quiet hours end{}",
+                ),
+                &[&f.quiet_start, &f.quiet_end, &zone, &tail],
             )
         })
     };
@@ -187,8 +174,8 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
     view! {
         <form class="settings" data-testid="settings-form" on:submit=on_submit novalidate>
             <section class="card">
-                <h2>"Saluran"</h2>
-                <p class="muted">"Notifikasi dalam aplikasi selalu aktif."</p>
+                <h2>{tr("Saluran", "Channels")}</h2>
+                <p class="muted">{tr("Notifikasi dalam aplikasi selalu aktif.", "In-app notifications are always on.")}</p>
                 <div class="switches">
                     <Switch form id="whatsapp_enabled" label="WhatsApp"
                         get=|f| f.whatsapp_enabled set=|f, v| f.whatsapp_enabled = v/>
@@ -200,11 +187,11 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
             </section>
 
             <section class="card">
-                <h2>"Jenis notifikasi"</h2>
+                <h2>{tr("Jenis notifikasi", "Notification types")}</h2>
                 <div class="table-wrap">
                 <table class="type-grid">
                     <thead><tr>
-                        <th scope="col">"Jenis"</th>
+                        <th scope="col">{tr("Jenis", "Type")}</th>
                         {SWITCHABLE_CHANNELS.iter().map(|c| view! { <th scope="col">{channel_label(*c)}</th> }).collect_view()}
                     </tr></thead>
                     <tbody>
@@ -212,7 +199,7 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
                             let g = *g;
                             view! {
                                 <tr>
-                                    <th scope="row">{g.label(LOCALE)}</th>
+                                    <th scope="row">{g.label(locale)}</th>
                                     {SWITCHABLE_CHANNELS.iter().map(|c| {
                                         let c = *c;
                                         let id = format!("type-{}-{}", g.key(), c.as_str());
@@ -221,7 +208,7 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
                                         view! {
                                             <td>
                                                 <input type="checkbox" id=id.clone()
-                                                    aria-label=format!("{} lewat {}", g.label(LOCALE), channel_label(c))
+                                                    aria-label=fill(tr("{} lewat {}", "{} by {}"), &[&g.label(locale), &channel_label(c)])
                                                     prop:checked=is_on
                                                     on:change=move |ev| {
                                                         let on = event_target_checked(&ev);
@@ -246,15 +233,15 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
             </section>
 
             <section class="card">
-                <h2>"Jam tenang"</h2>
-                <Switch form id="quiet_hours_enabled" label="Aktifkan jam tenang"
+                <h2>{tr("Jam tenang", "Quiet hours")}</h2>
+                <Switch form id="quiet_hours_enabled" label=tr("Aktifkan jam tenang", "Turn on quiet hours")
                     get=|f| f.quiet_hours_enabled set=|f, v| f.quiet_hours_enabled = v/>
                 <div class="row">
-                    <TimeField form id="quiet_start" label="Mulai"
+                    <TimeField form id="quiet_start" label=tr("Mulai", "From")
                         get=|f| f.quiet_start.clone() set=|f, v| f.quiet_start = v/>
-                    <TimeField form id="quiet_end" label="Selesai"
+                    <TimeField form id="quiet_end" label=tr("Selesai", "Until")
                         get=|f| f.quiet_end.clone() set=|f, v| f.quiet_end = v/>
-                    <label for="quiet_time_zone">"Zona waktu"
+                    <label for="quiet_time_zone">{tr("Zona waktu", "Time zone")}
                         <select id="quiet_time_zone"
                             prop:value=move || form.with(|f| f.quiet_time_zone.clone())
                             on:change=move |ev| form.update(|f| f.quiet_time_zone = event_target_value(&ev))>
@@ -267,14 +254,14 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
                 <FieldMessage errors field="quiet_start"/>
                 <FieldMessage errors field="quiet_end"/>
                 <FieldMessage errors field="quiet_time_zone"/>
-                <Switch form id="critical_bypass_quiet" label="Peringatan kritis tetap dikirim saat jam tenang"
+                <Switch form id="critical_bypass_quiet" label=tr("Peringatan kritis tetap dikirim saat jam tenang", "Critical alerts come through during quiet hours")
                     get=|f| f.critical_bypass_quiet set=|f, v| f.critical_bypass_quiet = v/>
                 <p class="muted" data-testid="quiet-summary">{quiet_summary}</p>
             </section>
 
             <section class="card">
-                <h2>"Nomor WhatsApp"</h2>
-                <label for="phone">"Nomor"
+                <h2>{tr("Nomor WhatsApp", "WhatsApp number")}</h2>
+                <label for="phone">{tr("Nomor", "Number")}
                     <input type="tel" id="phone" inputmode="tel" autocomplete="tel"
                         placeholder="0812-3456-7890" aria-describedby="phone-error"
                         prop:value=move || form.with(|f| f.phone.clone())
@@ -285,16 +272,16 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
             </section>
 
             <section class="card">
-                <h2>"Grup"</h2>
-                <Switch form id="receive_group_notifications" label="Terima notifikasi grup dalam aplikasi"
+                <h2>{tr("Grup", "Groups")}</h2>
+                <Switch form id="receive_group_notifications" label=tr("Terima notifikasi grup dalam aplikasi", "Receive group notifications in the app")
                     get=|f| f.receive_group_notifications set=|f, v| f.receive_group_notifications = v/>
                 {move || {
                     let groups = saved.with(|s| s.groups.clone());
                     if groups.is_empty() {
-                        view! { <p class="muted">"Anda belum menjadi anggota grup WhatsApp mana pun."</p> }.into_any()
+                        view! { <p class="muted">{tr("Anda belum menjadi anggota grup WhatsApp mana pun.", "You are not a member of any WhatsApp group yet.")}</p> }.into_any()
                     } else {
                         view! {
-                            <p>"Anda anggota grup:"</p>
+                            <p>{tr("Anda anggota grup:", "You are a member of:")}</p>
                             <ul data-testid="my-groups">{groups.into_iter().map(|g| view! { <li>{g}</li> }).collect_view()}</ul>
                         }.into_any()
                     }
@@ -303,12 +290,12 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
 
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || save.pending().get()>
-                    {move || if save.pending().get() { "Menyimpan…" } else { "Simpan pengaturan" }}
+                    {move || if save.pending().get() { tr("Menyimpan…", "Saving…") } else { tr("Simpan pengaturan", "Save settings") }}
                 </button>
                 {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
                 {move || failure.get().map(|e| view! { <ErrorNote error=e/> })}
                 {move || (tried.get() && !errors.with(Vec::is_empty)).then(|| view! {
-                    <p class="error" role="alert">"Belum tersimpan: periksa isian yang ditandai."</p>
+                    <p class="error" role="alert">{tr("Belum tersimpan: periksa isian yang ditandai.", "Not saved: check the marked fields.")}</p>
                 })}
             </div>
         </form>
@@ -355,21 +342,21 @@ fn PhoneVerification(saved: RwSignal<MySettings>, form: RwSignal<SettingsForm>) 
                 let (phone, verified) = saved.with(|s| (s.phone.clone(), s.phone_verified));
                 match (phone, verified) {
                     _ if unsaved_change() => view! {
-                        <p class="badge warn">"Nomor berubah: simpan pengaturan dulu, lalu verifikasi nomor baru."</p>
+                        <p class="badge warn">{tr("Nomor berubah: simpan pengaturan dulu, lalu verifikasi nomor baru.", "The number changed: save the settings first, then verify the new number.")}</p>
                     }.into_any(),
-                    (None, _) => view! { <p class="muted">"Belum ada nomor WhatsApp."</p> }.into_any(),
-                    (Some(_), true) => view! { <p class="badge ok">"Terverifikasi"</p> }.into_any(),
+                    (None, _) => view! { <p class="muted">{tr("Belum ada nomor WhatsApp.", "No WhatsApp number yet.")}</p> }.into_any(),
+                    (Some(_), true) => view! { <p class="badge ok">{tr("Terverifikasi", "Verified")}</p> }.into_any(),
                     (Some(_), false) => view! {
-                        <p class="badge warn">"Belum terverifikasi: pesan WhatsApp pribadi baru dikirim setelah nomor diverifikasi."</p>
+                        <p class="badge warn">{tr("Belum terverifikasi: pesan WhatsApp pribadi baru dikirim setelah nomor diverifikasi.", "Not verified: personal WhatsApp messages start once the number is verified.")}</p>
                         <button type="button" data-testid="send-code"
                             disabled=move || send.pending().get()
                             on:click=move |_| { send.dispatch(SendPhoneCode {}); }>
-                            {move || if code_sent.get() { "Kirim ulang kode" } else { "Kirim kode verifikasi" }}
+                            {move || if code_sent.get() { tr("Kirim ulang kode", "Send the code again") } else { tr("Kirim kode verifikasi", "Send a verification code") }}
                         </button>
                         {move || match send.value().get() {
                             Some(Ok(sent)) => view! {
                                 <p class="notice" role="status">
-                                    {format!("Kode dikirim lewat WhatsApp ke {}. Berlaku 10 menit.", sent.masked_phone)}
+                                    {fill(tr("Kode dikirim lewat WhatsApp ke {}. Berlaku 10 menit.", "Code sent over WhatsApp to {}. Valid for 10 minutes."), &[&sent.masked_phone])}
                                 </p>
                             }.into_any(),
                             Some(Err(e)) => view! { <ErrorNote error=e/> }.into_any(),
@@ -377,7 +364,7 @@ fn PhoneVerification(saved: RwSignal<MySettings>, form: RwSignal<SettingsForm>) 
                         }}
                         <Show when=move || code_sent.get()>
                             <div class="row">
-                                <label for="code">"Kode verifikasi"
+                                <label for="code">{tr("Kode verifikasi", "Verification code")}
                                     <input id="code" inputmode="numeric" autocomplete="one-time-code"
                                         maxlength="7" aria-describedby="code-error"
                                         prop:value=code
@@ -386,12 +373,12 @@ fn PhoneVerification(saved: RwSignal<MySettings>, form: RwSignal<SettingsForm>) 
                                 <button type="button" data-testid="verify-code"
                                     disabled=move || verify.pending().get()
                                     on:click=move |_| { verify.dispatch(VerifyPhoneCode { code: code.get() }); }>
-                                    "Verifikasi"
+                                    {tr("Verifikasi", "Verify")}
                                 </button>
                             </div>
                             {move || match verify.value().get() {
                                 Some(Err(e)) => {
-                                    let message = e.field("code").unwrap_or_else(|| e.to_string());
+                                    let message = e.field("code").unwrap_or_else(|| e.message());
                                     view! { <p class="field-error" id="code-error" role="alert">{message}</p> }.into_any()
                                 }
                                 _ => ().into_any(),

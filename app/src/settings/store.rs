@@ -70,7 +70,9 @@ pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppErro
         .await?;
         (row, groups, disabled, code)
     });
-    let r = row.ok_or_else(|| AppError::NotFound("pengaturan notifikasi".into()))?;
+    let r = row.ok_or_else(|| {
+        AppError::NotFound(crate::i18n::tr("pengaturan notifikasi", "notification settings").into())
+    })?;
     let disabled: HashSet<(String, String)> = disabled.into_iter().collect();
     let type_switches = TypeGroup::ALL
         .iter()
@@ -102,6 +104,25 @@ pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppErro
     })
 }
 
+/// The language of the user's pages and messages.
+pub async fn set_locale(db: &Db, user_id: i64, locale: Locale, now: i64) -> Result<(), AppError> {
+    let changed = on_db!(db, |pool| sqlx::query(
+        "UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(locale.as_str())
+    .bind(now)
+    .bind(user_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())?);
+    if changed == 0 {
+        return Err(AppError::NotFound(
+            crate::i18n::tr("pengguna", "user").into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Saves everything or nothing. A number that changes loses its verification
 /// (the old proof says nothing about the new number).
 pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<(), AppError> {
@@ -119,7 +140,9 @@ pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(current) = current else {
-            return Err(AppError::NotFound("pengguna".into()));
+            return Err(AppError::NotFound(
+                crate::i18n::tr("pengguna", "user").into(),
+            ));
         };
         if current.as_deref() != phone {
             sqlx::query(
