@@ -44,8 +44,19 @@ test("screenshots of each page", async ({ page, request }) => {
   await expect(page.getByTestId("delivery-detail")).toBeVisible();
   await page.screenshot({ path: out("delivery-detail"), fullPage: true });
 
-  // A technician's phone.
+  // The same pages on a phone.
   await page.setViewportSize({ width: 390, height: 844 });
+  for (const [path, name] of [
+    ["/master/groups/1", "group-editor-phone"],
+    ["/deliveries", "deliveries-phone"],
+    ["/analytics", "analytics-phone"],
+  ]) {
+    await page.goto(path);
+    await hydrated(page);
+    await page.screenshot({ path: out(name), fullPage: true });
+  }
+
+  // A technician's phone.
   await page.context().clearCookies();
   await login(page, "tek.karawang1@demo.id");
   await page.goto("/settings");

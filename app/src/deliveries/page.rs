@@ -197,20 +197,22 @@ pub fn DeliveriesPage() -> impl IntoView {
                             <div class="table-wrap">
                             <table class="deliveries">
                                 <thead><tr>
-                                    <th>{tr("Waktu (WIB)", "Time (WIB)")}</th><th>{tr("Jenis", "Type")}</th>
-                                    <th>{tr("Saluran", "Channel")}</th><th class="hide-sm">{tr("Penyedia", "Provider")}</th>
-                                    <th>{tr("Penerima", "Recipient")}</th><th>{tr("Status", "Status")}</th>
+                                    // Status second: on a phone the row is wider than the
+                                    // screen and the status is what one looks for.
+                                    <th>{tr("Waktu (WIB)", "Time (WIB)")}</th><th>{tr("Status", "Status")}</th>
+                                    <th>{tr("Jenis", "Type")}</th><th>{tr("Saluran", "Channel")}</th>
+                                    <th class="hide-sm">{tr("Penyedia", "Provider")}</th><th>{tr("Penerima", "Recipient")}</th>
                                     <th class="hide-sm">{tr("Percobaan", "Attempts")}</th>
                                 </tr></thead>
                                 <tbody>
                                     {page.items.into_iter().map(|d| view! {
                                         <tr data-testid="delivery-row">
                                             <td><a href=format!("/deliveries/{}", d.id)>{format_wib(d.created_at)}</a></td>
+                                            <td><StatusBadge status=d.status/></td>
                                             <td>{type_label(&d.notification_type)}</td>
                                             <td>{channel_label(d.channel)}</td>
                                             <td class="hide-sm">{d.provider.unwrap_or_default()}</td>
                                             <td>{d.recipient}</td>
-                                            <td><StatusBadge status=d.status/></td>
                                             <td class="hide-sm">{d.attempts}</td>
                                         </tr>
                                     }).collect_view()}
