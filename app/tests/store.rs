@@ -525,6 +525,41 @@ store_test!(
 );
 
 store_test!(
+    the_delivery_log_hides_a_phone_code_unless_the_sandbox_sent_it,
+    |db| {
+        let user = technician(db, Some("+6281234567890")).await;
+        settings::send_code(db, &user, 1_000).await.unwrap();
+        let (_, message) = sent_code_message(db, user.id).await;
+        let code = code_in(&message);
+        let id: i64 = on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT id FROM deliveries WHERE notification_type = 'phone_verification'"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        let shown = |provider: Option<&'static str>| async move {
+            on_db!(db, |pool| sqlx::query(
+                "UPDATE deliveries SET provider = $1 WHERE id = $2"
+            )
+            .bind(provider)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .unwrap());
+            log::detail(db, id).await.unwrap().message
+        };
+        // Queued (no provider yet) and sent through a real gateway: hidden.
+        for provider in [None, Some("fonnte")] {
+            let m = shown(provider).await;
+            assert!(!m.contains(&code), "{m}");
+            assert!(m.contains("*••••••*"), "{m}");
+        }
+        assert_eq!(shown(Some("sandbox")).await, message);
+    }
+);
+
+store_test!(
     phone_codes_expire_and_stop_after_five_wrong_attempts,
     |db| {
         let user = technician(db, Some("+6281234567890")).await;

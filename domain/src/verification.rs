@@ -113,9 +113,48 @@ pub fn wrong(latest: &IssuedCode) -> CodeError {
     }
 }
 
+/// `text` with every run of exactly [`CODE_DIGITS`] digits hidden: what the
+/// delivery log shows of a verification message that went out through a real
+/// gateway, so no one reading the log can take over someone's number.
+pub fn redact_codes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        if digits.len() == CODE_DIGITS {
+            out.extend(std::iter::repeat_n('•', CODE_DIGITS));
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_hidden_and_other_numbers_kept() {
+        assert_eq!(
+            redact_codes("Kode verifikasi: *482913*. Berlaku 10 menit."),
+            "Kode verifikasi: *••••••*. Berlaku 10 menit."
+        );
+        assert_eq!(redact_codes("123456"), "••••••");
+        assert_eq!(
+            redact_codes("0812345678 12345 1234567"),
+            "0812345678 12345 1234567"
+        );
+    }
 
     fn issued(created_at: i64, attempts: i64) -> IssuedCode {
         IssuedCode {

@@ -11,7 +11,7 @@ use crate::db::Db;
 use crate::error::{internal, AppError};
 use crate::i18n::{fill, tr};
 use crate::{in_tx, on_db};
-use domain::{Channel, DeliveryStatus};
+use domain::{Channel, DeliveryStatus, SystemMessage};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -202,13 +202,22 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
     });
     let r =
         row.ok_or_else(|| AppError::NotFound(fill(tr("pengiriman #{}", "delivery #{}"), &[&id])))?;
+    // A phone code is shown only where nothing real was sent: the sandbox
+    // exists to show what would have gone out.
+    let message = if r.row.notification_type == SystemMessage::PhoneVerification.as_str()
+        && r.row.provider.as_deref() != Some("sandbox")
+    {
+        domain::verification::redact_codes(&r.message)
+    } else {
+        r.message
+    };
     Ok(DeliveryDetail {
         item: r.row.try_into()?,
         event_id: r.event_id,
         priority: r.priority,
         user_name: r.user_name,
         group_name: r.group_name,
-        message: r.message,
+        message,
         provider_message_id: r.provider_message_id,
         provider_response: r.provider_response,
         max_attempts: r.max_attempts,
