@@ -33,36 +33,47 @@ impl FieldError {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+/// Shown to people by [`AppError::message`]; `Display` is the same text in
+/// Bahasa Indonesia (for logs and tests).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AppError {
-    #[error("Silakan masuk terlebih dahulu (sesi tidak ada atau telah berakhir).")]
     Unauthenticated,
-    #[error("Email atau kata sandi salah.")]
     InvalidCredentials,
-    #[error("Anda tidak berhak membuka ini (perlu peran: {0}).")]
+    /// The roles that may (comma-separated).
     Forbidden(String),
-    #[error("Tidak ditemukan: {0}")]
+    /// What was not found, already in the user's language.
     NotFound(String),
-    #[error("Periksa isian: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
     Validation(Vec<FieldError>),
-    #[error("{0}")]
+    /// The whole message, already in the user's language.
     Conflict(String),
-    #[error("Terjadi kesalahan di server (ref {0}). Coba lagi nanti.")]
+    /// The reference logged with the internal error.
     Internal(String),
-    #[error("Gagal menghubungi server: {0}")]
     Transport(String),
 }
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message_in(domain::Locale::Id))
+    }
+}
+
+impl std::error::Error for AppError {}
 
 impl AppError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Validation(vec![FieldError::new(field, message)])
     }
 
-    /// What the page shows: the `Display` text (Indonesian, for logs and
-    /// tests) in the page's language. Details composed by the server already
-    /// come in the signed-in user's language (see `crate::i18n::locale`).
+    /// What the page shows, in the page's language. Details composed by the
+    /// server already come in the signed-in user's language (see
+    /// `crate::i18n::locale`).
     pub fn message(&self) -> String {
-        use crate::i18n::{fill, tr};
+        self.message_in(crate::i18n::locale())
+    }
+
+    pub fn message_in(&self, locale: domain::Locale) -> String {
+        use crate::i18n::fill;
+        let tr = |id, en| crate::i18n::pick(locale, id, en);
         match self {
             AppError::Unauthenticated => tr(
                 "Silakan masuk terlebih dahulu (sesi tidak ada atau telah berakhir).",

@@ -26,6 +26,22 @@ pub fn format_wib(ms: Millis) -> String {
     )
 }
 
+/// Why a date field was refused by [`parse_wib_date`], in the page's language.
+pub fn invalid_date_message() -> &'static str {
+    crate::i18n::tr(
+        "tanggal tidak valid (YYYY-MM-DD)",
+        "not a valid date (YYYY-MM-DD)",
+    )
+}
+
+/// Why a date range was refused, in the page's language.
+pub fn end_before_start_message() -> &'static str {
+    crate::i18n::tr(
+        "tanggal akhir sebelum tanggal awal",
+        "the end date is before the start date",
+    )
+}
+
 /// `2026-11-25` → the instant that day starts in WIB, or `None` if it is not
 /// a real date.
 pub fn parse_wib_date(s: &str) -> Option<Millis> {

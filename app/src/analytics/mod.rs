@@ -112,25 +112,14 @@ pub async fn analytics_report(from: String, to: String) -> Result<Report, AppErr
         }
         crate::time::parse_wib_date(s)
             .map(|ms| (ms + 7 * 3_600_000) / 86_400_000)
-            .ok_or_else(|| {
-                AppError::invalid(
-                    field,
-                    crate::i18n::tr(
-                        "tanggal tidak valid (YYYY-MM-DD)",
-                        "not a valid date (YYYY-MM-DD)",
-                    ),
-                )
-            })
+            .ok_or_else(|| AppError::invalid(field, crate::time::invalid_date_message()))
     };
     let last = day("to", &to, today)?;
     let first = day("from", &from, last - 6)?;
     if last < first {
         return Err(AppError::invalid(
             "to",
-            crate::i18n::tr(
-                "tanggal akhir sebelum tanggal awal",
-                "the end date is before the start date",
-            ),
+            crate::time::end_before_start_message(),
         ));
     }
     if last - first >= MAX_RANGE_DAYS {

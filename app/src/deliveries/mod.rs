@@ -105,12 +105,6 @@ impl DeliveryFilter {
 
     /// Checks every field; each bad one is named.
     pub fn resolve(&self) -> Result<Resolved, AppError> {
-        let bad_date = || {
-            tr(
-                "tanggal tidak valid (YYYY-MM-DD)",
-                "not a valid date (YYYY-MM-DD)",
-            )
-        };
         let mut errors = Vec::new();
         let mut r = Resolved::default();
         let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -145,23 +139,20 @@ impl DeliveryFilter {
         if let Some(s) = text(&self.from) {
             match crate::time::parse_wib_date(&s) {
                 Some(ms) => r.from_ms = Some(ms),
-                None => errors.push(FieldError::new("from", bad_date())),
+                None => errors.push(FieldError::new("from", crate::time::invalid_date_message())),
             }
         }
         if let Some(s) = text(&self.to) {
             match crate::time::parse_wib_date(&s) {
                 Some(ms) => r.until_ms = Some(ms + 86_400_000),
-                None => errors.push(FieldError::new("to", bad_date())),
+                None => errors.push(FieldError::new("to", crate::time::invalid_date_message())),
             }
         }
         if let (Some(a), Some(b)) = (r.from_ms, r.until_ms) {
             if a >= b {
                 errors.push(FieldError::new(
                     "to",
-                    tr(
-                        "tanggal akhir sebelum tanggal awal",
-                        "the end date is before the start date",
-                    ),
+                    crate::time::end_before_start_message(),
                 ));
             }
         }

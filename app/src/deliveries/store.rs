@@ -13,6 +13,10 @@ use crate::i18n::{fill, tr};
 use crate::{in_tx, on_db};
 use domain::{Channel, DeliveryStatus, SystemMessage};
 
+fn not_found(id: i64) -> AppError {
+    AppError::NotFound(fill(tr("pengiriman #{}", "delivery #{}"), &[&id]))
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
@@ -200,8 +204,7 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
     .fetch_optional(pool)
     .await?
     });
-    let r =
-        row.ok_or_else(|| AppError::NotFound(fill(tr("pengiriman #{}", "delivery #{}"), &[&id])))?;
+    let r = row.ok_or_else(|| not_found(id))?;
     // A phone code is shown only where nothing real was sent: the sandbox
     // exists to show what would have gone out.
     let message = if r.row.notification_type == SystemMessage::PhoneVerification.as_str()
@@ -243,12 +246,7 @@ pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, AppError> {
                 .fetch_optional(&mut *tx)
                 .await?;
         match status.as_deref() {
-            None => {
-                return Err(AppError::NotFound(fill(
-                    tr("pengiriman #{}", "delivery #{}"),
-                    &[&id],
-                )))
-            }
+            None => return Err(not_found(id)),
             Some("failed") => {}
             Some(other) => {
                 return Err(AppError::Conflict(fill(

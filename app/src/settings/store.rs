@@ -104,6 +104,10 @@ pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppErro
     })
 }
 
+fn user_not_found() -> AppError {
+    AppError::NotFound(crate::i18n::tr("pengguna", "user").into())
+}
+
 /// The language of the user's pages and messages.
 pub async fn set_locale(db: &Db, user_id: i64, locale: Locale, now: i64) -> Result<(), AppError> {
     let changed = on_db!(db, |pool| sqlx::query(
@@ -116,9 +120,7 @@ pub async fn set_locale(db: &Db, user_id: i64, locale: Locale, now: i64) -> Resu
     .await
     .map(|r| r.rows_affected())?);
     if changed == 0 {
-        return Err(AppError::NotFound(
-            crate::i18n::tr("pengguna", "user").into(),
-        ));
+        return Err(user_not_found());
     }
     Ok(())
 }
@@ -140,9 +142,7 @@ pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(current) = current else {
-            return Err(AppError::NotFound(
-                crate::i18n::tr("pengguna", "user").into(),
-            ));
+            return Err(user_not_found());
         };
         if current.as_deref() != phone {
             sqlx::query(
