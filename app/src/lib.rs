@@ -9,6 +9,7 @@
 //! - [`deliveries`]: the delivery log;
 //! - [`analytics`]: delivery statistics;
 //! - [`inbox`]: the in-app notifications;
+//! - [`live`]: live updates over the WebSocket (server feed, browser client);
 //! - [`templates`]: message templates (checked on save);
 //! - [`outbox`] (server only): writing events and their deliveries, the one
 //!   way a message enters the delivery pipeline;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod groups;
 pub mod i18n;
 pub mod inbox;
+pub mod live;
 #[cfg(feature = "ssr")]
 pub mod outbox;
 pub mod settings;

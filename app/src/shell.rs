@@ -9,6 +9,7 @@ use crate::groups::editor::GroupEditorPage;
 use crate::groups::page::GroupsPage;
 use crate::i18n::{self, tr};
 use crate::inbox::page::InboxPage;
+use crate::live::Live;
 use crate::settings::page::SettingsPage;
 use crate::settings::SetLocale;
 use domain::Locale;
@@ -57,6 +58,20 @@ pub fn App() -> impl IntoView {
         |_| whoami(),
     );
     provide_context(Auth { login, logout, me });
+    let live = Live::new();
+    provide_context(live);
+    // The live socket opens once someone is signed in, and stays for the page.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) {
+            return true;
+        }
+        let signed_in = matches!(me.get(), Some(Ok(_)));
+        if signed_in {
+            crate::live::client::connect(live);
+        }
+        signed_in
+    });
     // Signing in or out changes the page's language (the user's, or the
     // default), which only a full load applies.
     #[cfg(feature = "hydrate")]
@@ -101,7 +116,7 @@ fn Layout() -> impl IntoView {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match auth.me.await {
-                    Ok(user) => view! { <Nav user=user/> <main class="page"><Outlet/></main> }.into_any(),
+                    Ok(user) => view! { <Nav user=user/> <ConnectionNote/> <main class="page"><Outlet/></main> }.into_any(),
                     Err(AppError::Unauthenticated) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(e) => view! { <main class="page"><ErrorNote error=e/></main> }.into_any(),
                 }
@@ -123,7 +138,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
             <a class="brand" href="/">{tr("Notifikasi ISP", "ISP Notifications")}</a>
             <nav aria-label=tr("Navigasi utama", "Main navigation")>
                 <ul>
-                    {link(Area::Inbox, "/inbox", tr("Kotak masuk", "Inbox"))}
+                    <li><A href="/inbox">{tr("Kotak masuk", "Inbox")} <UnreadBadge/></A></li>
                     {link(Area::Settings, "/settings", tr("Pengaturan notifikasi", "Notification settings"))}
                     {Area::Groups.allows(role).then(|| view! {
                         <li class="menu">
@@ -143,6 +158,32 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                 </ActionForm>
             </div>
         </header>
+    }
+}
+
+/// The unread count beside the inbox link, kept current by the live socket.
+#[component]
+fn UnreadBadge() -> impl IntoView {
+    let live = Live::get();
+    move || {
+        live.unread.get().filter(|n| *n > 0).map(|n| {
+            let label = i18n::fill(tr("{} belum dibaca", "{} unread"), &[&n]);
+            view! { <span class="badge count" data-testid="unread-badge" aria-label=label>{n}</span> }
+        })
+    }
+}
+
+/// Says so while the live socket is down (it reconnects by itself).
+#[component]
+fn ConnectionNote() -> impl IntoView {
+    let live = Live::get();
+    view! {
+        <Show when=move || live.lost.get()>
+            <p class="connection-lost" role="status" data-testid="connection-lost">
+                {tr("Koneksi langsung terputus; menyambung ulang… Data di halaman ini mungkin belum terbaru.",
+                    "Live connection lost; reconnecting… What this page shows may be out of date.")}
+            </p>
+        </Show>
     }
 }
 

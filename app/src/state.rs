@@ -17,6 +17,9 @@ pub struct AppState {
     /// outbox (a phone code, a test send), so the message leaves at once
     /// instead of at the next poll.
     pub wake: std::sync::Arc<tokio::sync::Notify>,
+    /// This instance's live updates (what server functions change is pushed
+    /// to the browsers through it).
+    pub feed: crate::live::feed::Feed,
 }
 
 impl FromRef<AppState> for LeptosOptions {

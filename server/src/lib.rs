@@ -5,6 +5,7 @@
 //! - [`dispatcher`]: the outbox workers (claim, send with failover, record);
 //! - [`providers`]: Fonnte, Wablas, Woowa, Meta Cloud API and the sandbox;
 //! - [`webhooks`]: provider status callbacks;
+//! - [`live`]: the browsers' WebSocket (`/ws`);
 //! - [`api_keys`]: keys for the ticketing system;
 //! - [`config`]: the environment;
 //! - [`start`]: wires it all into one running server (used by `main` and tests).
@@ -13,11 +14,13 @@ pub mod api_keys;
 pub mod config;
 pub mod dispatcher;
 pub mod ingest;
+pub mod live;
 pub mod providers;
 pub mod testkit;
 pub mod webhooks;
 
 use app::db::{seed, Db};
+use app::live::feed::Feed;
 use app::state::AppState;
 use app::{shell, App};
 use axum::{routing::get, Router};
@@ -93,6 +96,10 @@ pub struct Running {
     pub shutdown: CancellationToken,
     pub server: tokio::task::JoinHandle<()>,
     pub dispatcher: Option<tokio::task::JoinHandle<()>>,
+    /// Deliveries this instance's dispatcher has claimed (0 without one).
+    pub claimed: Arc<std::sync::atomic::AtomicU64>,
+    /// This instance's live feed.
+    pub feed: Feed,
 }
 
 impl Running {
@@ -125,10 +132,12 @@ pub async fn start(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let wake = Arc::new(Notify::new());
     let shutdown = CancellationToken::new();
+    let feed = Feed::new();
+    tokio::spawn(feed.clone().run(db.clone(), shutdown.clone()));
 
     let dispatcher = options
         .dispatcher
-        .map(|cfg| Dispatcher::new(db.clone(), wake.clone(), cfg));
+        .map(|cfg| Dispatcher::new(db.clone(), wake.clone(), feed.clone(), cfg));
     let accounts = match &dispatcher {
         Some(d) => d.accounts.clone(),
         None => Arc::new(providers::AccountCache::new(
@@ -141,18 +150,26 @@ pub async fn start(
         db: db.clone(),
         secure_cookies: options.secure_cookies,
         wake: wake.clone(),
+        feed: feed.clone(),
     };
     let ingest = Arc::new(ingest::Ingest {
         db: db.clone(),
         reference: ingest::plan::ReferenceCache::new(db.clone(), Duration::from_secs(2)),
         keys: api_keys::ApiKeyCache::new(db.clone(), Duration::from_secs(30)),
-        writer: ingest::writer::EventWriter::spawn(db.clone(), wake.clone()),
+        writer: ingest::writer::EventWriter::spawn(db.clone(), wake.clone(), feed.clone()),
     });
     let hooks = Arc::new(webhooks::Webhooks {
         db: db.clone(),
         accounts,
+        feed: feed.clone(),
+    });
+    let sockets = Arc::new(live::Live {
+        db: db.clone(),
+        feed: feed.clone(),
+        shutdown: shutdown.clone(),
     });
     let router = pages(state)
+        .merge(live::router(sockets))
         .merge(ingest::router(ingest))
         .merge(webhooks::router(hooks))
         .layer(TraceLayer::new_for_http().make_span_with(request_span));
@@ -160,6 +177,10 @@ pub async fn start(
     if let Some(every) = options.analytics_refresh {
         tokio::spawn(refresh_analytics(db.clone(), every, shutdown.clone()));
     }
+    let claimed = dispatcher
+        .as_ref()
+        .map(|d| d.claimed.clone())
+        .unwrap_or_default();
     let dispatcher_task = dispatcher.map(|d| {
         let stop = shutdown.clone();
         tokio::spawn(d.run(stop))
@@ -178,6 +199,8 @@ pub async fn start(
         shutdown,
         server,
         dispatcher: dispatcher_task,
+        claimed,
+        feed,
     })
 }
 

@@ -350,7 +350,7 @@ store_test!(
             store::record(db, &[(claimed[0].id, claimed[0].attempts, late)], now_ms())
                 .await
                 .unwrap(),
-            0
+            vec![]
         );
         assert_eq!(whatsapp_row(db, event.id()).await.status, "sent");
     }

@@ -275,6 +275,7 @@ pub async fn retry_delivery(id: i64) -> Result<i64, AppError> {
     let state = crate::state::app_state()?;
     let new_id = store::retry(&state.db, id, crate::time::now_ms()).await?;
     state.wake.notify_one();
+    state.feed.added();
     Ok(new_id)
 }
 

@@ -71,9 +71,12 @@ pub fn DeliveriesPage() -> impl IntoView {
         })
     });
     let after = Memo::new(move |_| query.with(|q| q.get("after")));
+    // Reloads (behind a Transition, so rows stay on screen) whenever the live
+    // socket reports changed deliveries: statuses move without a reload.
+    let live = crate::live::Live::get();
     let rows = Resource::new(
-        move || (filter.get(), after.get()),
-        |(f, a)| list_deliveries(f, a),
+        move || (filter.get(), after.get(), live.deliveries_tick.get()),
+        |(f, a, _)| list_deliveries(f, a),
     );
     let options = Resource::new(|| (), |_| delivery_filter_options());
     let navigate = use_navigate();
@@ -247,9 +250,10 @@ pub fn DeliveryDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok())));
     let retry = ServerAction::<RetryDelivery>::new();
+    let live = crate::live::Live::get();
     let detail = Resource::new(
-        move || (id.get(), retry.version().get()),
-        |(id, _)| async move {
+        move || (id.get(), retry.version().get(), live.deliveries_tick.get()),
+        |(id, _, _)| async move {
             match id {
                 Some(id) => get_delivery(id).await,
                 None => Err(crate::error::AppError::NotFound(

@@ -436,43 +436,28 @@ fn TestSendCard(group_id: i64, sample: Option<String>) -> impl IntoView {
         });
     let message = RwSignal::new(initial);
     let send = ServerAction::<TestSend>::new();
-    let tick = RwSignal::new(0u32);
     let delivery_id = Memo::new(move |_| send.value().get().and_then(Result::ok));
+    // The live socket says when this delivery moves (sent, delivered, read);
+    // each time, the card reads it again.
+    let live = crate::live::Live::get();
+    let moved = RwSignal::new(0u32);
     Effect::new(move |_| {
-        if delivery_id.get().is_some() {
-            tick.set(0);
+        let changes = live.last_changes.get();
+        if let Some(id) = delivery_id.get_untracked() {
+            if changes.iter().any(|c| c.id == id) {
+                moved.update(|n| *n += 1);
+            }
         }
     });
     let progress = Resource::new(
-        move || (delivery_id.get(), tick.get()),
-        |(id, _)| async move {
+        move || (delivery_id.get(), moved.get(), live.resyncs.get()),
+        |(id, _, _)| async move {
             match id {
                 Some(id) => Some(get_delivery(id).await),
                 None => None,
             }
         },
     );
-    // Poll until the delivery settles (live updates replace this later).
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || {
-                // Until read or failed, for a minute at most: a real
-                // provider may never report more than sent.
-                let settled = progress
-                    .get_untracked()
-                    .flatten()
-                    .is_some_and(|r| r.is_ok_and(|d| d.item.status.is_final()));
-                if delivery_id.get_untracked().is_some() && !settled && tick.get_untracked() < 90 {
-                    tick.update(|n| *n += 1);
-                }
-            },
-            std::time::Duration::from_millis(700),
-        );
-        if let Ok(h) = handle {
-            on_cleanup(move || h.clear());
-        }
-    }
     view! {
         <section class="card" data-testid="test-send">
             <h2>{tr("Uji kirim", "Test send")}</h2>

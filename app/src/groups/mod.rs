@@ -331,5 +331,6 @@ pub async fn test_send(group_id: i64, message: String) -> Result<i64, AppError> 
     )
     .await?;
     state.wake.notify_one();
+    state.feed.added();
     Ok(id)
 }

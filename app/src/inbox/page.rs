@@ -1,16 +1,41 @@
-//! The inbox page: what was sent to the user in the app.
+//! The inbox page: what was sent to the user in the app. It reloads whenever
+//! the live socket reports a change of the unread count (a new item, or items
+//! read in another tab), so it stays current without a reload.
 
-use super::my_notifications;
+use super::{my_notifications, MarkAllRead, MarkRead};
 use crate::i18n::tr;
+use crate::live::Live;
 use crate::shell::{ErrorNote, Loading};
 use crate::time::format_wib;
 use leptos::prelude::*;
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
-    let items = Resource::new(|| (), |_| my_notifications());
+    let live = Live::get();
+    let mark = ServerAction::<MarkRead>::new();
+    let mark_all = ServerAction::<MarkAllRead>::new();
+    let items = Resource::new(
+        move || {
+            (
+                live.unread.get(),
+                live.resyncs.get(),
+                mark.version().get(),
+                mark_all.version().get(),
+            )
+        },
+        |_| my_notifications(),
+    );
+    let any_unread = move || live.unread.get().is_some_and(|n| n > 0);
     view! {
-        <h1>{tr("Kotak masuk", "Inbox")}</h1>
+        <div class="page-head">
+            <h1>{tr("Kotak masuk", "Inbox")}</h1>
+            <Show when=any_unread>
+                <button class="secondary" data-testid="mark-all-read"
+                    on:click=move |_| { mark_all.dispatch(MarkAllRead {}); }>
+                    {tr("Tandai semua dibaca", "Mark all read")}
+                </button>
+            </Show>
+        </div>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match items.await {
@@ -18,12 +43,22 @@ pub fn InboxPage() -> impl IntoView {
                     Ok(list) if list.is_empty() => view! { <p class="muted">{tr("Belum ada notifikasi.", "No notifications yet.")}</p> }.into_any(),
                     Ok(list) => view! {
                         <ul class="inbox">
-                            {list.into_iter().map(|n| view! {
-                                <li class:unread=n.read_at.is_none()>
-                                    <strong>{n.title}</strong>
-                                    <small class="muted">" · " {format_wib(n.created_at)} " · " {n.priority}</small>
-                                    <p>{n.body}</p>
-                                </li>
+                            {list.into_iter().map(|n| {
+                                let id = n.id;
+                                let unread = n.read_at.is_none();
+                                view! {
+                                    <li class:unread=unread data-id=id>
+                                        <strong>{n.title}</strong>
+                                        <small class="muted">" · " {format_wib(n.created_at)} " · " {n.priority}</small>
+                                        <p>{n.body}</p>
+                                        <Show when=move || unread>
+                                            <button class="link" data-testid="mark-read"
+                                                on:click=move |_| { mark.dispatch(MarkRead { id }); }>
+                                                {tr("Tandai dibaca", "Mark read")}
+                                            </button>
+                                        </Show>
+                                    </li>
+                                }
                             }).collect_view()}
                         </ul>
                     }.into_any(),

@@ -3,7 +3,7 @@
 use super::InboxItem;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::on_db;
+use crate::{on_db, on_db_write};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -17,18 +17,9 @@ struct Row {
     read_at: Option<i64>,
 }
 
-pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, AppError> {
-    let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT id, notification_type, priority, title, body, link, created_at, read_at
-         FROM notifications WHERE user_id = $1 ORDER BY id DESC LIMIT $2"
-    )
-    .bind(user_id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?);
-    Ok(rows
-        .into_iter()
-        .map(|r| InboxItem {
+impl From<Row> for InboxItem {
+    fn from(r: Row) -> Self {
+        InboxItem {
             id: r.id,
             notification_type: r.notification_type,
             priority: r.priority,
@@ -37,6 +28,90 @@ pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, A
             link: r.link,
             created_at: r.created_at,
             read_at: r.read_at,
-        })
-        .collect())
+        }
+    }
+}
+
+const COLUMNS: &str = "id, notification_type, priority, title, body, link, created_at, read_at";
+
+/// The newest `limit` items, newest first.
+pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, AppError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM notifications WHERE user_id = $1 ORDER BY id DESC LIMIT $2");
+    let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?);
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Items after `after`, oldest first: what a live socket has not sent yet.
+pub async fn after(
+    db: &Db,
+    user_id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<InboxItem>, AppError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    );
+    let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?);
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The user's newest item id (0 with none): where a fresh socket starts.
+pub async fn last_id(db: &Db, user_id: i64) -> Result<i64, AppError> {
+    let id: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT MAX(id) FROM notifications WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?);
+    Ok(id.unwrap_or(0))
+}
+
+pub async fn unread_count(db: &Db, user_id: i64) -> Result<i64, AppError> {
+    let n: i64 = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL"
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?);
+    Ok(n)
+}
+
+/// Marks one of the user's items read (another user's id changes nothing).
+/// Returns whether it was unread.
+pub async fn mark_read(db: &Db, user_id: i64, id: i64, now: i64) -> Result<bool, AppError> {
+    let n = on_db_write!(db, |pool| {
+        sqlx::query(
+        "UPDATE notifications SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL"
+    )
+    .bind(now)
+    .bind(id)
+    .bind(user_id)
+    .execute(pool)
+    .await?
+    .rows_affected()
+    });
+    Ok(n > 0)
+}
+
+/// Marks every unread item of the user read; returns how many.
+pub async fn mark_all_read(db: &Db, user_id: i64, now: i64) -> Result<u64, AppError> {
+    let n = on_db_write!(db, |pool| sqlx::query(
+        "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL"
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(n)
 }

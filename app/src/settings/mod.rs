@@ -243,6 +243,7 @@ pub async fn send_phone_code() -> Result<CodeSent, AppError> {
     let state = crate::state::app_state()?;
     let sent = store::send_code(&state.db, &user, crate::time::now_ms()).await?;
     state.wake.notify_one();
+    state.feed.added();
     Ok(sent)
 }
 

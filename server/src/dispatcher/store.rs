@@ -4,6 +4,7 @@
 
 use app::db::Db;
 use app::error::{internal, AppError};
+use app::live::DeliveryChange;
 use app::{in_tx, on_db, on_db_write};
 use domain::DeliveryStatus;
 
@@ -107,10 +108,15 @@ pub enum Outcome {
 
 /// Records a batch of outcomes in one transaction. Each update is fenced on
 /// (id, attempt, still sending): a result that arrives after its lease was
-/// rescued and re-claimed changes nothing.
-pub async fn record(db: &Db, results: &[(i64, i64, Outcome)], now: i64) -> Result<usize, AppError> {
+/// rescued and re-claimed changes nothing. Returns the changes that applied
+/// (for the live feed).
+pub async fn record(
+    db: &Db,
+    results: &[(i64, i64, Outcome)],
+    now: i64,
+) -> Result<Vec<DeliveryChange>, AppError> {
     if results.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     // Successful sends are nearly all of them: one UPDATE … FROM (VALUES …)
     // per chunk records them; the rarer outcomes go one by one.
@@ -119,7 +125,7 @@ pub async fn record(db: &Db, results: &[(i64, i64, Outcome)], now: i64) -> Resul
         .filter(|(_, _, o)| matches!(o, Outcome::Sent { .. }))
         .collect();
     let applied = in_tx!(db, |tx| {
-        let mut applied = 0usize;
+        let mut applied = Vec::with_capacity(results.len());
         for chunk in sent.chunks(RECORD_CHUNK) {
             let mut rows = String::new();
             for i in 0..chunk.len() {
@@ -137,9 +143,10 @@ pub async fn record(db: &Db, results: &[(i64, i64, Outcome)], now: i64) -> Resul
                      cost_rupiah = cost_rupiah + v.column8, sent_at = $1, error = NULL,
                      lease_expires_at = NULL, locked_by = NULL, updated_at = $1
                  FROM (VALUES {rows}) AS v
-                 WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'sending'"
+                 WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'sending'
+                 RETURNING deliveries.id"
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(now);
             for (id, attempt, outcome) in chunk {
                 if let Outcome::Sent {
                     provider,
@@ -161,9 +168,20 @@ pub async fn record(db: &Db, results: &[(i64, i64, Outcome)], now: i64) -> Resul
                         .bind(cost_rupiah);
                 }
             }
-            applied += q.execute(&mut *tx).await?.rows_affected() as usize;
+            let ids: Vec<i64> = q.fetch_all(&mut *tx).await?;
+            applied.extend(ids.into_iter().map(|id| DeliveryChange {
+                id,
+                status: DeliveryStatus::Sent,
+            }));
         }
         for (id, attempt, outcome) in results {
+            // A postponed row was queued before and is again: nothing to tell.
+            let status = match outcome {
+                Outcome::Sent { .. } => continue,
+                Outcome::Retry { .. } => Some(DeliveryStatus::Queued),
+                Outcome::Postpone { .. } => None,
+                Outcome::Failed { .. } => Some(DeliveryStatus::Failed),
+            };
             let q = match outcome {
                 Outcome::Sent { .. } => continue,
                 Outcome::Retry { provider, account_id, next_attempt_at, error, response } => sqlx::query(
@@ -205,8 +223,10 @@ pub async fn record(db: &Db, results: &[(i64, i64, Outcome)], now: i64) -> Resul
                 .bind(response)
                 .bind(now),
             };
-            let done = q.execute(&mut *tx).await?;
-            applied += done.rows_affected() as usize;
+            let done = q.execute(&mut *tx).await?.rows_affected() > 0;
+            if let (true, Some(status)) = (done, status) {
+                applied.push(DeliveryChange { id: *id, status });
+            }
         }
         applied
     });
@@ -437,8 +457,11 @@ struct Early {
 }
 
 /// Applies held statuses of messages whose sends were just recorded:
-/// `sent` holds (provider, message id). Returns how many were applied.
-pub async fn replay_early(db: &Db, sent: &[(String, String)]) -> Result<usize, AppError> {
+/// `sent` holds (provider, message id). Returns the changes that applied.
+pub async fn replay_early(
+    db: &Db,
+    sent: &[(String, String)],
+) -> Result<Vec<DeliveryChange>, AppError> {
     // Nearly always empty: one cheap look before anything else.
     let any: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT id FROM early_statuses LIMIT 1"
@@ -446,9 +469,9 @@ pub async fn replay_early(db: &Db, sent: &[(String, String)]) -> Result<usize, A
     .fetch_optional(pool)
     .await?);
     if any.is_none() || sent.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let mut applied = 0;
+    let mut applied = Vec::new();
     for (provider, message_id) in sent {
         let mut held = held_for(db, provider, message_id).await?;
         // Receipts keyed by a reference that arrived with this message id.
@@ -471,11 +494,10 @@ pub async fn replay_early(db: &Db, sent: &[(String, String)]) -> Result<usize, A
                 Some(r) => MessageKey::Ref(r),
                 None => MessageKey::Id(&e.message_key),
             };
-            if apply_status(db, provider, key, status, e.at, e.error.as_deref())
-                .await?
-                .is_some()
+            if let Some((id, status)) =
+                apply_status(db, provider, key, status, e.at, e.error.as_deref()).await?
             {
-                applied += 1;
+                applied.push(DeliveryChange { id, status });
             }
             on_db_write!(db, |pool| sqlx::query(
                 "DELETE FROM early_statuses WHERE id = $1"

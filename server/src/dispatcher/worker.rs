@@ -5,6 +5,8 @@ use super::store::{self, Claimed, Outcome};
 use crate::providers::ratelimit::RateLimiter;
 use crate::providers::{self, AccountCache, FailureClass, SendResult, To};
 use app::db::Db;
+use app::live::feed::Feed;
+use app::live::DeliveryChange;
 use app::time::now_ms;
 use domain::{Channel, DeliveryStatus, PhoneE164};
 use std::sync::Arc;
@@ -50,10 +52,14 @@ pub struct Dispatcher {
     pub wake: Arc<Notify>,
     pub config: DispatcherConfig,
     pub worker_id: String,
+    /// Tells the browsers what changed.
+    pub feed: Feed,
+    /// Rows this instance has claimed since it started (each one attempt).
+    pub claimed: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Dispatcher {
-    pub fn new(db: Db, wake: Arc<Notify>, config: DispatcherConfig) -> Self {
+    pub fn new(db: Db, wake: Arc<Notify>, feed: Feed, config: DispatcherConfig) -> Self {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(config.concurrency)
             .connect_timeout(Duration::from_secs(5))
@@ -69,6 +75,8 @@ impl Dispatcher {
             wake,
             config,
             worker_id: format!("w-{}", hex::encode(id)),
+            feed,
+            claimed: Arc::default(),
         }
     }
 
@@ -76,7 +84,12 @@ impl Dispatcher {
     /// and the lease rescuer.
     pub async fn run(self, shutdown: CancellationToken) {
         let (tx, rx) = mpsc::channel::<(i64, i64, Outcome)>(self.config.write_batch * 4);
-        let writer = tokio::spawn(write_results(self.db.clone(), rx, self.config.write_batch));
+        let writer = tokio::spawn(write_results(
+            self.db.clone(),
+            self.feed.clone(),
+            rx,
+            self.config.write_batch,
+        ));
         let rescuer = tokio::spawn(self.clone().rescue_loop());
 
         // SQLite runs one instance: whatever it left `sending` died with it.
@@ -119,6 +132,8 @@ impl Dispatcher {
                     continue;
                 }
             };
+            self.claimed
+                .fetch_add(claimed.len() as u64, std::sync::atomic::Ordering::Relaxed);
             if claimed.is_empty() {
                 let sleep = self.idle_sleep().await;
                 tokio::select! {
@@ -252,7 +267,7 @@ impl Dispatcher {
                 } => {
                     if account.kind == providers::ProviderKind::Sandbox {
                         if let Some(id) = &message_id {
-                            simulate_receipts(self.db.clone(), id.clone());
+                            simulate_receipts(self.db.clone(), self.feed.clone(), id.clone());
                         }
                     }
                     return Outcome::Sent {
@@ -364,15 +379,22 @@ fn retry_later(
 
 /// Writes outcomes in batches: whatever has arrived, up to `max`, in one
 /// transaction.
-async fn write_results(db: Db, mut rx: mpsc::Receiver<(i64, i64, Outcome)>, max: usize) {
+async fn write_results(
+    db: Db,
+    feed: Feed,
+    mut rx: mpsc::Receiver<(i64, i64, Outcome)>,
+    max: usize,
+) {
     let mut buf = Vec::with_capacity(max);
     while rx.recv_many(&mut buf, max).await > 0 {
         let mut tries = 0;
         loop {
             match store::record(&db, &buf, now_ms()).await {
-                Ok(_) => {
-                    if let Err(e) = store::replay_early(&db, &store::sent_ids(&buf)).await {
-                        tracing::error!("replaying early status callbacks failed: {e}");
+                Ok(changes) => {
+                    feed.deliveries(changes);
+                    match store::replay_early(&db, &store::sent_ids(&buf)).await {
+                        Ok(changes) => feed.deliveries(changes),
+                        Err(e) => tracing::error!("replaying early status callbacks failed: {e}"),
                     }
                     break;
                 }
@@ -402,17 +424,19 @@ pub const SANDBOX_RECEIPTS_MS: [(u64, DeliveryStatus); 2] = [
 /// gateway would call back with: a test send then shows a message's whole
 /// life (sent, delivered, read) with no credentials. They take the webhooks'
 /// path, so a receipt that beats the send's record is held and replayed.
-fn simulate_receipts(db: Db, message_id: String) {
+fn simulate_receipts(db: Db, feed: Feed, message_id: String) {
     tokio::spawn(async move {
         let mut waited = 0;
         for (at, status) in SANDBOX_RECEIPTS_MS {
             tokio::time::sleep(Duration::from_millis(at - waited)).await;
             waited = at;
             let key = store::MessageKey::Id(&message_id);
-            if let Err(e) =
-                store::apply_or_hold(&db, "sandbox", key, status, now_ms(), None, None).await
-            {
-                tracing::warn!("sandbox receipt: {e}");
+            match store::apply_or_hold(&db, "sandbox", key, status, now_ms(), None, None).await {
+                Ok(store::Applied::Moved(id, status)) => {
+                    feed.deliveries([DeliveryChange { id, status }]);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("sandbox receipt: {e}"),
             }
         }
     });

@@ -7,6 +7,7 @@
 use crate::dispatcher::store::{self, Inserted, NewDelivery, NewEvent, NewInboxItem};
 use app::db::Db;
 use app::error::AppError;
+use app::live::feed::Feed;
 use app::time::now_ms;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -26,10 +27,11 @@ pub struct EventWriter {
 }
 
 impl EventWriter {
-    /// Starts the writer task; it wakes the dispatcher after each commit.
-    pub fn spawn(db: Db, wake: Arc<Notify>) -> Self {
+    /// Starts the writer task; after each commit it wakes the dispatcher and
+    /// tells the live feed whose inbox grew.
+    pub fn spawn(db: Db, wake: Arc<Notify>, feed: Feed) -> Self {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        tokio::spawn(run(db, rx, wake));
+        tokio::spawn(run(db, rx, wake, feed));
         EventWriter { tx }
     }
 
@@ -54,7 +56,17 @@ impl EventWriter {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::Receiver<Job>, wake: Arc<Notify>) {
+/// Tells the feed what a written job added (nothing for a duplicate).
+fn announce(feed: &Feed, job: &Job, result: &Result<Inserted, AppError>) {
+    if let Ok(Inserted::Created(_)) = result {
+        feed.inbox(job.inbox.iter().map(|n| n.user_id));
+        if !job.deliveries.is_empty() {
+            feed.added();
+        }
+    }
+}
+
+async fn run(db: Db, mut rx: mpsc::Receiver<Job>, wake: Arc<Notify>, feed: Feed) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let rows: Vec<store::EventRows<'_>> = jobs
@@ -65,7 +77,9 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>, wake: Arc<Notify>) {
             Ok(results) => {
                 drop(rows);
                 for (job, result) in jobs.drain(..).zip(results) {
-                    let _ = job.reply.send(Ok(result));
+                    let result = Ok(result);
+                    announce(&feed, &job, &result);
+                    let _ = job.reply.send(result);
                 }
             }
             Err(_) => {
@@ -75,6 +89,7 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>, wake: Arc<Notify>) {
                     let result =
                         store::insert_event(&db, &job.event, &job.deliveries, &job.inbox, now_ms())
                             .await;
+                    announce(&feed, &job, &result);
                     let _ = job.reply.send(result);
                 }
             }

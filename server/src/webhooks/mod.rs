@@ -14,6 +14,8 @@
 use crate::dispatcher::store::{self, Applied, MessageKey};
 use crate::providers::{Account, AccountCache, ProviderKind};
 use app::db::Db;
+use app::live::feed::Feed;
+use app::live::DeliveryChange;
 use app::time::now_ms;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -32,6 +34,7 @@ use std::sync::Arc;
 pub struct Webhooks {
     pub db: Db,
     pub accounts: Arc<AccountCache>,
+    pub feed: Feed,
 }
 
 pub fn router(state: Arc<Webhooks>) -> Router {
@@ -117,7 +120,7 @@ fn text(v: &Value, key: &str) -> Option<String> {
 }
 
 async fn apply(
-    db: &Db,
+    hooks: &Webhooks,
     provider: &str,
     key: MessageKey<'_>,
     status: Option<DeliveryStatus>,
@@ -128,8 +131,11 @@ async fn apply(
     let Some(status) = status else {
         return "ignored: no status change".into();
     };
-    match store::apply_or_hold(db, provider, key, status, at, error, reference).await {
-        Ok(Applied::Moved(id, s)) => format!("delivery {id} -> {}", s.as_str()),
+    match store::apply_or_hold(&hooks.db, provider, key, status, at, error, reference).await {
+        Ok(Applied::Moved(id, s)) => {
+            hooks.feed.deliveries([DeliveryChange { id, status: s }]);
+            format!("delivery {id} -> {}", s.as_str())
+        }
         Ok(Applied::Unchanged) => format!(
             "no change ({} is a duplicate or out of order)",
             status.as_str()
@@ -182,7 +188,7 @@ async fn fonnte(
     if let Some(id) = &id {
         outcome.push(
             apply(
-                &hooks.db,
+                &hooks,
                 "fonnte",
                 MessageKey::Id(id),
                 status,
@@ -195,7 +201,7 @@ async fn fonnte(
         if state.is_some() {
             outcome.push(
                 apply(
-                    &hooks.db,
+                    &hooks,
                     "fonnte",
                     MessageKey::Id(id),
                     state,
@@ -209,7 +215,7 @@ async fn fonnte(
     } else if let Some(sid) = &state_id {
         outcome.push(
             apply(
-                &hooks.db,
+                &hooks,
                 "fonnte",
                 MessageKey::Ref(sid),
                 state.or(status),
@@ -262,7 +268,7 @@ async fn wablas(
             let error = (status == Some(DeliveryStatus::Failed))
                 .then(|| format!("Wablas status: {raw_status}"));
             apply(
-                &hooks.db,
+                &hooks,
                 "wablas",
                 MessageKey::Id(&id),
                 status,
@@ -399,7 +405,7 @@ async fn meta_post(
         });
         outcome.push(
             apply(
-                &hooks.db,
+                &hooks,
                 "meta",
                 MessageKey::Id(id),
                 status,

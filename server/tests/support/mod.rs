@@ -130,6 +130,7 @@ pub fn dispatcher(db: &Db) -> Dispatcher {
     Dispatcher::new(
         db.clone(),
         Arc::new(Notify::new()),
+        app::live::feed::Feed::new(),
         DispatcherConfig::default(),
     )
 }

@@ -1,0 +1,421 @@
+//! The live socket (`/ws`) against a running server: sign-in checks, the inbox
+//! stream and its replay after a reconnect, delivery statuses by role, bad
+//! frames, and two instances sharing one PostgreSQL database.
+
+mod support;
+
+use app::db::Db;
+use app::live::ServerFrame;
+use app::store_test;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use server::testkit::fakes::{Fake, Kind};
+use server::DEMO_API_KEY;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use support::*;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn session(db: &Db, email: &str) -> String {
+    let id = user_id(db, email).await;
+    app::auth::session::create_session(db, id, app::time::now_ms())
+        .await
+        .unwrap()
+}
+
+async fn open(
+    addr: std::net::SocketAddr,
+    token: Option<&str>,
+    query: &str,
+) -> Result<Socket, tungstenite::Error> {
+    let mut request = format!("ws://{addr}/ws{query}")
+        .into_client_request()
+        .unwrap();
+    if let Some(token) = token {
+        request.headers_mut().insert(
+            "cookie",
+            format!("{}={token}", app::auth::session::COOKIE_NAME)
+                .parse()
+                .unwrap(),
+        );
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+fn refused_with(result: Result<Socket, tungstenite::Error>) -> u16 {
+    match result {
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("expected an HTTP refusal, got {e}"),
+        Ok(_) => panic!("the socket was accepted"),
+    }
+}
+
+/// The next server frame (bounded wait).
+async fn next(ws: &mut Socket) -> ServerFrame {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("the socket is open")
+            .expect("a frame");
+        match msg {
+            Message::Text(text) => return serde_json::from_str(&text).expect("a known frame"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Frames up to and including the first that `stop` accepts.
+async fn until(ws: &mut Socket, stop: impl Fn(&ServerFrame) -> bool) -> Vec<ServerFrame> {
+    let mut seen = Vec::new();
+    loop {
+        let frame = next(ws).await;
+        let done = stop(&frame);
+        seen.push(frame);
+        if done {
+            return seen;
+        }
+    }
+}
+
+async fn post(base: &str, body: serde_json::Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(DEMO_API_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+}
+
+fn in_app_only(user: i64, key: &str, ticket: &str) -> serde_json::Value {
+    json!({"type": "ticket_status_changed", "priority": "low", "recipients": {"user_ids": [user]},
+           "data": {"ticket_id": ticket, "status": "on_progress"}, "idempotency_key": key})
+}
+
+store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
+    setup(db).await;
+    server::api_keys::insert(db, "test", DEMO_API_KEY, None)
+        .await
+        .unwrap();
+    let srv = spawn_server(db).await;
+    let base = format!("http://{}", srv.addr);
+    let tech = user_id(db, "tek.karawang1@demo.id").await;
+    let token = session(db, "tek.karawang1@demo.id").await;
+
+    // Refused before the upgrade: no cookie, an unknown one, another site, a bad resume id.
+    assert_eq!(refused_with(open(srv.addr, None, "").await), 401);
+    assert_eq!(refused_with(open(srv.addr, Some("forged"), "").await), 401);
+    assert_eq!(
+        refused_with(open(srv.addr, Some(&token), "?after=abc").await),
+        400
+    );
+    let mut cross = format!("ws://{}/ws", srv.addr)
+        .into_client_request()
+        .unwrap();
+    cross
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    cross.headers_mut().insert(
+        "cookie",
+        format!("{}={token}", app::auth::session::COOKIE_NAME)
+            .parse()
+            .unwrap(),
+    );
+    match tokio_tungstenite::connect_async(cross).await {
+        Err(tungstenite::Error::Http(r)) => assert_eq!(r.status().as_u16(), 403),
+        other => panic!("cross-site socket: {:?}", other.map(|_| ())),
+    }
+
+    let mut ws = open(srv.addr, Some(&token), "").await.unwrap();
+    let ServerFrame::Hello { unread, deliveries } = next(&mut ws).await else {
+        panic!("hello first")
+    };
+    assert!(!deliveries, "a technician does not see the delivery log");
+
+    post(&base, in_app_only(tech, "live-1", "TK-L1")).await;
+    let frames = until(&mut ws, |f| matches!(f, ServerFrame::Unread { .. })).await;
+    let first = match &frames[..] {
+        [ServerFrame::Notification { item }, ServerFrame::Unread { count }] => {
+            assert!(item.body.contains("TK-L1"), "{}", item.body);
+            assert_eq!(*count, unread + 1);
+            item.id
+        }
+        other => panic!("expected the item then the count, got {other:?}"),
+    };
+
+    // Disconnected while two more arrive: the resumed socket replays both, in order.
+    drop(ws);
+    post(&base, in_app_only(tech, "live-2", "TK-L2")).await;
+    post(&base, in_app_only(tech, "live-3", "TK-L3")).await;
+    eventually("both stored", || async {
+        app::inbox::store::last_id(db, tech).await.unwrap() > first + 1
+    })
+    .await;
+    let mut ws = open(srv.addr, Some(&token), &format!("?after={first}"))
+        .await
+        .unwrap();
+    assert!(matches!(next(&mut ws).await, ServerFrame::Hello { .. }));
+    let frames = until(&mut ws, |f| matches!(f, ServerFrame::Unread { .. })).await;
+    let replayed: Vec<String> = frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Notification { item } => Some(item.body.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replayed.len(), 2, "{frames:?}");
+    assert!(replayed[0].contains("TK-L2") && replayed[1].contains("TK-L3"));
+    assert_eq!(
+        frames.last(),
+        Some(&ServerFrame::Unread { count: unread + 3 })
+    );
+
+    // Reading everything in another tab reaches this socket.
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/inbox/read-all"))
+        .header(
+            "cookie",
+            format!("{}={token}", app::auth::session::COOKIE_NAME),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    // (An Unread for the replayed items may come first: their own batch can
+    // reach this socket after it caught up.)
+    until(&mut ws, |f| *f == ServerFrame::Unread { count: 0 }).await;
+
+    // A malformed frame closes that socket with the reason; others go on.
+    let mut other = open(srv.addr, Some(&token), "").await.unwrap();
+    assert!(matches!(next(&mut other).await, ServerFrame::Hello { .. }));
+    ws.send(Message::text("{\"type\":\"shout\"}"))
+        .await
+        .unwrap();
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(frame))) => break frame.expect("a close frame"),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(close.code, CloseCode::Unsupported);
+    assert!(
+        close.reason.starts_with("malformed frame"),
+        "{}",
+        close.reason
+    );
+    other
+        .send(Message::text("{\"type\":\"ping\"}"))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut other).await, ServerFrame::Pong);
+
+    // A signed-out session is refused from then on.
+    app::auth::session::delete_session(db, &hex_sha256(&token))
+        .await
+        .unwrap();
+    assert_eq!(refused_with(open(srv.addr, Some(&token), "").await), 401);
+    srv.stop().await;
+});
+
+fn hex_sha256(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+store_test!(delivery_statuses_reach_the_roles_that_see_the_log, |db| {
+    setup(db).await;
+    server::api_keys::insert(db, "test", DEMO_API_KEY, None)
+        .await
+        .unwrap();
+    let fonnte = Fake::start(Kind::Fonnte).await;
+    add_account(db, &fonnte, Kind::Fonnte, 1, 10_000, 0, 5_000).await;
+    let srv = spawn_server(db).await;
+    let base = format!("http://{}", srv.addr);
+    let tech = user_id(db, "tek.karawang1@demo.id").await;
+
+    let mut manager = open(srv.addr, Some(&session(db, "manager@demo.id").await), "")
+        .await
+        .unwrap();
+    assert!(matches!(
+        next(&mut manager).await,
+        ServerFrame::Hello {
+            deliveries: true,
+            ..
+        }
+    ));
+    let mut technician = open(
+        srv.addr,
+        Some(&session(db, "tek.karawang1@demo.id").await),
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        next(&mut technician).await,
+        ServerFrame::Hello {
+            deliveries: false,
+            ..
+        }
+    ));
+
+    post(&base, assignment(tech, "status-1")).await;
+    let frames = until(&mut manager, |f| {
+        matches!(f, ServerFrame::Deliveries { changes, .. }
+            if changes.iter().any(|c| c.status == domain::DeliveryStatus::Sent))
+    })
+    .await;
+    assert!(
+        frames
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Deliveries { added: true, .. })),
+        "new rows announced: {frames:?}"
+    );
+    let sent = match frames.last() {
+        Some(ServerFrame::Deliveries { changes, .. }) => changes[0].id,
+        _ => unreachable!(),
+    };
+    let row: String = app::on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT status FROM deliveries WHERE id = $1"
+    )
+    .bind(sent)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(row, "sent");
+
+    // The technician got the assignment in the inbox, and no delivery frames
+    // (they would have come first: a socket's frames keep their order).
+    post(&base, in_app_only(tech, "status-2", "TK-S2")).await;
+    let frames = until(
+        &mut technician,
+        |f| matches!(f, ServerFrame::Notification { item } if item.body.contains("TK-S2")),
+    )
+    .await;
+    assert!(
+        !frames
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Deliveries { .. })),
+        "{frames:?}"
+    );
+    srv.stop().await;
+});
+
+/// Two instances on one PostgreSQL database: each claims part of the work,
+/// nothing is sent twice, and what one instance does reaches a socket on the
+/// other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_the_work_and_the_updates() {
+    let Some(t) = app::db::testing::TestDb::postgres().await else {
+        return;
+    };
+    let db = &t.db;
+    setup(db).await;
+    server::api_keys::insert(db, "test", DEMO_API_KEY, None)
+        .await
+        .unwrap();
+    let fonnte = Fake::start(Kind::Fonnte).await;
+    fonnte.set_delay(Some(Duration::from_millis(5)));
+    add_account(db, &fonnte, Kind::Fonnte, 1, 100_000, 0, 5_000).await;
+    let other_db = Db::connect(&app::db::testing::url_of(db).await, 5)
+        .await
+        .unwrap();
+    let a = spawn_server(db).await;
+    let b = spawn_server(&other_db).await;
+    let tech = user_id(db, "tek.karawang1@demo.id").await;
+
+    // A socket on B hears of an event ingested by A, and of its sends.
+    let mut on_b = open(
+        b.addr,
+        Some(&session(db, "tek.karawang1@demo.id").await),
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(matches!(next(&mut on_b).await, ServerFrame::Hello { .. }));
+    let mut manager_on_b = open(b.addr, Some(&session(db, "manager@demo.id").await), "")
+        .await
+        .unwrap();
+    assert!(matches!(
+        next(&mut manager_on_b).await,
+        ServerFrame::Hello { .. }
+    ));
+    post(
+        &format!("http://{}", a.addr),
+        in_app_only(tech, "two-first", "TK-A0"),
+    )
+    .await;
+    let frames = until(&mut on_b, |f| matches!(f, ServerFrame::Notification { .. })).await;
+    assert!(
+        matches!(frames.last(), Some(ServerFrame::Notification { item }) if item.body.contains("TK-A0"))
+    );
+
+    // Events to both: every WhatsApp message leaves exactly once.
+    let events = 120;
+    for i in 0..events {
+        let srv = if i % 2 == 0 { &a } else { &b };
+        let mut body = assignment(tech, &format!("two-{i}"));
+        body["data"]["ticket_id"] = json!(format!("TW-{i:04}"));
+        post(&format!("http://{}", srv.addr), body).await;
+    }
+    eventually("every message sent", || async {
+        let open: i64 = app::on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE channel = 'whatsapp' AND status NOT IN ('sent','delivered','read','failed')"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        open == 0 && fonnte.count() >= events
+    })
+    .await;
+    let received = fonnte.received();
+    let mut tickets: Vec<String> = received
+        .iter()
+        .filter_map(|r| r.form_field("message"))
+        .filter_map(|m| m.split("TW-").nth(1).map(|t| t[..4].to_owned()))
+        .collect();
+    assert_eq!(tickets.len() as u64, events, "one request per message");
+    tickets.sort();
+    tickets.dedup();
+    assert_eq!(tickets.len() as u64, events, "no message sent twice");
+    let (by_a, by_b) = (
+        a.claimed.load(Ordering::Relaxed),
+        b.claimed.load(Ordering::Relaxed),
+    );
+    assert!(
+        by_a > 0 && by_b > 0,
+        "both instances worked: A {by_a}, B {by_b}"
+    );
+    assert_eq!(by_a + by_b, events, "each message claimed once");
+
+    // The manager on B saw sends that A made (B's own feed alone cannot say
+    // which; the total proves some came from A's notifications).
+    let mut seen = std::collections::HashSet::new();
+    while (seen.len() as u64) < events {
+        if let ServerFrame::Deliveries { changes, .. } = next(&mut manager_on_b).await {
+            seen.extend(
+                changes
+                    .iter()
+                    .filter(|c| c.status == domain::DeliveryStatus::Sent)
+                    .map(|c| c.id),
+            );
+        }
+    }
+    a.stop().await;
+    b.stop().await;
+    other_db.close().await;
+    t.close().await;
+}
