@@ -93,3 +93,23 @@ test("the delivery log shows a new WhatsApp message and its statuses as they hap
   await expect(row).toHaveCount(1);
   await expect(row).toContainText("Dibaca", { timeout: 15_000 });
 });
+
+test("the analytics figures move while the page is open", async ({ page, request }) => {
+  await login(page, "manager@demo.id");
+  await page.goto("/analytics");
+  await hydrated(page);
+  const total = page.getByTestId("total");
+  await expect(total).not.toHaveText("0", { timeout: 10_000 });
+  const before = Number((await total.innerText()).replace(/\D/g, ""));
+
+  await post(request, {
+    type: "customer_registration_approved",
+    priority: "medium",
+    recipients: { customer: { phone: "0812-7777-0002", name: "Pak Dedi" } },
+    data: { customer_name: "Pak Dedi" },
+    idempotency_key: "e2e-live-analytics",
+  });
+  await expect
+    .poll(async () => Number((await total.innerText()).replace(/\D/g, "")), { timeout: 15_000 })
+    .toBeGreaterThan(before);
+});

@@ -175,7 +175,12 @@ pub async fn start(
         .layer(TraceLayer::new_for_http().make_span_with(request_span));
 
     if let Some(every) = options.analytics_refresh {
-        tokio::spawn(refresh_analytics(db.clone(), every, shutdown.clone()));
+        tokio::spawn(refresh_analytics(
+            db.clone(),
+            feed.clone(),
+            every,
+            shutdown.clone(),
+        ));
     }
     let claimed = dispatcher
         .as_ref()
@@ -205,23 +210,51 @@ pub async fn start(
 }
 
 /// Keeps the analytics rollups current: every day once at start, then today
-/// and yesterday (where statuses still change) every `every`.
-async fn refresh_analytics(db: Db, every: Duration, shutdown: CancellationToken) {
+/// and yesterday (where statuses still change) every `every`, and within
+/// [`LIVE_ANALYTICS`] of delivery changes this instance hears of; after each
+/// recompute the analytics pages are told to reload their figures.
+async fn refresh_analytics(db: Db, feed: Feed, every: Duration, shutdown: CancellationToken) {
     use app::analytics::store::{day_of, refresh_all, refresh_days};
+    use tokio::sync::broadcast::error::RecvError;
+    let mut batches = feed.subscribe();
     if let Err(e) = refresh_all(&db, app::time::now_ms()).await {
         tracing::warn!("analytics: {e}");
     }
+    let mut periodic = tokio::time::interval(every);
+    periodic.reset();
+    let mut soon = tokio::time::interval(LIVE_ANALYTICS);
+    soon.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut dirty = false;
     loop {
-        tokio::select! {
+        // Some(announce): recompute, and tell the pages if it follows changes.
+        let refresh = tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-        let today = day_of(app::time::now_ms());
-        if let Err(e) = refresh_days(&db, today - 1, today).await {
-            tracing::warn!("analytics: {e}");
+            _ = periodic.tick() => Some(false),
+            _ = soon.tick(), if dirty => Some(true),
+            batch = batches.recv() => {
+                match batch {
+                    Ok(b) => dirty |= b.deliveries_frame.is_some() || b.resync,
+                    Err(RecvError::Lagged(_)) => dirty = true,
+                    Err(RecvError::Closed) => return,
+                }
+                None
+            }
+        };
+        if let Some(announce) = refresh {
+            let today = day_of(app::time::now_ms());
+            match refresh_days(&db, today - 1, today).await {
+                Ok(()) if announce || dirty => feed.analytics(),
+                Ok(()) => {}
+                Err(e) => tracing::warn!("analytics: {e}"),
+            }
+            dirty = false;
         }
     }
 }
+
+/// How soon after delivery changes the rollups are recomputed (at most this
+/// often, so a busy dispatcher does not recompute them for every send).
+const LIVE_ANALYTICS: Duration = Duration::from_secs(2);
 
 /// The span of each request: method and path only. Query strings stay out of
 /// the logs: webhook URLs carry their secret there.

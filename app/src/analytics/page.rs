@@ -40,9 +40,12 @@ pub fn AnalyticsPage() -> impl IntoView {
     let query = use_query_map();
     let from = Memo::new(move |_| query.with(|q| q.get("from").unwrap_or_default()));
     let to = Memo::new(move |_| query.with(|q| q.get("to").unwrap_or_default()));
+    // Reloads when the server recomputed the rollups (the live socket says
+    // so within seconds of deliveries moving).
+    let live = crate::live::Live::get();
     let report = Resource::new(
-        move || (from.get(), to.get()),
-        |(f, t)| analytics_report(f, t),
+        move || (from.get(), to.get(), live.analytics_tick.get()),
+        |(f, t, _)| analytics_report(f, t),
     );
     let navigate = use_navigate();
     let pick = move |field: &'static str, value: String| {

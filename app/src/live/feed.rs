@@ -50,11 +50,24 @@ pub struct Changes {
     /// Changes were lost: every socket should reload.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resync: bool,
+    /// This instance recomputed the analytics rollups (not passed on: each
+    /// instance recomputes from the changes it hears of).
+    #[serde(skip)]
+    pub analytics: bool,
 }
 
 impl Changes {
+    /// Whether the other instances need to hear of these.
+    fn relayed(&self) -> bool {
+        !self.inbox.is_empty() || !self.deliveries.is_empty() || self.added || self.resync
+    }
+
     fn is_empty(&self) -> bool {
-        self.inbox.is_empty() && self.deliveries.is_empty() && !self.added && !self.resync
+        self.inbox.is_empty()
+            && self.deliveries.is_empty()
+            && !self.added
+            && !self.resync
+            && !self.analytics
     }
 }
 
@@ -67,6 +80,7 @@ pub struct Batch {
     /// (cloning it shares the bytes).
     pub deliveries_frame: Option<Utf8Bytes>,
     pub resync: bool,
+    pub analytics: bool,
 }
 
 impl Batch {
@@ -85,6 +99,7 @@ impl Batch {
             inbox,
             deliveries_frame,
             resync: changes.resync,
+            analytics: changes.analytics,
         }
     }
 
@@ -99,6 +114,7 @@ struct Pending {
     deliveries: Vec<DeliveryChange>,
     added: bool,
     resync: bool,
+    analytics: bool,
 }
 
 struct Inner {
@@ -168,6 +184,11 @@ impl Feed {
         self.pending(|p| p.added = true);
     }
 
+    /// The analytics rollups were recomputed.
+    pub fn analytics(&self) {
+        self.pending(|p| p.analytics = true);
+    }
+
     /// A socket's view of the batches from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Batch>> {
         self.0.batches.subscribe()
@@ -186,6 +207,7 @@ impl Feed {
             deliveries: p.deliveries,
             added: p.added,
             resync: p.resync,
+            analytics: p.analytics,
         }
     }
 
@@ -214,7 +236,7 @@ impl Feed {
             if changes.is_empty() {
                 continue;
             }
-            if let Some(pool) = &pg {
+            if let Some(pool) = pg.as_ref().filter(|_| changes.relayed()) {
                 for payload in notify_payloads(&changes) {
                     if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
                         .bind(CHANNEL)
@@ -299,7 +321,7 @@ fn notify_payloads(changes: &Changes) -> Vec<String> {
             ..empty.clone()
         });
     }
-    out.retain(|c| !c.is_empty());
+    out.retain(Changes::relayed);
     out.into_iter()
         .map(|c| serde_json::to_string(&c).expect("changes serialise"))
         .collect()
@@ -325,6 +347,7 @@ mod tests {
             deliveries: (1_000_000_000_000..1_000_000_001_000).map(change).collect(),
             added: true,
             resync: false,
+            analytics: false,
         };
         let payloads = notify_payloads(&changes);
         assert!(payloads.len() > 1);
@@ -342,6 +365,13 @@ mod tests {
         assert_eq!(inbox, changes.inbox);
         assert_eq!(deliveries, changes.deliveries);
         assert_eq!(added, 1);
+
+        // Each instance recomputes its own analytics: that flag stays home.
+        let local_only = Changes {
+            analytics: true,
+            ..Changes::default()
+        };
+        assert!(notify_payloads(&local_only).is_empty());
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub enum ServerFrame {
         changes: Vec<DeliveryChange>,
         added: bool,
     },
+    /// The analytics rollups were recomputed: reload the figures.
+    Analytics,
     /// Changes were dropped for this socket (it fell behind, or another
     /// instance's notifications were interrupted): reload what is shown.
     Resync,
@@ -116,6 +118,8 @@ pub struct Live {
     pub last_changes: RwSignal<Vec<DeliveryChange>>,
     /// Bumped on every resync (reconnects included): reload everything shown.
     pub resyncs: RwSignal<u64>,
+    /// Bumped when the analytics rollups were recomputed (and on resync).
+    pub analytics_tick: RwSignal<u64>,
 }
 
 impl Live {
@@ -128,6 +132,7 @@ impl Live {
             deliveries_tick: RwSignal::new(0),
             last_changes: RwSignal::new(Vec::new()),
             resyncs: RwSignal::new(0),
+            analytics_tick: RwSignal::new(0),
         }
     }
 
@@ -154,6 +159,7 @@ impl Live {
             ServerFrame::Deliveries { changes, .. } => {
                 self.last_changes.set(changes);
             }
+            ServerFrame::Analytics => self.analytics_tick.update(|n| *n += 1),
             ServerFrame::Resync => self.resync(),
             ServerFrame::Pong => {}
         }
@@ -162,6 +168,7 @@ impl Live {
     pub fn resync(&self) {
         self.resyncs.update(|n| *n += 1);
         self.deliveries_tick.update(|n| *n += 1);
+        self.analytics_tick.update(|n| *n += 1);
     }
 
     /// The newest notification id this page has seen over the socket.

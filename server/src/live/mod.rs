@@ -179,6 +179,7 @@ impl Connection {
         let mut batches = self.live.feed.subscribe();
         let db = self.live.db.clone();
         let deliveries = Area::Deliveries.allows(self.user.role);
+        let analytics = Area::Analytics.allows(self.user.role);
         let err = |e: app::AppError| e.to_string();
         let unread = inbox::unread_count(&db, self.user.id).await.map_err(err)?;
         self.send(&ServerFrame::Hello { unread, deliveries })
@@ -211,7 +212,7 @@ impl Connection {
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 },
                 batch = batches.recv() => match batch {
-                    Ok(batch) => self.forward(&batch, deliveries).await?,
+                    Ok(batch) => self.forward(&batch, deliveries, analytics).await?,
                     Err(RecvError::Lagged(_)) => {
                         // Fell behind: the inbox catches up from the database;
                         // the pages reload their delivery views.
@@ -234,7 +235,12 @@ impl Connection {
         }
     }
 
-    async fn forward(&mut self, batch: &Batch, deliveries: bool) -> Result<(), Ended> {
+    async fn forward(
+        &mut self,
+        batch: &Batch,
+        deliveries: bool,
+        analytics: bool,
+    ) -> Result<(), Ended> {
         if batch.resync {
             self.send(&ServerFrame::Resync).await?;
         }
@@ -245,6 +251,9 @@ impl Connection {
             if let Some(frame) = &batch.deliveries_frame {
                 self.send_text(frame.clone()).await?;
             }
+        }
+        if analytics && batch.analytics {
+            self.send(&ServerFrame::Analytics).await?;
         }
         Ok(())
     }
