@@ -31,8 +31,9 @@ fi
 step "unit, store, API, webhook and crash tests (SQLite and PostgreSQL)"
 cargo test -p domain -p app -p server --features app/ssr
 
-step "load generator smoke run (README figures come from release runs)"
+step "load generator and WebSocket benchmark smoke runs (README figures come from release runs)"
 target/debug/loadtest --events 300 --fanout 3 --concurrency 16
+target/debug/wsbench --connections 500 --rate 5 --seconds 2
 
 step "release build (server + WASM)"
 leptos_build

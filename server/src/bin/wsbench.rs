@@ -252,5 +252,12 @@ async fn clients(args: &[String]) -> Result<(), String> {
         all.last().copied().unwrap_or(f64::NAN),
         rss_mib(std::process::id())
     );
+    // A failure, not a figure: CI runs this as a smoke test.
+    if failed > 0 || dropped > 0 || all.is_empty() {
+        return Err(format!(
+            "{failed} sockets refused, {dropped} dropped, {} changes received",
+            all.len()
+        ));
+    }
     Ok(())
 }
