@@ -1079,8 +1079,13 @@ store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
     });
     let first = analytics::day_of(day0);
     analytics::refresh_all(db, day0 + 30 * hour).await.unwrap();
-    // Refreshing again replaces, never adds.
-    analytics::refresh_days(db, first, first + 1).await.unwrap();
+    // Refreshing again replaces, never adds; the same figures give the same
+    // fingerprint (the pages are not told to reload for nothing).
+    let before = analytics::refresh_days(db, first, first + 1).await.unwrap();
+    assert_eq!(
+        analytics::refresh_days(db, first, first + 1).await.unwrap(),
+        before
+    );
 
     let r = analytics::report(db, first, first).await.unwrap();
     assert_eq!(r.days, ["2026-11-24"]);
@@ -1110,5 +1115,20 @@ store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
             .map(|v| v.deliveries)
             .sum::<i64>(),
         1
+    );
+
+    // A status that moves changes the fingerprint.
+    on_db!(db, |pool| {
+        sqlx::query(
+        "UPDATE deliveries SET status = 'read', read_at = created_at + 1000 WHERE status = 'delivered'"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .unwrap()
+    });
+    assert_ne!(
+        analytics::refresh_days(db, first, first + 1).await.unwrap(),
+        before
     );
 });

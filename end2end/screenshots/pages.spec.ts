@@ -62,4 +62,11 @@ test("screenshots of each page", async ({ page, request }) => {
   await page.goto("/settings");
   await hydrated(page);
   await page.screenshot({ path: out("settings-phone"), fullPage: true });
+  // Their inbox, with the live unread badge (it appears once the socket says hello).
+  await page.goto("/inbox");
+  await hydrated(page);
+  await expect(page.getByTestId("unread-badge")).toBeVisible();
+  await page.screenshot({ path: out("inbox-phone"), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.screenshot({ path: out("inbox"), fullPage: true });
 });

@@ -28,6 +28,17 @@ function statusChange(userId: number, ticket: string) {
   };
 }
 
+/** A WhatsApp message to a customer (the sandbox sends it and plays its receipts). */
+function registrationApproved(phone: string, name: string, key: string) {
+  return {
+    type: "customer_registration_approved",
+    priority: "medium",
+    recipients: { customer: { phone, name } },
+    data: { customer_name: name },
+    idempotency_key: key,
+  };
+}
+
 test("an event posted to the API reaches an open inbox live; a dropped socket is shown, reconnects and replays", async ({ page, request }) => {
   // The page's socket passes through here, so the test can cut it.
   let blocked = false;
@@ -82,13 +93,7 @@ test("the delivery log shows a new WhatsApp message and its statuses as they hap
   const row = page.getByTestId("delivery-row").filter({ hasText: phone });
   await expect(row).toHaveCount(0);
 
-  await post(request, {
-    type: "customer_registration_approved",
-    priority: "medium",
-    recipients: { customer: { phone: "0812-7777-0001", name: "Bu Rina" } },
-    data: { customer_name: "Bu Rina" },
-    idempotency_key: "e2e-live-log",
-  });
+  await post(request, registrationApproved("0812-7777-0001", "Bu Rina", "e2e-live-log"));
   // The sandbox plays the receipts a gateway would send: sent, delivered, read.
   await expect(row).toHaveCount(1);
   await expect(row).toContainText("Dibaca", { timeout: 15_000 });
@@ -102,13 +107,7 @@ test("the analytics figures move while the page is open", async ({ page, request
   await expect(total).not.toHaveText("0", { timeout: 10_000 });
   const before = Number((await total.innerText()).replace(/\D/g, ""));
 
-  await post(request, {
-    type: "customer_registration_approved",
-    priority: "medium",
-    recipients: { customer: { phone: "0812-7777-0002", name: "Pak Dedi" } },
-    data: { customer_name: "Pak Dedi" },
-    idempotency_key: "e2e-live-analytics",
-  });
+  await post(request, registrationApproved("0812-7777-0002", "Pak Dedi", "e2e-live-analytics"));
   await expect
     .poll(async () => Number((await total.innerText()).replace(/\D/g, "")), { timeout: 15_000 })
     .toBeGreaterThan(before);

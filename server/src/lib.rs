@@ -192,6 +192,15 @@ pub async fn start(
     });
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        // Small frames go out at once: without this, a live socket's second
+        // frame in a row (a notification, then the unread count) waits for
+        // the browser's delayed ACK.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("TCP_NODELAY: {e}");
+            }
+        });
         let serve = axum::serve(listener, router)
             .with_graceful_shutdown(async move { stop.cancelled().await });
         if let Err(e) = serve.await {
@@ -211,8 +220,8 @@ pub async fn start(
 
 /// Keeps the analytics rollups current: every day once at start, then today
 /// and yesterday (where statuses still change) every `every`, and within
-/// [`LIVE_ANALYTICS`] of delivery changes this instance hears of; after each
-/// recompute the analytics pages are told to reload their figures.
+/// [`LIVE_ANALYTICS`] of delivery changes this instance hears of; when a
+/// recompute changed the figures, the analytics pages are told to reload.
 async fn refresh_analytics(db: Db, feed: Feed, every: Duration, shutdown: CancellationToken) {
     use app::analytics::store::{day_of, refresh_all, refresh_days};
     use tokio::sync::broadcast::error::RecvError;
@@ -220,31 +229,37 @@ async fn refresh_analytics(db: Db, feed: Feed, every: Duration, shutdown: Cancel
     if let Err(e) = refresh_all(&db, app::time::now_ms()).await {
         tracing::warn!("analytics: {e}");
     }
+    // What the pages loaded from now on show: reloads are asked for only
+    // when the figures move away from it.
+    let today = day_of(app::time::now_ms());
+    let mut shown = refresh_days(&db, today - 1, today).await.ok();
     let mut periodic = tokio::time::interval(every);
     periodic.reset();
     let mut soon = tokio::time::interval(LIVE_ANALYTICS);
     soon.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dirty = false;
     loop {
-        // Some(announce): recompute, and tell the pages if it follows changes.
         let refresh = tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = periodic.tick() => Some(false),
-            _ = soon.tick(), if dirty => Some(true),
+            _ = periodic.tick() => true,
+            _ = soon.tick(), if dirty => true,
             batch = batches.recv() => {
                 match batch {
                     Ok(b) => dirty |= b.deliveries_frame.is_some() || b.resync,
                     Err(RecvError::Lagged(_)) => dirty = true,
                     Err(RecvError::Closed) => return,
                 }
-                None
+                false
             }
         };
-        if let Some(announce) = refresh {
+        if refresh {
             let today = day_of(app::time::now_ms());
             match refresh_days(&db, today - 1, today).await {
-                Ok(()) if announce || dirty => feed.analytics(),
-                Ok(()) => {}
+                Ok(figures) if shown != Some(figures) => {
+                    feed.analytics();
+                    shown = Some(figures);
+                }
+                Ok(_) => {}
                 Err(e) => tracing::warn!("analytics: {e}"),
             }
             dirty = false;

@@ -40,10 +40,7 @@ async fn post_event(base: &str, key: Option<&str>, body: String) -> (StatusCode,
 }
 
 store_test!(bad_requests_get_clear_json_errors_and_store_nothing, |db| {
-    setup(db).await;
-    server::api_keys::insert(db, "test", DEMO_API_KEY, None)
-        .await
-        .unwrap();
+    setup_with_api_key(db).await;
     let srv = spawn_server(db).await;
     let base = format!("http://{}", srv.addr);
     let good = assignment(user_id(db, "tek.karawang1@demo.id").await, "k").to_string();
@@ -107,10 +104,7 @@ store_test!(bad_requests_get_clear_json_errors_and_store_nothing, |db| {
 store_test!(
     an_accepted_event_is_sent_by_the_running_dispatcher_once,
     |db| {
-        setup(db).await;
-        server::api_keys::insert(db, "test", DEMO_API_KEY, None)
-            .await
-            .unwrap();
+        setup_with_api_key(db).await;
         let fonnte = Fake::start(Kind::Fonnte).await;
         add_account(db, &fonnte, Kind::Fonnte, 1, 6000, 100, 2000).await;
         let srv = spawn_server(db).await;
@@ -181,10 +175,7 @@ store_test!(
 );
 
 store_test!(the_openapi_document_matches_the_api, |db| {
-    setup(db).await;
-    server::api_keys::insert(db, "test", DEMO_API_KEY, None)
-        .await
-        .unwrap();
+    setup_with_api_key(db).await;
     let srv = spawn_server(db).await;
     let base = format!("http://{}", srv.addr);
     let doc: Value = client()

@@ -49,6 +49,16 @@ async fn open(
         .map(|(ws, _)| ws)
 }
 
+/// A socket signed in as `email`, and the hello it opened with.
+async fn signed_in(addr: std::net::SocketAddr, db: &Db, email: &str) -> (Socket, ServerFrame) {
+    let mut ws = open(addr, Some(&session(db, email).await), "")
+        .await
+        .unwrap();
+    let hello = next(&mut ws).await;
+    assert!(matches!(hello, ServerFrame::Hello { .. }), "{hello:?}");
+    (ws, hello)
+}
+
 fn refused_with(result: Result<Socket, tungstenite::Error>) -> u16 {
     match result {
         Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
@@ -103,10 +113,7 @@ fn in_app_only(user: i64, key: &str, ticket: &str) -> serde_json::Value {
 }
 
 store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
-    setup(db).await;
-    server::api_keys::insert(db, "test", DEMO_API_KEY, None)
-        .await
-        .unwrap();
+    setup_with_api_key(db).await;
     let srv = spawn_server(db).await;
     let base = format!("http://{}", srv.addr);
     let tech = user_id(db, "tek.karawang1@demo.id").await;
@@ -137,7 +144,10 @@ store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
     }
 
     let mut ws = open(srv.addr, Some(&token), "").await.unwrap();
-    let ServerFrame::Hello { unread, deliveries } = next(&mut ws).await else {
+    let ServerFrame::Hello {
+        unread, deliveries, ..
+    } = next(&mut ws).await
+    else {
         panic!("hello first")
     };
     assert!(!deliveries, "a technician does not see the delivery log");
@@ -164,20 +174,32 @@ store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
     let mut ws = open(srv.addr, Some(&token), &format!("?after={first}"))
         .await
         .unwrap();
-    assert!(matches!(next(&mut ws).await, ServerFrame::Hello { .. }));
-    let frames = until(&mut ws, |f| matches!(f, ServerFrame::Unread { .. })).await;
-    let replayed: Vec<String> = frames
-        .iter()
-        .filter_map(|f| match f {
-            ServerFrame::Notification { item } => Some(item.body.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(replayed.len(), 2, "{frames:?}");
+    match next(&mut ws).await {
+        ServerFrame::Hello {
+            unread: now, last, ..
+        } => {
+            assert_eq!(now, unread + 3, "the count includes what is replayed");
+            assert_eq!(last, first, "the stream resumes where asked");
+        }
+        other => panic!("hello first, got {other:?}"),
+    }
+    let mut replayed = Vec::new();
+    while replayed.len() < 2 {
+        // (An Unread for these items may come between: their own batch can
+        // reach this socket after it caught up.)
+        if let ServerFrame::Notification { item } = next(&mut ws).await {
+            replayed.push(item.body);
+        }
+    }
     assert!(replayed[0].contains("TK-L2") && replayed[1].contains("TK-L3"));
-    assert_eq!(
-        frames.last(),
-        Some(&ServerFrame::Unread { count: unread + 3 })
+
+    // A socket that saw no notification learns where its stream starts, so
+    // its reconnect resumes from there.
+    let (_fresh, hello) = signed_in(srv.addr, db, "tek.karawang1@demo.id").await;
+    let newest = app::inbox::store::last_id(db, tech).await.unwrap();
+    assert!(
+        matches!(hello, ServerFrame::Hello { last, .. } if last == newest),
+        "{hello:?}"
     );
 
     // Reading everything in another tab reaches this socket.
@@ -191,8 +213,6 @@ store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
-    // (An Unread for the replayed items may come first: their own batch can
-    // reach this socket after it caught up.)
     until(&mut ws, |f| *f == ServerFrame::Unread { count: 0 }).await;
 
     // A malformed frame closes that socket with the reason; others go on.
@@ -237,35 +257,24 @@ fn hex_sha256(token: &str) -> String {
 }
 
 store_test!(delivery_statuses_reach_the_roles_that_see_the_log, |db| {
-    setup(db).await;
-    server::api_keys::insert(db, "test", DEMO_API_KEY, None)
-        .await
-        .unwrap();
+    setup_with_api_key(db).await;
     let fonnte = Fake::start(Kind::Fonnte).await;
     add_account(db, &fonnte, Kind::Fonnte, 1, 10_000, 0, 5_000).await;
     let srv = spawn_server(db).await;
     let base = format!("http://{}", srv.addr);
     let tech = user_id(db, "tek.karawang1@demo.id").await;
 
-    let mut manager = open(srv.addr, Some(&session(db, "manager@demo.id").await), "")
-        .await
-        .unwrap();
+    let (mut manager, hello) = signed_in(srv.addr, db, "manager@demo.id").await;
     assert!(matches!(
-        next(&mut manager).await,
+        hello,
         ServerFrame::Hello {
             deliveries: true,
             ..
         }
     ));
-    let mut technician = open(
-        srv.addr,
-        Some(&session(db, "tek.karawang1@demo.id").await),
-        "",
-    )
-    .await
-    .unwrap();
+    let (mut technician, hello) = signed_in(srv.addr, db, "tek.karawang1@demo.id").await;
     assert!(matches!(
-        next(&mut technician).await,
+        hello,
         ServerFrame::Hello {
             deliveries: false,
             ..
@@ -323,10 +332,7 @@ async fn two_instances_share_the_work_and_the_updates() {
         return;
     };
     let db = &t.db;
-    setup(db).await;
-    server::api_keys::insert(db, "test", DEMO_API_KEY, None)
-        .await
-        .unwrap();
+    setup_with_api_key(db).await;
     let fonnte = Fake::start(Kind::Fonnte).await;
     fonnte.set_delay(Some(Duration::from_millis(5)));
     add_account(db, &fonnte, Kind::Fonnte, 1, 100_000, 0, 5_000).await;
@@ -338,21 +344,8 @@ async fn two_instances_share_the_work_and_the_updates() {
     let tech = user_id(db, "tek.karawang1@demo.id").await;
 
     // A socket on B hears of an event ingested by A, and of its sends.
-    let mut on_b = open(
-        b.addr,
-        Some(&session(db, "tek.karawang1@demo.id").await),
-        "",
-    )
-    .await
-    .unwrap();
-    assert!(matches!(next(&mut on_b).await, ServerFrame::Hello { .. }));
-    let mut manager_on_b = open(b.addr, Some(&session(db, "manager@demo.id").await), "")
-        .await
-        .unwrap();
-    assert!(matches!(
-        next(&mut manager_on_b).await,
-        ServerFrame::Hello { .. }
-    ));
+    let (mut on_b, _) = signed_in(b.addr, db, "tek.karawang1@demo.id").await;
+    let (mut manager_on_b, _) = signed_in(b.addr, db, "manager@demo.id").await;
     post(
         &format!("http://{}", a.addr),
         in_app_only(tech, "two-first", "TK-A0"),

@@ -30,7 +30,10 @@ fn bucket_case(expr: &str) -> String {
 /// read first, outside any write transaction (the log scan is the slow part);
 /// only the few resulting rows are written, so the dispatcher's writers are
 /// held up for a moment, not for the scan.
-pub async fn refresh_day(db: &Db, day: i64) -> Result<(), AppError> {
+///
+/// Returns a fingerprint of the figures: equal fingerprints, equal figures,
+/// so the pages are told to reload only when something moved.
+pub async fn refresh_day(db: &Db, day: i64) -> Result<u64, AppError> {
     let (start, end) = (day * DAY_MS - WIB_MS, (day + 1) * DAY_MS - WIB_MS);
     let latency_sql = format!(
         "SELECT 'delivered', b, COUNT(*) FROM
@@ -88,6 +91,12 @@ pub async fn refresh_day(db: &Db, day: i64) -> Result<(), AppError> {
         .await?;
         (stats, latency, groups, failures)
     });
+    let fingerprint = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (day, &stats, &latency, &groups, &failures).hash(&mut h);
+        h.finish()
+    };
     in_tx!(db, |tx| {
         for table in [
             "delivery_stats_daily",
@@ -149,16 +158,18 @@ pub async fn refresh_day(db: &Db, day: i64) -> Result<(), AppError> {
             .await?;
         }
     });
-    Ok(())
+    Ok(fingerprint)
 }
 
 /// Recomputes every day from `first` to `last`, one transaction per day so
-/// the dispatcher's writes are never held up for long.
-pub async fn refresh_days(db: &Db, first: i64, last: i64) -> Result<(), AppError> {
+/// the dispatcher's writes are never held up for long. Returns the days'
+/// combined fingerprint (see [`refresh_day`]).
+pub async fn refresh_days(db: &Db, first: i64, last: i64) -> Result<u64, AppError> {
+    let mut combined = 0u64;
     for day in first..=last {
-        refresh_day(db, day).await?;
+        combined = combined.rotate_left(17) ^ refresh_day(db, day).await?;
     }
-    Ok(())
+    Ok(combined)
 }
 
 /// Every day the log holds (at start: the rollups may be missing or stale).
@@ -169,7 +180,9 @@ pub async fn refresh_all(db: &Db, now: i64) -> Result<(), AppError> {
     .fetch_one(pool)
     .await?);
     match oldest {
-        Some(oldest) => refresh_days(db, day_of(oldest), day_of(now)).await,
+        Some(oldest) => refresh_days(db, day_of(oldest), day_of(now))
+            .await
+            .map(drop),
         None => Ok(()),
     }
 }

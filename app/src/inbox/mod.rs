@@ -26,12 +26,6 @@ pub async fn my_notifications() -> Result<Vec<InboxItem>, AppError> {
     store::list(&crate::state::app_state()?.db, user.id, 100).await
 }
 
-#[server(endpoint = "inbox/unread")]
-pub async fn unread_count() -> Result<i64, AppError> {
-    let user = crate::auth::session::require_area(crate::auth::Area::Inbox)?;
-    store::unread_count(&crate::state::app_state()?.db, user.id).await
-}
-
 /// Marks one item read; the user's other tabs and devices hear of it live.
 #[server(endpoint = "inbox/read")]
 pub async fn mark_read(id: i64) -> Result<(), AppError> {

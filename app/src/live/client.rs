@@ -45,7 +45,6 @@ pub fn connect(live: Live) {
                     retry_ms = FIRST_RETRY_MS;
                 }
             }
-            live.connected.set(false);
             if ever_connected {
                 live.lost.set(true);
             }

@@ -1,10 +1,11 @@
 //! The server's side of live updates: one [`Feed`] per instance.
 //!
 //! Writers (the event writer, the dispatcher, status webhooks, server
-//! functions) call `publish_*` after their transaction commits: a few
+//! functions) call [`Feed::inbox`], [`Feed::deliveries`] or [`Feed::added`]
+//! after their transaction commits: a few
 //! nanoseconds under a mutex, so the hot paths do not wait for sockets. The
-//! relay task ([`Feed::run`]) coalesces what arrived over a few milliseconds
-//! into one [`Batch`], hands it to every socket of this instance through a
+//! relay task ([`Feed::run`]) hands a change on at once, and coalesces what
+//! arrives in the next few milliseconds into one [`Batch`], hands it to every socket of this instance through a
 //! broadcast channel, and on PostgreSQL sends it to the other instances with
 //! `pg_notify`, whose own relay hands it to their sockets.
 //!
@@ -23,8 +24,8 @@ use tokio_util::sync::CancellationToken;
 
 /// The PostgreSQL channel the instances share.
 pub const CHANNEL: &str = "notifikasi_live";
-/// How long the relay gathers changes before sending them on: long enough to
-/// batch a burst of sends into one frame, short next to the 100 ms budget.
+/// The shortest spell between two batches: a burst of sends becomes one frame
+/// every 10 ms at most, short next to the 100 ms budget.
 const COALESCE: Duration = Duration::from_millis(10);
 /// Delivery changes per NOTIFY (each ~35 bytes; PostgreSQL allows 8,000).
 const NOTIFY_CHUNK: usize = 150;
@@ -63,11 +64,7 @@ impl Changes {
     }
 
     fn is_empty(&self) -> bool {
-        self.inbox.is_empty()
-            && self.deliveries.is_empty()
-            && !self.added
-            && !self.resync
-            && !self.analytics
+        !self.relayed() && !self.analytics
     }
 }
 
@@ -233,24 +230,30 @@ impl Feed {
                 _ = shutdown.cancelled() => return,
                 _ = self.0.kick.notified() => {}
             }
-            tokio::time::sleep(COALESCE).await;
+            // Leading edge: a change after a quiet spell goes out at once;
+            // what follows within COALESCE waits for the next batch.
             let changes = self.take();
-            if changes.is_empty() {
-                continue;
-            }
-            if let Some(pool) = pg.as_ref().filter(|_| changes.relayed()) {
-                for payload in notify_payloads(&changes) {
-                    if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-                        .bind(CHANNEL)
-                        .bind(&payload)
-                        .execute(pool)
-                        .await
-                    {
-                        tracing::warn!("live: cannot notify the other instances: {e}");
+            if !changes.is_empty() {
+                let payloads = match &pg {
+                    Some(_) if changes.relayed() => notify_payloads(&changes),
+                    _ => Vec::new(),
+                };
+                // This instance's sockets first; the others hear of it next.
+                self.hand_out(changes);
+                if let Some(pool) = &pg {
+                    for payload in payloads {
+                        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+                            .bind(CHANNEL)
+                            .bind(&payload)
+                            .execute(pool)
+                            .await
+                        {
+                            tracing::warn!("live: cannot notify the other instances: {e}");
+                        }
                     }
                 }
             }
-            self.hand_out(changes);
+            tokio::time::sleep(COALESCE).await;
         }
     }
 

@@ -26,8 +26,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
-    /// First frame after connecting.
-    Hello { unread: i64, deliveries: bool },
+    /// First frame after connecting. `last` is the notification id the stream
+    /// starts after: a client that reconnects before any notification came
+    /// resumes from there (`?after=last`), so nothing that arrived while it
+    /// was away is skipped.
+    Hello {
+        unread: i64,
+        deliveries: bool,
+        last: i64,
+    },
     /// A notification after the last one this socket sent (or `after`).
     Notification { item: InboxItem },
     /// The user's unread count changed (new items, or read elsewhere).
@@ -103,14 +110,14 @@ use leptos::prelude::*;
 /// on the server these stay at their starting values.
 #[derive(Debug, Clone, Copy)]
 pub struct Live {
-    /// The socket is open and said hello.
-    pub connected: RwSignal<bool>,
     /// The socket was open once and is now down (shown to the user).
     pub lost: RwSignal<bool>,
     /// The user's unread count, once the socket told it.
     pub unread: RwSignal<Option<i64>>,
-    /// Notifications that arrived over the socket, newest first.
-    pub arrived: RwSignal<Vec<InboxItem>>,
+    /// The newest notification id received over the socket (or where the
+    /// stream started): where a reconnect resumes (`?after=`). Not reactive:
+    /// nothing renders it.
+    last_seen: StoredValue<Option<i64>>,
     /// Bumped (at most twice a second) when deliveries changed, and on every
     /// resync: pages showing deliveries reload when it moves.
     pub deliveries_tick: RwSignal<u64>,
@@ -125,10 +132,9 @@ pub struct Live {
 impl Live {
     pub fn new() -> Live {
         Live {
-            connected: RwSignal::new(false),
             lost: RwSignal::new(false),
             unread: RwSignal::new(None),
-            arrived: RwSignal::new(Vec::new()),
+            last_seen: StoredValue::new(None),
             deliveries_tick: RwSignal::new(0),
             last_changes: RwSignal::new(Vec::new()),
             resyncs: RwSignal::new(0),
@@ -144,17 +150,12 @@ impl Live {
     /// Applies one frame from the server.
     pub fn apply(&self, frame: ServerFrame) {
         match frame {
-            ServerFrame::Hello { unread, .. } => {
+            ServerFrame::Hello { unread, last, .. } => {
                 self.unread.set(Some(unread));
-                self.connected.set(true);
                 self.lost.set(false);
+                self.saw(last);
             }
-            ServerFrame::Notification { item } => self.arrived.update(|list| {
-                if !list.iter().any(|n| n.id == item.id) {
-                    list.insert(0, item);
-                    list.truncate(100);
-                }
-            }),
+            ServerFrame::Notification { item } => self.saw(item.id),
             ServerFrame::Unread { count } => self.unread.set(Some(count)),
             ServerFrame::Deliveries { changes, .. } => {
                 self.last_changes.set(changes);
@@ -165,6 +166,11 @@ impl Live {
         }
     }
 
+    fn saw(&self, id: i64) {
+        self.last_seen
+            .update_value(|last| *last = Some(last.map_or(id, |l| l.max(id))));
+    }
+
     pub fn resync(&self) {
         self.resyncs.update(|n| *n += 1);
         self.deliveries_tick.update(|n| *n += 1);
@@ -173,8 +179,7 @@ impl Live {
 
     /// The newest notification id this page has seen over the socket.
     pub fn last_notification_id(&self) -> Option<i64> {
-        self.arrived
-            .with_untracked(|list| list.iter().map(|n| n.id).max())
+        self.last_seen.get_value()
     }
 }
 

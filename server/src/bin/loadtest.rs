@@ -14,7 +14,7 @@ use app::db::{seed, Db};
 use app::on_db;
 use server::dispatcher::DispatcherConfig;
 use server::testkit::fakes::{Fake, Kind, FONNTE_TOKEN};
-use server::{start, StartOptions, DEMO_API_KEY};
+use server::DEMO_API_KEY;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -164,23 +164,8 @@ async fn run() -> Result<(), String> {
     .map(|_| ()))
     .map_err(|e| e.to_string())?;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let running = start(
-        db.clone(),
-        listener,
-        StartOptions {
-            leptos_options: leptos::config::LeptosOptions::builder()
-                .output_name("notifikasi")
-                .build(),
-            secure_cookies: false,
-            dispatcher: Some(DispatcherConfig::default()),
-            // Measured separately: the load test times the delivery path.
-            analytics_refresh: None,
-        },
-    )
-    .await?;
+    let running =
+        server::testkit::start_on_loopback(db.clone(), Some(DispatcherConfig::default())).await?;
     let endpoint = format!("http://{}/api/v1/events", running.addr);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(a.concurrency)

@@ -13,15 +13,18 @@ use app::inbox::store as inbox;
 use app::live::feed::{Batch, Feed};
 use app::live::{ClientFrame, ServerFrame};
 use app::time::now_ms;
-use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// How often an open socket re-checks its session.
@@ -101,26 +104,84 @@ async fn upgrade(
     // ever send pings.
     ws.max_message_size(MAX_CLIENT_FRAME)
         .read_buffer_size(4 * 1024)
+        // Each frame is written at once (measured: buffering until a flush
+        // made the fan-out slower).
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
+            let (sink, stream) = socket.split();
+            let (control, requests) = mpsc::channel(4);
+            // The reader wakes only when the browser sends something (or
+            // the session check is due), so a batch wakes the writer alone.
+            let reader = tokio::spawn(read(stream, live.db.clone(), token, control));
             let mut conn = Connection {
-                socket,
+                sink,
                 live,
                 user,
-                token,
                 last_sent: 0,
             };
-            if let Err(reason) = conn.serve(resume.after).await {
+            if let Err(reason) = conn.serve(resume.after, requests).await {
                 tracing::debug!("live socket ended: {reason}");
             }
+            reader.abort();
         })
 }
 
+/// What the reader asks of the writer.
+enum Request {
+    Pong,
+    Close(u16, String),
+    /// The browser went away.
+    Gone,
+}
+
+/// The reading half: answers pings, refuses unknown frames, and re-checks
+/// the session every [`SESSION_CHECK`].
+async fn read(
+    mut stream: SplitStream<WebSocket>,
+    db: Db,
+    token: String,
+    control: mpsc::Sender<Request>,
+) {
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.reset();
+    let request = loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break Request::Gone,
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
+                    Ok(ClientFrame::Ping) => {
+                        if control.send(Request::Pong).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let reason = format!("malformed frame: {e}");
+                        break Request::Close(close_code::UNSUPPORTED, truncate(&reason).to_owned());
+                    }
+                },
+                Some(Ok(Message::Binary(_))) => {
+                    break Request::Close(close_code::UNSUPPORTED, "binary frames are not accepted".into());
+                }
+                // The library answers pings itself.
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            },
+            _ = check.tick() => match resolve(&db, &token, now_ms()).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    break Request::Close(close_code::POLICY, "the session has expired; sign in again".into());
+                }
+                Err(e) => tracing::warn!("live: session check failed: {e}"),
+            },
+        }
+    };
+    let _ = control.send(request).await;
+}
+
+/// The writing half, run by the socket's own task.
 struct Connection {
-    socket: WebSocket,
+    sink: SplitSink<WebSocket, Message>,
     live: Arc<Live>,
     user: CurrentUser,
-    token: String,
     /// The newest notification id this socket has sent (or skipped).
     last_sent: i64,
 }
@@ -131,19 +192,15 @@ type Ended = String;
 impl Connection {
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), Ended> {
         let text = serde_json::to_string(frame).map_err(|e| e.to_string())?;
-        self.send_text(text.into()).await
-    }
-
-    async fn send_text(&mut self, text: Utf8Bytes) -> Result<(), Ended> {
-        self.socket
-            .send(Message::Text(text))
+        self.sink
+            .send(Message::Text(text.into()))
             .await
             .map_err(|e| format!("send: {e}"))
     }
 
     async fn close(&mut self, code: u16, reason: &str) -> Result<(), Ended> {
         let _ = self
-            .socket
+            .sink
             .send(Message::Close(Some(CloseFrame {
                 code,
                 reason: reason.into(),
@@ -152,8 +209,24 @@ impl Connection {
         Err(reason.to_owned())
     }
 
+    /// Fell behind the batches: the inbox catches up from the database; the
+    /// pages reload their delivery views.
+    async fn resync(&mut self) -> Result<(), Ended> {
+        self.send(&ServerFrame::Resync).await?;
+        self.catch_up().await
+    }
+
     /// Sends every notification after `last_sent`, then the unread count.
     async fn catch_up(&mut self) -> Result<(), Ended> {
+        self.send_backlog().await?;
+        let count = inbox::unread_count(&self.live.db, self.user.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.send(&ServerFrame::Unread { count }).await
+    }
+
+    /// Sends every notification after `last_sent`.
+    async fn send_backlog(&mut self) -> Result<(), Ended> {
         let db = self.live.db.clone();
         loop {
             let items = inbox::after(&db, self.user.id, self.last_sent, BACKLOG_PAGE)
@@ -165,16 +238,16 @@ impl Connection {
                 self.send(&ServerFrame::Notification { item }).await?;
             }
             if !full {
-                break;
+                return Ok(());
             }
         }
-        let count = inbox::unread_count(&db, self.user.id)
-            .await
-            .map_err(|e| e.to_string())?;
-        self.send(&ServerFrame::Unread { count }).await
     }
 
-    async fn serve(&mut self, after: Option<i64>) -> Result<(), Ended> {
+    async fn serve(
+        &mut self,
+        after: Option<i64>,
+        mut requests: mpsc::Receiver<Request>,
+    ) -> Result<(), Ended> {
         // Subscribed before reading, so a change between the two is not missed.
         let mut batches = self.live.feed.subscribe();
         let db = self.live.db.clone();
@@ -182,53 +255,42 @@ impl Connection {
         let analytics = Area::Analytics.allows(self.user.role);
         let err = |e: app::AppError| e.to_string();
         let unread = inbox::unread_count(&db, self.user.id).await.map_err(err)?;
-        self.send(&ServerFrame::Hello { unread, deliveries })
-            .await?;
-        match after {
-            Some(after) => {
-                self.last_sent = after;
-                self.catch_up().await?;
-            }
-            None => self.last_sent = inbox::last_id(&db, self.user.id).await.map_err(err)?,
+        // A resuming socket gets what it missed; a new one starts at the
+        // newest item (the page it belongs to has just loaded the rest).
+        let resumed = after.is_some();
+        self.last_sent = match after {
+            Some(after) => after,
+            None => inbox::last_id(&db, self.user.id).await.map_err(err)?,
+        };
+        self.send(&ServerFrame::Hello {
+            unread,
+            deliveries,
+            last: self.last_sent,
+        })
+        .await?;
+        if resumed {
+            // The hello's count already includes these items.
+            self.send_backlog().await?;
         }
-        let mut check = tokio::time::interval(SESSION_CHECK);
-        check.reset();
+        // Made once: a fresh future per wake would join and leave the
+        // token's waiter list each time, 10,000 sockets at once.
         let shutdown = self.live.shutdown.clone();
+        let stopping = shutdown.cancelled();
+        tokio::pin!(stopping);
         loop {
             tokio::select! {
-                incoming = self.socket.recv() => match incoming {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
-                        Ok(ClientFrame::Ping) => self.send(&ServerFrame::Pong).await?,
-                        Err(e) => {
-                            let reason = format!("malformed frame: {e}");
-                            return self.close(close_code::UNSUPPORTED, truncate(&reason)).await;
-                        }
-                    },
-                    Some(Ok(Message::Binary(_))) => {
-                        return self.close(close_code::UNSUPPORTED, "binary frames are not accepted").await;
-                    }
-                    // The library answers pings itself.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                },
+                biased;
                 batch = batches.recv() => match batch {
                     Ok(batch) => self.forward(&batch, deliveries, analytics).await?,
-                    Err(RecvError::Lagged(_)) => {
-                        // Fell behind: the inbox catches up from the database;
-                        // the pages reload their delivery views.
-                        self.send(&ServerFrame::Resync).await?;
-                        self.catch_up().await?;
-                    }
+                    Err(RecvError::Lagged(_)) => self.resync().await?,
                     Err(RecvError::Closed) => return Ok(()),
                 },
-                _ = check.tick() => {
-                    match resolve(&db, &self.token, now_ms()).await {
-                        Ok(Some(_)) => {}
-                        Ok(None) => return self.close(close_code::POLICY, "the session has expired; sign in again").await,
-                        Err(e) => tracing::warn!("live: session check failed: {e}"),
-                    }
-                }
-                _ = shutdown.cancelled() => {
+                request = requests.recv() => match request {
+                    Some(Request::Pong) => self.send(&ServerFrame::Pong).await?,
+                    Some(Request::Close(code, reason)) => return self.close(code, &reason).await,
+                    Some(Request::Gone) | None => return Ok(()),
+                },
+                _ = &mut stopping => {
                     return self.close(close_code::AWAY, "the server is restarting").await;
                 }
             }
@@ -249,7 +311,10 @@ impl Connection {
         }
         if deliveries {
             if let Some(frame) = &batch.deliveries_frame {
-                self.send_text(frame.clone()).await?;
+                self.sink
+                    .send(Message::Text(frame.clone()))
+                    .await
+                    .map_err(|e| format!("send: {e}"))?;
             }
         }
         if analytics && batch.analytics {

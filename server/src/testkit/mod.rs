@@ -3,3 +3,26 @@
 //! Not used by the running app.
 
 pub mod fakes;
+
+use crate::dispatcher::DispatcherConfig;
+
+/// The whole server on 127.0.0.1 (a free port) over `db`, as the tests and
+/// the benchmarks run it: plain cookies, no analytics refresh task (timed
+/// runs measure the delivery path), the dispatcher if given.
+pub async fn start_on_loopback(
+    db: app::db::Db,
+    dispatcher: Option<DispatcherConfig>,
+) -> Result<crate::Running, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let options = crate::StartOptions {
+        leptos_options: leptos::config::LeptosOptions::builder()
+            .output_name("notifikasi")
+            .build(),
+        secure_cookies: false,
+        dispatcher,
+        analytics_refresh: None,
+    };
+    crate::start(db, listener, options).await
+}

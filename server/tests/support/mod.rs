@@ -210,19 +210,21 @@ pub fn assignment(user_id: i64, key: &str) -> serde_json::Value {
 
 /// The whole server on 127.0.0.1:0 over `db`, dispatcher included.
 pub async fn spawn_server(db: &Db) -> server::Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let options = server::StartOptions {
-        leptos_options: leptos::config::LeptosOptions::builder()
-            .output_name("notifikasi")
-            .build(),
-        secure_cookies: false,
-        dispatcher: Some(DispatcherConfig {
-            poll: Duration::from_millis(50),
-            ..DispatcherConfig::default()
-        }),
-        analytics_refresh: None,
+    let dispatcher = DispatcherConfig {
+        poll: Duration::from_millis(50),
+        ..DispatcherConfig::default()
     };
-    server::start(db.clone(), listener, options).await.unwrap()
+    server::testkit::start_on_loopback(db.clone(), Some(dispatcher))
+        .await
+        .unwrap()
+}
+
+/// [`setup`] plus the demo API key, for tests that post to the API.
+pub async fn setup_with_api_key(db: &Db) {
+    setup(db).await;
+    server::api_keys::insert(db, "test", server::DEMO_API_KEY, None)
+        .await
+        .unwrap();
 }
 
 /// Waits (bounded) until `check` holds.
