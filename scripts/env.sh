@@ -15,6 +15,7 @@ export RUST_CHANNEL="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$ROOT/rust-toolcha
 export WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print; exit}' "$ROOT/Cargo.lock")"
 export CARGO_LEPTOS_VERSION="0.3.11"
 export BINARYEN_VERSION="132"
+export AIOSMTPD_VERSION="1.4.6"
 
 TOOLCHAIN_MODE="rustup"
 if [ -f "$ROOT/.tools/toolchain-mode" ]; then

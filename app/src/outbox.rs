@@ -26,6 +26,8 @@ pub struct NewDelivery {
     pub rule_id: Option<i64>,
     pub channel: Channel,
     pub recipient: String,
+    /// Email only: the subject line.
+    pub subject: Option<String>,
     pub message: String,
     pub status: DeliveryStatus,
     pub next_attempt_at: Option<i64>,
@@ -119,10 +121,10 @@ macro_rules! write_event {
                 for chunk in deliveries.chunks($crate::outbox::INSERT_CHUNK) {
                     let sql = format!(
                         "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
-                             channel, recipient, message, status, max_attempts, next_attempt_at,
+                             channel, recipient, subject, message, status, max_attempts, next_attempt_at,
                              created_at, updated_at, sent_at, delivered_at)
                          VALUES {}",
-                        $crate::db::value_rows(chunk.len(), 16)
+                        $crate::db::value_rows(chunk.len(), 17)
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for d in chunk {
@@ -137,6 +139,7 @@ macro_rules! write_event {
                             .bind(d.rule_id)
                             .bind(d.channel.as_str())
                             .bind(&d.recipient)
+                            .bind(&d.subject)
                             .bind(&d.message)
                             .bind(d.status.as_str())
                             .bind(d.max_attempts)

@@ -15,6 +15,7 @@
 //! - [`defaults`]: the default templates and demo master data.
 
 pub mod defaults;
+pub mod email;
 pub mod kinds;
 pub mod phone;
 pub mod preferences;

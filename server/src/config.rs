@@ -24,6 +24,8 @@ pub struct Config {
     /// How often the analytics rollups of the last two days are recomputed
     /// (`ANALYTICS_REFRESH_MS`, default 10 s; 0 turns it off).
     pub analytics_refresh_ms: u64,
+    /// `PUBLIC_URL`: where users reach the app (emails link to its settings).
+    pub public_url: String,
 }
 
 // Written by hand so the admin password can never end up in a log line.
@@ -43,6 +45,7 @@ impl std::fmt::Debug for Config {
             .field("dispatcher", &self.dispatcher)
             .field("lease_ms", &self.lease_ms)
             .field("analytics_refresh_ms", &self.analytics_refresh_ms)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -83,8 +86,16 @@ impl Config {
                 .map_err(|_| format!("ANALYTICS_REFRESH_MS must be a number, got {v:?}"))?,
             Err(_) => 10_000,
         };
+        let public_url = std::env::var("PUBLIC_URL")
+            .unwrap_or_else(|_| crate::dispatcher::worker::DEFAULT_PUBLIC_URL.to_owned());
+        if !public_url.starts_with("http://") && !public_url.starts_with("https://") {
+            return Err(format!(
+                "PUBLIC_URL must start with http:// or https://, got {public_url:?}"
+            ));
+        }
         Ok(Config {
             analytics_refresh_ms,
+            public_url,
             database_url,
             max_db_connections,
             demo_data: flag("DEMO_DATA"),

@@ -120,6 +120,8 @@ pub struct StartOptions {
     pub dispatcher: Option<DispatcherConfig>,
     /// How often to recompute the recent days' analytics rollups; `None`: never.
     pub analytics_refresh: Option<Duration>,
+    /// Where the app is reached from outside: emails link to its settings.
+    pub public_url: String,
 }
 
 /// Binds `listener` and serves the pages, the API and the webhooks, with the
@@ -137,6 +139,10 @@ pub async fn start(
 
     let dispatcher = options
         .dispatcher
+        .map(|cfg| DispatcherConfig {
+            public_url: options.public_url.clone(),
+            ..cfg
+        })
         .map(|cfg| Dispatcher::new(db.clone(), wake.clone(), feed.clone(), cfg));
     let accounts = match &dispatcher {
         Some(d) => d.accounts.clone(),
@@ -157,6 +163,7 @@ pub async fn start(
         reference: ingest::plan::ReferenceCache::new(db.clone(), Duration::from_secs(2)),
         keys: api_keys::ApiKeyCache::new(db.clone(), Duration::from_secs(30)),
         writer: ingest::writer::EventWriter::spawn(db.clone(), wake.clone(), feed.clone()),
+        settings_url: format!("{}/settings", options.public_url.trim_end_matches('/')),
     });
     let hooks = Arc::new(webhooks::Webhooks {
         db: db.clone(),

@@ -66,7 +66,8 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
                 .map_err(|_| format!("--{k} must be a number, got '{v}'"))
         })
     };
-    let kind = get("kind").ok_or("--kind is required (fonnte, wablas, woowa, meta, sandbox)")?;
+    let kind =
+        get("kind").ok_or("--kind is required (fonnte, wablas, woowa, meta, sandbox, smtp)")?;
     let kind = server::providers::ProviderKind::parse(&kind)
         .ok_or_else(|| format!("unknown --kind '{kind}'"))?;
     let name = get("name").ok_or("--name is required")?;
@@ -78,13 +79,18 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
     if kind == server::providers::ProviderKind::Wablas && base_url.is_none() {
         return Err("Wablas needs --base-url (your server, e.g. https://solo.wablas.com)".into());
     }
+    if kind == server::providers::ProviderKind::Smtp && base_url.is_none() {
+        return Err(
+            "smtp needs --base-url smtp://host:port (STARTTLS) or smtps://host:port".into(),
+        );
+    }
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
     let now = app::time::now_ms();
     let id: i64 = app::on_db!(&db, |pool| sqlx::query_scalar(
         "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
              rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-         VALUES ($1, $2, 'whatsapp', $3, $4, TRUE, $5, $6, $7, $8, $9, $9) RETURNING id"
+         VALUES ($1, $2, $10, $3, $4, TRUE, $5, $6, $7, $8, $9, $9) RETURNING id"
     )
     .bind(&name)
     .bind(kind.as_str())
@@ -95,6 +101,7 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
     .bind(num("price", 0)?)
     .bind(num("timeout-ms", 10_000)?)
     .bind(now)
+    .bind(kind.channel().as_str())
     .fetch_one(pool)
     .await)
     .map_err(|e| format!("cannot add the account (is the name taken?): {e}"))?;
@@ -172,6 +179,7 @@ async fn run() -> Result<(), String> {
             dispatcher,
             analytics_refresh: (config.analytics_refresh_ms > 0)
                 .then(|| std::time::Duration::from_millis(config.analytics_refresh_ms)),
+            public_url: config.public_url.clone(),
         },
     )
     .await?;

@@ -223,6 +223,8 @@ pub struct DeliveryDetail {
     pub priority: String,
     pub user_name: Option<String>,
     pub group_name: Option<String>,
+    /// Email only.
+    pub subject: Option<String>,
     pub message: String,
     pub provider_message_id: Option<String>,
     pub provider_response: Option<String>,

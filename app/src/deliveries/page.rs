@@ -315,6 +315,9 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
         </section>
         <section class="card">
             <h2>{tr("Pesan", "Message")}</h2>
+            {d.subject.clone().map(|s| view! {
+                <p data-testid="delivery-subject"><strong>{tr("Subjek: ", "Subject: ")}</strong>{s}</p>
+            })}
             <pre class="message" data-testid="delivery-message">{d.message.clone()}</pre>
         </section>
         <section class="card">

@@ -172,6 +172,7 @@ struct DetailRow {
     priority: String,
     user_name: Option<String>,
     group_name: Option<String>,
+    subject: Option<String>,
     message: String,
     provider_message_id: Option<String>,
     provider_response: Option<String>,
@@ -192,7 +193,7 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
         sqlx::query_as(
         "SELECT d.id, d.created_at, d.notification_type, d.channel, d.provider, d.recipient, d.status,
                 d.attempts, d.error, d.event_id, d.priority, u.name AS user_name, g.name AS group_name,
-                d.message, d.provider_message_id, d.provider_response, d.max_attempts, d.cost_rupiah,
+                d.subject, d.message, d.provider_message_id, d.provider_response, d.max_attempts, d.cost_rupiah,
                 d.next_attempt_at, d.updated_at, d.sent_at, d.delivered_at, d.read_at, d.failed_at,
                 d.retry_of, (SELECT r.id FROM deliveries r WHERE r.retry_of = d.id) AS retried_as
          FROM deliveries d
@@ -220,6 +221,7 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
         priority: r.priority,
         user_name: r.user_name,
         group_name: r.group_name,
+        subject: r.subject,
         message,
         provider_message_id: r.provider_message_id,
         provider_response: r.provider_response,
@@ -260,10 +262,10 @@ pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, AppError> {
         }
         let created: Option<i64> = sqlx::query_scalar(
             "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
-                 channel, recipient, message, status, max_attempts, next_attempt_at, created_at,
+                 channel, recipient, subject, message, status, max_attempts, next_attempt_at, created_at,
                  updated_at, retry_of)
              SELECT event_id, notification_type, priority, user_id, group_id, rule_id, channel,
-                    recipient, message, 'queued', max_attempts, $2, $2, $2, id
+                    recipient, subject, message, 'queued', max_attempts, $2, $2, $2, id
              FROM deliveries WHERE id = $1
              ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING
              RETURNING id",

@@ -421,6 +421,7 @@ pub async fn test_send(
             rule_id: None,
             channel: Channel::WhatsappGroup,
             recipient: chat_id,
+            subject: None,
             message: text.to_owned(),
             status: DeliveryStatus::Queued,
             next_attempt_at: Some(now),

@@ -303,6 +303,7 @@ pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent
             rule_id: None,
             channel: Channel::Whatsapp,
             recipient: phone.clone(),
+            subject: None,
             message,
             // Asked for just now: quiet hours do not apply.
             status: DeliveryStatus::Queued,

@@ -19,7 +19,11 @@ pub struct Claimed {
     pub priority: String,
     pub channel: String,
     pub recipient: String,
+    /// Email only.
+    pub subject: Option<String>,
     pub message: String,
+    /// The staff member it is for (`None`: a group or a customer).
+    pub user_id: Option<i64>,
     /// This attempt's number (already counted); results are fenced on it.
     pub attempts: i64,
     pub max_attempts: i64,
@@ -29,7 +33,7 @@ pub struct Claimed {
 }
 
 const CLAIM_COLUMNS: &str =
-    "id, priority, channel, recipient, message, attempts, max_attempts, provider_account_id, created_at";
+    "id, priority, channel, recipient, subject, message, user_id, attempts, max_attempts, provider_account_id, created_at";
 
 /// Leases up to `limit` due deliveries to `worker` until `now + lease_ms`.
 /// PostgreSQL skips rows another instance is claiming; SQLite has one writer.

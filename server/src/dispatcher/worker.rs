@@ -27,7 +27,13 @@ pub struct DispatcherConfig {
     pub poll: Duration,
     /// Results are written in one transaction per batch of up to this many.
     pub write_batch: usize,
+    /// Where the app is reached from outside (`PUBLIC_URL`): emails link to
+    /// its settings page.
+    pub public_url: String,
 }
+
+/// The address `cargo leptos watch` and `scripts/run.sh` serve on.
+pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:3000";
 
 impl Default for DispatcherConfig {
     fn default() -> Self {
@@ -37,6 +43,7 @@ impl Default for DispatcherConfig {
             concurrency: 512,
             poll: Duration::from_millis(500),
             write_batch: 512,
+            public_url: DEFAULT_PUBLIC_URL.to_owned(),
         }
     }
 }
@@ -225,15 +232,27 @@ impl Dispatcher {
             ));
         }
         let phone;
+        // `None`: an email, whose recipient is an address.
         let to = match channel {
-            Channel::WhatsappGroup => To::Group(&d.recipient),
+            Channel::Email => None,
+            Channel::WhatsappGroup => Some(To::Group(&d.recipient)),
             _ => match PhoneE164::parse(&d.recipient) {
                 Ok(p) => {
                     phone = p;
-                    To::Phone(&phone)
+                    Some(To::Phone(&phone))
                 }
                 Err(e) => return failed(format!("invalid recipient number: {e}")),
             },
+        };
+        let html = to.is_none().then(|| domain::email::html_body(&d.message));
+        let settings = format!("{}/settings", self.config.public_url.trim_end_matches('/'));
+        let mail = providers::email::Email {
+            to: &d.recipient,
+            subject: d.subject.as_deref().unwrap_or("Notifikasi"),
+            text: &d.message,
+            html: html.as_deref().unwrap_or_default(),
+            // Staff can turn email off there; a customer has no settings here.
+            unsubscribe: d.user_id.map(|_| settings.as_str()),
         };
 
         // Failover order, rotated to start after the previously used account.
@@ -259,7 +278,11 @@ impl Dispatcher {
                 continue;
             }
             tried += 1;
-            match providers::send(&self.http, account, to, &d.message).await {
+            let result = match to {
+                Some(to) => providers::send(&self.http, account, to, &d.message).await,
+                None => providers::email::send(account, &mail).await,
+            };
+            match result {
                 SendResult::Accepted {
                     message_id,
                     reference,
@@ -339,8 +362,13 @@ impl Dispatcher {
 /// Channels whose senders exist in this version; the others are routed and
 /// logged as "channel not configured".
 fn channel_is_implemented(channel: Channel, account: &providers::Account) -> bool {
-    matches!(channel, Channel::Whatsapp | Channel::WhatsappGroup)
-        && account.channel == Channel::Whatsapp
+    match channel {
+        Channel::Whatsapp | Channel::WhatsappGroup => account.channel == Channel::Whatsapp,
+        Channel::Email => {
+            account.channel == Channel::Email && account.kind == providers::ProviderKind::Smtp
+        }
+        _ => false,
+    }
 }
 
 fn failed(error: String) -> Outcome {

@@ -35,6 +35,8 @@ pub struct Ingest {
     pub keys: ApiKeyCache,
     /// Writes events with group commit and wakes the dispatcher.
     pub writer: writer::EventWriter,
+    /// The settings page's address, in every staff email's footer.
+    pub settings_url: String,
 }
 
 pub fn router(ingest: Arc<Ingest>) -> Router {
@@ -171,7 +173,7 @@ async fn post_event(
         }
     }
     let reference = ingest.reference.get().await?;
-    let prepared = plan::prepare(&ingest.db, &reference, &event, now)
+    let prepared = plan::prepare(&ingest.db, &reference, &event, now, &ingest.settings_url)
         .await?
         .map_err(ApiError::invalid)?;
     let new_event = NewEvent {

@@ -351,6 +351,7 @@ pub async fn prepare(
     reference: &Reference,
     event: &EventRequest,
     now: DateTime<Utc>,
+    settings_url: &str,
 ) -> Result<Result<Prepared, Vec<FieldProblem>>, AppError> {
     let admins = routing::admins_get_in_app(event.kind);
     let users = load_users(db, &event.user_ids, admins).await?;
@@ -491,7 +492,14 @@ pub async fn prepare(
                         u.phone.clone().unwrap_or_default(),
                         r.whatsapp(None, locale, &u.name),
                     ),
-                    Channel::Email => (u.email.clone(), r.plain(locale, &u.name)),
+                    // Staff email says why it came and where to turn it off.
+                    Channel::Email => (
+                        u.email.clone(),
+                        domain::email::plain_body(
+                            &r.plain(locale, &u.name),
+                            &domain::email::footer(locale, settings_url),
+                        ),
+                    ),
                     _ => (format!("user:{id}"), r.plain(locale, &u.name)),
                 };
                 (Some(id), None, None, recipient, message, locale)
@@ -563,12 +571,21 @@ pub async fn prepare(
                 });
             }
         }
+        let subject = (p.channel == Channel::Email).then(|| {
+            domain::email::subject(
+                event.kind.label(locale),
+                event.priority,
+                event.data.get("ticket_id").map(String::as_str),
+                locale,
+            )
+        });
         deliveries.push(NewDelivery {
             user_id,
             group_id,
             rule_id,
             channel: p.channel,
             recipient,
+            subject,
             message,
             status,
             next_attempt_at,

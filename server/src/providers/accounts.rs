@@ -18,6 +18,8 @@ pub enum ProviderKind {
     Wablas,
     Woowa,
     Meta,
+    /// Email over SMTP (`providers::email`).
+    Smtp,
 }
 
 impl ProviderKind {
@@ -28,6 +30,7 @@ impl ProviderKind {
             "wablas" => ProviderKind::Wablas,
             "woowa" => ProviderKind::Woowa,
             "meta" => ProviderKind::Meta,
+            "smtp" => ProviderKind::Smtp,
             _ => return None,
         })
     }
@@ -39,6 +42,15 @@ impl ProviderKind {
             ProviderKind::Wablas => "wablas",
             ProviderKind::Woowa => "woowa",
             ProviderKind::Meta => "meta",
+            ProviderKind::Smtp => "smtp",
+        }
+    }
+
+    /// The channel its accounts send on.
+    pub fn channel(self) -> Channel {
+        match self {
+            ProviderKind::Smtp => Channel::Email,
+            _ => Channel::Whatsapp,
         }
     }
 
@@ -49,6 +61,8 @@ impl ProviderKind {
             ProviderKind::Meta => Some("https://graph.facebook.com"),
             // Wablas gives every customer their own server sub-domain.
             ProviderKind::Wablas | ProviderKind::Sandbox => None,
+            // The mail server is always the customer's own.
+            ProviderKind::Smtp => None,
         }
     }
 }
@@ -73,6 +87,12 @@ pub struct Credentials {
     pub verify_token: Option<String>,
     /// Shared secret in the callback URL of gateways that sign nothing.
     pub webhook_token: Option<String>,
+    /// SMTP: the sender (`Name <address>`), the login, and `tls`
+    /// (`starttls`, the default with smtp://; `none` for a trusted relay).
+    pub from: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: Option<String>,
 }
 
 impl Credentials {
@@ -89,6 +109,16 @@ impl Credentials {
             ProviderKind::Woowa => need(&self.key, "key"),
             ProviderKind::Meta => need(&self.access_token, "access_token")
                 .and(need(&self.phone_number_id, "phone_number_id")),
+            ProviderKind::Smtp => {
+                need(&self.from, "from")?;
+                if self.username.is_some() != self.password.is_some() {
+                    return Err(
+                        "smtp credentials need both \"username\" and \"password\", or neither"
+                            .into(),
+                    );
+                }
+                Ok(())
+            }
         }
     }
 }

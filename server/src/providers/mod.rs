@@ -13,6 +13,7 @@
 //! | `Unknown` | timed out after sending: it may have gone out | back off, no failover |
 
 pub mod accounts;
+pub mod email;
 pub mod fonnte;
 pub mod meta;
 pub mod ratelimit;
@@ -119,6 +120,13 @@ pub async fn send(
         ProviderKind::Wablas => wablas::request(client, account, to, text),
         ProviderKind::Woowa => woowa::request(client, account, to, text),
         ProviderKind::Meta => meta::request(client, account, to, text),
+        ProviderKind::Smtp => {
+            return SendResult::failed(
+                FailureClass::Account,
+                "an SMTP account sends email, not WhatsApp",
+                None,
+            )
+        }
     };
     let request = match request {
         Ok(r) => r.timeout(timeout),
@@ -138,7 +146,7 @@ pub async fn send(
         ProviderKind::Wablas => wablas::parse(status, &body),
         ProviderKind::Woowa => woowa::parse(status, &body),
         ProviderKind::Meta => meta::parse(status, &body),
-        ProviderKind::Sandbox => unreachable!("answered above"),
+        ProviderKind::Sandbox | ProviderKind::Smtp => unreachable!("answered above"),
     }
 }
 

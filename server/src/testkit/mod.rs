@@ -23,6 +23,7 @@ pub async fn start_on_loopback(
         secure_cookies: false,
         dispatcher,
         analytics_refresh: None,
+        public_url: crate::dispatcher::worker::DEFAULT_PUBLIC_URL.to_owned(),
     };
     crate::start(db, listener, options).await
 }

@@ -103,9 +103,15 @@ pub async fn ingest(
     let event = request::parse(&body, None)?;
     let cache = plan::ReferenceCache::new(db.clone(), Duration::ZERO);
     let reference = cache.get().await.unwrap();
-    let prepared = plan::prepare(db, &reference, &event, chrono::Utc::now())
-        .await
-        .unwrap()?;
+    let prepared = plan::prepare(
+        db,
+        &reference,
+        &event,
+        chrono::Utc::now(),
+        "http://localhost:3000/settings",
+    )
+    .await
+    .unwrap()?;
     let new_event = NewEvent {
         source: "test".into(),
         idempotency_key: event.idempotency_key.clone(),

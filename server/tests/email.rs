@@ -1,0 +1,264 @@
+//! Email through a real SMTP server: aiosmtpd (Python's reference SMTP
+//! server, installed by scripts/setup.sh into .tools/py), started by each
+//! test on a free loopback port. It parses what arrives with Python's own
+//! MIME parser, so these tests check the message a mail client would read.
+
+mod support;
+
+use app::db::Db;
+use app::store_test;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use support::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+struct SmtpPeer {
+    port: u16,
+    dir: PathBuf,
+    _child: tokio::process::Child,
+}
+
+impl SmtpPeer {
+    async fn start() -> SmtpPeer {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let python = std::env::var_os("SMTP_PEER_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".tools/py/bin/python"));
+        assert!(
+            python.exists(),
+            "the email tests need {} with aiosmtpd: run scripts/setup.sh",
+            python.display()
+        );
+        let dir = std::env::temp_dir().join(format!(
+            "smtp-peer-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut child = tokio::process::Command::new(python)
+            .arg(root.join("server/tests/peers/smtp_peer.py"))
+            .arg(&dir)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the SMTP peer starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let port = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("the SMTP peer says its port within 20 s")
+            .unwrap()
+            .expect("a port line")
+            .trim()
+            .parse()
+            .expect("a port number");
+        SmtpPeer {
+            port,
+            dir,
+            _child: child,
+        }
+    }
+
+    /// What arrived, in order: envelope, login, headers and decoded parts.
+    fn received(&self) -> Vec<Value> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpPeer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An SMTP account for the peer; returns its id.
+async fn add_smtp_account(db: &Db, peer: &SmtpPeer, password: &str, price: i64) -> i64 {
+    let credentials = json!({
+        "from": "Notifikasi ISP <noreply@isp.example>",
+        "username": "notifikasi",
+        "password": password,
+        "tls": "none",
+    });
+    let now = app::time::now_ms();
+    app::on_db!(db, |pool| {
+        sqlx::query_scalar(
+        "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
+             rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
+         VALUES ($1, 'smtp', 'email', $2, $3, TRUE, 1, 600, $4, 5000, $5, $5) RETURNING id"
+    )
+    .bind(format!("smtp {password}"))
+    .bind(format!("smtp://127.0.0.1:{}", peer.port))
+    .bind(credentials.to_string())
+    .bind(price)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    })
+}
+
+fn email_row(rows: Vec<Row>) -> Row {
+    rows.into_iter()
+        .find(|r| r.channel == "email")
+        .expect("an email delivery")
+}
+
+async fn response_of(db: &Db, id: i64) -> Option<String> {
+    app::on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT provider_response FROM deliveries WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+store_test!(
+    staff_email_arrives_as_plain_and_html_with_an_unsubscribe_link,
+    |db| {
+        setup(db).await;
+        let peer = SmtpPeer::start().await;
+        let account = add_smtp_account(db, &peer, "rahasia", 25).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let mut body = assignment(budi, "mail-1");
+        body["priority"] = "high".into(); // high adds email
+        let event = ingest(db, body).await.unwrap();
+        step(&dispatcher(db)).await;
+
+        let row = email_row(deliveries(db, event.id()).await);
+        assert_eq!(row.status, "sent", "{:?}", row.error);
+        assert_eq!(row.recipient, "tek.karawang1@demo.id");
+        assert_eq!(row.provider.as_deref(), Some("smtp"));
+        assert_eq!(row.provider_account_id, Some(account));
+        assert_eq!(row.cost_rupiah, 25);
+        assert!(row.provider_message_id.is_some());
+        // The delivery page shows the subject that went out.
+        let detail = app::deliveries::store::detail(db, row.id).await.unwrap();
+        assert_eq!(
+            detail.subject.as_deref(),
+            Some("[Tinggi] Tiket ditugaskan: TK-1")
+        );
+        let response = response_of(db, row.id).await.unwrap_or_default();
+        assert!(response.starts_with("250"), "{response}");
+        assert!(response.contains("queued as peer-1"), "{response}");
+
+        let mails = peer.received();
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        let mail = &mails[0];
+        assert_eq!(mail["login"], "notifikasi");
+        assert_eq!(mail["rcpt_tos"], json!(["tek.karawang1@demo.id"]));
+        assert_eq!(mail["content_type"], "multipart/alternative");
+        let headers = &mail["headers"];
+        assert_eq!(headers["from"], "Notifikasi ISP <noreply@isp.example>");
+        assert_eq!(headers["subject"], "[Tinggi] Tiket ditugaskan: TK-1");
+        assert_eq!(
+            headers["list-unsubscribe"],
+            "<http://localhost:3000/settings>"
+        );
+        let plain = mail["parts"]["text/plain"]
+            .as_str()
+            .unwrap()
+            .replace("\r\n", "\n");
+        let html = mail["parts"]["text/html"].as_str().unwrap();
+        // The log keeps exactly the text that went out.
+        assert_eq!(plain.trim_end(), row.message.trim_end());
+        assert!(plain.contains("TK-1"), "{plain}");
+        assert!(
+            plain.contains("http://localhost:3000/settings"),
+            "the footer says where to turn email off: {plain}"
+        );
+        // The template's WhatsApp formatting is gone; the customer's own
+        // characters stay as they were sent.
+        assert!(plain.contains("No. Tiket: TK-1"), "{plain}");
+        assert!(!plain.contains("*No. Tiket:*"), "{plain}");
+        assert!(plain.contains("Ibu *Siti*"), "{plain}");
+        assert!(html.contains("TK-1") && html.contains("<hr>"), "{html}");
+        assert!(
+            html.contains("<a href=\"http://localhost:3000/settings\">"),
+            "{html}"
+        );
+    }
+);
+
+store_test!(smtp_replies_decide_retry_or_failure, |db| {
+    setup(db).await;
+    let peer = SmtpPeer::start().await;
+    add_smtp_account(db, &peer, "rahasia", 25).await;
+    let customer = |key: &str, email: &str| {
+        json!({"type": "customer_registration_approved", "priority": "low",
+               "recipients": {"customer": {"name": "Ibu Siti", "email": email}},
+               "data": {"customer_name": "Ibu Siti"}, "idempotency_key": key})
+    };
+    let d = dispatcher(db);
+
+    // 451: the server asks to try later; the delivery waits for its retry.
+    let busy = ingest(db, customer("busy", "tempfail@pelanggan.id"))
+        .await
+        .unwrap();
+    // 550: no such mailbox; final for this recipient, with the server's words.
+    let gone = ingest(db, customer("gone", "nosuchuser@pelanggan.id"))
+        .await
+        .unwrap();
+    // A customer's own address works, without the staff settings link.
+    let fine = ingest(db, customer("fine", "siti@pelanggan.id"))
+        .await
+        .unwrap();
+    step(&d).await;
+
+    let busy = email_row(deliveries(db, busy.id()).await);
+    assert_eq!(busy.status, "queued", "{:?}", busy.error);
+    let error = busy.error.unwrap_or_default();
+    assert!(error.contains("451"), "{error}");
+    assert!(busy
+        .next_attempt_at
+        .is_some_and(|t| t > app::time::now_ms()));
+
+    let gone = email_row(deliveries(db, gone.id()).await);
+    assert_eq!(gone.status, "failed");
+    let error = gone.error.unwrap_or_default();
+    assert!(
+        error.contains("550") && error.contains("No such user here"),
+        "{error}"
+    );
+
+    let fine = email_row(deliveries(db, fine.id()).await);
+    assert_eq!(fine.status, "sent", "{:?}", fine.error);
+    let mails = peer.received();
+    assert_eq!(mails.len(), 1, "only the accepted one arrived: {mails:?}");
+    assert_eq!(mails[0]["rcpt_tos"], json!(["siti@pelanggan.id"]));
+    assert!(mails[0]["headers"].get("list-unsubscribe").is_none());
+});
+
+store_test!(
+    a_refused_login_is_the_accounts_problem_not_the_recipients,
+    |db| {
+        setup(db).await;
+        let peer = SmtpPeer::start().await;
+        add_smtp_account(db, &peer, "salah", 25).await;
+        let event = ingest(
+            db,
+            json!({"type": "customer_registration_approved", "priority": "low",
+               "recipients": {"customer": {"name": "Ibu Siti", "email": "siti@pelanggan.id"}},
+               "data": {"customer_name": "Ibu Siti"}, "idempotency_key": "login"}),
+        )
+        .await
+        .unwrap();
+        step(&dispatcher(db)).await;
+        let row = email_row(deliveries(db, event.id()).await);
+        // Kept for a retry (another account, or fixed credentials), not failed.
+        assert_eq!(row.status, "queued", "{:?}", row.error);
+        let error = row.error.unwrap_or_default();
+        assert!(error.contains("535"), "{error}");
+        assert!(peer.received().is_empty());
+    }
+);
