@@ -9,6 +9,14 @@ use crate::shell::{ErrorNote, Loading};
 use crate::time::format_wib;
 use leptos::prelude::*;
 
+/// "Tinggi" / "High" for the stored wire name; an unknown name as it is.
+fn priority_label(wire: &str) -> String {
+    domain::Priority::parse(wire).map_or_else(
+        |_| wire.to_owned(),
+        |p| p.label(crate::i18n::locale()).to_owned(),
+    )
+}
+
 #[component]
 pub fn InboxPage() -> impl IntoView {
     let live = Live::get();
@@ -49,7 +57,7 @@ pub fn InboxPage() -> impl IntoView {
                                 view! {
                                     <li class:unread=unread data-id=id>
                                         <strong>{n.title}</strong>
-                                        <small class="muted">" · " {format_wib(n.created_at)} " · " {n.priority}</small>
+                                        <small class="muted">" · " {format_wib(n.created_at)} " · " {priority_label(&n.priority)}</small>
                                         <p>{n.body}</p>
                                         <Show when=move || unread>
                                             <button class="link" data-testid="mark-read"
