@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use support::*;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+/// Distinguishes the peers (and their files) of tests running at once.
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
 struct SmtpPeer {
     port: u16,
     dir: PathBuf,
@@ -21,7 +24,30 @@ struct SmtpPeer {
 
 impl SmtpPeer {
     async fn start() -> SmtpPeer {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        SmtpPeer::start_with(&[]).await
+    }
+
+    /// With TLS (`starttls` or `implicit`): a fresh certificate for
+    /// `localhost`; returns the peer and the certificate's PEM.
+    async fn start_tls(mode: &str) -> (SmtpPeer, String) {
+        let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "smtp-cert-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert, private) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, key.cert.pem()).unwrap();
+        std::fs::write(&private, key.signing_key.serialize_pem()).unwrap();
+        let peer =
+            SmtpPeer::start_with(&[mode, cert.to_str().unwrap(), private.to_str().unwrap()]).await;
+        // Loaded before the peer said its port.
+        let _ = std::fs::remove_dir_all(&dir);
+        (peer, key.cert.pem())
+    }
+
+    async fn start_with(args: &[&str]) -> SmtpPeer {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let python = std::env::var_os("SMTP_PEER_PYTHON")
             .map(PathBuf::from)
@@ -40,6 +66,7 @@ impl SmtpPeer {
         let mut child = tokio::process::Command::new(python)
             .arg(root.join("server/tests/peers/smtp_peer.py"))
             .arg(&dir)
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -81,14 +108,28 @@ impl Drop for SmtpPeer {
     }
 }
 
-/// An SMTP account for the peer; returns its id.
+/// A plain-SMTP account for the peer; returns its id.
 async fn add_smtp_account(db: &Db, peer: &SmtpPeer, password: &str, price: i64) -> i64 {
-    let credentials = json!({
+    let url = format!("smtp://127.0.0.1:{}", peer.port);
+    add_account_at(
+        db,
+        &url,
+        json!({"tls": "none", "password": password}),
+        price,
+    )
+    .await
+}
+
+/// An SMTP account at `url`; `extra` adds to (or replaces) the credentials.
+async fn add_account_at(db: &Db, url: &str, extra: Value, price: i64) -> i64 {
+    let mut credentials = json!({
         "from": "Notifikasi ISP <noreply@isp.example>",
         "username": "notifikasi",
-        "password": password,
-        "tls": "none",
+        "password": "rahasia",
     });
+    for (k, v) in extra.as_object().unwrap() {
+        credentials[k] = v.clone();
+    }
     let now = app::time::now_ms();
     app::on_db!(db, |pool| {
         sqlx::query_scalar(
@@ -96,8 +137,8 @@ async fn add_smtp_account(db: &Db, peer: &SmtpPeer, password: &str, price: i64) 
              rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
          VALUES ($1, 'smtp', 'email', $2, $3, TRUE, 1, 600, $4, 5000, $5, $5) RETURNING id"
     )
-    .bind(format!("smtp {password}"))
-    .bind(format!("smtp://127.0.0.1:{}", peer.port))
+    .bind(format!("smtp {url} {extra}"))
+    .bind(url)
     .bind(credentials.to_string())
     .bind(price)
     .bind(now)
@@ -260,5 +301,48 @@ store_test!(
         let error = row.error.unwrap_or_default();
         assert!(error.contains("535"), "{error}");
         assert!(peer.received().is_empty());
+    }
+);
+
+fn customer_email(key: &str) -> Value {
+    json!({"type": "customer_registration_approved", "priority": "low",
+           "recipients": {"customer": {"name": "Ibu Siti", "email": "siti@pelanggan.id"}},
+           "data": {"customer_name": "Ibu Siti"}, "idempotency_key": key})
+}
+
+store_test!(
+    starttls_and_implicit_tls_carry_the_mail_when_the_certificate_is_trusted,
+    |db| {
+        setup(db).await;
+        for mode in ["starttls", "implicit"] {
+            let (peer, ca) = SmtpPeer::start_tls(mode).await;
+            let scheme = if mode == "implicit" { "smtps" } else { "smtp" };
+            let url = format!("{scheme}://localhost:{}", peer.port);
+            support::disable_all_accounts(db).await;
+            // Not trusted: the public roots do not know this certificate, so
+            // nothing is sent and the account is blamed, not the recipient.
+            add_account_at(db, &url, json!({}), 0).await;
+            let refused = ingest(db, customer_email(&format!("{mode}-untrusted")))
+                .await
+                .unwrap();
+            step(&dispatcher(db)).await;
+            let row = email_row(deliveries(db, refused.id()).await);
+            assert_eq!(row.status, "queued", "{mode}: {:?}", row.error);
+            assert!(peer.received().is_empty(), "{mode}: nothing without trust");
+
+            // Trusted through the account's ca_cert: it goes out encrypted.
+            support::disable_all_accounts(db).await;
+            add_account_at(db, &url, json!({"ca_cert": ca}), 0).await;
+            let event = ingest(db, customer_email(&format!("{mode}-trusted")))
+                .await
+                .unwrap();
+            step(&dispatcher(db)).await;
+            let row = email_row(deliveries(db, event.id()).await);
+            assert_eq!(row.status, "sent", "{mode}: {:?}", row.error);
+            let mails = peer.received();
+            assert_eq!(mails.len(), 1, "{mode}: {mails:?}");
+            assert_eq!(mails[0]["tls"], true, "{mode}: encrypted");
+            assert_eq!(mails[0]["login"], "notifikasi");
+        }
     }
 );

@@ -93,6 +93,9 @@ pub struct Credentials {
     pub username: Option<String>,
     pub password: Option<String>,
     pub tls: Option<String>,
+    /// SMTP: a PEM certificate authority trusted besides the public ones (a
+    /// mail server with a private CA).
+    pub ca_cert: Option<String>,
 }
 
 impl Credentials {

@@ -3,7 +3,8 @@
 //! An account of kind `smtp` has `base_url` `smtp://host:port` (STARTTLS
 //! required, or `"tls": "none"` in its credentials for a relay on a trusted
 //! network) or `smtps://host:port` (implicit TLS), and credentials
-//! `{"from": "Notifikasi <noreply@isp.example>", "username": …, "password": …}`.
+//! `{"from": "Notifikasi <noreply@isp.example>", "username": …, "password": …}`
+//! (and `ca_cert`, a PEM CA to trust, for a server with a private one).
 //!
 //! SMTP's verdicts map onto the dispatcher's classes: a 4xx reply is
 //! temporary (back off and retry), a 5xx reply about the mailbox is final
@@ -14,7 +15,7 @@ use super::{Account, FailureClass, SendResult};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
@@ -97,7 +98,15 @@ fn server(account: &Account) -> Result<Server, String> {
 
 fn transport(account: &Account) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let server = server(account)?;
-    let tls = |host: &str| TlsParameters::new(host.to_owned()).map_err(|e| e.to_string());
+    let tls = |host: &str| {
+        let mut params = TlsParameters::builder(host.to_owned());
+        if let Some(pem) = &account.credentials.ca_cert {
+            let ca = Certificate::from_pem(pem.as_bytes())
+                .map_err(|e| format!("account '{}': ca_cert: {e}", account.name))?;
+            params = params.add_root_certificate(ca);
+        }
+        params.build().map_err(|e| e.to_string())
+    };
     let security = match server.security {
         Security::StartTls => Tls::Required(tls(&server.host)?),
         Security::Implicit => Tls::Wrapper(tls(&server.host)?),

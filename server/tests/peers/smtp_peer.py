@@ -10,14 +10,22 @@ server's verdict:
   nosuchuser*@…  550 at RCPT (permanent: no such mailbox)
 
 Logins: any user with password "rahasia" is accepted; others get 535.
+
+  smtp_peer.py OUTDIR [starttls|implicit CERT.pem KEY.pem]
+
+With a mode, the server offers STARTTLS (and requires it before MAIL), or
+speaks TLS from the first byte, with the given certificate.
 """
 
 import asyncio
 import email
 import email.policy
 import json
+import logging
 import os
+import ssl
 import sys
+import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -54,6 +62,7 @@ class Peer:
                     "mail_from": envelope.mail_from,
                     "rcpt_tos": envelope.rcpt_tos,
                     "login": login,
+                    "tls": server.transport.get_extra_info("ssl_object") is not None,
                     "content_type": parsed.get_content_type(),
                     "headers": {k.lower(): str(v) for k, v in parsed.items()},
                     "parts": parts,
@@ -70,8 +79,17 @@ def authenticate(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=False, handled=False)
 
 
-async def main(outdir):
+# Refused handshakes are part of the tests; aiosmtpd would print each one.
+logging.getLogger("mail.log").setLevel(logging.CRITICAL)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+async def main(outdir, mode=None, cert=None, key=None):
     peer = Peer(outdir)
+    context = None
+    if mode:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(
@@ -79,13 +97,16 @@ async def main(outdir):
             hostname="peer.test",
             authenticator=authenticate,
             auth_require_tls=False,
+            tls_context=context if mode == "starttls" else None,
+            require_starttls=mode == "starttls",
         ),
         "127.0.0.1",
         0,
+        ssl=context if mode == "implicit" else None,
     )
     print(server.sockets[0].getsockname()[1], flush=True)
     await server.serve_forever()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(*sys.argv[1:]))
