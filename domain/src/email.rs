@@ -31,6 +31,11 @@ pub fn subject(title: &str, priority: Priority, ticket_id: Option<&str>, locale:
     }
 }
 
+/// The settings page of the app at `public_url`: where email is switched off.
+pub fn settings_url(public_url: &str) -> String {
+    format!("{}/settings", public_url.trim_end_matches('/'))
+}
+
 /// The line under every email: why it came, and where to turn it off.
 pub fn footer(locale: Locale, settings_url: &str) -> String {
     match locale {

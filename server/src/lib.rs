@@ -163,7 +163,7 @@ pub async fn start(
         reference: ingest::plan::ReferenceCache::new(db.clone(), Duration::from_secs(2)),
         keys: api_keys::ApiKeyCache::new(db.clone(), Duration::from_secs(30)),
         writer: ingest::writer::EventWriter::spawn(db.clone(), wake.clone(), feed.clone()),
-        settings_url: format!("{}/settings", options.public_url.trim_end_matches('/')),
+        settings_url: domain::email::settings_url(&options.public_url),
     });
     let hooks = Arc::new(webhooks::Webhooks {
         db: db.clone(),

@@ -235,23 +235,18 @@ store_test!(smtp_replies_decide_retry_or_failure, |db| {
     setup(db).await;
     let peer = SmtpPeer::start().await;
     add_smtp_account(db, &peer, "rahasia", 25).await;
-    let customer = |key: &str, email: &str| {
-        json!({"type": "customer_registration_approved", "priority": "low",
-               "recipients": {"customer": {"name": "Ibu Siti", "email": email}},
-               "data": {"customer_name": "Ibu Siti"}, "idempotency_key": key})
-    };
     let d = dispatcher(db);
 
     // 451: the server asks to try later; the delivery waits for its retry.
-    let busy = ingest(db, customer("busy", "tempfail@pelanggan.id"))
+    let busy = ingest(db, customer_email("busy", "tempfail@pelanggan.id"))
         .await
         .unwrap();
     // 550: no such mailbox; final for this recipient, with the server's words.
-    let gone = ingest(db, customer("gone", "nosuchuser@pelanggan.id"))
+    let gone = ingest(db, customer_email("gone", "nosuchuser@pelanggan.id"))
         .await
         .unwrap();
     // A customer's own address works, without the staff settings link.
-    let fine = ingest(db, customer("fine", "siti@pelanggan.id"))
+    let fine = ingest(db, customer_email("fine", "siti@pelanggan.id"))
         .await
         .unwrap();
     step(&d).await;
@@ -286,14 +281,9 @@ store_test!(
         setup(db).await;
         let peer = SmtpPeer::start().await;
         add_smtp_account(db, &peer, "salah", 25).await;
-        let event = ingest(
-            db,
-            json!({"type": "customer_registration_approved", "priority": "low",
-               "recipients": {"customer": {"name": "Ibu Siti", "email": "siti@pelanggan.id"}},
-               "data": {"customer_name": "Ibu Siti"}, "idempotency_key": "login"}),
-        )
-        .await
-        .unwrap();
+        let event = ingest(db, customer_email("login", "siti@pelanggan.id"))
+            .await
+            .unwrap();
         step(&dispatcher(db)).await;
         let row = email_row(deliveries(db, event.id()).await);
         // Kept for a retry (another account, or fixed credentials), not failed.
@@ -304,9 +294,10 @@ store_test!(
     }
 );
 
-fn customer_email(key: &str) -> Value {
+/// A registration approval for a customer known only by email.
+fn customer_email(key: &str, email: &str) -> Value {
     json!({"type": "customer_registration_approved", "priority": "low",
-           "recipients": {"customer": {"name": "Ibu Siti", "email": "siti@pelanggan.id"}},
+           "recipients": {"customer": {"name": "Ibu Siti", "email": email}},
            "data": {"customer_name": "Ibu Siti"}, "idempotency_key": key})
 }
 
@@ -322,9 +313,12 @@ store_test!(
             // Not trusted: the public roots do not know this certificate, so
             // nothing is sent and the account is blamed, not the recipient.
             add_account_at(db, &url, json!({}), 0).await;
-            let refused = ingest(db, customer_email(&format!("{mode}-untrusted")))
-                .await
-                .unwrap();
+            let refused = ingest(
+                db,
+                customer_email(&format!("{mode}-untrusted"), "siti@pelanggan.id"),
+            )
+            .await
+            .unwrap();
             step(&dispatcher(db)).await;
             let row = email_row(deliveries(db, refused.id()).await);
             assert_eq!(row.status, "queued", "{mode}: {:?}", row.error);
@@ -333,9 +327,12 @@ store_test!(
             // Trusted through the account's ca_cert: it goes out encrypted.
             support::disable_all_accounts(db).await;
             add_account_at(db, &url, json!({"ca_cert": ca}), 0).await;
-            let event = ingest(db, customer_email(&format!("{mode}-trusted")))
-                .await
-                .unwrap();
+            let event = ingest(
+                db,
+                customer_email(&format!("{mode}-trusted"), "siti@pelanggan.id"),
+            )
+            .await
+            .unwrap();
             step(&dispatcher(db)).await;
             let row = email_row(deliveries(db, event.id()).await);
             assert_eq!(row.status, "sent", "{mode}: {:?}", row.error);

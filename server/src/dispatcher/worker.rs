@@ -59,6 +59,8 @@ pub struct Dispatcher {
     pub wake: Arc<Notify>,
     pub config: DispatcherConfig,
     pub worker_id: String,
+    /// Staff emails' unsubscribe link, made once from `config.public_url`.
+    settings_url: String,
     /// Tells the browsers what changed.
     pub feed: Feed,
     /// Rows this instance has claimed since it started (each one attempt).
@@ -80,6 +82,7 @@ impl Dispatcher {
             http,
             limiter: Arc::new(RateLimiter::default()),
             wake,
+            settings_url: domain::email::settings_url(&config.public_url),
             config,
             worker_id: format!("w-{}", hex::encode(id)),
             feed,
@@ -245,14 +248,13 @@ impl Dispatcher {
             },
         };
         let html = to.is_none().then(|| domain::email::html_body(&d.message));
-        let settings = format!("{}/settings", self.config.public_url.trim_end_matches('/'));
         let mail = providers::email::Email {
             to: &d.recipient,
             subject: d.subject.as_deref().unwrap_or("Notifikasi"),
             text: &d.message,
             html: html.as_deref().unwrap_or_default(),
             // Staff can turn email off there; a customer has no settings here.
-            unsubscribe: d.user_id.map(|_| settings.as_str()),
+            unsubscribe: d.user_id.map(|_| self.settings_url.as_str()),
         };
 
         // Failover order, rotated to start after the previously used account.
