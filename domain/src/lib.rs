@@ -10,6 +10,7 @@
 //! - [`template`]: `{variable}` message templates and WhatsApp text rules;
 //! - [`quiet`]: quiet hours in the user's time zone;
 //! - [`routing`]: who gets an event, on which channels, and when;
+//! - [`sms`]: SMS segments (GSM-7 / UCS-2) and WhatsApp text made to fit;
 //! - [`preferences`]: the switches of a user's notification settings;
 //! - [`verification`]: the rules of one-time phone codes;
 //! - [`defaults`]: the default templates and demo master data.
@@ -21,6 +22,7 @@ pub mod phone;
 pub mod preferences;
 pub mod quiet;
 pub mod routing;
+pub mod sms;
 pub mod template;
 pub mod verification;
 

@@ -26,6 +26,9 @@ pub struct Config {
     pub analytics_refresh_ms: u64,
     /// `PUBLIC_URL`: where users reach the app (emails link to its settings).
     pub public_url: String,
+    /// High/critical WhatsApp not delivered after this many seconds also goes
+    /// as SMS (`SMS_FALLBACK_AFTER_SECS`, default 600).
+    pub sms_fallback_after_secs: i64,
 }
 
 // Written by hand so the admin password can never end up in a log line.
@@ -46,6 +49,7 @@ impl std::fmt::Debug for Config {
             .field("lease_ms", &self.lease_ms)
             .field("analytics_refresh_ms", &self.analytics_refresh_ms)
             .field("public_url", &self.public_url)
+            .field("sms_fallback_after_secs", &self.sms_fallback_after_secs)
             .finish()
     }
 }
@@ -93,8 +97,17 @@ impl Config {
                 "PUBLIC_URL must start with http:// or https://, got {public_url:?}"
             ));
         }
+        let sms_fallback_after_secs = match std::env::var("SMS_FALLBACK_AFTER_SECS") {
+            Ok(v) => v.parse().ok().filter(|s: &i64| *s >= 1).ok_or_else(|| {
+                format!(
+                    "SMS_FALLBACK_AFTER_SECS must be a number of seconds (1 or more), got {v:?}"
+                )
+            })?,
+            Err(_) => 600,
+        };
         Ok(Config {
             analytics_refresh_ms,
+            sms_fallback_after_secs,
             public_url,
             database_url,
             max_db_connections,

@@ -169,6 +169,7 @@ pub async fn start(
         db: db.clone(),
         accounts,
         feed: feed.clone(),
+        public_url: options.public_url.trim_end_matches('/').to_owned(),
     });
     let sockets = Arc::new(live::Live {
         db: db.clone(),

@@ -66,8 +66,9 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
                 .map_err(|_| format!("--{k} must be a number, got '{v}'"))
         })
     };
-    let kind =
-        get("kind").ok_or("--kind is required (fonnte, wablas, woowa, meta, sandbox, smtp)")?;
+    let kind = get("kind").ok_or(
+        "--kind is required (fonnte, wablas, woowa, meta, sandbox, smtp, zenziva, twilio)",
+    )?;
     let kind = server::providers::ProviderKind::parse(&kind)
         .ok_or_else(|| format!("unknown --kind '{kind}'"))?;
     let name = get("name").ok_or("--name is required")?;
@@ -84,6 +85,23 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
             "smtp needs --base-url smtp://host:port (STARTTLS) or smtps://host:port".into(),
         );
     }
+    // The sandbox stands in on any channel (`--channel sms`); the others
+    // have their own.
+    let channel = match get("channel") {
+        None => kind.channel(),
+        Some(c) => {
+            let c = domain::Channel::parse(&c).map_err(|e| format!("--channel: {e}"))?;
+            if kind != server::providers::ProviderKind::Sandbox && c != kind.channel() {
+                return Err(format!(
+                    "a {} account sends on {}, not {}",
+                    kind.as_str(),
+                    kind.channel().as_str(),
+                    c.as_str()
+                ));
+            }
+            c
+        }
+    };
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
     let now = app::time::now_ms();
@@ -101,7 +119,7 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
     .bind(num("price", 0)?)
     .bind(num("timeout-ms", 10_000)?)
     .bind(now)
-    .bind(kind.channel().as_str())
+    .bind(channel.as_str())
     .fetch_one(pool)
     .await)
     .map_err(|e| format!("cannot add the account (is the name taken?): {e}"))?;
@@ -168,6 +186,9 @@ async fn run() -> Result<(), String> {
     tracing::info!("listening on http://{addr}");
     let dispatcher = config.dispatcher.then(|| DispatcherConfig {
         lease_ms: config.lease_ms,
+        sms_fallback: server::dispatcher::fallback::FallbackConfig {
+            after_ms: config.sms_fallback_after_secs * 1000,
+        },
         ..DispatcherConfig::default()
     });
     let running = start(

@@ -9,9 +9,11 @@
 //!
 //! - [`store`]: the SQL;
 //! - [`worker`]: claim → send (with failover and pacing) → record;
-//! - [`backoff`]: when to try again.
+//! - [`backoff`]: when to try again;
+//! - [`fallback`]: WhatsApp that did not arrive goes again as SMS.
 
 pub mod backoff;
+pub mod fallback;
 pub mod store;
 pub mod worker;
 

@@ -1,6 +1,7 @@
 //! Claim → send → record, concurrently, with results written in batches.
 
 use super::backoff;
+use super::fallback::{self, FallbackConfig};
 use super::store::{self, Claimed, Outcome};
 use crate::providers::ratelimit::RateLimiter;
 use crate::providers::{self, AccountCache, FailureClass, SendResult, To};
@@ -30,6 +31,8 @@ pub struct DispatcherConfig {
     /// Where the app is reached from outside (`PUBLIC_URL`): emails link to
     /// its settings page.
     pub public_url: String,
+    /// When WhatsApp falls back to SMS.
+    pub sms_fallback: FallbackConfig,
 }
 
 /// The address `cargo leptos watch` and `scripts/run.sh` serve on.
@@ -44,6 +47,7 @@ impl Default for DispatcherConfig {
             poll: Duration::from_millis(500),
             write_batch: 512,
             public_url: DEFAULT_PUBLIC_URL.to_owned(),
+            sms_fallback: FallbackConfig::default(),
         }
     }
 }
@@ -101,6 +105,7 @@ impl Dispatcher {
             self.config.write_batch,
         ));
         let rescuer = tokio::spawn(self.clone().rescue_loop());
+        let fallbacks = tokio::spawn(self.clone().fallback_loop());
 
         // SQLite runs one instance: whatever it left `sending` died with it.
         if matches!(self.db, Db::Sqlite(..)) {
@@ -169,6 +174,41 @@ impl Dispatcher {
         drop(tx);
         let _ = writer.await;
         rescuer.abort();
+        fallbacks.abort();
+    }
+
+    /// How often to look for WhatsApp messages that need an SMS.
+    const FALLBACK_EVERY: Duration = Duration::from_secs(2);
+
+    async fn fallback_loop(self) {
+        loop {
+            tokio::time::sleep(Self::FALLBACK_EVERY).await;
+            if let Err(e) = self.sms_fallback(now_ms()).await {
+                tracing::error!("SMS fallback sweep failed: {e}");
+            }
+        }
+    }
+
+    /// Queues the SMS fallbacks due at `now` (see `fallback`), if any SMS
+    /// account is enabled; returns the new deliveries' ids.
+    pub async fn sms_fallback(&self, now: i64) -> Result<Vec<i64>, app::error::AppError> {
+        if self.accounts.for_channel(Channel::Sms).await?.is_empty() {
+            return Ok(Vec::new());
+        }
+        let added = fallback::sweep(&self.db, now, self.config.sms_fallback).await?;
+        if !added.is_empty() {
+            self.feed.deliveries(added.iter().map(|&id| DeliveryChange {
+                id,
+                status: DeliveryStatus::Queued,
+            }));
+            self.wake.notify_one();
+        }
+        Ok(added)
+    }
+
+    /// `PUBLIC_URL` without a trailing slash.
+    fn public_url(&self) -> &str {
+        self.config.public_url.trim_end_matches('/')
     }
 
     /// Sleeps until the next deferred row is due, bounded by the poll interval.
@@ -235,19 +275,22 @@ impl Dispatcher {
             ));
         }
         let phone;
-        // `None`: an email, whose recipient is an address.
         let to = match channel {
-            Channel::Email => None,
-            Channel::WhatsappGroup => Some(To::Group(&d.recipient)),
+            Channel::Email => Via::Email,
+            Channel::WhatsappGroup => Via::Whatsapp(To::Group(&d.recipient)),
             _ => match PhoneE164::parse(&d.recipient) {
                 Ok(p) => {
                     phone = p;
-                    Some(To::Phone(&phone))
+                    if channel == Channel::Sms {
+                        Via::Sms(&phone)
+                    } else {
+                        Via::Whatsapp(To::Phone(&phone))
+                    }
                 }
                 Err(e) => return failed(format!("invalid recipient number: {e}")),
             },
         };
-        let html = to.is_none().then(|| domain::email::html_body(&d.message));
+        let html = matches!(to, Via::Email).then(|| domain::email::html_body(&d.message));
         let mail = providers::email::Email {
             to: &d.recipient,
             subject: d.subject.as_deref().unwrap_or("Notifikasi"),
@@ -255,6 +298,11 @@ impl Dispatcher {
             html: html.as_deref().unwrap_or_default(),
             // Staff can turn email off there; a customer has no settings here.
             unsubscribe: d.user_id.map(|_| self.settings_url.as_str()),
+        };
+        // An SMS is billed per segment.
+        let units = match to {
+            Via::Sms(_) => i64::from(domain::sms::segments(&d.message).count),
+            _ => 1,
         };
 
         // Failover order, rotated to start after the previously used account.
@@ -281,8 +329,20 @@ impl Dispatcher {
             }
             tried += 1;
             let result = match to {
-                Some(to) => providers::send(&self.http, account, to, &d.message).await,
-                None => providers::email::send(account, &mail).await,
+                Via::Whatsapp(to) => providers::send(&self.http, account, to, &d.message).await,
+                Via::Email => providers::email::send(account, &mail).await,
+                Via::Sms(phone) => {
+                    let callback = (account.kind == providers::ProviderKind::Twilio)
+                        .then(|| format!("{}/webhooks/twilio/{}", self.public_url(), account.id));
+                    providers::sms::send(
+                        &self.http,
+                        account,
+                        phone,
+                        &d.message,
+                        callback.as_deref(),
+                    )
+                    .await
+                }
             };
             match result {
                 SendResult::Accepted {
@@ -301,7 +361,7 @@ impl Dispatcher {
                         message_id,
                         reference,
                         response,
-                        cost_rupiah: account.price_rupiah,
+                        cost_rupiah: account.price_rupiah * units,
                     };
                 }
                 SendResult::Failed {
@@ -369,8 +429,17 @@ fn channel_is_implemented(channel: Channel, account: &providers::Account) -> boo
         Channel::Email => {
             account.channel == Channel::Email && account.kind == providers::ProviderKind::Smtp
         }
+        Channel::Sms => account.channel == Channel::Sms,
         _ => false,
     }
+}
+
+/// How one delivery goes out.
+#[derive(Clone, Copy)]
+enum Via<'a> {
+    Whatsapp(To<'a>),
+    Sms(&'a PhoneE164),
+    Email,
 }
 
 fn failed(error: String) -> Outcome {

@@ -488,9 +488,17 @@ pub async fn prepare(
                 let Some(u) = by_id.get(&id) else { continue };
                 let locale = Locale::parse(&u.locale).unwrap_or_default();
                 let (recipient, message) = match p.channel {
-                    Channel::Whatsapp | Channel::Sms => (
+                    Channel::Whatsapp => (
                         u.phone.clone().unwrap_or_default(),
                         r.whatsapp(None, locale, &u.name),
+                    ),
+                    // The WhatsApp text without its formatting, cut to fit.
+                    Channel::Sms => (
+                        u.phone.clone().unwrap_or_default(),
+                        domain::sms::fit(
+                            &domain::sms::plain(&r.whatsapp(None, locale, &u.name)),
+                            domain::sms::MAX_SEGMENTS,
+                        ),
                     ),
                     // Staff email says why it came and where to turn it off.
                     Channel::Email => (

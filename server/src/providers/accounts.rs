@@ -20,6 +20,9 @@ pub enum ProviderKind {
     Meta,
     /// Email over SMTP (`providers::email`).
     Smtp,
+    /// SMS (`providers::sms`).
+    Zenziva,
+    Twilio,
 }
 
 impl ProviderKind {
@@ -31,6 +34,8 @@ impl ProviderKind {
             "woowa" => ProviderKind::Woowa,
             "meta" => ProviderKind::Meta,
             "smtp" => ProviderKind::Smtp,
+            "zenziva" => ProviderKind::Zenziva,
+            "twilio" => ProviderKind::Twilio,
             _ => return None,
         })
     }
@@ -43,6 +48,8 @@ impl ProviderKind {
             ProviderKind::Woowa => "woowa",
             ProviderKind::Meta => "meta",
             ProviderKind::Smtp => "smtp",
+            ProviderKind::Zenziva => "zenziva",
+            ProviderKind::Twilio => "twilio",
         }
     }
 
@@ -50,6 +57,7 @@ impl ProviderKind {
     pub fn channel(self) -> Channel {
         match self {
             ProviderKind::Smtp => Channel::Email,
+            ProviderKind::Zenziva | ProviderKind::Twilio => Channel::Sms,
             _ => Channel::Whatsapp,
         }
     }
@@ -59,6 +67,8 @@ impl ProviderKind {
             ProviderKind::Fonnte => Some("https://api.fonnte.com"),
             ProviderKind::Woowa => Some("https://notifapi.com"),
             ProviderKind::Meta => Some("https://graph.facebook.com"),
+            ProviderKind::Zenziva => Some("https://console.zenziva.net/reguler/api"),
+            ProviderKind::Twilio => Some("https://api.twilio.com"),
             // Wablas gives every customer their own server sub-domain.
             ProviderKind::Wablas | ProviderKind::Sandbox => None,
             // The mail server is always the customer's own.
@@ -96,6 +106,14 @@ pub struct Credentials {
     /// SMTP: a PEM certificate authority trusted besides the public ones (a
     /// mail server with a private CA).
     pub ca_cert: Option<String>,
+    /// Zenziva's API keys.
+    pub userkey: Option<String>,
+    pub passkey: Option<String>,
+    /// Twilio: the account and its auth token (which also signs its
+    /// callbacks); the sender is `from` or a messaging service.
+    pub account_sid: Option<String>,
+    pub auth_token: Option<String>,
+    pub messaging_service_sid: Option<String>,
 }
 
 impl Credentials {
@@ -121,6 +139,15 @@ impl Credentials {
                     );
                 }
                 Ok(())
+            }
+            ProviderKind::Zenziva => {
+                need(&self.userkey, "userkey").and(need(&self.passkey, "passkey"))
+            }
+            ProviderKind::Twilio => {
+                need(&self.account_sid, "account_sid")?;
+                need(&self.auth_token, "auth_token")?;
+                need(&self.from, "from")
+                    .or(need(&self.messaging_service_sid, "messaging_service_sid"))
             }
         }
     }

@@ -1,4 +1,5 @@
-//! WhatsApp gateway providers behind one interface.
+//! Provider accounts behind one interface: the WhatsApp gateways here, email
+//! (`email`) and SMS (`sms`) beside them.
 //!
 //! Each provider module builds its real HTTP request and classifies its real
 //! response (see ../shared/whatsapp-providers.md); `send` only wires the two to
@@ -17,6 +18,7 @@ pub mod email;
 pub mod fonnte;
 pub mod meta;
 pub mod ratelimit;
+pub mod sms;
 pub mod wablas;
 pub mod woowa;
 
@@ -120,10 +122,10 @@ pub async fn send(
         ProviderKind::Wablas => wablas::request(client, account, to, text),
         ProviderKind::Woowa => woowa::request(client, account, to, text),
         ProviderKind::Meta => meta::request(client, account, to, text),
-        ProviderKind::Smtp => {
+        ProviderKind::Smtp | ProviderKind::Zenziva | ProviderKind::Twilio => {
             return SendResult::failed(
                 FailureClass::Account,
-                "an SMTP account sends email, not WhatsApp",
+                format!("a {} account does not send WhatsApp", account.kind.as_str()),
                 None,
             )
         }
@@ -146,7 +148,10 @@ pub async fn send(
         ProviderKind::Wablas => wablas::parse(status, &body),
         ProviderKind::Woowa => woowa::parse(status, &body),
         ProviderKind::Meta => meta::parse(status, &body),
-        ProviderKind::Sandbox | ProviderKind::Smtp => unreachable!("answered above"),
+        ProviderKind::Sandbox
+        | ProviderKind::Smtp
+        | ProviderKind::Zenziva
+        | ProviderKind::Twilio => unreachable!("answered above"),
     }
 }
 

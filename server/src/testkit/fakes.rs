@@ -1,4 +1,5 @@
-//! Fake Fonnte, Wablas, Woowa and Meta servers on 127.0.0.1.
+//! Fake Fonnte, Wablas, Woowa and Meta servers, and the SMS gateways Zenziva
+//! and Twilio, on 127.0.0.1.
 //!
 //! Each checks what the real one checks (path, auth header or key, body
 //! format and fields) and answers in the real response format, including the
@@ -64,6 +65,8 @@ pub enum Kind {
     Wablas,
     Woowa,
     Meta,
+    Zenziva,
+    Twilio,
 }
 
 /// Credentials the fakes accept.
@@ -73,6 +76,10 @@ pub const WABLAS_SECRET: &str = "wablas-secret";
 pub const WOOWA_KEY: &str = "woowa-key";
 pub const META_TOKEN: &str = "meta-access-token";
 pub const META_PHONE_ID: &str = "106540352242922";
+pub const ZENZIVA_USERKEY: &str = "zenziva-userkey";
+pub const ZENZIVA_PASSKEY: &str = "zenziva-passkey";
+pub const TWILIO_SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub const TWILIO_TOKEN: &str = "twilio-auth-token";
 
 struct Inner {
     kind: Kind,
@@ -117,6 +124,11 @@ impl Fake {
             .route("/send_message", post(handle))
             .route("/send_message_group_id", post(handle))
             .route("/{version}/{number}/messages", post(handle_meta))
+            .route("/reguler/api/sendsms/", post(handle))
+            .route(
+                "/2010-04-01/Accounts/{sid}/Messages.json",
+                post(handle_twilio),
+            )
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -203,6 +215,7 @@ async fn handle(
         Kind::Fonnte if path == "/send" => fonnte(&inner, &headers, &body).await,
         Kind::Wablas if path == "/api/v2/send-message" => wablas(&inner, &headers, &body).await,
         Kind::Woowa if path.starts_with("/send_message") => woowa(&inner, &path, &body).await,
+        Kind::Zenziva if path == "/reguler/api/sendsms/" => zenziva(&inner, &headers, &body).await,
         _ => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
@@ -366,6 +379,112 @@ async fn handle_meta(
         Behaviour::Refuse(code) => {
             let code: i64 = code.parse().unwrap_or(131000);
             meta_error(400, code, "refused by the fake")
+        }
+        Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::Delay(_) => unreachable!(),
+    }
+}
+
+async fn zenziva(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {
+    let refuse = |text: &str| Json(json!({"status": "0", "text": text})).into_response();
+    if !header(headers, "content-type").starts_with("application/x-www-form-urlencoded") {
+        return refuse("Parameter tidak lengkap");
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    if get("userkey").as_deref() != Some(ZENZIVA_USERKEY)
+        || get("passkey").as_deref() != Some(ZENZIVA_PASSKEY)
+    {
+        return refuse("Userkey / Passkey Salah");
+    }
+    let (Some(to), Some(message)) = (get("to"), get("message")) else {
+        return refuse("Parameter tidak lengkap");
+    };
+    if to.len() < 10 || !to.chars().all(|c| c.is_ascii_digit()) || message.is_empty() {
+        return refuse("Nomor tujuan tidak valid");
+    }
+    match next(inner).await {
+        Behaviour::Accept => {
+            if let Some(f) = &inner.on_accept {
+                f(&message);
+            }
+            let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+            Json(json!({"messageId": format!("{id}"), "to": to, "status": "1", "text": "Success"}))
+                .into_response()
+        }
+        Behaviour::Refuse(reason) => refuse(&reason),
+        Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::Delay(_) => unreachable!(),
+    }
+}
+
+fn twilio_error(status: u16, code: i64, message: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap(),
+        Json(json!({"code": code, "message": message,
+            "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": status})),
+    )
+        .into_response()
+}
+
+async fn handle_twilio(
+    State(inner): State<Arc<Inner>>,
+    Path(sid): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use base64::Engine;
+    record(&inner, uri.path(), &headers, &body);
+    if inner.kind != Kind::Twilio {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
+    );
+    if header(&headers, "authorization") != expected || sid != TWILIO_SID {
+        return twilio_error(401, 20003, "Authenticate");
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let Some(to) = get("To") else {
+        return twilio_error(400, 21604, "A 'To' phone number is required.");
+    };
+    if !to.starts_with('+') || to.len() < 9 {
+        return twilio_error(400, 21211, &format!("Invalid 'To' Phone Number: {to}"));
+    }
+    if get("From").is_none() && get("MessagingServiceSid").is_none() {
+        return twilio_error(
+            400,
+            21603,
+            "A 'From' or 'MessagingServiceSid' parameter is required to send a message",
+        );
+    }
+    let Some(text) = get("Body").filter(|b| !b.is_empty()) else {
+        return twilio_error(400, 21602, "Message body is required.");
+    };
+    match next(&inner).await {
+        Behaviour::Accept => {
+            if let Some(f) = &inner.on_accept {
+                f(&text);
+            }
+            let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+            (
+                StatusCode::CREATED,
+                Json(json!({
+                    "account_sid": TWILIO_SID, "sid": format!("SM{id:032x}"), "status": "queued",
+                    "to": to, "from": get("From"), "body": text,
+                    "num_segments": domain::sms::segments(&text).count.to_string(),
+                    "direction": "outbound-api", "price": null, "price_unit": "USD",
+                    "error_code": null, "error_message": null,
+                })),
+            )
+                .into_response()
+        }
+        Behaviour::Refuse(code) => {
+            let code: i64 = code.parse().unwrap_or(30001);
+            twilio_error(400, code, "refused by the fake")
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Behaviour::Delay(_) => unreachable!(),

@@ -6,6 +6,10 @@
 //! - Meta verifies the URL with a GET handshake (`hub.verify_token`) and signs
 //!   every POST with `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the
 //!   app secret), checked before the body is parsed.
+//! - Twilio signs every status callback with `X-Twilio-Signature`
+//!   (HMAC-SHA1 with the auth token of the URL it called, followed by the
+//!   form's parameters sorted by name), so the URL is rebuilt from
+//!   `PUBLIC_URL`: the address Twilio was given.
 //!
 //! Statuses only move a delivery forward (see `store::apply_status`), so
 //! duplicated, late and out-of-order callbacks are harmless. Every callback is
@@ -35,6 +39,8 @@ pub struct Webhooks {
     pub db: Db,
     pub accounts: Arc<AccountCache>,
     pub feed: Feed,
+    /// `PUBLIC_URL` without a trailing slash (Twilio signs the URL it calls).
+    pub public_url: String,
 }
 
 pub fn router(state: Arc<Webhooks>) -> Router {
@@ -42,6 +48,7 @@ pub fn router(state: Arc<Webhooks>) -> Router {
         .route("/webhooks/fonnte/{account}", post(fonnte))
         .route("/webhooks/wablas/{account}", post(wablas))
         .route("/webhooks/meta/{account}", post(meta_post).get(meta_verify))
+        .route("/webhooks/twilio/{account}", post(twilio))
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .with_state(state)
 }
@@ -424,6 +431,100 @@ async fn meta_post(
 
 /// Keeps the callback and what it did (audit, replay detection) and answers
 /// 200, which every provider takes as "received, do not resend".
+/// Twilio's signature: base64 of HMAC-SHA1(auth token, URL + each parameter's
+/// name and value, sorted by name).
+pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
+    use base64::Engine;
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    let mut mac =
+        Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).expect("any key length");
+    mac.update(url.as_bytes());
+    for (k, v) in sorted {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn twilio_status(s: &str) -> Option<DeliveryStatus> {
+    match s {
+        "sent" => Some(DeliveryStatus::Sent),
+        "delivered" => Some(DeliveryStatus::Delivered),
+        "read" => Some(DeliveryStatus::Read),
+        "undelivered" | "failed" | "canceled" => Some(DeliveryStatus::Failed),
+        _ => None, // accepted, scheduled, queued, sending: nothing new
+    }
+}
+
+async fn twilio(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let account = match account(&hooks, account_id, ProviderKind::Twilio).await {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let Some(token) = account.credentials.auth_token.as_deref() else {
+        return refuse(StatusCode::FORBIDDEN, "this account has no auth_token");
+    };
+    let Ok(params) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return refuse(StatusCode::BAD_REQUEST, "body is not a form");
+    };
+    let url = format!(
+        "{}{}",
+        hooks.public_url,
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    let given = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok());
+    let now = now_ms();
+    if !given.is_some_and(|g| same_secret(g, &twilio_signature(token, &url, &params))) {
+        let _ = store::log_callback(
+            &hooks.db,
+            "twilio",
+            Some(account_id),
+            &String::from_utf8_lossy(&body),
+            "rejected: bad signature",
+            now,
+        )
+        .await;
+        return refuse(StatusCode::FORBIDDEN, "bad signature");
+    }
+    let field = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let outcome = match (field("MessageSid"), field("MessageStatus")) {
+        (Some(sid), Some(status)) => {
+            let error = field("ErrorCode")
+                .filter(|c| !c.is_empty())
+                .map(|c| format!("Twilio {status}: error {c}"))
+                .or_else(|| {
+                    matches!(status, "undelivered" | "failed").then(|| format!("Twilio {status}"))
+                });
+            apply(
+                &hooks,
+                "twilio",
+                MessageKey::Id(sid),
+                twilio_status(status),
+                now,
+                error.as_deref(),
+                None,
+            )
+            .await
+        }
+        _ => "ignored: no MessageSid or MessageStatus".into(),
+    };
+    acknowledge(&hooks, "twilio", account_id, &body, &outcome, now).await
+}
+
 async fn acknowledge(
     hooks: &Webhooks,
     provider: &str,
@@ -447,6 +548,29 @@ async fn acknowledge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn twilio_signatures_match_twilios_published_example() {
+        // The worked example of Twilio's "Webhooks security" page.
+        let params: Vec<(String, String)> = [
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Caller", "+12349013030"),
+            ("Digits", "1234"),
+            ("From", "+12349013030"),
+            ("To", "+18005551212"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(
+            twilio_signature(
+                "12345",
+                "https://mycompany.com/myapp.php?foo=1&bar=2",
+                &params
+            ),
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        );
+    }
 
     #[test]
     fn meta_signatures_are_checked_against_the_raw_body() {

@@ -51,6 +51,12 @@ pub fn credentials(kind: Kind) -> serde_json::Value {
             serde_json::json!({"access_token": fakes::META_TOKEN, "phone_number_id": fakes::META_PHONE_ID,
                                          "api_version": "v21.0", "app_secret": "meta-app-secret", "verify_token": "meta-verify"})
         }
+        Kind::Zenziva => {
+            serde_json::json!({"userkey": fakes::ZENZIVA_USERKEY, "passkey": fakes::ZENZIVA_PASSKEY})
+        }
+        Kind::Twilio => {
+            serde_json::json!({"account_sid": fakes::TWILIO_SID, "auth_token": fakes::TWILIO_TOKEN, "from": "+15005550006"})
+        }
     }
 }
 
@@ -60,6 +66,8 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::Wablas => "wablas",
         Kind::Woowa => "woowa",
         Kind::Meta => "meta",
+        Kind::Zenziva => "zenziva",
+        Kind::Twilio => "twilio",
     }
 }
 
@@ -78,17 +86,22 @@ pub async fn add_account(
         sqlx::query_scalar(
         "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
              rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-         VALUES ($1, $2, 'whatsapp', $3, $4, TRUE, $5, $6, $7, $8, $9, $9) RETURNING id"
+         VALUES ($1, $2, $10, $3, $4, TRUE, $5, $6, $7, $8, $9, $9) RETURNING id"
     )
     .bind(format!("{} #{order}", kind_name(kind)))
     .bind(kind_name(kind))
-    .bind(&fake.base)
+    .bind(match kind {
+        // Zenziva's path starts with the product ("reguler").
+        Kind::Zenziva => format!("{}/reguler/api", fake.base),
+        _ => fake.base.clone(),
+    })
     .bind(credentials(kind).to_string())
     .bind(order)
     .bind(per_minute)
     .bind(price)
     .bind(timeout_ms)
     .bind(now)
+    .bind(server::providers::ProviderKind::parse(kind_name(kind)).unwrap().channel().as_str())
     .fetch_one(pool)
     .await
     .unwrap()

@@ -1,0 +1,278 @@
+//! SMS gateways: Zenziva (Indonesian) and Twilio (international), with the
+//! same classification as the WhatsApp gateways (see `providers`).
+//!
+//! - **Zenziva** (console API): `POST {base}/sendsms/`, a form with `userkey`,
+//!   `passkey`, `to` and `message`; base `https://console.zenziva.net/reguler/api`
+//!   (`…/masking/api` for a masking sender). Answers JSON
+//!   `{"messageId","to","status":"1","text":"Success"}`; `status` other than
+//!   `"1"` is a refusal whose `text` says why. No delivery reports.
+//! - **Twilio** Programmable Messaging: `POST
+//!   {base}/2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP Basic auth
+//!   (AccountSid, AuthToken), a form with `To`, `From` (or
+//!   `MessagingServiceSid`), `Body` and `StatusCallback`. Answers 201 with the
+//!   message resource (`sid`, `status`); errors are `{"code","message","status"}`
+//!   with Twilio's error codes. Status callbacks are signed
+//!   (`webhooks::twilio`).
+
+use super::{classify_http, classify_reason, clip, id_string, Account, ProviderKind, SendResult};
+use super::{FailureClass, To};
+use domain::PhoneE164;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Sends one SMS through one account. `callback` is where Twilio should
+/// report the message's status (`None`: no status reports).
+pub async fn send(
+    client: &reqwest::Client,
+    account: &Account,
+    to: &PhoneE164,
+    text: &str,
+    callback: Option<&str>,
+) -> SendResult {
+    let request = match account.kind {
+        // The sandbox answers for every channel.
+        ProviderKind::Sandbox => return super::send(client, account, To::Phone(to), text).await,
+        ProviderKind::Zenziva => zenziva_request(client, account, to, text),
+        ProviderKind::Twilio => twilio_request(client, account, to, text, callback),
+        other => {
+            return SendResult::failed(
+                FailureClass::Account,
+                format!("a {} account does not send SMS", other.as_str()),
+                None,
+            )
+        }
+    };
+    let timeout = Duration::from_millis(account.timeout_ms.max(1) as u64);
+    let request = match request {
+        Ok(r) => r.timeout(timeout),
+        Err(e) => return SendResult::failed(FailureClass::Account, e, None),
+    };
+    let (status, body) = match request.send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            match r.text().await {
+                Ok(b) => (status, b),
+                Err(e) => return super::classify_transport_error(&e),
+            }
+        }
+        Err(e) => return super::classify_transport_error(&e),
+    };
+    match account.kind {
+        ProviderKind::Zenziva => zenziva_parse(status, &body),
+        _ => twilio_parse(status, &body),
+    }
+}
+
+fn zenziva_request(
+    client: &reqwest::Client,
+    account: &Account,
+    to: &PhoneE164,
+    text: &str,
+) -> Result<reqwest::RequestBuilder, String> {
+    let c = &account.credentials;
+    let userkey = c
+        .userkey
+        .as_deref()
+        .ok_or("Zenziva account has no userkey")?;
+    let passkey = c
+        .passkey
+        .as_deref()
+        .ok_or("Zenziva account has no passkey")?;
+    let base = account.base()?;
+    // Zenziva takes the number without "+" (62812…).
+    let number = to.as_str().trim_start_matches('+');
+    Ok(client.post(format!("{base}/sendsms/")).form(&[
+        ("userkey", userkey),
+        ("passkey", passkey),
+        ("to", number),
+        ("message", text),
+    ]))
+}
+
+pub fn zenziva_parse(status: u16, body: &str) -> SendResult {
+    if let Some(r) = classify_http(status, body) {
+        return r;
+    }
+    let response = clip(body);
+    let Ok(json) = serde_json::from_str::<Value>(body.trim()) else {
+        return SendResult::failed(
+            FailureClass::Transient,
+            "Zenziva: the answer is not JSON",
+            Some(response),
+        );
+    };
+    let text = json
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or("no reason given");
+    if id_string(json.get("status")).as_deref() == Some("1") {
+        return SendResult::Accepted {
+            message_id: id_string(json.get("messageId")),
+            reference: None,
+            response,
+        };
+    }
+    let class = classify_reason(
+        text,
+        // Wrong keys, no balance, expired or suspended account (Indonesian
+        // and English wordings).
+        &[
+            "userkey",
+            "passkey",
+            "saldo",
+            "balance",
+            "expired",
+            "kadaluarsa",
+            "aktif",
+            "active",
+        ],
+        &["nomor", "number", "tujuan", "destination"],
+    );
+    SendResult::failed(class, format!("Zenziva: {text}"), Some(response))
+}
+
+fn twilio_request(
+    client: &reqwest::Client,
+    account: &Account,
+    to: &PhoneE164,
+    text: &str,
+    callback: Option<&str>,
+) -> Result<reqwest::RequestBuilder, String> {
+    let c = &account.credentials;
+    let sid = c
+        .account_sid
+        .as_deref()
+        .ok_or("Twilio account has no account_sid")?;
+    let token = c
+        .auth_token
+        .as_deref()
+        .ok_or("Twilio account has no auth_token")?;
+    let base = account.base()?;
+    let mut form = vec![("To", to.as_str()), ("Body", text)];
+    match (c.messaging_service_sid.as_deref(), c.from.as_deref()) {
+        (Some(service), _) => form.push(("MessagingServiceSid", service)),
+        (None, Some(from)) => form.push(("From", from)),
+        (None, None) => return Err("Twilio account needs from or messaging_service_sid".into()),
+    }
+    if let Some(url) = callback {
+        form.push(("StatusCallback", url));
+    }
+    Ok(client
+        .post(format!("{base}/2010-04-01/Accounts/{sid}/Messages.json"))
+        .basic_auth(sid, Some(token))
+        .form(&form))
+}
+
+/// Twilio error codes that say this number can never get the message.
+const TWILIO_RECIPIENT: &[i64] = &[
+    21211, // invalid 'To' number
+    21214, // 'To' number cannot be reached
+    21610, // the recipient replied STOP
+    21612, // 'To' not reachable from this 'From'
+    21614, // 'To' is not a mobile number
+];
+
+/// Error codes that are the account's problem (credentials, sender, country
+/// permission, trial limits, suspended).
+const TWILIO_ACCOUNT: &[i64] = &[20003, 20404, 21408, 21606, 21608, 21659, 30002];
+
+pub fn twilio_parse(status: u16, body: &str) -> SendResult {
+    let response = clip(body);
+    let json: Value = serde_json::from_str(body.trim()).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        return match json.get("sid").and_then(Value::as_str) {
+            Some(sid) => SendResult::Accepted {
+                message_id: Some(sid.to_owned()),
+                reference: None,
+                response,
+            },
+            None => SendResult::failed(
+                FailureClass::Unknown,
+                "Twilio answered without a message sid",
+                Some(response),
+            ),
+        };
+    }
+    let code = json.get("code").and_then(Value::as_i64);
+    let message = json
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("no message");
+    let class = match code {
+        Some(c) if TWILIO_RECIPIENT.contains(&c) => FailureClass::Recipient,
+        Some(c) if TWILIO_ACCOUNT.contains(&c) => FailureClass::Account,
+        Some(20429) => FailureClass::RateLimited,
+        _ => match classify_http(status, body) {
+            Some(r) => return r,
+            None => FailureClass::Transient,
+        },
+    };
+    let error = match code {
+        Some(c) => format!("Twilio {c}: {message}"),
+        None => format!("Twilio HTTP {status}: {message}"),
+    };
+    SendResult::failed(class, error, Some(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zenziva_answers_are_read() {
+        let ok = zenziva_parse(
+            200,
+            r#"{"messageId":"8c7d1e","to":"6281234567890","status":"1","text":"Success"}"#,
+        );
+        assert!(
+            matches!(ok, SendResult::Accepted { message_id: Some(ref id), .. } if id == "8c7d1e")
+        );
+        let keys = zenziva_parse(200, r#"{"status":"0","text":"Userkey / Passkey Salah"}"#);
+        assert_eq!(keys.class(), Some(FailureClass::Account));
+        let balance = zenziva_parse(200, r#"{"status":"0","text":"Saldo tidak mencukupi"}"#);
+        assert_eq!(balance.class(), Some(FailureClass::Account));
+        let number = zenziva_parse(200, r#"{"status":"0","text":"Nomor tujuan tidak valid"}"#);
+        assert_eq!(number.class(), Some(FailureClass::Recipient));
+        assert_eq!(
+            zenziva_parse(200, "<html>maintenance</html>").class(),
+            Some(FailureClass::Transient)
+        );
+        assert_eq!(
+            zenziva_parse(502, "").class(),
+            Some(FailureClass::Transient)
+        );
+    }
+
+    #[test]
+    fn twilio_answers_are_read() {
+        let ok = twilio_parse(
+            201,
+            r#"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued","num_segments":"1"}"#,
+        );
+        assert!(
+            matches!(ok, SendResult::Accepted { message_id: Some(ref id), .. } if id.starts_with("SM"))
+        );
+        let invalid = twilio_parse(
+            400,
+            r#"{"code":21211,"message":"Invalid 'To' Phone Number","status":400}"#,
+        );
+        assert_eq!(invalid.class(), Some(FailureClass::Recipient));
+        assert!(matches!(invalid, SendResult::Failed { ref error, .. } if error.contains("21211")));
+        let auth = twilio_parse(
+            401,
+            r#"{"code":20003,"message":"Authenticate","status":401}"#,
+        );
+        assert_eq!(auth.class(), Some(FailureClass::Account));
+        let busy = twilio_parse(
+            429,
+            r#"{"code":20429,"message":"Too Many Requests","status":429}"#,
+        );
+        assert_eq!(busy.class(), Some(FailureClass::RateLimited));
+        assert_eq!(twilio_parse(503, "").class(), Some(FailureClass::Transient));
+        assert_eq!(
+            twilio_parse(201, "{}").class(),
+            Some(FailureClass::Unknown),
+            "accepted without a sid: it may have gone out"
+        );
+    }
+}
