@@ -190,6 +190,13 @@ store_test!(
         assert_eq!(added.len(), 1, "one SMS however many sweep: {added:?}");
         assert!(d.sms_fallback(now_ms()).await.unwrap().is_empty());
         assert_eq!(fallback_of(db, added[0]).await, Some(whatsapp.id));
+        // The delivery log links the two both ways.
+        let detail = app::deliveries::store::detail(db, added[0]).await.unwrap();
+        assert_eq!(detail.fallback_of, Some(whatsapp.id));
+        let detail = app::deliveries::store::detail(db, whatsapp.id)
+            .await
+            .unwrap();
+        assert_eq!(detail.sms_fallback, Some(added[0]));
 
         step(&d).await;
         let sms = &rows_on(db, event.id(), "sms").await[0];

@@ -239,6 +239,10 @@ pub struct DeliveryDetail {
     pub retry_of: Option<i64>,
     /// The retry made of this delivery, if any.
     pub retried_as: Option<i64>,
+    /// The WhatsApp delivery this SMS stands in for.
+    pub fallback_of: Option<i64>,
+    /// The SMS sent because this WhatsApp delivery did not arrive.
+    pub sms_fallback: Option<i64>,
 }
 
 #[server(endpoint = "deliveries/list", input = Json)]

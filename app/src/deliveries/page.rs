@@ -280,6 +280,14 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
     let when = |t: Option<i64>| t.map(format_wib).unwrap_or_else(|| "—".into());
     let id = d.item.id;
     let failed = d.item.status == DeliveryStatus::Failed;
+    // An SMS is billed per segment: say how many this text takes.
+    let sms_parts = (d.item.channel == Channel::Sms).then(|| {
+        let s = domain::sms::segments(&d.message);
+        fill(
+            tr(" · {} segmen SMS ({})", " · {} SMS segments ({})"),
+            &[&s.count, &s.encoding.as_str()],
+        )
+    });
     view! {
         <h1>{tr("Pengiriman #", "Delivery #")} {id}</h1>
         <section class="card">
@@ -293,7 +301,7 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
                 <dt>{tr("Penyedia", "Provider")}</dt><dd>{d.item.provider.clone().unwrap_or_else(|| "—".into())}
                     {d.provider_message_id.clone().map(|m| format!(" · id {m}"))}</dd>
                 <dt>{tr("Percobaan", "Attempts")}</dt><dd>{fill(tr("{} dari {}", "{} of {}"), &[&d.item.attempts, &d.max_attempts])}</dd>
-                <dt>{tr("Biaya", "Cost")}</dt><dd>{format!("Rp {}", d.cost_rupiah)}</dd>
+                <dt>{tr("Biaya", "Cost")}</dt><dd>{format!("Rp {}", d.cost_rupiah)}{sms_parts}</dd>
                 <dt>{tr("Dibuat", "Created")}</dt><dd>{format_wib(d.item.created_at)}</dd>
                 <dt>{tr("Terkirim", "Sent")}</dt><dd>{when(d.sent_at)}</dd>
                 <dt>{tr("Diterima", "Delivered")}</dt><dd>{when(d.delivered_at)}</dd>
@@ -304,6 +312,8 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
             </dl>
             {d.retry_of.map(|o| view! { <p>{tr("Pengulangan dari ", "A retry of ")} <a href=format!("/deliveries/{o}")>"#" {o}</a></p> })}
             {d.retried_as.map(|n| view! { <p>{tr("Diulang sebagai ", "Retried as ")} <a href=format!("/deliveries/{n}")>"#" {n}</a></p> })}
+            {d.fallback_of.map(|o| view! { <p data-testid="fallback-of">{tr("SMS pengganti WhatsApp ", "SMS standing in for WhatsApp ")} <a href=format!("/deliveries/{o}")>"#" {o}</a></p> })}
+            {d.sms_fallback.map(|n| view! { <p data-testid="sms-fallback">{tr("Tidak sampai lewat WhatsApp; dikirim lewat SMS sebagai ", "Did not arrive by WhatsApp; sent by SMS as ")} <a href=format!("/deliveries/{n}")>"#" {n}</a></p> })}
             {(failed && d.retried_as.is_none()).then(|| view! {
                 <button type="button" class="primary" data-testid="retry"
                     disabled=move || retry.pending().get()

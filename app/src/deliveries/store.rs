@@ -186,6 +186,8 @@ struct DetailRow {
     failed_at: Option<i64>,
     retry_of: Option<i64>,
     retried_as: Option<i64>,
+    fallback_of: Option<i64>,
+    sms_fallback: Option<i64>,
 }
 
 pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
@@ -195,7 +197,8 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
                 d.attempts, d.error, d.event_id, d.priority, u.name AS user_name, g.name AS group_name,
                 d.subject, d.message, d.provider_message_id, d.provider_response, d.max_attempts, d.cost_rupiah,
                 d.next_attempt_at, d.updated_at, d.sent_at, d.delivered_at, d.read_at, d.failed_at,
-                d.retry_of, (SELECT r.id FROM deliveries r WHERE r.retry_of = d.id) AS retried_as
+                d.retry_of, (SELECT r.id FROM deliveries r WHERE r.retry_of = d.id) AS retried_as,
+                d.fallback_of, (SELECT f.id FROM deliveries f WHERE f.fallback_of = d.id) AS sms_fallback
          FROM deliveries d
          LEFT JOIN users u ON u.id = d.user_id
          LEFT JOIN whatsapp_groups g ON g.id = d.group_id
@@ -235,6 +238,8 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
         failed_at: r.failed_at,
         retry_of: r.retry_of,
         retried_as: r.retried_as,
+        fallback_of: r.fallback_of,
+        sms_fallback: r.sms_fallback,
     })
 }
 
