@@ -343,3 +343,60 @@ store_test!(
         }
     }
 );
+
+store_test!(
+    consecutive_emails_reuse_one_connection_until_the_account_changes,
+    |db| {
+        setup(db).await;
+        let peer = SmtpPeer::start().await;
+        let account = add_smtp_account(db, &peer, "rahasia", 0).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let d = dispatcher(db);
+        for key in ["reuse-1", "reuse-2", "reuse-3"] {
+            let mut body = assignment(budi, key);
+            body["priority"] = "high".into();
+            ingest(db, body).await.unwrap();
+            step(&d).await;
+        }
+        let ports = |mails: &[Value]| -> Vec<i64> {
+            mails
+                .iter()
+                .map(|m| m["client_port"].as_i64().unwrap())
+                .collect()
+        };
+        let mails = peer.received();
+        assert_eq!(mails.len(), 3);
+        let first = ports(&mails);
+        assert!(
+            first.iter().all(|p| *p == first[0]),
+            "one connection for all three: {first:?}"
+        );
+
+        // The account is edited (another login name): a new connection.
+        app::on_db!(db, |pool| sqlx::query(
+            "UPDATE provider_accounts SET credentials = $2 WHERE id = $1"
+        )
+        .bind(account)
+        .bind(
+            json!({"from": "Notifikasi ISP <noreply@isp.example>", "username": "notifikasi2",
+                   "password": "rahasia", "tls": "none"})
+            .to_string()
+        )
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+        let mut body = assignment(budi, "reuse-4");
+        body["priority"] = "high".into();
+        ingest(db, body).await.unwrap();
+        step(&d).await;
+        let mails = peer.received();
+        assert_eq!(mails.len(), 4);
+        assert_ne!(
+            ports(&mails)[3],
+            first[0],
+            "the edited account connects anew"
+        );
+        assert_eq!(mails[3]["login"], "notifikasi2");
+    }
+);

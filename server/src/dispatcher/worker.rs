@@ -59,6 +59,8 @@ pub struct Dispatcher {
     pub accounts: Arc<AccountCache>,
     pub http: reqwest::Client,
     pub limiter: Arc<RateLimiter>,
+    /// SMTP connections kept open per account.
+    mailers: Arc<providers::email::Mailers>,
     /// Ingestion pings this after committing new deliveries.
     pub wake: Arc<Notify>,
     pub config: DispatcherConfig,
@@ -85,6 +87,7 @@ impl Dispatcher {
             db,
             http,
             limiter: Arc::new(RateLimiter::default()),
+            mailers: Arc::default(),
             wake,
             settings_url: domain::email::settings_url(&config.public_url),
             config,
@@ -330,7 +333,7 @@ impl Dispatcher {
             tried += 1;
             let result = match to {
                 Via::Whatsapp(to) => providers::send(&self.http, account, to, &d.message).await,
-                Via::Email => providers::email::send(account, &mail).await,
+                Via::Email => providers::email::send(&self.mailers, account, &mail).await,
                 Via::Sms(phone) => {
                     let callback = (account.kind == providers::ProviderKind::Twilio)
                         .then(|| format!("{}/webhooks/twilio/{}", self.public_url(), account.id));

@@ -17,6 +17,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// One email as the dispatcher hands it over.
@@ -169,8 +170,48 @@ fn message(account: &Account, email: &Email<'_>) -> Result<Message, SendResult> 
         .map_err(|e| SendResult::failed(FailureClass::Account, e.to_string(), None))
 }
 
-pub async fn send(account: &Account, email: &Email<'_>) -> SendResult {
-    let transport = match transport(account) {
+/// One pooled transport per account, so consecutive emails reuse an open,
+/// authenticated connection instead of a new TCP + TLS + AUTH each time.
+/// An edited account (address, login, TLS, timeout) gets a fresh one.
+#[derive(Default)]
+pub struct Mailers {
+    by_account: std::sync::Mutex<HashMap<i64, (u64, AsyncSmtpTransport<Tokio1Executor>)>>,
+}
+
+impl Mailers {
+    fn get(&self, account: &Account) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+        let key = fingerprint(account);
+        let mut map = self.by_account.lock().expect("mailers lock");
+        if let Some((k, t)) = map.get(&account.id) {
+            if *k == key {
+                return Ok(t.clone());
+            }
+        }
+        let t = transport(account)?;
+        map.insert(account.id, (key, t.clone()));
+        Ok(t)
+    }
+}
+
+/// What the transport is built from.
+fn fingerprint(account: &Account) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let c = &account.credentials;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (
+        &account.base_url,
+        account.timeout_ms,
+        &c.username,
+        &c.password,
+        &c.tls,
+        &c.ca_cert,
+    )
+        .hash(&mut h);
+    h.finish()
+}
+
+pub async fn send(mailers: &Mailers, account: &Account, email: &Email<'_>) -> SendResult {
+    let transport = match mailers.get(account) {
         Ok(t) => t,
         Err(e) => return SendResult::failed(FailureClass::Account, e, None),
     };

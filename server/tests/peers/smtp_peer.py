@@ -63,6 +63,9 @@ class Peer:
                     "rcpt_tos": envelope.rcpt_tos,
                     "login": login,
                     "tls": server.transport.get_extra_info("ssl_object") is not None,
+                    # The client's port: the same one across messages means
+                    # one reused connection.
+                    "client_port": session.peer[1],
                     "content_type": parsed.get_content_type(),
                     "headers": {k.lower(): str(v) for k, v in parsed.items()},
                     "parts": parts,
