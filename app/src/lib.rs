@@ -29,6 +29,7 @@ pub mod inbox;
 pub mod live;
 #[cfg(feature = "ssr")]
 pub mod outbox;
+pub mod providers;
 pub mod settings;
 pub mod shell;
 #[cfg(feature = "ssr")]

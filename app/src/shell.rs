@@ -10,6 +10,7 @@ use crate::groups::page::GroupsPage;
 use crate::i18n::{self, tr};
 use crate::inbox::page::InboxPage;
 use crate::live::Live;
+use crate::providers::page::ProvidersPage;
 use crate::settings::page::SettingsPage;
 use crate::settings::SetLocale;
 use domain::Locale;
@@ -99,6 +100,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("master/groups") view=GroupsPage/>
                     <Route path=path!("master/groups/new") view=GroupEditorPage/>
                     <Route path=path!("master/groups/:id") view=GroupEditorPage/>
+                    <Route path=path!("master/providers") view=ProvidersPage/>
                     <Route path=path!("deliveries") view=DeliveriesPage/>
                     <Route path=path!("deliveries/:id") view=DeliveryDetailPage/>
                     <Route path=path!("analytics") view=AnalyticsPage/>
@@ -116,7 +118,11 @@ fn Layout() -> impl IntoView {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match auth.me.await {
-                    Ok(user) => view! { <Nav user=user/> <ConnectionNote/> <main class="page"><Outlet/></main> }.into_any(),
+                    Ok(user) => {
+                        // Pages below read who is signed in without another fetch.
+                        provide_context(user.clone());
+                        view! { <Nav user=user/> <ConnectionNote/> <main class="page"><Outlet/></main> }.into_any()
+                    }
                     Err(AppError::Unauthenticated) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(e) => view! { <main class="page"><ErrorNote error=e/></main> }.into_any(),
                 }
@@ -143,7 +149,12 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                     {Area::Groups.allows(role).then(|| view! {
                         <li class="menu">
                             <span class="menu-title">{tr("Data master", "Master data")}</span>
-                            <ul><li><A href="/master/groups">{tr("Grup WhatsApp", "WhatsApp groups")}</A></li></ul>
+                            <ul>
+                                <li><A href="/master/groups">{tr("Grup WhatsApp", "WhatsApp groups")}</A></li>
+                                {Area::Providers.allows(role).then(|| view! {
+                                    <li><A href="/master/providers">{tr("Penyedia", "Providers")}</A></li>
+                                })}
+                            </ul>
                         </li>
                     })}
                     {link(Area::Deliveries, "/deliveries", tr("Log pengiriman", "Delivery log"))}

@@ -20,6 +20,10 @@ pub struct AppState {
     /// This instance's live updates (what server functions change is pushed
     /// to the browsers through it).
     pub feed: crate::live::feed::Feed,
+    /// Bumped when an admin saves a provider account, so this instance's
+    /// dispatcher reloads its accounts before the next send (a test send
+    /// right after adding an account uses it).
+    pub providers_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -1132,3 +1132,128 @@ store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
         before
     );
 });
+
+fn provider_form(kind: &str, credentials: &str) -> app::providers::ProviderForm {
+    app::providers::ProviderForm {
+        name: format!("{kind} utama"),
+        kind: kind.into(),
+        credentials: credentials.into(),
+        ..Default::default()
+    }
+}
+
+store_test!(
+    provider_accounts_keep_credentials_write_only_and_merge_edits,
+    |db| {
+        use app::providers::store;
+        let valid = |f: app::providers::ProviderForm| f.validate(domain::Locale::En).unwrap();
+        let id = store::save(
+            db,
+            &valid(provider_form(
+                "fonnte",
+                r#"{"token": "rahasia-token", "webhook_token": "rahasia-hook"}"#,
+            )),
+            1,
+        )
+        .await
+        .unwrap();
+        let list = store::list(db).await.unwrap();
+        let view = list.iter().find(|a| a.id == id).unwrap();
+        assert_eq!(view.credentials_set, ["token", "webhook_token"]);
+        assert_eq!(view.channel, domain::Channel::Whatsapp);
+        let shown = serde_json::to_string(&list).unwrap();
+        assert!(
+            !shown.contains("rahasia"),
+            "no credential value leaves: {shown}"
+        );
+
+        // An edit that clears the hook token keeps the device token.
+        let edit = app::providers::ProviderForm {
+            id: Some(id),
+            price_rupiah: 200,
+            ..provider_form("fonnte", r#"{"webhook_token": null}"#)
+        };
+        store::save(db, &valid(edit), 2).await.unwrap();
+        let stored: String = on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT credentials FROM provider_accounts WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!(stored, serde_json::json!({"token": "rahasia-token"}));
+
+        // Clearing what the kind needs is refused, and nothing changes.
+        let before = count(db, "SELECT COUNT(*) FROM provider_accounts").await;
+        let broken = app::providers::ProviderForm {
+            id: Some(id),
+            ..provider_form("fonnte", r#"{"token": null}"#)
+        };
+        let err = store::save(db, &valid(broken), 3).await.unwrap_err();
+        assert!(
+            matches!(&err, AppError::Validation(f) if f[0].field == "credentials"),
+            "{err:?}"
+        );
+        let incomplete = provider_form("twilio", r#"{"account_sid": "AC1", "auth_token": "t"}"#);
+        assert!(store::save(db, &valid(incomplete), 3).await.is_err());
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM provider_accounts").await,
+            before
+        );
+        let price: i64 = on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT price_rupiah FROM provider_accounts WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        assert_eq!(price, 200, "the refused edit left the last saved one");
+
+        let missing = app::providers::ProviderForm {
+            id: Some(99_999),
+            ..provider_form("sandbox", "")
+        };
+        assert!(matches!(
+            store::save(db, &valid(missing), 4).await,
+            Err(AppError::NotFound(_))
+        ));
+    }
+);
+
+store_test!(
+    a_channel_test_send_is_one_queued_delivery_through_the_outbox,
+    |db| {
+        demo(db).await;
+        let test = app::providers::ChannelTest {
+            channel: "sms".into(),
+            recipient: "0812 3456 7890".into(),
+            message: "*Uji* SMS".into(),
+        }
+        .validate(domain::Locale::Id)
+        .unwrap();
+        let id = app::providers::store::test_send(db, &test, 1, 5)
+            .await
+            .unwrap();
+        let row: (String, String, String, String, i64, Option<String>) = on_db!(db, |pool| {
+            sqlx::query_as(
+                "SELECT channel, recipient, message, status, max_attempts, subject FROM deliveries WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        });
+        assert_eq!(
+            row,
+            (
+                "sms".into(),
+                "+6281234567890".into(),
+                "Uji SMS".into(),
+                "queued".into(),
+                1,
+                None
+            )
+        );
+    }
+);

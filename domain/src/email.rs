@@ -31,6 +31,19 @@ pub fn subject(title: &str, priority: Priority, ticket_id: Option<&str>, locale:
     }
 }
 
+/// An address worth trying: something@domain.tld, no spaces. (The mail
+/// server has the last word.)
+pub fn plausible_address(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.contains(char::is_whitespace)
+}
+
 /// The settings page of the app at `public_url`: where email is switched off.
 pub fn settings_url(public_url: &str) -> String {
     format!("{}/settings", public_url.trim_end_matches('/'))

@@ -10,6 +10,7 @@
 //! - [`template`]: `{variable}` message templates and WhatsApp text rules;
 //! - [`quiet`]: quiet hours in the user's time zone;
 //! - [`routing`]: who gets an event, on which channels, and when;
+//! - [`providers`]: provider kinds and what their credentials need;
 //! - [`sms`]: SMS segments (GSM-7 / UCS-2) and WhatsApp text made to fit;
 //! - [`preferences`]: the switches of a user's notification settings;
 //! - [`verification`]: the rules of one-time phone codes;
@@ -20,6 +21,7 @@ pub mod email;
 pub mod kinds;
 pub mod phone;
 pub mod preferences;
+pub mod providers;
 pub mod quiet;
 pub mod routing;
 pub mod sms;

@@ -30,6 +30,7 @@ test("screenshots of each page", async ({ page, request }) => {
     ["/settings", "settings"],
     ["/master/groups", "groups"],
     ["/master/groups/1", "group-editor"],
+    ["/master/providers", "providers"],
     ["/deliveries", "deliveries"],
     ["/analytics", "analytics"],
   ]) {

@@ -157,6 +157,7 @@ pub async fn start(
         secure_cookies: options.secure_cookies,
         wake: wake.clone(),
         feed: feed.clone(),
+        providers_changed: accounts.changed.clone(),
     };
     let ingest = Arc::new(ingest::Ingest {
         db: db.clone(),

@@ -31,6 +31,8 @@ pub enum Area {
     Inbox,
     Settings,
     Groups,
+    /// Provider accounts of every channel.
+    Providers,
     Deliveries,
     Analytics,
 }
@@ -39,7 +41,7 @@ impl Area {
     pub fn roles(self) -> &'static [Role] {
         match self {
             Area::Inbox | Area::Settings => Role::ALL,
-            Area::Groups => &[Role::Admin],
+            Area::Groups | Area::Providers => &[Role::Admin],
             Area::Deliveries | Area::Analytics => &[Role::Admin, Role::Manager],
         }
     }

@@ -336,3 +336,46 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
         </section>
     }
 }
+
+/// A test send's delivery as it moves (queued → sent → delivered → read, or
+/// failed): read again whenever the live socket says it changed.
+#[component]
+pub fn DeliveryProgress(delivery_id: Memo<Option<i64>>) -> impl IntoView {
+    let live = crate::live::Live::get();
+    let moved = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        let changes = live.last_changes.get();
+        if let Some(id) = delivery_id.get_untracked() {
+            if changes.iter().any(|c| c.id == id) {
+                moved.update(|n| *n += 1);
+            }
+        }
+    });
+    let progress = Resource::new(
+        move || (delivery_id.get(), moved.get(), live.resyncs.get()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => Some(super::get_delivery(id).await),
+                None => None,
+            }
+        },
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match progress.await {
+                    None => ().into_any(),
+                    Some(Err(e)) => view! { <ErrorNote error=e/> }.into_any(),
+                    Some(Ok(d)) => view! {
+                        <p role="status" data-testid="test-send-status" class=format!("status status-{}", d.item.status.as_str())>
+                            {fill(tr("Pengiriman #{}: {}", "Delivery #{}: {}"), &[&d.item.id, &status_label(d.item.status)])}
+                            {d.item.provider.clone().map(|p| fill(tr(" lewat {}", " via {}"), &[&p]))}
+                            {d.item.error.clone().map(|e| format!(" — {e}"))}
+                        </p>
+                        <p><a href=format!("/deliveries/{}", d.item.id)>{tr("Lihat di log pengiriman", "See it in the delivery log")}</a></p>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -6,8 +6,7 @@ use super::{
     get_group, list_work_zones, AddRule, DeleteGroup, DeleteRule, GroupDetail, GroupForm, RuleForm,
     SaveGroup, SetMembers, TestSend,
 };
-use crate::deliveries::get_delivery;
-use crate::deliveries::page::status_label;
+use crate::deliveries::page::DeliveryProgress;
 use crate::error::{AppError, FieldError};
 use crate::groups::page::category_label;
 use crate::i18n::{self, fill, tr};
@@ -437,27 +436,6 @@ fn TestSendCard(group_id: i64, sample: Option<String>) -> impl IntoView {
     let message = RwSignal::new(initial);
     let send = ServerAction::<TestSend>::new();
     let delivery_id = Memo::new(move |_| send.value().get().and_then(Result::ok));
-    // The live socket says when this delivery moves (sent, delivered, read);
-    // each time, the card reads it again.
-    let live = crate::live::Live::get();
-    let moved = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        let changes = live.last_changes.get();
-        if let Some(id) = delivery_id.get_untracked() {
-            if changes.iter().any(|c| c.id == id) {
-                moved.update(|n| *n += 1);
-            }
-        }
-    });
-    let progress = Resource::new(
-        move || (delivery_id.get(), moved.get(), live.resyncs.get()),
-        |(id, _, _)| async move {
-            match id {
-                Some(id) => Some(get_delivery(id).await),
-                None => None,
-            }
-        },
-    );
     view! {
         <section class="card" data-testid="test-send">
             <h2>{tr("Uji kirim", "Test send")}</h2>
@@ -472,22 +450,7 @@ fn TestSendCard(group_id: i64, sample: Option<String>) -> impl IntoView {
                 {tr("Kirim uji", "Send test")}
             </button>
             {move || send.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match progress.await {
-                        None => ().into_any(),
-                        Some(Err(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                        Some(Ok(d)) => view! {
-                            <p role="status" data-testid="test-send-status" class=format!("status status-{}", d.item.status.as_str())>
-                                {fill(tr("Pengiriman #{}: {}", "Delivery #{}: {}"), &[&d.item.id, &status_label(d.item.status)])}
-                                {d.item.provider.clone().map(|p| fill(tr(" lewat {}", " via {}"), &[&p]))}
-                                {d.item.error.clone().map(|e| format!(" — {e}"))}
-                            </p>
-                            <p><a href=format!("/deliveries/{}", d.item.id)>{tr("Lihat di log pengiriman", "See it in the delivery log")}</a></p>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            <DeliveryProgress delivery_id/>
         </section>
     }
 }

@@ -56,17 +56,6 @@ const TOP_FIELDS: &[&str] = &[
     "idempotency_key",
 ];
 
-fn plausible_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.contains(char::is_whitespace)
-}
-
 /// Checks a parsed body. `header_key` is an `Idempotency-Key` header, used when
 /// the body has none.
 pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec<FieldProblem>> {
@@ -260,7 +249,7 @@ fn parse_customer(c: &Map<String, Value>, errors: &mut Vec<FieldProblem>) -> Opt
             .ok()
     });
     let email = text("email", errors).filter(|e| {
-        let ok = plausible_email(e);
+        let ok = domain::email::plausible_address(e);
         if !ok {
             errors.push(problem(
                 "recipients.customer.email",

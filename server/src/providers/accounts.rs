@@ -6,158 +6,11 @@ use app::db::Db;
 use app::error::AppError;
 use app::on_db;
 use domain::Channel;
-use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderKind {
-    Sandbox,
-    Fonnte,
-    Wablas,
-    Woowa,
-    Meta,
-    /// Email over SMTP (`providers::email`).
-    Smtp,
-    /// SMS (`providers::sms`).
-    Zenziva,
-    Twilio,
-}
-
-impl ProviderKind {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "sandbox" => ProviderKind::Sandbox,
-            "fonnte" => ProviderKind::Fonnte,
-            "wablas" => ProviderKind::Wablas,
-            "woowa" => ProviderKind::Woowa,
-            "meta" => ProviderKind::Meta,
-            "smtp" => ProviderKind::Smtp,
-            "zenziva" => ProviderKind::Zenziva,
-            "twilio" => ProviderKind::Twilio,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Sandbox => "sandbox",
-            ProviderKind::Fonnte => "fonnte",
-            ProviderKind::Wablas => "wablas",
-            ProviderKind::Woowa => "woowa",
-            ProviderKind::Meta => "meta",
-            ProviderKind::Smtp => "smtp",
-            ProviderKind::Zenziva => "zenziva",
-            ProviderKind::Twilio => "twilio",
-        }
-    }
-
-    /// The channel its accounts send on.
-    pub fn channel(self) -> Channel {
-        match self {
-            ProviderKind::Smtp => Channel::Email,
-            ProviderKind::Zenziva | ProviderKind::Twilio => Channel::Sms,
-            _ => Channel::Whatsapp,
-        }
-    }
-
-    pub fn default_base_url(self) -> Option<&'static str> {
-        match self {
-            ProviderKind::Fonnte => Some("https://api.fonnte.com"),
-            ProviderKind::Woowa => Some("https://notifapi.com"),
-            ProviderKind::Meta => Some("https://graph.facebook.com"),
-            ProviderKind::Zenziva => Some("https://console.zenziva.net/reguler/api"),
-            ProviderKind::Twilio => Some("https://api.twilio.com"),
-            // Wablas gives every customer their own server sub-domain.
-            ProviderKind::Wablas | ProviderKind::Sandbox => None,
-            // The mail server is always the customer's own.
-            ProviderKind::Smtp => None,
-        }
-    }
-}
-
-/// Credentials as stored (JSON). `Debug` prints no values.
-#[derive(Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Credentials {
-    /// Fonnte device token, Wablas token.
-    pub token: Option<String>,
-    /// Wablas secret key (sent as `token.secret`).
-    pub secret: Option<String>,
-    /// Woowa API key.
-    pub key: Option<String>,
-    /// Meta access token.
-    pub access_token: Option<String>,
-    pub phone_number_id: Option<String>,
-    pub api_version: Option<String>,
-    /// Meta app secret: verifies X-Hub-Signature-256.
-    pub app_secret: Option<String>,
-    /// Meta's GET handshake token.
-    pub verify_token: Option<String>,
-    /// Shared secret in the callback URL of gateways that sign nothing.
-    pub webhook_token: Option<String>,
-    /// SMTP: the sender (`Name <address>`), the login, and `tls`
-    /// (`starttls`, the default with smtp://; `none` for a trusted relay).
-    pub from: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub tls: Option<String>,
-    /// SMTP: a PEM certificate authority trusted besides the public ones (a
-    /// mail server with a private CA).
-    pub ca_cert: Option<String>,
-    /// Zenziva's API keys.
-    pub userkey: Option<String>,
-    pub passkey: Option<String>,
-    /// Twilio: the account and its auth token (which also signs its
-    /// callbacks); the sender is `from` or a messaging service.
-    pub account_sid: Option<String>,
-    pub auth_token: Option<String>,
-    pub messaging_service_sid: Option<String>,
-}
-
-impl Credentials {
-    /// What each provider cannot work without.
-    pub fn check(&self, kind: ProviderKind) -> Result<(), String> {
-        let need = |field: &Option<String>, name: &str| match field.as_deref() {
-            Some(v) if !v.is_empty() => Ok(()),
-            _ => Err(format!("{} credentials need \"{name}\"", kind.as_str())),
-        };
-        match kind {
-            ProviderKind::Sandbox => Ok(()),
-            ProviderKind::Fonnte => need(&self.token, "token"),
-            ProviderKind::Wablas => need(&self.token, "token"),
-            ProviderKind::Woowa => need(&self.key, "key"),
-            ProviderKind::Meta => need(&self.access_token, "access_token")
-                .and(need(&self.phone_number_id, "phone_number_id")),
-            ProviderKind::Smtp => {
-                need(&self.from, "from")?;
-                if self.username.is_some() != self.password.is_some() {
-                    return Err(
-                        "smtp credentials need both \"username\" and \"password\", or neither"
-                            .into(),
-                    );
-                }
-                Ok(())
-            }
-            ProviderKind::Zenziva => {
-                need(&self.userkey, "userkey").and(need(&self.passkey, "passkey"))
-            }
-            ProviderKind::Twilio => {
-                need(&self.account_sid, "account_sid")?;
-                need(&self.auth_token, "auth_token")?;
-                need(&self.from, "from")
-                    .or(need(&self.messaging_service_sid, "messaging_service_sid"))
-            }
-        }
-    }
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Credentials(***)")
-    }
-}
+pub use domain::providers::{Credentials, ProviderKind};
 
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -243,26 +96,34 @@ pub async fn load_enabled(db: &Db) -> Result<Vec<Account>, AppError> {
 pub struct AccountCache {
     db: Db,
     ttl: Duration,
-    cached: RwLock<Option<(Instant, Arc<Vec<Account>>)>>,
+    /// Bumped by the admin page's saves (`AppState::providers_changed`): a
+    /// change reloads at once instead of after `ttl`.
+    pub changed: Arc<std::sync::atomic::AtomicU64>,
+    cached: RwLock<Option<Loaded>>,
 }
+
+/// When the accounts were loaded, at which `changed` generation, and them.
+type Loaded = (Instant, u64, Arc<Vec<Account>>);
 
 impl AccountCache {
     pub fn new(db: Db, ttl: Duration) -> Self {
         AccountCache {
             db,
             ttl,
+            changed: Arc::default(),
             cached: RwLock::new(None),
         }
     }
 
     pub async fn all(&self) -> Result<Arc<Vec<Account>>, AppError> {
-        if let Some((at, accounts)) = &*self.cached.read().await {
-            if at.elapsed() < self.ttl {
+        let generation = self.changed.load(std::sync::atomic::Ordering::Relaxed);
+        if let Some((at, seen, accounts)) = &*self.cached.read().await {
+            if at.elapsed() < self.ttl && *seen == generation {
                 return Ok(accounts.clone());
             }
         }
         let fresh = Arc::new(load_enabled(&self.db).await?);
-        *self.cached.write().await = Some((Instant::now(), fresh.clone()));
+        *self.cached.write().await = Some((Instant::now(), generation, fresh.clone()));
         Ok(fresh)
     }
 

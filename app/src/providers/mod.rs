@@ -1,0 +1,476 @@
+//! Provider accounts, for admins: every channel's accounts (WhatsApp
+//! gateways, SMTP, SMS) with their failover order, pace and price, and a test
+//! send per channel. Credentials are write-only: the pages learn which
+//! fields are set, never their values.
+
+pub mod page;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use crate::error::{AppError, FieldError};
+use crate::i18n::pick;
+use domain::providers::{Credentials, ProviderKind};
+use domain::{Channel, Locale};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// An account as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderView {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub channel: Channel,
+    pub base_url: Option<String>,
+    pub enabled: bool,
+    pub failover_order: i64,
+    pub rate_limit_per_minute: i64,
+    pub price_rupiah: i64,
+    pub timeout_ms: i64,
+    /// Names of the credential fields that hold a value.
+    pub credentials_set: Vec<String>,
+}
+
+/// The account form (create when `id` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderForm {
+    pub id: Option<i64>,
+    pub name: String,
+    pub kind: String,
+    /// Only the sandbox chooses; the others send on their own channel.
+    pub channel: String,
+    /// Empty: the kind's public endpoint.
+    pub base_url: String,
+    /// A JSON object of credential fields to set; `null` clears one, a field
+    /// left out keeps its stored value. Empty: no change.
+    pub credentials: String,
+    pub enabled: bool,
+    pub failover_order: i64,
+    pub rate_limit_per_minute: i64,
+    pub price_rupiah: i64,
+    pub timeout_ms: i64,
+}
+
+impl Default for ProviderForm {
+    fn default() -> Self {
+        ProviderForm {
+            id: None,
+            name: String::new(),
+            kind: "fonnte".into(),
+            channel: "whatsapp".into(),
+            base_url: String::new(),
+            credentials: String::new(),
+            enabled: true,
+            failover_order: 10,
+            rate_limit_per_minute: 20,
+            price_rupiah: 0,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+/// A form that passed [`ProviderForm::validate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidProvider {
+    pub id: Option<i64>,
+    pub name: String,
+    pub kind: ProviderKind,
+    pub channel: Channel,
+    pub base_url: Option<String>,
+    /// The fields to change (`null`: clear).
+    pub credentials: serde_json::Map<String, serde_json::Value>,
+    pub enabled: bool,
+    pub failover_order: i64,
+    pub rate_limit_per_minute: i64,
+    pub price_rupiah: i64,
+    pub timeout_ms: i64,
+}
+
+/// Channels an account can serve.
+pub const ACCOUNT_CHANNELS: [Channel; 3] = [Channel::Whatsapp, Channel::Email, Channel::Sms];
+
+impl ProviderForm {
+    /// Checked in the browser and again on the server. Whether the stored
+    /// and the new credentials together are complete is the server's check
+    /// (only it knows what is stored).
+    pub fn validate(&self, locale: Locale) -> Result<ValidProvider, Vec<FieldError>> {
+        let t = |id, en| pick(locale, id, en);
+        let mut errors = Vec::new();
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.push(FieldError::new(
+                "name",
+                t(
+                    "Nama akun wajib diisi (paling panjang 100 karakter).",
+                    "The account needs a name (at most 100 characters).",
+                ),
+            ));
+        }
+        let kind = ProviderKind::parse(&self.kind);
+        if kind.is_none() {
+            errors.push(FieldError::new(
+                "kind",
+                t("Pilih jenis penyedia.", "Choose the provider kind."),
+            ));
+        }
+        let channel = match kind {
+            Some(ProviderKind::Sandbox) => match Channel::parse(&self.channel) {
+                Ok(c) if ACCOUNT_CHANNELS.contains(&c) => Some(c),
+                _ => {
+                    errors.push(FieldError::new(
+                        "channel",
+                        t(
+                            "Sandbox: pilih kanal WhatsApp, email atau SMS.",
+                            "Sandbox: choose WhatsApp, email or SMS.",
+                        ),
+                    ));
+                    None
+                }
+            },
+            Some(k) => Some(k.channel()),
+            None => None,
+        };
+        let base_url = self.base_url.trim().trim_end_matches('/').to_owned();
+        if let Some(k) = kind {
+            if base_url.is_empty() && k.needs_base_url() {
+                errors.push(FieldError::new(
+                    "base_url",
+                    t(
+                        "Jenis ini perlu alamat server (Wablas: https://<server>.wablas.com; SMTP: smtp://host:587 atau smtps://host:465).",
+                        "This kind needs a server address (Wablas: https://<server>.wablas.com; SMTP: smtp://host:587 or smtps://host:465).",
+                    ),
+                ));
+            } else if !base_url.is_empty() && !k.base_url_ok(&base_url) {
+                errors.push(FieldError::new(
+                    "base_url",
+                    match k {
+                        ProviderKind::Smtp => t(
+                            "Alamat SMTP diawali smtp:// atau smtps://.",
+                            "An SMTP address starts with smtp:// or smtps://.",
+                        ),
+                        _ => t(
+                            "Alamat diawali http:// atau https://.",
+                            "The address starts with http:// or https://.",
+                        ),
+                    },
+                ));
+            }
+        }
+        let credentials = match self.credentials.trim() {
+            "" => serde_json::Map::new(),
+            text => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(map)) => {
+                    // Unknown names are refused here, not silently stored.
+                    let set: serde_json::Map<_, _> = map
+                        .iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    if let Err(e) =
+                        serde_json::from_value::<Credentials>(serde_json::Value::Object(set))
+                    {
+                        errors.push(FieldError::new(
+                            "credentials",
+                            format!(
+                                "{} {e}",
+                                t(
+                                    "Isian kredensial tidak dikenal atau bukan teks:",
+                                    "Unknown or non-text credential field:"
+                                )
+                            ),
+                        ));
+                    }
+                    map
+                }
+                _ => {
+                    errors.push(FieldError::new(
+                        "credentials",
+                        t(
+                            "Kredensial ditulis sebagai objek JSON, mis. {\"token\": \"…\"}.",
+                            "Credentials are a JSON object, e.g. {\"token\": \"…\"}.",
+                        ),
+                    ));
+                    serde_json::Map::new()
+                }
+            },
+        };
+        let ranges = [
+            (
+                "rate_limit_per_minute",
+                self.rate_limit_per_minute,
+                1,
+                100_000,
+            ),
+            ("price_rupiah", self.price_rupiah, 0, 1_000_000),
+            ("timeout_ms", self.timeout_ms, 100, 120_000),
+            ("failover_order", self.failover_order, -1000, 1000),
+        ];
+        for (field, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                errors.push(FieldError::new(
+                    field,
+                    crate::i18n::fill(
+                        t("Isi antara {} dan {}.", "Enter a value from {} to {}."),
+                        &[&min, &max],
+                    ),
+                ));
+            }
+        }
+        match (kind, channel, errors.is_empty()) {
+            (Some(kind), Some(channel), true) => Ok(ValidProvider {
+                id: self.id,
+                name,
+                kind,
+                channel,
+                base_url: (!base_url.is_empty()).then_some(base_url),
+                credentials,
+                enabled: self.enabled,
+                failover_order: self.failover_order,
+                rate_limit_per_minute: self.rate_limit_per_minute,
+                price_rupiah: self.price_rupiah,
+                timeout_ms: self.timeout_ms,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// A test send: one message on one channel to one address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelTest {
+    pub channel: String,
+    /// A phone number (WhatsApp, SMS) or an email address.
+    pub recipient: String,
+    pub message: String,
+}
+
+/// A test that passed [`ChannelTest::validate`]: the recipient normalised,
+/// the text as it will be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidTest {
+    pub channel: Channel,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub message: String,
+}
+
+impl ChannelTest {
+    pub fn validate(&self, locale: Locale) -> Result<ValidTest, Vec<FieldError>> {
+        let t = |id, en| pick(locale, id, en);
+        let mut errors = Vec::new();
+        let channel = Channel::parse(&self.channel)
+            .ok()
+            .filter(|c| ACCOUNT_CHANNELS.contains(c));
+        if channel.is_none() {
+            errors.push(FieldError::new(
+                "channel",
+                t(
+                    "Pilih WhatsApp, email atau SMS.",
+                    "Choose WhatsApp, email or SMS.",
+                ),
+            ));
+        }
+        let text = self.message.trim();
+        if text.is_empty() {
+            errors.push(FieldError::new(
+                "message",
+                t("Tulis pesan uji.", "Write a test message."),
+            ));
+        } else if text.encode_utf16().count() > domain::template::WHATSAPP_MAX_CHARS {
+            errors.push(FieldError::new(
+                "message",
+                t(
+                    "Pesan melebihi 4.096 karakter.",
+                    "The message is over 4,096 characters.",
+                ),
+            ));
+        }
+        let recipient = self.recipient.trim();
+        let recipient = match channel {
+            Some(Channel::Email) => {
+                if domain::email::plausible_address(recipient) {
+                    Some(recipient.to_owned())
+                } else {
+                    errors.push(FieldError::new(
+                        "recipient",
+                        t(
+                            "Tulis alamat email, mis. nama@contoh.id.",
+                            "Enter an email address, e.g. name@example.com.",
+                        ),
+                    ));
+                    None
+                }
+            }
+            Some(_) => match domain::PhoneE164::parse(recipient) {
+                Ok(p) => Some(p.as_str().to_owned()),
+                Err(e) => {
+                    errors.push(FieldError::new("recipient", e.message(locale)));
+                    None
+                }
+            },
+            None => None,
+        };
+        match (channel, recipient, errors.is_empty()) {
+            (Some(channel), Some(recipient), true) => Ok(ValidTest {
+                channel,
+                recipient,
+                subject: (channel == Channel::Email)
+                    .then(|| t("Uji kirim Notifikasi ISP", "ISP Notifications test send").into()),
+                message: match channel {
+                    Channel::Sms => {
+                        domain::sms::fit(&domain::sms::plain(text), domain::sms::MAX_SEGMENTS)
+                    }
+                    _ => text.to_owned(),
+                },
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[server(endpoint = "providers/list")]
+pub async fn list_providers() -> Result<Vec<ProviderView>, AppError> {
+    crate::auth::session::require_area(crate::auth::Area::Providers)?;
+    store::list(&crate::state::app_state()?.db).await
+}
+
+/// Creates or updates an account; answers its id.
+#[server(endpoint = "providers/save", input = leptos::server_fn::codec::Json)]
+pub async fn save_provider(form: ProviderForm) -> Result<i64, AppError> {
+    crate::auth::session::require_area(crate::auth::Area::Providers)?;
+    let valid = form
+        .validate(crate::i18n::locale())
+        .map_err(AppError::Validation)?;
+    let state = crate::state::app_state()?;
+    let id = store::save(&state.db, &valid, crate::time::now_ms()).await?;
+    state
+        .providers_changed
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(id)
+}
+
+/// Sends a test message on a channel through its enabled accounts, via the
+/// outbox like every message; answers the delivery's id.
+#[server(endpoint = "providers/test-send", input = leptos::server_fn::codec::Json)]
+pub async fn test_channel(test: ChannelTest) -> Result<i64, AppError> {
+    let user = crate::auth::session::require_area(crate::auth::Area::Providers)?;
+    let valid = test
+        .validate(crate::i18n::locale())
+        .map_err(AppError::Validation)?;
+    let state = crate::state::app_state()?;
+    let id = store::test_send(&state.db, &valid, user.id, crate::time::now_ms()).await?;
+    state.wake.notify_one();
+    state.feed.added();
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(kind: &str) -> ProviderForm {
+        ProviderForm {
+            name: "Akun".into(),
+            kind: kind.into(),
+            ..ProviderForm::default()
+        }
+    }
+
+    fn fields(r: Result<ValidProvider, Vec<FieldError>>) -> Vec<String> {
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_form_is_checked_field_by_field() {
+        let ok = form("zenziva").validate(Locale::En).unwrap();
+        assert_eq!((ok.kind, ok.channel), (ProviderKind::Zenziva, Channel::Sms));
+        let bad = ProviderForm {
+            name: " ".into(),
+            kind: "telegram".into(),
+            credentials: "[1]".into(),
+            rate_limit_per_minute: 0,
+            ..ProviderForm::default()
+        };
+        assert_eq!(
+            fields(bad.validate(Locale::En)),
+            ["name", "kind", "credentials", "rate_limit_per_minute"]
+        );
+        assert_eq!(fields(form("smtp").validate(Locale::En)), ["base_url"]);
+        let smtp = ProviderForm {
+            base_url: "https://mail".into(),
+            ..form("smtp")
+        };
+        assert_eq!(fields(smtp.validate(Locale::En)), ["base_url"]);
+    }
+
+    #[test]
+    fn credentials_are_a_json_object_of_known_fields() {
+        let unknown = ProviderForm {
+            credentials: r#"{"tokn": "x"}"#.into(),
+            ..form("fonnte")
+        };
+        assert_eq!(fields(unknown.validate(Locale::En)), ["credentials"]);
+        let clear = ProviderForm {
+            credentials: r#"{"token": "x", "webhook_token": null}"#.into(),
+            ..form("fonnte")
+        };
+        let v = clear.validate(Locale::En).unwrap();
+        assert!(
+            v.credentials["webhook_token"].is_null(),
+            "null clears a field"
+        );
+    }
+
+    #[test]
+    fn only_the_sandbox_chooses_its_channel() {
+        let sandbox = ProviderForm {
+            channel: "sms".into(),
+            ..form("sandbox")
+        };
+        assert_eq!(sandbox.validate(Locale::En).unwrap().channel, Channel::Sms);
+        let fonnte = ProviderForm {
+            channel: "sms".into(),
+            ..form("fonnte")
+        };
+        assert_eq!(
+            fonnte.validate(Locale::En).unwrap().channel,
+            Channel::Whatsapp
+        );
+        let push = ProviderForm {
+            channel: "push".into(),
+            ..form("sandbox")
+        };
+        assert_eq!(fields(push.validate(Locale::En)), ["channel"]);
+    }
+
+    #[test]
+    fn a_test_send_normalises_its_recipient_and_fits_an_sms() {
+        let sms = ChannelTest {
+            channel: "sms".into(),
+            recipient: "0812-3456-7890".into(),
+            message: "*Uji* “kirim” ✅".into(),
+        }
+        .validate(Locale::Id)
+        .unwrap();
+        assert_eq!(sms.recipient, "+6281234567890");
+        assert_eq!(sms.message, "Uji \"kirim\"");
+        let email = ChannelTest {
+            channel: "email".into(),
+            recipient: "bukan-email".into(),
+            message: "x".into(),
+        };
+        assert_eq!(
+            email
+                .validate(Locale::En)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.field)
+                .collect::<Vec<_>>(),
+            ["recipient"]
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! Provider accounts' SQL. Credentials are read here only to merge an edit
+//! into them; what leaves is the names of the fields that are set.
+
+use super::{ProviderView, ValidProvider, ValidTest};
+use crate::db::Db;
+use crate::error::{AppError, FieldError};
+use crate::i18n::{fill, tr};
+use crate::outbox::{insert_event, NewDelivery, NewEvent};
+use crate::{in_tx, on_db};
+use domain::providers::Credentials;
+use domain::{Channel, DeliveryStatus, EventKind, Priority, SystemMessage};
+use serde_json::{Map, Value};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    name: String,
+    kind: String,
+    channel: String,
+    base_url: Option<String>,
+    credentials: String,
+    enabled: bool,
+    failover_order: i64,
+    rate_limit_per_minute: i64,
+    price_rupiah: i64,
+    timeout_ms: i64,
+}
+
+/// Every account, in failover order per channel.
+pub async fn list(db: &Db) -> Result<Vec<ProviderView>, AppError> {
+    let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, name, kind, channel, base_url, credentials, enabled, failover_order,
+                rate_limit_per_minute, price_rupiah, timeout_ms
+         FROM provider_accounts ORDER BY channel, failover_order, id"
+    )
+    .fetch_all(pool)
+    .await?);
+    Ok(rows
+        .into_iter()
+        .map(|r| ProviderView {
+            credentials_set: set_fields(&r.credentials),
+            channel: Channel::parse(&r.channel).unwrap_or(Channel::Whatsapp),
+            id: r.id,
+            name: r.name,
+            kind: r.kind,
+            base_url: r.base_url,
+            enabled: r.enabled,
+            failover_order: r.failover_order,
+            rate_limit_per_minute: r.rate_limit_per_minute,
+            price_rupiah: r.price_rupiah,
+            timeout_ms: r.timeout_ms,
+        })
+        .collect())
+}
+
+/// The names of the fields with a value (never the values).
+fn set_fields(credentials: &str) -> Vec<String> {
+    match serde_json::from_str::<Value>(credentials) {
+        Ok(Value::Object(map)) => map
+            .into_iter()
+            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+            .map(|(k, _)| k)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Stored credentials with an edit applied: a value replaces, `null` clears.
+fn merge(stored: &str, edit: &Map<String, Value>) -> Map<String, Value> {
+    let mut map = match serde_json::from_str::<Value>(stored) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    for (k, v) in edit {
+        if v.is_null() {
+            map.remove(k);
+        } else {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    map
+}
+
+fn not_found(id: i64) -> AppError {
+    AppError::NotFound(fill(
+        tr("akun penyedia #{}", "provider account #{}"),
+        &[&id],
+    ))
+}
+
+/// Creates or updates an account. The merged credentials must be complete
+/// for the kind; otherwise nothing is written.
+pub async fn save(db: &Db, p: &ValidProvider, now: i64) -> Result<i64, AppError> {
+    let id = in_tx!(db, |tx| {
+        let stored: String = match p.id {
+            Some(id) => sqlx::query_scalar::<_, String>(
+                "SELECT credentials FROM provider_accounts WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| not_found(id))?,
+            None => "{}".into(),
+        };
+        let merged = Value::Object(merge(&stored, &p.credentials));
+        let complete = serde_json::from_value::<Credentials>(merged.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.check(p.kind));
+        if let Err(e) = complete {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "credentials",
+                e,
+            )]));
+        }
+        let credentials = merged.to_string();
+        match p.id {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE provider_accounts SET name = $2, kind = $3, channel = $4, base_url = $5,
+                         credentials = $6, enabled = $7, failover_order = $8, rate_limit_per_minute = $9,
+                         price_rupiah = $10, timeout_ms = $11, updated_at = $12
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(&p.name)
+                .bind(p.kind.as_str())
+                .bind(p.channel.as_str())
+                .bind(&p.base_url)
+                .bind(&credentials)
+                .bind(p.enabled)
+                .bind(p.failover_order)
+                .bind(p.rate_limit_per_minute)
+                .bind(p.price_rupiah)
+                .bind(p.timeout_ms)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                id
+            }
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled,
+                         failover_order, rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+                )
+                .bind(&p.name)
+                .bind(p.kind.as_str())
+                .bind(p.channel.as_str())
+                .bind(&p.base_url)
+                .bind(&credentials)
+                .bind(p.enabled)
+                .bind(p.failover_order)
+                .bind(p.rate_limit_per_minute)
+                .bind(p.price_rupiah)
+                .bind(p.timeout_ms)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        }
+    });
+    Ok(id)
+}
+
+/// Queues one test message on a channel; answers the delivery's id.
+pub async fn test_send(db: &Db, t: &ValidTest, by_user: i64, now: i64) -> Result<i64, AppError> {
+    let event = NewEvent {
+        source: "app".into(),
+        idempotency_key: None,
+        kind: EventKind::System(SystemMessage::TestSend),
+        priority: Priority::Medium,
+        work_zone: None,
+        recipients: serde_json::json!({ "channel": t.channel.as_str(), "by_user": by_user })
+            .to_string(),
+        data: "{}".into(),
+    };
+    let delivery = NewDelivery {
+        user_id: None,
+        group_id: None,
+        rule_id: None,
+        channel: t.channel,
+        recipient: t.recipient.clone(),
+        subject: t.subject.clone(),
+        message: t.message.clone(),
+        status: DeliveryStatus::Queued,
+        next_attempt_at: Some(now),
+        // One attempt per account: a test shows what happens, it does not insist.
+        max_attempts: 1,
+    };
+    let event_id = insert_event(db, &event, std::slice::from_ref(&delivery), &[], now)
+        .await?
+        .id();
+    let id: i64 = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM deliveries WHERE event_id = $1"
+    )
+    .bind(event_id)
+    .fetch_one(pool)
+    .await?);
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edit_replaces_clears_and_keeps_fields() {
+        let stored = r#"{"token": "old", "webhook_token": "hook", "secret": "s"}"#;
+        let edit: Map<String, Value> =
+            serde_json::from_str(r#"{"token": "new", "secret": null}"#).unwrap();
+        let merged = merge(stored, &edit);
+        assert_eq!(merged["token"], "new");
+        assert_eq!(merged["webhook_token"], "hook");
+        assert!(!merged.contains_key("secret"));
+        assert_eq!(
+            set_fields(&Value::Object(merged).to_string()),
+            ["token", "webhook_token"]
+        );
+    }
+}

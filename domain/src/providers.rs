@@ -1,0 +1,242 @@
+//! Provider kinds and their credentials' rules: which channel each kind
+//! sends on, its public endpoint, and what it cannot work without. Pure, so
+//! the admin page checks a form as the server does; the credentials' values
+//! themselves never leave the server.
+
+use crate::kinds::Channel;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    Sandbox,
+    Fonnte,
+    Wablas,
+    Woowa,
+    Meta,
+    /// Email over SMTP (`providers::email`).
+    Smtp,
+    /// SMS (`providers::sms`).
+    Zenziva,
+    Twilio,
+}
+
+impl ProviderKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "sandbox" => ProviderKind::Sandbox,
+            "fonnte" => ProviderKind::Fonnte,
+            "wablas" => ProviderKind::Wablas,
+            "woowa" => ProviderKind::Woowa,
+            "meta" => ProviderKind::Meta,
+            "smtp" => ProviderKind::Smtp,
+            "zenziva" => ProviderKind::Zenziva,
+            "twilio" => ProviderKind::Twilio,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Sandbox => "sandbox",
+            ProviderKind::Fonnte => "fonnte",
+            ProviderKind::Wablas => "wablas",
+            ProviderKind::Woowa => "woowa",
+            ProviderKind::Meta => "meta",
+            ProviderKind::Smtp => "smtp",
+            ProviderKind::Zenziva => "zenziva",
+            ProviderKind::Twilio => "twilio",
+        }
+    }
+
+    /// The channel its accounts send on.
+    pub fn channel(self) -> Channel {
+        match self {
+            ProviderKind::Smtp => Channel::Email,
+            ProviderKind::Zenziva | ProviderKind::Twilio => Channel::Sms,
+            _ => Channel::Whatsapp,
+        }
+    }
+
+    pub fn default_base_url(self) -> Option<&'static str> {
+        match self {
+            ProviderKind::Fonnte => Some("https://api.fonnte.com"),
+            ProviderKind::Woowa => Some("https://notifapi.com"),
+            ProviderKind::Meta => Some("https://graph.facebook.com"),
+            ProviderKind::Zenziva => Some("https://console.zenziva.net/reguler/api"),
+            ProviderKind::Twilio => Some("https://api.twilio.com"),
+            // Wablas gives every customer their own server sub-domain.
+            ProviderKind::Wablas | ProviderKind::Sandbox => None,
+            // The mail server is always the customer's own.
+            ProviderKind::Smtp => None,
+        }
+    }
+}
+
+/// Credentials as stored (JSON). `Debug` prints no values.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Fonnte device token, Wablas token.
+    pub token: Option<String>,
+    /// Wablas secret key (sent as `token.secret`).
+    pub secret: Option<String>,
+    /// Woowa API key.
+    pub key: Option<String>,
+    /// Meta access token.
+    pub access_token: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub api_version: Option<String>,
+    /// Meta app secret: verifies X-Hub-Signature-256.
+    pub app_secret: Option<String>,
+    /// Meta's GET handshake token.
+    pub verify_token: Option<String>,
+    /// Shared secret in the callback URL of gateways that sign nothing.
+    pub webhook_token: Option<String>,
+    /// SMTP: the sender (`Name <address>`), the login, and `tls`
+    /// (`starttls`, the default with smtp://; `none` for a trusted relay).
+    pub from: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: Option<String>,
+    /// SMTP: a PEM certificate authority trusted besides the public ones (a
+    /// mail server with a private CA).
+    pub ca_cert: Option<String>,
+    /// Zenziva's API keys.
+    pub userkey: Option<String>,
+    pub passkey: Option<String>,
+    /// Twilio: the account and its auth token (which also signs its
+    /// callbacks); the sender is `from` or a messaging service.
+    pub account_sid: Option<String>,
+    pub auth_token: Option<String>,
+    pub messaging_service_sid: Option<String>,
+}
+
+impl Credentials {
+    /// What each provider cannot work without.
+    pub fn check(&self, kind: ProviderKind) -> Result<(), String> {
+        let need = |field: &Option<String>, name: &str| match field.as_deref() {
+            Some(v) if !v.is_empty() => Ok(()),
+            _ => Err(format!("{} credentials need \"{name}\"", kind.as_str())),
+        };
+        match kind {
+            ProviderKind::Sandbox => Ok(()),
+            ProviderKind::Fonnte => need(&self.token, "token"),
+            ProviderKind::Wablas => need(&self.token, "token"),
+            ProviderKind::Woowa => need(&self.key, "key"),
+            ProviderKind::Meta => need(&self.access_token, "access_token")
+                .and(need(&self.phone_number_id, "phone_number_id")),
+            ProviderKind::Smtp => {
+                need(&self.from, "from")?;
+                if self.username.is_some() != self.password.is_some() {
+                    return Err(
+                        "smtp credentials need both \"username\" and \"password\", or neither"
+                            .into(),
+                    );
+                }
+                Ok(())
+            }
+            ProviderKind::Zenziva => {
+                need(&self.userkey, "userkey").and(need(&self.passkey, "passkey"))
+            }
+            ProviderKind::Twilio => {
+                need(&self.account_sid, "account_sid")?;
+                need(&self.auth_token, "auth_token")?;
+                if need(&self.from, "from").is_err()
+                    && need(&self.messaging_service_sid, "messaging_service_sid").is_err()
+                {
+                    return Err(
+                        "twilio credentials need \"from\" or \"messaging_service_sid\"".into(),
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(***)")
+    }
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 8] = [
+        ProviderKind::Sandbox,
+        ProviderKind::Fonnte,
+        ProviderKind::Wablas,
+        ProviderKind::Woowa,
+        ProviderKind::Meta,
+        ProviderKind::Smtp,
+        ProviderKind::Zenziva,
+        ProviderKind::Twilio,
+    ];
+
+    /// The credential fields the kind reads (the form's hint).
+    pub fn credential_fields(self) -> &'static [&'static str] {
+        match self {
+            ProviderKind::Sandbox => &[],
+            ProviderKind::Fonnte => &["token", "webhook_token"],
+            ProviderKind::Wablas => &["token", "secret", "webhook_token"],
+            ProviderKind::Woowa => &["key"],
+            ProviderKind::Meta => &[
+                "access_token",
+                "phone_number_id",
+                "api_version",
+                "app_secret",
+                "verify_token",
+            ],
+            ProviderKind::Smtp => &["from", "username", "password", "tls", "ca_cert"],
+            ProviderKind::Zenziva => &["userkey", "passkey"],
+            ProviderKind::Twilio => &["account_sid", "auth_token", "from", "messaging_service_sid"],
+        }
+    }
+
+    /// Kinds with no public endpoint: the account must say where.
+    pub fn needs_base_url(self) -> bool {
+        matches!(self, ProviderKind::Wablas | ProviderKind::Smtp)
+    }
+
+    /// Whether `url` is the kind of address this kind talks to.
+    pub fn base_url_ok(self, url: &str) -> bool {
+        let schemes: &[&str] = match self {
+            ProviderKind::Smtp => &["smtp://", "smtps://"],
+            _ => &["http://", "https://"],
+        };
+        schemes
+            .iter()
+            .any(|s| url.starts_with(s) && url.len() > s.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_and_sends_on_its_channel() {
+        for kind in ProviderKind::ALL {
+            assert_eq!(ProviderKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ProviderKind::Twilio.channel(), Channel::Sms);
+        assert_eq!(ProviderKind::Smtp.channel(), Channel::Email);
+        assert_eq!(ProviderKind::Fonnte.channel(), Channel::Whatsapp);
+        assert_eq!(ProviderKind::parse("telegram"), None);
+    }
+
+    #[test]
+    fn credentials_say_what_is_missing_and_refuse_unknown_fields() {
+        let c: Credentials =
+            serde_json::from_str(r#"{"account_sid": "AC1", "auth_token": "t"}"#).unwrap();
+        assert!(c.check(ProviderKind::Twilio).unwrap_err().contains("from"));
+        let c: Credentials =
+            serde_json::from_str(r#"{"account_sid": "AC1", "auth_token": "t", "from": "+1"}"#)
+                .unwrap();
+        assert!(c.check(ProviderKind::Twilio).is_ok());
+        assert!(serde_json::from_str::<Credentials>(r#"{"tokn": "x"}"#).is_err());
+        assert_eq!(format!("{c:?}"), "Credentials(***)");
+        assert!(ProviderKind::Smtp.base_url_ok("smtps://mail.example"));
+        assert!(!ProviderKind::Smtp.base_url_ok("https://mail.example"));
+        assert!(!ProviderKind::Fonnte.base_url_ok("ftp://x"));
+    }
+}

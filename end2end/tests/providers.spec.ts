@@ -1,0 +1,66 @@
+import { expect, test } from "@playwright/test";
+import { hydrated, login } from "./helpers";
+
+test("an admin adds provider accounts with write-only credentials and test-sends an SMS", async ({ page }) => {
+  await login(page, "admin@demo.id");
+  await page.getByRole("link", { name: "Penyedia" }).click();
+  await expect(page).toHaveURL(/\/master\/providers$/);
+  // Loaded directly too, the server's page hydrates.
+  await page.reload();
+  await hydrated(page);
+  // The seeded sandbox is listed.
+  await expect(page.getByTestId("provider-accounts")).toContainText("Sandbox");
+
+  // A gateway account: its token is stored but never shown again.
+  const form = page.getByTestId("provider-form");
+  await form.getByLabel("Nama").fill("Fonnte cadangan");
+  await form.getByLabel("Jenis").selectOption("fonnte");
+  await form.getByLabel("Kredensial (JSON)").fill('{"token": "rahasia-fonnte-123", "webhook_token": "kait-456"}');
+  await form.getByLabel("Urutan").fill("20");
+  await page.getByTestId("save-provider").click();
+  await expect(page.getByTestId("provider-saved")).toBeVisible();
+  const row = page.getByTestId("provider-accounts").getByRole("row", { name: /Fonnte cadangan/ });
+  await expect(row).toContainText("token, webhook_token");
+  await expect(page.locator("body")).not.toContainText("rahasia-fonnte-123");
+  await expect(form.getByLabel("Kredensial (JSON)")).toHaveValue("");
+
+  // Incomplete credentials are refused with the missing field named.
+  await form.getByLabel("Nama").fill("Twilio");
+  await form.getByLabel("Jenis").selectOption("twilio");
+  await form.getByLabel("Kredensial (JSON)").fill('{"account_sid": "AC1", "auth_token": "x"}');
+  await page.getByTestId("save-provider").click();
+  await expect(form.getByRole("alert")).toContainText("messaging_service_sid");
+  await expect(page.getByTestId("provider-accounts").getByRole("row", { name: /Twilio/ })).toHaveCount(0);
+
+  // A sandbox account for SMS, then a test send on that channel.
+  await form.getByLabel("Nama").fill("SMS sandbox");
+  await form.getByLabel("Jenis").selectOption("sandbox");
+  await form.getByLabel("Kanal sandbox").selectOption("sms");
+  await form.getByLabel("Kredensial (JSON)").fill("");
+  await page.getByTestId("save-provider").click();
+  await expect(page.getByTestId("provider-accounts").getByRole("row", { name: /SMS sandbox/ })).toContainText("SMS");
+
+  const testCard = page.getByTestId("channel-test");
+  await testCard.getByLabel("Kanal").selectOption("sms");
+  await testCard.getByLabel("Nomor HP").fill("0812-bukan");
+  await page.getByTestId("channel-test-button").click();
+  await expect(testCard.getByRole("alert")).toBeVisible();
+  await testCard.getByLabel("Nomor HP").fill("0812-3456-7890");
+  await page.getByTestId("channel-test-button").click();
+  await expect(page.getByTestId("test-send-status")).toContainText("Dibaca lewat sandbox", { timeout: 10_000 });
+
+  // The delivery log shows the SMS as sent: without formatting, with its segments.
+  await testCard.getByRole("link", { name: "Lihat di log pengiriman" }).click();
+  await hydrated(page);
+  await expect(page.getByTestId("delivery-message")).toHaveText("Uji kirim dari Notifikasi ISP. Abaikan pesan ini.");
+  await expect(page.locator("body")).toContainText("1 segmen SMS (GSM-7)");
+});
+
+test("a manager cannot reach the provider accounts", async ({ page }) => {
+  await login(page, "manager@demo.id");
+  await expect(page.getByRole("link", { name: "Penyedia" })).toHaveCount(0);
+  await page.goto("/master/providers");
+  await hydrated(page);
+  await expect(page.getByRole("alert")).toBeVisible();
+  await expect(page.getByTestId("provider-accounts")).toHaveCount(0);
+});
