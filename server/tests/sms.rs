@@ -176,6 +176,23 @@ store_test!(
         step(&d).await;
         let whatsapp = whatsapp_row(db, event.id()).await;
         assert_eq!(whatsapp.status, "failed");
+        // A test send that fails is not followed by an SMS.
+        fonnte.push(Behaviour::Refuse("target invalid".into()));
+        let test = app::providers::ChannelTest {
+            channel: "whatsapp".into(),
+            recipient: "081200000005".into(),
+            message: "uji".into(),
+        }
+        .validate(domain::Locale::Id)
+        .unwrap();
+        app::providers::store::test_send(db, &test, budi, now_ms())
+            .await
+            .unwrap();
+        step(&d).await;
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM deliveries WHERE notification_type = 'test_send' AND status = 'failed'").await,
+            1
+        );
 
         // No SMS account: nothing to fall back to.
         assert!(d.sms_fallback(now_ms()).await.unwrap().is_empty());

@@ -9,6 +9,7 @@
 //! The sweep is idempotent: `deliveries.fallback_of` is unique, so instances
 //! sweeping at the same moment add one SMS, never two, and an event that
 //! already sends the person an SMS (critical routes SMS directly) adds none.
+//! Test sends never fall back.
 //! Only messages from the last [`WINDOW_MS`] qualify: an SMS about a failure
 //! hours old (say, SMS was switched on later) would be noise.
 
@@ -51,8 +52,11 @@ struct Candidate {
 const COLUMNS: &str =
     "d.id, d.event_id, d.notification_type, d.priority, d.user_id, d.recipient, d.message";
 
-/// Neither an SMS standing in for it, nor one the event sends this number.
-const NO_SMS_YET: &str = "NOT EXISTS (SELECT 1 FROM deliveries s WHERE s.fallback_of = d.id)
+/// Not a test send (it shows what one channel does, and an SMS costs
+/// money), and neither an SMS standing in for it, nor one the event sends
+/// this number.
+const WORTH_AN_SMS: &str = "d.notification_type <> 'test_send'
+     AND NOT EXISTS (SELECT 1 FROM deliveries s WHERE s.fallback_of = d.id)
      AND NOT EXISTS (SELECT 1 FROM deliveries s WHERE s.event_id = d.event_id
                      AND s.channel = 'sms' AND s.recipient = d.recipient)";
 
@@ -60,7 +64,7 @@ const NO_SMS_YET: &str = "NOT EXISTS (SELECT 1 FROM deliveries s WHERE s.fallbac
 pub async fn sweep(db: &Db, now: i64, config: FallbackConfig) -> Result<Vec<i64>, AppError> {
     let failed_sql = format!(
         "SELECT {COLUMNS} FROM deliveries d
-         WHERE d.channel = 'whatsapp' AND d.status = 'failed' AND d.failed_at >= $1 AND {NO_SMS_YET}
+         WHERE d.channel = 'whatsapp' AND d.status = 'failed' AND d.failed_at >= $1 AND {WORTH_AN_SMS}
          ORDER BY d.failed_at LIMIT $2"
     );
     let late_sql = format!(
@@ -68,7 +72,7 @@ pub async fn sweep(db: &Db, now: i64, config: FallbackConfig) -> Result<Vec<i64>
          WHERE d.channel = 'whatsapp' AND d.status IN ('queued', 'sending', 'sent')
            AND d.created_at >= $1 AND d.created_at <= $2
            AND d.priority IN ('high', 'critical') AND COALESCE(d.sent_at, d.created_at) <= $2
-           AND {NO_SMS_YET}
+           AND {WORTH_AN_SMS}
          ORDER BY d.created_at LIMIT $3"
     );
     let late_before = now - config.after_ms;
