@@ -6,7 +6,7 @@
 use crate::db::Db;
 use crate::error::AppError;
 use crate::in_tx;
-use domain::{Channel, DeliveryStatus, EventKind, Priority};
+use domain::{Channel, DeliveryStatus, EventKind, Priority, SystemMessage};
 
 pub struct NewEvent {
     pub source: String,
@@ -32,6 +32,47 @@ pub struct NewDelivery {
     pub status: DeliveryStatus,
     pub next_attempt_at: Option<i64>,
     pub max_attempts: i64,
+}
+
+impl NewEvent {
+    /// The event of a test send made in the app; `recipients` says what was
+    /// tested and by whom.
+    pub fn test_send(recipients: serde_json::Value) -> Self {
+        NewEvent {
+            source: "app".into(),
+            idempotency_key: None,
+            kind: EventKind::System(SystemMessage::TestSend),
+            priority: Priority::Medium,
+            work_zone: None,
+            recipients: recipients.to_string(),
+            data: "{}".into(),
+        }
+    }
+}
+
+impl NewDelivery {
+    /// A test send's one delivery, due now. One attempt per account: a test
+    /// shows what happens, it does not insist.
+    pub fn test_send(
+        channel: Channel,
+        recipient: String,
+        subject: Option<String>,
+        message: String,
+        now: i64,
+    ) -> Self {
+        NewDelivery {
+            user_id: None,
+            group_id: None,
+            rule_id: None,
+            channel,
+            recipient,
+            subject,
+            message,
+            status: DeliveryStatus::Queued,
+            next_attempt_at: Some(now),
+            max_attempts: 1,
+        }
+    }
 }
 
 pub struct NewInboxItem {

@@ -6,10 +6,7 @@ use crate::error::{internal, AppError, FieldError};
 use crate::i18n::{fill, tr};
 use crate::outbox::{write_event, NewDelivery, NewEvent};
 use crate::{in_tx, on_db};
-use domain::{
-    Channel, DeliveryStatus, EventKind, GroupCategory, NotificationType, Priority, Role,
-    SystemMessage,
-};
+use domain::{Channel, GroupCategory, NotificationType, Priority, Role};
 
 fn group_not_found(id: i64) -> AppError {
     AppError::NotFound(fill(tr("grup #{}", "group #{}"), &[&id]))
@@ -405,29 +402,11 @@ pub async fn test_send(
         let Some((chat_id, _active)) = chat else {
             return Err(group_not_found(group_id));
         };
-        let event = NewEvent {
-            source: "app".into(),
-            idempotency_key: None,
-            kind: EventKind::System(SystemMessage::TestSend),
-            priority: Priority::Medium,
-            work_zone: None,
-            recipients: serde_json::json!({ "group_ids": [group_id], "by_user": by_user })
-                .to_string(),
-            data: "{}".into(),
-        };
+        let event =
+            NewEvent::test_send(serde_json::json!({ "group_ids": [group_id], "by_user": by_user }));
         let delivery = NewDelivery {
-            user_id: None,
             group_id: Some(group_id),
-            rule_id: None,
-            channel: Channel::WhatsappGroup,
-            recipient: chat_id,
-            subject: None,
-            message: text.to_owned(),
-            status: DeliveryStatus::Queued,
-            next_attempt_at: Some(now),
-            // One attempt per account: a test shows what happens, it does not
-            // insist.
-            max_attempts: 1,
+            ..NewDelivery::test_send(Channel::WhatsappGroup, chat_id, None, text.to_owned(), now)
         };
         let event_id = write_event!(tx, &event, std::slice::from_ref(&delivery), &[], now).id();
         let id: i64 = sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id = $1")

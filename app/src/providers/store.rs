@@ -8,7 +8,7 @@ use crate::i18n::{fill, tr};
 use crate::outbox::{insert_event, NewDelivery, NewEvent};
 use crate::{in_tx, on_db};
 use domain::providers::Credentials;
-use domain::{Channel, DeliveryStatus, EventKind, Priority, SystemMessage};
+use domain::Channel;
 use serde_json::{Map, Value};
 
 #[derive(sqlx::FromRow)]
@@ -164,29 +164,16 @@ pub async fn save(db: &Db, p: &ValidProvider, now: i64) -> Result<i64, AppError>
 
 /// Queues one test message on a channel; answers the delivery's id.
 pub async fn test_send(db: &Db, t: &ValidTest, by_user: i64, now: i64) -> Result<i64, AppError> {
-    let event = NewEvent {
-        source: "app".into(),
-        idempotency_key: None,
-        kind: EventKind::System(SystemMessage::TestSend),
-        priority: Priority::Medium,
-        work_zone: None,
-        recipients: serde_json::json!({ "channel": t.channel.as_str(), "by_user": by_user })
-            .to_string(),
-        data: "{}".into(),
-    };
-    let delivery = NewDelivery {
-        user_id: None,
-        group_id: None,
-        rule_id: None,
-        channel: t.channel,
-        recipient: t.recipient.clone(),
-        subject: t.subject.clone(),
-        message: t.message.clone(),
-        status: DeliveryStatus::Queued,
-        next_attempt_at: Some(now),
-        // One attempt per account: a test shows what happens, it does not insist.
-        max_attempts: 1,
-    };
+    let event = NewEvent::test_send(
+        serde_json::json!({ "channel": t.channel.as_str(), "by_user": by_user }),
+    );
+    let delivery = NewDelivery::test_send(
+        t.channel,
+        t.recipient.clone(),
+        t.subject.clone(),
+        t.message.clone(),
+        now,
+    );
     let event_id = insert_event(db, &event, std::slice::from_ref(&delivery), &[], now)
         .await?
         .id();
