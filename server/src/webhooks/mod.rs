@@ -370,16 +370,7 @@ async fn meta_post(
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
     if !meta_signature_ok(secret, &body, signature) {
-        let _ = store::log_callback(
-            &hooks.db,
-            "meta",
-            Some(account_id),
-            &String::from_utf8_lossy(&body),
-            "rejected: bad signature",
-            now_ms(),
-        )
-        .await;
-        return refuse(StatusCode::UNAUTHORIZED, "bad signature");
+        return bad_signature(&hooks, "meta", account_id, &body, StatusCode::UNAUTHORIZED).await;
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return refuse(StatusCode::BAD_REQUEST, "malformed JSON");
@@ -429,8 +420,6 @@ async fn meta_post(
     acknowledge(&hooks, "meta", account_id, &body, &outcome.join("; "), now).await
 }
 
-/// Keeps the callback and what it did (audit, replay detection) and answers
-/// 200, which every provider takes as "received, do not resend".
 /// Twilio's signature: base64 of HMAC-SHA1(auth token, URL + each parameter's
 /// name and value, sorted by name).
 pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
@@ -484,16 +473,7 @@ async fn twilio(
         .and_then(|v| v.to_str().ok());
     let now = now_ms();
     if !given.is_some_and(|g| same_secret(g, &twilio_signature(token, &url, &params))) {
-        let _ = store::log_callback(
-            &hooks.db,
-            "twilio",
-            Some(account_id),
-            &String::from_utf8_lossy(&body),
-            "rejected: bad signature",
-            now,
-        )
-        .await;
-        return refuse(StatusCode::FORBIDDEN, "bad signature");
+        return bad_signature(&hooks, "twilio", account_id, &body, StatusCode::FORBIDDEN).await;
     }
     let field = |name: &str| {
         params
@@ -525,6 +505,29 @@ async fn twilio(
     acknowledge(&hooks, "twilio", account_id, &body, &outcome, now).await
 }
 
+/// Refuses a callback whose signature does not match, keeping it (with the
+/// verdict) for audit; nothing is applied.
+async fn bad_signature(
+    hooks: &Webhooks,
+    provider: &str,
+    account_id: i64,
+    body: &[u8],
+    status: StatusCode,
+) -> Response {
+    let _ = store::log_callback(
+        &hooks.db,
+        provider,
+        Some(account_id),
+        &String::from_utf8_lossy(body),
+        "rejected: bad signature",
+        now_ms(),
+    )
+    .await;
+    refuse(status, "bad signature")
+}
+
+/// Keeps the callback and what it did (audit, replay detection) and answers
+/// 200, which every provider takes as "received, do not resend".
 async fn acknowledge(
     hooks: &Webhooks,
     provider: &str,
