@@ -206,6 +206,11 @@ fn strip_markers(line: &str) -> String {
     chars.into_iter().collect()
 }
 
+/// The SMS a WhatsApp message becomes: [`plain`], cut to [`MAX_SEGMENTS`].
+pub fn from_whatsapp(whatsapp: &str) -> String {
+    fit(&plain(whatsapp), MAX_SEGMENTS)
+}
+
 /// Cuts `text` to at most `max_segments` parts, ending with "..." when it
 /// had to cut, at a word boundary when one is near.
 pub fn fit(text: &str, max_segments: u32) -> String {

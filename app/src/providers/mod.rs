@@ -317,9 +317,7 @@ impl ChannelTest {
                 subject: (channel == Channel::Email)
                     .then(|| t("Uji kirim Notifikasi ISP", "ISP Notifications test send").into()),
                 message: match channel {
-                    Channel::Sms => {
-                        domain::sms::fit(&domain::sms::plain(text), domain::sms::MAX_SEGMENTS)
-                    }
+                    Channel::Sms => domain::sms::from_whatsapp(text),
                     _ => text.to_owned(),
                 },
             }),

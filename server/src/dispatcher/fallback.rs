@@ -96,7 +96,7 @@ pub async fn sweep(db: &Db, now: i64, config: FallbackConfig) -> Result<Vec<i64>
     let mut added = Vec::new();
     for c in candidates {
         let priority = Priority::parse(&c.priority).unwrap_or(Priority::High);
-        let text = sms::fit(&sms::plain(&c.message), sms::MAX_SEGMENTS);
+        let text = sms::from_whatsapp(&c.message);
         let id: Option<i64> = on_db_write!(db, |pool| {
             sqlx::query_scalar(
                 "INSERT INTO deliveries (event_id, notification_type, priority, user_id, channel, recipient,

@@ -495,10 +495,7 @@ pub async fn prepare(
                     // The WhatsApp text without its formatting, cut to fit.
                     Channel::Sms => (
                         u.phone.clone().unwrap_or_default(),
-                        domain::sms::fit(
-                            &domain::sms::plain(&r.whatsapp(None, locale, &u.name)),
-                            domain::sms::MAX_SEGMENTS,
-                        ),
+                        domain::sms::from_whatsapp(&r.whatsapp(None, locale, &u.name)),
                     ),
                     // Staff email says why it came and where to turn it off.
                     Channel::Email => (
