@@ -15,6 +15,30 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
+/// A test send's text (a group's or a channel's), trimmed: written, and
+/// within WhatsApp's 4,096 characters, the longest any channel here takes.
+/// Checked in the browser and on the server.
+pub fn check_test_message(message: &str, locale: domain::Locale) -> Result<&str, FieldError> {
+    let t = |id, en| crate::i18n::pick(locale, id, en);
+    let text = message.trim();
+    if text.is_empty() {
+        Err(FieldError::new(
+            "message",
+            t("Tulis pesan uji.", "Write a test message."),
+        ))
+    } else if text.encode_utf16().count() > domain::template::WHATSAPP_MAX_CHARS {
+        Err(FieldError::new(
+            "message",
+            t(
+                "Pesan melebihi 4.096 karakter.",
+                "The message is over 4,096 characters.",
+            ),
+        ))
+    } else {
+        Ok(text)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryListItem {
     pub id: i64,
@@ -288,6 +312,20 @@ pub async fn retry_delivery(id: i64) -> Result<i64, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_test_message_is_trimmed_written_and_within_whatsapps_limit() {
+        use domain::Locale;
+        assert_eq!(check_test_message("  uji  ", Locale::Id), Ok("uji"));
+        assert_eq!(
+            check_test_message("  ", Locale::En).unwrap_err().field,
+            "message"
+        );
+        let long = "a".repeat(domain::template::WHATSAPP_MAX_CHARS + 1);
+        assert!(check_test_message(&long, Locale::En).is_err());
+        let full = "a".repeat(domain::template::WHATSAPP_MAX_CHARS);
+        assert!(check_test_message(&full, Locale::En).is_ok());
+    }
 
     #[test]
     fn filters_round_trip_through_the_query_string() {

@@ -377,22 +377,8 @@ pub async fn test_send(
     message: &str,
     now: i64,
 ) -> Result<i64, AppError> {
-    let text = message.trim();
-    if text.is_empty() {
-        return Err(AppError::invalid(
-            "message",
-            tr("Tulis pesan uji.", "Write a test message."),
-        ));
-    }
-    if text.encode_utf16().count() > domain::template::WHATSAPP_MAX_CHARS {
-        return Err(AppError::invalid(
-            "message",
-            tr(
-                "Pesan melebihi 4.096 karakter WhatsApp.",
-                "The message is over WhatsApp's 4,096 characters.",
-            ),
-        ));
-    }
+    let text = crate::deliveries::check_test_message(message, crate::i18n::locale())
+        .map_err(|e| AppError::Validation(vec![e]))?;
     let id = in_tx!(db, |tx| {
         let chat: Option<(String, bool)> =
             sqlx::query_as("SELECT chat_id, active FROM whatsapp_groups WHERE id = $1")

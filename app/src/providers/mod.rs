@@ -270,21 +270,13 @@ impl ChannelTest {
                 ),
             ));
         }
-        let text = self.message.trim();
-        if text.is_empty() {
-            errors.push(FieldError::new(
-                "message",
-                t("Tulis pesan uji.", "Write a test message."),
-            ));
-        } else if text.encode_utf16().count() > domain::template::WHATSAPP_MAX_CHARS {
-            errors.push(FieldError::new(
-                "message",
-                t(
-                    "Pesan melebihi 4.096 karakter.",
-                    "The message is over 4,096 characters.",
-                ),
-            ));
-        }
+        let text = match crate::deliveries::check_test_message(&self.message, locale) {
+            Ok(text) => text,
+            Err(e) => {
+                errors.push(e);
+                ""
+            }
+        };
         let recipient = self.recipient.trim();
         let recipient = match channel {
             Some(Channel::Email) => {
