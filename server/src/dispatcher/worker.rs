@@ -67,6 +67,8 @@ pub struct Dispatcher {
     pub worker_id: String,
     /// Staff emails' unsubscribe link, made once from `config.public_url`.
     settings_url: String,
+    /// Where Twilio reports an SMS's status (`…/{account id}` follows).
+    twilio_callbacks: String,
     /// Tells the browsers what changed.
     pub feed: Feed,
     /// Rows this instance has claimed since it started (each one attempt).
@@ -90,6 +92,10 @@ impl Dispatcher {
             mailers: Arc::default(),
             wake,
             settings_url: domain::email::settings_url(&config.public_url),
+            twilio_callbacks: format!(
+                "{}/webhooks/twilio",
+                config.public_url.trim_end_matches('/')
+            ),
             config,
             worker_id: format!("w-{}", hex::encode(id)),
             feed,
@@ -207,11 +213,6 @@ impl Dispatcher {
             self.wake.notify_one();
         }
         Ok(added)
-    }
-
-    /// `PUBLIC_URL` without a trailing slash.
-    fn public_url(&self) -> &str {
-        self.config.public_url.trim_end_matches('/')
     }
 
     /// Sleeps until the next deferred row is due, bounded by the poll interval.
@@ -336,7 +337,7 @@ impl Dispatcher {
                 Via::Email => providers::email::send(&self.mailers, account, &mail).await,
                 Via::Sms(phone) => {
                     let callback = (account.kind == providers::ProviderKind::Twilio)
-                        .then(|| format!("{}/webhooks/twilio/{}", self.public_url(), account.id));
+                        .then(|| format!("{}/{}", self.twilio_callbacks, account.id));
                     providers::sms::send(
                         &self.http,
                         account,
