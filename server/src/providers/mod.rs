@@ -102,7 +102,6 @@ pub async fn send(
     to: To<'_>,
     text: &str,
 ) -> SendResult {
-    let timeout = Duration::from_millis(account.timeout_ms.max(1) as u64);
     let request = match account.kind {
         ProviderKind::Sandbox => {
             return SendResult::Accepted {
@@ -130,18 +129,9 @@ pub async fn send(
             )
         }
     };
-    let request = match request {
-        Ok(r) => r.timeout(timeout),
-        Err(e) => return SendResult::failed(FailureClass::Account, e, None),
-    };
-    let response = match request.send().await {
-        Ok(r) => r,
-        Err(e) => return classify_transport_error(&e),
-    };
-    let status = response.status().as_u16();
-    let body = match response.text().await {
-        Ok(b) => b,
-        Err(e) => return classify_transport_error(&e),
+    let (status, body) = match exchange(request, account).await {
+        Ok(answer) => answer,
+        Err(failed) => return failed,
     };
     match account.kind {
         ProviderKind::Fonnte => fonnte::parse(status, &body),
@@ -153,6 +143,29 @@ pub async fn send(
         | ProviderKind::Zenziva
         | ProviderKind::Twilio => unreachable!("answered above"),
     }
+}
+
+/// Sends a provider's request within the account's timeout and reads the
+/// answer: its HTTP status and body, or the failure as the dispatcher
+/// classifies it (a request that could not be built is the account's).
+async fn exchange(
+    request: Result<reqwest::RequestBuilder, String>,
+    account: &Account,
+) -> Result<(u16, String), SendResult> {
+    let timeout = Duration::from_millis(account.timeout_ms.max(1) as u64);
+    let request = request
+        .map_err(|e| SendResult::failed(FailureClass::Account, e, None))?
+        .timeout(timeout);
+    let response = request
+        .send()
+        .await
+        .map_err(|e| classify_transport_error(&e))?;
+    let status = response.status().as_u16();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| classify_transport_error(&e))?;
+    Ok((status, body))
 }
 
 fn classify_transport_error(e: &reqwest::Error) -> SendResult {

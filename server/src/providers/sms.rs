@@ -18,7 +18,6 @@ use super::{classify_http, classify_reason, clip, id_string, Account, ProviderKi
 use super::{FailureClass, To};
 use domain::PhoneE164;
 use serde_json::Value;
-use std::time::Duration;
 
 /// Sends one SMS through one account. `callback` is where Twilio should
 /// report the message's status (`None`: no status reports).
@@ -42,20 +41,9 @@ pub async fn send(
             )
         }
     };
-    let timeout = Duration::from_millis(account.timeout_ms.max(1) as u64);
-    let request = match request {
-        Ok(r) => r.timeout(timeout),
-        Err(e) => return SendResult::failed(FailureClass::Account, e, None),
-    };
-    let (status, body) = match request.send().await {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            match r.text().await {
-                Ok(b) => (status, b),
-                Err(e) => return super::classify_transport_error(&e),
-            }
-        }
-        Err(e) => return super::classify_transport_error(&e),
+    let (status, body) = match super::exchange(request, account).await {
+        Ok(answer) => answer,
+        Err(failed) => return failed,
     };
     match account.kind {
         ProviderKind::Zenziva => zenziva_parse(status, &body),
