@@ -49,6 +49,7 @@ test("screenshots of each page", async ({ page, request }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   for (const [path, name] of [
     ["/master/groups/1", "group-editor-phone"],
+    ["/master/providers", "providers-phone"],
     ["/deliveries", "deliveries-phone"],
     ["/analytics", "analytics-phone"],
   ]) {

@@ -54,7 +54,7 @@ fn AccountTable(list: Vec<ProviderView>, form: RwSignal<ProviderForm>) -> impl I
         return view! { <p>{tr("Belum ada akun.", "No accounts yet.")}</p> }.into_any();
     }
     view! {
-        <div class="table-scroll">
+        <div class="table-wrap">
         <table data-testid="provider-accounts">
             <thead><tr>
                 <th>{tr("Nama", "Name")}</th><th>{tr("Jenis", "Kind")}</th><th>{tr("Kanal", "Channel")}</th>
