@@ -7,6 +7,8 @@
 //! - [`settings`]: a user's own notification settings;
 //! - [`groups`]: WhatsApp groups master data;
 //! - [`deliveries`]: the delivery log;
+//! - [`escalation`]: escalation policies (master data);
+//! - [`alerts`]: notifications open until acknowledged (escalation);
 //! - [`analytics`]: delivery statistics;
 //! - [`inbox`]: the in-app notifications;
 //! - [`live`]: live updates over the WebSocket (server feed, browser client);
@@ -17,12 +19,14 @@
 //! - [`i18n`]: the pages' language (Indonesian, or English by choice);
 //! - [`shell`]: the document, the router and the navigation.
 
+pub mod alerts;
 pub mod analytics;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod deliveries;
 pub mod error;
+pub mod escalation;
 pub mod groups;
 pub mod i18n;
 pub mod inbox;

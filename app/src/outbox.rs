@@ -18,6 +18,21 @@ pub struct NewEvent {
     pub recipients: String,
     /// JSON of the template variables as posted.
     pub data: String,
+    /// Set when the event falls under an escalation policy.
+    pub alert: Option<NewAlert>,
+}
+
+/// The alert of an event under an escalation policy, written with it. Its
+/// recipients are everyone the event's deliveries reach by name.
+pub struct NewAlert {
+    pub policy_id: i64,
+    /// Random; the acknowledgement links in the event's messages name it.
+    pub ack_key: String,
+    /// The text repeated under each step's header.
+    pub message: String,
+    /// How long after the event the first step is due (`None`: the policy
+    /// has no steps).
+    pub first_step_after_ms: Option<i64>,
 }
 
 pub struct NewDelivery {
@@ -46,6 +61,7 @@ impl NewEvent {
             work_zone: None,
             recipients: recipients.to_string(),
             data: "{}".into(),
+            alert: None,
         }
     }
 }
@@ -117,6 +133,91 @@ pub async fn insert_event(
 /// One event with what it routed to.
 pub type EventRows<'a> = (&'a NewEvent, &'a [NewDelivery], &'a [NewInboxItem]);
 
+/// Inserts deliveries of event `event_id` inside the caller's transaction,
+/// one multi-row statement per chunk. `alert_step`: the escalation step that
+/// adds them (`None`: the event's own routing).
+macro_rules! write_deliveries {
+    ($tx:ident, $event_id:expr, $kind:expr, $priority:expr, $deliveries:expr, $now:expr, $alert_step:expr) => {{
+        let (event_id, kind, priority, deliveries, now, alert_step): (
+            i64,
+            &str,
+            &str,
+            &[$crate::outbox::NewDelivery],
+            i64,
+            Option<i64>,
+        ) = ($event_id, $kind, $priority, $deliveries, $now, $alert_step);
+        for chunk in deliveries.chunks($crate::outbox::INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
+                     channel, recipient, subject, message, status, max_attempts, next_attempt_at,
+                     created_at, updated_at, sent_at, delivered_at, alert_step)
+                 VALUES {}",
+                $crate::db::value_rows(chunk.len(), 18)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for d in chunk {
+                let delivered_at = (d.status == domain::DeliveryStatus::Delivered).then_some(now);
+                q = q
+                    .bind(event_id)
+                    .bind(kind)
+                    .bind(priority)
+                    .bind(d.user_id)
+                    .bind(d.group_id)
+                    .bind(d.rule_id)
+                    .bind(d.channel.as_str())
+                    .bind(&d.recipient)
+                    .bind(&d.subject)
+                    .bind(&d.message)
+                    .bind(d.status.as_str())
+                    .bind(d.max_attempts)
+                    .bind(d.next_attempt_at)
+                    .bind(now)
+                    .bind(now)
+                    .bind(delivered_at)
+                    .bind(delivered_at)
+                    .bind(alert_step);
+            }
+            q.execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(crate) use write_deliveries;
+
+/// Inserts in-app inbox items of event `event_id` inside the caller's
+/// transaction.
+macro_rules! write_inbox {
+    ($tx:ident, $event_id:expr, $kind:expr, $priority:expr, $inbox:expr, $now:expr) => {{
+        let (event_id, kind, priority, inbox, now): (
+            i64,
+            &str,
+            &str,
+            &[$crate::outbox::NewInboxItem],
+            i64,
+        ) = ($event_id, $kind, $priority, $inbox, $now);
+        for chunk in inbox.chunks($crate::outbox::INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
+                 VALUES {}",
+                $crate::db::value_rows(chunk.len(), 8)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for n in chunk {
+                q = q
+                    .bind(event_id)
+                    .bind(n.user_id)
+                    .bind(kind)
+                    .bind(priority)
+                    .bind(&n.title)
+                    .bind(&n.body)
+                    .bind(&n.link)
+                    .bind(now);
+            }
+            q.execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(crate) use write_inbox;
+
 /// Writes one event with its deliveries and inbox items inside the caller's
 /// transaction (`in_tx!`), so a message the app sends commits together with
 /// the state it belongs to (a phone code, a retry) or not at all. A macro,
@@ -158,59 +259,47 @@ macro_rules! write_event {
                 $crate::outbox::Inserted::Duplicate(first)
             }
             Some(event_id) => {
-                // Multi-row inserts: one statement per chunk, not per row.
-                for chunk in deliveries.chunks($crate::outbox::INSERT_CHUNK) {
-                    let sql = format!(
-                        "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
-                             channel, recipient, subject, message, status, max_attempts, next_attempt_at,
-                             created_at, updated_at, sent_at, delivered_at)
-                         VALUES {}",
-                        $crate::db::value_rows(chunk.len(), 17)
-                    );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for d in chunk {
-                        let delivered_at =
-                            (d.status == domain::DeliveryStatus::Delivered).then_some(now);
-                        q = q
-                            .bind(event_id)
-                            .bind(event.kind.as_str())
-                            .bind(event.priority.as_str())
-                            .bind(d.user_id)
-                            .bind(d.group_id)
-                            .bind(d.rule_id)
-                            .bind(d.channel.as_str())
-                            .bind(&d.recipient)
-                            .bind(&d.subject)
-                            .bind(&d.message)
-                            .bind(d.status.as_str())
-                            .bind(d.max_attempts)
-                            .bind(d.next_attempt_at)
-                            .bind(now)
-                            .bind(now)
-                            .bind(delivered_at)
-                            .bind(delivered_at);
-                    }
-                    q.execute(&mut *$tx).await?;
-                }
-                for chunk in inbox.chunks($crate::outbox::INSERT_CHUNK) {
-                    let sql = format!(
-                        "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
-                         VALUES {}",
-                        $crate::db::value_rows(chunk.len(), 8)
-                    );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for n in chunk {
-                        q = q
-                            .bind(event_id)
-                            .bind(n.user_id)
-                            .bind(event.kind.as_str())
-                            .bind(event.priority.as_str())
-                            .bind(&n.title)
-                            .bind(&n.body)
-                            .bind(&n.link)
-                            .bind(now);
-                    }
-                    q.execute(&mut *$tx).await?;
+                $crate::outbox::write_deliveries!(
+                    $tx,
+                    event_id,
+                    event.kind.as_str(),
+                    event.priority.as_str(),
+                    deliveries,
+                    now,
+                    None::<i64>
+                );
+                $crate::outbox::write_inbox!(
+                    $tx,
+                    event_id,
+                    event.kind.as_str(),
+                    event.priority.as_str(),
+                    inbox,
+                    now
+                );
+                if let Some(alert) = &event.alert {
+                    let alert_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO alerts (event_id, policy_id, ack_key, status, message, next_step,
+                             next_step_at, created_at, updated_at)
+                         VALUES ($1, $2, $3, 'open', $4, 0, $5, $6, $6) RETURNING id",
+                    )
+                    .bind(event_id)
+                    .bind(alert.policy_id)
+                    .bind(&alert.ack_key)
+                    .bind(&alert.message)
+                    .bind(alert.first_step_after_ms.map(|ms| now + ms))
+                    .bind(now)
+                    .fetch_one(&mut *$tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)
+                         SELECT DISTINCT $1, user_id, 0, $2 FROM deliveries
+                         WHERE event_id = $3 AND user_id IS NOT NULL",
+                    )
+                    .bind(alert_id)
+                    .bind(now)
+                    .bind(event_id)
+                    .execute(&mut *$tx)
+                    .await?;
                 }
                 $crate::outbox::Inserted::Created(event_id)
             }

@@ -5,6 +5,7 @@ use crate::auth::page::LoginPage;
 use crate::auth::{whoami, Area, CurrentUser, Login, Logout};
 use crate::deliveries::page::{DeliveriesPage, DeliveryDetailPage};
 use crate::error::AppError;
+use crate::escalation::page::EscalationPage;
 use crate::groups::editor::GroupEditorPage;
 use crate::groups::page::GroupsPage;
 use crate::i18n::{self, tr};
@@ -101,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("master/groups/new") view=GroupEditorPage/>
                     <Route path=path!("master/groups/:id") view=GroupEditorPage/>
                     <Route path=path!("master/providers") view=ProvidersPage/>
+                    <Route path=path!("master/escalation") view=EscalationPage/>
                     <Route path=path!("deliveries") view=DeliveriesPage/>
                     <Route path=path!("deliveries/:id") view=DeliveryDetailPage/>
                     <Route path=path!("analytics") view=AnalyticsPage/>
@@ -153,6 +155,9 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                                 <li><A href="/master/groups">{tr("Grup WhatsApp", "WhatsApp groups")}</A></li>
                                 {Area::Providers.allows(role).then(|| view! {
                                     <li><A href="/master/providers">{tr("Penyedia", "Providers")}</A></li>
+                                })}
+                                {Area::Escalation.allows(role).then(|| view! {
+                                    <li><A href="/master/escalation">{tr("Eskalasi", "Escalation")}</A></li>
                                 })}
                             </ul>
                         </li>

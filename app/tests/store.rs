@@ -1257,3 +1257,110 @@ store_test!(
         );
     }
 );
+
+// ---- escalation policies ----
+
+use app::escalation::{store as policies, PolicyForm, StepForm};
+
+fn policy_form(name: &str, steps: Vec<StepForm>) -> PolicyForm {
+    PolicyForm {
+        name: name.into(),
+        notification_type: "outage".into(),
+        min_priority: "high".into(),
+        steps,
+        ..PolicyForm::default()
+    }
+}
+
+store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
+    demo(db).await;
+    let noc: i64 = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM whatsapp_groups WHERE name = 'NOC Team'"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    let now = 1_800_000_000_000;
+    let form = policy_form(
+        "Gangguan",
+        vec![
+            StepForm {
+                delay_minutes: 2,
+                zone: "bekasi".into(),
+                channels: vec![Channel::Sms, Channel::Voice],
+                ..StepForm::default()
+            },
+            StepForm {
+                delay_minutes: 7,
+                target: "group".into(),
+                group_id: Some(noc),
+                channels: vec![],
+                ..StepForm::default()
+            },
+        ],
+    );
+    let id = policies::save(db, &form.validate(Locale::En).unwrap(), now)
+        .await
+        .unwrap();
+    let saved = policies::list(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.id == id)
+        .unwrap();
+    assert_eq!(saved.notification_type, Some(domain::NotificationType::Outage));
+    assert_eq!(saved.min_priority, domain::Priority::High);
+    assert_eq!(saved.steps, form.validate(Locale::En).unwrap().steps);
+    assert_eq!(saved.open_alerts, 0);
+
+    // An edit replaces the steps, in order.
+    let mut edit = PolicyForm::from(&saved);
+    edit.steps.remove(0);
+    edit.steps.push(StepForm::default());
+    policies::save(db, &edit.validate(Locale::En).unwrap(), now)
+        .await
+        .unwrap();
+    let steps: Vec<(i64, i64)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT position, delay_minutes FROM escalation_steps WHERE policy_id = $1 ORDER BY position"
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .unwrap());
+    assert_eq!(steps, vec![(0, 7), (1, 5)]);
+
+    // A taken name is a conflict; a group that does not exist names its step;
+    // neither writes anything.
+    let clash = policy_form("Gangguan", vec![StepForm::default()]);
+    assert!(matches!(
+        policies::save(db, &clash.validate(Locale::En).unwrap(), now).await,
+        Err(AppError::Conflict(_))
+    ));
+    let ghost = policy_form(
+        "Hantu",
+        vec![
+            StepForm::default(),
+            StepForm {
+                target: "group".into(),
+                group_id: Some(999_999),
+                ..StepForm::default()
+            },
+        ],
+    );
+    match policies::save(db, &ghost.validate(Locale::En).unwrap(), now).await {
+        Err(AppError::Validation(errors)) => assert_eq!(errors[0].field, "steps[2]"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM escalation_policies WHERE name = 'Hantu'").await,
+        0
+    );
+
+    // Deleted: gone with its steps.
+    policies::delete(db, id).await.unwrap();
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM escalation_steps WHERE policy_id NOT IN (SELECT id FROM escalation_policies)").await,
+        0
+    );
+    assert!(matches!(policies::delete(db, id).await, Err(AppError::NotFound(_))));
+});

@@ -11,6 +11,7 @@
 //! - [`quiet`]: quiet hours in the user's time zone;
 //! - [`routing`]: who gets an event, on which channels, and when;
 //! - [`providers`]: provider kinds and what their credentials need;
+//! - [`escalation`]: escalation policies, acknowledgement replies and texts;
 //! - [`sms`]: SMS segments (GSM-7 / UCS-2) and WhatsApp text made to fit;
 //! - [`preferences`]: the switches of a user's notification settings;
 //! - [`verification`]: the rules of one-time phone codes;
@@ -18,6 +19,7 @@
 
 pub mod defaults;
 pub mod email;
+pub mod escalation;
 pub mod kinds;
 pub mod phone;
 pub mod preferences;

@@ -211,6 +211,33 @@ pub fn from_whatsapp(whatsapp: &str) -> String {
     fit(&plain(whatsapp), MAX_SEGMENTS)
 }
 
+/// The SMS of a WhatsApp message with a last line that must survive whole
+/// (an acknowledgement link): the message is cut, never the line.
+pub fn from_whatsapp_with_tail(whatsapp: &str, tail: &str) -> String {
+    let tail = plain(tail);
+    let body = plain(whatsapp);
+    let whole = format!("{body}\n{tail}");
+    if segments(&whole).count <= MAX_SEGMENTS {
+        return whole;
+    }
+    // The longest cut of the body (in characters) that still fits.
+    let chars: Vec<(usize, char)> = body.char_indices().collect();
+    let with = |n: usize| {
+        let end = chars.get(n).map_or(body.len(), |&(i, _)| i);
+        format!("{}...\n{tail}", body[..end].trim_end())
+    };
+    let (mut lo, mut hi) = (0, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if segments(&with(mid)).count <= MAX_SEGMENTS {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    with(lo)
+}
+
 /// Cuts `text` to at most `max_segments` parts, ending with "..." when it
 /// had to cut, at a word boundary when one is near.
 pub fn fit(text: &str, max_segments: u32) -> String {
@@ -253,6 +280,18 @@ pub fn fit(text: &str, max_segments: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tail_survives_whole_and_the_message_is_cut_instead() {
+        let link = "Konfirmasi: https://notif.example/ack/0123456789abcdef.12.1800000000.AAAAAAAAAAAAAAAAAAAAAA";
+        let short = from_whatsapp_with_tail("*Outage* di Karawang", link);
+        assert_eq!(short, format!("Outage di Karawang\n{link}"));
+        let long = from_whatsapp_with_tail(&"kabel putus ".repeat(100), link);
+        assert!(long.ends_with(&format!("...\n{link}")), "{long}");
+        assert!(segments(&long).count <= MAX_SEGMENTS);
+        // As long as it can be: one more character would need a fourth part.
+        assert!(segments(&long).count == MAX_SEGMENTS);
+    }
 
     #[test]
     fn plain_ascii_is_gsm7_with_160_in_one_and_153_per_part() {

@@ -4,12 +4,14 @@
 //!   OpenAPI document;
 //! - [`dispatcher`]: the outbox workers (claim, send with failover, record);
 //! - [`providers`]: Fonnte, Wablas, Woowa, Meta Cloud API and the sandbox;
-//! - [`webhooks`]: provider status callbacks;
+//! - [`webhooks`]: provider status callbacks and WhatsApp replies;
+//! - [`acks`]: the signed acknowledgement links' page;
 //! - [`live`]: the browsers' WebSocket (`/ws`);
 //! - [`api_keys`]: keys for the ticketing system;
 //! - [`config`]: the environment;
 //! - [`start`]: wires it all into one running server (used by `main` and tests).
 
+pub mod acks;
 pub mod api_keys;
 pub mod config;
 pub mod dispatcher;
@@ -132,6 +134,9 @@ pub async fn start(
     options: StartOptions,
 ) -> Result<Running, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let link_key = app::alerts::token::LinkKey::load_or_create(&db, app::time::now_ms())
+        .await
+        .map_err(|e| format!("acknowledgement link key: {e}"))?;
     let wake = Arc::new(Notify::new());
     let shutdown = CancellationToken::new();
     let feed = Feed::new();
@@ -164,7 +169,7 @@ pub async fn start(
         reference: ingest::plan::ReferenceCache::new(db.clone(), Duration::from_secs(2)),
         keys: api_keys::ApiKeyCache::new(db.clone(), Duration::from_secs(30)),
         writer: ingest::writer::EventWriter::spawn(db.clone(), wake.clone(), feed.clone()),
-        settings_url: domain::email::settings_url(&options.public_url),
+        links: ingest::plan::Links::new(&options.public_url, link_key.clone()),
     });
     let hooks = Arc::new(webhooks::Webhooks {
         db: db.clone(),
@@ -181,6 +186,11 @@ pub async fn start(
         .merge(live::router(sockets))
         .merge(ingest::router(ingest))
         .merge(webhooks::router(hooks))
+        .merge(acks::router(Arc::new(acks::Acks {
+            db: db.clone(),
+            feed: feed.clone(),
+            key: link_key,
+        })))
         .layer(TraceLayer::new_for_http().make_span_with(request_span));
 
     if let Some(every) = options.analytics_refresh {

@@ -4,12 +4,10 @@
 mod support;
 
 use app::store_test;
-use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use server::testkit::fakes::{Fake, Kind};
 use server::DEMO_API_KEY;
-use sha2::Sha256;
 use support::*;
 
 fn client() -> reqwest::Client {
@@ -252,12 +250,6 @@ fn meta_statuses(statuses: Value) -> String {
         "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "6221000", "phone_number_id": "106540352242922"},
                   "statuses": statuses}}]}]})
     .to_string()
-}
-
-fn sign(secret: &str, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 store_test!(

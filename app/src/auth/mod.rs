@@ -33,6 +33,8 @@ pub enum Area {
     Groups,
     /// Provider accounts of every channel.
     Providers,
+    /// Escalation policies.
+    Escalation,
     Deliveries,
     Analytics,
 }
@@ -41,7 +43,7 @@ impl Area {
     pub fn roles(self) -> &'static [Role] {
         match self {
             Area::Inbox | Area::Settings => Role::ALL,
-            Area::Groups | Area::Providers => &[Role::Admin],
+            Area::Groups | Area::Providers | Area::Escalation => &[Role::Admin],
             Area::Deliveries | Area::Analytics => &[Role::Admin, Role::Manager],
         }
     }

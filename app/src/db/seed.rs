@@ -372,5 +372,43 @@ pub async fn ensure_demo_data(db: &Db) -> Result<bool, AppError> {
             }
         }
     });
+    demo_policy(db, now).await?;
     Ok(true)
+}
+
+/// Critical alerts climb until someone acknowledges: the zone's
+/// supervisors after 5 minutes, the NOC group after 10 more, the managers
+/// after 15 more.
+async fn demo_policy(db: &Db, now: i64) -> Result<(), AppError> {
+    use domain::escalation::{Step, StepTarget};
+    use domain::Channel::{Email, InApp, Sms, Whatsapp};
+    let noc: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM whatsapp_groups WHERE category = 'noc' ORDER BY id LIMIT 1"
+    )
+    .fetch_optional(pool)
+    .await?);
+    let role = |delay_minutes, role, channels| Step {
+        delay_minutes,
+        target: StepTarget::Role { role, zone: None },
+        channels,
+    };
+    let mut steps = vec![role(5, Role::Supervisor, vec![Whatsapp, Sms, InApp])];
+    if let Some(group_id) = noc {
+        steps.push(Step {
+            delay_minutes: 10,
+            target: StepTarget::Group { group_id },
+            channels: vec![],
+        });
+    }
+    steps.push(role(15, Role::Manager, vec![Whatsapp, Email, InApp]));
+    let policy = crate::escalation::ValidPolicy {
+        id: None,
+        name: "Insiden kritis".into(),
+        notification_type: None,
+        min_priority: domain::Priority::Critical,
+        enabled: true,
+        steps,
+    };
+    crate::escalation::store::save(db, &policy, now).await?;
+    Ok(())
 }

@@ -267,6 +267,10 @@ pub struct DeliveryDetail {
     pub fallback_of: Option<i64>,
     /// The SMS sent because this WhatsApp delivery did not arrive.
     pub sms_fallback: Option<i64>,
+    /// The escalation step that sent it (`None`: the event's own routing).
+    pub alert_step: Option<i64>,
+    /// The event's alert, when it is under an escalation policy.
+    pub alert: Option<crate::alerts::AlertView>,
 }
 
 #[server(endpoint = "deliveries/list", input = Json)]

@@ -314,6 +314,8 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
             {d.retried_as.map(|n| view! { <p>{tr("Diulang sebagai ", "Retried as ")} <a href=format!("/deliveries/{n}")>"#" {n}</a></p> })}
             {d.fallback_of.map(|o| view! { <p data-testid="fallback-of">{tr("SMS pengganti WhatsApp ", "SMS standing in for WhatsApp ")} <a href=format!("/deliveries/{o}")>"#" {o}</a></p> })}
             {d.sms_fallback.map(|n| view! { <p data-testid="sms-fallback">{tr("Tidak sampai lewat WhatsApp; dikirim lewat SMS sebagai ", "Did not arrive by WhatsApp; sent by SMS as ")} <a href=format!("/deliveries/{n}")>"#" {n}</a></p> })}
+            {d.alert_step.map(|n| view! { <p data-testid="alert-step">{domain::escalation::step_title(crate::i18n::locale(), n as usize)}</p> })}
+            {d.alert.clone().map(|a| view! { <p data-testid="delivery-alert">{alert_summary(&a)}</p> })}
             {(failed && d.retried_as.is_none()).then(|| view! {
                 <button type="button" class="primary" data-testid="retry"
                     disabled=move || retry.pending().get()
@@ -377,5 +379,39 @@ pub fn DeliveryProgress(delivery_id: Memo<Option<i64>>) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// An alert's state in one line: open (and when the next step comes), or
+/// who acknowledged it, when and how.
+fn alert_summary(a: &crate::alerts::AlertView) -> String {
+    let locale = crate::i18n::locale();
+    if a.open {
+        match a.next_step_at {
+            Some(at) => fill(
+                tr(
+                    "Peringatan terbuka, menunggu konfirmasi; eskalasi berikutnya {} WIB.",
+                    "Alert open, awaiting acknowledgement; next escalation {} WIB.",
+                ),
+                &[&format_wib(at)],
+            ),
+            None => tr(
+                "Peringatan terbuka, menunggu konfirmasi; semua tahap eskalasi sudah berjalan.",
+                "Alert open, awaiting acknowledgement; every escalation step has run.",
+            )
+            .into(),
+        }
+    } else {
+        fill(
+            tr(
+                "Peringatan dikonfirmasi oleh {} pada {} WIB melalui {}.",
+                "Alert acknowledged by {} at {} WIB via {}.",
+            ),
+            &[
+                &a.acknowledged_by.as_deref().unwrap_or("-"),
+                &a.acknowledged_at.map(format_wib).unwrap_or_default(),
+                &a.ack_channel.map(|c| c.label(locale)).unwrap_or("-"),
+            ],
+        )
     }
 }

@@ -188,6 +188,7 @@ struct DetailRow {
     retried_as: Option<i64>,
     fallback_of: Option<i64>,
     sms_fallback: Option<i64>,
+    alert_step: Option<i64>,
 }
 
 pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
@@ -198,7 +199,8 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
                 d.subject, d.message, d.provider_message_id, d.provider_response, d.max_attempts, d.cost_rupiah,
                 d.next_attempt_at, d.updated_at, d.sent_at, d.delivered_at, d.read_at, d.failed_at,
                 d.retry_of, (SELECT r.id FROM deliveries r WHERE r.retry_of = d.id) AS retried_as,
-                d.fallback_of, (SELECT f.id FROM deliveries f WHERE f.fallback_of = d.id) AS sms_fallback
+                d.fallback_of, (SELECT f.id FROM deliveries f WHERE f.fallback_of = d.id) AS sms_fallback,
+                d.alert_step
          FROM deliveries d
          LEFT JOIN users u ON u.id = d.user_id
          LEFT JOIN whatsapp_groups g ON g.id = d.group_id
@@ -217,6 +219,10 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
         domain::verification::redact_codes(&r.message)
     } else {
         r.message
+    };
+    let alert = match r.event_id {
+        Some(e) => crate::alerts::store::for_event(db, e).await?,
+        None => None,
     };
     Ok(DeliveryDetail {
         item: r.row.try_into()?,
@@ -240,6 +246,8 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
         retried_as: r.retried_as,
         fallback_of: r.fallback_of,
         sms_fallback: r.sms_fallback,
+        alert_step: r.alert_step,
+        alert,
     })
 }
 

@@ -18,6 +18,10 @@ pub struct InboxItem {
     pub link: Option<String>,
     pub created_at: i64,
     pub read_at: Option<i64>,
+    /// Set when the notification is under an escalation policy: open until
+    /// someone acknowledges it.
+    /// (Boxed: most items have none, and live frames carry items.)
+    pub alert: Option<Box<crate::alerts::AlertView>>,
 }
 
 #[server(endpoint = "inbox/list")]
@@ -45,4 +49,39 @@ pub async fn mark_all_read() -> Result<(), AppError> {
         state.feed.inbox([user.id]);
     }
     Ok(())
+}
+
+/// Acknowledges the alert of one of the user's notifications ("I'm on it"):
+/// its escalation stops, and everyone it was sent to sees who took it.
+#[server(endpoint = "inbox/acknowledge")]
+pub async fn acknowledge(id: i64) -> Result<(), AppError> {
+    use crate::alerts::{store as alerts, AckOutcome};
+    use crate::i18n::tr;
+    let user = crate::auth::session::require_area(crate::auth::Area::Inbox)?;
+    let state = crate::state::app_state()?;
+    let not_found = || AppError::NotFound(tr("Peringatan", "Alert").into());
+    let alert_id = store::alert_of(&state.db, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let now = crate::time::now_ms();
+    let channel = domain::escalation::AckChannel::InApp;
+    match alerts::acknowledge(&state.db, alert_id, user.id, channel, now).await? {
+        AckOutcome::Acknowledged => {
+            state
+                .feed
+                .inbox(alerts::recipients(&state.db, alert_id).await?);
+            state.feed.added();
+            Ok(())
+        }
+        // Someone was first: the page shows who.
+        AckOutcome::Already(_) => Ok(()),
+        AckOutcome::NotRecipient => Err(AppError::Conflict(
+            tr(
+                "Peringatan ini tidak dikirim kepada Anda.",
+                "This alert was not sent to you.",
+            )
+            .into(),
+        )),
+        AckOutcome::NotFound => Err(not_found()),
+    }
 }

@@ -2,7 +2,8 @@
 //! the live socket reports a change of the unread count (a new item, or items
 //! read in another tab), so it stays current without a reload.
 
-use super::{my_notifications, MarkAllRead, MarkRead};
+use super::{my_notifications, Acknowledge, MarkAllRead, MarkRead};
+use crate::alerts::AlertView;
 use crate::i18n::tr;
 use crate::live::Live;
 use crate::shell::{ErrorNote, Loading};
@@ -22,6 +23,7 @@ pub fn InboxPage() -> impl IntoView {
     let live = Live::get();
     let mark = ServerAction::<MarkRead>::new();
     let mark_all = ServerAction::<MarkAllRead>::new();
+    let ack = ServerAction::<Acknowledge>::new();
     let items = Resource::new(
         move || {
             (
@@ -29,6 +31,7 @@ pub fn InboxPage() -> impl IntoView {
                 live.resyncs.get(),
                 mark.version().get(),
                 mark_all.version().get(),
+                ack.version().get(),
             )
         },
         |_| my_notifications(),
@@ -44,6 +47,7 @@ pub fn InboxPage() -> impl IntoView {
                 </button>
             </Show>
         </div>
+        {move || ack.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match items.await {
@@ -54,11 +58,13 @@ pub fn InboxPage() -> impl IntoView {
                             {list.into_iter().map(|n| {
                                 let id = n.id;
                                 let unread = n.read_at.is_none();
+                                let alert = n.alert.clone();
                                 view! {
                                     <li class:unread=unread data-id=id>
                                         <strong>{n.title}</strong>
                                         <small class="muted">" · " {format_wib(n.created_at)} " · " {priority_label(&n.priority)}</small>
                                         <p>{n.body}</p>
+                                        {alert.map(|a| view! { <AlertState alert=*a on_ack=move || { ack.dispatch(Acknowledge { id }); }/> })}
                                         <Show when=move || unread>
                                             <button class="link" data-testid="mark-read"
                                                 on:click=move |_| { mark.dispatch(MarkRead { id }); }>
@@ -73,5 +79,36 @@ pub fn InboxPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// An alert's state under its notification: open with the button that
+/// acknowledges it, or who acknowledged it, when and how.
+#[component]
+fn AlertState(alert: AlertView, on_ack: impl Fn() + 'static + Send + Sync) -> impl IntoView {
+    let locale = crate::i18n::locale();
+    if alert.open {
+        view! {
+            <div class="alert-state open" data-testid="alert-open">
+                <span class="badge warn">{tr("Menunggu konfirmasi", "Awaiting acknowledgement")}</span>
+                <button data-testid="acknowledge" on:click=move |_| on_ack()>
+                    {tr("Konfirmasi: saya tangani", "Acknowledge: I'm on it")}
+                </button>
+            </div>
+        }
+        .into_any()
+    } else {
+        let by = alert.acknowledged_by.unwrap_or_else(|| "-".into());
+        let at = alert.acknowledged_at.map(format_wib).unwrap_or_default();
+        let via = alert.ack_channel.map(|c| c.label(locale)).unwrap_or("-");
+        view! {
+            <p class="alert-state done" data-testid="alert-acknowledged">
+                {crate::i18n::fill(
+                    tr("Dikonfirmasi oleh {} · {} · melalui {}", "Acknowledged by {} · {} · via {}"),
+                    &[&by, &at, &via],
+                )}
+            </p>
+        }
+        .into_any()
     }
 }

@@ -8,6 +8,7 @@ use crate::{on_db, on_db_write};
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
+    event_id: Option<i64>,
     notification_type: String,
     priority: String,
     title: String,
@@ -28,11 +29,13 @@ impl From<Row> for InboxItem {
             link: r.link,
             created_at: r.created_at,
             read_at: r.read_at,
+            alert: None,
         }
     }
 }
 
-const COLUMNS: &str = "id, notification_type, priority, title, body, link, created_at, read_at";
+const COLUMNS: &str =
+    "id, event_id, notification_type, priority, title, body, link, created_at, read_at";
 
 /// The newest `limit` items, newest first.
 pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, AppError> {
@@ -43,7 +46,28 @@ pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, A
         .bind(limit)
         .fetch_all(pool)
         .await?);
-    Ok(rows.into_iter().map(Into::into).collect())
+    let events: Vec<i64> = rows.iter().filter_map(|r| r.event_id).collect();
+    let mut alerts = crate::alerts::store::for_events(db, &events).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let alert = r.event_id.and_then(|e| alerts.remove(&e)).map(Box::new);
+            InboxItem { alert, ..r.into() }
+        })
+        .collect())
+}
+
+/// The alert of one of the user's notifications, if it has one.
+pub async fn alert_of(db: &Db, user_id: i64, id: i64) -> Result<Option<i64>, AppError> {
+    let found: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT a.id FROM notifications n JOIN alerts a ON a.event_id = n.event_id
+         WHERE n.id = $1 AND n.user_id = $2"
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?);
+    Ok(found)
 }
 
 /// Items after `after`, oldest first: what a live socket has not sent yet.

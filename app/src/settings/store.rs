@@ -296,6 +296,7 @@ pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent
             recipients: serde_json::json!({ "user_ids": [user.id] }).to_string(),
             // The code is in the message only, never in the event's data.
             data: "{}".into(),
+            alert: None,
         };
         let delivery = NewDelivery {
             user_id: Some(user.id),

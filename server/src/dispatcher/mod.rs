@@ -10,9 +10,11 @@
 //! - [`store`]: the SQL;
 //! - [`worker`]: claim → send (with failover and pacing) → record;
 //! - [`backoff`]: when to try again;
-//! - [`fallback`]: WhatsApp that did not arrive goes again as SMS.
+//! - [`fallback`]: WhatsApp that did not arrive goes again as SMS;
+//! - [`escalation`]: open alerts' next steps when their time comes.
 
 pub mod backoff;
+pub mod escalation;
 pub mod fallback;
 pub mod store;
 pub mod worker;

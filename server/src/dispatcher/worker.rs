@@ -71,6 +71,8 @@ pub struct Dispatcher {
     twilio_callbacks: String,
     /// Tells the browsers what changed.
     pub feed: Feed,
+    /// Signs acknowledgement links in escalation messages (loaded on first use).
+    link_key: Arc<tokio::sync::OnceCell<app::alerts::token::LinkKey>>,
     /// Rows this instance has claimed since it started (each one attempt).
     pub claimed: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -99,6 +101,7 @@ impl Dispatcher {
             config,
             worker_id: format!("w-{}", hex::encode(id)),
             feed,
+            link_key: Arc::default(),
             claimed: Arc::default(),
         }
     }
@@ -186,16 +189,43 @@ impl Dispatcher {
         fallbacks.abort();
     }
 
-    /// How often to look for WhatsApp messages that need an SMS.
-    const FALLBACK_EVERY: Duration = Duration::from_secs(2);
+    /// How often to look for WhatsApp messages that need an SMS, and for
+    /// escalation steps that are due.
+    const SWEEP_EVERY: Duration = Duration::from_secs(2);
 
     async fn fallback_loop(self) {
         loop {
-            tokio::time::sleep(Self::FALLBACK_EVERY).await;
+            tokio::time::sleep(Self::SWEEP_EVERY).await;
+            if let Err(e) = self.escalate(now_ms()).await {
+                tracing::error!("escalation sweep failed: {e}");
+            }
             if let Err(e) = self.sms_fallback(now_ms()).await {
                 tracing::error!("SMS fallback sweep failed: {e}");
             }
         }
+    }
+
+    /// Takes the escalation steps due at `now` (see `escalation`).
+    pub async fn escalate(
+        &self,
+        now: i64,
+    ) -> Result<super::escalation::Swept, app::error::AppError> {
+        let key = self
+            .link_key
+            .get_or_try_init(|| app::alerts::token::LinkKey::load_or_create(&self.db, now))
+            .await?;
+        let links = super::escalation::StepLinks {
+            public_url: self.config.public_url.trim_end_matches('/'),
+            settings_url: &self.settings_url,
+            key,
+        };
+        let swept = super::escalation::sweep(&self.db, now, &links).await?;
+        if swept.messages > 0 {
+            self.feed.inbox(swept.inbox_users.iter().copied());
+            self.feed.added();
+            self.wake.notify_one();
+        }
+        Ok(swept)
     }
 
     /// Queues the SMS fallbacks due at `now` (see `fallback`), if any SMS

@@ -35,8 +35,8 @@ pub struct Ingest {
     pub keys: ApiKeyCache,
     /// Writes events with group commit and wakes the dispatcher.
     pub writer: writer::EventWriter,
-    /// The settings page's address, in every staff email's footer.
-    pub settings_url: String,
+    /// Where messages link to (settings, acknowledgement links).
+    pub links: plan::Links,
 }
 
 pub fn router(ingest: Arc<Ingest>) -> Router {
@@ -173,7 +173,7 @@ async fn post_event(
         }
     }
     let reference = ingest.reference.get().await?;
-    let prepared = plan::prepare(&ingest.db, &reference, &event, now, &ingest.settings_url)
+    let prepared = plan::prepare(&ingest.db, &reference, &event, now, &ingest.links)
         .await?
         .map_err(ApiError::invalid)?;
     let new_event = NewEvent {
@@ -184,6 +184,7 @@ async fn post_event(
         work_zone: event.work_zone.clone(),
         recipients: event.recipients_json.to_string(),
         data: serde_json::to_string(&event.data).unwrap_or_else(|_| "{}".into()),
+        alert: prepared.alert,
     };
     let (deliveries, skipped) = (prepared.deliveries.len(), prepared.skipped);
     match ingest

@@ -5,10 +5,13 @@
 
 use super::request::{EventRequest, FieldProblem};
 use crate::dispatcher::store::{NewDelivery, NewInboxItem};
+use app::alerts::token::{new_ack_key, LinkKey};
 use app::db::Db;
 use app::error::AppError;
 use app::on_db;
+use app::outbox::NewAlert;
 use chrono::{DateTime, Utc};
+use domain::escalation::{self, PolicyFacts};
 use domain::quiet::QuietHours;
 use domain::routing::{self, CustomerFacts, EventFacts, Plan, RuleFacts, Target, UserFacts};
 use domain::template::{fit_whatsapp, Escape, Template};
@@ -70,6 +73,8 @@ pub struct Reference {
     pub rules: HashMap<String, Vec<RuleRow>>,
     /// group id → (member user id, opted into group notifications).
     pub members: HashMap<i64, Vec<(i64, bool)>>,
+    /// Escalation policies, with their first step's delay in minutes.
+    pub policies: Vec<(PolicyFacts, Option<i64>)>,
 }
 
 impl ReferenceCache {
@@ -129,6 +134,7 @@ impl ReferenceCache {
             zones: zones.into_iter().collect(),
             rules,
             members,
+            policies: load_policies(&self.db).await?,
         });
         *self.cached.write().await = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
@@ -146,6 +152,8 @@ pub struct Prepared {
     pub deliveries: Vec<NewDelivery>,
     pub inbox: Vec<NewInboxItem>,
     pub skipped: Vec<SkippedRoute>,
+    /// Set when the event falls under an escalation policy.
+    pub alert: Option<NewAlert>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -234,6 +242,75 @@ async fn load_all_rules(db: &Db) -> Result<(Vec<RuleRow>, Vec<(i64, i64, bool)>)
     .fetch_all(pool)
     .await?);
     Ok((rules, members))
+}
+
+/// Every escalation policy with its first step's delay.
+async fn load_policies(db: &Db) -> Result<Vec<(PolicyFacts, Option<i64>)>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        notification_type: Option<String>,
+        min_priority: String,
+        enabled: bool,
+        first_delay: Option<i64>,
+    }
+    let rows: Vec<Row> = on_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT p.id, p.notification_type, p.min_priority, p.enabled,
+                    (SELECT s.delay_minutes FROM escalation_steps s WHERE s.policy_id = p.id
+                     ORDER BY s.position LIMIT 1) AS first_delay
+             FROM escalation_policies p ORDER BY p.id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let kind = match r.notification_type {
+                Some(k) => Some(NotificationType::parse(&k).ok()?),
+                None => None,
+            };
+            let facts = PolicyFacts {
+                id: r.id,
+                kind,
+                min_priority: Priority::parse(&r.min_priority).ok()?,
+                enabled: r.enabled,
+            };
+            Some((facts, r.first_delay))
+        })
+        .collect())
+}
+
+impl Reference {
+    /// The policy an event falls under, with its first step's delay.
+    fn policy_for(&self, kind: NotificationType, priority: Priority) -> Option<(i64, Option<i64>)> {
+        let facts: Vec<PolicyFacts> = self.policies.iter().map(|(p, _)| p.clone()).collect();
+        let id = escalation::select(&facts, kind, priority)?;
+        self.policies
+            .iter()
+            .find(|(p, _)| p.id == id)
+            .map(|(p, first)| (p.id, *first))
+    }
+}
+
+/// Where links in messages point, and the key that signs acknowledgement links.
+pub struct Links {
+    /// `PUBLIC_URL`.
+    pub public_url: String,
+    /// The settings page (every staff email's footer).
+    pub settings_url: String,
+    pub ack: LinkKey,
+}
+
+impl Links {
+    pub fn new(public_url: &str, ack: LinkKey) -> Self {
+        Links {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            settings_url: domain::email::settings_url(public_url),
+            ack,
+        }
+    }
 }
 
 /// The variables every template may use beyond the event's own data.
@@ -351,8 +428,9 @@ pub async fn prepare(
     reference: &Reference,
     event: &EventRequest,
     now: DateTime<Utc>,
-    settings_url: &str,
+    links: &Links,
 ) -> Result<Result<Prepared, Vec<FieldProblem>>, AppError> {
+    let settings_url = links.settings_url.as_str();
     let admins = routing::admins_get_in_app(event.kind);
     let users = load_users(db, &event.user_ids, admins).await?;
     let known: BTreeSet<i64> = users.iter().map(|u| u.id).collect();
@@ -479,6 +557,14 @@ pub async fn prepare(
         problems: BTreeMap::new(),
     };
     let now_ms = now.timestamp_millis();
+    // Under a policy, every message to a person says how to acknowledge.
+    let policy = reference.policy_for(event.kind, event.priority);
+    let ack_key = policy.map(|_| new_ack_key());
+    let ack_link = |user: i64| {
+        ack_key
+            .as_deref()
+            .map(|k| links.ack.link(&links.public_url, k, user, now_ms))
+    };
     let max_attempts = i64::from(routing::max_attempts(event.priority));
     let mut deliveries = Vec::with_capacity(plan.deliveries.len());
     let mut inbox = Vec::new();
@@ -487,24 +573,46 @@ pub async fn prepare(
             Target::User(id) => {
                 let Some(u) = by_id.get(&id) else { continue };
                 let locale = Locale::parse(&u.locale).unwrap_or_default();
+                let link = ack_link(id);
                 let (recipient, message) = match p.channel {
-                    Channel::Whatsapp => (
-                        u.phone.clone().unwrap_or_default(),
-                        r.whatsapp(None, locale, &u.name),
-                    ),
-                    // The WhatsApp text without its formatting, cut to fit.
-                    Channel::Sms => (
-                        u.phone.clone().unwrap_or_default(),
-                        domain::sms::from_whatsapp(&r.whatsapp(None, locale, &u.name)),
-                    ),
+                    Channel::Whatsapp => {
+                        let text = r.whatsapp(None, locale, &u.name);
+                        let text = match &link {
+                            Some(l) => fit_whatsapp(&format!(
+                                "{text}\n\n{}",
+                                escalation::ack_line(locale, l, true)
+                            )),
+                            None => text,
+                        };
+                        (u.phone.clone().unwrap_or_default(), text)
+                    }
+                    // The WhatsApp text without its formatting, cut to fit
+                    // (around the acknowledgement link, if any).
+                    Channel::Sms => {
+                        let text = r.whatsapp(None, locale, &u.name);
+                        let text = match &link {
+                            Some(l) => domain::sms::from_whatsapp_with_tail(
+                                &text,
+                                &escalation::ack_line(locale, l, false),
+                            ),
+                            None => domain::sms::from_whatsapp(&text),
+                        };
+                        (u.phone.clone().unwrap_or_default(), text)
+                    }
                     // Staff email says why it came and where to turn it off.
-                    Channel::Email => (
-                        u.email.clone(),
-                        domain::email::plain_body(
-                            &r.plain(locale, &u.name),
-                            &domain::email::footer(locale, settings_url),
-                        ),
-                    ),
+                    Channel::Email => {
+                        let mut text = r.plain(locale, &u.name);
+                        if let Some(l) = &link {
+                            text = format!("{text}\n\n{}", escalation::ack_line(locale, l, false));
+                        }
+                        (
+                            u.email.clone(),
+                            domain::email::plain_body(
+                                &text,
+                                &domain::email::footer(locale, settings_url),
+                            ),
+                        )
+                    }
                     _ => (format!("user:{id}"), r.plain(locale, &u.name)),
                 };
                 (Some(id), None, None, recipient, message, locale)
@@ -616,9 +724,18 @@ pub async fn prepare(
             reason: s.reason.as_str(),
         })
         .collect();
+    let alert = policy
+        .zip(ack_key)
+        .map(|((policy_id, first_delay), ack_key)| NewAlert {
+            policy_id,
+            ack_key,
+            message: generic(event, Locale::Id, true),
+            first_step_after_ms: first_delay.map(|m| m * 60_000),
+        });
     Ok(Ok(Prepared {
         deliveries,
         inbox,
         skipped,
+        alert,
     }))
 }

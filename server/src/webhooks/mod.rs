@@ -11,6 +11,13 @@
 //!   form's parameters sorted by name), so the URL is rebuilt from
 //!   `PUBLIC_URL`: the address Twilio was given.
 //!
+//! Replies: Fonnte's and Wablas's incoming-message webhooks (same token
+//! rule, `/inbound` under the account's path) and Meta's `messages` in the
+//! same callback as its statuses. A reply that acknowledges ("OK", "siap",
+//! …) from a verified number closes that person's newest open alert (or the
+//! alert of the message it quotes); unknown senders and other texts are
+//! logged and change nothing. Woowa has no incoming webhook.
+//!
 //! Statuses only move a delivery forward (see `store::apply_status`), so
 //! duplicated, late and out-of-order callbacks are harmless. Every callback is
 //! kept in `provider_callbacks` with what became of it.
@@ -46,7 +53,9 @@ pub struct Webhooks {
 pub fn router(state: Arc<Webhooks>) -> Router {
     Router::new()
         .route("/webhooks/fonnte/{account}", post(fonnte))
+        .route("/webhooks/fonnte/{account}/inbound", post(fonnte_inbound))
         .route("/webhooks/wablas/{account}", post(wablas))
+        .route("/webhooks/wablas/{account}/inbound", post(wablas_inbound))
         .route("/webhooks/meta/{account}", post(meta_post).get(meta_verify))
         .route("/webhooks/twilio/{account}", post(twilio))
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
@@ -290,6 +299,113 @@ async fn wablas(
     acknowledge(&hooks, "wablas", account_id, &body, &outcome, now).await
 }
 
+/// A WhatsApp message someone sent us: if it acknowledges, the alert it is
+/// about is closed for its sender. Returns what became of it.
+async fn reply(
+    hooks: &Webhooks,
+    provider: &str,
+    from: &str,
+    text: &str,
+    quoted: Option<&str>,
+    now: i64,
+) -> String {
+    use app::alerts::store as alerts;
+    let Ok(phone) = domain::PhoneE164::parse(from) else {
+        return format!("rejected: reply from '{from}', not a number we send to");
+    };
+    if !domain::escalation::is_acknowledgement(text) {
+        return "ignored: reply is not an acknowledgement".into();
+    }
+    let phone = phone.as_str();
+    let quoted = match quoted {
+        Some(id) => alerts::open_for_message(&hooks.db, provider, id, phone).await,
+        None => Ok(None),
+    };
+    let target = match quoted {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => match alerts::open_for_phone(&hooks.db, phone).await {
+            Ok(r) => r,
+            Err(e) => return format!("error: {e}"),
+        },
+        Err(e) => return format!("error: {e}"),
+    };
+    let (alert_id, user_id) = match target {
+        Ok(found) => found,
+        Err(reason) => {
+            tracing::warn!(provider, "WhatsApp reply not matched: {reason}");
+            return format!("rejected: {reason}");
+        }
+    };
+    let ack = domain::escalation::AckChannel::Whatsapp;
+    match alerts::acknowledge(&hooks.db, alert_id, user_id, ack, now).await {
+        Ok(app::alerts::AckOutcome::Acknowledged) => {
+            tracing::info!(
+                alert = alert_id,
+                user = user_id,
+                "alert acknowledged by WhatsApp reply"
+            );
+            if let Ok(users) = alerts::recipients(&hooks.db, alert_id).await {
+                hooks.feed.inbox(users);
+            }
+            hooks.feed.added();
+            format!("alert {alert_id} acknowledged by user {user_id}")
+        }
+        Ok(other) => format!("alert {alert_id}: no change ({other:?})"),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// Fonnte's incoming-message webhook: `sender` (the chat: a number, or a
+/// group id with the person in `member`) and `message`.
+async fn fonnte_inbound(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let v = match gateway_body(&hooks, account_id, ProviderKind::Fonnte, &query, &body).await {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let now = now_ms();
+    let from = text(&v, "member")
+        .filter(|m| !m.is_empty())
+        .or_else(|| text(&v, "sender"))
+        .unwrap_or_default();
+    let message = text(&v, "message").unwrap_or_default();
+    let outcome = reply(&hooks, "fonnte", &from, &message, None, now).await;
+    acknowledge(&hooks, "fonnte", account_id, &body, &outcome, now).await
+}
+
+/// Wablas's incoming-message webhook: `phone` (or `sender` in a group),
+/// `message`, and `isFromMe` for our own messages echoed back.
+async fn wablas_inbound(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let v = match gateway_body(&hooks, account_id, ProviderKind::Wablas, &query, &body).await {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let now = now_ms();
+    let flag = |k: &str| matches!(text(&v, k).as_deref(), Some("true" | "1"));
+    let outcome = if flag("isFromMe") {
+        "ignored: our own message".to_owned()
+    } else {
+        let from = if flag("isGroup") {
+            text(&v, "sender")
+        } else {
+            text(&v, "phone")
+        }
+        .unwrap_or_default();
+        let message = text(&v, "message").unwrap_or_default();
+        reply(&hooks, "wablas", &from, &message, None, now).await
+    };
+    acknowledge(&hooks, "wablas", account_id, &body, &outcome, now).await
+}
+
 #[derive(Deserialize)]
 struct Handshake {
     #[serde(rename = "hub.mode")]
@@ -414,8 +530,25 @@ async fn meta_post(
             .await,
         );
     }
+    // Replies: a text (or a quick-reply button) from a person, perhaps
+    // quoting the message it answers.
+    let messages = v["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
+        .flat_map(|c| c["value"]["messages"].as_array().into_iter().flatten());
+    for m in messages {
+        let from = m["from"].as_str().unwrap_or("");
+        let body = m["text"]["body"]
+            .as_str()
+            .or_else(|| m["button"]["text"].as_str())
+            .unwrap_or("");
+        let quoted = m["context"]["id"].as_str();
+        outcome.push(reply(&hooks, "meta", from, body, quoted, now).await);
+    }
     if outcome.is_empty() {
-        outcome.push("ignored: no statuses".into());
+        outcome.push("ignored: no statuses or messages".into());
     }
     acknowledge(&hooks, "meta", account_id, &body, &outcome.join("; "), now).await
 }

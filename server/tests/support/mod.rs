@@ -121,7 +121,12 @@ pub async fn ingest(
         &reference,
         &event,
         chrono::Utc::now(),
-        "http://localhost:3000/settings",
+        &plan::Links::new(
+            "http://localhost:3000",
+            app::alerts::token::LinkKey::load_or_create(db, now_ms())
+                .await
+                .unwrap(),
+        ),
     )
     .await
     .unwrap()?;
@@ -133,6 +138,7 @@ pub async fn ingest(
         work_zone: event.work_zone.clone(),
         recipients: event.recipients_json.to_string(),
         data: serde_json::to_string(&event.data).unwrap(),
+        alert: prepared.alert,
     };
     Ok(store::insert_event(
         db,
@@ -280,4 +286,12 @@ pub async fn whatsapp_row(db: &Db, event_id: i64) -> Row {
         .into_iter()
         .find(|r| r.channel == "whatsapp")
         .expect("a WhatsApp delivery")
+}
+
+/// Meta's `X-Hub-Signature-256` of `body` under `secret`.
+pub fn sign(secret: &str, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }

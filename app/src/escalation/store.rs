@@ -1,0 +1,269 @@
+//! SQL of escalation policies and their steps.
+
+use super::{Choices, PolicyView, ValidPolicy};
+use crate::db::Db;
+use crate::error::{AppError, FieldError};
+use crate::i18n::tr;
+use crate::{in_tx, on_db, on_db_write};
+use domain::escalation::{Step, StepTarget};
+use domain::{Channel, NotificationType, Priority, Role};
+
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    id: i64,
+    name: String,
+    notification_type: Option<String>,
+    min_priority: String,
+    enabled: bool,
+    open_alerts: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct StepRow {
+    policy_id: i64,
+    delay_minutes: i64,
+    target_kind: String,
+    target_user_id: Option<i64>,
+    target_role: Option<String>,
+    target_zone: Option<String>,
+    target_group_id: Option<i64>,
+    channels: String,
+}
+
+fn step_of(r: &StepRow) -> Option<Step> {
+    let target = match r.target_kind.as_str() {
+        "user" => StepTarget::User {
+            user_id: r.target_user_id?,
+        },
+        "role" => StepTarget::Role {
+            role: Role::parse(r.target_role.as_deref()?).ok()?,
+            zone: r.target_zone.clone(),
+        },
+        "group" => StepTarget::Group {
+            group_id: r.target_group_id?,
+        },
+        _ => return None,
+    };
+    Some(Step {
+        delay_minutes: r.delay_minutes,
+        target,
+        channels: r
+            .channels
+            .split(',')
+            .filter_map(|c| Channel::parse(c.trim()).ok())
+            .collect(),
+    })
+}
+
+pub async fn list(db: &Db) -> Result<Vec<PolicyView>, AppError> {
+    let policies: Vec<PolicyRow> = on_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT p.id, p.name, p.notification_type, p.min_priority, p.enabled,
+                (SELECT COUNT(*) FROM alerts a WHERE a.policy_id = p.id AND a.status = 'open') AS open_alerts
+         FROM escalation_policies p ORDER BY p.name"
+    )
+    .fetch_all(pool)
+    .await?
+    });
+    let steps: Vec<StepRow> =
+        on_db!(db, |pool| {
+            sqlx::query_as(
+        "SELECT policy_id, delay_minutes, target_kind, target_user_id, target_role, target_zone,
+                target_group_id, channels
+         FROM escalation_steps ORDER BY policy_id, position"
+    )
+    .fetch_all(pool)
+    .await?
+        });
+    Ok(policies
+        .into_iter()
+        .map(|p| PolicyView {
+            steps: steps
+                .iter()
+                .filter(|s| s.policy_id == p.id)
+                .filter_map(step_of)
+                .collect(),
+            id: p.id,
+            name: p.name,
+            notification_type: p
+                .notification_type
+                .as_deref()
+                .and_then(|t| NotificationType::parse(t).ok()),
+            min_priority: Priority::parse(&p.min_priority).unwrap_or(Priority::Critical),
+            enabled: p.enabled,
+            open_alerts: p.open_alerts,
+        })
+        .collect())
+}
+
+pub async fn choices(db: &Db) -> Result<Choices, AppError> {
+    let users: Vec<(i64, String, String)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, name, role FROM users WHERE active = TRUE ORDER BY name"
+    )
+    .fetch_all(pool)
+    .await?);
+    let groups: Vec<(i64, String)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, name FROM whatsapp_groups ORDER BY name"
+    )
+    .fetch_all(pool)
+    .await?);
+    let zones: Vec<(String, String)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT code, name FROM work_zones ORDER BY name"
+    )
+    .fetch_all(pool)
+    .await?);
+    Ok(Choices {
+        users: users
+            .into_iter()
+            .filter_map(|(id, name, role)| Some((id, name, Role::parse(&role).ok()?)))
+            .collect(),
+        groups,
+        zones,
+    })
+}
+
+/// Saves a policy and replaces its steps, in one transaction. A person,
+/// group or zone that does not exist is a validation error naming the step;
+/// a taken name is a conflict.
+pub async fn save(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
+    let taken: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM escalation_policies WHERE name = $1"
+    )
+    .bind(&p.name)
+    .fetch_optional(pool)
+    .await?);
+    if taken.is_some_and(|id| Some(id) != p.id) {
+        return Err(AppError::Conflict(format!(
+            "{} '{}' {}",
+            tr("Nama kebijakan", "The policy name"),
+            p.name,
+            tr("sudah dipakai.", "is taken.")
+        )));
+    }
+    // Ok(id), or Err(the step naming something that does not exist).
+    let saved: Result<i64, usize> = in_tx!(db, |tx| {
+        let mut missing = None;
+        for (i, s) in p.steps.iter().enumerate() {
+            let exists: Option<i64> = match &s.target {
+                StepTarget::User { user_id } => {
+                    sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
+                StepTarget::Group { group_id } => {
+                    sqlx::query_scalar("SELECT id FROM whatsapp_groups WHERE id = $1")
+                        .bind(group_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
+                StepTarget::Role { zone: Some(z), .. } => {
+                    sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM work_zones WHERE code = $1")
+                        .bind(z)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
+                StepTarget::Role { zone: None, .. } => Some(1),
+            };
+            if exists.is_none() {
+                missing = Some(i + 1);
+                break;
+            }
+        }
+        match missing {
+            Some(n) => Err(n),
+            None => {
+                let id: i64 = match p.id {
+                Some(id) => {
+                    let updated: Option<i64> = sqlx::query_scalar(
+                        "UPDATE escalation_policies SET name = $2, notification_type = $3, min_priority = $4,
+                             enabled = $5, updated_at = $6
+                         WHERE id = $1 RETURNING id",
+                    )
+                    .bind(id)
+                    .bind(&p.name)
+                    .bind(p.notification_type.map(|t| t.as_str()))
+                    .bind(p.min_priority.as_str())
+                    .bind(p.enabled)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    updated.ok_or_else(|| AppError::NotFound(format!("#{id}")))?
+                }
+                None => {
+                    sqlx::query_scalar(
+                        "INSERT INTO escalation_policies (name, notification_type, min_priority, enabled,
+                             created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                    )
+                    .bind(&p.name)
+                    .bind(p.notification_type.map(|t| t.as_str()))
+                    .bind(p.min_priority.as_str())
+                    .bind(p.enabled)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+            };
+                sqlx::query("DELETE FROM escalation_steps WHERE policy_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                for (position, s) in p.steps.iter().enumerate() {
+                    let (kind, user, role, zone, group) = match &s.target {
+                        StepTarget::User { user_id } => ("user", Some(*user_id), None, None, None),
+                        StepTarget::Role { role, zone } => {
+                            ("role", None, Some(role.as_str()), zone.clone(), None)
+                        }
+                        StepTarget::Group { group_id } => {
+                            ("group", None, None, None, Some(*group_id))
+                        }
+                    };
+                    let channels: Vec<&str> = s.channels.iter().map(|c| c.as_str()).collect();
+                    sqlx::query(
+                    "INSERT INTO escalation_steps (policy_id, position, delay_minutes, target_kind,
+                         target_user_id, target_role, target_zone, target_group_id, channels)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(id)
+                .bind(position as i64)
+                .bind(s.delay_minutes)
+                .bind(kind)
+                .bind(user)
+                .bind(role)
+                .bind(zone)
+                .bind(group)
+                .bind(channels.join(","))
+                .execute(&mut *tx)
+                .await?;
+                }
+                Ok(id)
+            }
+        }
+    });
+    let n = match saved {
+        Ok(id) => return Ok(id),
+        Err(n) => n,
+    };
+    Err(AppError::Validation(vec![FieldError::new(
+        format!("steps[{n}]"),
+        tr(
+            "orang, grup atau wilayah yang dipilih tidak ada",
+            "the person, group or zone chosen does not exist",
+        ),
+    )]))
+}
+
+pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
+    let n = on_db_write!(db, |pool| sqlx::query(
+        "DELETE FROM escalation_policies WHERE id = $1"
+    )
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    if n == 0 {
+        return Err(AppError::NotFound(format!("#{id}")));
+    }
+    Ok(())
+}

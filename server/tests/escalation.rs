@@ -1,0 +1,571 @@
+//! Escalation until acknowledged, with a controllable clock: the demo policy
+//! ("Insiden kritis": the zone's supervisors after 5 minutes, the NOC group
+//! after 10 more, the managers after 15 more) climbing step by step, two
+//! instances and a restart taking each step once, and the three ways to
+//! acknowledge (inbox, signed link, WhatsApp reply); on SQLite and PostgreSQL.
+
+mod support;
+
+use app::alerts::store as alerts;
+use app::alerts::token::{LinkKey, LINK_TTL_MS};
+use app::alerts::AckOutcome;
+use app::db::Db;
+use app::store_test;
+use app::time::now_ms;
+use domain::escalation::AckChannel;
+use reqwest::StatusCode;
+use serde_json::json;
+use server::testkit::fakes::{Fake, Kind};
+use support::*;
+
+const MINUTE: i64 = 60_000;
+
+/// A critical outage reported to one technician: under the demo policy.
+fn outage(user_id: i64, key: &str) -> serde_json::Value {
+    json!({
+        "type": "outage", "priority": "critical", "work_zone": "karawang",
+        "recipients": {"user_ids": [user_id]},
+        "data": {"location": "OLT Karawang Barat", "issue_type": "Fiber cut", "ticket_id": "TK-900"},
+        "idempotency_key": key
+    })
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Alert {
+    id: i64,
+    status: String,
+    next_step: i64,
+    next_step_at: Option<i64>,
+    acknowledged_by: Option<i64>,
+    ack_channel: Option<String>,
+    created_at: i64,
+}
+
+async fn alert_of(db: &Db, event_id: i64) -> Alert {
+    app::on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, status, next_step, next_step_at, acknowledged_by, ack_channel, created_at
+         FROM alerts WHERE event_id = $1"
+    )
+    .bind(event_id)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+/// (channel, user id, group id) of the deliveries a step added.
+async fn step_rows(db: &Db, event_id: i64, step: i64) -> Vec<(String, Option<i64>, Option<i64>)> {
+    app::on_db!(db, |pool| sqlx::query_as(
+        "SELECT channel, user_id, group_id FROM deliveries WHERE event_id = $1 AND alert_step = $2
+         ORDER BY channel, user_id"
+    )
+    .bind(event_id)
+    .bind(step)
+    .fetch_all(pool)
+    .await
+    .unwrap())
+}
+
+async fn group_id(db: &Db, name: &str) -> i64 {
+    app::on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM whatsapp_groups WHERE name = $1"
+    )
+    .bind(name)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+/// The acknowledgement link in a message, on `addr` instead of PUBLIC_URL.
+fn link_in(message: &str, addr: std::net::SocketAddr) -> String {
+    let at = message.find("http://localhost:3000/ack/").expect("a link");
+    let link: String = message[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    link.replace("localhost:3000", &addr.to_string())
+}
+
+store_test!(
+    a_critical_alert_climbs_step_by_step_until_acknowledged,
+    |db| {
+        setup(db).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let sari = user_id(db, "spv.karawang@demo.id").await;
+        let maya = user_id(db, "manager@demo.id").await;
+        let event = ingest(db, outage(budi, "esc-1")).await.unwrap();
+        let alert = alert_of(db, event.id()).await;
+        assert_eq!(alert.status, "open");
+        assert_eq!(alert.next_step_at, Some(alert.created_at + 5 * MINUTE));
+        let wa = whatsapp_row(db, event.id()).await;
+        assert!(
+            wa.message
+                .contains("Balas *OK* untuk konfirmasi, atau buka: http://localhost:3000/ack/"),
+            "{}",
+            wa.message
+        );
+        let t0 = alert.created_at;
+        let d = dispatcher(db);
+
+        // Not yet: nothing happens before the first delay.
+        let swept = d.escalate(t0 + 5 * MINUTE - 1).await.unwrap();
+        assert!(swept.steps.is_empty());
+
+        // Step 1: the Karawang supervisor (not Bekasi's) on WhatsApp, SMS and in the app.
+        let swept = d.escalate(t0 + 5 * MINUTE).await.unwrap();
+        assert_eq!(swept.steps, vec![(alert.id, 1)]);
+        assert_eq!(
+            step_rows(db, event.id(), 1).await,
+            vec![
+                ("in_app".into(), Some(sari), None),
+                ("sms".into(), Some(sari), None),
+                ("whatsapp".into(), Some(sari), None),
+            ]
+        );
+        let sari_inbox = app::inbox::store::list(db, sari, 10).await.unwrap();
+        assert_eq!(sari_inbox.len(), 1);
+        assert!(
+            sari_inbox[0].title.starts_with("Eskalasi tahap 1"),
+            "{}",
+            sari_inbox[0].title
+        );
+        assert!(sari_inbox[0]
+            .alert
+            .as_ref()
+            .is_some_and(|a| a.open && a.steps_taken == 1));
+        let sari_wa: String = app::on_db!(db, |pool| {
+            sqlx::query_scalar(
+        "SELECT message FROM deliveries WHERE event_id = $1 AND alert_step = 1 AND channel = 'whatsapp'"
+    )
+    .bind(event.id())
+    .fetch_one(pool)
+    .await
+    .unwrap()
+        });
+        assert!(
+            sari_wa
+                .starts_with("🚨 *ESKALASI tahap 1*: belum ada yang mengonfirmasi selama 5 menit."),
+            "{sari_wa}"
+        );
+        assert!(
+            sari_wa.contains("OLT Karawang Barat") && sari_wa.contains("/ack/"),
+            "{sari_wa}"
+        );
+
+        // The same moment again: the step was taken.
+        assert!(d.escalate(t0 + 5 * MINUTE).await.unwrap().steps.is_empty());
+        // Step 2, ten minutes later: the NOC group.
+        let at = alert_of(db, event.id()).await.next_step_at.unwrap();
+        assert_eq!(at, t0 + 15 * MINUTE);
+        assert_eq!(d.escalate(at).await.unwrap().steps, vec![(alert.id, 2)]);
+        assert_eq!(
+            step_rows(db, event.id(), 2).await,
+            vec![(
+                "whatsapp_group".into(),
+                None,
+                Some(group_id(db, "NOC Team").await)
+            )]
+        );
+
+        // Sari acknowledges in her inbox: the managers' step never comes.
+        let outcome = alerts::acknowledge(db, alert.id, sari, AckChannel::InApp, t0 + 20 * MINUTE)
+            .await
+            .unwrap();
+        assert_eq!(outcome, AckOutcome::Acknowledged);
+        assert!(d.escalate(t0 + 60 * MINUTE).await.unwrap().steps.is_empty());
+        assert!(step_rows(db, event.id(), 3).await.is_empty());
+        let closed = alert_of(db, event.id()).await;
+        assert_eq!(
+            (
+                closed.status.as_str(),
+                closed.acknowledged_by,
+                closed.ack_channel.as_deref(),
+                closed.next_step_at
+            ),
+            ("acknowledged", Some(sari), Some("in_app"), None)
+        );
+
+        // Budi was second: nothing changes, and he sees who took it.
+        match alerts::acknowledge(db, alert.id, budi, AckChannel::InApp, t0 + 21 * MINUTE)
+            .await
+            .unwrap()
+        {
+            AckOutcome::Already(v) => {
+                assert_eq!(v.acknowledged_by.as_deref(), Some("Sari Supervisor"));
+                assert_eq!(v.ack_channel, Some(AckChannel::InApp));
+                assert_eq!(v.acknowledged_at, Some(t0 + 20 * MINUTE));
+            }
+            other => panic!("expected Already, got {other:?}"),
+        }
+        // Maya was never asked (the step that would have asked her never came).
+        assert_eq!(
+            alerts::acknowledge(db, alert.id, maya, AckChannel::InApp, t0)
+                .await
+                .unwrap(),
+            AckOutcome::NotRecipient
+        );
+        // Budi's inbox shows it acknowledged.
+        let item = app::inbox::store::list(db, budi, 10)
+            .await
+            .unwrap()
+            .remove(0);
+        let a = item.alert.expect("under a policy");
+        assert!(!a.open);
+        assert_eq!(a.acknowledged_by.as_deref(), Some("Sari Supervisor"));
+    }
+);
+
+store_test!(
+    an_unacknowledged_alert_reaches_every_step_and_then_stays_open,
+    |db| {
+        setup(db).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let maya = user_id(db, "manager@demo.id").await;
+        let event = ingest(db, outage(budi, "esc-2")).await.unwrap();
+        let t0 = alert_of(db, event.id()).await.created_at;
+        let d = dispatcher(db);
+        for minutes in [5, 15, 30] {
+            assert_eq!(
+                d.escalate(t0 + minutes * MINUTE).await.unwrap().steps.len(),
+                1,
+                "at {minutes} min"
+            );
+        }
+        // Step 3: the manager (no work zone: she covers every zone).
+        assert_eq!(
+            step_rows(db, event.id(), 3).await,
+            vec![
+                ("email".into(), Some(maya), None),
+                ("in_app".into(), Some(maya), None),
+                ("whatsapp".into(), Some(maya), None),
+            ]
+        );
+        let a = alert_of(db, event.id()).await;
+        assert_eq!(
+            (a.status.as_str(), a.next_step, a.next_step_at),
+            ("open", 3, None)
+        );
+        assert!(d
+            .escalate(t0 + 600 * MINUTE)
+            .await
+            .unwrap()
+            .steps
+            .is_empty());
+        // Lower priorities are not under the policy.
+        let mut high = outage(budi, "esc-3");
+        high["priority"] = json!("high");
+        let event = ingest(db, high).await.unwrap();
+        let n: i64 = app::on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM alerts WHERE event_id = $1"
+        )
+        .bind(event.id())
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        assert_eq!(n, 0);
+        assert!(!whatsapp_row(db, event.id()).await.message.contains("/ack/"));
+    }
+);
+
+store_test!(
+    two_instances_and_a_restart_take_each_step_exactly_once,
+    |db| {
+        setup(db).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let mut events = Vec::new();
+        for i in 0..5 {
+            events.push(
+                ingest(db, outage(budi, &format!("esc-race-{i}")))
+                    .await
+                    .unwrap()
+                    .id(),
+            );
+        }
+        let t0 = alert_of(db, events[0]).await.created_at;
+        let (a, b) = (dispatcher(db), dispatcher(db));
+        let at = t0 + 6 * MINUTE;
+        let (ra, rb) = tokio::join!(a.escalate(at), b.escalate(at));
+        let taken = ra.unwrap().steps.len() + rb.unwrap().steps.len();
+        assert_eq!(
+            taken, 5,
+            "each alert's first step taken once between the two"
+        );
+        for &e in &events {
+            assert_eq!(step_rows(db, e, 1).await.len(), 3, "event {e}");
+        }
+        // "Restart": the instances are gone; a new one picks up at step 2 from
+        // the rows alone.
+        drop((a, b));
+        let c = dispatcher(db);
+        assert!(c.escalate(at).await.unwrap().steps.is_empty());
+        let swept = c.escalate(t0 + 16 * MINUTE).await.unwrap();
+        assert_eq!(swept.steps.len(), 5);
+        assert!(swept.steps.iter().all(|&(_, step)| step == 2));
+        for &e in &events {
+            assert_eq!(step_rows(db, e, 1).await.len(), 3);
+            assert_eq!(step_rows(db, e, 2).await.len(), 1);
+        }
+    }
+);
+
+store_test!(
+    acknowledgement_links_are_signed_and_only_a_post_acknowledges,
+    |db| {
+        setup(db).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let srv = spawn_server(db).await;
+        let event = ingest(db, outage(budi, "esc-link")).await.unwrap();
+        let alert = alert_of(db, event.id()).await;
+        let link = link_in(&whatsapp_row(db, event.id()).await.message, srv.addr);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+
+        // A GET (a link preview, a mail scanner) shows the alert and acknowledges nothing.
+        let page = http.get(&link).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("OLT Karawang Barat") && html.contains("data-testid=\"acknowledge\""),
+            "{html}"
+        );
+        assert_eq!(alert_of(db, event.id()).await.status, "open");
+
+        // Altered (another user, a later expiry) or made up: refused, nothing acknowledged.
+        let token = link.rsplit('/').next().unwrap().to_owned();
+        let parts: Vec<&str> = token.split('.').collect();
+        let sari = user_id(db, "spv.karawang@demo.id").await;
+        let base = link.trim_end_matches(&token).to_owned();
+        for forged in [
+            format!("{}.{sari}.{}.{}", parts[0], parts[2], parts[3]),
+            format!(
+                "{}.{}.{}.{}",
+                parts[0],
+                parts[1],
+                parts[2].parse::<i64>().unwrap() + 999,
+                parts[3]
+            ),
+            "0011223344556677.1.9999999999.AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+        ] {
+            let res = http.post(format!("{base}{forged}")).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{forged}");
+        }
+        // Expired: signed by this server, days ago.
+        let key = LinkKey::load_or_create(db, now_ms()).await.unwrap();
+        let ack_key: String = app::on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT ack_key FROM alerts WHERE id = $1"
+        )
+        .bind(alert.id)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        let old = key.sign(&ack_key, budi, now_ms() - LINK_TTL_MS - 60_000);
+        let res = http.post(format!("{base}{old}")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::GONE);
+        assert_eq!(alert_of(db, event.id()).await.status, "open");
+
+        // The button's POST acknowledges, then shows who did.
+        let res = http.post(&link).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let a = alert_of(db, event.id()).await;
+        assert_eq!(
+            (
+                a.status.as_str(),
+                a.acknowledged_by,
+                a.ack_channel.as_deref()
+            ),
+            ("acknowledged", Some(budi), Some("link"))
+        );
+        let html = http.get(&link).send().await.unwrap().text().await.unwrap();
+        assert!(
+            html.contains("Sudah dikonfirmasi oleh Budi Teknisi")
+                && html.contains("melalui tautan"),
+            "{html}"
+        );
+        // Used again: nothing changes.
+        let res = http.post(&link).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(alert_of(db, event.id()).await.acknowledged_by, Some(budi));
+        srv.stop().await;
+    }
+);
+
+store_test!(whatsapp_replies_acknowledge_the_senders_open_alert, |db| {
+    setup(db).await;
+    disable_all_accounts(db).await;
+    let fonnte = Fake::start(Kind::Fonnte).await;
+    let wablas = Fake::start(Kind::Wablas).await;
+    let meta = Fake::start(Kind::Meta).await;
+    // Meta sends (first in order); the gateways' accounts take replies.
+    let m = add_account(db, &meta, Kind::Meta, 1, 600, 0, 2000).await;
+    let f = add_account(db, &fonnte, Kind::Fonnte, 2, 600, 0, 2000).await;
+    let w = add_account(db, &wablas, Kind::Wablas, 3, 600, 0, 2000).await;
+    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    let srv = spawn_server(db).await;
+    let http = reqwest::Client::new();
+    let fonnte_url = format!(
+        "http://{}/webhooks/fonnte/{f}/inbound?token=fonnte-hook",
+        srv.addr
+    );
+    let outcome = |db: &Db| {
+        let db = db.clone();
+        async move {
+            let o: String = app::on_db!(&db, |pool| sqlx::query_scalar(
+                "SELECT outcome FROM provider_callbacks ORDER BY id DESC LIMIT 1"
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap());
+            o
+        }
+    };
+
+    let first = ingest(db, outage(budi, "esc-wa-1")).await.unwrap();
+    // Unknown sender: logged, nothing acknowledged.
+    let res = http
+        .post(&fonnte_url)
+        .json(&json!({"device": "6281100000000", "sender": "6289999999999", "message": "OK", "name": "?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(outcome(db).await, "rejected: unknown sender");
+    // Budi, but not an acknowledgement.
+    http.post(&fonnte_url)
+        .json(
+            &json!({"device": "6281100000000", "sender": "6281200000005", "message": "nanti dulu"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome(db).await,
+        "ignored: reply is not an acknowledgement"
+    );
+    // A wrong token: refused before anything is read.
+    let res = http
+        .post(format!(
+            "http://{}/webhooks/fonnte/{f}/inbound?token=guess",
+            srv.addr
+        ))
+        .json(&json!({"sender": "6281200000005", "message": "OK"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(alert_of(db, first.id()).await.status, "open");
+    // Budi answers "Siap": his open alert is acknowledged by WhatsApp.
+    http.post(&fonnte_url)
+        .json(&json!({"device": "6281100000000", "sender": "6281200000005", "message": "Siap, meluncur"}))
+        .send()
+        .await
+        .unwrap();
+    let a = alert_of(db, first.id()).await;
+    assert_eq!(
+        (
+            a.status.as_str(),
+            a.acknowledged_by,
+            a.ack_channel.as_deref()
+        ),
+        ("acknowledged", Some(budi), Some("whatsapp"))
+    );
+
+    // Wablas: our own echoed message is ignored; Budi's "ok" acknowledges.
+    let second = ingest(db, outage(budi, "esc-wa-2")).await.unwrap();
+    let wablas_url = format!(
+        "http://{}/webhooks/wablas/{w}/inbound?token=wablas-hook",
+        srv.addr
+    );
+    http.post(&wablas_url)
+        .form(&[
+            ("phone", "6281200000005"),
+            ("message", "OK"),
+            ("isFromMe", "true"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alert_of(db, second.id()).await.status, "open");
+    http.post(&wablas_url)
+        .form(&[
+            ("phone", "6281200000005"),
+            ("message", "ok"),
+            ("isFromMe", "false"),
+            ("isGroup", "false"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        alert_of(db, second.id()).await.ack_channel.as_deref(),
+        Some("whatsapp")
+    );
+
+    // Meta: a signed reply that quotes an older alert's message acknowledges
+    // that one, not Budi's newest; a bad signature changes nothing.
+    let third = ingest(db, outage(budi, "esc-wa-3")).await.unwrap();
+    eventually("the message sent through Meta", || async {
+        whatsapp_row(db, third.id())
+            .await
+            .provider_message_id
+            .is_some()
+    })
+    .await;
+    let wamid = whatsapp_row(db, third.id())
+        .await
+        .provider_message_id
+        .unwrap();
+    let fourth = ingest(db, outage(budi, "esc-wa-4")).await.unwrap();
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "6221000", "phone_number_id": "106540352242922"},
+                  "messages": [{"from": "6281200000005", "id": "wamid.reply1", "timestamp": "1790000000", "type": "text",
+                                "text": {"body": "OK 👍"}, "context": {"from": "6221000", "id": wamid}}]}}]}]})
+    .to_string();
+    let meta_url = format!("http://{}/webhooks/meta/{m}", srv.addr);
+    let res = http
+        .post(&meta_url)
+        .header("X-Hub-Signature-256", sign("not-the-secret", &body))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(alert_of(db, third.id()).await.status, "open");
+    let res = http
+        .post(&meta_url)
+        .header("X-Hub-Signature-256", sign("meta-app-secret", &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let a = alert_of(db, third.id()).await;
+    assert_eq!(
+        (a.status.as_str(), a.acknowledged_by),
+        ("acknowledged", Some(budi))
+    );
+    assert_eq!(alert_of(db, fourth.id()).await.status, "open");
+    srv.stop().await;
+});
+
+store_test!(a_deleted_policy_stops_its_alerts_timers_but_not_their_acknowledgement, |db| {
+    setup(db).await;
+    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    let event = ingest(db, outage(budi, "esc-del")).await.unwrap();
+    let alert = alert_of(db, event.id()).await;
+    let policy: i64 = app::on_db!(db, |pool| sqlx::query_scalar("SELECT policy_id FROM alerts WHERE id = $1")
+        .bind(alert.id)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+    app::escalation::store::delete(db, policy).await.unwrap();
+    let d = dispatcher(db);
+    assert!(d.escalate(alert.created_at + 60 * MINUTE).await.unwrap().steps.is_empty());
+    let a = alert_of(db, event.id()).await;
+    assert_eq!((a.status.as_str(), a.next_step_at), ("open", None));
+    assert_eq!(
+        alerts::acknowledge(db, alert.id, budi, AckChannel::InApp, now_ms()).await.unwrap(),
+        AckOutcome::Acknowledged
+    );
+});
