@@ -1308,7 +1308,10 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
         .into_iter()
         .find(|p| p.id == id)
         .unwrap();
-    assert_eq!(saved.notification_type, Some(domain::NotificationType::Outage));
+    assert_eq!(
+        saved.notification_type,
+        Some(domain::NotificationType::Outage)
+    );
     assert_eq!(saved.min_priority, domain::Priority::High);
     assert_eq!(saved.steps, form.validate(Locale::En).unwrap().steps);
     assert_eq!(saved.open_alerts, 0);
@@ -1320,13 +1323,15 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
     policies::save(db, &edit.validate(Locale::En).unwrap(), now)
         .await
         .unwrap();
-    let steps: Vec<(i64, i64)> = on_db!(db, |pool| sqlx::query_as(
+    let steps: Vec<(i64, i64)> = on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT position, delay_minutes FROM escalation_steps WHERE policy_id = $1 ORDER BY position"
     )
     .bind(id)
     .fetch_all(pool)
     .await
-    .unwrap());
+    .unwrap()
+    });
     assert_eq!(steps, vec![(0, 7), (1, 5)]);
 
     // A taken name is a conflict; a group that does not exist names its step;
@@ -1352,7 +1357,11 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
         other => panic!("expected a validation error, got {other:?}"),
     }
     assert_eq!(
-        count(db, "SELECT COUNT(*) FROM escalation_policies WHERE name = 'Hantu'").await,
+        count(
+            db,
+            "SELECT COUNT(*) FROM escalation_policies WHERE name = 'Hantu'"
+        )
+        .await,
         0
     );
 
@@ -1362,5 +1371,8 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
         count(db, "SELECT COUNT(*) FROM escalation_steps WHERE policy_id NOT IN (SELECT id FROM escalation_policies)").await,
         0
     );
-    assert!(matches!(policies::delete(db, id).await, Err(AppError::NotFound(_))));
+    assert!(matches!(
+        policies::delete(db, id).await,
+        Err(AppError::NotFound(_))
+    ));
 });

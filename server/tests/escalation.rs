@@ -549,23 +549,35 @@ store_test!(whatsapp_replies_acknowledge_the_senders_open_alert, |db| {
     srv.stop().await;
 });
 
-store_test!(a_deleted_policy_stops_its_alerts_timers_but_not_their_acknowledgement, |db| {
-    setup(db).await;
-    let budi = user_id(db, "tek.karawang1@demo.id").await;
-    let event = ingest(db, outage(budi, "esc-del")).await.unwrap();
-    let alert = alert_of(db, event.id()).await;
-    let policy: i64 = app::on_db!(db, |pool| sqlx::query_scalar("SELECT policy_id FROM alerts WHERE id = $1")
+store_test!(
+    a_deleted_policy_stops_its_alerts_timers_but_not_their_acknowledgement,
+    |db| {
+        setup(db).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let event = ingest(db, outage(budi, "esc-del")).await.unwrap();
+        let alert = alert_of(db, event.id()).await;
+        let policy: i64 = app::on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT policy_id FROM alerts WHERE id = $1"
+        )
         .bind(alert.id)
         .fetch_one(pool)
         .await
         .unwrap());
-    app::escalation::store::delete(db, policy).await.unwrap();
-    let d = dispatcher(db);
-    assert!(d.escalate(alert.created_at + 60 * MINUTE).await.unwrap().steps.is_empty());
-    let a = alert_of(db, event.id()).await;
-    assert_eq!((a.status.as_str(), a.next_step_at), ("open", None));
-    assert_eq!(
-        alerts::acknowledge(db, alert.id, budi, AckChannel::InApp, now_ms()).await.unwrap(),
-        AckOutcome::Acknowledged
-    );
-});
+        app::escalation::store::delete(db, policy).await.unwrap();
+        let d = dispatcher(db);
+        assert!(d
+            .escalate(alert.created_at + 60 * MINUTE)
+            .await
+            .unwrap()
+            .steps
+            .is_empty());
+        let a = alert_of(db, event.id()).await;
+        assert_eq!((a.status.as_str(), a.next_step_at), ("open", None));
+        assert_eq!(
+            alerts::acknowledge(db, alert.id, budi, AckChannel::InApp, now_ms())
+                .await
+                .unwrap(),
+            AckOutcome::Acknowledged
+        );
+    }
+);

@@ -183,15 +183,14 @@ pub async fn open_for_phone(
     db: &Db,
     phone: &str,
 ) -> Result<Result<(i64, i64), &'static str>, AppError> {
-    let users: Vec<i64> =
-        on_db!(db, |pool| {
-            sqlx::query_scalar(
+    let users: Vec<i64> = on_db!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT id FROM users WHERE phone = $1 AND phone_verified_at IS NOT NULL AND active = TRUE"
     )
     .bind(phone)
     .fetch_all(pool)
     .await?
-        });
+    });
     if users.is_empty() {
         return Ok(Err("unknown sender"));
     }

@@ -215,6 +215,9 @@ fn PolicyFormCard(
             })}
         </section>
     }
+    // Erased: the form's full view type is too deep for the async block
+    // that hydrates the page around it.
+    .into_any()
 }
 
 /// The inputs of step `i` (1-based in what people read).
@@ -309,4 +312,5 @@ fn StepEditor(
             </button>
         </li>
     }
+    .into_any()
 }

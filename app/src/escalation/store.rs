@@ -65,16 +65,15 @@ pub async fn list(db: &Db) -> Result<Vec<PolicyView>, AppError> {
     .fetch_all(pool)
     .await?
     });
-    let steps: Vec<StepRow> =
-        on_db!(db, |pool| {
-            sqlx::query_as(
+    let steps: Vec<StepRow> = on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT policy_id, delay_minutes, target_kind, target_user_id, target_role, target_zone,
                 target_group_id, channels
          FROM escalation_steps ORDER BY policy_id, position"
     )
     .fetch_all(pool)
     .await?
-        });
+    });
     Ok(policies
         .into_iter()
         .map(|p| PolicyView {
