@@ -24,6 +24,18 @@ test("screenshots of each page", async ({ page, request }) => {
     expect(res.status(), await res.text()).toBe(202);
   }
 
+  // A critical outage for Budi: under the demo escalation policy, so his
+  // inbox shows it open with the acknowledge button.
+  const outage = await request.post("/api/v1/events", {
+    headers: { Authorization: "Bearer nk_demo_0123456789abcdef" },
+    data: {
+      type: "outage", priority: "critical", work_zone: "karawang", recipients: { user_ids: [5] },
+      data: { location: "OLT Karawang Barat", issue_type: "Kabel feeder putus", ticket_id: "TKT-2026-2001" },
+      idempotency_key: "shot-outage",
+    },
+  });
+  expect(outage.status(), await outage.text()).toBe(202);
+
   await page.setViewportSize({ width: 1280, height: 900 });
   await login(page, "admin@demo.id");
   for (const [path, name] of [
@@ -31,6 +43,7 @@ test("screenshots of each page", async ({ page, request }) => {
     ["/master/groups", "groups"],
     ["/master/groups/1", "group-editor"],
     ["/master/providers", "providers"],
+    ["/master/escalation", "escalation"],
     ["/deliveries", "deliveries"],
     ["/analytics", "analytics"],
   ]) {
@@ -50,6 +63,7 @@ test("screenshots of each page", async ({ page, request }) => {
   for (const [path, name] of [
     ["/master/groups/1", "group-editor-phone"],
     ["/master/providers", "providers-phone"],
+    ["/master/escalation", "escalation-phone"],
     ["/deliveries", "deliveries-phone"],
     ["/analytics", "analytics-phone"],
   ]) {
@@ -68,7 +82,8 @@ test("screenshots of each page", async ({ page, request }) => {
   await page.goto("/inbox");
   await hydrated(page);
   await expect(page.getByTestId("unread-badge")).toBeVisible();
-  await page.screenshot({ path: out("inbox-phone"), fullPage: true });
+  // (The first screen only: the inbox is long.)
+  await page.screenshot({ path: out("inbox-phone") });
   await page.setViewportSize({ width: 1280, height: 900 });
-  await page.screenshot({ path: out("inbox"), fullPage: true });
+  await page.screenshot({ path: out("inbox") });
 });

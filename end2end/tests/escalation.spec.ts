@@ -126,7 +126,17 @@ test("an admin adds an escalation policy with steps; a step without a channel is
   // A direct load renders and hydrates the same.
   await page.reload();
   await hydrated(page);
-  await expect(table.locator("tr", { hasText: name })).toBeVisible();
+  const saved = table.locator("tr", { hasText: name });
+  await expect(saved).toBeVisible();
+
+  // Deleting asks first; cancel keeps it, confirm removes it.
+  await saved.getByTestId("delete-policy").click();
+  await saved.getByRole("button", { name: "Batal" }).click();
+  await expect(saved).toBeVisible();
+  await saved.getByTestId("delete-policy").click();
+  await saved.getByTestId("confirm-delete").click();
+  await expect(table.locator("tr", { hasText: name })).toHaveCount(0);
+  await expect(table).toContainText("Insiden kritis");
 });
 
 test("a manager may not open the escalation policies", async ({ page }) => {

@@ -112,6 +112,8 @@ fn PolicyTable(
         return view! { <p>{tr("Belum ada kebijakan.", "No policies yet.")}</p> }.into_any();
     }
     let locale = i18n::locale();
+    // Deleting asks once more: the policy's open alerts stop escalating.
+    let confirming = RwSignal::new(None::<i64>);
     view! {
         <div class="table-wrap">
         <table data-testid="escalation-policies">
@@ -134,7 +136,14 @@ fn PolicyTable(
                             <td>{if p.enabled { tr("ya", "yes") } else { tr("tidak", "no") }}</td>
                             <td>
                                 <button type="button" on:click=move |_| form.set(edit.clone())>{tr("Ubah", "Edit")}</button>
-                                <button type="button" class="danger" on:click=move |_| { delete.dispatch(DeletePolicy { id }); }>{tr("Hapus", "Delete")}</button>
+                                <Show when=move || confirming.get() == Some(id)
+                                    fallback=move || view! {
+                                        <button type="button" data-testid="delete-policy" on:click=move |_| confirming.set(Some(id))>{tr("Hapus…", "Delete…")}</button>
+                                    }>
+                                    <button type="button" class="danger" data-testid="confirm-delete"
+                                        on:click=move |_| { confirming.set(None); delete.dispatch(DeletePolicy { id }); }>{tr("Ya, hapus", "Yes, delete")}</button>
+                                    <button type="button" on:click=move |_| confirming.set(None)>{tr("Batal", "Cancel")}</button>
+                                </Show>
                             </td>
                         </tr>
                     }
