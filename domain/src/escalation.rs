@@ -21,16 +21,24 @@ pub enum AckChannel {
     Link,
     /// A WhatsApp reply.
     Whatsapp,
+    /// A key pressed during a phone call.
+    Voice,
 }
 
 impl AckChannel {
-    pub const ALL: [AckChannel; 3] = [AckChannel::InApp, AckChannel::Link, AckChannel::Whatsapp];
+    pub const ALL: [AckChannel; 4] = [
+        AckChannel::InApp,
+        AckChannel::Link,
+        AckChannel::Whatsapp,
+        AckChannel::Voice,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             AckChannel::InApp => "in_app",
             AckChannel::Link => "link",
             AckChannel::Whatsapp => "whatsapp",
+            AckChannel::Voice => "voice",
         }
     }
 
@@ -45,6 +53,8 @@ impl AckChannel {
             (AckChannel::Link, Locale::Id) => "tautan",
             (AckChannel::Link, Locale::En) => "link",
             (AckChannel::Whatsapp, _) => "WhatsApp",
+            (AckChannel::Voice, Locale::Id) => "telepon",
+            (AckChannel::Voice, Locale::En) => "phone call",
         }
     }
 }
@@ -198,6 +208,20 @@ pub fn step_title(locale: Locale, step: usize) -> String {
         Locale::Id => format!("Eskalasi tahap {step}"),
         Locale::En => format!("Escalation step {step}"),
     }
+}
+
+/// What a phone call says: the message without formatting, links or emoji
+/// (text-to-speech would spell them out), then how to acknowledge.
+pub fn voice_script(locale: Locale, plain: &str) -> String {
+    let spoken: Vec<&str> = plain
+        .split_whitespace()
+        .filter(|w| !w.contains("://") && w.chars().any(char::is_alphanumeric))
+        .collect();
+    let prompt = match locale {
+        Locale::Id => "Tekan 1 untuk konfirmasi.",
+        Locale::En => "Press 1 to acknowledge.",
+    };
+    format!("{} {prompt}", spoken.join(" "))
 }
 
 /// A step's WhatsApp text: a header that says it is escalating and for how
@@ -362,6 +386,18 @@ mod tests {
             "Balas *OK* untuk konfirmasi, atau buka: https://x/ack/t"
         );
         assert_eq!(ack_line(Locale::En, "L", false), "Acknowledge: L");
+    }
+
+    #[test]
+    fn a_call_says_the_words_not_the_links_or_symbols() {
+        assert_eq!(
+            voice_script(
+                Locale::Id,
+                "ESKALASI tahap 1: gangguan di OLT Karawang 🚨\nBuka: https://x/ack/t ---"
+            ),
+            "ESKALASI tahap 1: gangguan di OLT Karawang Buka: Tekan 1 untuk konfirmasi."
+        );
+        assert!(voice_script(Locale::En, "x").ends_with("Press 1 to acknowledge."));
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub enum ProviderKind {
     /// SMS (`providers::sms`).
     Zenziva,
     Twilio,
+    /// Voice calls (`providers::voice`): Twilio Programmable Voice.
+    TwilioVoice,
 }
 
 impl ProviderKind {
@@ -31,6 +33,7 @@ impl ProviderKind {
             "smtp" => ProviderKind::Smtp,
             "zenziva" => ProviderKind::Zenziva,
             "twilio" => ProviderKind::Twilio,
+            "twilio_voice" => ProviderKind::TwilioVoice,
             _ => return None,
         })
     }
@@ -45,6 +48,7 @@ impl ProviderKind {
             ProviderKind::Smtp => "smtp",
             ProviderKind::Zenziva => "zenziva",
             ProviderKind::Twilio => "twilio",
+            ProviderKind::TwilioVoice => "twilio_voice",
         }
     }
 
@@ -53,6 +57,7 @@ impl ProviderKind {
         match self {
             ProviderKind::Smtp => Channel::Email,
             ProviderKind::Zenziva | ProviderKind::Twilio => Channel::Sms,
+            ProviderKind::TwilioVoice => Channel::Voice,
             _ => Channel::Whatsapp,
         }
     }
@@ -63,7 +68,7 @@ impl ProviderKind {
             ProviderKind::Woowa => Some("https://notifapi.com"),
             ProviderKind::Meta => Some("https://graph.facebook.com"),
             ProviderKind::Zenziva => Some("https://console.zenziva.net/reguler/api"),
-            ProviderKind::Twilio => Some("https://api.twilio.com"),
+            ProviderKind::Twilio | ProviderKind::TwilioVoice => Some("https://api.twilio.com"),
             // Wablas gives every customer their own server sub-domain.
             ProviderKind::Wablas | ProviderKind::Sandbox => None,
             // The mail server is always the customer's own.
@@ -150,6 +155,10 @@ impl Credentials {
                 }
                 Ok(())
             }
+            // A call needs a number to call from.
+            ProviderKind::TwilioVoice => need(&self.account_sid, "account_sid")
+                .and(need(&self.auth_token, "auth_token"))
+                .and(need(&self.from, "from")),
         }
     }
 }
@@ -161,7 +170,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 8] = [
+    pub const ALL: [ProviderKind; 9] = [
         ProviderKind::Sandbox,
         ProviderKind::Fonnte,
         ProviderKind::Wablas,
@@ -170,6 +179,7 @@ impl ProviderKind {
         ProviderKind::Smtp,
         ProviderKind::Zenziva,
         ProviderKind::Twilio,
+        ProviderKind::TwilioVoice,
     ];
 
     /// The credential fields the kind reads (the form's hint).
@@ -189,6 +199,7 @@ impl ProviderKind {
             ProviderKind::Smtp => &["from", "username", "password", "tls", "ca_cert"],
             ProviderKind::Zenziva => &["userkey", "passkey"],
             ProviderKind::Twilio => &["account_sid", "auth_token", "from", "messaging_service_sid"],
+            ProviderKind::TwilioVoice => &["account_sid", "auth_token", "from"],
         }
     }
 

@@ -47,7 +47,7 @@ CREATE TABLE alerts (
     next_step_at BIGINT,
     acknowledged_by BIGINT REFERENCES users(id) ON DELETE SET NULL,
     acknowledged_at BIGINT,
-    ack_channel TEXT CHECK (ack_channel IN ('in_app','link','whatsapp')),
+    ack_channel TEXT CHECK (ack_channel IN ('in_app','link','whatsapp','voice')),
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );

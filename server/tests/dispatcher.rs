@@ -115,7 +115,7 @@ store_test!(
                     assert_eq!(group.json()["recipient_type"], "group");
                     assert!(row.provider_message_id.unwrap().starts_with("wamid."));
                 }
-                Kind::Fonnte | Kind::Zenziva | Kind::Twilio => unreachable!(),
+                Kind::Fonnte | Kind::Zenziva | Kind::Twilio | Kind::TwilioVoice => unreachable!(),
             }
         }
     }

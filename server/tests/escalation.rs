@@ -581,3 +581,237 @@ store_test!(
         );
     }
 );
+
+/// Posts a form to a Twilio webhook of the server, signed as Twilio signs
+/// (the URL is PUBLIC_URL's, the one Twilio was given).
+async fn twilio_post(
+    srv: &server::Running,
+    path: &str,
+    params: &[(&str, &str)],
+    token: &str,
+) -> reqwest::Response {
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signature =
+        server::webhooks::twilio_signature(token, &format!("http://localhost:3000{path}"), &owned);
+    reqwest::Client::new()
+        .post(format!("http://{}{path}", srv.addr))
+        .header("X-Twilio-Signature", signature)
+        .form(&owned)
+        .send()
+        .await
+        .unwrap()
+}
+
+store_test!(
+    a_call_reads_the_alert_in_indonesian_and_key_1_acknowledges_it,
+    |db| {
+        use app::escalation::{PolicyForm, StepForm};
+        use server::testkit::fakes::{TWILIO_SID, TWILIO_TOKEN};
+        setup(db).await;
+        disable_all_accounts(db).await;
+        let twilio = Fake::start(Kind::TwilioVoice).await;
+        let account = add_account(db, &twilio, Kind::TwilioVoice, 1, 600, 2500, 2000).await;
+        // Critical incidents call the manager at once (this policy names the
+        // type, so it wins over the demo's policy for every type).
+        let maya = user_id(db, "manager@demo.id").await;
+        let form = PolicyForm {
+            name: "Telepon manajer".into(),
+            notification_type: "critical_incident".into(),
+            min_priority: "critical".into(),
+            steps: vec![StepForm {
+                delay_minutes: 0,
+                target: "user".into(),
+                user_id: Some(maya),
+                channels: vec![domain::Channel::Voice],
+                ..StepForm::default()
+            }],
+            ..PolicyForm::default()
+        };
+        app::escalation::store::save(db, &form.validate(domain::Locale::Id).unwrap(), now_ms())
+            .await
+            .unwrap();
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let event = ingest(
+            db,
+            json!({"type": "critical_incident", "priority": "critical", "work_zone": "karawang",
+               "recipients": {"user_ids": [budi]},
+               "data": {"location": "POP Karawang", "issue_type": "Listrik padam"},
+               "idempotency_key": "voice-1"}),
+        )
+        .await
+        .unwrap();
+        let alert = alert_of(db, event.id()).await;
+        let d = dispatcher(db);
+        assert_eq!(
+            d.escalate(alert.created_at).await.unwrap().steps,
+            vec![(alert.id, 1)]
+        );
+        step(&d).await;
+
+        let call = deliveries(db, event.id())
+            .await
+            .into_iter()
+            .find(|r| r.channel == "voice")
+            .expect("a call");
+        assert_eq!((call.status.as_str(), call.user_id), ("sent", Some(maya)));
+        assert_eq!(call.provider.as_deref(), Some("twilio_voice"));
+        assert_eq!(call.cost_rupiah, 2500);
+        let sid = call.provider_message_id.clone().unwrap();
+        assert!(sid.starts_with("CA"), "{sid}");
+        let got = twilio.received();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            got[0].path,
+            format!("/2010-04-01/Accounts/{TWILIO_SID}/Calls.json")
+        );
+        assert_eq!(got[0].form_field("To").as_deref(), Some("+6281200000002"));
+        let twiml = got[0].form_field("Twiml").unwrap();
+        assert!(twiml.contains("language=\"id-ID\""), "{twiml}");
+        assert!(
+            twiml.contains("POP Karawang") && twiml.contains("Tekan 1 untuk konfirmasi."),
+            "{twiml}"
+        );
+        assert!(
+            twiml.contains(&format!(
+                "action=\"http://localhost:3000/webhooks/twilio/{account}/voice/gather\""
+            )),
+            "{twiml}"
+        );
+        assert_eq!(
+            got[0].form_field("StatusCallback"),
+            Some(format!(
+                "http://localhost:3000/webhooks/twilio/{account}/voice/status"
+            ))
+        );
+
+        let srv = spawn_server(db).await;
+        let status_path = format!("/webhooks/twilio/{account}/voice/status");
+        let gather_path = format!("/webhooks/twilio/{account}/voice/gather");
+        let row = |db: &Db| {
+            let db = db.clone();
+            let id = call.id;
+            async move {
+                let s: String = app::on_db!(&db, |pool| sqlx::query_scalar(
+                    "SELECT status FROM deliveries WHERE id = $1"
+                )
+                .bind(id)
+                .fetch_one(pool)
+                .await
+                .unwrap());
+                s
+            }
+        };
+        twilio_post(
+            &srv,
+            &status_path,
+            &[("CallSid", &sid), ("CallStatus", "ringing")],
+            TWILIO_TOKEN,
+        )
+        .await;
+        assert_eq!(row(db).await, "sent");
+        twilio_post(
+            &srv,
+            &status_path,
+            &[("CallSid", &sid), ("CallStatus", "in-progress")],
+            TWILIO_TOKEN,
+        )
+        .await;
+        assert_eq!(row(db).await, "delivered");
+
+        // A forged key press changes nothing; another key does not acknowledge.
+        let res = twilio_post(
+            &srv,
+            &gather_path,
+            &[("CallSid", &sid), ("Digits", "1")],
+            "not-the-token",
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let res = twilio_post(
+            &srv,
+            &gather_path,
+            &[("CallSid", &sid), ("Digits", "2")],
+            TWILIO_TOKEN,
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.text().await.unwrap().contains("belum dikonfirmasi"));
+        assert_eq!(alert_of(db, event.id()).await.status, "open");
+
+        // Key 1: acknowledged by the person called, by phone; the call counts as read.
+        let res = twilio_post(
+            &srv,
+            &gather_path,
+            &[("CallSid", &sid), ("Digits", "1")],
+            TWILIO_TOKEN,
+        )
+        .await;
+        assert_eq!(res.headers()["content-type"], "text/xml");
+        let said = res.text().await.unwrap();
+        assert!(
+            said.starts_with("<Response><Say language=\"id-ID\""),
+            "{said}"
+        );
+        assert!(said.contains("sudah dikonfirmasi"), "{said}");
+        let a = alert_of(db, event.id()).await;
+        assert_eq!(
+            (
+                a.status.as_str(),
+                a.acknowledged_by,
+                a.ack_channel.as_deref()
+            ),
+            ("acknowledged", Some(maya), Some("voice"))
+        );
+        assert_eq!(row(db).await, "read");
+        twilio_post(
+            &srv,
+            &status_path,
+            &[("CallSid", &sid), ("CallStatus", "completed")],
+            TWILIO_TOKEN,
+        )
+        .await;
+        assert_eq!(row(db).await, "read", "a later status never goes back");
+        srv.stop().await;
+    }
+);
+
+store_test!(an_unanswered_call_is_failed_with_its_reason, |db| {
+    use server::testkit::fakes::TWILIO_TOKEN;
+    setup(db).await;
+    disable_all_accounts(db).await;
+    let twilio = Fake::start(Kind::TwilioVoice).await;
+    let account = add_account(db, &twilio, Kind::TwilioVoice, 1, 600, 2500, 2000).await;
+    // A test call from the providers page's channel test: one delivery.
+    let event = app::outbox::NewEvent::test_send(json!({"channel": "voice"}));
+    let delivery = app::outbox::NewDelivery::test_send(
+        domain::Channel::Voice,
+        "+6281200000002".into(),
+        None,
+        "Uji panggilan".into(),
+        now_ms(),
+    );
+    let inserted = app::outbox::insert_event(db, &event, &[delivery], &[], now_ms())
+        .await
+        .unwrap();
+    let d = dispatcher(db);
+    step(&d).await;
+    let call = deliveries(db, inserted.id()).await.remove(0);
+    assert_eq!(call.status, "sent");
+    let sid = call.provider_message_id.unwrap();
+    let srv = spawn_server(db).await;
+    let path = format!("/webhooks/twilio/{account}/voice/status");
+    twilio_post(
+        &srv,
+        &path,
+        &[("CallSid", &sid), ("CallStatus", "no-answer")],
+        TWILIO_TOKEN,
+    )
+    .await;
+    let after = deliveries(db, inserted.id()).await.remove(0);
+    assert_eq!(after.status, "failed");
+    assert_eq!(after.error.as_deref(), Some("Twilio call no-answer"));
+    srv.stop().await;
+});

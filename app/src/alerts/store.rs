@@ -209,6 +209,26 @@ pub async fn open_for_phone(
     Ok(found.ok_or("no open alert for this sender"))
 }
 
+/// The alert a call was about and the person called (the delivery the
+/// call's sid belongs to).
+pub async fn alert_for_call(
+    db: &Db,
+    provider: &str,
+    call_sid: &str,
+) -> Result<Option<(i64, i64)>, AppError> {
+    let found: Option<(i64, i64)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT a.id, d.user_id FROM deliveries d
+         JOIN alerts a ON a.event_id = d.event_id
+         WHERE d.provider = $1 AND d.provider_message_id = $2 AND d.user_id IS NOT NULL
+         LIMIT 1"
+    )
+    .bind(provider)
+    .bind(call_sid)
+    .fetch_optional(pool)
+    .await?);
+    Ok(found)
+}
+
 /// The alert of the event a provider message belongs to, if it is open and
 /// `phone`'s owner was asked (a reply that quotes the message).
 pub async fn open_for_message(

@@ -87,7 +87,12 @@ pub struct ValidProvider {
 }
 
 /// Channels an account can serve.
-pub const ACCOUNT_CHANNELS: [Channel; 3] = [Channel::Whatsapp, Channel::Email, Channel::Sms];
+pub const ACCOUNT_CHANNELS: [Channel; 4] = [
+    Channel::Whatsapp,
+    Channel::Email,
+    Channel::Sms,
+    Channel::Voice,
+];
 
 impl ProviderForm {
     /// Checked in the browser and again on the server. Whether the stored
@@ -120,8 +125,8 @@ impl ProviderForm {
                     errors.push(FieldError::new(
                         "channel",
                         t(
-                            "Sandbox: pilih kanal WhatsApp, email atau SMS.",
-                            "Sandbox: choose WhatsApp, email or SMS.",
+                            "Sandbox: pilih kanal WhatsApp, email, SMS atau telepon.",
+                            "Sandbox: choose WhatsApp, email, SMS or voice.",
                         ),
                     ));
                     None
@@ -265,8 +270,8 @@ impl ChannelTest {
             errors.push(FieldError::new(
                 "channel",
                 t(
-                    "Pilih WhatsApp, email atau SMS.",
-                    "Choose WhatsApp, email or SMS.",
+                    "Pilih WhatsApp, email, SMS atau telepon.",
+                    "Choose WhatsApp, email, SMS or voice.",
                 ),
             ));
         }
@@ -310,6 +315,8 @@ impl ChannelTest {
                     .then(|| t("Uji kirim Notifikasi ISP", "ISP Notifications test send").into()),
                 message: match channel {
                     Channel::Sms => domain::sms::from_whatsapp(text),
+                    // Read aloud: no formatting.
+                    Channel::Voice => domain::sms::plain(text),
                     _ => text.to_owned(),
                 },
             }),

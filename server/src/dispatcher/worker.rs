@@ -315,10 +315,10 @@ impl Dispatcher {
             _ => match PhoneE164::parse(&d.recipient) {
                 Ok(p) => {
                     phone = p;
-                    if channel == Channel::Sms {
-                        Via::Sms(&phone)
-                    } else {
-                        Via::Whatsapp(To::Phone(&phone))
+                    match channel {
+                        Channel::Sms => Via::Sms(&phone),
+                        Channel::Voice => Via::Voice(&phone),
+                        _ => Via::Whatsapp(To::Phone(&phone)),
                     }
                 }
                 Err(e) => return failed(format!("invalid recipient number: {e}")),
@@ -365,6 +365,16 @@ impl Dispatcher {
             let result = match to {
                 Via::Whatsapp(to) => providers::send(&self.http, account, to, &d.message).await,
                 Via::Email => providers::email::send(&self.mailers, account, &mail).await,
+                Via::Voice(phone) => {
+                    let gather = format!("{}/{}/voice/gather", self.twilio_callbacks, account.id);
+                    let status = format!("{}/{}/voice/status", self.twilio_callbacks, account.id);
+                    let hooks = providers::voice::CallHooks {
+                        gather: &gather,
+                        status: &status,
+                    };
+                    let script = domain::escalation::voice_script(domain::Locale::Id, &d.message);
+                    providers::voice::send(&self.http, account, phone, &script, &hooks).await
+                }
                 Via::Sms(phone) => {
                     let callback = (account.kind == providers::ProviderKind::Twilio)
                         .then(|| format!("{}/{}", self.twilio_callbacks, account.id));
@@ -464,6 +474,7 @@ fn channel_is_implemented(channel: Channel, account: &providers::Account) -> boo
             account.channel == Channel::Email && account.kind == providers::ProviderKind::Smtp
         }
         Channel::Sms => account.channel == Channel::Sms,
+        Channel::Voice => account.channel == Channel::Voice,
         _ => false,
     }
 }
@@ -473,6 +484,7 @@ fn channel_is_implemented(channel: Channel, account: &providers::Account) -> boo
 enum Via<'a> {
     Whatsapp(To<'a>),
     Sms(&'a PhoneE164),
+    Voice(&'a PhoneE164),
     Email,
 }
 

@@ -19,6 +19,7 @@ pub mod fonnte;
 pub mod meta;
 pub mod ratelimit;
 pub mod sms;
+pub mod voice;
 pub mod wablas;
 pub mod woowa;
 
@@ -121,7 +122,10 @@ pub async fn send(
         ProviderKind::Wablas => wablas::request(client, account, to, text),
         ProviderKind::Woowa => woowa::request(client, account, to, text),
         ProviderKind::Meta => meta::request(client, account, to, text),
-        ProviderKind::Smtp | ProviderKind::Zenziva | ProviderKind::Twilio => {
+        ProviderKind::Smtp
+        | ProviderKind::Zenziva
+        | ProviderKind::Twilio
+        | ProviderKind::TwilioVoice => {
             return SendResult::failed(
                 FailureClass::Account,
                 format!("a {} account does not send WhatsApp", account.kind.as_str()),
@@ -141,7 +145,8 @@ pub async fn send(
         ProviderKind::Sandbox
         | ProviderKind::Smtp
         | ProviderKind::Zenziva
-        | ProviderKind::Twilio => unreachable!("answered above"),
+        | ProviderKind::Twilio
+        | ProviderKind::TwilioVoice => unreachable!("answered above"),
     }
 }
 

@@ -67,6 +67,8 @@ pub enum Kind {
     Meta,
     Zenziva,
     Twilio,
+    /// Twilio Programmable Voice (calls).
+    TwilioVoice,
 }
 
 /// Credentials the fakes accept.
@@ -128,6 +130,10 @@ impl Fake {
             .route(
                 "/2010-04-01/Accounts/{sid}/Messages.json",
                 post(handle_twilio),
+            )
+            .route(
+                "/2010-04-01/Accounts/{sid}/Calls.json",
+                post(handle_twilio_call),
             )
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -413,6 +419,65 @@ async fn zenziva(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {
                 .into_response()
         }
         Behaviour::Refuse(reason) => refuse(&reason),
+        Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::Delay(_) => unreachable!(),
+    }
+}
+
+/// Twilio's Calls API: Basic auth, `To`, `From`, and the call's script as
+/// `Twiml` (or a `Url`); 201 with the call resource (`sid` CA…).
+async fn handle_twilio_call(
+    State(inner): State<Arc<Inner>>,
+    Path(sid): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use base64::Engine;
+    record(&inner, uri.path(), &headers, &body);
+    if inner.kind != Kind::TwilioVoice {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
+    );
+    if header(&headers, "authorization") != expected || sid != TWILIO_SID {
+        return twilio_error(401, 20003, "Authenticate");
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let Some(to) = get("To").filter(|t| t.starts_with('+') && t.len() >= 9) else {
+        return twilio_error(400, 21211, "Invalid 'To' Phone Number");
+    };
+    if get("From").is_none() {
+        return twilio_error(400, 21213, "No 'From' number is specified");
+    }
+    let Some(twiml) = get("Twiml").or_else(|| get("Url")) else {
+        return twilio_error(400, 21205, "Url or Twiml parameter is required");
+    };
+    if twiml.len() > 4000 {
+        return twilio_error(400, 21236, "Twiml is longer than 4000 characters");
+    }
+    match next(&inner).await {
+        Behaviour::Accept => {
+            if let Some(f) = &inner.on_accept {
+                f(&twiml);
+            }
+            let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+            (
+                StatusCode::CREATED,
+                Json(json!({
+                    "account_sid": TWILIO_SID, "sid": format!("CA{id:032x}"), "status": "queued",
+                    "to": to, "from": get("From"), "direction": "outbound-api",
+                })),
+            )
+                .into_response()
+        }
+        Behaviour::Refuse(code) => {
+            let code: i64 = code.parse().unwrap_or(13224);
+            twilio_error(400, code, "refused by the fake")
+        }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Behaviour::Delay(_) => unreachable!(),
     }

@@ -11,6 +11,10 @@
 //!   form's parameters sorted by name), so the URL is rebuilt from
 //!   `PUBLIC_URL`: the address Twilio was given.
 //!
+//! Calls: Twilio reports a call's progress and the key pressed to
+//! `/webhooks/twilio/{account}/voice/{status|gather}`, signed the same way;
+//! key 1 acknowledges the alert the call was about.
+//!
 //! Replies: Fonnte's and Wablas's incoming-message webhooks (same token
 //! rule, `/inbound` under the account's path) and Meta's `messages` in the
 //! same callback as its statuses. A reply that acknowledges ("OK", "siap",
@@ -58,6 +62,14 @@ pub fn router(state: Arc<Webhooks>) -> Router {
         .route("/webhooks/wablas/{account}/inbound", post(wablas_inbound))
         .route("/webhooks/meta/{account}", post(meta_post).get(meta_verify))
         .route("/webhooks/twilio/{account}", post(twilio))
+        .route(
+            "/webhooks/twilio/{account}/voice/status",
+            post(twilio_voice_status),
+        )
+        .route(
+            "/webhooks/twilio/{account}/voice/gather",
+            post(twilio_voice_gather),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .with_state(state)
 }
@@ -579,22 +591,29 @@ fn twilio_status(s: &str) -> Option<DeliveryStatus> {
     }
 }
 
-async fn twilio(
-    State(hooks): State<Arc<Webhooks>>,
-    Path(account_id): Path<i64>,
-    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let account = match account(&hooks, account_id, ProviderKind::Twilio).await {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+/// The checks every Twilio callback passes: the account exists and is of
+/// `kind`, and `X-Twilio-Signature` matches the form signed with its auth
+/// token over the URL Twilio was given (`PUBLIC_URL` + path). Returns the
+/// form's parameters.
+async fn twilio_form(
+    hooks: &Webhooks,
+    account_id: i64,
+    kind: ProviderKind,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, Response> {
+    let account = account(hooks, account_id, kind)
+        .await
+        .map_err(IntoResponse::into_response)?;
     let Some(token) = account.credentials.auth_token.as_deref() else {
-        return refuse(StatusCode::FORBIDDEN, "this account has no auth_token");
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "this account has no auth_token",
+        ));
     };
-    let Ok(params) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        return refuse(StatusCode::BAD_REQUEST, "body is not a form");
+    let Ok(params) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) else {
+        return Err(refuse(StatusCode::BAD_REQUEST, "body is not a form"));
     };
     let url = format!(
         "{}{}",
@@ -604,16 +623,48 @@ async fn twilio(
     let given = headers
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok());
-    let now = now_ms();
     if !given.is_some_and(|g| same_secret(g, &twilio_signature(token, &url, &params))) {
-        return bad_signature(&hooks, "twilio", account_id, &body, StatusCode::FORBIDDEN).await;
+        return Err(bad_signature(
+            hooks,
+            kind.as_str(),
+            account_id,
+            body,
+            StatusCode::FORBIDDEN,
+        )
+        .await);
     }
-    let field = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+    Ok(params)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn twilio(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match twilio_form(
+        &hooks,
+        account_id,
+        ProviderKind::Twilio,
+        &uri,
+        &headers,
+        &body,
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(r) => return r,
     };
+    let now = now_ms();
+    let field = |name: &str| param(&params, name);
     let outcome = match (field("MessageSid"), field("MessageStatus")) {
         (Some(sid), Some(status)) => {
             let error = field("ErrorCode")
@@ -636,6 +687,145 @@ async fn twilio(
         _ => "ignored: no MessageSid or MessageStatus".into(),
     };
     acknowledge(&hooks, "twilio", account_id, &body, &outcome, now).await
+}
+
+fn call_status(s: &str) -> Option<DeliveryStatus> {
+    match s {
+        // Answered: it reached the person.
+        "in-progress" | "completed" => Some(DeliveryStatus::Delivered),
+        "busy" | "no-answer" | "failed" | "canceled" => Some(DeliveryStatus::Failed),
+        _ => None, // queued, initiated, ringing
+    }
+}
+
+/// A call's progress (`StatusCallback`): answered → delivered; busy, no
+/// answer, failed → failed. (A call that was answered and then completed
+/// stays delivered; one acknowledged by a key is read.)
+async fn twilio_voice_status(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let kind = ProviderKind::TwilioVoice;
+    let params = match twilio_form(&hooks, account_id, kind, &uri, &headers, &body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let now = now_ms();
+    let outcome = match (param(&params, "CallSid"), param(&params, "CallStatus")) {
+        (Some(sid), Some(status)) => {
+            let error = matches!(status, "busy" | "no-answer" | "failed" | "canceled")
+                .then(|| format!("Twilio call {status}"));
+            apply(
+                &hooks,
+                kind.as_str(),
+                MessageKey::Id(sid),
+                call_status(status),
+                now,
+                error.as_deref(),
+                None,
+            )
+            .await
+        }
+        _ => "ignored: no CallSid or CallStatus".into(),
+    };
+    acknowledge(&hooks, kind.as_str(), account_id, &body, &outcome, now).await
+}
+
+/// The key pressed during an alert's call (`<Gather action>`): 1
+/// acknowledges the alert for the person called and marks the call read.
+/// Answered with TwiML that tells the caller what happened.
+async fn twilio_voice_gather(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use crate::providers::voice::reply_twiml;
+    let kind = ProviderKind::TwilioVoice;
+    let params = match twilio_form(&hooks, account_id, kind, &uri, &headers, &body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let now = now_ms();
+    let (outcome, say) = match (param(&params, "CallSid"), param(&params, "Digits")) {
+        (Some(sid), Some("1")) => {
+            let found = app::alerts::store::alert_for_call(&hooks.db, kind.as_str(), sid).await;
+            match found {
+                Ok(Some((alert_id, user_id))) => {
+                    let ack = domain::escalation::AckChannel::Voice;
+                    let acked =
+                        app::alerts::store::acknowledge(&hooks.db, alert_id, user_id, ack, now)
+                            .await;
+                    let _ = apply(
+                        &hooks,
+                        kind.as_str(),
+                        MessageKey::Id(sid),
+                        Some(DeliveryStatus::Read),
+                        now,
+                        None,
+                        None,
+                    )
+                    .await;
+                    match acked {
+                        Ok(app::alerts::AckOutcome::Acknowledged) => {
+                            if let Ok(users) =
+                                app::alerts::store::recipients(&hooks.db, alert_id).await
+                            {
+                                hooks.feed.inbox(users);
+                            }
+                            hooks.feed.added();
+                            (
+                                format!("alert {alert_id} acknowledged by user {user_id} (key 1)"),
+                                "Terima kasih. Peringatan sudah dikonfirmasi.",
+                            )
+                        }
+                        Ok(other) => (
+                            format!("alert {alert_id}: no change ({other:?})"),
+                            "Peringatan ini sudah dikonfirmasi sebelumnya. Terima kasih.",
+                        ),
+                        Err(e) => (
+                            format!("error: {e}"),
+                            "Maaf, terjadi kesalahan. Silakan konfirmasi lewat aplikasi.",
+                        ),
+                    }
+                }
+                Ok(None) => (
+                    "ignored: this call is about no alert".into(),
+                    "Tidak ada peringatan untuk panggilan ini.",
+                ),
+                Err(e) => (
+                    format!("error: {e}"),
+                    "Maaf, terjadi kesalahan. Silakan konfirmasi lewat aplikasi.",
+                ),
+            }
+        }
+        (_, digits) => (
+            format!(
+                "ignored: key {:?} does not acknowledge",
+                digits.unwrap_or("")
+            ),
+            "Peringatan belum dikonfirmasi.",
+        ),
+    };
+    let _ = store::log_callback(
+        &hooks.db,
+        kind.as_str(),
+        Some(account_id),
+        &String::from_utf8_lossy(&body),
+        &outcome,
+        now,
+    )
+    .await;
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "text/xml")],
+        reply_twiml(say),
+    )
+        .into_response()
 }
 
 /// Refuses a callback whose signature does not match, keeping it (with the

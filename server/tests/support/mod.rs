@@ -54,7 +54,7 @@ pub fn credentials(kind: Kind) -> serde_json::Value {
         Kind::Zenziva => {
             serde_json::json!({"userkey": fakes::ZENZIVA_USERKEY, "passkey": fakes::ZENZIVA_PASSKEY})
         }
-        Kind::Twilio => {
+        Kind::Twilio | Kind::TwilioVoice => {
             serde_json::json!({"account_sid": fakes::TWILIO_SID, "auth_token": fakes::TWILIO_TOKEN, "from": "+15005550006"})
         }
     }
@@ -68,6 +68,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::Meta => "meta",
         Kind::Zenziva => "zenziva",
         Kind::Twilio => "twilio",
+        Kind::TwilioVoice => "twilio_voice",
     }
 }
 
