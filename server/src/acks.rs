@@ -154,10 +154,7 @@ async fn confirm(State(acks): State<Arc<Acks>>, Path(token): Path<String>) -> Re
     match store::acknowledge(&acks.db, alert_id, claim.user_id, AckChannel::Link, now).await {
         Ok(AckOutcome::Acknowledged) => {
             tracing::info!(alert = alert_id, user = claim.user_id, "alert acknowledged by link");
-            if let Ok(users) = store::recipients(&acks.db, alert_id).await {
-                acks.feed.inbox(users);
-            }
-            acks.feed.added();
+            store::announce(&acks.db, &acks.feed, alert_id).await;
         }
         Ok(AckOutcome::NotRecipient) => {
             return page(

@@ -176,6 +176,16 @@ pub async fn recipients(db: &Db, alert_id: i64) -> Result<Vec<i64>, AppError> {
     Ok(ids)
 }
 
+/// Tells the pages an alert was acknowledged: the inboxes of everyone it
+/// reached (the button gives way to who took it) and the delivery log.
+pub async fn announce(db: &Db, feed: &crate::live::feed::Feed, alert_id: i64) {
+    match recipients(db, alert_id).await {
+        Ok(users) => feed.inbox(users),
+        Err(e) => tracing::warn!(alert = alert_id, "announcing an acknowledgement: {e}"),
+    }
+    feed.added();
+}
+
 /// The alert a WhatsApp reply from `phone` (E.164) is about: the newest open
 /// alert the number's owner was asked about. `None` with the reason when the
 /// sender is unknown or has nothing open.

@@ -55,6 +55,22 @@ fn step_of(r: &StepRow) -> Option<Step> {
     })
 }
 
+const STEP_COLUMNS: &str =
+    "policy_id, delay_minutes, target_kind, target_user_id, target_role, target_zone,
+     target_group_id, channels";
+
+/// A policy's steps, in order (what the escalation sweep takes).
+pub async fn steps(db: &Db, policy_id: i64) -> Result<Vec<Step>, AppError> {
+    let sql = format!(
+        "SELECT {STEP_COLUMNS} FROM escalation_steps WHERE policy_id = $1 ORDER BY position"
+    );
+    let rows: Vec<StepRow> = on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(policy_id)
+        .fetch_all(pool)
+        .await?);
+    Ok(rows.iter().filter_map(step_of).collect())
+}
+
 pub async fn list(db: &Db) -> Result<Vec<PolicyView>, AppError> {
     let policies: Vec<PolicyRow> = on_db!(db, |pool| {
         sqlx::query_as(

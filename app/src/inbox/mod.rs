@@ -67,10 +67,7 @@ pub async fn acknowledge(id: i64) -> Result<(), AppError> {
     let channel = domain::escalation::AckChannel::InApp;
     match alerts::acknowledge(&state.db, alert_id, user.id, channel, now).await? {
         AckOutcome::Acknowledged => {
-            state
-                .feed
-                .inbox(alerts::recipients(&state.db, alert_id).await?);
-            state.feed.added();
+            alerts::announce(&state.db, &state.feed, alert_id).await;
             Ok(())
         }
         // Someone was first: the page shows who.

@@ -91,7 +91,7 @@ fn AlertState(alert: AlertView, on_ack: impl Fn() + 'static + Send + Sync) -> im
         view! {
             <div class="alert-state open" data-testid="alert-open">
                 <span class="badge warn">{tr("Menunggu konfirmasi", "Awaiting acknowledgement")}</span>
-                <button data-testid="acknowledge" on:click=move |_| on_ack()>
+                <button class="primary" data-testid="acknowledge" on:click=move |_| on_ack()>
                     {tr("Konfirmasi: saya tangani", "Acknowledge: I'm on it")}
                 </button>
             </div>

@@ -14,9 +14,9 @@ use app::db::Db;
 use app::error::AppError;
 use app::on_db;
 use app::outbox::{NewDelivery, NewInboxItem};
-use domain::escalation::{self, StepTarget};
+use domain::escalation::{self, Step, StepTarget};
 use domain::template::fit_whatsapp;
-use domain::{routing, Channel, DeliveryStatus, Locale, NotificationType, Priority, Role};
+use domain::{routing, Channel, DeliveryStatus, Locale, NotificationType, Priority};
 
 /// Alerts handled per sweep; the next sweep takes the rest.
 const BATCH: i64 = 100;
@@ -40,17 +40,6 @@ struct Due {
     notification_type: String,
     priority: String,
     work_zone: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct StepRow {
-    delay_minutes: i64,
-    target_kind: String,
-    target_user_id: Option<i64>,
-    target_role: Option<String>,
-    target_zone: Option<String>,
-    target_group_id: Option<i64>,
-    channels: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -86,15 +75,8 @@ pub async fn sweep(db: &Db, now: i64, links: &StepLinks<'_>) -> Result<Swept, Ap
     .await?);
     let mut swept = Swept::default();
     for alert in due {
-        let steps: Vec<StepRow> = match alert.policy_id {
-            Some(policy) => on_db!(db, |pool| sqlx::query_as(
-                "SELECT delay_minutes, target_kind, target_user_id, target_role, target_zone,
-                        target_group_id, channels
-                 FROM escalation_steps WHERE policy_id = $1 ORDER BY position"
-            )
-            .bind(policy)
-            .fetch_all(pool)
-            .await?),
+        let steps = match alert.policy_id {
+            Some(policy) => app::escalation::store::steps(db, policy).await?,
             None => Vec::new(),
         };
         let Some(step) = steps.get(alert.next_step as usize) else {
@@ -131,22 +113,6 @@ pub async fn sweep(db: &Db, now: i64, links: &StepLinks<'_>) -> Result<Swept, Ap
     Ok(swept)
 }
 
-fn parse_target(s: &StepRow) -> Option<StepTarget> {
-    match s.target_kind.as_str() {
-        "user" => Some(StepTarget::User {
-            user_id: s.target_user_id?,
-        }),
-        "role" => Some(StepTarget::Role {
-            role: Role::parse(s.target_role.as_deref()?).ok()?,
-            zone: s.target_zone.clone(),
-        }),
-        "group" => Some(StepTarget::Group {
-            group_id: s.target_group_id?,
-        }),
-        _ => None,
-    }
-}
-
 const PERSON: &str =
     "SELECT id, email, phone, phone_verified_at, locale FROM users WHERE active = TRUE";
 
@@ -154,7 +120,7 @@ const PERSON: &str =
 async fn compose(
     db: &Db,
     alert: &Due,
-    step: &StepRow,
+    step: &Step,
     now: i64,
     links: &StepLinks<'_>,
 ) -> Result<(Vec<NewDelivery>, Vec<NewInboxItem>, Vec<i64>), AppError> {
@@ -177,11 +143,8 @@ async fn compose(
     let mut deliveries = Vec::new();
     let mut inbox = Vec::new();
     let mut recipients = Vec::new();
-    let Some(target) = parse_target(step) else {
-        tracing::warn!(alert = alert.id, "escalation step has an unusable target");
-        return Ok((deliveries, inbox, recipients));
-    };
-    let people: Vec<Person> = match &target {
+    let target = &step.target;
+    let people: Vec<Person> = match target {
         StepTarget::User { user_id } => on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
             format!("{PERSON} AND id = $1")
         ))
@@ -229,11 +192,7 @@ async fn compose(
             })
         }
     };
-    let channels: Vec<Channel> = step
-        .channels
-        .split(',')
-        .filter_map(|c| Channel::parse(c.trim()).ok())
-        .collect();
+    let channels = &step.channels;
     let kind_label = |locale| {
         NotificationType::parse(&alert.notification_type)
             .map(|k| k.label(locale))
@@ -248,7 +207,7 @@ async fn compose(
         let link = links.key.link(links.public_url, &alert.ack_key, p.id, now);
         let text = escalation::step_message(locale, step_no, open_minutes, &alert.message);
         let phone = p.phone.clone().filter(|_| p.phone_verified_at.is_some());
-        for &channel in &channels {
+        for &channel in channels {
             let mine = |d: NewDelivery| NewDelivery {
                 user_id: Some(p.id),
                 ..d

@@ -127,15 +127,7 @@ fn twilio_request(
     callback: Option<&str>,
 ) -> Result<reqwest::RequestBuilder, String> {
     let c = &account.credentials;
-    let sid = c
-        .account_sid
-        .as_deref()
-        .ok_or("Twilio account has no account_sid")?;
-    let token = c
-        .auth_token
-        .as_deref()
-        .ok_or("Twilio account has no auth_token")?;
-    let base = account.base()?;
+    let (sid, token, base) = twilio_auth(account)?;
     let mut form = vec![("To", to.as_str()), ("Body", text)];
     match (c.messaging_service_sid.as_deref(), c.from.as_deref()) {
         (Some(service), _) => form.push(("MessagingServiceSid", service)),
@@ -149,6 +141,21 @@ fn twilio_request(
         .post(format!("{base}/2010-04-01/Accounts/{sid}/Messages.json"))
         .basic_auth(sid, Some(token))
         .form(&form))
+}
+
+/// A Twilio account's API address and Basic-auth pair (AccountSid, AuthToken),
+/// shared by messages and calls.
+pub(super) fn twilio_auth(account: &Account) -> Result<(&str, &str, String), String> {
+    let c = &account.credentials;
+    let sid = c
+        .account_sid
+        .as_deref()
+        .ok_or("Twilio account has no account_sid")?;
+    let token = c
+        .auth_token
+        .as_deref()
+        .ok_or("Twilio account has no auth_token")?;
+    Ok((sid, token, account.base()?))
 }
 
 /// Twilio error codes that say this number can never get the message.

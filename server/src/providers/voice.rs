@@ -105,20 +105,12 @@ fn request(
     script: &str,
     hooks: &CallHooks<'_>,
 ) -> Result<reqwest::RequestBuilder, String> {
-    let c = &account.credentials;
-    let sid = c
-        .account_sid
-        .as_deref()
-        .ok_or("Twilio account has no account_sid")?;
-    let token = c
-        .auth_token
-        .as_deref()
-        .ok_or("Twilio account has no auth_token")?;
-    let from = c
+    let (sid, token, base) = super::sms::twilio_auth(account)?;
+    let from = account
+        .credentials
         .from
         .as_deref()
         .ok_or("Twilio voice account has no from")?;
-    let base = account.base()?;
     let twiml = twiml(script, hooks.gather);
     let form = [
         ("To", to.as_str()),

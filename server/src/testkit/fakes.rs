@@ -433,17 +433,12 @@ async fn handle_twilio_call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    use base64::Engine;
     record(&inner, uri.path(), &headers, &body);
     if inner.kind != Kind::TwilioVoice {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
-    );
-    if header(&headers, "authorization") != expected || sid != TWILIO_SID {
-        return twilio_error(401, 20003, "Authenticate");
+    if let Some(refused) = twilio_unauthenticated(&headers, &sid) {
+        return refused;
     }
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -483,6 +478,18 @@ async fn handle_twilio_call(
     }
 }
 
+/// Twilio's 20003 unless the request carries the fake account's Basic auth
+/// and names its sid in the path.
+fn twilio_unauthenticated(headers: &HeaderMap, sid: &str) -> Option<Response> {
+    use base64::Engine;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
+    );
+    (header(headers, "authorization") != expected || sid != TWILIO_SID)
+        .then(|| twilio_error(401, 20003, "Authenticate"))
+}
+
 fn twilio_error(status: u16, code: i64, message: &str) -> Response {
     (
         StatusCode::from_u16(status).unwrap(),
@@ -499,17 +506,12 @@ async fn handle_twilio(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    use base64::Engine;
     record(&inner, uri.path(), &headers, &body);
     if inner.kind != Kind::Twilio {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
-    );
-    if header(&headers, "authorization") != expected || sid != TWILIO_SID {
-        return twilio_error(401, 20003, "Authenticate");
+    if let Some(refused) = twilio_unauthenticated(&headers, &sid) {
+        return refused;
     }
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());

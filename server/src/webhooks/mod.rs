@@ -356,10 +356,7 @@ async fn reply(
                 user = user_id,
                 "alert acknowledged by WhatsApp reply"
             );
-            if let Ok(users) = alerts::recipients(&hooks.db, alert_id).await {
-                hooks.feed.inbox(users);
-            }
-            hooks.feed.added();
+            alerts::announce(&hooks.db, &hooks.feed, alert_id).await;
             format!("alert {alert_id} acknowledged by user {user_id}")
         }
         Ok(other) => format!("alert {alert_id}: no change ({other:?})"),
@@ -772,12 +769,7 @@ async fn twilio_voice_gather(
                     .await;
                     match acked {
                         Ok(app::alerts::AckOutcome::Acknowledged) => {
-                            if let Ok(users) =
-                                app::alerts::store::recipients(&hooks.db, alert_id).await
-                            {
-                                hooks.feed.inbox(users);
-                            }
-                            hooks.feed.added();
+                            app::alerts::store::announce(&hooks.db, &hooks.feed, alert_id).await;
                             (
                                 format!("alert {alert_id} acknowledged by user {user_id} (key 1)"),
                                 "Terima kasih. Peringatan sudah dikonfirmasi.",
