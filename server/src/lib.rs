@@ -291,9 +291,18 @@ async fn refresh_analytics(db: Db, feed: Feed, every: Duration, shutdown: Cancel
 const LIVE_ANALYTICS: Duration = Duration::from_secs(2);
 
 /// The span of each request: method and path only. Query strings stay out of
-/// the logs: webhook URLs carry their secret there.
+/// the logs (webhook URLs carry their secret there), and so do
+/// acknowledgement links' tokens (a token acknowledges an alert).
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+    tracing::debug_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
+}
+
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/ack/") {
+        "/ack/…"
+    } else {
+        path
+    }
 }
 
 /// The Leptos pages and server functions, behind the session middleware.
@@ -321,4 +330,13 @@ fn pages(state: AppState) -> Router {
             app::auth::session::session_layer,
         ))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn acknowledgement_tokens_stay_out_of_the_logs() {
+        assert_eq!(super::loggable_path("/ack/0011.5.1800000000.sig"), "/ack/…");
+        assert_eq!(super::loggable_path("/deliveries/7"), "/deliveries/7");
+    }
 }
