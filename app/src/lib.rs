@@ -10,6 +10,7 @@
 //! - [`escalation`]: escalation policies (master data);
 //! - [`alerts`]: notifications open until acknowledged (escalation);
 //! - [`analytics`]: delivery statistics;
+//! - [`reports`]: scheduled reports' schedules;
 //! - [`inbox`]: the in-app notifications;
 //! - [`live`]: live updates over the WebSocket (server feed, browser client);
 //! - [`templates`]: message templates (checked on save);
@@ -34,6 +35,7 @@ pub mod live;
 #[cfg(feature = "ssr")]
 pub mod outbox;
 pub mod providers;
+pub mod reports;
 pub mod settings;
 pub mod shell;
 #[cfg(feature = "ssr")]

@@ -5,6 +5,7 @@
 //! - [`dispatcher`]: the outbox workers (claim, send with failover, record);
 //! - [`providers`]: Fonnte, Wablas, Woowa, Meta Cloud API and the sandbox;
 //! - [`webhooks`]: provider status callbacks and WhatsApp replies;
+//! - [`reports`]: the scheduled daily and weekly reports;
 //! - [`acks`]: the signed acknowledgement links' page;
 //! - [`live`]: the browsers' WebSocket (`/ws`);
 //! - [`api_keys`]: keys for the ticketing system;
@@ -18,6 +19,7 @@ pub mod dispatcher;
 pub mod ingest;
 pub mod live;
 pub mod providers;
+pub mod reports;
 pub mod testkit;
 pub mod webhooks;
 
@@ -198,6 +200,16 @@ pub async fn start(
             db.clone(),
             feed.clone(),
             every,
+            shutdown.clone(),
+        ));
+    }
+    // Reports are written by whichever instance runs a dispatcher.
+    if dispatcher.is_some() {
+        tokio::spawn(reports::run(
+            db.clone(),
+            feed.clone(),
+            wake.clone(),
+            domain::email::settings_url(&options.public_url),
             shutdown.clone(),
         ));
     }

@@ -11,20 +11,7 @@ const PALETTE: &[&str] = &[
 
 /// 1234567 → `1.234.567` (Indonesian grouping), `1,234,567` in English.
 pub fn thousands(n: i64) -> String {
-    let separator = crate::i18n::tr(".", ",");
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push_str(separator);
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    domain::numbers::group_thousands(n, crate::i18n::tr(".", ","))
 }
 
 /// A "nice" axis maximum at or above `max`: 1, 2 or 5 × 10ⁿ.

@@ -373,7 +373,37 @@ pub async fn ensure_demo_data(db: &Db) -> Result<bool, AppError> {
         }
     });
     demo_policy(db, now).await?;
+    demo_reports(db, now).await?;
     Ok(true)
+}
+
+/// The daily summary at 07:00 WIB and the weekly report on Monday at 07:00,
+/// to the Management group and by email to the managers.
+async fn demo_reports(db: &Db, now: i64) -> Result<(), AppError> {
+    let management: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM whatsapp_groups WHERE category = 'managers' ORDER BY id LIMIT 1"
+    )
+    .fetch_optional(pool)
+    .await?);
+    for (name, kind, weekday) in [
+        ("Laporan harian", "daily_summary", None),
+        ("Laporan mingguan", "weekly_report", Some(0i64)),
+    ] {
+        on_db!(db, |pool| sqlx::query(
+            "INSERT INTO report_schedules (name, kind, weekday, minute_of_day, time_zone, group_id,
+                 email_role, enabled, created_at, updated_at)
+             VALUES ($1, $2, $3, 420, 'Asia/Jakarta', $4, 'manager', TRUE, $5, $5)"
+        )
+        .bind(name)
+        .bind(kind)
+        .bind(weekday)
+        .bind(management)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ())?);
+    }
+    Ok(())
 }
 
 /// Critical alerts climb until someone acknowledges: the zone's
