@@ -67,14 +67,15 @@ impl NewEvent {
 }
 
 impl NewDelivery {
-    /// A test send's one delivery, due now. One attempt per account: a test
-    /// shows what happens, it does not insist.
-    pub fn test_send(
+    /// A delivery due at `now`, to nobody in particular yet (set `user_id` or
+    /// `group_id` on it for a person or a group).
+    pub fn queued(
         channel: Channel,
         recipient: String,
         subject: Option<String>,
         message: String,
         now: i64,
+        max_attempts: i64,
     ) -> Self {
         NewDelivery {
             user_id: None,
@@ -86,8 +87,20 @@ impl NewDelivery {
             message,
             status: DeliveryStatus::Queued,
             next_attempt_at: Some(now),
-            max_attempts: 1,
+            max_attempts,
         }
+    }
+
+    /// A test send's one delivery, due now. One attempt per account: a test
+    /// shows what happens, it does not insist.
+    pub fn test_send(
+        channel: Channel,
+        recipient: String,
+        subject: Option<String>,
+        message: String,
+        now: i64,
+    ) -> Self {
+        Self::queued(channel, recipient, subject, message, now, 1)
     }
 }
 

@@ -152,16 +152,22 @@ pub struct PolicyFacts {
     pub kind: Option<NotificationType>,
     pub min_priority: Priority,
     pub enabled: bool,
+    /// When its first step comes, in minutes after the event (`None`: it
+    /// has no steps).
+    pub first_delay_minutes: Option<i64>,
 }
 
 /// The policy an event falls under: an enabled one whose priority it
 /// reaches, one naming its type before one for every type, the oldest first.
-pub fn select(policies: &[PolicyFacts], kind: NotificationType, priority: Priority) -> Option<i64> {
+pub fn select(
+    policies: &[PolicyFacts],
+    kind: NotificationType,
+    priority: Priority,
+) -> Option<&PolicyFacts> {
     policies
         .iter()
         .filter(|p| p.enabled && priority >= p.min_priority && p.kind.is_none_or(|k| k == kind))
         .min_by_key(|p| (p.kind.is_none(), p.id))
-        .map(|p| p.id)
 }
 
 /// Whether a reply acknowledges: its first word is one of the words people
@@ -248,6 +254,7 @@ mod tests {
             kind,
             min_priority: min,
             enabled: true,
+            first_delay_minutes: Some(5),
         }
     }
 
@@ -259,19 +266,19 @@ mod tests {
             policy(3, Some(NotificationType::Outage), Priority::High),
         ];
         assert_eq!(
-            select(&all, NotificationType::Outage, Priority::Critical),
+            select(&all, NotificationType::Outage, Priority::Critical).map(|p| p.id),
             Some(2)
         );
         assert_eq!(
-            select(&all, NotificationType::Outage, Priority::High),
+            select(&all, NotificationType::Outage, Priority::High).map(|p| p.id),
             Some(3)
         );
         assert_eq!(
-            select(&all, NotificationType::SlaBreach, Priority::Critical),
+            select(&all, NotificationType::SlaBreach, Priority::Critical).map(|p| p.id),
             Some(1)
         );
         assert_eq!(
-            select(&all, NotificationType::SlaBreach, Priority::Medium),
+            select(&all, NotificationType::SlaBreach, Priority::Medium).map(|p| p.id),
             None
         );
     }
@@ -280,16 +287,16 @@ mod tests {
     fn disabled_policies_and_lower_priorities_select_nothing() {
         let mut p = policy(1, Some(NotificationType::Outage), Priority::Critical);
         assert_eq!(
-            select(&[p.clone()], NotificationType::Outage, Priority::High),
+            select(&[p.clone()], NotificationType::Outage, Priority::High).map(|p| p.id),
             None
         );
         p.enabled = false;
         assert_eq!(
-            select(&[p], NotificationType::Outage, Priority::Critical),
+            select(&[p], NotificationType::Outage, Priority::Critical).map(|p| p.id),
             None
         );
         assert_eq!(
-            select(&[], NotificationType::Outage, Priority::Critical),
+            select(&[], NotificationType::Outage, Priority::Critical).map(|p| p.id),
             None
         );
     }

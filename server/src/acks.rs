@@ -151,11 +151,10 @@ async fn confirm(State(acks): State<Arc<Acks>>, Path(token): Path<String>) -> Re
         Ok(None) => return not_found(),
         Err(e) => return unavailable(&e),
     };
-    match store::acknowledge(&acks.db, alert_id, claim.user_id, AckChannel::Link, now).await {
-        Ok(AckOutcome::Acknowledged) => {
-            tracing::info!(alert = alert_id, user = claim.user_id, "alert acknowledged by link");
-            store::announce(&acks.db, &acks.feed, alert_id).await;
-        }
+    let link = AckChannel::Link;
+    match store::acknowledge_and_announce(&acks.db, &acks.feed, alert_id, claim.user_id, link, now)
+        .await
+    {
         Ok(AckOutcome::NotRecipient) => {
             return page(
                 StatusCode::FORBIDDEN,

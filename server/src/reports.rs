@@ -71,17 +71,8 @@ async fn run_one(
     let text = report_text(weekly, &period, &figures);
     let (group, people) = store::audience(db, s).await?;
     let now_ms = now.timestamp_millis();
-    let queued = |channel, recipient: String, subject, message: String| NewDelivery {
-        user_id: None,
-        group_id: None,
-        rule_id: None,
-        channel,
-        recipient,
-        subject,
-        message,
-        status: DeliveryStatus::Queued,
-        next_attempt_at: Some(now_ms),
-        max_attempts: 5,
+    let queued = |channel, recipient: String, subject, message: String| {
+        NewDelivery::queued(channel, recipient, subject, message, now_ms, 5)
     };
     let mut deliveries = Vec::new();
     let mut inbox = Vec::new();

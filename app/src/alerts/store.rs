@@ -9,6 +9,7 @@ use domain::escalation::AckChannel;
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
+    event_id: i64,
     status: String,
     next_step: i64,
     next_step_at: Option<i64>,
@@ -31,8 +32,9 @@ impl From<Row> for AlertView {
     }
 }
 
-const VIEW: &str = "SELECT a.id, a.status, a.next_step, a.next_step_at, u.name AS acknowledged_by,
-        a.acknowledged_at, a.ack_channel
+/// An alert's state with the name of who acknowledged it (`WHERE` follows).
+const VIEW: &str = "SELECT a.id, a.event_id, a.status, a.next_step, a.next_step_at,
+        u.name AS acknowledged_by, a.acknowledged_at, a.ack_channel, a.message
      FROM alerts a LEFT JOIN users u ON u.id = a.acknowledged_by";
 
 pub async fn view(db: &Db, alert_id: i64) -> Result<Option<AlertView>, AppError> {
@@ -46,12 +48,7 @@ pub async fn view(db: &Db, alert_id: i64) -> Result<Option<AlertView>, AppError>
 
 /// The alert of an event, if it is under a policy.
 pub async fn for_event(db: &Db, event_id: i64) -> Result<Option<AlertView>, AppError> {
-    let sql = format!("{VIEW} WHERE a.event_id = $1");
-    let row: Option<Row> = on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(event_id)
-        .fetch_optional(pool)
-        .await?);
-    Ok(row.map(Into::into))
+    Ok(for_events(db, &[event_id]).await?.remove(&event_id))
 }
 
 /// The alerts of these events (an event has at most one), by event id.
@@ -62,55 +59,34 @@ pub async fn for_events(
     if event_ids.is_empty() {
         return Ok(Default::default());
     }
-    let list = (1..=event_ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     let sql = format!(
-        "SELECT a.event_id, a.id, a.status, a.next_step, a.next_step_at, u.name AS acknowledged_by,
-                a.acknowledged_at, a.ack_channel
-         FROM alerts a LEFT JOIN users u ON u.id = a.acknowledged_by WHERE a.event_id IN ({list})"
+        "{VIEW} WHERE a.event_id IN {}",
+        crate::db::value_rows(1, event_ids.len())
     );
-    #[derive(sqlx::FromRow)]
-    struct WithEvent {
-        event_id: i64,
-        #[sqlx(flatten)]
-        row: Row,
-    }
-    let rows: Vec<WithEvent> = on_db!(db, |pool| {
+    let rows: Vec<Row> = on_db!(db, |pool| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
         for id in event_ids {
             q = q.bind(*id);
         }
         q.fetch_all(pool).await?
     });
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.event_id, r.row.into()))
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.event_id, r.into())).collect())
 }
 
 /// The alert a link names, with the message it is about.
 pub async fn by_ack_key(db: &Db, ack_key: &str) -> Result<Option<(AlertView, String)>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct WithMessage {
+        #[sqlx(flatten)]
+        row: Row,
+        message: String,
+    }
     let sql = format!("{VIEW} WHERE a.ack_key = $1");
-    let found: Option<(Row, String)> = on_db!(db, |pool| {
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(ack_key)
-            .fetch_optional(pool)
-            .await?;
-        match row {
-            Some(r) => {
-                let message: String =
-                    sqlx::query_scalar("SELECT message FROM alerts WHERE id = $1")
-                        .bind(r.id)
-                        .fetch_one(pool)
-                        .await?;
-                Some((r, message))
-            }
-            None => None,
-        }
-    });
-    Ok(found.map(|(r, m)| (r.into(), m)))
+    let found: Option<WithMessage> = on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(ack_key)
+        .fetch_optional(pool)
+        .await?);
+    Ok(found.map(|f| (f.row.into(), f.message)))
 }
 
 /// Closes the alert for `user_id` through `channel`, if it is open and the
@@ -176,14 +152,32 @@ pub async fn recipients(db: &Db, alert_id: i64) -> Result<Vec<i64>, AppError> {
     Ok(ids)
 }
 
-/// Tells the pages an alert was acknowledged: the inboxes of everyone it
-/// reached (the button gives way to who took it) and the delivery log.
-pub async fn announce(db: &Db, feed: &crate::live::feed::Feed, alert_id: i64) {
-    match recipients(db, alert_id).await {
-        Ok(users) => feed.inbox(users),
-        Err(e) => tracing::warn!(alert = alert_id, "announcing an acknowledgement: {e}"),
+/// [`acknowledge`], then, when this closed the alert, tells the pages: the
+/// inboxes of everyone it reached (the button gives way to who took it) and
+/// the delivery log. Every way of acknowledging goes through here.
+pub async fn acknowledge_and_announce(
+    db: &Db,
+    feed: &crate::live::feed::Feed,
+    alert_id: i64,
+    user_id: i64,
+    channel: AckChannel,
+    now: i64,
+) -> Result<AckOutcome, AppError> {
+    let outcome = acknowledge(db, alert_id, user_id, channel, now).await?;
+    if outcome == AckOutcome::Acknowledged {
+        tracing::info!(
+            alert = alert_id,
+            user = user_id,
+            via = channel.as_str(),
+            "alert acknowledged"
+        );
+        match recipients(db, alert_id).await {
+            Ok(users) => feed.inbox(users),
+            Err(e) => tracing::warn!(alert = alert_id, "announcing an acknowledgement: {e}"),
+        }
+        feed.added();
     }
-    feed.added();
+    Ok(outcome)
 }
 
 /// The alert a WhatsApp reply from `phone` (E.164) is about: the newest open

@@ -65,13 +65,11 @@ pub async fn acknowledge(id: i64) -> Result<(), AppError> {
         .ok_or_else(not_found)?;
     let now = crate::time::now_ms();
     let channel = domain::escalation::AckChannel::InApp;
-    match alerts::acknowledge(&state.db, alert_id, user.id, channel, now).await? {
-        AckOutcome::Acknowledged => {
-            alerts::announce(&state.db, &state.feed, alert_id).await;
-            Ok(())
-        }
-        // Someone was first: the page shows who.
-        AckOutcome::Already(_) => Ok(()),
+    match alerts::acknowledge_and_announce(&state.db, &state.feed, alert_id, user.id, channel, now)
+        .await?
+    {
+        // (Someone else first: the page shows who.)
+        AckOutcome::Acknowledged | AckOutcome::Already(_) => Ok(()),
         AckOutcome::NotRecipient => Err(AppError::Conflict(
             tr(
                 "Peringatan ini tidak dikirim kepada Anda.",

@@ -128,17 +128,8 @@ async fn compose(
     let max_attempts = i64::from(routing::max_attempts(priority));
     let step_no = alert.next_step as usize + 1;
     let open_minutes = (now - alert.created_at) / 60_000;
-    let queued = |channel, recipient: String, subject, message: String| NewDelivery {
-        user_id: None,
-        group_id: None,
-        rule_id: None,
-        channel,
-        recipient,
-        subject,
-        message,
-        status: DeliveryStatus::Queued,
-        next_attempt_at: Some(now),
-        max_attempts,
+    let queued = |channel, recipient: String, subject, message: String| {
+        NewDelivery::queued(channel, recipient, subject, message, now, max_attempts)
     };
     let mut deliveries = Vec::new();
     let mut inbox = Vec::new();

@@ -73,8 +73,8 @@ pub struct Reference {
     pub rules: HashMap<String, Vec<RuleRow>>,
     /// group id → (member user id, opted into group notifications).
     pub members: HashMap<i64, Vec<(i64, bool)>>,
-    /// Escalation policies, with their first step's delay in minutes.
-    pub policies: Vec<(PolicyFacts, Option<i64>)>,
+    /// Escalation policies.
+    pub policies: Vec<PolicyFacts>,
 }
 
 impl ReferenceCache {
@@ -245,7 +245,7 @@ async fn load_all_rules(db: &Db) -> Result<(Vec<RuleRow>, Vec<(i64, i64, bool)>)
 }
 
 /// Every escalation policy with its first step's delay.
-async fn load_policies(db: &Db) -> Result<Vec<(PolicyFacts, Option<i64>)>, AppError> {
+async fn load_policies(db: &Db) -> Result<Vec<PolicyFacts>, AppError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
@@ -271,27 +271,15 @@ async fn load_policies(db: &Db) -> Result<Vec<(PolicyFacts, Option<i64>)>, AppEr
                 Some(k) => Some(NotificationType::parse(&k).ok()?),
                 None => None,
             };
-            let facts = PolicyFacts {
+            Some(PolicyFacts {
                 id: r.id,
                 kind,
                 min_priority: Priority::parse(&r.min_priority).ok()?,
                 enabled: r.enabled,
-            };
-            Some((facts, r.first_delay))
+                first_delay_minutes: r.first_delay,
+            })
         })
         .collect())
-}
-
-impl Reference {
-    /// The policy an event falls under, with its first step's delay.
-    fn policy_for(&self, kind: NotificationType, priority: Priority) -> Option<(i64, Option<i64>)> {
-        let facts: Vec<PolicyFacts> = self.policies.iter().map(|(p, _)| p.clone()).collect();
-        let id = escalation::select(&facts, kind, priority)?;
-        self.policies
-            .iter()
-            .find(|(p, _)| p.id == id)
-            .map(|(p, first)| (p.id, *first))
-    }
 }
 
 /// Where links in messages point, and the key that signs acknowledgement links.
@@ -558,7 +546,7 @@ pub async fn prepare(
     };
     let now_ms = now.timestamp_millis();
     // Under a policy, every message to a person says how to acknowledge.
-    let policy = reference.policy_for(event.kind, event.priority);
+    let policy = escalation::select(&reference.policies, event.kind, event.priority);
     let ack_key = policy.map(|_| new_ack_key());
     let ack_link = |user: i64| {
         ack_key
@@ -724,14 +712,12 @@ pub async fn prepare(
             reason: s.reason.as_str(),
         })
         .collect();
-    let alert = policy
-        .zip(ack_key)
-        .map(|((policy_id, first_delay), ack_key)| NewAlert {
-            policy_id,
-            ack_key,
-            message: generic(event, Locale::Id, true),
-            first_step_after_ms: first_delay.map(|m| m * 60_000),
-        });
+    let alert = policy.zip(ack_key).map(|(policy, ack_key)| NewAlert {
+        policy_id: policy.id,
+        ack_key,
+        message: generic(event, Locale::Id, true),
+        first_step_after_ms: policy.first_delay_minutes.map(|m| m * 60_000),
+    });
     Ok(Ok(Prepared {
         deliveries,
         inbox,

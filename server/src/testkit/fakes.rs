@@ -433,14 +433,10 @@ async fn handle_twilio_call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    record(&inner, uri.path(), &headers, &body);
-    if inner.kind != Kind::TwilioVoice {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
-    }
-    if let Some(refused) = twilio_unauthenticated(&headers, &sid) {
-        return refused;
-    }
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form = match twilio_request(&inner, Kind::TwilioVoice, &sid, &uri, &headers, &body) {
+        Ok(form) => form,
+        Err(refused) => return *refused,
+    };
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let Some(to) = get("To").filter(|t| t.starts_with('+') && t.len() >= 9) else {
         return twilio_error(400, 21211, "Invalid 'To' Phone Number");
@@ -478,16 +474,32 @@ async fn handle_twilio_call(
     }
 }
 
-/// Twilio's 20003 unless the request carries the fake account's Basic auth
-/// and names its sid in the path.
-fn twilio_unauthenticated(headers: &HeaderMap, sid: &str) -> Option<Response> {
+/// What both Twilio endpoints do first: keep the request, answer 404 unless
+/// this fake speaks `kind`, and Twilio's 20003 unless the request carries the
+/// fake account's Basic auth and names its sid in the path. The form's fields.
+fn twilio_request(
+    inner: &Inner,
+    kind: Kind,
+    sid: &str,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Vec<(String, String)>, Box<Response>> {
     use base64::Engine;
+    record(inner, uri.path(), headers, body);
+    if inner.kind != kind {
+        return Err(Box::new(
+            (StatusCode::NOT_FOUND, "not found").into_response(),
+        ));
+    }
     let expected = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
     );
-    (header(headers, "authorization") != expected || sid != TWILIO_SID)
-        .then(|| twilio_error(401, 20003, "Authenticate"))
+    if header(headers, "authorization") != expected || sid != TWILIO_SID {
+        return Err(Box::new(twilio_error(401, 20003, "Authenticate")));
+    }
+    Ok(serde_urlencoded::from_bytes(body).unwrap_or_default())
 }
 
 fn twilio_error(status: u16, code: i64, message: &str) -> Response {
@@ -506,14 +518,10 @@ async fn handle_twilio(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    record(&inner, uri.path(), &headers, &body);
-    if inner.kind != Kind::Twilio {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
-    }
-    if let Some(refused) = twilio_unauthenticated(&headers, &sid) {
-        return refused;
-    }
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form = match twilio_request(&inner, Kind::Twilio, &sid, &uri, &headers, &body) {
+        Ok(form) => form,
+        Err(refused) => return *refused,
+    };
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let Some(to) = get("To") else {
         return twilio_error(400, 21604, "A 'To' phone number is required.");

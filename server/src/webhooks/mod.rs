@@ -349,14 +349,10 @@ async fn reply(
         }
     };
     let ack = domain::escalation::AckChannel::Whatsapp;
-    match alerts::acknowledge(&hooks.db, alert_id, user_id, ack, now).await {
+    match alerts::acknowledge_and_announce(&hooks.db, &hooks.feed, alert_id, user_id, ack, now)
+        .await
+    {
         Ok(app::alerts::AckOutcome::Acknowledged) => {
-            tracing::info!(
-                alert = alert_id,
-                user = user_id,
-                "alert acknowledged by WhatsApp reply"
-            );
-            alerts::announce(&hooks.db, &hooks.feed, alert_id).await;
             format!("alert {alert_id} acknowledged by user {user_id}")
         }
         Ok(other) => format!("alert {alert_id}: no change ({other:?})"),
@@ -713,13 +709,14 @@ async fn twilio_voice_status(
     let now = now_ms();
     let outcome = match (param(&params, "CallSid"), param(&params, "CallStatus")) {
         (Some(sid), Some(status)) => {
-            let error = matches!(status, "busy" | "no-answer" | "failed" | "canceled")
-                .then(|| format!("Twilio call {status}"));
+            let moved = call_status(status);
+            let error =
+                (moved == Some(DeliveryStatus::Failed)).then(|| format!("Twilio call {status}"));
             apply(
                 &hooks,
                 kind.as_str(),
                 MessageKey::Id(sid),
-                call_status(status),
+                moved,
                 now,
                 error.as_deref(),
                 None,
@@ -749,52 +746,7 @@ async fn twilio_voice_gather(
     };
     let now = now_ms();
     let (outcome, say) = match (param(&params, "CallSid"), param(&params, "Digits")) {
-        (Some(sid), Some("1")) => {
-            let found = app::alerts::store::alert_for_call(&hooks.db, kind.as_str(), sid).await;
-            match found {
-                Ok(Some((alert_id, user_id))) => {
-                    let ack = domain::escalation::AckChannel::Voice;
-                    let acked =
-                        app::alerts::store::acknowledge(&hooks.db, alert_id, user_id, ack, now)
-                            .await;
-                    let _ = apply(
-                        &hooks,
-                        kind.as_str(),
-                        MessageKey::Id(sid),
-                        Some(DeliveryStatus::Read),
-                        now,
-                        None,
-                        None,
-                    )
-                    .await;
-                    match acked {
-                        Ok(app::alerts::AckOutcome::Acknowledged) => {
-                            app::alerts::store::announce(&hooks.db, &hooks.feed, alert_id).await;
-                            (
-                                format!("alert {alert_id} acknowledged by user {user_id} (key 1)"),
-                                "Terima kasih. Peringatan sudah dikonfirmasi.",
-                            )
-                        }
-                        Ok(other) => (
-                            format!("alert {alert_id}: no change ({other:?})"),
-                            "Peringatan ini sudah dikonfirmasi sebelumnya. Terima kasih.",
-                        ),
-                        Err(e) => (
-                            format!("error: {e}"),
-                            "Maaf, terjadi kesalahan. Silakan konfirmasi lewat aplikasi.",
-                        ),
-                    }
-                }
-                Ok(None) => (
-                    "ignored: this call is about no alert".into(),
-                    "Tidak ada peringatan untuk panggilan ini.",
-                ),
-                Err(e) => (
-                    format!("error: {e}"),
-                    "Maaf, terjadi kesalahan. Silakan konfirmasi lewat aplikasi.",
-                ),
-            }
-        }
+        (Some(sid), Some("1")) => key_one(&hooks, sid, now).await,
         (_, digits) => (
             format!(
                 "ignored: key {:?} does not acknowledge",
@@ -818,6 +770,48 @@ async fn twilio_voice_gather(
         reply_twiml(say),
     )
         .into_response()
+}
+
+/// Key 1 pressed in call `sid`: the alert the call was about is acknowledged
+/// for the person called, and the call counts as read. Returns what became
+/// of it and what the caller hears.
+async fn key_one(hooks: &Webhooks, sid: &str, now: i64) -> (String, &'static str) {
+    const SORRY: &str = "Maaf, terjadi kesalahan. Silakan konfirmasi lewat aplikasi.";
+    let provider = ProviderKind::TwilioVoice.as_str();
+    let (alert_id, user_id) =
+        match app::alerts::store::alert_for_call(&hooks.db, provider, sid).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                return (
+                    "ignored: this call is about no alert".into(),
+                    "Tidak ada peringatan untuk panggilan ini.",
+                )
+            }
+            Err(e) => return (format!("error: {e}"), SORRY),
+        };
+    let ack = domain::escalation::AckChannel::Voice;
+    let acked = app::alerts::store::acknowledge_and_announce(
+        &hooks.db,
+        &hooks.feed,
+        alert_id,
+        user_id,
+        ack,
+        now,
+    )
+    .await;
+    let read = Some(DeliveryStatus::Read);
+    let _ = apply(hooks, provider, MessageKey::Id(sid), read, now, None, None).await;
+    match acked {
+        Ok(app::alerts::AckOutcome::Acknowledged) => (
+            format!("alert {alert_id} acknowledged by user {user_id} (key 1)"),
+            "Terima kasih. Peringatan sudah dikonfirmasi.",
+        ),
+        Ok(other) => (
+            format!("alert {alert_id}: no change ({other:?})"),
+            "Peringatan ini sudah dikonfirmasi sebelumnya. Terima kasih.",
+        ),
+        Err(e) => (format!("error: {e}"), SORRY),
+    }
 }
 
 /// Refuses a callback whose signature does not match, keeping it (with the
