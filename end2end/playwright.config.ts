@@ -26,7 +26,8 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [
+  {
     command: "./target/release/server",
     cwd: "..",
     url: `http://127.0.0.1:${port}/healthz`,
@@ -40,4 +41,14 @@ export default defineConfig({
       ANALYTICS_REFRESH_MS: "500",
     },
   },
+  // The web push service fake (server/src/bin/pushfake.rs, built by the
+  // cargo test step): push.spec.ts subscribes there and reads what arrived.
+  {
+    command: "./target/debug/pushfake 127.0.0.1:3011",
+    cwd: "..",
+    url: "http://127.0.0.1:3011/messages",
+    reuseExistingServer: false,
+    timeout: 60_000,
+  },
+  ],
 });

@@ -5,6 +5,7 @@
 //! never reaches the WASM bundle) and the page:
 //! - [`auth`]: sign-in, sessions, roles;
 //! - [`settings`]: a user's own notification settings;
+//! - [`push`]: a person's web push devices (subscriptions, VAPID key);
 //! - [`groups`]: WhatsApp groups master data;
 //! - [`deliveries`]: the delivery log;
 //! - [`escalation`]: escalation policies (master data);
@@ -35,6 +36,7 @@ pub mod live;
 #[cfg(feature = "ssr")]
 pub mod outbox;
 pub mod providers;
+pub mod push;
 pub mod reports;
 pub mod settings;
 pub mod shell;

@@ -24,6 +24,8 @@ pub struct AppState {
     /// dispatcher reloads its accounts before the next send (a test send
     /// right after adding an account uses it).
     pub providers_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The VAPID key browsers subscribe to push with (its public half).
+    pub vapid: crate::push::vapid::VapidKey,
 }
 
 impl FromRef<AppState> for LeptosOptions {

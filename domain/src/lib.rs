@@ -12,6 +12,7 @@
 //! - [`routing`]: who gets an event, on which channels, and when;
 //! - [`schedule`]: when scheduled reports fire, in their time zone;
 //! - [`providers`]: provider kinds and what their credentials need;
+//! - [`push`]: web push payloads, urgency, endpoints and device names;
 //! - [`escalation`]: escalation policies, acknowledgement replies and texts;
 //! - [`sms`]: SMS segments (GSM-7 / UCS-2) and WhatsApp text made to fit;
 //! - [`preferences`]: the switches of a user's notification settings;
@@ -26,6 +27,7 @@ pub mod numbers;
 pub mod phone;
 pub mod preferences;
 pub mod providers;
+pub mod push;
 pub mod quiet;
 pub mod routing;
 pub mod schedule;

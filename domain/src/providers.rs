@@ -20,6 +20,9 @@ pub enum ProviderKind {
     Twilio,
     /// Voice calls (`providers::voice`): Twilio Programmable Voice.
     TwilioVoice,
+    /// Web push (`providers::webpush`): each browser's own push service, so
+    /// the account holds only the contact the push services are told.
+    WebPush,
 }
 
 impl ProviderKind {
@@ -34,6 +37,7 @@ impl ProviderKind {
             "zenziva" => ProviderKind::Zenziva,
             "twilio" => ProviderKind::Twilio,
             "twilio_voice" => ProviderKind::TwilioVoice,
+            "webpush" => ProviderKind::WebPush,
             _ => return None,
         })
     }
@@ -49,6 +53,7 @@ impl ProviderKind {
             ProviderKind::Zenziva => "zenziva",
             ProviderKind::Twilio => "twilio",
             ProviderKind::TwilioVoice => "twilio_voice",
+            ProviderKind::WebPush => "webpush",
         }
     }
 
@@ -58,6 +63,7 @@ impl ProviderKind {
             ProviderKind::Smtp => Channel::Email,
             ProviderKind::Zenziva | ProviderKind::Twilio => Channel::Sms,
             ProviderKind::TwilioVoice => Channel::Voice,
+            ProviderKind::WebPush => Channel::Push,
             _ => Channel::Whatsapp,
         }
     }
@@ -71,6 +77,8 @@ impl ProviderKind {
             ProviderKind::Twilio | ProviderKind::TwilioVoice => Some("https://api.twilio.com"),
             // Wablas gives every customer their own server sub-domain.
             ProviderKind::Wablas | ProviderKind::Sandbox => None,
+            // Every subscription names its own push service.
+            ProviderKind::WebPush => None,
             // The mail server is always the customer's own.
             ProviderKind::Smtp => None,
         }
@@ -114,6 +122,9 @@ pub struct Credentials {
     pub account_sid: Option<String>,
     pub auth_token: Option<String>,
     pub messaging_service_sid: Option<String>,
+    /// Web push: the VAPID `sub` claim, how a push service reaches whoever
+    /// runs this server (`mailto:…` or `https://…`, RFC 8292).
+    pub subject: Option<String>,
 }
 
 impl Credentials {
@@ -159,6 +170,17 @@ impl Credentials {
             ProviderKind::TwilioVoice => need(&self.account_sid, "account_sid")
                 .and(need(&self.auth_token, "auth_token"))
                 .and(need(&self.from, "from")),
+            ProviderKind::WebPush => {
+                need(&self.subject, "subject")?;
+                let s = self.subject.as_deref().unwrap_or_default();
+                let ok = s.strip_prefix("mailto:").is_some_and(|a| a.contains('@'))
+                    || s.strip_prefix("https://").is_some_and(|h| !h.is_empty());
+                if ok {
+                    Ok(())
+                } else {
+                    Err("webpush \"subject\" must be mailto:address or an https URL".into())
+                }
+            }
         }
     }
 }
@@ -170,7 +192,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 9] = [
+    pub const ALL: [ProviderKind; 10] = [
         ProviderKind::Sandbox,
         ProviderKind::Fonnte,
         ProviderKind::Wablas,
@@ -180,6 +202,7 @@ impl ProviderKind {
         ProviderKind::Zenziva,
         ProviderKind::Twilio,
         ProviderKind::TwilioVoice,
+        ProviderKind::WebPush,
     ];
 
     /// The credential fields the kind reads (the form's hint).
@@ -200,6 +223,7 @@ impl ProviderKind {
             ProviderKind::Zenziva => &["userkey", "passkey"],
             ProviderKind::Twilio => &["account_sid", "auth_token", "from", "messaging_service_sid"],
             ProviderKind::TwilioVoice => &["account_sid", "auth_token", "from"],
+            ProviderKind::WebPush => &["subject"],
         }
     }
 
@@ -249,5 +273,21 @@ mod tests {
         assert!(ProviderKind::Smtp.base_url_ok("smtps://mail.example"));
         assert!(!ProviderKind::Smtp.base_url_ok("https://mail.example"));
         assert!(!ProviderKind::Fonnte.base_url_ok("ftp://x"));
+        let push = |s: &str| Credentials {
+            subject: Some(s.into()),
+            ..Credentials::default()
+        };
+        assert!(push("mailto:noc@isp.example")
+            .check(ProviderKind::WebPush)
+            .is_ok());
+        assert!(push("https://isp.example")
+            .check(ProviderKind::WebPush)
+            .is_ok());
+        assert!(push("noc@isp.example")
+            .check(ProviderKind::WebPush)
+            .unwrap_err()
+            .contains("mailto:"));
+        assert!(Credentials::default().check(ProviderKind::WebPush).is_err());
+        assert_eq!(ProviderKind::WebPush.channel(), Channel::Push);
     }
 }

@@ -100,6 +100,8 @@ pub struct UserFacts {
     pub whatsapp_enabled: bool,
     pub email_enabled: bool,
     pub push_enabled: bool,
+    /// Subscribed to web push on at least one browser or device.
+    pub has_push_device: bool,
     pub receive_group_notifications: bool,
     /// (type, channel) pairs the user switched off.
     pub disabled_types: BTreeSet<(NotificationType, Channel)>,
@@ -168,6 +170,7 @@ pub enum SkipReason {
     TypeSwitchedOff,
     NoVerifiedPhone,
     NoEmail,
+    NoPushDevice,
     InAppOnly,
 }
 
@@ -181,6 +184,7 @@ impl SkipReason {
             }
             SkipReason::NoVerifiedPhone => "user has no verified WhatsApp number",
             SkipReason::NoEmail => "no email address",
+            SkipReason::NoPushDevice => "push is not turned on in any browser or device",
             SkipReason::InAppOnly => "recipient is reached in the app only",
         }
     }
@@ -230,7 +234,11 @@ fn user_channel(
             SkipReason::NoVerifiedPhone,
         ),
         Channel::Email => (user.email_enabled, user.has_email, SkipReason::NoEmail),
-        Channel::Push => (user.push_enabled, true, SkipReason::ChannelSwitchedOff),
+        Channel::Push => (
+            user.push_enabled,
+            user.has_push_device,
+            SkipReason::NoPushDevice,
+        ),
         _ => (true, true, SkipReason::ChannelSwitchedOff),
     };
     // SMS is the emergency fallback of WhatsApp: it follows the WhatsApp switch
@@ -381,6 +389,7 @@ mod tests {
             whatsapp_enabled: true,
             email_enabled: true,
             push_enabled: true,
+            has_push_device: true,
             receive_group_notifications: true,
             disabled_types: BTreeSet::new(),
             quiet: QuietHours::default(),
@@ -526,6 +535,25 @@ mod tests {
         assert_eq!(reasons[&Whatsapp], SkipReason::ChannelSwitchedOff);
         assert_eq!(reasons[&Email], SkipReason::TypeSwitchedOff);
         assert_eq!(reasons[&Push], SkipReason::ChannelSwitchedOff);
+    }
+
+    #[test]
+    fn push_needs_a_subscribed_device_but_its_switch_comes_first() {
+        let mut u = user(1);
+        u.has_push_device = false;
+        let high = event(T::TicketStatusChanged, Priority::High, None);
+        let p = plan(&high, std::slice::from_ref(&u), None, &[], now());
+        assert!(!channels_of(&p, Target::User(1)).contains(&Push));
+        let reason = |p: &Plan| {
+            p.skipped
+                .iter()
+                .find(|s| s.channel == Push)
+                .map(|s| s.reason)
+        };
+        assert_eq!(reason(&p), Some(SkipReason::NoPushDevice));
+        u.push_enabled = false;
+        let p = plan(&high, &[u], None, &[], now());
+        assert_eq!(reason(&p), Some(SkipReason::ChannelSwitchedOff));
     }
 
     #[test]

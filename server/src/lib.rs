@@ -19,6 +19,7 @@ pub mod dispatcher;
 pub mod ingest;
 pub mod live;
 pub mod providers;
+pub mod push;
 pub mod reports;
 pub mod testkit;
 pub mod webhooks;
@@ -139,6 +140,9 @@ pub async fn start(
     let link_key = app::alerts::token::LinkKey::load_or_create(&db, app::time::now_ms())
         .await
         .map_err(|e| format!("acknowledgement link key: {e}"))?;
+    let vapid = app::push::vapid::VapidKey::load_or_create(&db, app::time::now_ms())
+        .await
+        .map_err(|e| format!("VAPID key: {e}"))?;
     let wake = Arc::new(Notify::new());
     let shutdown = CancellationToken::new();
     let feed = Feed::new();
@@ -165,6 +169,7 @@ pub async fn start(
         wake: wake.clone(),
         feed: feed.clone(),
         providers_changed: accounts.changed.clone(),
+        vapid,
     };
     let ingest = Arc::new(ingest::Ingest {
         db: db.clone(),
@@ -327,6 +332,7 @@ fn pages(state: AppState) -> Router {
             "/deliveries/export.csv",
             get(app::deliveries::export::export_csv),
         )
+        .route("/push/receipt", axum::routing::post(push::receipt))
         .leptos_routes_with_context(
             &state,
             routes,

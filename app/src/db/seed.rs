@@ -374,7 +374,25 @@ pub async fn ensure_demo_data(db: &Db) -> Result<bool, AppError> {
     });
     demo_policy(db, now).await?;
     demo_reports(db, now).await?;
+    demo_push_account(db, now).await?;
     Ok(true)
+}
+
+/// Web push: no credentials beyond a contact the browsers' push services are
+/// told (RFC 8292's `sub`); the key pair is the server's own (`server_keys`).
+async fn demo_push_account(db: &Db, now: i64) -> Result<(), AppError> {
+    on_db!(db, |pool| sqlx::query(
+        "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
+             rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
+         VALUES ('Web Push', 'webpush', 'push', '{\"subject\": \"mailto:noc@demo.id\"}', TRUE, 1,
+             6000, 0, 10000, $1, $1)
+         ON CONFLICT (name) DO NOTHING"
+    )
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|_| ())?);
+    Ok(())
 }
 
 /// The daily summary at 07:00 WIB and the weekly report on Monday at 07:00,

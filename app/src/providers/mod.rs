@@ -87,11 +87,12 @@ pub struct ValidProvider {
 }
 
 /// Channels an account can serve.
-pub const ACCOUNT_CHANNELS: [Channel; 4] = [
+pub const ACCOUNT_CHANNELS: [Channel; 5] = [
     Channel::Whatsapp,
     Channel::Email,
     Channel::Sms,
     Channel::Voice,
+    Channel::Push,
 ];
 
 impl ProviderForm {
@@ -125,8 +126,8 @@ impl ProviderForm {
                     errors.push(FieldError::new(
                         "channel",
                         t(
-                            "Sandbox: pilih kanal WhatsApp, email, SMS atau telepon.",
-                            "Sandbox: choose WhatsApp, email, SMS or voice.",
+                            "Sandbox: pilih kanal WhatsApp, email, SMS, telepon atau push.",
+                            "Sandbox: choose WhatsApp, email, SMS, voice or push.",
                         ),
                     ));
                     None
@@ -270,8 +271,8 @@ impl ChannelTest {
             errors.push(FieldError::new(
                 "channel",
                 t(
-                    "Pilih WhatsApp, email, SMS atau telepon.",
-                    "Choose WhatsApp, email, SMS or voice.",
+                    "Pilih WhatsApp, email, SMS, telepon atau push.",
+                    "Choose WhatsApp, email, SMS, voice or push.",
                 ),
             ));
         }
@@ -298,6 +299,8 @@ impl ChannelTest {
                     None
                 }
             }
+            // A test push goes to the sender's own devices.
+            Some(Channel::Push) => Some(String::new()),
             Some(_) => match domain::PhoneE164::parse(recipient) {
                 Ok(p) => Some(p.as_str().to_owned()),
                 Err(e) => {
@@ -311,12 +314,12 @@ impl ChannelTest {
             (Some(channel), Some(recipient), true) => Ok(ValidTest {
                 channel,
                 recipient,
-                subject: (channel == Channel::Email)
+                subject: matches!(channel, Channel::Email | Channel::Push)
                     .then(|| t("Uji kirim Notifikasi ISP", "ISP Notifications test send").into()),
                 message: match channel {
                     Channel::Sms => domain::sms::from_whatsapp(text),
-                    // Read aloud: no formatting.
-                    Channel::Voice => domain::sms::plain(text),
+                    // Read aloud, or shown as a notification: no formatting.
+                    Channel::Voice | Channel::Push => domain::sms::plain(text),
                     _ => text.to_owned(),
                 },
             }),

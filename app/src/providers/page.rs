@@ -219,8 +219,11 @@ fn ChannelTestCard() -> impl IntoView {
                     {super::ACCOUNT_CHANNELS.iter().map(|c| view! { <option value=c.as_str()>{channel_label(*c)}</option> }).collect_view()}
                 </select>
             </label>
-            <label for="t-recipient">{move || if channel.get() == "email" { tr("Alamat email", "Email address") } else { tr("Nomor HP", "Phone number") }}
-                <input id="t-recipient" prop:value=recipient on:input=move |ev| recipient.set(event_target_value(&ev))/></label>
+            <Show when=move || channel.get() != "push"
+                fallback=|| view! { <p class="muted" data-testid="push-test-note">{tr("Push uji dikirim ke perangkat Anda sendiri (aktifkan di Pengaturan).", "A test push goes to your own devices (turn them on in Settings).")}</p> }>
+                <label for="t-recipient">{move || if channel.get() == "email" { tr("Alamat email", "Email address") } else { tr("Nomor HP", "Phone number") }}
+                    <input id="t-recipient" prop:value=recipient on:input=move |ev| recipient.set(event_target_value(&ev))/></label>
+            </Show>
             <label for="t-message">{tr("Pesan", "Message")}
                 <textarea id="t-message" rows="3" prop:value=message on:input=move |ev| message.set(event_target_value(&ev))></textarea></label>
             <button type="button" class="primary" data-testid="channel-test-button" disabled=move || send.pending().get()

@@ -167,13 +167,18 @@ pub async fn test_send(db: &Db, t: &ValidTest, by_user: i64, now: i64) -> Result
     let event = NewEvent::test_send(
         serde_json::json!({ "channel": t.channel.as_str(), "by_user": by_user }),
     );
-    let delivery = NewDelivery::test_send(
+    let mut delivery = NewDelivery::test_send(
         t.channel,
         t.recipient.clone(),
         t.subject.clone(),
         t.message.clone(),
         now,
     );
+    // A test push goes to every device of whoever sent it.
+    if t.channel == domain::Channel::Push {
+        delivery.user_id = Some(by_user);
+        delivery.recipient = format!("user:{by_user}");
+    }
     let event_id = insert_event(db, &event, std::slice::from_ref(&delivery), &[], now)
         .await?
         .id();

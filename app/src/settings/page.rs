@@ -186,6 +186,9 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
                 </div>
             </section>
 
+            <crate::push::page::PushDevices
+                on_subscribed=Callback::new(move |_| form.update(|f| f.push_enabled = true))/>
+
             <section class="card">
                 <h2>{tr("Jenis notifikasi", "Notification types")}</h2>
                 <div class="table-wrap">

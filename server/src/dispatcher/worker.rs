@@ -73,6 +73,10 @@ pub struct Dispatcher {
     pub feed: Feed,
     /// Signs acknowledgement links in escalation messages (loaded on first use).
     link_key: Arc<tokio::sync::OnceCell<app::alerts::token::LinkKey>>,
+    /// Signs web pushes (loaded on first use).
+    vapid: Arc<tokio::sync::OnceCell<app::push::vapid::VapidKey>>,
+    /// Where a push notification's click leads: the inbox.
+    inbox_url: String,
     /// Rows this instance has claimed since it started (each one attempt).
     pub claimed: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -94,6 +98,7 @@ impl Dispatcher {
             mailers: Arc::default(),
             wake,
             settings_url: domain::email::settings_url(&config.public_url),
+            inbox_url: format!("{}/inbox", config.public_url.trim_end_matches('/')),
             twilio_callbacks: format!(
                 "{}/webhooks/twilio",
                 config.public_url.trim_end_matches('/')
@@ -102,6 +107,7 @@ impl Dispatcher {
             worker_id: format!("w-{}", hex::encode(id)),
             feed,
             link_key: Arc::default(),
+            vapid: Arc::default(),
             claimed: Arc::default(),
         }
     }
@@ -245,6 +251,53 @@ impl Dispatcher {
         Ok(added)
     }
 
+    /// Pushes one delivery to every device of its person through a web push
+    /// account, and records what each device's push service said.
+    async fn push(&self, d: &Claimed, account: &providers::Account) -> SendResult {
+        let fail = |class, e: String| SendResult::failed(class, e, None);
+        let Some(user) = d.user_id else {
+            return fail(FailureClass::Recipient, "a push goes to a person".into());
+        };
+        let key = match self
+            .vapid
+            .get_or_try_init(|| app::push::vapid::VapidKey::load_or_create(&self.db, now_ms()))
+            .await
+        {
+            Ok(k) => k,
+            Err(e) => return fail(FailureClass::Transient, format!("VAPID key: {e}")),
+        };
+        let subs = match app::push::store::for_user(&self.db, user).await {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(
+                    FailureClass::Transient,
+                    format!("loading subscriptions: {e}"),
+                )
+            }
+        };
+        let priority = domain::Priority::parse(&d.priority).unwrap_or(domain::Priority::Medium);
+        let payload = domain::push::Payload::new(
+            d.subject.as_deref().unwrap_or("Notifikasi"),
+            &d.message,
+            &self.inbox_url,
+            d.id,
+        );
+        let payload = serde_json::to_string(&payload).expect("strings serialise");
+        let options = providers::webpush::PushOptions {
+            key,
+            subject: account.credentials.subject.as_deref().unwrap_or_default(),
+            ttl_seconds: domain::push::ttl_seconds(priority),
+            urgency: domain::push::urgency(priority),
+            timeout: Duration::from_millis(account.timeout_ms.max(1) as u64),
+            now_s: now_ms() / 1000,
+        };
+        let pushed = providers::webpush::send(&self.http, &subs, &payload, &options).await;
+        if let Err(e) = app::push::store::record(&self.db, &pushed.answers, now_ms()).await {
+            tracing::error!(delivery = d.id, "recording push answers failed: {e}");
+        }
+        pushed.result
+    }
+
     /// Sleeps until the next deferred row is due, bounded by the poll interval.
     async fn idle_sleep(&self) -> Duration {
         match store::next_due(&self.db).await {
@@ -311,6 +364,7 @@ impl Dispatcher {
         let phone;
         let to = match channel {
             Channel::Email => Via::Email,
+            Channel::Push => Via::Push,
             Channel::WhatsappGroup => Via::Whatsapp(To::Group(&d.recipient)),
             _ => match PhoneE164::parse(&d.recipient) {
                 Ok(p) => {
@@ -363,6 +417,24 @@ impl Dispatcher {
             }
             tried += 1;
             let result = match to {
+                Via::Push if account.kind == providers::ProviderKind::WebPush => {
+                    match self.push(d, account).await {
+                        // The service worker reports receipts under this id.
+                        SendResult::Accepted {
+                            reference,
+                            response,
+                            ..
+                        } => SendResult::Accepted {
+                            message_id: Some(push_message_id(d.id)),
+                            reference,
+                            response,
+                        },
+                        failed => failed,
+                    }
+                }
+                Via::Push => {
+                    providers::send(&self.http, account, To::Group(&d.recipient), &d.message).await
+                }
                 Via::Whatsapp(to) => providers::send(&self.http, account, to, &d.message).await,
                 Via::Email => providers::email::send(&self.mailers, account, &mail).await,
                 Via::Voice(phone) => {
@@ -465,10 +537,17 @@ impl Dispatcher {
     }
 }
 
+/// The provider message id of a push: the service worker knows only the
+/// delivery, and reports receipts under this.
+pub fn push_message_id(delivery: i64) -> String {
+    format!("push-{delivery}")
+}
+
 /// Channels whose senders exist in this version; the others are routed and
 /// logged as "channel not configured".
 fn channel_is_implemented(channel: Channel, account: &providers::Account) -> bool {
     match channel {
+        Channel::Push => account.channel == Channel::Push,
         Channel::Whatsapp | Channel::WhatsappGroup => account.channel == Channel::Whatsapp,
         Channel::Email => {
             account.channel == Channel::Email && account.kind == providers::ProviderKind::Smtp
@@ -486,6 +565,8 @@ enum Via<'a> {
     Sms(&'a PhoneE164),
     Voice(&'a PhoneE164),
     Email,
+    /// To every device of `user_id`.
+    Push,
 }
 
 fn failed(error: String) -> Outcome {

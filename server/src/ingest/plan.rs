@@ -33,6 +33,7 @@ struct UserRow {
     locale: String,
     email_enabled: bool,
     push_enabled: bool,
+    has_push_device: bool,
     whatsapp_enabled: bool,
     receive_group_notifications: bool,
     quiet_hours_enabled: bool,
@@ -184,6 +185,7 @@ async fn load_users(db: &Db, ids: &[i64], admins: bool) -> Result<Vec<UserRow>, 
     let sql = format!(
         "SELECT u.id, u.name, u.email, u.phone, u.phone_verified_at, u.role, u.active, u.locale,
                 s.email_enabled, s.push_enabled, s.whatsapp_enabled, s.receive_group_notifications,
+                EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = u.id) AS has_push_device,
                 s.quiet_hours_enabled, s.quiet_start_minute, s.quiet_end_minute, s.quiet_time_zone,
                 s.critical_bypass_quiet
          FROM users u JOIN notification_settings s ON s.user_id = u.id
@@ -472,6 +474,7 @@ pub async fn prepare(
             whatsapp_enabled: u.whatsapp_enabled,
             email_enabled: u.email_enabled,
             push_enabled: u.push_enabled,
+            has_push_device: u.has_push_device,
             receive_group_notifications: u.receive_group_notifications,
             disabled_types: disabled.remove(&u.id).unwrap_or_default(),
             quiet: QuietHours {
@@ -672,7 +675,8 @@ pub async fn prepare(
                 });
             }
         }
-        let subject = (p.channel == Channel::Email).then(|| {
+        // An email's subject is a push notification's title too.
+        let subject = matches!(p.channel, Channel::Email | Channel::Push).then(|| {
             domain::email::subject(
                 event.kind.label(locale),
                 event.priority,

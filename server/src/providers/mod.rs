@@ -1,5 +1,5 @@
 //! Provider accounts behind one interface: the WhatsApp gateways here, email
-//! (`email`) and SMS (`sms`) beside them.
+//! (`email`), SMS (`sms`), voice (`voice`) and web push (`webpush`) beside them.
 //!
 //! Each provider module builds its real HTTP request and classifies its real
 //! response (see ../shared/whatsapp-providers.md); `send` only wires the two to
@@ -21,6 +21,7 @@ pub mod ratelimit;
 pub mod sms;
 pub mod voice;
 pub mod wablas;
+pub mod webpush;
 pub mod woowa;
 
 use domain::PhoneE164;
@@ -125,7 +126,8 @@ pub async fn send(
         ProviderKind::Smtp
         | ProviderKind::Zenziva
         | ProviderKind::Twilio
-        | ProviderKind::TwilioVoice => {
+        | ProviderKind::TwilioVoice
+        | ProviderKind::WebPush => {
             return SendResult::failed(
                 FailureClass::Account,
                 format!("a {} account does not send WhatsApp", account.kind.as_str()),
@@ -146,7 +148,8 @@ pub async fn send(
         | ProviderKind::Smtp
         | ProviderKind::Zenziva
         | ProviderKind::Twilio
-        | ProviderKind::TwilioVoice => unreachable!("answered above"),
+        | ProviderKind::TwilioVoice
+        | ProviderKind::WebPush => unreachable!("answered above"),
     }
 }
 

@@ -3,6 +3,7 @@
 //! Not used by the running app.
 
 pub mod fakes;
+pub mod push;
 
 use crate::dispatcher::DispatcherConfig;
 

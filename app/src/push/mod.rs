@@ -1,0 +1,141 @@
+//! Web push: the browsers and devices a person turned push notifications on
+//! in (their subscriptions), the server's VAPID public key they subscribe
+//! with, and the settings page's part that manages them. The server's
+//! `providers::webpush` sends; `public/sw.js` shows what arrives.
+
+#[cfg(feature = "hydrate")]
+mod browser;
+pub mod page;
+#[cfg(feature = "ssr")]
+pub mod store;
+#[cfg(feature = "ssr")]
+pub mod vapid;
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One of a person's devices, as their settings page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct PushDevice {
+    pub id: i64,
+    /// "Chrome di Android" (`domain::push::device_label`).
+    pub device: String,
+    /// Lets the page tell which row is the browser it runs in.
+    pub endpoint: String,
+    pub created_at: i64,
+    pub last_success_at: Option<i64>,
+    /// The last push service refusal, if the last push to it failed.
+    pub last_error: Option<String>,
+}
+
+/// What the settings page needs to offer push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushOverview {
+    /// The server's VAPID public key (base64url); `None` when no push account
+    /// is enabled, so there is nothing to subscribe to.
+    pub public_key: Option<String>,
+    pub devices: Vec<PushDevice>,
+}
+
+/// A browser's `PushSubscription.toJSON()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserSubscription {
+    pub endpoint: String,
+    pub keys: BrowserKeys,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserKeys {
+    pub p256dh: String,
+    pub auth: String,
+}
+
+#[cfg(feature = "ssr")]
+impl BrowserSubscription {
+    /// The subscription as stored, if its endpoint and keys are usable: the
+    /// endpoint a push service (`domain::push::endpoint_problem`), `p256dh`
+    /// a P-256 point and `auth` 16 bytes, both base64url as browsers give them.
+    pub fn check(&self) -> Result<store::Subscription, AppError> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let endpoint = self.endpoint.trim();
+        if let Some(problem) = domain::push::endpoint_problem(endpoint) {
+            return Err(AppError::invalid("endpoint", problem));
+        }
+        let decode = |s: &str| URL_SAFE_NO_PAD.decode(s.trim().trim_end_matches('='));
+        let point_ok = decode(&self.keys.p256dh)
+            .ok()
+            .is_some_and(|b| b.len() == 65 && p256::PublicKey::from_sec1_bytes(&b).is_ok());
+        if !point_ok {
+            return Err(AppError::invalid(
+                "p256dh",
+                "p256dh must be the browser's P-256 public key (65 bytes, base64url)",
+            ));
+        }
+        if !decode(&self.keys.auth).is_ok_and(|b| b.len() == 16) {
+            return Err(AppError::invalid(
+                "auth",
+                "auth must be the browser's 16-byte secret (base64url)",
+            ));
+        }
+        Ok(store::Subscription {
+            id: 0,
+            endpoint: endpoint.to_owned(),
+            p256dh: self.keys.p256dh.trim().trim_end_matches('=').to_owned(),
+            auth: self.keys.auth.trim().trim_end_matches('=').to_owned(),
+        })
+    }
+}
+
+/// The signed-in person's devices and, if push is set up, the key to
+/// subscribe with.
+#[server(endpoint = "push/status")]
+pub async fn push_status() -> Result<PushOverview, AppError> {
+    let user = crate::auth::session::require_user()?;
+    let state = crate::state::app_state()?;
+    let configured = store::configured(&state.db).await?;
+    Ok(PushOverview {
+        public_key: configured.then(|| state.vapid.public_key().to_owned()),
+        devices: store::devices(&state.db, user.id).await?,
+    })
+}
+
+/// Keeps this browser's subscription for the signed-in person; answers its id.
+#[server(endpoint = "push/subscribe", input = leptos::server_fn::codec::Json)]
+pub async fn push_subscribe(subscription: BrowserSubscription) -> Result<i64, AppError> {
+    use crate::i18n::tr;
+    let user = crate::auth::session::require_user()?;
+    let state = crate::state::app_state()?;
+    let valid = subscription.check()?;
+    let agent = use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(http::header::USER_AGENT).cloned())
+        .and_then(|v| v.to_str().ok().map(str::to_owned))
+        .unwrap_or_default();
+    let device = domain::push::device_label(&agent);
+    match store::subscribe(&state.db, user.id, &valid, &device, crate::time::now_ms()).await? {
+        store::Saved::Id(id) => Ok(id),
+        store::Saved::TooMany => Err(AppError::Conflict(crate::i18n::fill(
+            tr(
+                "Paling banyak {} perangkat: hapus satu dulu.",
+                "At most {} devices: remove one first.",
+            ),
+            &[&store::MAX_DEVICES],
+        ))),
+    }
+}
+
+/// Removes one of the signed-in person's devices.
+#[server(endpoint = "push/remove")]
+pub async fn push_remove(id: i64) -> Result<(), AppError> {
+    let user = crate::auth::session::require_user()?;
+    let state = crate::state::app_state()?;
+    if store::remove(&state.db, user.id, id).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(
+            crate::i18n::tr("perangkat", "device").to_owned(),
+        ))
+    }
+}
