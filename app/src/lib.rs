@@ -12,6 +12,7 @@
 //! - [`alerts`]: notifications open until acknowledged (escalation);
 //! - [`analytics`]: delivery statistics;
 //! - [`reports`]: scheduled reports' schedules;
+//! - [`digests`]: low-priority notifications gathered into a daily digest;
 //! - [`inbox`]: the in-app notifications;
 //! - [`live`]: live updates over the WebSocket (server feed, browser client);
 //! - [`templates`]: message templates (checked on save);
@@ -27,6 +28,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod deliveries;
+pub mod digests;
 pub mod error;
 pub mod escalation;
 pub mod groups;

@@ -20,6 +20,15 @@ pub struct NewEvent {
     pub data: String,
     /// Set when the event falls under an escalation policy.
     pub alert: Option<NewAlert>,
+    /// Lines waiting for people's daily digests (`domain::digest`).
+    pub digest: Vec<NewDigestItem>,
+}
+
+/// A low-priority notification held for a person's next digest.
+pub struct NewDigestItem {
+    pub user_id: i64,
+    pub title: String,
+    pub line: String,
 }
 
 /// The alert of an event under an escalation policy, written with it. Its
@@ -62,6 +71,7 @@ impl NewEvent {
             recipients: recipients.to_string(),
             data: "{}".into(),
             alert: None,
+            digest: Vec::new(),
         }
     }
 }
@@ -311,6 +321,19 @@ macro_rules! write_event {
                     .bind(alert_id)
                     .bind(now)
                     .bind(event_id)
+                    .execute(&mut *$tx)
+                    .await?;
+                }
+                for item in &event.digest {
+                    sqlx::query(
+                        "INSERT INTO digest_items (user_id, event_id, title, line, created_at)
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, event_id) DO NOTHING",
+                    )
+                    .bind(item.user_id)
+                    .bind(event_id)
+                    .bind(&item.title)
+                    .bind(&item.line)
+                    .bind(now)
                     .execute(&mut *$tx)
                     .await?;
                 }

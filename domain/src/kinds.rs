@@ -118,6 +118,8 @@ vocabulary! {
         PhoneVerification => "phone_verification",
         TestSend => "test_send",
         Retry => "retry",
+        /// A person's digest of low-priority notifications (`digest`).
+        Digest => "digest",
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`phone`]: Indonesian mobile numbers, parsed into E.164;
 //! - [`template`]: `{variable}` message templates and WhatsApp text rules;
 //! - [`quiet`]: quiet hours in the user's time zone;
+//! - [`digest`]: low-priority notifications gathered into one message a day;
 //! - [`routing`]: who gets an event, on which channels, and when;
 //! - [`schedule`]: when scheduled reports fire, in their time zone;
 //! - [`providers`]: provider kinds and what their credentials need;
@@ -20,6 +21,7 @@
 //! - [`defaults`]: the default templates and demo master data.
 
 pub mod defaults;
+pub mod digest;
 pub mod email;
 pub mod escalation;
 pub mod kinds;

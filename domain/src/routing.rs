@@ -102,6 +102,8 @@ pub struct UserFacts {
     pub push_enabled: bool,
     /// Subscribed to web push on at least one browser or device.
     pub has_push_device: bool,
+    /// Takes low-priority notifications as one daily digest (`digest`).
+    pub digest: bool,
     pub receive_group_notifications: bool,
     /// (type, channel) pairs the user switched off.
     pub disabled_types: BTreeSet<(NotificationType, Channel)>,
@@ -172,6 +174,8 @@ pub enum SkipReason {
     NoEmail,
     NoPushDevice,
     InAppOnly,
+    /// Low priority, for a person who takes those as a daily digest.
+    InDigest,
 }
 
 impl SkipReason {
@@ -186,6 +190,7 @@ impl SkipReason {
             SkipReason::NoEmail => "no email address",
             SkipReason::NoPushDevice => "push is not turned on in any browser or device",
             SkipReason::InAppOnly => "recipient is reached in the app only",
+            SkipReason::InDigest => "waits for the recipient's daily digest",
         }
     }
 }
@@ -251,6 +256,9 @@ fn user_channel(
     }
     if !contact {
         return Err(contact_reason);
+    }
+    if user.digest && crate::digest::collects(event.priority, channel) {
+        return Err(SkipReason::InDigest);
     }
     let intrusive = matches!(channel, Channel::Whatsapp | Channel::Push | Channel::Sms);
     Ok(if intrusive {
@@ -390,6 +398,7 @@ mod tests {
             email_enabled: true,
             push_enabled: true,
             has_push_device: true,
+            digest: false,
             receive_group_notifications: true,
             disabled_types: BTreeSet::new(),
             quiet: QuietHours::default(),
@@ -535,6 +544,29 @@ mod tests {
         assert_eq!(reasons[&Whatsapp], SkipReason::ChannelSwitchedOff);
         assert_eq!(reasons[&Email], SkipReason::TypeSwitchedOff);
         assert_eq!(reasons[&Push], SkipReason::ChannelSwitchedOff);
+    }
+
+    #[test]
+    fn a_digest_takes_low_priority_messages_but_not_in_app_or_higher_priorities() {
+        let mut u = user(1);
+        u.digest = true;
+        let low = event(T::TicketAssigned, Priority::Low, Some("karawang"));
+        let p = plan(&low, std::slice::from_ref(&u), None, &[], now());
+        assert_eq!(channels_of(&p, Target::User(1)), vec![InApp]);
+        assert_eq!(
+            p.skipped
+                .iter()
+                .map(|s| (s.channel, s.reason))
+                .collect::<Vec<_>>(),
+            vec![(Whatsapp, SkipReason::InDigest)]
+        );
+        let medium = event(T::TicketAssigned, Priority::Medium, Some("karawang"));
+        let p = plan(&medium, std::slice::from_ref(&u), None, &[], now());
+        assert_eq!(channels_of(&p, Target::User(1)), vec![InApp, Whatsapp]);
+        // A switched-off channel stays a switched-off channel.
+        u.whatsapp_enabled = false;
+        let p = plan(&low, &[u], None, &[], now());
+        assert_eq!(p.skipped[0].reason, SkipReason::ChannelSwitchedOff);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 pub mod acks;
 pub mod api_keys;
 pub mod config;
+pub mod digests;
 pub mod dispatcher;
 pub mod ingest;
 pub mod live;

@@ -67,7 +67,7 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
         })
     };
     let kind = get("kind").ok_or(
-        "--kind is required (fonnte, wablas, woowa, meta, sandbox, smtp, zenziva, twilio, twilio_voice)",
+        "--kind is required (fonnte, wablas, woowa, meta, sandbox, smtp, zenziva, twilio, twilio_voice, webpush)",
     )?;
     let kind = server::providers::ProviderKind::parse(&kind)
         .ok_or_else(|| format!("unknown --kind '{kind}'"))?;

@@ -136,6 +136,7 @@ async fn run_one(
         recipients: serde_json::json!({"schedule": s.id, "name": s.name}).to_string(),
         data: serde_json::to_string(&figures).unwrap_or_else(|_| "{}".into()),
         alert: None,
+        digest: Vec::new(),
     };
     let run = Run {
         schedule_id: s.id,
@@ -148,7 +149,7 @@ async fn run_one(
     store::take_run(db, &run, now_ms).await
 }
 
-/// Runs due reports every [`EVERY`] until `shutdown`.
+/// Runs due reports and digests every [`EVERY`] until `shutdown`.
 pub async fn run(
     db: Db,
     feed: Feed,
@@ -164,6 +165,11 @@ pub async fn run(
             }
             Ok(_) => {}
             Err(e) => tracing::error!("scheduled reports: {e}"),
+        }
+        match crate::digests::run_due(&db, app::time::now_ms(), &settings_url).await {
+            Ok(events) if !events.is_empty() => wake.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::error!("digests: {e}"),
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

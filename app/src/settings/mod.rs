@@ -40,6 +40,10 @@ pub struct MySettings {
     pub quiet_time_zone: String,
     pub critical_bypass_quiet: bool,
     pub receive_group_notifications: bool,
+    /// Low-priority notifications as one daily digest at this local time
+    /// (minutes after midnight, in the quiet-hours time zone).
+    pub digest_enabled: bool,
+    pub digest_minute: i64,
     /// Every group × switchable channel, in [`TypeGroup::ALL`] order.
     pub type_switches: Vec<TypeSwitch>,
     /// Names of the WhatsApp groups the user belongs to.
@@ -62,6 +66,8 @@ impl MySettings {
             quiet_time_zone: self.quiet_time_zone.clone(),
             critical_bypass_quiet: self.critical_bypass_quiet,
             receive_group_notifications: self.receive_group_notifications,
+            digest_enabled: self.digest_enabled,
+            digest_time: format_hhmm(self.digest_minute.clamp(0, 1439) as u16),
             type_switches: self.type_switches.clone(),
         }
     }
@@ -82,6 +88,9 @@ pub struct SettingsForm {
     pub quiet_time_zone: String,
     pub critical_bypass_quiet: bool,
     pub receive_group_notifications: bool,
+    pub digest_enabled: bool,
+    /// `HH:MM`: when the digest comes.
+    pub digest_time: String,
     pub type_switches: Vec<TypeSwitch>,
 }
 
@@ -94,6 +103,8 @@ pub struct ValidSettings {
     pub whatsapp_enabled: bool,
     pub quiet: QuietHours,
     pub receive_group_notifications: bool,
+    /// The digest's local time, if the person takes one.
+    pub digest_minute: Option<u16>,
     pub type_switches: Vec<(TypeGroup, Channel, bool)>,
 }
 
@@ -121,6 +132,7 @@ impl SettingsForm {
         };
         let start_minute = minute("quiet_start", &self.quiet_start);
         let end_minute = minute("quiet_end", &self.quiet_end);
+        let digest_minute = minute("digest_time", &self.digest_time);
         let quiet = QuietHours {
             enabled: self.quiet_hours_enabled,
             start_minute,
@@ -165,6 +177,7 @@ impl SettingsForm {
                 whatsapp_enabled: self.whatsapp_enabled,
                 quiet,
                 receive_group_notifications: self.receive_group_notifications,
+                digest_minute: self.digest_enabled.then_some(digest_minute),
                 type_switches,
             })
         } else {
@@ -296,6 +309,8 @@ mod tests {
             quiet_time_zone: "Asia/Jakarta".into(),
             critical_bypass_quiet: true,
             receive_group_notifications: true,
+            digest_enabled: false,
+            digest_time: "17:00".into(),
             type_switches: vec![TypeSwitch {
                 group: "sla".into(),
                 channel: Channel::Whatsapp,

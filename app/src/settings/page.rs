@@ -262,6 +262,21 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
                 <p class="muted" data-testid="quiet-summary">{quiet_summary}</p>
             </section>
 
+            <section class="card" data-testid="digest">
+                <h2>{tr("Ringkasan harian", "Daily digest")}</h2>
+                <Switch form id="digest_enabled" label=tr("Notifikasi prioritas rendah sebagai satu ringkasan", "Low-priority notifications as one digest")
+                    get=|f| f.digest_enabled set=|f, v| f.digest_enabled = v/>
+                <div class="row">
+                    <TimeField form id="digest_time" label=tr("Jam ringkasan", "Digest time")
+                        get=|f| f.digest_time.clone() set=|f, v| f.digest_time = v/>
+                </div>
+                <FieldMessage errors field="digest_time"/>
+                <p class="muted">{tr(
+                    "Notifikasi prioritas rendah tetap langsung masuk kotak masuk aplikasi; yang akan dikirim lewat WhatsApp, email atau push dikumpulkan dan dikirim sekali sehari pada jam ini (zona waktu jam tenang), lewat WhatsApp, atau email bila WhatsApp tidak aktif.",
+                    "Low-priority notifications still reach the app's inbox at once; what would go by WhatsApp, email or push is gathered and sent once a day at this time (the quiet-hours time zone), by WhatsApp, or by email if WhatsApp is off.",
+                )}</p>
+            </section>
+
             <section class="card">
                 <h2>{tr("Nomor WhatsApp", "WhatsApp number")}</h2>
                 <label for="phone">{tr("Nomor", "Number")}

@@ -26,6 +26,8 @@ struct Row {
     quiet_time_zone: String,
     critical_bypass_quiet: bool,
     receive_group_notifications: bool,
+    digest_enabled: bool,
+    digest_minute: i64,
 }
 
 pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppError> {
@@ -34,7 +36,8 @@ pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppErro
         let row = sqlx::query_as(
             "SELECT u.phone, u.phone_verified_at, s.email_enabled, s.push_enabled, s.whatsapp_enabled,
                     s.quiet_hours_enabled, s.quiet_start_minute, s.quiet_end_minute, s.quiet_time_zone,
-                    s.critical_bypass_quiet, s.receive_group_notifications
+                    s.critical_bypass_quiet, s.receive_group_notifications, s.digest_enabled,
+                    s.digest_minute
              FROM users u JOIN notification_settings s ON s.user_id = u.id
              WHERE u.id = $1",
         )
@@ -98,6 +101,8 @@ pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppErro
         quiet_time_zone: r.quiet_time_zone,
         critical_bypass_quiet: r.critical_bypass_quiet,
         receive_group_notifications: r.receive_group_notifications,
+        digest_enabled: r.digest_enabled,
+        digest_minute: r.digest_minute,
         type_switches,
         groups,
         code_expires_at,
@@ -154,6 +159,29 @@ pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<
             .execute(&mut *tx)
             .await?;
         }
+        // The digest's timer: the next digest time, kept as it is when the
+        // time and zone did not change (a save just before a digest neither
+        // skips nor repeats it). Before the upsert: it compares the old zone.
+        sqlx::query(
+            "UPDATE notification_settings SET digest_enabled = $2, digest_minute = $3,
+                 digest_next_at = CASE WHEN $2 THEN
+                     (CASE WHEN digest_enabled AND digest_minute = $3 AND quiet_time_zone = $4
+                           AND digest_next_at IS NOT NULL THEN digest_next_at ELSE $5 END)
+                 ELSE NULL END
+             WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .bind(v.digest_minute.is_some())
+        .bind(i64::from(
+            v.digest_minute.unwrap_or(domain::digest::DEFAULT_MINUTE),
+        ))
+        .bind(&v.quiet.time_zone)
+        .bind(
+            v.digest_minute
+                .and_then(|m| next_digest(m, &v.quiet.time_zone, now)),
+        )
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO notification_settings (user_id, email_enabled, push_enabled, whatsapp_enabled,
                  quiet_hours_enabled, quiet_start_minute, quiet_end_minute, quiet_time_zone,
@@ -198,6 +226,18 @@ pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<
         }
     });
     Ok(())
+}
+
+/// The first digest time after `now` (Unix ms), in `time_zone`.
+pub fn next_digest(minute: u16, time_zone: &str, now: i64) -> Option<i64> {
+    use chrono::TimeZone;
+    let when = domain::schedule::When {
+        cadence: domain::schedule::Cadence::Daily,
+        minute_of_day: minute,
+        time_zone: time_zone.to_owned(),
+    };
+    let now = chrono::Utc.timestamp_millis_opt(now).single()?;
+    when.next_after(now).map(|t| t.timestamp_millis())
 }
 
 fn code_hash(user_id: i64, phone: &str, code: &str) -> String {
@@ -297,6 +337,7 @@ pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent
             // The code is in the message only, never in the event's data.
             data: "{}".into(),
             alert: None,
+            digest: Vec::new(),
         };
         let delivery = NewDelivery {
             user_id: Some(user.id),

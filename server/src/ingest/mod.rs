@@ -185,6 +185,7 @@ async fn post_event(
         recipients: event.recipients_json.to_string(),
         data: serde_json::to_string(&event.data).unwrap_or_else(|_| "{}".into()),
         alert: prepared.alert,
+        digest: prepared.digest,
     };
     let (deliveries, skipped) = (prepared.deliveries.len(), prepared.skipped);
     match ingest

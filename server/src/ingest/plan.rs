@@ -9,7 +9,7 @@ use app::alerts::token::{new_ack_key, LinkKey};
 use app::db::Db;
 use app::error::AppError;
 use app::on_db;
-use app::outbox::NewAlert;
+use app::outbox::{NewAlert, NewDigestItem};
 use chrono::{DateTime, Utc};
 use domain::escalation::{self, PolicyFacts};
 use domain::quiet::QuietHours;
@@ -34,6 +34,7 @@ struct UserRow {
     email_enabled: bool,
     push_enabled: bool,
     has_push_device: bool,
+    digest_enabled: bool,
     whatsapp_enabled: bool,
     receive_group_notifications: bool,
     quiet_hours_enabled: bool,
@@ -155,6 +156,8 @@ pub struct Prepared {
     pub skipped: Vec<SkippedRoute>,
     /// Set when the event falls under an escalation policy.
     pub alert: Option<NewAlert>,
+    /// Lines for the digests of people who take low priority that way.
+    pub digest: Vec<NewDigestItem>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -186,6 +189,7 @@ async fn load_users(db: &Db, ids: &[i64], admins: bool) -> Result<Vec<UserRow>, 
         "SELECT u.id, u.name, u.email, u.phone, u.phone_verified_at, u.role, u.active, u.locale,
                 s.email_enabled, s.push_enabled, s.whatsapp_enabled, s.receive_group_notifications,
                 EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = u.id) AS has_push_device,
+                s.digest_enabled,
                 s.quiet_hours_enabled, s.quiet_start_minute, s.quiet_end_minute, s.quiet_time_zone,
                 s.critical_bypass_quiet
          FROM users u JOIN notification_settings s ON s.user_id = u.id
@@ -475,6 +479,7 @@ pub async fn prepare(
             email_enabled: u.email_enabled,
             push_enabled: u.push_enabled,
             has_push_device: u.has_push_device,
+            digest: u.digest_enabled,
             receive_group_notifications: u.receive_group_notifications,
             disabled_types: disabled.remove(&u.id).unwrap_or_default(),
             quiet: QuietHours {
@@ -722,10 +727,34 @@ pub async fn prepare(
         message: generic(event, Locale::Id, true),
         first_step_after_ms: policy.first_delay_minutes.map(|m| m * 60_000),
     });
+    // One digest line per person, however many channels waited for it.
+    let mut digest: Vec<NewDigestItem> = Vec::new();
+    for s in &plan.skipped {
+        let (Target::User(id), routing::SkipReason::InDigest) = (s.target, s.reason) else {
+            continue;
+        };
+        if digest.iter().any(|d| d.user_id == id) {
+            continue;
+        }
+        let locale = by_id
+            .get(&id)
+            .and_then(|u| Locale::parse(&u.locale).ok())
+            .unwrap_or_default();
+        let field = |k: &str| event.data.get(k).map(String::as_str);
+        digest.push(NewDigestItem {
+            user_id: id,
+            title: event.kind.label(locale).to_owned(),
+            line: domain::digest::line(
+                field("ticket_id"),
+                field("customer_name").or(field("status")),
+            ),
+        });
+    }
     Ok(Ok(Prepared {
         deliveries,
         inbox,
         skipped,
         alert,
+        digest,
     }))
 }

@@ -140,6 +140,7 @@ pub async fn ingest(
         recipients: event.recipients_json.to_string(),
         data: serde_json::to_string(&event.data).unwrap(),
         alert: prepared.alert,
+        digest: prepared.digest,
     };
     Ok(store::insert_event(
         db,
