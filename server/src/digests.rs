@@ -19,7 +19,7 @@ use domain::{Channel, EventKind, Locale, Priority, SystemMessage};
 pub async fn run_due(db: &Db, now: i64, settings_url: &str) -> Result<Vec<i64>, AppError> {
     let mut written = Vec::new();
     for d in store::due(db, now).await? {
-        if let Some(event) = send_one(db, &d, now, settings_url).await? {
+        if let Some(event) = send(db, &d, now, settings_url).await? {
             tracing::info!(user = d.user_id, event, "digest sent");
             written.push(event);
         }
@@ -27,7 +27,9 @@ pub async fn run_due(db: &Db, now: i64, settings_url: &str) -> Result<Vec<i64>, 
     Ok(written)
 }
 
-async fn send_one(db: &Db, d: &Due, now: i64, settings_url: &str) -> Result<Option<i64>, AppError> {
+/// Sends one person's digest as `due` found it; `None` if another instance
+/// (or an earlier sweep) took it first, or nothing waited.
+pub async fn send(db: &Db, d: &Due, now: i64, settings_url: &str) -> Result<Option<i64>, AppError> {
     let minute = d.digest_minute.clamp(0, 1439) as u16;
     // The next one comes after now, not after a missed one.
     let next = app::settings::store::next_digest(minute, &d.time_zone, now.max(d.due));

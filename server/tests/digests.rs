@@ -98,11 +98,20 @@ store_test!(
 
         // Not before its time; at its time, from two instances at once, once.
         assert!(run_due(db, due - 1, SETTINGS).await.unwrap().is_empty());
+        let stale = app::digests::store::due(db, due).await.unwrap();
+        assert_eq!(stale.len(), 1);
         let (a, b) = tokio::join!(run_due(db, due, SETTINGS), run_due(db, due, SETTINGS));
         let mut sent = a.unwrap();
         sent.extend(b.unwrap());
         assert_eq!(sent.len(), 1, "{sent:?}");
         assert_eq!(digest_events(db).await, sent);
+        // An instance that read the timer before the digest went out sends nothing.
+        assert_eq!(
+            server::digests::send(db, &stale[0], due, SETTINGS)
+                .await
+                .unwrap(),
+            None
+        );
         let rows = deliveries(db, sent[0]).await;
         assert_eq!(rows.len(), 1, "{rows:?}");
         let d = &rows[0];
