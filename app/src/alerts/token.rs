@@ -10,7 +10,6 @@
 
 use crate::db::Db;
 use crate::error::AppError;
-use crate::on_db;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -51,21 +50,7 @@ impl LinkKey {
     pub async fn load_or_create(db: &Db, now: i64) -> Result<LinkKey, AppError> {
         let mut fresh = [0u8; 32];
         getrandom::fill(&mut fresh).map_err(|e| crate::error::internal("random key", &e))?;
-        let value: String = on_db!(db, |pool| {
-            sqlx::query(
-                "INSERT INTO server_keys (name, value, created_at) VALUES ('ack_links', $1, $2)
-                 ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(hex::encode(fresh))
-            .bind(now)
-            .execute(pool)
-            .await?;
-            sqlx::query_scalar("SELECT value FROM server_keys WHERE name = 'ack_links'")
-                .fetch_one(pool)
-                .await?
-        });
-        let bytes = hex::decode(value.trim())
-            .map_err(|e| crate::error::internal("server_keys.ack_links", &e))?;
+        let bytes = crate::db::server_key(db, "ack_links", &fresh, now).await?;
         Ok(LinkKey(bytes))
     }
 

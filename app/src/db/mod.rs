@@ -88,6 +88,33 @@ macro_rules! in_tx {
     };
 }
 
+/// The server-side secret `name` of `server_keys` (hex): `fresh` is stored
+/// if there is none yet, so instances starting together agree on one.
+pub async fn server_key(
+    db: &Db,
+    name: &str,
+    fresh: &[u8],
+    now: i64,
+) -> Result<Vec<u8>, crate::error::AppError> {
+    let value: String = on_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO server_keys (name, value, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(hex::encode(fresh))
+        .bind(now)
+        .execute(pool)
+        .await?;
+        sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
+            .bind(name)
+            .fetch_one(pool)
+            .await?
+    });
+    hex::decode(value.trim())
+        .map_err(|e| crate::error::internal(&format!("server_keys.{name}"), &e))
+}
+
 /// `($1, …, $cols), ($cols+1, …), …` for `rows` rows.
 pub fn value_rows(rows: usize, cols: usize) -> String {
     let mut out = String::with_capacity(rows * cols * 5);

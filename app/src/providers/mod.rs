@@ -440,11 +440,32 @@ mod tests {
             fonnte.validate(Locale::En).unwrap().channel,
             Channel::Whatsapp
         );
+        let in_app = ProviderForm {
+            channel: "in_app".into(),
+            ..form("sandbox")
+        };
+        assert_eq!(fields(in_app.validate(Locale::En)), ["channel"]);
         let push = ProviderForm {
             channel: "push".into(),
             ..form("sandbox")
         };
-        assert_eq!(fields(push.validate(Locale::En)), ["channel"]);
+        assert_eq!(push.validate(Locale::En).unwrap().channel, Channel::Push);
+    }
+
+    #[test]
+    fn a_test_push_needs_no_recipient_and_drops_the_formatting() {
+        let push = ChannelTest {
+            channel: "push".into(),
+            recipient: String::new(),
+            message: "*Uji* kirim".into(),
+        }
+        .validate(Locale::Id)
+        .unwrap();
+        assert_eq!(
+            (push.recipient.as_str(), push.message.as_str()),
+            ("", "Uji kirim")
+        );
+        assert!(push.subject.is_some());
     }
 
     #[test]

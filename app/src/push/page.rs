@@ -1,7 +1,7 @@
 //! The settings page's push part: turn push on or off in this browser, and
 //! the list of the person's devices, each removable.
 
-use super::{push_status, PushDevice, PushRemove};
+use super::{push_status, PushRemove};
 use crate::i18n::tr;
 use crate::shell::ErrorNote;
 use crate::time::format_wib;
@@ -130,12 +130,13 @@ pub fn PushDevices(#[prop(optional)] on_subscribed: Option<Callback<()>>) -> imp
                     match status.await {
                         Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                         Ok(s) => {
-                            let subscribed_here = move |devices: &[PushDevice]| this_endpoint.with(|mine| {
-                                mine.as_ref().is_some_and(|m| devices.iter().any(|d| &d.endpoint == m))
-                            });
-                            let on_here = subscribed_here(&s.devices);
+                            // Whether this browser is in the list: known once the
+                            // page has asked its service worker, so decided reactively.
+                            let endpoints: Vec<String> = s.devices.iter().map(|d| d.endpoint.clone()).collect();
                             let key = s.public_key.clone();
-                            let controls = move || match (key.clone(), here.get()) {
+                            let controls = move || {
+                                let on_here = this_endpoint.with(|mine| mine.as_ref().is_some_and(|m| endpoints.contains(m)));
+                                match (key.clone(), here.get()) {
                                 (None, _) => view! { <p class="muted" data-testid="push-unconfigured">{tr("Push belum disiapkan oleh admin.", "Push is not set up by an admin yet.")}</p> }.into_any(),
                                 (_, Here::Checking) => ().into_any(),
                                 (_, Here::Unsupported) => view! { <p class="muted">{tr("Peramban ini tidak mendukung notifikasi push.", "This browser does not support push notifications.")}</p> }.into_any(),
@@ -147,7 +148,7 @@ pub fn PushDevices(#[prop(optional)] on_subscribed: Option<Callback<()>>) -> imp
                                         {tr("Aktifkan di perangkat ini", "Turn on in this device")}
                                     </button>
                                 }.into_any(),
-                            };
+                            }};
                             let list = if s.devices.is_empty() {
                                 view! { <p class="muted">{tr("Belum ada perangkat.", "No devices yet.")}</p> }.into_any()
                             } else {

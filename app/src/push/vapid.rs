@@ -6,7 +6,6 @@
 
 use crate::db::Db;
 use crate::error::{internal, AppError};
-use crate::on_db;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Signer;
@@ -37,20 +36,7 @@ impl VapidKey {
                 break bytes;
             }
         };
-        let value: String = on_db!(db, |pool| {
-            sqlx::query(
-                "INSERT INTO server_keys (name, value, created_at) VALUES ('vapid', $1, $2)
-                 ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(hex::encode(fresh))
-            .bind(now)
-            .execute(pool)
-            .await?;
-            sqlx::query_scalar("SELECT value FROM server_keys WHERE name = 'vapid'")
-                .fetch_one(pool)
-                .await?
-        });
-        let bytes = hex::decode(value.trim()).map_err(|e| internal("server_keys.vapid", &e))?;
+        let bytes = crate::db::server_key(db, "vapid", &fresh, now).await?;
         let signing =
             SigningKey::from_slice(&bytes).map_err(|e| internal("server_keys.vapid", &e))?;
         Ok(Self::from_signing(signing))

@@ -19,16 +19,20 @@ use leptos::prelude::*;
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let settings = Resource::new(|| (), |_| get_my_settings());
+    // Bumped when this browser subscribes to push (which switches push on).
+    let push_subscribed = RwSignal::new(0u32);
     view! {
         <h1>{tr("Pengaturan notifikasi", "Notification settings")}</h1>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match settings.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(s) => view! { <SettingsEditor initial=s/> }.into_any(),
+                    Ok(s) => view! { <SettingsEditor initial=s push_subscribed/> }.into_any(),
                 }
             })}
         </Suspense>
+        <crate::push::page::PushDevices
+            on_subscribed=Callback::new(move |_| push_subscribed.update(|n| *n += 1))/>
     }
 }
 
@@ -80,9 +84,16 @@ fn TimeField(
 }
 
 #[component]
-fn SettingsEditor(initial: MySettings) -> impl IntoView {
+fn SettingsEditor(initial: MySettings, push_subscribed: RwSignal<u32>) -> impl IntoView {
     let saved = RwSignal::new(initial.clone());
     let form = RwSignal::new(initial.to_form());
+    // The server switched push on with the subscription: so does the form,
+    // or saving it would switch push off again.
+    Effect::watch(
+        move || push_subscribed.get(),
+        move |_, _, _| form.update(|f| f.push_enabled = true),
+        false,
+    );
     // Shown after the first save attempt, then kept live as the user types.
     let tried = RwSignal::new(false);
     let server_errors = RwSignal::new(Vec::<FieldError>::new());
@@ -186,8 +197,7 @@ fn SettingsEditor(initial: MySettings) -> impl IntoView {
                 </div>
             </section>
 
-            <crate::push::page::PushDevices
-                on_subscribed=Callback::new(move |_| form.update(|f| f.push_enabled = true))/>
+
 
             <section class="card">
                 <h2>{tr("Jenis notifikasi", "Notification types")}</h2>
