@@ -270,14 +270,27 @@ store_test!(
         let fonnte = Fake::start(Kind::Fonnte).await;
         add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
         let budi = user_id(db, "tek.karawang1@demo.id").await;
-        app::on_db!(db, |pool| sqlx::query(
-            "UPDATE notification_settings SET push_enabled = TRUE WHERE user_id = $1"
-        )
-        .bind(budi)
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .unwrap());
+        // Push on, a device subscribed, but no push account enabled.
+        app::on_db!(db, |pool| {
+            sqlx::query("UPDATE notification_settings SET push_enabled = TRUE WHERE user_id = $1")
+                .bind(budi)
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, device, created_at)
+                 VALUES ($1, 'https://push.example/1', 'k', 'a', 'Chrome di Android', 0)",
+            )
+            .bind(budi)
+            .execute(pool)
+            .await
+            .unwrap();
+            sqlx::query("UPDATE provider_accounts SET enabled = FALSE WHERE kind = 'webpush'")
+                .execute(pool)
+                .await
+                .map(|_| ())
+                .unwrap()
+        });
         let mut body = assignment(budi, "c1");
         body["priority"] = "high".into(); // + push + email
         let event = ingest(db, body).await.unwrap();
