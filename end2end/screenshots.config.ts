@@ -7,10 +7,11 @@ import base from "./playwright.config";
 export default defineConfig({
   ...base,
   testDir: "./screenshots",
+  // The app only (the push service fake is for the browser tests).
   webServer: {
-    ...(base.webServer as object),
+    ...(base.webServer as object[])[0],
     env: {
-      ...((base.webServer as { env: Record<string, string> }).env),
+      ...((base.webServer as { env: Record<string, string> }[])[0].env),
       DATABASE_URL: "sqlite:target/e2e/screenshots.db",
     },
   },
