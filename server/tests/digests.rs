@@ -170,6 +170,14 @@ store_test!(
         app::settings::store::save(db, budi, &form.validate(domain::Locale::Id).unwrap(), now)
             .await
             .unwrap();
+        let kept: i64 = app::on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT digest_minute FROM notification_settings WHERE user_id = $1"
+        )
+        .bind(budi)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        assert_eq!(kept, 17 * 60, "the chosen time is kept for next time");
         let server::dispatcher::store::Inserted::Created(after) =
             ingest(db, assigned(budi, "low", "TK-D4")).await.unwrap()
         else {

@@ -103,8 +103,10 @@ pub struct ValidSettings {
     pub whatsapp_enabled: bool,
     pub quiet: QuietHours,
     pub receive_group_notifications: bool,
-    /// The digest's local time, if the person takes one.
-    pub digest_minute: Option<u16>,
+    /// Whether the person takes a digest, and its local time (kept when
+    /// switched off, for switching on again).
+    pub digest_enabled: bool,
+    pub digest_minute: u16,
     pub type_switches: Vec<(TypeGroup, Channel, bool)>,
 }
 
@@ -177,7 +179,8 @@ impl SettingsForm {
                 whatsapp_enabled: self.whatsapp_enabled,
                 quiet,
                 receive_group_notifications: self.receive_group_notifications,
-                digest_minute: self.digest_enabled.then_some(digest_minute),
+                digest_enabled: self.digest_enabled,
+                digest_minute,
                 type_switches,
             })
         } else {

@@ -171,15 +171,10 @@ pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<
              WHERE user_id = $1",
         )
         .bind(user_id)
-        .bind(v.digest_minute.is_some())
-        .bind(i64::from(
-            v.digest_minute.unwrap_or(domain::digest::DEFAULT_MINUTE),
-        ))
+        .bind(v.digest_enabled)
+        .bind(i64::from(v.digest_minute))
         .bind(&v.quiet.time_zone)
-        .bind(
-            v.digest_minute
-                .and_then(|m| next_digest(m, &v.quiet.time_zone, now)),
-        )
+        .bind(next_digest(v.digest_minute, &v.quiet.time_zone, now).filter(|_| v.digest_enabled))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
