@@ -5,12 +5,21 @@
 //! which channel the digest goes, and its text.
 
 use crate::kinds::{Channel, Locale, Priority};
+use crate::schedule::{Cadence, When};
 use crate::template::WHATSAPP_MAX_CHARS;
 use chrono::{TimeZone, Utc};
 
-/// The digest time a person gets until they choose one: 17:00, the end of a
-/// field shift.
-pub const DEFAULT_MINUTE: u16 = 17 * 60;
+/// The first digest time after `now` (Unix ms) for a digest at `minute`
+/// after local midnight in `time_zone`.
+pub fn next_at(minute: u16, time_zone: &str, now: i64) -> Option<i64> {
+    let when = When {
+        cadence: Cadence::Daily,
+        minute_of_day: minute,
+        time_zone: time_zone.to_owned(),
+    };
+    let now = Utc.timestamp_millis_opt(now).single()?;
+    when.next_after(now).map(|t| t.timestamp_millis())
+}
 
 /// Whether a delivery on `channel` of an event of `priority` waits for the
 /// digest of a person who chose one.
@@ -60,7 +69,8 @@ pub fn line(ticket_id: Option<&str>, detail: Option<&str>) -> String {
 }
 
 /// The digest in WhatsApp formatting, its times in `time_zone`, within
-/// WhatsApp's limit: past it, the rest is counted, not listed.
+/// WhatsApp's limit (UTF-16 units, as `template::fit_whatsapp` counts):
+/// past it, the rest is counted, not listed.
 pub fn text(locale: Locale, items: &[Item], time_zone: &str) -> String {
     let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Asia::Jakarta);
     let (heading, more, footer) = match locale {
@@ -90,7 +100,7 @@ pub fn text(locale: Locale, items: &[Item], time_zone: &str) -> String {
             entry.push_str(" — ");
             entry.push_str(&item.line);
         }
-        if out.chars().count() + entry.chars().count() > budget {
+        if out.encode_utf16().count() + entry.encode_utf16().count() > budget {
             break;
         }
         out.push_str(&entry);
@@ -172,6 +182,23 @@ mod tests {
         let listed = t.matches("\n• ").count();
         assert!(listed > 10 && listed < 400);
         assert!(t.contains(&format!("… and {} more", 400 - listed)), "{t}");
+    }
+
+    #[test]
+    fn the_next_digest_is_the_next_local_time() {
+        // 09:00 UTC is 16:00 WIB: 17:00 WIB (10:00 UTC) is the same day;
+        // at 10:00 UTC exactly it is the next day.
+        let at = |h| {
+            Utc.with_ymd_and_hms(2026, 11, 28, h, 0, 0)
+                .unwrap()
+                .timestamp_millis()
+        };
+        assert_eq!(next_at(17 * 60, "Asia/Jakarta", at(9)), Some(at(10)));
+        assert_eq!(
+            next_at(17 * 60, "Asia/Jakarta", at(10)),
+            Some(at(10) + 24 * 3_600_000)
+        );
+        assert_eq!(next_at(17 * 60, "Asia/Jayapura", at(7)), Some(at(8)));
     }
 
     #[test]

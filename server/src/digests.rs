@@ -32,7 +32,7 @@ pub async fn run_due(db: &Db, now: i64, settings_url: &str) -> Result<Vec<i64>, 
 pub async fn send(db: &Db, d: &Due, now: i64, settings_url: &str) -> Result<Option<i64>, AppError> {
     let minute = d.digest_minute.clamp(0, 1439) as u16;
     // The next one comes after now, not after a missed one.
-    let next = app::settings::store::next_digest(minute, &d.time_zone, now.max(d.due));
+    let next = digest::next_at(minute, &d.time_zone, now.max(d.due));
     let waiting = store::waiting(db, d.user_id, d.due).await?;
     let locale = Locale::parse(&d.locale).unwrap_or_default();
     let items: Vec<Item> = waiting

@@ -155,7 +155,10 @@ pub async fn start(
             public_url: options.public_url.clone(),
             ..cfg
         })
-        .map(|cfg| Dispatcher::new(db.clone(), wake.clone(), feed.clone(), cfg));
+        .map(|cfg| {
+            Dispatcher::new(db.clone(), wake.clone(), feed.clone(), cfg)
+                .with_keys(link_key.clone(), vapid.clone())
+        });
     let accounts = match &dispatcher {
         Some(d) => d.accounts.clone(),
         None => Arc::new(providers::AccountCache::new(

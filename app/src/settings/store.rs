@@ -174,7 +174,10 @@ pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<
         .bind(v.digest_enabled)
         .bind(i64::from(v.digest_minute))
         .bind(&v.quiet.time_zone)
-        .bind(next_digest(v.digest_minute, &v.quiet.time_zone, now).filter(|_| v.digest_enabled))
+        .bind(
+            domain::digest::next_at(v.digest_minute, &v.quiet.time_zone, now)
+                .filter(|_| v.digest_enabled),
+        )
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -221,18 +224,6 @@ pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<
         }
     });
     Ok(())
-}
-
-/// The first digest time after `now` (Unix ms), in `time_zone`.
-pub fn next_digest(minute: u16, time_zone: &str, now: i64) -> Option<i64> {
-    use chrono::TimeZone;
-    let when = domain::schedule::When {
-        cadence: domain::schedule::Cadence::Daily,
-        minute_of_day: minute,
-        time_zone: time_zone.to_owned(),
-    };
-    let now = chrono::Utc.timestamp_millis_opt(now).single()?;
-    when.next_after(now).map(|t| t.timestamp_millis())
 }
 
 fn code_hash(user_id: i64, phone: &str, code: &str) -> String {

@@ -71,9 +71,10 @@ pub struct Dispatcher {
     twilio_callbacks: String,
     /// Tells the browsers what changed.
     pub feed: Feed,
-    /// Signs acknowledgement links in escalation messages (loaded on first use).
+    /// Signs acknowledgement links in escalation messages (given by
+    /// `with_keys`, else loaded on first use).
     link_key: Arc<tokio::sync::OnceCell<app::alerts::token::LinkKey>>,
-    /// Signs web pushes (loaded on first use).
+    /// Signs web pushes (given by `with_keys`, else loaded on first use).
     vapid: Arc<tokio::sync::OnceCell<app::push::vapid::VapidKey>>,
     /// Where a push notification's click leads: the inbox.
     inbox_url: String,
@@ -110,6 +111,18 @@ impl Dispatcher {
             vapid: Arc::default(),
             claimed: Arc::default(),
         }
+    }
+
+    /// Hands over the keys the server loaded at start, so they are not read
+    /// again (a dispatcher without them reads each on first use).
+    pub fn with_keys(
+        self,
+        link_key: app::alerts::token::LinkKey,
+        vapid: app::push::vapid::VapidKey,
+    ) -> Self {
+        let _ = self.link_key.set(link_key);
+        let _ = self.vapid.set(vapid);
+        self
     }
 
     /// Runs until `shutdown` is cancelled: the claim loop, the result writer
@@ -295,7 +308,19 @@ impl Dispatcher {
         if let Err(e) = app::push::store::record(&self.db, &pushed.answers, now_ms()).await {
             tracing::error!(delivery = d.id, "recording push answers failed: {e}");
         }
-        pushed.result
+        match pushed.result {
+            // The service worker reports receipts under this id.
+            SendResult::Accepted {
+                reference,
+                response,
+                ..
+            } => SendResult::Accepted {
+                message_id: Some(push_message_id(d.id)),
+                reference,
+                response,
+            },
+            failed => failed,
+        }
     }
 
     /// Sleeps until the next deferred row is due, bounded by the poll interval.
@@ -418,19 +443,7 @@ impl Dispatcher {
             tried += 1;
             let result = match to {
                 Via::Push if account.kind == providers::ProviderKind::WebPush => {
-                    match self.push(d, account).await {
-                        // The service worker reports receipts under this id.
-                        SendResult::Accepted {
-                            reference,
-                            response,
-                            ..
-                        } => SendResult::Accepted {
-                            message_id: Some(push_message_id(d.id)),
-                            reference,
-                            response,
-                        },
-                        failed => failed,
-                    }
+                    self.push(d, account).await
                 }
                 Via::Push => {
                     providers::send(&self.http, account, To::Group(&d.recipient), &d.message).await
