@@ -158,18 +158,26 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     loop {
-        match run_due(&db, app::time::now_ms(), &settings_url).await {
-            Ok(events) if !events.is_empty() => {
-                feed.added();
-                wake.notify_one();
+        let now = app::time::now_ms();
+        let written = [
+            ("scheduled reports", run_due(&db, now, &settings_url).await),
+            (
+                "digests",
+                crate::digests::run_due(&db, now, &settings_url).await,
+            ),
+        ]
+        .into_iter()
+        .fold(false, |any, (what, result)| match result {
+            Ok(events) => any || !events.is_empty(),
+            Err(e) => {
+                tracing::error!("{what}: {e}");
+                any
             }
-            Ok(_) => {}
-            Err(e) => tracing::error!("scheduled reports: {e}"),
-        }
-        match crate::digests::run_due(&db, app::time::now_ms(), &settings_url).await {
-            Ok(events) if !events.is_empty() => wake.notify_one(),
-            Ok(_) => {}
-            Err(e) => tracing::error!("digests: {e}"),
+        });
+        // New messages: the dispatcher sends them, the pages list them.
+        if written {
+            feed.added();
+            wake.notify_one();
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
