@@ -357,6 +357,26 @@ mod tests {
     }
 
     #[test]
+    fn a_digest_keeps_its_time_and_a_bad_time_is_named() {
+        let on = SettingsForm {
+            digest_enabled: true,
+            digest_time: "07:30".into(),
+            ..form()
+        };
+        let v = on.validate(Locale::En).unwrap();
+        assert_eq!((v.digest_enabled, v.digest_minute), (true, 7 * 60 + 30));
+        let bad = SettingsForm {
+            digest_time: "7 pagi".into(),
+            ..on
+        };
+        let errors = bad.validate(Locale::Id).unwrap_err();
+        assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["digest_time"]
+        );
+    }
+
+    #[test]
     fn an_empty_quiet_window_is_refused_only_when_enabled() {
         let same = SettingsForm {
             quiet_end: "22:00".into(),
