@@ -12,6 +12,7 @@ use crate::i18n::{self, tr};
 use crate::inbox::page::InboxPage;
 use crate::live::Live;
 use crate::providers::page::ProvidersPage;
+use crate::reports::page::ReportsPage;
 use crate::settings::page::SettingsPage;
 use crate::settings::SetLocale;
 use domain::Locale;
@@ -106,6 +107,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("deliveries") view=DeliveriesPage/>
                     <Route path=path!("deliveries/:id") view=DeliveryDetailPage/>
                     <Route path=path!("analytics") view=AnalyticsPage/>
+                    <Route path=path!("reports") view=ReportsPage/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -164,6 +166,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                     })}
                     {link(Area::Deliveries, "/deliveries", tr("Log pengiriman", "Delivery log"))}
                     {link(Area::Analytics, "/analytics", tr("Analitik", "Analytics"))}
+                    {link(Area::Reports, "/reports", tr("Laporan terjadwal", "Scheduled reports"))}
                 </ul>
             </nav>
             <div class="who">

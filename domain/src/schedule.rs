@@ -2,7 +2,9 @@
 //! time zone, and which period a run reports on.
 
 use crate::quiet::parse_time_zone;
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+/// Re-exported: the app's pages name weekdays without depending on chrono.
+pub use chrono::Weekday;
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +113,35 @@ impl Period {
     }
 }
 
+/// A weekday's name, Monday = 0 as `report_schedules.weekday` counts.
+pub fn weekday_name(day: Weekday, locale: crate::Locale) -> &'static str {
+    const ID: [&str; 7] = [
+        "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
+    ];
+    const EN: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let i = day.num_days_from_monday() as usize;
+    match locale {
+        crate::Locale::Id => ID[i],
+        crate::Locale::En => EN[i],
+    }
+}
+
+/// An instant as people of that zone read it: `07-12-2026 07:00 WIB`.
+pub fn local_label(at: DateTime<Utc>, time_zone: &str) -> String {
+    let tz = parse_time_zone(time_zone).unwrap_or(chrono_tz::Asia::Jakarta);
+    at.with_timezone(&tz)
+        .format("%d-%m-%Y %H:%M %Z")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +248,15 @@ mod tests {
         assert_eq!(p.first_day, NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
         assert_eq!(p.label(), "23-11-2026 s.d. 29-11-2026");
     }
+
+    #[test]
+    fn names_and_local_labels() {
+        assert_eq!(weekday_name(Weekday::Mon, crate::Locale::Id), "Senin");
+        assert_eq!(weekday_name(Weekday::Sun, crate::Locale::En), "Sunday");
+        let t = utc("2026-12-07T00:00:00Z");
+        assert_eq!(local_label(t, "Asia/Jakarta"), "07-12-2026 07:00 WIB");
+        assert_eq!(local_label(t, "Asia/Jayapura"), "07-12-2026 09:00 WIT");
+    }
 }
 
 /// What a report says: ticket figures from the events the ticketing system
@@ -237,6 +277,105 @@ pub struct Figures {
     pub read: i64,
     pub failed: i64,
     pub cost_rupiah: i64,
+    /// The figures the ticketing system posted for the period's days, when
+    /// it posted any: they replace the ticket lines counted from events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posted: Option<Posted>,
+}
+
+/// One day's ticket figures as the ticketing system posts them, for all
+/// zones or one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayFigures {
+    /// Tickets worked on that day (opened, in progress or finished).
+    pub total: i64,
+    /// Finished that day.
+    pub completed: i64,
+    /// In progress at the day's end.
+    pub in_progress: i64,
+    /// Open, not yet taken, at the day's end.
+    pub open: i64,
+    /// Past their SLA deadline that day.
+    pub sla_breached: i64,
+}
+
+impl DayFigures {
+    /// Several days as one: flows add up, the states at the end are the
+    /// last day's. `days` must be in date order.
+    pub fn over(days: &[DayFigures]) -> DayFigures {
+        let last = days.last().copied().unwrap_or_default();
+        DayFigures {
+            total: days.iter().map(|d| d.total).sum(),
+            completed: days.iter().map(|d| d.completed).sum(),
+            sla_breached: days.iter().map(|d| d.sla_breached).sum(),
+            in_progress: last.in_progress,
+            open: last.open,
+        }
+    }
+
+    /// Zones of one day as one (their end states add up too).
+    pub fn sum(zones: &[DayFigures]) -> DayFigures {
+        DayFigures {
+            total: zones.iter().map(|d| d.total).sum(),
+            completed: zones.iter().map(|d| d.completed).sum(),
+            sla_breached: zones.iter().map(|d| d.sla_breached).sum(),
+            in_progress: zones.iter().map(|d| d.in_progress).sum(),
+            open: zones.iter().map(|d| d.open).sum(),
+        }
+    }
+}
+
+/// The posted figures over a report's period: all zones, and each zone that
+/// was posted on its own (by name).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    pub all: DayFigures,
+    pub zones: Vec<(String, DayFigures)>,
+}
+
+/// Posted rows of a period, `(day, zone, figures)` with `zone` empty for a
+/// whole-operator row, in date order, as one [`Posted`]. A day with a
+/// whole-operator row counts that row; a day without one counts the sum of
+/// its zones. `zone_name` names a zone code. `None` when nothing was posted.
+pub fn combine_posted(
+    rows: &[(NaiveDate, String, DayFigures)],
+    zone_name: impl Fn(&str) -> String,
+) -> Option<Posted> {
+    if rows.is_empty() {
+        return None;
+    }
+    let mut days: Vec<NaiveDate> = rows.iter().map(|r| r.0).collect();
+    days.dedup();
+    let per_day: Vec<DayFigures> = days
+        .iter()
+        .map(|day| {
+            let of_day = rows.iter().filter(|r| r.0 == *day);
+            match of_day.clone().find(|r| r.1.is_empty()) {
+                Some(whole) => whole.2,
+                None => DayFigures::sum(&of_day.map(|r| r.2).collect::<Vec<_>>()),
+            }
+        })
+        .collect();
+    let mut codes: Vec<&str> = rows
+        .iter()
+        .map(|r| r.1.as_str())
+        .filter(|z| !z.is_empty())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut zones: Vec<(String, DayFigures)> = codes
+        .into_iter()
+        .map(|code| {
+            let of_zone: Vec<DayFigures> =
+                rows.iter().filter(|r| r.1 == code).map(|r| r.2).collect();
+            (zone_name(code), DayFigures::over(&of_zone))
+        })
+        .collect();
+    zones.sort_by(|a, b| a.0.cmp(&b.0));
+    Some(Posted {
+        all: DayFigures::over(&per_day),
+        zones,
+    })
 }
 
 /// Whether a ticket status counts as finished / in progress for the report.
@@ -263,15 +402,34 @@ pub fn report_text(weekly: bool, period: &str, f: &Figures) -> String {
             format!("{:.1}%", n as f64 * 100.0 / f.messages as f64).replace('.', ",")
         }
     };
+    let tickets = match &f.posted {
+        // What the ticketing system counted itself.
+        Some(p) => {
+            let a = p.all;
+            let mut t = format!(
+                "*Total tiket:* {}\n*Selesai:* {}\n*Dalam proses:* {}\n*Terbuka:* {}\n*Melewati SLA:* {}\n*Gangguan jaringan:* {}",
+                a.total, a.completed, a.in_progress, a.open, a.sla_breached, f.outages
+            );
+            if !p.zones.is_empty() {
+                t.push_str("\n\n_Per wilayah:_");
+                for (zone, z) in &p.zones {
+                    t.push_str(&format!(
+                        "\n• {zone}: {}/{} selesai, {} terbuka, {} melewati SLA",
+                        z.completed, z.total, z.open, z.sla_breached
+                    ));
+                }
+            }
+            t
+        }
+        // Counted from the events the ticketing system posted.
+        None => format!(
+            "*Tiket baru:* {}\n*Selesai:* {}\n*Dalam proses:* {}\n*Melewati SLA:* {}\n*Gangguan jaringan:* {}",
+            f.new_tickets, f.completed, f.in_progress, f.sla_breaches, f.outages
+        ),
+    };
     format!(
-        "{title} — {period}\n\n\
-         *Tiket baru:* {}\n*Selesai:* {}\n*Dalam proses:* {}\n*Melewati SLA:* {}\n*Gangguan jaringan:* {}\n\n\
+        "{title} — {period}\n\n{tickets}\n\n\
          *Notifikasi terkirim:* {}\n*Diterima:* {} ({})\n*Dibaca:* {} ({})\n*Gagal:* {}\n*Biaya:* Rp {}",
-        f.new_tickets,
-        f.completed,
-        f.in_progress,
-        f.sla_breaches,
-        f.outages,
         f.messages,
         f.delivered,
         rate(f.delivered),
@@ -299,6 +457,7 @@ mod report_tests {
             read: 150,
             failed: 10,
             cost_rupiah: 31_500,
+            posted: None,
         };
         let t = report_text(false, "27-11-2026", &f);
         assert!(
@@ -311,6 +470,66 @@ mod report_tests {
         );
         assert!(t.ends_with("*Gagal:* 10\n*Biaya:* Rp 31.500"), "{t}");
         assert!(report_text(true, "x", &Figures::default()).contains("*Diterima:* 0 (-)"));
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    fn figs(total: i64, completed: i64, in_progress: i64, open: i64, sla: i64) -> DayFigures {
+        DayFigures {
+            total,
+            completed,
+            in_progress,
+            open,
+            sla_breached: sla,
+        }
+    }
+
+    #[test]
+    fn posted_days_add_up_and_end_states_are_the_last_days() {
+        let name = |code: &str| code.to_uppercase();
+        assert_eq!(combine_posted(&[], name), None);
+        let rows = vec![
+            // 23rd: zones only → their sum.
+            (day(23), "bekasi".to_owned(), figs(5, 4, 1, 0, 0)),
+            (day(23), "karawang".to_owned(), figs(10, 8, 1, 1, 1)),
+            // 24th: a whole-operator row wins over its zones.
+            (day(24), String::new(), figs(20, 15, 3, 2, 2)),
+            (day(24), "karawang".to_owned(), figs(12, 9, 2, 1, 1)),
+        ];
+        let p = combine_posted(&rows, name).unwrap();
+        assert_eq!(p.all, figs(35, 27, 3, 2, 3));
+        assert_eq!(
+            p.zones,
+            vec![
+                ("BEKASI".to_owned(), figs(5, 4, 1, 0, 0)),
+                ("KARAWANG".to_owned(), figs(22, 17, 2, 1, 2)),
+            ]
+        );
+    }
+
+    #[test]
+    fn posted_figures_replace_the_ticket_lines() {
+        let f = Figures {
+            outages: 1,
+            new_tickets: 99,
+            posted: Some(Posted {
+                all: figs(40, 30, 6, 4, 2),
+                zones: vec![("Karawang".into(), figs(15, 12, 2, 1, 1))],
+            }),
+            ..Figures::default()
+        };
+        let t = report_text(false, "03-12-2026", &f);
+        assert!(
+            t.contains("*Total tiket:* 40\n*Selesai:* 30\n*Dalam proses:* 6\n*Terbuka:* 4\n*Melewati SLA:* 2\n*Gangguan jaringan:* 1"),
+            "{t}"
+        );
+        assert!(
+            t.contains("_Per wilayah:_\n• Karawang: 12/15 selesai, 1 terbuka, 1 melewati SLA\n\n*Notifikasi terkirim:* 0"),
+            "{t}"
+        );
+        assert!(!t.contains("Tiket baru"), "{t}");
     }
 
     #[test]

@@ -16,7 +16,6 @@ use app::live::feed::Feed;
 use app::outbox::{NewDelivery, NewEvent, NewInboxItem};
 use app::reports::store::{self, Run, Schedule};
 use chrono::{DateTime, TimeZone, Utc};
-use domain::schedule::report_text;
 use domain::{Channel, DeliveryStatus, EventKind, NotificationType, Priority};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,18 +56,13 @@ async fn run_one(
     let next = when
         .next_after(now.max(due_utc))
         .map(|t| t.timestamp_millis());
-    let Some(covered) = when.period(due_utc) else {
+    let Some((covered, figures, text)) =
+        store::report(db, &when, due_utc, now.timestamp_millis()).await?
+    else {
         return Ok(None);
     };
-    let figures = store::figures(
-        db,
-        covered.from.timestamp_millis(),
-        covered.to.timestamp_millis(),
-    )
-    .await?;
-    let weekly = s.kind == "weekly_report";
+    let weekly = matches!(when.cadence, domain::schedule::Cadence::Weekly(_));
     let period = covered.label();
-    let text = report_text(weekly, &period, &figures);
     let (group, people) = store::audience(db, s).await?;
     let now_ms = now.timestamp_millis();
     let queued = |channel, recipient: String, subject, message: String| {

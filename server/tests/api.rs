@@ -219,6 +219,38 @@ store_test!(the_openapi_document_matches_the_api, |db| {
             "{field}"
         );
     }
+    // The ticket figures: the documented codes and fields, and the example
+    // (a past day) stored with the documented answer.
+    let op = &doc["paths"]["/api/v1/ticket-figures"]["post"];
+    let codes: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
+    assert_eq!(codes, vec!["200", "400", "401", "413", "415", "422", "500"]);
+    let example = op["requestBody"]["content"]["application/json"]["example"].clone();
+    let res = client()
+        .post(format!("{base}/api/v1/ticket-figures"))
+        .bearer_auth(DEMO_API_KEY)
+        .json(&example)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let b: Value = res.json().await.unwrap();
+    let mut required: Vec<&str> = doc["components"]["schemas"]["FiguresStored"]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    required.sort_unstable();
+    let answered: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(required, answered);
+    let documented: Vec<&String> = doc["components"]["schemas"]["TicketFigures"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    let mut accepted = server::ingest::figures::FIELDS.to_vec();
+    accepted.sort_unstable();
+    assert_eq!(documented, accepted);
     srv.stop().await;
 });
 

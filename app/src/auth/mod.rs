@@ -37,6 +37,8 @@ pub enum Area {
     Escalation,
     Deliveries,
     Analytics,
+    /// Scheduled reports (daily summary, weekly report).
+    Reports,
 }
 
 impl Area {
@@ -44,7 +46,7 @@ impl Area {
         match self {
             Area::Inbox | Area::Settings => Role::ALL,
             Area::Groups | Area::Providers | Area::Escalation => &[Role::Admin],
-            Area::Deliveries | Area::Analytics => &[Role::Admin, Role::Manager],
+            Area::Deliveries | Area::Analytics | Area::Reports => &[Role::Admin, Role::Manager],
         }
     }
 

@@ -1,4 +1,5 @@
-//! The ingestion API: `POST /api/v1/events` from the ticketing system.
+//! The ingestion API: `POST /api/v1/events` from the ticketing system, and
+//! `POST /api/v1/ticket-figures`, its own daily counts for the reports.
 //!
 //! Authenticated by an API key (`Authorization: Bearer nk_…`). A valid event
 //! is routed, rendered and written with all its deliveries in one transaction,
@@ -6,6 +7,7 @@
 //! A repeated idempotency key answers the first event's id and writes nothing.
 //! Every refusal is JSON: `{"error", "message", "fields"?}`.
 
+pub mod figures;
 pub mod openapi;
 pub mod plan;
 pub mod request;
@@ -42,6 +44,7 @@ pub struct Ingest {
 pub fn router(ingest: Arc<Ingest>) -> Router {
     Router::new()
         .route("/api/v1/events", post(post_event))
+        .route("/api/v1/ticket-figures", post(post_ticket_figures))
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -111,12 +114,14 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
-async fn post_event(
-    State(ingest): State<Arc<Ingest>>,
-    headers: HeaderMap,
+/// The caller's API key id and its JSON body, or the refusal: no or a bad
+/// key (401), a body too large (413) or not JSON (415, 400).
+async fn authorised_json(
+    ingest: &Ingest,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let key = bearer(&headers).ok_or_else(|| {
+) -> Result<(i64, serde_json::Value), ApiError> {
+    let key = bearer(headers).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -153,13 +158,22 @@ async fn post_event(
             "send Content-Type: application/json",
         ));
     }
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+    let value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             format!("malformed JSON: {e}"),
         )
     })?;
+    Ok((key_id, value))
+}
+
+async fn post_event(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (key_id, value) = authorised_json(&ingest, &headers, body).await?;
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let event = request::parse(&value, header_key).map_err(ApiError::invalid)?;
 
@@ -216,4 +230,42 @@ fn accepted(id: i64, duplicate: bool, routed: Option<(usize, &[plan::SkippedRout
         body["skipped"] = json!(skipped);
     }
     (StatusCode::ACCEPTED, Json(body)).into_response()
+}
+
+/// One day's ticket figures (for all zones or one): stored, replacing an
+/// earlier post for the same day and zone; the scheduled reports read them.
+async fn post_ticket_figures(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (key_id, value) = authorised_json(&ingest, &headers, body).await?;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .date_naive();
+    let posted = figures::parse(&value, today).map_err(ApiError::invalid)?;
+    if let Some(zone) = &posted.work_zone {
+        let reference = ingest.reference.get().await?;
+        if !reference.zones.contains_key(zone) {
+            return Err(ApiError::invalid(vec![FieldProblem {
+                field: "work_zone".into(),
+                message: format!("unknown work zone '{zone}'"),
+            }]));
+        }
+    }
+    let replaced = app::reports::store::post_ticket_figures(
+        &ingest.db,
+        posted.date,
+        posted.work_zone.as_deref().unwrap_or(""),
+        &posted.figures,
+        &format!("api:{key_id}"),
+        app::time::now_ms(),
+    )
+    .await?;
+    let body = json!({
+        "date": posted.date.format("%Y-%m-%d").to_string(),
+        "work_zone": posted.work_zone,
+        "replaced": replaced,
+    });
+    Ok((StatusCode::OK, Json(body)).into_response())
 }

@@ -27,6 +27,18 @@ pub fn example_request() -> Value {
     })
 }
 
+pub fn example_figures() -> Value {
+    json!({
+        "date": "2026-12-03",
+        "work_zone": "karawang",
+        "total": 15,
+        "completed": 12,
+        "in_progress": 2,
+        "open": 1,
+        "sla_breached": 1
+    })
+}
+
 fn error_schema() -> Value {
     json!({
         "type": "object",
@@ -54,6 +66,7 @@ pub fn document() -> Value {
             )
         })
         .collect();
+    let count = |description: &str| json!({"type": "integer", "minimum": 0, "maximum": super::figures::MAX_COUNT, "description": description});
     let err = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     json!({
         "openapi": "3.1.0",
@@ -81,6 +94,27 @@ pub fn document() -> Value {
                     "responses": {
                         "202": {"description": "Accepted (or a repeat of an accepted idempotency key: duplicate=true, nothing sent twice)",
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+                        "400": err("Malformed JSON"),
+                        "401": err("Missing, unknown or revoked API key"),
+                        "413": err("Body larger than 64 KiB"),
+                        "415": err("Content-Type is not application/json"),
+                        "422": err("Invalid fields, each named; nothing was stored"),
+                        "500": err("Internal error, with a reference to quote")
+                    }
+                }
+            },
+            "/api/v1/ticket-figures": {
+                "post": {
+                    "operationId": "postTicketFigures",
+                    "summary": "Store one day's ticket figures, for all zones or one",
+                    "description": "The scheduled reports (daily summary, weekly report) show these instead of the counts derived from events. A later post for the same day and zone replaces the earlier one.",
+                    "requestBody": {"required": true, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/TicketFigures"},
+                        "example": example_figures()
+                    }}},
+                    "responses": {
+                        "200": {"description": "Stored",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FiguresStored"}}}},
                         "400": err("Malformed JSON"),
                         "401": err("Missing, unknown or revoked API key"),
                         "413": err("Body larger than 64 KiB"),
@@ -127,6 +161,28 @@ pub fn document() -> Value {
                         "skipped": {"type": "array", "items": {"type": "object", "properties": {
                             "user_id": {"type": ["integer", "null"]}, "channel": {"type": "string"}, "reason": {"type": "string"}
                         }}}
+                    }
+                },
+                "TicketFigures": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["date", "total", "completed", "in_progress", "open", "sla_breached"],
+                    "properties": {
+                        "date": {"type": "string", "format": "date", "description": "The local day counted (not after tomorrow)"},
+                        "work_zone": {"type": ["string", "null"], "description": "A work zone code; absent: the whole operator"},
+                        "total": count("Tickets worked on that day (opened, in progress or finished)"),
+                        "completed": count("Finished that day (at most total)"),
+                        "in_progress": count("In progress at the day's end"),
+                        "open": count("Open, not yet taken, at the day's end"),
+                        "sla_breached": count("Past their SLA deadline that day (at most total)")
+                    }
+                },
+                "FiguresStored": {
+                    "type": "object", "required": ["date", "work_zone", "replaced"],
+                    "properties": {
+                        "date": {"type": "string", "format": "date"},
+                        "work_zone": {"type": ["string", "null"]},
+                        "replaced": {"type": "boolean", "description": "An earlier post for this day and zone was replaced"}
                     }
                 },
                 "Error": error_schema()
