@@ -58,6 +58,23 @@ test("screenshots of each page", async ({ page, request }) => {
   await expect(page.getByTestId("delivery-detail")).toBeVisible();
   await page.screenshot({ path: out("delivery-detail"), fullPage: true });
 
+  // Report schedules, with the preview of the daily summary over the
+  // ticketing system's counts for the two days it may cover.
+  for (const [days, zone, total, completed] of [[-1, "karawang", 15, 12], [-1, "bekasi", 9, 9], [0, "karawang", 6, 2]] as const) {
+    const date = new Date(Date.now() + 7 * 3600_000 + days * 86_400_000).toISOString().slice(0, 10);
+    const res = await request.post("/api/v1/ticket-figures", {
+      headers: { Authorization: "Bearer nk_demo_0123456789abcdef" },
+      data: { date, work_zone: zone, total, completed, in_progress: 2, open: 1, sla_breached: 1 },
+    });
+    expect(res.status(), await res.text()).toBe(200);
+  }
+  await page.goto("/reports");
+  await hydrated(page);
+  await page.getByTestId("report-schedules").locator("tr", { hasText: "Laporan harian" }).getByRole("button", { name: "Ubah" }).click();
+  await page.getByTestId("preview-report").click();
+  await expect(page.getByTestId("report-preview")).toContainText("LAPORAN HARIAN");
+  await page.screenshot({ path: out("reports"), fullPage: true });
+
   // The same pages on a phone.
   await page.setViewportSize({ width: 390, height: 844 });
   for (const [path, name] of [
