@@ -5,16 +5,26 @@
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
 
-// Receipts go with the session cookie; a failed one is not retried (the
-// delivery stays "sent").
-function receipt(delivery, event) {
+// Receipts go with the session cookie. A network error or a 5xx (a phone
+// between networks, a server restarting) is tried again after 2 s and 8 s;
+// other answers (401 signed out, 404 not theirs) are final. Receipts are
+// idempotent on the server, so a retry of one that did arrive is harmless.
+const RECEIPT_DELAYS_MS = [2000, 8000];
+
+function receipt(delivery, event, attempt = 0) {
   if (!Number.isInteger(delivery)) return Promise.resolve();
+  const again = () =>
+    attempt < RECEIPT_DELAYS_MS.length
+      ? new Promise((r) => setTimeout(r, RECEIPT_DELAYS_MS[attempt])).then(() => receipt(delivery, event, attempt + 1))
+      : undefined;
   return fetch("/push/receipt", {
     method: "POST",
     credentials: "same-origin",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ delivery, event }),
-  }).catch(() => {});
+  })
+    .then((res) => (res.status >= 500 ? again() : undefined))
+    .catch(again);
 }
 
 self.addEventListener("push", (event) => {

@@ -68,6 +68,14 @@ async fn push_row(db: &Db, event: i64) -> Row {
         .expect("a push delivery")
 }
 
+async fn push_row_by_id(db: &Db, event: i64, id: i64) -> Row {
+    deliveries(db, event)
+        .await
+        .into_iter()
+        .find(|r| r.id == id)
+        .expect("the delivery")
+}
+
 async fn event_id(db: &Db, body: Value) -> i64 {
     match ingest(db, body).await.unwrap() {
         server::dispatcher::store::Inserted::Created(id) => id,
@@ -138,6 +146,67 @@ store_test!(
             response.starts_with("2 of 3 devices") && response.contains("gone, removed"),
             "{response}"
         );
+    }
+);
+
+store_test!(
+    a_device_whose_push_service_fails_gets_a_follow_up_the_others_nothing_twice,
+    |db| {
+        setup(db).await;
+        only_push(db).await;
+        let fake = PushService::start().await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let phone = device(db, &fake, budi, "Chrome di Android").await;
+        let laptop = device(db, &fake, budi, "Firefox di Linux").await;
+        // The phone's push service is down for one request.
+        fake.answer(&phone, &[503]);
+
+        let event = event_id(db, status_change(budi, "push-partial")).await;
+        let d = dispatcher(db);
+        step(&d).await;
+        let rows: Vec<Row> = deliveries(db, event)
+            .await
+            .into_iter()
+            .filter(|r| r.channel == "push")
+            .collect();
+        // The laptop has it: sent. The phone's share is a follow-up row,
+        // due shortly, for the phone only.
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        let (first, follow) = (&rows[0], &rows[1]);
+        assert_eq!(first.status, "sent", "{first:?}");
+        assert_eq!(follow.status, "queued", "{follow:?}");
+        let phone_id = push_store::devices(db, budi)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|x| x.endpoint == phone)
+            .unwrap()
+            .id;
+        assert_eq!(follow.recipient, format!("devices:{phone_id}"));
+        let (retry_of, due): (Option<i64>, Option<i64>) = app::on_db!(db, |pool| sqlx::query_as(
+            "SELECT retry_of, next_attempt_at FROM deliveries WHERE id = $1"
+        )
+        .bind(follow.id)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        assert_eq!(retry_of, Some(first.id));
+        let due = due.unwrap();
+        assert!(due > app::time::now_ms() + 20_000, "not at once");
+        // The worker running the first one again (after a crash) adds nothing.
+        let again = push_store::follow_up(db, first.id, &[phone_id], 1, 2)
+            .await
+            .unwrap();
+        assert_eq!(again, None);
+        assert_eq!(fake.received().len(), 1);
+        assert_eq!(fake.received()[0].subscription, laptop);
+
+        step_at(&d, due).await;
+        let follow = push_row_by_id(db, event, follow.id).await;
+        assert_eq!(follow.status, "sent", "{follow:?}");
+        let arrived = fake.received();
+        let to: Vec<&str> = arrived.iter().map(|a| a.subscription.as_str()).collect();
+        assert_eq!(to, [laptop.as_str(), phone.as_str()], "each device once");
     }
 );
 

@@ -107,6 +107,55 @@ pub async fn for_user(db: &Db, user_id: i64) -> Result<Vec<Subscription>, AppErr
     .await?))
 }
 
+/// The recipient of a push delivery for some devices only (a follow-up for
+/// the devices whose push service failed while another accepted).
+pub fn devices_recipient(ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("devices:{}", ids.join(","))
+}
+
+/// The devices a push delivery's recipient names, if it names any.
+pub fn named_devices(recipient: &str) -> Option<Vec<i64>> {
+    let ids = recipient.strip_prefix("devices:")?;
+    Some(
+        ids.split(',')
+            .filter_map(|i| i.trim().parse().ok())
+            .collect(),
+    )
+}
+
+/// Queues the same push again, due at `at`, for `devices` only, as a follow-up
+/// of `delivery` (`retry_of`): the devices that accepted are not pushed to
+/// twice, and a second call for the same delivery (the worker ran it again
+/// after a crash) adds nothing. Returns the new row's id.
+pub async fn follow_up(
+    db: &Db,
+    delivery: i64,
+    devices: &[i64],
+    now: i64,
+    at: i64,
+) -> Result<Option<i64>, AppError> {
+    let id = on_db_write!(db, |pool| {
+        sqlx::query_scalar(
+        "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
+             channel, recipient, subject, message, status, max_attempts, next_attempt_at, created_at,
+             updated_at, retry_of)
+         SELECT event_id, notification_type, priority, user_id, group_id, rule_id, channel,
+                $2, subject, message, 'queued', max_attempts, $3, $4, $4, id
+         FROM deliveries WHERE id = $1
+         ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING
+         RETURNING id"
+    )
+    .bind(delivery)
+    .bind(devices_recipient(devices))
+    .bind(at)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?
+    });
+    Ok(id)
+}
+
 /// What each device's push service said about one push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceAnswer {

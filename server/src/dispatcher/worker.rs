@@ -280,7 +280,13 @@ impl Dispatcher {
             Err(e) => return fail(FailureClass::Transient, format!("VAPID key: {e}")),
         };
         let subs = match app::push::store::for_user(&self.db, user).await {
-            Ok(s) => s,
+            // A follow-up goes to the devices that missed the first push.
+            Ok(mut s) => {
+                if let Some(ids) = app::push::store::named_devices(&d.recipient) {
+                    s.retain(|sub| ids.contains(&sub.id));
+                }
+                s
+            }
             Err(e) => {
                 return fail(
                     FailureClass::Transient,
@@ -307,6 +313,20 @@ impl Dispatcher {
         let pushed = providers::webpush::send(&self.http, &subs, &payload, &options).await;
         if let Err(e) = app::push::store::record(&self.db, &pushed.answers, now_ms()).await {
             tracing::error!(delivery = d.id, "recording push answers failed: {e}");
+        }
+        if matches!(pushed.result, SendResult::Accepted { .. }) && !pushed.try_again.is_empty() {
+            let now = now_ms();
+            let at = now + PUSH_FOLLOW_UP_MS;
+            match app::push::store::follow_up(&self.db, d.id, &pushed.try_again, now, at).await {
+                Ok(Some(id)) => self.feed.deliveries([DeliveryChange {
+                    id,
+                    status: DeliveryStatus::Queued,
+                }]),
+                Ok(None) => {}
+                // The delivery still counts as sent: those devices miss it
+                // (it is in the inbox).
+                Err(e) => tracing::error!(delivery = d.id, "queueing a push follow-up failed: {e}"),
+            }
         }
         match pushed.result {
             // The service worker reports receipts under this id.
@@ -552,6 +572,10 @@ impl Dispatcher {
 
 /// The provider message id of a push: the service worker knows only the
 /// delivery, and reports receipts under this.
+/// How long after a push that some device's service refused the follow-up
+/// for those devices is due.
+pub const PUSH_FOLLOW_UP_MS: i64 = 30_000;
+
 pub fn push_message_id(delivery: i64) -> String {
     format!("push-{delivery}")
 }

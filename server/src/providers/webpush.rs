@@ -22,6 +22,10 @@ pub struct Pushed {
     pub result: SendResult,
     /// Per subscription, for `app::push::store::record`.
     pub answers: Vec<(i64, DeviceAnswer)>,
+    /// When some device accepted (the delivery counts as sent): the devices
+    /// whose push service failed in a way worth trying again (down, busy,
+    /// no answer), which would otherwise miss this message.
+    pub try_again: Vec<i64>,
 }
 
 /// One push's settings.
@@ -113,6 +117,7 @@ pub async fn send(
                 None,
             ),
             answers: Vec::new(),
+            try_again: Vec::new(),
         };
     }
     let calls = subs.iter().map(|sub| async move {
@@ -190,6 +195,15 @@ pub async fn send(
         outcomes.len(),
         lines.join("; ")
     );
+    let try_again = if accepted > 0 {
+        outcomes
+            .iter()
+            .filter(|(_, _, class, _)| class.is_some_and(|c| c != FailureClass::Recipient))
+            .map(|(id, ..)| *id)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let answers = outcomes.into_iter().map(|(id, a, _, _)| (id, a)).collect();
     let result = if accepted > 0 {
         SendResult::Accepted {
@@ -206,7 +220,11 @@ pub async fn send(
         };
         SendResult::failed(class, error, None)
     };
-    Pushed { result, answers }
+    Pushed {
+        result,
+        answers,
+        try_again,
+    }
 }
 
 #[cfg(test)]
