@@ -263,6 +263,14 @@ pub fn ErrorNote(error: AppError) -> impl IntoView {
     view! { <p class="error" role="alert">{error.message()}</p> }
 }
 
+/// For a page of `area`: `None` when the signed-in role may use it, else the
+/// page's title and why not. (The role comes from the layout's context; the
+/// server functions check it again.)
+pub fn refused_page(area: Area, title: &'static str) -> Option<AnyView> {
+    let allowed = use_context::<CurrentUser>().is_some_and(|u| area.allows(u.role));
+    (!allowed).then(|| view! { <h1>{title}</h1> <ErrorNote error=area.refusal()/> }.into_any())
+}
+
 /// What a page shows while its data loads.
 #[component]
 pub fn Loading() -> impl IntoView {

@@ -53,6 +53,12 @@ impl Area {
     pub fn allows(self, role: Role) -> bool {
         self.roles().contains(&role)
     }
+
+    /// Why someone of another role is turned away: the roles it needs.
+    pub fn refusal(self) -> AppError {
+        let roles: Vec<&str> = self.roles().iter().map(|r| r.as_str()).collect();
+        AppError::Forbidden(roles.join(", "))
+    }
 }
 
 /// The signed-in user, or `Unauthenticated`.

@@ -142,8 +142,7 @@ pub fn require_area(area: Area) -> Result<CurrentUser, AppError> {
     if area.allows(user.role) {
         Ok(user)
     } else {
-        let roles: Vec<&str> = area.roles().iter().map(|r| r.as_str()).collect();
-        Err(AppError::Forbidden(roles.join(", ")))
+        Err(area.refusal())
     }
 }
 

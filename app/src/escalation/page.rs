@@ -5,7 +5,7 @@ use crate::auth::Area;
 use crate::deliveries::page::channel_label;
 use crate::error::AppError;
 use crate::i18n::{self, fill, tr};
-use crate::shell::{ErrorNote, Loading};
+use crate::shell::{refused_page, ErrorNote, Loading};
 use domain::escalation::{Step, StepTarget, STEP_CHANNELS};
 use domain::{NotificationType, Priority, Role};
 use leptos::prelude::*;
@@ -58,19 +58,8 @@ fn step_summary(s: &Step, choices: &Choices) -> String {
 /// Admins only; other roles see why (the server functions check again).
 #[component]
 pub fn EscalationPage() -> impl IntoView {
-    let admin =
-        use_context::<crate::auth::CurrentUser>().is_some_and(|u| Area::Escalation.allows(u.role));
-    if !admin {
-        let roles: Vec<&str> = Area::Escalation
-            .roles()
-            .iter()
-            .map(|r| r.as_str())
-            .collect();
-        return view! {
-            <h1>{tr("Eskalasi", "Escalation")}</h1>
-            <ErrorNote error=AppError::Forbidden(roles.join(", "))/>
-        }
-        .into_any();
+    if let Some(refused) = refused_page(Area::Escalation, tr("Eskalasi", "Escalation")) {
+        return refused;
     }
     let save = ServerAction::<SavePolicy>::new();
     let delete = ServerAction::<DeletePolicy>::new();

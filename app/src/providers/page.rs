@@ -6,7 +6,7 @@ use crate::auth::Area;
 use crate::deliveries::page::{channel_label, DeliveryProgress};
 use crate::error::AppError;
 use crate::i18n::{self, fill, tr};
-use crate::shell::{ErrorNote, Loading};
+use crate::shell::{refused_page, ErrorNote, Loading};
 use domain::providers::ProviderKind;
 use domain::Channel;
 use leptos::prelude::*;
@@ -15,15 +15,8 @@ use leptos::prelude::*;
 /// layout's context; the server functions check it again.)
 #[component]
 pub fn ProvidersPage() -> impl IntoView {
-    let admin =
-        use_context::<crate::auth::CurrentUser>().is_some_and(|u| Area::Providers.allows(u.role));
-    if !admin {
-        let roles: Vec<&str> = Area::Providers.roles().iter().map(|r| r.as_str()).collect();
-        return view! {
-            <h1>{tr("Penyedia", "Providers")}</h1>
-            <ErrorNote error=AppError::Forbidden(roles.join(", "))/>
-        }
-        .into_any();
+    if let Some(refused) = refused_page(Area::Providers, tr("Penyedia", "Providers")) {
+        return refused;
     }
     let save = ServerAction::<SaveProvider>::new();
     let accounts = Resource::new(move || save.version().get(), |_| list_providers());

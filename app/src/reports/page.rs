@@ -7,7 +7,7 @@ use super::{
 use crate::auth::Area;
 use crate::error::AppError;
 use crate::i18n::{self, fill, tr};
-use crate::shell::{ErrorNote, Loading};
+use crate::shell::{refused_page, ErrorNote, Loading};
 use domain::quiet::{format_hhmm, INDONESIAN_TIME_ZONES};
 use domain::schedule::{weekday_name, Cadence, Weekday};
 use domain::Role;
@@ -32,15 +32,9 @@ fn when_label(s: &ScheduleView) -> String {
 /// again).
 #[component]
 pub fn ReportsPage() -> impl IntoView {
-    let allowed =
-        use_context::<crate::auth::CurrentUser>().is_some_and(|u| Area::Reports.allows(u.role));
-    if !allowed {
-        let roles: Vec<&str> = Area::Reports.roles().iter().map(|r| r.as_str()).collect();
-        return view! {
-            <h1>{tr("Laporan terjadwal", "Scheduled reports")}</h1>
-            <ErrorNote error=AppError::Forbidden(roles.join(", "))/>
-        }
-        .into_any();
+    if let Some(refused) = refused_page(Area::Reports, tr("Laporan terjadwal", "Scheduled reports"))
+    {
+        return refused;
     }
     let save = ServerAction::<SaveSchedule>::new();
     let delete = ServerAction::<DeleteSchedule>::new();
