@@ -71,17 +71,7 @@ pub fn parse(body: &Value, today: NaiveDate) -> Result<PostedDay, Vec<FieldProbl
             None
         }
     };
-    let work_zone = match obj.get("work_zone") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_lowercase()),
-        Some(_) => {
-            errors.push(problem(
-                "work_zone",
-                "must be a non-empty string (a work zone code), or absent for all zones",
-            ));
-            None
-        }
-    };
+    let work_zone = super::request::work_zone(obj.get("work_zone"), &mut errors);
     let mut count = |field: &str| match obj.get(field) {
         Some(v) => match v.as_i64() {
             Some(n) if (0..=MAX_COUNT).contains(&n) => n,

@@ -56,6 +56,22 @@ const TOP_FIELDS: &[&str] = &[
     "idempotency_key",
 ];
 
+/// An optional `work_zone`: a code, lower-cased (existence is checked
+/// against the zones later).
+pub fn work_zone(value: Option<&Value>, errors: &mut Vec<FieldProblem>) -> Option<String> {
+    match value {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_lowercase()),
+        Some(_) => {
+            errors.push(problem(
+                "work_zone",
+                "must be a non-empty string (a work zone code), or absent",
+            ));
+            None
+        }
+    }
+}
+
 /// Checks a parsed body. `header_key` is an `Idempotency-Key` header, used when
 /// the body has none.
 pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec<FieldProblem>> {
@@ -95,17 +111,7 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
             None
         }
     };
-    let work_zone = match obj.get("work_zone") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_lowercase()),
-        Some(_) => {
-            errors.push(problem(
-                "work_zone",
-                "must be a non-empty string (a work zone code)",
-            ));
-            None
-        }
-    };
+    let work_zone = work_zone(obj.get("work_zone"), &mut errors);
 
     let mut user_ids = Vec::new();
     let mut customer = None;
