@@ -117,6 +117,20 @@ impl AppError {
         }
     }
 
+    /// The HTTP status a server function answers this error with (they all
+    /// leave the handler as 500; the server maps them, see the server's
+    /// `error_status`).
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated | AppError::InvalidCredentials => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) => 409,
+            AppError::Validation(_) => 422,
+            AppError::Internal(_) | AppError::Transport(_) => 500,
+        }
+    }
+
     /// The message for one field, if this is a validation error naming it.
     pub fn field(&self, name: &str) -> Option<String> {
         match self {

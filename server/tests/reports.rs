@@ -339,11 +339,12 @@ store_test!(
 
         // Technicians may not see or change schedules.
         let (s, body) = call(&base, &budi, "reports/list", json!({})).await;
-        assert!(!s.is_success() && body.contains("manager"), "{s} {body}");
+        assert_eq!(s, reqwest::StatusCode::FORBIDDEN, "{body}");
+        assert!(body.contains("manager"), "{body}");
         let form = json!({"id": null, "name": "Laporan NOC", "weekday": "4", "time": "16:30",
                       "time_zone": "Asia/Makassar", "group_id": null, "email_role": "noc", "enabled": true});
         let (s, _) = call(&base, &budi, "reports/save", json!({ "form": form })).await;
-        assert!(!s.is_success());
+        assert_eq!(s, reqwest::StatusCode::FORBIDDEN);
         assert_eq!(
             count(db, "SELECT COUNT(*) FROM report_schedules").await,
             2,
@@ -418,19 +419,19 @@ store_test!(
         let mut taken = off.clone();
         taken["name"] = json!("Laporan harian");
         let (s, body) = call(&base, &maya, "reports/save", json!({ "form": taken })).await;
-        assert!(!s.is_success() && body.contains("sudah dipakai"), "{body}");
+        assert_eq!(s, reqwest::StatusCode::CONFLICT, "{body}");
+        assert!(body.contains("sudah dipakai"), "{body}");
         let mut ghost = off.clone();
         ghost["group_id"] = json!(99_999);
         let (s, body) = call(&base, &maya, "reports/save", json!({ "form": ghost })).await;
-        assert!(
-            !s.is_success() && body.contains("Grup yang dipilih tidak ada"),
-            "{body}"
-        );
+        assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("Grup yang dipilih tidak ada"), "{body}");
         let mut nobody = off.clone();
         nobody["group_id"] = Value::Null;
         nobody["email_role"] = json!("");
         let (s, body) = call(&base, &maya, "reports/save", json!({ "form": nobody })).await;
-        assert!(!s.is_success() && body.contains("audience"), "{body}");
+        assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("audience"), "{body}");
 
         // The preview: the next run's report with the figures so far.
         let (s, body) = call(&base, &maya, "reports/preview", json!({ "form": later })).await;
@@ -452,7 +453,7 @@ store_test!(
         let (s, _) = call(&base, &maya, "reports/delete", json!({ "id": id })).await;
         assert!(s.is_success());
         let (s, _) = call(&base, &maya, "reports/delete", json!({ "id": id })).await;
-        assert!(!s.is_success());
+        assert_eq!(s, reqwest::StatusCode::NOT_FOUND);
         assert_eq!(count(db, "SELECT COUNT(*) FROM report_schedules").await, 2);
         srv.stop().await;
     }
