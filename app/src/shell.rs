@@ -271,6 +271,23 @@ pub fn refused_page(area: Area, title: &'static str) -> Option<AnyView> {
     (!allowed).then(|| view! { <h1>{title}</h1> <ErrorNote error=area.refusal()/> }.into_any())
 }
 
+/// A table row's delete button that asks once more ("Hapus…", then "Ya,
+/// hapus" / "Batal"); `testid` names the first button.
+#[component]
+pub fn ConfirmDelete(testid: &'static str, on_confirm: Callback<()>) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    view! {
+        <Show when=move || confirming.get()
+            fallback=move || view! {
+                <button type="button" data-testid=testid on:click=move |_| confirming.set(true)>{tr("Hapus…", "Delete…")}</button>
+            }>
+            <button type="button" class="danger" data-testid="confirm-delete"
+                on:click=move |_| { confirming.set(false); on_confirm.run(()); }>{tr("Ya, hapus", "Yes, delete")}</button>
+            <button type="button" on:click=move |_| confirming.set(false)>{tr("Batal", "Cancel")}</button>
+        </Show>
+    }
+}
+
 /// What a page shows while its data loads.
 #[component]
 pub fn Loading() -> impl IntoView {

@@ -5,7 +5,7 @@ use crate::auth::Area;
 use crate::deliveries::page::channel_label;
 use crate::error::AppError;
 use crate::i18n::{self, fill, tr};
-use crate::shell::{refused_page, ErrorNote, Loading};
+use crate::shell::{refused_page, ConfirmDelete, ErrorNote, Loading};
 use domain::escalation::{Step, StepTarget, STEP_CHANNELS};
 use domain::{NotificationType, Priority, Role};
 use leptos::prelude::*;
@@ -102,7 +102,6 @@ fn PolicyTable(
     }
     let locale = i18n::locale();
     // Deleting asks once more: the policy's open alerts stop escalating.
-    let confirming = RwSignal::new(None::<i64>);
     view! {
         <div class="table-wrap">
         <table data-testid="escalation-policies">
@@ -125,14 +124,8 @@ fn PolicyTable(
                             <td>{if p.enabled { tr("ya", "yes") } else { tr("tidak", "no") }}</td>
                             <td>
                                 <button type="button" on:click=move |_| form.set(edit.clone())>{tr("Ubah", "Edit")}</button>
-                                <Show when=move || confirming.get() == Some(id)
-                                    fallback=move || view! {
-                                        <button type="button" data-testid="delete-policy" on:click=move |_| confirming.set(Some(id))>{tr("Hapus…", "Delete…")}</button>
-                                    }>
-                                    <button type="button" class="danger" data-testid="confirm-delete"
-                                        on:click=move |_| { confirming.set(None); delete.dispatch(DeletePolicy { id }); }>{tr("Ya, hapus", "Yes, delete")}</button>
-                                    <button type="button" on:click=move |_| confirming.set(None)>{tr("Batal", "Cancel")}</button>
-                                </Show>
+                                <ConfirmDelete testid="delete-policy"
+                                    on_confirm=Callback::new(move |_| { delete.dispatch(DeletePolicy { id }); })/>
                             </td>
                         </tr>
                     }

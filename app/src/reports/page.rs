@@ -7,7 +7,7 @@ use super::{
 use crate::auth::Area;
 use crate::error::AppError;
 use crate::i18n::{self, fill, tr};
-use crate::shell::{refused_page, ErrorNote, Loading};
+use crate::shell::{refused_page, ConfirmDelete, ErrorNote, Loading};
 use domain::quiet::{format_hhmm, INDONESIAN_TIME_ZONES};
 use domain::schedule::{weekday_name, Cadence, Weekday};
 use domain::Role;
@@ -77,7 +77,6 @@ fn ScheduleTable(
     if list.is_empty() {
         return view! { <p>{tr("Belum ada jadwal.", "No schedules yet.")}</p> }.into_any();
     }
-    let confirming = RwSignal::new(None::<i64>);
     let none = || tr("—", "—");
     view! {
         <div class="table-wrap">
@@ -101,14 +100,8 @@ fn ScheduleTable(
                             <td>{s.last_run.clone().unwrap_or_else(|| none().to_owned())}</td>
                             <td>
                                 <button type="button" on:click=move |_| form.set(edit.clone())>{tr("Ubah", "Edit")}</button>
-                                <Show when=move || confirming.get() == Some(id)
-                                    fallback=move || view! {
-                                        <button type="button" data-testid="delete-schedule" on:click=move |_| confirming.set(Some(id))>{tr("Hapus…", "Delete…")}</button>
-                                    }>
-                                    <button type="button" class="danger" data-testid="confirm-delete"
-                                        on:click=move |_| { confirming.set(None); delete.dispatch(DeleteSchedule { id }); }>{tr("Ya, hapus", "Yes, delete")}</button>
-                                    <button type="button" on:click=move |_| confirming.set(None)>{tr("Batal", "Cancel")}</button>
-                                </Show>
+                                <ConfirmDelete testid="delete-schedule"
+                                    on_confirm=Callback::new(move |_| { delete.dispatch(DeleteSchedule { id }); })/>
                             </td>
                         </tr>
                     }
