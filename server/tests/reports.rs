@@ -240,7 +240,7 @@ store_test!(
             (s, b["fields"][0]["message"].as_str()),
             (
                 reqwest::StatusCode::UNPROCESSABLE_ENTITY,
-                Some("unknown work zone 'bandung'")
+                Some("unknown work zone 'bandung'; known: bekasi, cikampek, karawang")
             )
         );
         assert_eq!(count(db, "SELECT COUNT(*) FROM ticket_figures").await, 0);

@@ -1,7 +1,7 @@
 //! The ticket figures a ticketing system posts for one day, checked field by
 //! field like an event (every problem at once, each named).
 
-use super::request::FieldProblem;
+use super::request::{problem, FieldProblem};
 use chrono::{Days, NaiveDate};
 use domain::schedule::DayFigures;
 use serde_json::Value;
@@ -25,13 +25,6 @@ pub struct PostedDay {
     /// A work zone code; `None`: the whole operator.
     pub work_zone: Option<String>,
     pub figures: DayFigures,
-}
-
-fn problem(field: &str, message: impl Into<String>) -> FieldProblem {
-    FieldProblem {
-        field: field.into(),
-        message: message.into(),
-    }
 }
 
 /// Checks a body. `today` is the operator's local date: a day after

@@ -245,12 +245,8 @@ async fn post_ticket_figures(
         .date_naive();
     let posted = figures::parse(&value, today).map_err(ApiError::invalid)?;
     if let Some(zone) = &posted.work_zone {
-        let reference = ingest.reference.get().await?;
-        if !reference.zones.contains_key(zone) {
-            return Err(ApiError::invalid(vec![FieldProblem {
-                field: "work_zone".into(),
-                message: format!("unknown work zone '{zone}'"),
-            }]));
+        if let Some(problem) = ingest.reference.get().await?.unknown_zone(zone) {
+            return Err(ApiError::invalid(vec![problem]));
         }
     }
     let replaced = app::reports::store::post_ticket_figures(

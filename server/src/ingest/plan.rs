@@ -79,6 +79,22 @@ pub struct Reference {
     pub policies: Vec<PolicyFacts>,
 }
 
+impl Reference {
+    /// The `work_zone` problem when `zone` is not a known zone code, naming
+    /// the known ones.
+    pub fn unknown_zone(&self, zone: &str) -> Option<FieldProblem> {
+        if self.zones.contains_key(zone) {
+            return None;
+        }
+        let mut codes: Vec<&str> = self.zones.keys().map(String::as_str).collect();
+        codes.sort_unstable();
+        Some(FieldProblem {
+            field: "work_zone".into(),
+            message: format!("unknown work zone '{zone}'; known: {}", codes.join(", ")),
+        })
+    }
+}
+
 impl ReferenceCache {
     pub fn new(db: Db, ttl: Duration) -> Self {
         ReferenceCache {
@@ -439,20 +455,8 @@ pub async fn prepare(
         })
         .collect();
     if let Some(zone) = &event.work_zone {
-        if !reference.zones.contains_key(zone) {
-            let mut codes: Vec<&String> = reference.zones.keys().collect();
-            codes.sort();
-            problems.push(FieldProblem {
-                field: "work_zone".into(),
-                message: format!(
-                    "unknown work zone '{zone}'; known: {}",
-                    codes
-                        .iter()
-                        .map(|c| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
+        if let Some(problem) = reference.unknown_zone(zone) {
+            problems.push(problem);
         }
     }
     if !problems.is_empty() {
