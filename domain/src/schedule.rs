@@ -305,11 +305,9 @@ impl DayFigures {
     pub fn over(days: &[DayFigures]) -> DayFigures {
         let last = days.last().copied().unwrap_or_default();
         DayFigures {
-            total: days.iter().map(|d| d.total).sum(),
-            completed: days.iter().map(|d| d.completed).sum(),
-            sla_breached: days.iter().map(|d| d.sla_breached).sum(),
             in_progress: last.in_progress,
             open: last.open,
+            ..DayFigures::sum(days)
         }
     }
 
