@@ -251,6 +251,21 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
     })
 }
 
+/// Queues delivery `$1` again as a new row linked to it (`retry_of`), with
+/// fresh attempts, due at `$3`, written at `$4`, to recipient `$2` (NULL: the
+/// same one). The unique index on `retry_of` makes a second insert for the
+/// same delivery add nothing (no row returned). Used by [`retry`] and by web
+/// push follow-ups (`crate::push::store::follow_up`).
+pub const REQUEUE_SQL: &str =
+    "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
+         channel, recipient, subject, message, status, max_attempts, next_attempt_at, created_at,
+         updated_at, retry_of)
+     SELECT event_id, notification_type, priority, user_id, group_id, rule_id, channel,
+            COALESCE($2, recipient), subject, message, 'queued', max_attempts, $3, $4, $4, id
+     FROM deliveries WHERE id = $1
+     ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING
+     RETURNING id";
+
 /// A failed delivery, queued again as a new row with fresh attempts. The
 /// unique index on `retry_of` makes a second request answer the first retry.
 pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, AppError> {
@@ -273,20 +288,13 @@ pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, AppError> {
                 )))
             }
         }
-        let created: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
-                 channel, recipient, subject, message, status, max_attempts, next_attempt_at, created_at,
-                 updated_at, retry_of)
-             SELECT event_id, notification_type, priority, user_id, group_id, rule_id, channel,
-                    recipient, subject, message, 'queued', max_attempts, $2, $2, $2, id
-             FROM deliveries WHERE id = $1
-             ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING
-             RETURNING id",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let created: Option<i64> = sqlx::query_scalar(REQUEUE_SQL)
+            .bind(id)
+            .bind(None::<String>)
+            .bind(now)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
         match created {
             Some(new_id) => new_id,
             None => {

@@ -136,22 +136,13 @@ pub async fn follow_up(
     at: i64,
 ) -> Result<Option<i64>, AppError> {
     let id = on_db_write!(db, |pool| {
-        sqlx::query_scalar(
-        "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
-             channel, recipient, subject, message, status, max_attempts, next_attempt_at, created_at,
-             updated_at, retry_of)
-         SELECT event_id, notification_type, priority, user_id, group_id, rule_id, channel,
-                $2, subject, message, 'queued', max_attempts, $3, $4, $4, id
-         FROM deliveries WHERE id = $1
-         ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING
-         RETURNING id"
-    )
-    .bind(delivery)
-    .bind(devices_recipient(devices))
-    .bind(at)
-    .bind(now)
-    .fetch_optional(pool)
-    .await?
+        sqlx::query_scalar(crate::deliveries::store::REQUEUE_SQL)
+            .bind(delivery)
+            .bind(devices_recipient(devices))
+            .bind(at)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
     });
     Ok(id)
 }
