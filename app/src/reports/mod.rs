@@ -37,18 +37,20 @@ pub struct ScheduleView {
 
 impl ScheduleView {
     pub fn when(&self) -> When {
-        When {
-            cadence: cadence_of(self.weekday),
-            minute_of_day: self.minute_of_day,
-            time_zone: self.time_zone.clone(),
-        }
+        when_of(self.weekday, self.minute_of_day, &self.time_zone)
     }
 }
 
-fn cadence_of(weekday: Option<u8>) -> Cadence {
-    match weekday.and_then(|d| Weekday::try_from(d).ok()) {
-        Some(d) => Cadence::Weekly(d),
-        None => Cadence::Daily,
+/// A schedule's columns as the domain reads them: no weekday (or none
+/// valid) is daily.
+fn when_of(weekday: Option<u8>, minute_of_day: u16, time_zone: &str) -> When {
+    When {
+        cadence: match weekday.and_then(|d| Weekday::try_from(d).ok()) {
+            Some(d) => Cadence::Weekly(d),
+            None => Cadence::Daily,
+        },
+        minute_of_day,
+        time_zone: time_zone.to_owned(),
     }
 }
 
@@ -120,11 +122,7 @@ pub struct ValidSchedule {
 
 impl ValidSchedule {
     pub fn when(&self) -> When {
-        When {
-            cadence: cadence_of(self.weekday),
-            minute_of_day: self.minute_of_day,
-            time_zone: self.time_zone.clone(),
-        }
+        when_of(self.weekday, self.minute_of_day, &self.time_zone)
     }
 
     /// The kind its event and messages carry.

@@ -29,11 +29,11 @@ pub struct Schedule {
 
 impl Schedule {
     pub fn when(&self) -> When {
-        When {
-            cadence: super::cadence_of(self.weekday.and_then(|d| u8::try_from(d).ok())),
-            minute_of_day: self.minute_of_day.clamp(0, 1439) as u16,
-            time_zone: self.time_zone.clone(),
-        }
+        super::when_of(
+            self.weekday.and_then(|d| u8::try_from(d).ok()),
+            self.minute_of_day.clamp(0, 1439) as u16,
+            &self.time_zone,
+        )
     }
 }
 
