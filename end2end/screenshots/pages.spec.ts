@@ -81,6 +81,7 @@ test("screenshots of each page", async ({ page, request }) => {
     ["/master/groups/1", "group-editor-phone"],
     ["/master/providers", "providers-phone"],
     ["/master/escalation", "escalation-phone"],
+    ["/reports", "reports-phone"],
     ["/deliveries", "deliveries-phone"],
     ["/analytics", "analytics-phone"],
   ]) {
