@@ -8,6 +8,7 @@
 //! - [`reports`]: the scheduled daily and weekly reports;
 //! - [`acks`]: the signed acknowledgement links' page;
 //! - [`live`]: the browsers' WebSocket (`/ws`);
+//! - [`http`]: the accept loop (HTTP/1.1 with upgrades, graceful shutdown);
 //! - [`api_keys`]: keys for the ticketing system;
 //! - [`config`]: the environment;
 //! - [`start`]: wires it all into one running server (used by `main` and tests).
@@ -17,6 +18,7 @@ pub mod api_keys;
 pub mod config;
 pub mod digests;
 pub mod dispatcher;
+pub mod http;
 pub mod ingest;
 pub mod live;
 pub mod providers;
@@ -106,6 +108,8 @@ pub struct Running {
     pub claimed: Arc<std::sync::atomic::AtomicU64>,
     /// This instance's live feed.
     pub feed: Feed,
+    /// This instance's live sockets.
+    pub live: Arc<live::Live>,
 }
 
 impl Running {
@@ -188,13 +192,9 @@ pub async fn start(
         feed: feed.clone(),
         public_url: options.public_url.trim_end_matches('/').to_owned(),
     });
-    let sockets = Arc::new(live::Live {
-        db: db.clone(),
-        feed: feed.clone(),
-        shutdown: shutdown.clone(),
-    });
+    let live = live::Live::start(db.clone(), feed.clone(), shutdown.clone());
     let router = pages(state)
-        .merge(live::router(sockets))
+        .merge(live::router(live.clone()))
         .merge(ingest::router(ingest))
         .merge(webhooks::router(hooks))
         .merge(acks::router(Arc::new(acks::Acks {
@@ -230,23 +230,7 @@ pub async fn start(
         let stop = shutdown.clone();
         tokio::spawn(d.run(stop))
     });
-    let stop = shutdown.clone();
-    let server = tokio::spawn(async move {
-        use axum::serve::ListenerExt;
-        // Small frames go out at once: without this, a live socket's second
-        // frame in a row (a notification, then the unread count) waits for
-        // the browser's delayed ACK.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!("TCP_NODELAY: {e}");
-            }
-        });
-        let serve = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.cancelled().await });
-        if let Err(e) = serve.await {
-            tracing::error!("server: {e}");
-        }
-    });
+    let server = tokio::spawn(http::serve(listener, router, shutdown.clone()));
     Ok(Running {
         addr,
         db,
@@ -255,6 +239,7 @@ pub async fn start(
         dispatcher: dispatcher_task,
         claimed,
         feed,
+        live,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The live socket (`/ws`) against a running server: sign-in checks, the inbox
 //! stream and its replay after a reconnect, delivery statuses by role, bad
-//! frames, and two instances sharing one PostgreSQL database.
+//! frames, protocol pings, a frame sent with the upgrade request, and two
+//! instances sharing one PostgreSQL database.
 
 mod support;
 
@@ -79,6 +80,20 @@ async fn next(ws: &mut Socket) -> ServerFrame {
             Message::Text(text) => return serde_json::from_str(&text).expect("a known frame"),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// The close frame the server ends a socket with (bounded wait).
+async fn closed_with(ws: &mut Socket) -> tungstenite::protocol::CloseFrame {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(frame))) => return frame.expect("a close frame"),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
         }
     }
 }
@@ -221,16 +236,7 @@ store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
     ws.send(Message::text("{\"type\":\"shout\"}"))
         .await
         .unwrap();
-    let close = loop {
-        match tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .unwrap()
-        {
-            Some(Ok(Message::Close(frame))) => break frame.expect("a close frame"),
-            Some(Ok(_)) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    };
+    let close = closed_with(&mut ws).await;
     assert_eq!(close.code, CloseCode::Unsupported);
     assert!(
         close.reason.starts_with("malformed frame"),
@@ -249,6 +255,65 @@ store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
             .all(|f| matches!(f, ServerFrame::Pong | ServerFrame::Unread { count: 0 })),
         "{seen:?}"
     );
+
+    // A protocol ping gets its pong; a frame over 4 KiB closes the socket.
+    other
+        .send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    let pong = loop {
+        match tokio::time::timeout(Duration::from_secs(10), other.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Pong(payload))) => break payload,
+            Some(Ok(_)) => continue,
+            got => panic!("expected a pong, got {got:?}"),
+        }
+    };
+    assert_eq!(&pong[..], b"are you there");
+    other.send(Message::text("x".repeat(5000))).await.unwrap();
+    assert_eq!(closed_with(&mut other).await.code, CloseCode::Size);
+
+    // A client may send its first frame in the same write as the upgrade
+    // request: the server reads it once the socket is its own.
+    let mut tcp = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let ping = br#"{"type":"ping"}"#;
+    let mut bytes = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Cookie: {}={token}\r\n\r\n",
+        srv.addr,
+        app::auth::session::COOKIE_NAME
+    )
+    .into_bytes();
+    // A masked text frame (RFC 6455 5.2), mask key zero.
+    bytes.extend([0x81, 0x80 | ping.len() as u8, 0, 0, 0, 0]);
+    bytes.extend(ping);
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, &bytes)
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let read_until_pong = async {
+        loop {
+            let mut chunk = [0u8; 4096];
+            let n = tokio::io::AsyncReadExt::read(&mut tcp, &mut chunk)
+                .await
+                .unwrap();
+            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&seen));
+            seen.extend(&chunk[..n]);
+            if seen.windows(15).any(|w| w == br#"{"type":"pong"}"#) {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read_until_pong)
+        .await
+        .expect("a pong within 10 s");
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.starts_with("HTTP/1.1 101"), "{seen}");
+    let hello = seen.find(r#""type":"hello""#).expect("a hello");
+    assert!(hello < seen.find(r#""type":"pong""#).unwrap(), "{seen}");
 
     // A signed-out session is refused from then on.
     app::auth::session::delete_session(db, &hex_sha256(&token))

@@ -132,7 +132,7 @@ async fn serve(args: &[String]) -> Result<(), String> {
     println!(
         "{ready} in {:.1} s; server holds {} sockets",
         opened.elapsed().as_secs_f64(),
-        running.feed.receivers()
+        running.live.sockets()
     );
 
     let every = Duration::from_micros(1_000_000 / rate.max(1));

@@ -5,39 +5,54 @@
 //! a page of another origin), and again every minute while open: an expired
 //! or revoked session closes the socket (1008). A frame the protocol does not
 //! know closes that socket alone (1003, with the reason).
+//!
+//! - [`fanout`]: writes each batch of the live feed into every socket;
+//! - [`peer`]: one socket's ordered output, shared by the fan-out and its task;
+//! - [`socket`]: a socket's own task (hello, inbox, pings, session).
+
+mod fanout;
+mod peer;
+mod socket;
 
 use app::auth::session::{resolve, token_from_headers};
-use app::auth::{Area, CurrentUser};
+use app::auth::Area;
 use app::db::Db;
-use app::inbox::store as inbox;
-use app::live::feed::{Batch, Feed};
-use app::live::{ClientFrame, ServerFrame};
+use app::live::feed::Feed;
 use app::time::now_ms;
-use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
-
-/// How often an open socket re-checks its session.
-const SESSION_CHECK: Duration = Duration::from_secs(60);
-/// Client frames are tiny; anything larger is not ours.
-const MAX_CLIENT_FRAME: usize = 4 * 1024;
-/// Notifications per backlog query.
-const BACKLOG_PAGE: i64 = 200;
 
 pub struct Live {
     pub db: Db,
     pub feed: Feed,
     pub shutdown: CancellationToken,
+    peers: Arc<fanout::Peers>,
+}
+
+impl Live {
+    /// The live sockets of this instance, with their fan-out running.
+    pub fn start(db: Db, feed: Feed, shutdown: CancellationToken) -> Arc<Live> {
+        let peers = Arc::new(fanout::Peers::new());
+        tokio::spawn(fanout::run(feed.clone(), peers.clone(), shutdown.clone()));
+        Arc::new(Live {
+            db,
+            feed,
+            shutdown,
+            peers,
+        })
+    }
+
+    /// Sockets open on this instance.
+    pub fn sockets(&self) -> usize {
+        self.peers.len()
+    }
 }
 
 pub fn router(live: Arc<Live>) -> Router {
@@ -69,25 +84,61 @@ fn same_origin(headers: &HeaderMap) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
-async fn upgrade(
-    State(live): State<Arc<Live>>,
-    resume: Result<Query<Resume>, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
-    let Ok(Query(resume)) = resume else {
+/// The WebSocket opening handshake's request (RFC 6455 section 4.2.1), or
+/// why it is not one; `Ok` holds the `Sec-WebSocket-Accept` answer.
+fn handshake(headers: &HeaderMap) -> Result<String, (StatusCode, &'static str)> {
+    let has = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    if !has(header::CONNECTION, "upgrade") || !has(header::UPGRADE, "websocket") {
+        return Err((
+            StatusCode::UPGRADE_REQUIRED,
+            "this is a WebSocket: send Connection: Upgrade and Upgrade: websocket",
+        ));
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION) != Some(&HeaderValue::from_static("13")) {
+        return Err((
+            StatusCode::UPGRADE_REQUIRED,
+            "Sec-WebSocket-Version must be 13",
+        ));
+    }
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or((StatusCode::BAD_REQUEST, "Sec-WebSocket-Key is missing"))?;
+    Ok(tungstenite::handshake::derive_accept_key(key.as_bytes()))
+}
+
+async fn upgrade(State(live): State<Arc<Live>>, mut request: Request) -> Response {
+    let accept = match handshake(request.headers()) {
+        Ok(accept) => accept,
+        Err((status, error)) => {
+            let mut refused = refuse(status, error);
+            if status == StatusCode::UPGRADE_REQUIRED {
+                refused.headers_mut().insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    HeaderValue::from_static("13"),
+                );
+            }
+            return refused;
+        }
+    };
+    let Ok(Query(resume)) = Query::<Resume>::try_from_uri(request.uri()) else {
         return refuse(
             StatusCode::BAD_REQUEST,
             "after must be a notification id (an integer)",
         );
     };
-    if !same_origin(&headers) {
+    let headers = request.headers();
+    if !same_origin(headers) {
         return refuse(
             StatusCode::FORBIDDEN,
             "the socket must be opened from this site",
         );
     }
-    let Some(token) = token_from_headers(&headers) else {
+    let Some(token) = token_from_headers(headers) else {
         return refuse(StatusCode::UNAUTHORIZED, "sign in first");
     };
     let user = match resolve(&live.db, &token, now_ms()).await {
@@ -100,237 +151,47 @@ async fn upgrade(
         }
         Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &e.message()),
     };
-    // Small buffers: a server holds thousands of these, and clients only
-    // ever send pings.
-    ws.max_message_size(MAX_CLIENT_FRAME)
-        .read_buffer_size(4 * 1024)
-        // Each frame is written at once (measured: buffering until a flush
-        // made the fan-out slower).
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| async move {
-            let (sink, stream) = socket.split();
-            let (control, requests) = mpsc::channel(4);
-            // The reader wakes only when the browser sends something (or
-            // the session check is due), so a batch wakes the writer alone.
-            let reader = tokio::spawn(read(stream, live.db.clone(), token, control));
-            let mut conn = Connection {
-                sink,
-                live,
-                user,
-                last_sent: 0,
-            };
-            if let Err(reason) = conn.serve(resume.after, requests).await {
-                tracing::debug!("live socket ended: {reason}");
-            }
-            reader.abort();
-        })
-}
-
-/// What the reader asks of the writer.
-enum Request {
-    Pong,
-    Close(u16, String),
-    /// The browser went away.
-    Gone,
-}
-
-/// The reading half: answers pings, refuses unknown frames, and re-checks
-/// the session every [`SESSION_CHECK`].
-async fn read(
-    mut stream: SplitStream<WebSocket>,
-    db: Db,
-    token: String,
-    control: mpsc::Sender<Request>,
-) {
-    let mut check = tokio::time::interval(SESSION_CHECK);
-    check.reset();
-    let request = loop {
-        tokio::select! {
-            incoming = stream.next() => match incoming {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break Request::Gone,
-                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
-                    Ok(ClientFrame::Ping) => {
-                        if control.send(Request::Pong).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let reason = format!("malformed frame: {e}");
-                        break Request::Close(close_code::UNSUPPORTED, truncate(&reason).to_owned());
-                    }
-                },
-                Some(Ok(Message::Binary(_))) => {
-                    break Request::Close(close_code::UNSUPPORTED, "binary frames are not accepted".into());
-                }
-                // The library answers pings itself.
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            },
-            _ = check.tick() => match resolve(&db, &token, now_ms()).await {
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    break Request::Close(close_code::POLICY, "the session has expired; sign in again".into());
-                }
-                Err(e) => tracing::warn!("live: session check failed: {e}"),
-            },
-        }
-    };
-    let _ = control.send(request).await;
-}
-
-/// The writing half, run by the socket's own task.
-struct Connection {
-    sink: SplitSink<WebSocket, Message>,
-    live: Arc<Live>,
-    user: CurrentUser,
-    /// The newest notification id this socket has sent (or skipped).
-    last_sent: i64,
-}
-
-/// Why a connection ended early (logged at debug level only).
-type Ended = String;
-
-impl Connection {
-    async fn send(&mut self, frame: &ServerFrame) -> Result<(), Ended> {
-        let text = serde_json::to_string(frame).map_err(|e| e.to_string())?;
-        self.sink
-            .send(Message::Text(text.into()))
-            .await
-            .map_err(|e| format!("send: {e}"))
-    }
-
-    async fn close(&mut self, code: u16, reason: &str) -> Result<(), Ended> {
-        let _ = self
-            .sink
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
-        Err(reason.to_owned())
-    }
-
-    /// Fell behind the batches: the inbox catches up from the database; the
-    /// pages reload their delivery views.
-    async fn resync(&mut self) -> Result<(), Ended> {
-        self.send(&ServerFrame::Resync).await?;
-        self.catch_up().await
-    }
-
-    /// Sends every notification after `last_sent`, then the unread count.
-    async fn catch_up(&mut self) -> Result<(), Ended> {
-        self.send_backlog().await?;
-        let count = inbox::unread_count(&self.live.db, self.user.id)
-            .await
-            .map_err(|e| e.to_string())?;
-        self.send(&ServerFrame::Unread { count }).await
-    }
-
-    /// Sends every notification after `last_sent`.
-    async fn send_backlog(&mut self) -> Result<(), Ended> {
-        let db = self.live.db.clone();
-        loop {
-            let items = inbox::after(&db, self.user.id, self.last_sent, BACKLOG_PAGE)
-                .await
-                .map_err(|e| e.to_string())?;
-            let full = items.len() as i64 == BACKLOG_PAGE;
-            for item in items {
-                self.last_sent = item.id;
-                self.send(&ServerFrame::Notification { item }).await?;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
-    }
-
-    async fn serve(
-        &mut self,
-        after: Option<i64>,
-        mut requests: mpsc::Receiver<Request>,
-    ) -> Result<(), Ended> {
-        // Subscribed before reading, so a change between the two is not missed.
-        let mut batches = self.live.feed.subscribe();
-        let db = self.live.db.clone();
-        let deliveries = Area::Deliveries.allows(self.user.role);
-        let analytics = Area::Analytics.allows(self.user.role);
-        let err = |e: app::AppError| e.to_string();
-        let unread = inbox::unread_count(&db, self.user.id).await.map_err(err)?;
-        // A resuming socket gets what it missed; a new one starts at the
-        // newest item (the page it belongs to has just loaded the rest).
-        let resumed = after.is_some();
-        self.last_sent = match after {
-            Some(after) => after,
-            None => inbox::last_id(&db, self.user.id).await.map_err(err)?,
+    let upgraded = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        let upgraded = match upgraded.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => return tracing::debug!("live: upgrade failed: {e}"),
         };
-        self.send(&ServerFrame::Hello {
-            unread,
-            deliveries,
-            last: self.last_sent,
-        })
-        .await?;
-        if resumed {
-            // The hello's count already includes these items.
-            self.send_backlog().await?;
+        // The connection itself, for the fan-out's direct writes (the
+        // accept loop in `crate::http` serves plain TCP streams).
+        let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
+            return tracing::error!("live: the upgraded connection is not a TCP stream");
+        };
+        let peer = Arc::new(peer::Peer::new(
+            parts.io.into_inner(),
+            user.id,
+            Area::Deliveries.allows(user.role),
+            Area::Analytics.allows(user.role),
+        ));
+        let _registered = live.peers.add(peer.clone());
+        let wire = peer::Wire {
+            peer: peer.clone(),
+            early: parts.read_buf,
+        };
+        let mut conn = socket::Connection {
+            live: live.clone(),
+            peer,
+            ws: socket::websocket(wire),
+            user,
+            token,
+            last_sent: 0,
+        };
+        if let Err(reason) = conn.serve(resume.after).await {
+            tracing::debug!("live socket ended: {reason}");
         }
-        // Made once: a fresh future per wake would join and leave the
-        // token's waiter list each time, 10,000 sockets at once.
-        let shutdown = self.live.shutdown.clone();
-        let stopping = shutdown.cancelled();
-        tokio::pin!(stopping);
-        loop {
-            tokio::select! {
-                biased;
-                batch = batches.recv() => match batch {
-                    Ok(batch) => self.forward(&batch, deliveries, analytics).await?,
-                    Err(RecvError::Lagged(_)) => self.resync().await?,
-                    Err(RecvError::Closed) => return Ok(()),
-                },
-                request = requests.recv() => match request {
-                    Some(Request::Pong) => self.send(&ServerFrame::Pong).await?,
-                    Some(Request::Close(code, reason)) => return self.close(code, &reason).await,
-                    Some(Request::Gone) | None => return Ok(()),
-                },
-                _ = &mut stopping => {
-                    return self.close(close_code::AWAY, "the server is restarting").await;
-                }
-            }
-        }
-    }
-
-    async fn forward(
-        &mut self,
-        batch: &Batch,
-        deliveries: bool,
-        analytics: bool,
-    ) -> Result<(), Ended> {
-        if batch.resync {
-            self.send(&ServerFrame::Resync).await?;
-        }
-        if batch.resync || batch.has_inbox_for(self.user.id) {
-            self.catch_up().await?;
-        }
-        if deliveries {
-            if let Some(frame) = &batch.deliveries_frame {
-                self.sink
-                    .send(Message::Text(frame.clone()))
-                    .await
-                    .map_err(|e| format!("send: {e}"))?;
-            }
-        }
-        if analytics && batch.analytics {
-            self.send(&ServerFrame::Analytics).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Close reasons are limited to 123 bytes.
-fn truncate(reason: &str) -> &str {
-    let mut end = reason.len().min(120);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    &reason[..end]
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(axum::body::Body::empty())
+        .expect("a valid response")
 }
 
 #[cfg(test)]
@@ -364,7 +225,44 @@ mod tests {
     }
 
     #[test]
+    fn the_opening_handshake_is_checked_and_answered() {
+        let upgrade = [
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ];
+        // RFC 6455 section 1.3's example.
+        assert_eq!(
+            handshake(&headers(&upgrade)).unwrap(),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        let without = |name: &str| {
+            let kept: Vec<_> = upgrade
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != name)
+                .collect();
+            handshake(&headers(&kept)).unwrap_err().0
+        };
+        assert_eq!(without("connection"), StatusCode::UPGRADE_REQUIRED);
+        assert_eq!(without("upgrade"), StatusCode::UPGRADE_REQUIRED);
+        assert_eq!(
+            without("sec-websocket-version"),
+            StatusCode::UPGRADE_REQUIRED
+        );
+        assert_eq!(without("sec-websocket-key"), StatusCode::BAD_REQUEST);
+        let mut old = upgrade;
+        old[2].1 = "8";
+        assert_eq!(
+            handshake(&headers(&old)).unwrap_err().0,
+            StatusCode::UPGRADE_REQUIRED
+        );
+    }
+
+    #[test]
     fn close_reasons_fit_the_protocol_limit() {
+        use socket::truncate;
         let long = "é".repeat(200);
         assert!(truncate(&long).len() <= 123);
         assert_eq!(truncate("short"), "short");
