@@ -8,6 +8,7 @@
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::io::ErrorKind;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +21,11 @@ pub async fn serve(listener: TcpListener, router: Router, stop: CancellationToke
             _ = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => tcp,
+                // That one connection failed before it was accepted.
+                Err(e) if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::ConnectionRefused
+                ) => continue,
                 Err(e) => {
                     // Out of descriptors, say: wait for some to close
                     // instead of spinning on the error.
