@@ -13,7 +13,8 @@ use app::live::ServerFrame;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::Receiver;
 use tokio_util::sync::CancellationToken;
 
 /// Registry shards: a socket arriving or leaving locks one of these, briefly.
@@ -83,38 +84,71 @@ impl Peers {
     }
 }
 
-/// A batch as the sockets get it: its shared frames encoded once.
+/// The batches waiting when the fan-out is ready, as the sockets get them:
+/// the shared frames encoded once and laid end to end, so that a socket
+/// takes all of them in one write (under load, several batches wait).
+#[derive(Default)]
 struct Delivery {
-    batch: Arc<Batch>,
-    deliveries: Option<Vec<u8>>,
+    /// Users with inbox news, sorted.
+    inbox: Vec<i64>,
+    resync: bool,
+    /// Deliveries frames, one per batch, in order.
+    deliveries: Vec<u8>,
+    /// One analytics frame for all the batches that had one.
     analytics: Option<Vec<u8>>,
 }
 
+/// Batches one fan-out takes at most.
+const MERGE: usize = 64;
+
 impl Delivery {
-    fn of(batch: Arc<Batch>) -> Delivery {
-        let deliveries = batch.deliveries_frame.as_ref().map(|f| text_frame(f));
-        let analytics = batch.analytics.then(|| {
-            text_frame(&serde_json::to_string(&ServerFrame::Analytics).expect("frames serialise"))
-        });
-        Delivery {
-            batch,
-            deliveries,
-            analytics,
+    fn add(&mut self, batch: &Batch) {
+        self.inbox.extend(&batch.inbox);
+        self.resync |= batch.resync;
+        if let Some(frame) = &batch.deliveries_frame {
+            self.deliveries.extend(text_frame(frame));
         }
+        if batch.analytics && self.analytics.is_none() {
+            let frame = serde_json::to_string(&ServerFrame::Analytics).expect("frames serialise");
+            self.analytics = Some(text_frame(&frame));
+        }
+    }
+
+    /// Every batch that is waiting, from the first.
+    fn gather(
+        first: Result<Arc<Batch>, RecvError>,
+        batches: &mut Receiver<Arc<Batch>>,
+    ) -> Delivery {
+        let mut delivery = Delivery::default();
+        let mut next = first;
+        for _ in 0..MERGE {
+            match next {
+                Ok(batch) => delivery.add(&batch),
+                // This fan-out fell behind the feed: every socket reloads.
+                Err(RecvError::Lagged(_)) => delivery.resync = true,
+                Err(RecvError::Closed) => break,
+            }
+            next = match batches.try_recv() {
+                Ok(batch) => Ok(batch),
+                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            };
+        }
+        delivery.inbox.sort_unstable();
+        delivery.inbox.dedup();
+        delivery
     }
 
     fn to(&self, peer: &Peer) {
         let due = Due {
-            inbox: self.batch.has_inbox_for(peer.user),
-            resync: self.batch.resync,
+            inbox: self.inbox.binary_search(&peer.user).is_ok(),
+            resync: self.resync,
         };
         if due != Due::default() {
             peer.flag(due);
         }
-        if peer.deliveries {
-            if let Some(frame) = &self.deliveries {
-                peer.share(frame);
-            }
+        if peer.deliveries && !self.deliveries.is_empty() {
+            peer.share(&self.deliveries);
         }
         if peer.analytics {
             if let Some(frame) = &self.analytics {
@@ -129,21 +163,14 @@ pub(super) async fn run(feed: Feed, peers: Arc<Peers>, shutdown: CancellationTok
     let mut batches = feed.subscribe();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     loop {
-        let batch = tokio::select! {
+        let first = tokio::select! {
             _ = shutdown.cancelled() => return,
-            batch = batches.recv() => match batch {
-                Ok(batch) => batch,
-                // This task fell behind the feed: every socket reloads.
-                Err(RecvError::Lagged(_)) => Arc::new(Batch {
-                    inbox: Vec::new(),
-                    deliveries_frame: None,
-                    resync: true,
-                    analytics: false,
-                }),
+            first = batches.recv() => match first {
                 Err(RecvError::Closed) => return,
+                first => first,
             },
         };
-        let delivery = Arc::new(Delivery::of(batch));
+        let delivery = Arc::new(Delivery::gather(first, &mut batches));
         if threads == 1 || peers.len() < SPREAD_FROM {
             for peer in peers.snapshot(0..SHARDS) {
                 delivery.to(&peer);
@@ -165,5 +192,55 @@ pub(super) async fn run(feed: Feed, peers: Arc<Peers>, shutdown: CancellationTok
                 tracing::error!("live fan-out: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::broadcast;
+
+    fn batch(inbox: &[i64], deliveries: Option<&str>, analytics: bool) -> Arc<Batch> {
+        Arc::new(Batch {
+            inbox: inbox.to_vec(),
+            deliveries_frame: deliveries.map(Into::into),
+            resync: false,
+            analytics,
+        })
+    }
+
+    #[test]
+    fn waiting_batches_go_out_together_in_order() {
+        let (tx, mut rx) = broadcast::channel(8);
+        tx.send(batch(&[7], Some("a"), true)).unwrap();
+        tx.send(batch(&[3, 7], None, false)).unwrap();
+        tx.send(batch(&[], Some("b"), true)).unwrap();
+        let first = rx.try_recv().map_err(|_| RecvError::Closed);
+        let d = Delivery::gather(first, &mut rx);
+        assert_eq!(d.inbox, [3, 7]);
+        assert!(!d.resync);
+        assert_eq!(d.deliveries, [text_frame("a"), text_frame("b")].concat());
+        assert_eq!(
+            d.analytics.unwrap(),
+            text_frame(r#"{"type":"analytics"}"#),
+            "one analytics frame for both"
+        );
+        assert!(rx.try_recv().is_err(), "all were taken");
+    }
+
+    #[test]
+    fn a_fan_out_behind_the_feed_makes_every_socket_resync() {
+        let (tx, mut rx) = broadcast::channel(2);
+        for frame in ["a", "b", "c"] {
+            tx.send(batch(&[], Some(frame), false)).unwrap();
+        }
+        // The oldest was overwritten: the receiver hears of the loss first.
+        let first = match rx.try_recv() {
+            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+            other => panic!("expected a lag, got {other:?}"),
+        };
+        let d = Delivery::gather(first, &mut rx);
+        assert!(d.resync);
+        assert_eq!(d.deliveries, [text_frame("b"), text_frame("c")].concat());
     }
 }
