@@ -175,7 +175,7 @@ macro_rules! write_deliveries {
                      channel, recipient, subject, message, status, max_attempts, next_attempt_at,
                      created_at, updated_at, sent_at, delivered_at, alert_step)
                  VALUES {}",
-                $crate::db::value_rows(chunk.len(), 18)
+                $crate::db::value_rows_in(&$tx, chunk.len(), 18)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for d in chunk {
@@ -221,7 +221,7 @@ macro_rules! write_inbox {
             let sql = format!(
                 "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
                  VALUES {}",
-                $crate::db::value_rows(chunk.len(), 8)
+                $crate::db::value_rows_in(&$tx, chunk.len(), 8)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for n in chunk {

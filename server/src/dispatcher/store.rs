@@ -130,27 +130,41 @@ pub async fn record(
         .collect();
     let applied = in_tx!(db, |tx| {
         let mut applied = Vec::with_capacity(results.len());
+        // `$n` on PostgreSQL, `?` in binding order on SQLite (see
+        // `app::db::Placeholders`): `now` is then bound twice.
+        let numbered = app::db::numbered(&tx);
+        let p = |n: usize| {
+            if numbered {
+                format!("${n}")
+            } else {
+                "?".to_owned()
+            }
+        };
         for chunk in sent.chunks(RECORD_CHUNK) {
             let mut rows = String::new();
             for i in 0..chunk.len() {
-                let b = i * 8;
+                let b = i * 8 + 1;
                 rows.push_str(if i == 0 { "(" } else { ", (" });
                 rows.push_str(&format!(
-                    "CAST(${} AS BIGINT), CAST(${} AS BIGINT), ${}, CAST(${} AS BIGINT), ${}, ${}, ${}, CAST(${} AS BIGINT))",
-                    b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9
+                    "CAST({} AS BIGINT), CAST({} AS BIGINT), {}, CAST({} AS BIGINT), {}, {}, {}, CAST({} AS BIGINT))",
+                    p(b + 1), p(b + 2), p(b + 3), p(b + 4), p(b + 5), p(b + 6), p(b + 7), p(b + 8)
                 ));
             }
             // VALUES columns are column1, column2, … on both backends.
             let sql = format!(
                 "UPDATE deliveries SET status = 'sent', provider = v.column3, provider_account_id = v.column4,
                      provider_message_id = v.column5, provider_ref = v.column6, provider_response = v.column7,
-                     cost_rupiah = cost_rupiah + v.column8, sent_at = $1, error = NULL,
-                     lease_expires_at = NULL, locked_by = NULL, updated_at = $1
+                     cost_rupiah = cost_rupiah + v.column8, sent_at = {now_at}, error = NULL,
+                     lease_expires_at = NULL, locked_by = NULL, updated_at = {now_at}
                  FROM (VALUES {rows}) AS v
                  WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'sending'
-                 RETURNING deliveries.id"
+                 RETURNING deliveries.id",
+                now_at = p(1),
             );
             let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(now);
+            if !numbered {
+                q = q.bind(now);
+            }
             for (id, attempt, outcome) in chunk {
                 if let Outcome::Sent {
                     provider,
