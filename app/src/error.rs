@@ -51,6 +51,16 @@ pub enum AppError {
     Transport(String),
 }
 
+impl AppError {
+    /// A conflict (a unique index refused the row) told as `taken`.
+    pub fn or_taken(self, taken: impl FnOnce() -> AppError) -> AppError {
+        match self {
+            AppError::Conflict(_) => taken(),
+            other => other,
+        }
+    }
+}
+
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message_in(domain::Locale::Id))
@@ -167,8 +177,19 @@ mod server {
     }
 
     impl From<sqlx::Error> for AppError {
+        /// A unique index refusing a row is a conflict with data that
+        /// exists (the stores that expect one name it; see
+        /// [`AppError::or_taken`]); anything else is the server's failure.
         fn from(err: sqlx::Error) -> Self {
-            internal("database", &err)
+            match err.as_database_error() {
+                Some(db) if db.is_unique_violation() => {
+                    tracing::debug!("database: {db}");
+                    AppError::Conflict(
+                        crate::i18n::tr("Data itu sudah ada.", "That already exists.").into(),
+                    )
+                }
+                _ => internal("database", &err),
+            }
         }
     }
 

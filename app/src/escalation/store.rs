@@ -141,20 +141,19 @@ pub async fn choices(db: &Db) -> Result<Choices, AppError> {
 /// group or zone that does not exist is a validation error naming the step;
 /// a taken name is a conflict.
 pub async fn save(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
-    let taken: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
-        "SELECT id FROM escalation_policies WHERE name = $1"
-    )
-    .bind(&p.name)
-    .fetch_optional(pool)
-    .await?);
-    if taken.is_some_and(|id| Some(id) != p.id) {
-        return Err(AppError::Conflict(format!(
+    let taken = || {
+        AppError::Conflict(format!(
             "{} '{}' {}",
             tr("Nama kebijakan", "The policy name"),
             p.name,
             tr("sudah dipakai.", "is taken.")
-        )));
-    }
+        ))
+    };
+    // The unique index on the name decides (two saves at once included).
+    write(db, p, now).await.map_err(|e| e.or_taken(taken))
+}
+
+async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
     // Ok(id), or Err(the step naming something that does not exist).
     let saved: Result<i64, usize> = in_tx!(db, |tx| {
         let mut missing = None;

@@ -102,20 +102,19 @@ pub async fn groups(db: &Db) -> Result<Vec<(i64, String)>, AppError> {
 /// taken name is a conflict; a group that does not exist, a validation
 /// error.
 pub async fn save(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
-    let taken: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
-        "SELECT id FROM report_schedules WHERE name = $1"
-    )
-    .bind(&v.name)
-    .fetch_optional(pool)
-    .await?);
-    if taken.is_some_and(|id| Some(id) != v.id) {
-        return Err(AppError::Conflict(format!(
+    let taken = || {
+        AppError::Conflict(format!(
             "{} '{}' {}",
             tr("Nama jadwal", "The schedule name"),
             v.name,
             tr("sudah dipakai.", "is taken."),
-        )));
-    }
+        ))
+    };
+    // The unique index on the name decides (two saves at once included).
+    write(db, v, now).await.map_err(|e| e.or_taken(taken))
+}
+
+async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
     if let Some(g) = v.group_id {
         let exists: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
             "SELECT id FROM whatsapp_groups WHERE id = $1"
