@@ -148,8 +148,9 @@ store_test!(invalid_rows_are_refused_and_nothing_is_half_written, |db| {
         .await
         .unwrap();
     let dup = seed::insert_user(db, "A2", "A@B.C", "h", Role::Noc, None, None, false).await;
+    // The unique index refuses it: a conflict, not the server's failure.
     assert!(
-        matches!(dup, Err(AppError::Internal(_))),
+        matches!(dup, Err(AppError::Conflict(_))),
         "duplicate email refused: {dup:?}"
     );
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
