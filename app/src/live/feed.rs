@@ -5,9 +5,10 @@
 //! after their transaction commits: a few
 //! nanoseconds under a mutex, so the hot paths do not wait for sockets. The
 //! relay task ([`Feed::run`]) hands a change on at once, and coalesces what
-//! arrives in the next few milliseconds into one [`Batch`], hands it to every socket of this instance through a
-//! broadcast channel, and on PostgreSQL sends it to the other instances with
-//! `pg_notify`, whose own relay hands it to their sockets.
+//! arrives in the next few milliseconds into one [`Batch`], hands it through
+//! a broadcast channel to this instance's fan-out (which writes it into every
+//! socket; `server::live`), and on PostgreSQL sends it to the other instances
+//! with `pg_notify`, whose own relay hands it to their sockets.
 //!
 //! A batch says *who* has new inbox items and *which* deliveries changed; the
 //! socket reads the items themselves from the database, so a notification
@@ -186,14 +187,9 @@ impl Feed {
         self.pending(|p| p.analytics = true);
     }
 
-    /// A socket's view of the batches from now on.
+    /// The batches from now on (the fan-out's and the analytics refresh's view).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Batch>> {
         self.0.batches.subscribe()
-    }
-
-    /// Sockets connected to this instance.
-    pub fn receivers(&self) -> usize {
-        self.0.batches.receiver_count()
     }
 
     fn take(&self) -> Changes {
