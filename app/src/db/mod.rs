@@ -128,11 +128,7 @@ fn rows_of(rows: usize, cols: usize, numbered: bool) -> String {
             if c > 0 {
                 out.push_str(", ");
             }
-            if numbered {
-                out.push_str(&format!("${}", r * cols + c + 1));
-            } else {
-                out.push('?');
-            }
+            out.push_str(&placeholder(numbered, r * cols + c + 1));
         }
         out.push(')');
     }
@@ -154,6 +150,16 @@ impl Placeholders for sqlx::Sqlite {
 
 impl Placeholders for sqlx::Postgres {
     const NUMBERED: bool = true;
+}
+
+/// Bind parameter `n` (from 1): `$n`, or `?` when not `numbered` (then the
+/// SQL must name each parameter once, in binding order).
+pub fn placeholder(numbered: bool, n: usize) -> String {
+    if numbered {
+        format!("${n}")
+    } else {
+        "?".to_owned()
+    }
 }
 
 /// Whether SQL run in `tx` names its parameters `$n` (PostgreSQL) or must

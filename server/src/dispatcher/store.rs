@@ -133,13 +133,7 @@ pub async fn record(
         // `$n` on PostgreSQL, `?` in binding order on SQLite (see
         // `app::db::Placeholders`): `now` is then bound twice.
         let numbered = app::db::numbered(&tx);
-        let p = |n: usize| {
-            if numbered {
-                format!("${n}")
-            } else {
-                "?".to_owned()
-            }
-        };
+        let p = |n| app::db::placeholder(numbered, n);
         for chunk in sent.chunks(RECORD_CHUNK) {
             let mut rows = String::new();
             for i in 0..chunk.len() {
