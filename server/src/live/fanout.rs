@@ -7,7 +7,7 @@
 //! writes are spread over the machine's cores on blocking threads, so a
 //! fan-out neither holds up a runtime worker nor runs on one core alone.
 
-use super::peer::{text_frame, Due, Peer};
+use super::peer::{encode, text_frame, Due, Peer};
 use app::live::feed::{Batch, Feed};
 use app::live::ServerFrame;
 use std::collections::HashMap;
@@ -109,8 +109,7 @@ impl Delivery {
             self.deliveries.extend(text_frame(frame));
         }
         if batch.analytics && self.analytics.is_none() {
-            let frame = serde_json::to_string(&ServerFrame::Analytics).expect("frames serialise");
-            self.analytics = Some(text_frame(&frame));
+            self.analytics = Some(encode(&ServerFrame::Analytics));
         }
     }
 

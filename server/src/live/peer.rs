@@ -223,6 +223,11 @@ impl Write for Wire {
     }
 }
 
+/// A server frame as the bytes on the wire.
+pub(super) fn encode(frame: &app::live::ServerFrame) -> Vec<u8> {
+    text_frame(&serde_json::to_string(frame).expect("frames serialise"))
+}
+
 /// A text frame as a server sends it (unmasked, one fragment).
 pub(super) fn text_frame(text: &str) -> Vec<u8> {
     use tungstenite::protocol::frame::coding::{Data, OpCode};

@@ -2,7 +2,7 @@
 //! browser sends, and its session. Shared frames (delivery statuses,
 //! analytics) do not pass through here: the fan-out writes them.
 
-use super::peer::{text_frame, Broken, Due, Peer, Wire};
+use super::peer::{encode, Broken, Due, Peer, Wire};
 use super::Live;
 use app::auth::session::resolve;
 use app::auth::CurrentUser;
@@ -54,10 +54,6 @@ pub(super) fn websocket(wire: Wire) -> WebSocket<Wire> {
         .max_message_size(Some(MAX_CLIENT_FRAME))
         .max_frame_size(Some(MAX_CLIENT_FRAME));
     WebSocket::from_raw_socket(wire, Role::Server, Some(config))
-}
-
-fn encode(frame: &ServerFrame) -> Vec<u8> {
-    text_frame(&serde_json::to_string(frame).expect("frames serialise"))
 }
 
 impl Connection {
