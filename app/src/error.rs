@@ -52,10 +52,15 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// A conflict (a unique index refused the row) told as `taken`.
-    pub fn or_taken(self, taken: impl FnOnce() -> AppError) -> AppError {
+    /// A conflict (a unique index refused the row) told as "`what` 'name'
+    /// is taken", in the page's language; `what` is (Indonesian, English).
+    pub fn or_taken(self, what: (&'static str, &'static str), name: &str) -> AppError {
         match self {
-            AppError::Conflict(_) => taken(),
+            AppError::Conflict(_) => AppError::Conflict(format!(
+                "{} '{name}' {}",
+                crate::i18n::tr(what.0, what.1),
+                crate::i18n::tr("sudah dipakai.", "is taken.")
+            )),
             other => other,
         }
     }

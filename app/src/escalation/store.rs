@@ -141,16 +141,10 @@ pub async fn choices(db: &Db) -> Result<Choices, AppError> {
 /// group or zone that does not exist is a validation error naming the step;
 /// a taken name is a conflict.
 pub async fn save(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
-    let taken = || {
-        AppError::Conflict(format!(
-            "{} '{}' {}",
-            tr("Nama kebijakan", "The policy name"),
-            p.name,
-            tr("sudah dipakai.", "is taken.")
-        ))
-    };
     // The unique index on the name decides (two saves at once included).
-    write(db, p, now).await.map_err(|e| e.or_taken(taken))
+    write(db, p, now)
+        .await
+        .map_err(|e| e.or_taken(("Nama kebijakan", "The policy name"), &p.name))
 }
 
 async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {

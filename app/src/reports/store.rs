@@ -102,16 +102,10 @@ pub async fn groups(db: &Db) -> Result<Vec<(i64, String)>, AppError> {
 /// taken name is a conflict; a group that does not exist, a validation
 /// error.
 pub async fn save(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
-    let taken = || {
-        AppError::Conflict(format!(
-            "{} '{}' {}",
-            tr("Nama jadwal", "The schedule name"),
-            v.name,
-            tr("sudah dipakai.", "is taken."),
-        ))
-    };
     // The unique index on the name decides (two saves at once included).
-    write(db, v, now).await.map_err(|e| e.or_taken(taken))
+    write(db, v, now)
+        .await
+        .map_err(|e| e.or_taken(("Nama jadwal", "The schedule name"), &v.name))
 }
 
 async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
