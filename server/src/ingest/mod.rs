@@ -83,8 +83,14 @@ impl ApiError {
 
 impl From<app::AppError> for ApiError {
     fn from(e: app::AppError) -> Self {
-        // Internal errors were logged with their reference when created.
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        match e {
+            // A unique index refused a row: data that exists, not our failure.
+            app::AppError::Conflict(_) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            // Internal errors were logged with their reference when created.
+            _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        }
     }
 }
 
