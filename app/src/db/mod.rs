@@ -22,17 +22,32 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// SQLite has one writer at a time. Writers that collide wait in SQLite's busy
-/// handler, which sleeps in steps of up to 100 ms; queueing them here instead,
-/// on an async mutex, hands the lock over the moment it is free. Every write
-/// transaction (`in_tx!`) and hot single-statement write (`on_db_write!`)
-/// takes it; PostgreSQL needs none.
-#[derive(Clone, Debug, Default)]
-pub struct WriteGate(std::sync::Arc<tokio::sync::Mutex<()>>);
+/// SQLite has one writer at a time, and here it is always the same
+/// connection. Writers queue on an async mutex, which hands the lock over the
+/// moment it is free (SQLite's busy handler sleeps in steps of up to 100 ms).
+/// The one connection keeps its page cache: a connection's cache is emptied
+/// whenever another connection has committed, so writes spread over the
+/// pool's connections (which it hands out in turn) each re-read the indexes'
+/// pages they touch. Every write transaction (`in_tx!`) and hot
+/// single-statement write (`on_db_write!`) goes through it; reads use the
+/// pool. PostgreSQL needs none of this.
+#[derive(Clone, Debug)]
+pub struct WriteGate {
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// A pool of exactly one connection, used only under `turn`.
+    writer: SqlitePool,
+}
 
 impl WriteGate {
+    /// Waits for the writer's turn; while the guard lives, [`Self::writer`]
+    /// is this caller's alone.
     pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.0.lock().await
+        self.turn.lock().await
+    }
+
+    /// The writer connection's pool. Use it only while holding [`Self::lock`].
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 }
 
@@ -54,8 +69,9 @@ macro_rules! on_db {
 macro_rules! on_db_write {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool, gate) => {
-                let _writer = gate.lock().await;
+            $crate::db::Db::Sqlite(_, gate) => {
+                let _turn = gate.lock().await;
+                let $pool = gate.writer();
                 $body
             }
             $crate::db::Db::Postgres($pool) => $body,
@@ -71,9 +87,9 @@ macro_rules! on_db_write {
 macro_rules! in_tx {
     ($db:expr, |$tx:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(pool, gate) => {
-                let _writer = gate.lock().await;
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            $crate::db::Db::Sqlite(_, gate) => {
+                let _turn = gate.lock().await;
+                let mut $tx = gate.writer().begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
                 out
@@ -232,11 +248,23 @@ impl Db {
                     // Checkpoint the WAL every ~40 MB instead of ~4 MB: fewer
                     // stalls of the writer under load.
                     .pragma("wal_autocheckpoint", "10000");
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    // Kept for the process's life: its warm cache is the point.
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(options.clone())
+                    .await?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .connect_with(options)
                     .await?;
-                Ok(Db::Sqlite(pool, WriteGate::default()))
+                let gate = WriteGate {
+                    turn: Default::default(),
+                    writer,
+                };
+                Ok(Db::Sqlite(pool, gate))
             }
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url)?;
@@ -267,7 +295,13 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        on_db!(self, |pool| pool.close().await)
+        match self {
+            Db::Sqlite(pool, gate) => {
+                pool.close().await;
+                gate.writer.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
