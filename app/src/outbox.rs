@@ -121,9 +121,88 @@ pub struct NewInboxItem {
     pub link: Option<String>,
 }
 
-/// Rows per multi-row INSERT. Kept small: sqlx's SQLite driver looks each
-/// `$N` up by name, which costs more per parameter the more a statement has.
+/// Rows per statement for small lists of ids and the like (numbered
+/// parameters on both backends).
 pub const INSERT_CHUNK: usize = 64;
+
+/// The most rows one multi-row INSERT of deliveries or inbox items takes
+/// (18 parameters a row: far below either backend's limit on parameters).
+pub const MAX_ROWS: usize = 256;
+
+/// How `n` rows are split into multi-row statements: into powers of two
+/// (256, 128, …, 1). Each distinct row count is its own prepared statement,
+/// so the drivers' statement caches hold at most nine of each, however the
+/// batch sizes vary, and a group commit of many events is a few statements.
+pub fn chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let len = MAX_ROWS.min(1 << rest.len().ilog2());
+        let (chunk, tail) = rest.split_at(len);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// One row to write with the facts of the event it belongs to.
+pub struct Routed<'a, T> {
+    pub event_id: i64,
+    pub kind: &'a str,
+    pub priority: &'a str,
+    pub row: &'a T,
+}
+
+impl<'a, T> Routed<'a, T> {
+    /// Rows of one event.
+    pub fn all(event_id: i64, kind: &'a str, priority: &'a str, rows: &'a [T]) -> Vec<Self> {
+        rows.iter()
+            .map(|row| Routed {
+                event_id,
+                kind,
+                priority,
+                row,
+            })
+            .collect()
+    }
+}
+
+/// A delivery a dispatcher has leased: by its claim of due rows, or at
+/// insert (see [`Lease`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub priority: String,
+    pub channel: String,
+    pub recipient: String,
+    /// Email only.
+    pub subject: Option<String>,
+    pub message: String,
+    /// The staff member it is for (`None`: a group or a customer).
+    pub user_id: Option<i64>,
+    /// This attempt's number (already counted); results are fenced on it.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// The account of the previous attempt: failover starts after it.
+    pub provider_account_id: Option<i64>,
+    pub created_at: i64,
+}
+
+/// The columns of [`Claimed`].
+pub const CLAIM_COLUMNS: &str =
+    "id, priority, channel, recipient, subject, message, user_id, attempts, max_attempts, provider_account_id, created_at";
+
+/// Deliveries written as already claimed by a dispatcher with free workers
+/// (status `sending`, the first attempt counted, leased to `worker` until
+/// `until`), so the dispatcher does not have to find and update them again.
+/// They are ordinary leased rows from then on: a crash before they are
+/// recorded returns them to the queue when the lease is rescued.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub worker: String,
+    pub until: i64,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -149,41 +228,57 @@ pub async fn insert_event(
     inbox: &[NewInboxItem],
     now: i64,
 ) -> Result<Inserted, AppError> {
-    let mut out = insert_events(db, &[(event, deliveries, inbox)], now).await?;
+    let (mut out, _) = insert_events(db, &[(event, deliveries, inbox)], now, None).await?;
     Ok(out.remove(0))
 }
 
 /// One event with what it routed to.
 pub type EventRows<'a> = (&'a NewEvent, &'a [NewDelivery], &'a [NewInboxItem]);
 
-/// Inserts deliveries of event `event_id` inside the caller's transaction,
-/// one multi-row statement per chunk. `alert_step`: the escalation step that
-/// adds them (`None`: the event's own routing).
+/// Inserts deliveries (`&[Routed<NewDelivery>]`, of one event or many)
+/// inside the caller's transaction, a few multi-row statements in all.
+/// `alert_step`: the escalation step that adds them (`None`: the events' own
+/// routing). Rows whose status is `sending` are claimed at insert under
+/// `lease` (an `Option<&Lease>`, required for them); the value is those
+/// rows as [`Claimed`].
 macro_rules! write_deliveries {
-    ($tx:ident, $event_id:expr, $kind:expr, $priority:expr, $deliveries:expr, $now:expr, $alert_step:expr) => {{
-        let (event_id, kind, priority, deliveries, now, alert_step): (
-            i64,
-            &str,
-            &str,
-            &[$crate::outbox::NewDelivery],
+    ($tx:ident, $rows:expr, $now:expr, $alert_step:expr) => {
+        $crate::outbox::write_deliveries!($tx, $rows, $now, $alert_step, None)
+    };
+    ($tx:ident, $rows:expr, $now:expr, $alert_step:expr, $lease:expr) => {{
+        let (rows, now, alert_step, lease): (
+            &[$crate::outbox::Routed<'_, $crate::outbox::NewDelivery>],
             i64,
             Option<i64>,
-        ) = ($event_id, $kind, $priority, $deliveries, $now, $alert_step);
-        for chunk in deliveries.chunks($crate::outbox::INSERT_CHUNK) {
+            Option<&$crate::outbox::Lease>,
+        ) = ($rows, $now, $alert_step, $lease);
+        let mut claimed: Vec<$crate::outbox::Claimed> = Vec::new();
+        for chunk in $crate::outbox::chunks(rows) {
+            let claims = chunk
+                .iter()
+                .any(|r| r.row.status == domain::DeliveryStatus::Sending);
             let sql = format!(
                 "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
                      channel, recipient, subject, message, status, max_attempts, next_attempt_at,
-                     created_at, updated_at, sent_at, delivered_at, alert_step)
-                 VALUES {}",
-                $crate::db::value_rows_in(&$tx, chunk.len(), 18)
+                     created_at, updated_at, sent_at, delivered_at, alert_step, attempts,
+                     lease_expires_at, locked_by)
+                 VALUES {}{}",
+                $crate::db::value_rows_in(&$tx, chunk.len(), 21),
+                if claims { format!(" RETURNING {}", $crate::outbox::CLAIM_COLUMNS) } else { String::new() }
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for d in chunk {
+            for r in chunk {
+                let d = r.row;
                 let delivered_at = (d.status == domain::DeliveryStatus::Delivered).then_some(now);
+                let lease = lease.filter(|_| d.status == domain::DeliveryStatus::Sending);
+                debug_assert!(
+                    lease.is_some() || d.status != domain::DeliveryStatus::Sending,
+                    "a delivery claimed at insert needs a lease"
+                );
                 q = q
-                    .bind(event_id)
-                    .bind(kind)
-                    .bind(priority)
+                    .bind(r.event_id)
+                    .bind(r.kind)
+                    .bind(r.priority)
                     .bind(d.user_id)
                     .bind(d.group_id)
                     .bind(d.rule_id)
@@ -198,38 +293,48 @@ macro_rules! write_deliveries {
                     .bind(now)
                     .bind(delivered_at)
                     .bind(delivered_at)
-                    .bind(alert_step);
+                    .bind(alert_step)
+                    .bind(i64::from(lease.is_some()))
+                    .bind(lease.map(|l| l.until))
+                    .bind(lease.map(|l| l.worker.as_str()));
             }
-            q.execute(&mut *$tx).await?;
+            if claims {
+                use sqlx::Row as _;
+                for row in q.fetch_all(&mut *$tx).await? {
+                    // Only the claimed rows have an attempt counted.
+                    if row.try_get::<i64, _>("attempts")? == 1 {
+                        claimed.push(sqlx::FromRow::from_row(&row)?);
+                    }
+                }
+            } else {
+                q.execute(&mut *$tx).await?;
+            }
         }
+        claimed
     }};
 }
 pub(crate) use write_deliveries;
 
-/// Inserts in-app inbox items of event `event_id` inside the caller's
-/// transaction.
+/// Inserts in-app inbox items (`&[Routed<NewInboxItem>]`, of one event or
+/// many) inside the caller's transaction.
 macro_rules! write_inbox {
-    ($tx:ident, $event_id:expr, $kind:expr, $priority:expr, $inbox:expr, $now:expr) => {{
-        let (event_id, kind, priority, inbox, now): (
-            i64,
-            &str,
-            &str,
-            &[$crate::outbox::NewInboxItem],
-            i64,
-        ) = ($event_id, $kind, $priority, $inbox, $now);
-        for chunk in inbox.chunks($crate::outbox::INSERT_CHUNK) {
+    ($tx:ident, $rows:expr, $now:expr) => {{
+        let (rows, now): (&[$crate::outbox::Routed<'_, $crate::outbox::NewInboxItem>], i64) =
+            ($rows, $now);
+        for chunk in $crate::outbox::chunks(rows) {
             let sql = format!(
                 "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
                  VALUES {}",
                 $crate::db::value_rows_in(&$tx, chunk.len(), 8)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for n in chunk {
+            for r in chunk {
+                let n = r.row;
                 q = q
-                    .bind(event_id)
+                    .bind(r.event_id)
                     .bind(n.user_id)
-                    .bind(kind)
-                    .bind(priority)
+                    .bind(r.kind)
+                    .bind(r.priority)
                     .bind(&n.title)
                     .bind(&n.body)
                     .bind(&n.link)
@@ -241,18 +346,11 @@ macro_rules! write_inbox {
 }
 pub(crate) use write_inbox;
 
-/// Writes one event with its deliveries and inbox items inside the caller's
-/// transaction (`in_tx!`), so a message the app sends commits together with
-/// the state it belongs to (a phone code, a retry) or not at all. A macro,
-/// like `in_tx!`, because the transaction's type differs per backend.
-macro_rules! write_event {
-    ($tx:ident, $event:expr, $deliveries:expr, $inbox:expr, $now:expr) => {{
-        let (event, deliveries, inbox, now): (
-            &$crate::outbox::NewEvent,
-            &[$crate::outbox::NewDelivery],
-            &[$crate::outbox::NewInboxItem],
-            i64,
-        ) = ($event, $deliveries, $inbox, $now);
+/// Inserts an event's row inside the caller's transaction, or finds the
+/// first event of its idempotency key.
+macro_rules! event_row {
+    ($tx:ident, $event:expr, $now:expr) => {{
+        let (event, now): (&$crate::outbox::NewEvent, i64) = ($event, $now);
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
                  recipients, data, created_at)
@@ -271,92 +369,155 @@ macro_rules! write_event {
         .fetch_optional(&mut *$tx)
         .await?;
         match id {
-            None => {
-                let first: i64 = sqlx::query_scalar(
+            Some(id) => $crate::outbox::Inserted::Created(id),
+            None => $crate::outbox::Inserted::Duplicate(
+                sqlx::query_scalar(
                     "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2",
                 )
                 .bind(&event.source)
                 .bind(&event.idempotency_key)
                 .fetch_one(&mut *$tx)
-                .await?;
-                $crate::outbox::Inserted::Duplicate(first)
+                .await?,
+            ),
+        }
+    }};
+}
+pub(crate) use event_row;
+
+/// Writes what belongs to created event `event_id` besides its deliveries
+/// and inbox items (which must be written first): its alert and digest
+/// lines.
+macro_rules! event_extras {
+    ($tx:ident, $event_id:expr, $event:expr, $now:expr) => {{
+        let (event_id, event, now): (i64, &$crate::outbox::NewEvent, i64) =
+            ($event_id, $event, $now);
+        if let Some(alert) = &event.alert {
+            let alert_id: i64 = sqlx::query_scalar(
+                "INSERT INTO alerts (event_id, policy_id, ack_key, status, message, next_step,
+                     next_step_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, 'open', $4, 0, $5, $6, $6) RETURNING id",
+            )
+            .bind(event_id)
+            .bind(alert.policy_id)
+            .bind(&alert.ack_key)
+            .bind(&alert.message)
+            .bind(alert.first_step_after_ms.map(|ms| now + ms))
+            .bind(now)
+            .fetch_one(&mut *$tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)
+                 SELECT DISTINCT $1, user_id, 0, $2 FROM deliveries
+                 WHERE event_id = $3 AND user_id IS NOT NULL",
+            )
+            .bind(alert_id)
+            .bind(now)
+            .bind(event_id)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for item in &event.digest {
+            sqlx::query(
+                "INSERT INTO digest_items (user_id, event_id, title, line, created_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, event_id) DO NOTHING",
+            )
+            .bind(item.user_id)
+            .bind(event_id)
+            .bind(&item.title)
+            .bind(&item.line)
+            .bind(now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+pub(crate) use event_extras;
+
+/// Writes several events with their deliveries and inbox items inside the
+/// caller's transaction (`in_tx!`), so a message the app sends commits
+/// together with the state it belongs to (a phone code, a retry) or not at
+/// all. A repeated idempotency key writes nothing for that event. The rows of
+/// all new events go in shared multi-row statements: a group commit of a
+/// hundred events is a hundred event rows and a few statements more. A
+/// macro, like `in_tx!`, because the transaction's type differs per backend.
+macro_rules! write_events {
+    ($tx:ident, $events:expr, $now:expr) => {
+        $crate::outbox::write_events!($tx, $events, $now, None).0
+    };
+    ($tx:ident, $events:expr, $now:expr, $lease:expr) => {{
+        let (events, now, lease): (
+            &[$crate::outbox::EventRows<'_>],
+            i64,
+            Option<&$crate::outbox::Lease>,
+        ) = ($events, $now, $lease);
+        let mut inserted = Vec::with_capacity(events.len());
+        let mut deliveries = Vec::new();
+        let mut inbox = Vec::new();
+        for &(event, event_deliveries, event_inbox) in events {
+            let row = $crate::outbox::event_row!($tx, event, now);
+            if let $crate::outbox::Inserted::Created(id) = row {
+                let (kind, priority) = (event.kind.as_str(), event.priority.as_str());
+                deliveries.extend($crate::outbox::Routed::all(
+                    id,
+                    kind,
+                    priority,
+                    event_deliveries,
+                ));
+                inbox.extend($crate::outbox::Routed::all(id, kind, priority, event_inbox));
             }
-            Some(event_id) => {
-                $crate::outbox::write_deliveries!(
-                    $tx,
-                    event_id,
-                    event.kind.as_str(),
-                    event.priority.as_str(),
-                    deliveries,
-                    now,
-                    None::<i64>
-                );
-                $crate::outbox::write_inbox!(
-                    $tx,
-                    event_id,
-                    event.kind.as_str(),
-                    event.priority.as_str(),
-                    inbox,
-                    now
-                );
-                if let Some(alert) = &event.alert {
-                    let alert_id: i64 = sqlx::query_scalar(
-                        "INSERT INTO alerts (event_id, policy_id, ack_key, status, message, next_step,
-                             next_step_at, created_at, updated_at)
-                         VALUES ($1, $2, $3, 'open', $4, 0, $5, $6, $6) RETURNING id",
-                    )
-                    .bind(event_id)
-                    .bind(alert.policy_id)
-                    .bind(&alert.ack_key)
-                    .bind(&alert.message)
-                    .bind(alert.first_step_after_ms.map(|ms| now + ms))
-                    .bind(now)
-                    .fetch_one(&mut *$tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)
-                         SELECT DISTINCT $1, user_id, 0, $2 FROM deliveries
-                         WHERE event_id = $3 AND user_id IS NOT NULL",
-                    )
-                    .bind(alert_id)
-                    .bind(now)
-                    .bind(event_id)
-                    .execute(&mut *$tx)
-                    .await?;
-                }
-                for item in &event.digest {
-                    sqlx::query(
-                        "INSERT INTO digest_items (user_id, event_id, title, line, created_at)
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, event_id) DO NOTHING",
-                    )
-                    .bind(item.user_id)
-                    .bind(event_id)
-                    .bind(&item.title)
-                    .bind(&item.line)
-                    .bind(now)
-                    .execute(&mut *$tx)
-                    .await?;
-                }
-                $crate::outbox::Inserted::Created(event_id)
+            inserted.push(row);
+        }
+        let claimed = $crate::outbox::write_deliveries!($tx, &deliveries, now, None, lease);
+        $crate::outbox::write_inbox!($tx, &inbox, now);
+        for (&(event, _, _), row) in events.iter().zip(&inserted) {
+            if let $crate::outbox::Inserted::Created(id) = *row {
+                $crate::outbox::event_extras!($tx, id, event, now);
             }
         }
+        (inserted, claimed)
+    }};
+}
+pub(crate) use write_events;
+
+/// [`write_events`] for one event.
+macro_rules! write_event {
+    ($tx:ident, $event:expr, $deliveries:expr, $inbox:expr, $now:expr) => {{
+        let rows: [$crate::outbox::EventRows<'_>; 1] = [($event, $deliveries, $inbox)];
+        $crate::outbox::write_events!($tx, &rows, $now)[0]
     }};
 }
 pub(crate) use write_event;
 
 /// Writes several events in one transaction (group commit): one commit, and
-/// one pass over the indexes' hot pages, for many events.
+/// one pass over the indexes' hot pages, for many events. Deliveries whose
+/// status is `sending` are claimed at insert under `lease` and returned.
 pub async fn insert_events(
     db: &Db,
     events: &[EventRows<'_>],
     now: i64,
-) -> Result<Vec<Inserted>, AppError> {
-    let inserted = in_tx!(db, |tx| {
-        let mut all = Vec::with_capacity(events.len());
-        for &(event, deliveries, inbox) in events {
-            all.push(write_event!(tx, event, deliveries, inbox, now));
-        }
-        all
-    });
-    Ok(inserted)
+    lease: Option<&Lease>,
+) -> Result<(Vec<Inserted>, Vec<Claimed>), AppError> {
+    let written = in_tx!(db, |tx| write_events!(tx, events, now, lease));
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_split_into_powers_of_two_up_to_the_maximum() {
+        let sizes = |n: usize| {
+            let rows: Vec<usize> = (0..n).collect();
+            let parts: Vec<&[usize]> = chunks(&rows).collect();
+            // Every row once, in order.
+            assert_eq!(parts.concat(), rows);
+            parts.iter().map(|c| c.len()).collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), vec![1]);
+        assert_eq!(sizes(5), vec![4, 1]);
+        assert_eq!(sizes(160), vec![128, 32]);
+        assert_eq!(sizes(700), vec![256, 256, 128, 32, 16, 8, 4]);
+    }
 }

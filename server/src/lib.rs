@@ -183,7 +183,12 @@ pub async fn start(
         db: db.clone(),
         reference: ingest::plan::ReferenceCache::new(db.clone(), Duration::from_secs(2)),
         keys: api_keys::ApiKeyCache::new(db.clone(), Duration::from_secs(30)),
-        writer: ingest::writer::EventWriter::spawn(db.clone(), wake.clone(), feed.clone()),
+        writer: ingest::writer::EventWriter::spawn(
+            db.clone(),
+            wake.clone(),
+            feed.clone(),
+            dispatcher.as_ref().map(Dispatcher::handoff),
+        ),
         links: ingest::plan::Links::new(&options.public_url, link_key.clone()),
     });
     let hooks = Arc::new(webhooks::Webhooks {

@@ -589,3 +589,83 @@ store_test!(
         );
     }
 );
+
+store_test!(
+    deliveries_claimed_at_insert_are_leased_and_requeued_if_never_sent,
+    |db| {
+        use app::outbox::{Lease, NewDelivery, NewEvent};
+        use domain::{Channel, DeliveryStatus};
+        setup(db).await;
+        let now = now_ms();
+        let event = NewEvent::test_send(serde_json::json!({"test": "handoff"}));
+        let row = |to: &str| {
+            NewDelivery::queued(
+                Channel::Whatsapp,
+                to.into(),
+                None,
+                format!("pesan untuk {to}"),
+                now,
+                3,
+            )
+        };
+        let mut handed = row("+6281200000001");
+        handed.status = DeliveryStatus::Sending;
+        let queued = row("+6281200000002");
+        let lease = Lease {
+            worker: "w-ingest".into(),
+            until: now + 60_000,
+        };
+        let rows = [handed, queued];
+        let (inserted, claimed) =
+            store::insert_events(db, &[(&event, &rows[..], &[])], now, Some(&lease))
+                .await
+                .unwrap();
+        let Inserted::Created(event_id) = inserted[0] else {
+            panic!("a new event: {inserted:?}")
+        };
+
+        // Only the row written as claimed comes back, as a claim would return it.
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].recipient, "+6281200000001");
+        assert_eq!(claimed[0].message, "pesan untuk +6281200000001");
+        assert_eq!(claimed[0].attempts, 1);
+        assert_eq!(claimed[0].max_attempts, 3);
+        let mut states: Vec<(String, String, i64)> = deliveries(db, event_id)
+            .await
+            .into_iter()
+            .map(|r| (r.recipient, r.status, r.attempts))
+            .collect();
+        states.sort();
+        assert_eq!(
+            states,
+            vec![
+                ("+6281200000001".into(), "sending".into(), 1),
+                ("+6281200000002".into(), "queued".into(), 0),
+            ]
+        );
+        let leased: (Option<i64>, Option<String>) = app::on_db!(db, |pool| sqlx::query_as(
+            "SELECT lease_expires_at, locked_by FROM deliveries WHERE id = $1"
+        )
+        .bind(claimed[0].id)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        assert_eq!(leased, (Some(now + 60_000), Some("w-ingest".into())));
+
+        // The dispatcher's own claim finds only the queued row (leased for
+        // longer, so that only the other lease expires below).
+        let found = store::claim(db, "w-claim", now, 120_000, 10).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].recipient, "+6281200000002");
+
+        // Never sent (the process died before the hand-over): the expired
+        // lease returns it to the queue, and its next claim is attempt 2.
+        assert_eq!(store::rescue_expired(db, now + 60_001).await.unwrap(), 1);
+        let again = store::claim(db, "w-claim", now + 60_001, 60_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].id, claimed[0].id);
+        assert_eq!(again[0].attempts, 2);
+    }
+);

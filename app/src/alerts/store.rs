@@ -293,16 +293,11 @@ pub async fn take_step(db: &Db, w: &StepWrite<'_>, now: i64) -> Result<bool, App
         .rows_affected();
         if moved == 1 {
             let step_no = w.step + 1;
-            crate::outbox::write_deliveries!(
-                tx,
-                w.event_id,
-                w.kind,
-                w.priority,
-                w.deliveries,
-                now,
-                Some(step_no)
-            );
-            crate::outbox::write_inbox!(tx, w.event_id, w.kind, w.priority, w.inbox, now);
+            use crate::outbox::Routed;
+            let deliveries = Routed::all(w.event_id, w.kind, w.priority, w.deliveries);
+            crate::outbox::write_deliveries!(tx, &deliveries, now, Some(step_no));
+            let inbox = Routed::all(w.event_id, w.kind, w.priority, w.inbox);
+            crate::outbox::write_inbox!(tx, &inbox, now);
             for user in w.recipients {
                 sqlx::query(
                     "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)

@@ -9,31 +9,9 @@ use app::{in_tx, on_db, on_db_write};
 use domain::DeliveryStatus;
 
 pub use app::outbox::{
-    insert_event, insert_events, EventRows, Inserted, NewDelivery, NewEvent, NewInboxItem,
+    insert_event, insert_events, Claimed, EventRows, Inserted, Lease, NewDelivery, NewEvent,
+    NewInboxItem, CLAIM_COLUMNS,
 };
-
-/// A delivery a worker has leased.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Claimed {
-    pub id: i64,
-    pub priority: String,
-    pub channel: String,
-    pub recipient: String,
-    /// Email only.
-    pub subject: Option<String>,
-    pub message: String,
-    /// The staff member it is for (`None`: a group or a customer).
-    pub user_id: Option<i64>,
-    /// This attempt's number (already counted); results are fenced on it.
-    pub attempts: i64,
-    pub max_attempts: i64,
-    /// The account of the previous attempt: failover starts after it.
-    pub provider_account_id: Option<i64>,
-    pub created_at: i64,
-}
-
-const CLAIM_COLUMNS: &str =
-    "id, priority, channel, recipient, subject, message, user_id, attempts, max_attempts, provider_account_id, created_at";
 
 /// Leases up to `limit` due deliveries to `worker` until `now + lease_ms`.
 /// PostgreSQL skips rows another instance is claiming; SQLite has one writer.
@@ -45,8 +23,8 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<Claimed>, AppError> {
     let rows = match db {
-        Db::Sqlite(pool, gate) => {
-            let _writer = gate.lock().await;
+        Db::Sqlite(_, gate) => {
+            let _turn = gate.lock().await;
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_expires_at = $1,
                      locked_by = $2, updated_at = $3
@@ -58,7 +36,7 @@ pub async fn claim(
             .bind(worker)
             .bind(now)
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(gate.writer())
             .await?
         }
         Db::Postgres(pool) => {

@@ -12,7 +12,7 @@ use app::time::now_ms;
 use domain::{Channel, DeliveryStatus, PhoneE164};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -80,6 +80,72 @@ pub struct Dispatcher {
     inbox_url: String,
     /// Rows this instance has claimed since it started (each one attempt).
     pub claimed: Arc<std::sync::atomic::AtomicU64>,
+    /// One permit per provider call in flight.
+    slots: Arc<Semaphore>,
+    /// Rows claimed at insert by ingestion, with their permits (see
+    /// [`Handoff`]); `run` takes the receiver.
+    handed: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Handed>>>>,
+    hand: mpsc::UnboundedSender<Handed>,
+}
+
+/// Up to `wanted` of the free permits of `slots`, without waiting.
+fn reserve(slots: &Arc<Semaphore>, wanted: usize) -> Vec<OwnedSemaphorePermit> {
+    let mut permits = Vec::with_capacity(wanted.min(slots.available_permits()));
+    while permits.len() < wanted {
+        match slots.clone().try_acquire_owned() {
+            Ok(p) => permits.push(p),
+            Err(_) => break,
+        }
+    }
+    permits
+}
+
+/// Deliveries claimed at insert, each with the worker slot reserved for it.
+type Handed = Vec<(Claimed, OwnedSemaphorePermit)>;
+
+/// How ingestion gives deliveries straight to this instance's dispatcher:
+/// it reserves free worker slots, writes that many due deliveries as already
+/// claimed (`app::outbox::Lease`), and after the commit hands them over. A
+/// delivery then costs one UPDATE (its outcome) instead of two, and starts
+/// without waiting for the next claim. With no free slot, rows are queued
+/// and claimed as before.
+#[derive(Clone)]
+pub struct Handoff {
+    slots: Arc<Semaphore>,
+    tx: mpsc::UnboundedSender<Handed>,
+    worker: String,
+    lease_ms: i64,
+    claimed: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Handoff {
+    /// Up to `wanted` free worker slots (possibly none).
+    pub fn reserve(&self, wanted: usize) -> Vec<OwnedSemaphorePermit> {
+        reserve(&self.slots, wanted)
+    }
+
+    /// The lease to write reserved deliveries under.
+    pub fn lease(&self, now: i64) -> app::outbox::Lease {
+        app::outbox::Lease {
+            worker: self.worker.clone(),
+            until: now + self.lease_ms,
+        }
+    }
+
+    /// Gives committed claimed rows to the dispatcher, each with a permit.
+    /// Rows beyond the permits (none, unless a caller claimed more than it
+    /// reserved) keep their lease and are rescued when it expires.
+    pub fn hand_over(&self, rows: Vec<Claimed>, permits: &mut Vec<OwnedSemaphorePermit>) {
+        let handed: Handed = rows.into_iter().zip(permits.drain(..)).collect();
+        if handed.is_empty() {
+            return;
+        }
+        self.claimed
+            .fetch_add(handed.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        // A stopped dispatcher drops them: their leases expire and the rows
+        // are requeued.
+        let _ = self.tx.send(handed);
+    }
 }
 
 impl Dispatcher {
@@ -91,7 +157,11 @@ impl Dispatcher {
             .expect("HTTP client");
         let mut id = [0u8; 6];
         let _ = getrandom::fill(&mut id);
+        let (hand, handed) = mpsc::unbounded_channel();
         Dispatcher {
+            slots: Arc::new(Semaphore::new(config.concurrency)),
+            handed: Arc::new(std::sync::Mutex::new(Some(handed))),
+            hand,
             accounts: Arc::new(AccountCache::new(db.clone(), Duration::from_secs(5))),
             db,
             http,
@@ -125,9 +195,26 @@ impl Dispatcher {
         self
     }
 
+    /// How ingestion hands deliveries it wrote as claimed to this dispatcher.
+    pub fn handoff(&self) -> Handoff {
+        Handoff {
+            slots: self.slots.clone(),
+            tx: self.hand.clone(),
+            worker: self.worker_id.clone(),
+            lease_ms: self.config.lease_ms,
+            claimed: self.claimed.clone(),
+        }
+    }
+
     /// Runs until `shutdown` is cancelled: the claim loop, the result writer
     /// and the lease rescuer.
     pub async fn run(self, shutdown: CancellationToken) {
+        let mut handed = self
+            .handed
+            .lock()
+            .expect("handoff lock")
+            .take()
+            .expect("a dispatcher runs once");
         let (tx, rx) = mpsc::channel::<(i64, i64, Outcome)>(self.config.write_batch * 4);
         let writer = tokio::spawn(write_results(
             self.db.clone(),
@@ -150,30 +237,55 @@ impl Dispatcher {
             }
         }
 
-        let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let slots = self.slots.clone();
         let mut tasks = JoinSet::new();
+        let start = |tasks: &mut JoinSet<()>, d: Claimed, permit: OwnedSemaphorePermit| {
+            let me = self.clone();
+            let tx = tx.clone();
+            tasks.spawn(async move {
+                let outcome = me.attempt(&d).await;
+                let _ = tx.send((d.id, d.attempts, outcome)).await;
+                drop(permit);
+            });
+        };
         while !shutdown.is_cancelled() {
             while tasks.try_join_next().is_some() {}
-            let free = slots.available_permits();
-            if free == 0 {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tasks.join_next() => continue,
+            while let Ok(rows) = handed.try_recv() {
+                for (d, permit) in rows {
+                    start(&mut tasks, d, permit);
                 }
             }
-            let limit = (free as i64).min(self.config.batch);
+            // Slots first, then as many rows as slots: ingestion takes free
+            // slots too, and rows must never wait for a slot that rows
+            // waiting behind them hold.
+            let mut permits = reserve(&slots, self.config.batch.max(1) as usize);
+            if permits.is_empty() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    // A slot came free (a send finished, or ingestion gave
+                    // back what it reserved).
+                    _ = slots.clone().acquire_owned() => continue,
+                    Some(rows) = handed.recv() => {
+                        for (d, permit) in rows {
+                            start(&mut tasks, d, permit);
+                        }
+                        continue;
+                    }
+                }
+            }
             let claimed = match store::claim(
                 &self.db,
                 &self.worker_id,
                 now_ms(),
                 self.config.lease_ms,
-                limit,
+                permits.len() as i64,
             )
             .await
             {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!("claim failed: {e}");
+                    drop(permits);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
@@ -181,23 +293,34 @@ impl Dispatcher {
             self.claimed
                 .fetch_add(claimed.len() as u64, std::sync::atomic::Ordering::Relaxed);
             if claimed.is_empty() {
-                let sleep = self.idle_sleep().await;
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = self.wake.notified() => {}
-                    _ = tokio::time::sleep(sleep) => {}
+                drop(permits);
+                let until = tokio::time::Instant::now() + self.idle_sleep().await;
+                // Rows handed over meanwhile start at once; they are no
+                // reason to look for due rows again.
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = self.wake.notified() => break,
+                        _ = tokio::time::sleep_until(until) => break,
+                        Some(rows) = handed.recv() => {
+                            for (d, permit) in rows {
+                                start(&mut tasks, d, permit);
+                            }
+                            while tasks.try_join_next().is_some() {}
+                        }
+                    }
                 }
                 continue;
             }
-            for d in claimed {
-                let permit = slots.clone().acquire_owned().await.expect("semaphore open");
-                let me = self.clone();
-                let tx = tx.clone();
-                tasks.spawn(async move {
-                    let outcome = me.attempt(&d).await;
-                    let _ = tx.send((d.id, d.attempts, outcome)).await;
-                    drop(permit);
-                });
+            for (d, permit) in claimed.into_iter().zip(permits.drain(..)) {
+                start(&mut tasks, d, permit);
+            }
+        }
+        // Rows handed over while stopping: started like the others.
+        handed.close();
+        while let Some(rows) = handed.recv().await {
+            for (d, permit) in rows {
+                start(&mut tasks, d, permit);
             }
         }
         // Let in-flight sends finish and their results be written.

@@ -5,10 +5,12 @@
 //! is a plain single-event commit.
 
 use crate::dispatcher::store::{self, Inserted, NewDelivery, NewEvent, NewInboxItem};
+use crate::dispatcher::worker::Handoff;
 use app::db::Db;
 use app::error::AppError;
 use app::live::feed::Feed;
 use app::time::now_ms;
+use domain::DeliveryStatus;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -27,11 +29,12 @@ pub struct EventWriter {
 }
 
 impl EventWriter {
-    /// Starts the writer task; after each commit it wakes the dispatcher and
-    /// tells the live feed whose inbox grew.
-    pub fn spawn(db: Db, wake: Arc<Notify>, feed: Feed) -> Self {
+    /// Starts the writer task; after each commit it hands the deliveries it
+    /// claimed to this instance's dispatcher (`handoff`, if there is one),
+    /// wakes it for the rest and tells the live feed whose inbox grew.
+    pub fn spawn(db: Db, wake: Arc<Notify>, feed: Feed, handoff: Option<Handoff>) -> Self {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        tokio::spawn(run(db, rx, wake, feed));
+        tokio::spawn(run(db, rx, wake, feed, handoff));
         EventWriter { tx }
     }
 
@@ -66,16 +69,76 @@ fn announce(feed: &Feed, job: &Job, result: &Result<Inserted, AppError>) {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::Receiver<Job>, wake: Arc<Notify>, feed: Feed) {
+/// Whether a delivery is due at `now` (quiet hours defer others).
+fn due(d: &NewDelivery, now: i64) -> bool {
+    d.status == DeliveryStatus::Queued && d.next_attempt_at.is_some_and(|at| at <= now)
+}
+
+/// Marks up to `free` of the jobs' due deliveries as claimed at insert
+/// (`sending`); returns how many.
+fn claim_due(jobs: &mut [Job], free: usize, now: i64) -> usize {
+    let mut marked = 0;
+    for d in jobs.iter_mut().flat_map(|j| j.deliveries.iter_mut()) {
+        if marked == free {
+            break;
+        }
+        if due(d, now) {
+            d.status = DeliveryStatus::Sending;
+            marked += 1;
+        }
+    }
+    marked
+}
+
+/// Undoes [`claim_due`]: the rows go in queued, for the dispatcher's claim.
+fn unclaim(jobs: &mut [Job]) {
+    for d in jobs.iter_mut().flat_map(|j| j.deliveries.iter_mut()) {
+        if d.status == DeliveryStatus::Sending {
+            d.status = DeliveryStatus::Queued;
+        }
+    }
+}
+
+async fn run(
+    db: Db,
+    mut rx: mpsc::Receiver<Job>,
+    wake: Arc<Notify>,
+    feed: Feed,
+    handoff: Option<Handoff>,
+) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let now = now_ms();
+        // Worker slots for as many due deliveries as are free.
+        let mut permits = match &handoff {
+            Some(h) => {
+                let due = jobs
+                    .iter()
+                    .flat_map(|j| &j.deliveries)
+                    .filter(|d| due(d, now))
+                    .count();
+                h.reserve(due)
+            }
+            None => Vec::new(),
+        };
+        claim_due(&mut jobs, permits.len(), now);
+        let lease = handoff.as_ref().map(|h| h.lease(now));
+        // Rows the dispatcher must find itself: queued beyond the free
+        // slots, or deferred (it may be sleeping past their time).
+        let mut unclaimed = jobs
+            .iter()
+            .flat_map(|j| &j.deliveries)
+            .any(|d| matches!(d.status, DeliveryStatus::Queued | DeliveryStatus::Deferred));
         let rows: Vec<store::EventRows<'_>> = jobs
             .iter()
             .map(|j| (&j.event, &j.deliveries[..], &j.inbox[..]))
             .collect();
-        match store::insert_events(&db, &rows, now_ms()).await {
-            Ok(results) => {
+        match store::insert_events(&db, &rows, now, lease.as_ref()).await {
+            Ok((results, claimed)) => {
                 drop(rows);
+                if let Some(h) = &handoff {
+                    h.hand_over(claimed, &mut permits);
+                }
                 for (job, result) in jobs.drain(..).zip(results) {
                     let result = Ok(result);
                     announce(&feed, &job, &result);
@@ -83,8 +146,12 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>, wake: Arc<Notify>, feed: Feed)
                 }
             }
             Err(_) => {
-                // One bad event must not sink the others: write them one by one.
+                // One bad event must not sink the others: write them one by
+                // one, queued for the dispatcher's claim.
                 drop(rows);
+                drop(permits);
+                unclaim(&mut jobs);
+                unclaimed = true;
                 for job in jobs.drain(..) {
                     let result =
                         store::insert_event(&db, &job.event, &job.deliveries, &job.inbox, now_ms())
@@ -94,6 +161,8 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>, wake: Arc<Notify>, feed: Feed)
                 }
             }
         }
-        wake.notify_one();
+        if unclaimed {
+            wake.notify_one();
+        }
     }
 }
