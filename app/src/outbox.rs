@@ -156,15 +156,18 @@ pub struct Routed<'a, T> {
 
 impl<'a, T> Routed<'a, T> {
     /// Rows of one event.
-    pub fn all(event_id: i64, kind: &'a str, priority: &'a str, rows: &'a [T]) -> Vec<Self> {
-        rows.iter()
-            .map(|row| Routed {
-                event_id,
-                kind,
-                priority,
-                row,
-            })
-            .collect()
+    pub fn all(
+        event_id: i64,
+        kind: &'a str,
+        priority: &'a str,
+        rows: &'a [T],
+    ) -> impl Iterator<Item = Self> {
+        rows.iter().map(move |row| Routed {
+            event_id,
+            kind,
+            priority,
+            row,
+        })
     }
 }
 
@@ -270,11 +273,15 @@ macro_rules! write_deliveries {
             for r in chunk {
                 let d = r.row;
                 let delivered_at = (d.status == domain::DeliveryStatus::Delivered).then_some(now);
-                let lease = lease.filter(|_| d.status == domain::DeliveryStatus::Sending);
-                debug_assert!(
-                    lease.is_some() || d.status != domain::DeliveryStatus::Sending,
-                    "a delivery claimed at insert needs a lease"
-                );
+                // A claimed row without a lease would never be rescued.
+                let lease = match (d.status == domain::DeliveryStatus::Sending, lease) {
+                    (false, _) => None,
+                    (true, Some(l)) => Some(l),
+                    (true, None) => Err($crate::error::internal(
+                        "outbox",
+                        &"a delivery written as sending needs a lease",
+                    ))?,
+                };
                 q = q
                     .bind(r.event_id)
                     .bind(r.kind)

@@ -669,3 +669,35 @@ store_test!(
         assert_eq!(again[0].attempts, 2);
     }
 );
+
+store_test!(
+    a_delivery_written_as_claimed_without_a_lease_is_refused_whole,
+    |db| {
+        use app::outbox::{NewDelivery, NewEvent};
+        use domain::{Channel, DeliveryStatus};
+        setup(db).await;
+        let before = count(db, "SELECT COUNT(*) FROM events").await;
+        let event = NewEvent::test_send(serde_json::json!({"test": "no lease"}));
+        let mut row = NewDelivery::queued(
+            Channel::Whatsapp,
+            "+6281200000001".into(),
+            None,
+            "pesan".into(),
+            now_ms(),
+            3,
+        );
+        row.status = DeliveryStatus::Sending;
+        // Such a row would never be rescued: the whole event is refused.
+        let result = store::insert_events(db, &[(&event, &[row][..], &[])], now_ms(), None).await;
+        assert!(result.is_err(), "{result:?}");
+        assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, before);
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM deliveries WHERE status = 'sending'"
+            )
+            .await,
+            0
+        );
+    }
+);

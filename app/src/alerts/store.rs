@@ -294,9 +294,10 @@ pub async fn take_step(db: &Db, w: &StepWrite<'_>, now: i64) -> Result<bool, App
         if moved == 1 {
             let step_no = w.step + 1;
             use crate::outbox::Routed;
-            let deliveries = Routed::all(w.event_id, w.kind, w.priority, w.deliveries);
+            let deliveries: Vec<_> =
+                Routed::all(w.event_id, w.kind, w.priority, w.deliveries).collect();
             crate::outbox::write_deliveries!(tx, &deliveries, now, Some(step_no));
-            let inbox = Routed::all(w.event_id, w.kind, w.priority, w.inbox);
+            let inbox: Vec<_> = Routed::all(w.event_id, w.kind, w.priority, w.inbox).collect();
             crate::outbox::write_inbox!(tx, &inbox, now);
             for user in w.recipients {
                 sqlx::query(

@@ -239,26 +239,27 @@ impl Dispatcher {
 
         let slots = self.slots.clone();
         let mut tasks = JoinSet::new();
-        let start = |tasks: &mut JoinSet<()>, d: Claimed, permit: OwnedSemaphorePermit| {
-            let me = self.clone();
-            let tx = tx.clone();
-            tasks.spawn(async move {
-                let outcome = me.attempt(&d).await;
-                let _ = tx.send((d.id, d.attempts, outcome)).await;
-                drop(permit);
-            });
+        // One task per row, each holding its slot until its outcome is queued.
+        let start = |tasks: &mut JoinSet<()>, rows: Handed| {
+            for (d, permit) in rows {
+                let me = self.clone();
+                let tx = tx.clone();
+                tasks.spawn(async move {
+                    let outcome = me.attempt(&d).await;
+                    let _ = tx.send((d.id, d.attempts, outcome)).await;
+                    drop(permit);
+                });
+            }
         };
         while !shutdown.is_cancelled() {
             while tasks.try_join_next().is_some() {}
             while let Ok(rows) = handed.try_recv() {
-                for (d, permit) in rows {
-                    start(&mut tasks, d, permit);
-                }
+                start(&mut tasks, rows);
             }
             // Slots first, then as many rows as slots: ingestion takes free
             // slots too, and rows must never wait for a slot that rows
             // waiting behind them hold.
-            let mut permits = reserve(&slots, self.config.batch.max(1) as usize);
+            let permits = reserve(&slots, self.config.batch.max(1) as usize);
             if permits.is_empty() {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -266,9 +267,7 @@ impl Dispatcher {
                     // back what it reserved).
                     _ = slots.clone().acquire_owned() => continue,
                     Some(rows) = handed.recv() => {
-                        for (d, permit) in rows {
-                            start(&mut tasks, d, permit);
-                        }
+                        start(&mut tasks, rows);
                         continue;
                     }
                 }
@@ -303,25 +302,19 @@ impl Dispatcher {
                         _ = self.wake.notified() => break,
                         _ = tokio::time::sleep_until(until) => break,
                         Some(rows) = handed.recv() => {
-                            for (d, permit) in rows {
-                                start(&mut tasks, d, permit);
-                            }
+                            start(&mut tasks, rows);
                             while tasks.try_join_next().is_some() {}
                         }
                     }
                 }
                 continue;
             }
-            for (d, permit) in claimed.into_iter().zip(permits.drain(..)) {
-                start(&mut tasks, d, permit);
-            }
+            start(&mut tasks, claimed.into_iter().zip(permits).collect());
         }
         // Rows handed over while stopping: started like the others.
         handed.close();
         while let Some(rows) = handed.recv().await {
-            for (d, permit) in rows {
-                start(&mut tasks, d, permit);
-            }
+            start(&mut tasks, rows);
         }
         // Let in-flight sends finish and their results be written.
         while tasks.join_next().await.is_some() {}

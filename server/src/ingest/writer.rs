@@ -75,19 +75,15 @@ fn due(d: &NewDelivery, now: i64) -> bool {
 }
 
 /// Marks up to `free` of the jobs' due deliveries as claimed at insert
-/// (`sending`); returns how many.
-fn claim_due(jobs: &mut [Job], free: usize, now: i64) -> usize {
-    let mut marked = 0;
-    for d in jobs.iter_mut().flat_map(|j| j.deliveries.iter_mut()) {
-        if marked == free {
-            break;
-        }
-        if due(d, now) {
-            d.status = DeliveryStatus::Sending;
-            marked += 1;
-        }
+/// (`sending`).
+fn claim_due(jobs: &mut [Job], free: usize, now: i64) {
+    let due_rows = jobs
+        .iter_mut()
+        .flat_map(|j| j.deliveries.iter_mut())
+        .filter(|d| due(d, now));
+    for d in due_rows.take(free) {
+        d.status = DeliveryStatus::Sending;
     }
-    marked
 }
 
 /// Undoes [`claim_due`]: the rows go in queued, for the dispatcher's claim.
