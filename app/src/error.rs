@@ -198,6 +198,14 @@ mod server {
         }
     }
 
+    impl From<rusqlite::Error> for AppError {
+        /// Only the outbox's hot transactions use rusqlite; they insert no
+        /// rows a user could collide with.
+        fn from(err: rusqlite::Error) -> Self {
+            internal("database", &err)
+        }
+    }
+
     impl From<sqlx::migrate::MigrateError> for AppError {
         fn from(err: sqlx::migrate::MigrateError) -> Self {
             internal("migration", &err)

@@ -3,10 +3,12 @@
 //! app itself sends (phone codes, test sends, retries): every message is a row
 //! here before any provider sees it, and the dispatcher only ever reads rows.
 
+use crate::db::direct::Val;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::in_tx;
 use domain::{Channel, DeliveryStatus, EventKind, Priority, SystemMessage};
+use std::collections::HashMap;
 
 pub struct NewEvent {
     pub source: String,
@@ -192,6 +194,25 @@ pub struct Claimed {
     pub created_at: i64,
 }
 
+impl Claimed {
+    /// A row of [`CLAIM_COLUMNS`] read by SQLite's direct writer.
+    pub fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Claimed {
+            id: row.get(0)?,
+            priority: row.get(1)?,
+            channel: row.get(2)?,
+            recipient: row.get(3)?,
+            subject: row.get(4)?,
+            message: row.get(5)?,
+            user_id: row.get(6)?,
+            attempts: row.get(7)?,
+            max_attempts: row.get(8)?,
+            provider_account_id: row.get(9)?,
+            created_at: row.get(10)?,
+        })
+    }
+}
+
 /// The columns of [`Claimed`].
 pub const CLAIM_COLUMNS: &str =
     "id, priority, channel, recipient, subject, message, user_id, attempts, max_attempts, provider_account_id, created_at";
@@ -231,12 +252,256 @@ pub async fn insert_event(
     inbox: &[NewInboxItem],
     now: i64,
 ) -> Result<Inserted, AppError> {
-    let (mut out, _) = insert_events(db, &[(event, deliveries, inbox)], now, None).await?;
+    let rows: [EventRows<'_>; 1] = [(event, deliveries, inbox)];
+    let (mut out, _) = in_tx!(db, |tx| write_events!(tx, &rows, now, None));
     Ok(out.remove(0))
 }
 
 /// One event with what it routed to.
 pub type EventRows<'a> = (&'a NewEvent, &'a [NewDelivery], &'a [NewInboxItem]);
+
+/// The INSERT of `rows` deliveries (21 values each, [`delivery_values`]);
+/// it returns [`CLAIM_COLUMNS`] when some are written as claimed.
+pub(crate) fn deliveries_sql(rows: usize, numbered: bool, claims: bool) -> String {
+    format!(
+        "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
+             channel, recipient, subject, message, status, max_attempts, next_attempt_at,
+             created_at, updated_at, sent_at, delivered_at, alert_step, attempts,
+             lease_expires_at, locked_by)
+         VALUES {}{}",
+        crate::db::rows_of(rows, 21, numbered),
+        if claims {
+            format!(" RETURNING {CLAIM_COLUMNS}")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// Whether a chunk of deliveries has rows written as claimed.
+pub(crate) fn claims(chunk: &[Routed<'_, NewDelivery>]) -> bool {
+    chunk
+        .iter()
+        .any(|r| r.row.status == DeliveryStatus::Sending)
+}
+
+/// One delivery's values for [`deliveries_sql`]. A row written as `sending`
+/// needs the lease it is claimed under: without one it would never be
+/// rescued.
+pub(crate) fn delivery_values<'a>(
+    r: &Routed<'a, NewDelivery>,
+    now: i64,
+    alert_step: Option<i64>,
+    lease: Option<&'a Lease>,
+) -> Result<[Val<'a>; 21], AppError> {
+    let d = r.row;
+    let delivered_at = (d.status == DeliveryStatus::Delivered).then_some(now);
+    let lease = match (d.status == DeliveryStatus::Sending, lease) {
+        (false, _) => None,
+        (true, Some(l)) => Some(l),
+        (true, None) => {
+            return Err(crate::error::internal(
+                "outbox",
+                &"a delivery written as sending needs a lease",
+            ))
+        }
+    };
+    let int = |v: i64| Val::Int(Some(v));
+    Ok([
+        int(r.event_id),
+        Val::Text(Some(r.kind)),
+        Val::Text(Some(r.priority)),
+        Val::Int(d.user_id),
+        Val::Int(d.group_id),
+        Val::Int(d.rule_id),
+        Val::Text(Some(d.channel.as_str())),
+        Val::Text(Some(&d.recipient)),
+        Val::Text(d.subject.as_deref()),
+        Val::Text(Some(&d.message)),
+        Val::Text(Some(d.status.as_str())),
+        int(d.max_attempts),
+        Val::Int(d.next_attempt_at),
+        int(now),
+        int(now),
+        Val::Int(delivered_at),
+        Val::Int(delivered_at),
+        Val::Int(alert_step),
+        int(i64::from(lease.is_some())),
+        Val::Int(lease.map(|l| l.until)),
+        Val::Text(lease.map(|l| l.worker.as_str())),
+    ])
+}
+
+/// The INSERT of `rows` inbox items (8 values each, [`inbox_values`]).
+pub(crate) fn inbox_sql(rows: usize, numbered: bool) -> String {
+    format!(
+        "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
+         VALUES {}",
+        crate::db::rows_of(rows, 8, numbered)
+    )
+}
+
+pub(crate) fn inbox_values<'a>(r: &Routed<'a, NewInboxItem>, now: i64) -> [Val<'a>; 8] {
+    let n = r.row;
+    [
+        Val::Int(Some(r.event_id)),
+        Val::Int(Some(n.user_id)),
+        Val::Text(Some(r.kind)),
+        Val::Text(Some(r.priority)),
+        Val::Text(Some(&n.title)),
+        Val::Text(Some(&n.body)),
+        Val::Text(n.link.as_deref()),
+        Val::Int(Some(now)),
+    ]
+}
+
+/// The INSERT of `rows` events that have an idempotency key (8 values each,
+/// [`event_values`]); a key seen before inserts nothing and returns nothing.
+pub(crate) fn events_sql(rows: usize, numbered: bool) -> String {
+    format!(
+        "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
+             recipients, data, created_at)
+         VALUES {}
+         ON CONFLICT (source, idempotency_key) DO NOTHING
+         RETURNING id, source, idempotency_key",
+        crate::db::rows_of(rows, 8, numbered)
+    )
+}
+
+pub(crate) fn event_values<'a>(
+    event: &'a NewEvent,
+    key: Option<&'a str>,
+    now: i64,
+) -> [Val<'a>; 8] {
+    [
+        Val::Text(Some(&event.source)),
+        Val::Text(key),
+        Val::Text(Some(event.kind.as_str())),
+        Val::Text(Some(event.priority.as_str())),
+        Val::Text(event.work_zone.as_deref()),
+        Val::Text(Some(&event.recipients)),
+        Val::Text(Some(&event.data)),
+        Val::Int(Some(now)),
+    ]
+}
+
+/// An event without an idempotency key (the app's own messages), `$1…$8`.
+pub(crate) const EVENT_SQL: &str =
+    "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
+         recipients, data, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+
+/// The first event of a (source, key) that was seen before.
+pub(crate) const FIRST_EVENT_SQL: &str =
+    "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2";
+
+/// An event's alert: `$1` event, `$2` policy, `$3` ack key, `$4` message,
+/// `$5` first step's time, `$6` now.
+pub(crate) const ALERT_SQL: &str =
+    "INSERT INTO alerts (event_id, policy_id, ack_key, status, message, next_step,
+         next_step_at, created_at, updated_at)
+     VALUES ($1, $2, $3, 'open', $4, 0, $5, $6, $6) RETURNING id";
+
+pub(crate) fn alert_values<'a>(event_id: i64, alert: &'a NewAlert, now: i64) -> [Val<'a>; 6] {
+    [
+        Val::Int(Some(event_id)),
+        Val::Int(Some(alert.policy_id)),
+        Val::Text(Some(&alert.ack_key)),
+        Val::Text(Some(&alert.message)),
+        Val::Int(alert.first_step_after_ms.map(|ms| now + ms)),
+        Val::Int(Some(now)),
+    ]
+}
+
+/// Everyone the event's deliveries reach by name: `$1` alert, `$2` now, `$3` event.
+pub(crate) const ALERT_RECIPIENTS_SQL: &str =
+    "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)
+     SELECT DISTINCT $1, user_id, 0, $2 FROM deliveries
+     WHERE event_id = $3 AND user_id IS NOT NULL";
+
+pub(crate) const DIGEST_SQL: &str =
+    "INSERT INTO digest_items (user_id, event_id, title, line, created_at)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, event_id) DO NOTHING";
+
+pub(crate) fn digest_values(event_id: i64, item: &NewDigestItem, now: i64) -> [Val<'_>; 5] {
+    [
+        Val::Int(Some(item.user_id)),
+        Val::Int(Some(event_id)),
+        Val::Text(Some(&item.title)),
+        Val::Text(Some(&item.line)),
+        Val::Int(Some(now)),
+    ]
+}
+
+/// The events of a batch with an idempotency key, and the key.
+pub(crate) fn keyed<'a>(events: &[EventRows<'a>]) -> Vec<(&'a NewEvent, &'a str)> {
+    events
+        .iter()
+        .filter_map(|&(e, _, _)| e.idempotency_key.as_deref().map(|k| (e, k)))
+        .collect()
+}
+
+/// What became of each event of a batch, from what the backend said: the
+/// rows the keyed INSERT created (`created`, by (source, key)), the ids of
+/// the unkeyed events in order (`unkeyed`) and the first events of the keys
+/// seen before (`first`). A key twice in one batch: the second is the first's
+/// duplicate.
+pub(crate) fn resolve(
+    events: &[EventRows<'_>],
+    mut created: HashMap<(String, String), i64>,
+    unkeyed: Vec<i64>,
+    first: &HashMap<(String, String), i64>,
+) -> Vec<Inserted> {
+    let mut unkeyed = unkeyed.into_iter();
+    let mut seen: HashMap<(String, String), i64> = HashMap::new();
+    events
+        .iter()
+        .map(|&(event, _, _)| {
+            let Some(key) = event.idempotency_key.as_deref() else {
+                return Inserted::Created(unkeyed.next().expect("one id per unkeyed event"));
+            };
+            let k = (event.source.clone(), key.to_owned());
+            if let Some(&id) = seen.get(&k) {
+                return Inserted::Duplicate(id);
+            }
+            let row = match created.remove(&k) {
+                Some(id) => Inserted::Created(id),
+                None => Inserted::Duplicate(first[&k]),
+            };
+            seen.insert(k, row.id());
+            row
+        })
+        .collect()
+}
+
+/// The keys of a batch's events that the keyed INSERT did not create.
+pub(crate) fn seen_before<'a>(
+    keyed: &[(&'a NewEvent, &'a str)],
+    created: &HashMap<(String, String), i64>,
+) -> Vec<(&'a str, &'a str)> {
+    keyed
+        .iter()
+        .map(|&(e, k)| (e.source.as_str(), k))
+        .filter(|&(s, k)| !created.contains_key(&(s.to_owned(), k.to_owned())))
+        .collect()
+}
+
+/// The deliveries and inbox items of the created events of a batch.
+#[allow(clippy::type_complexity)]
+pub(crate) fn routed<'a>(
+    events: &[EventRows<'a>],
+    inserted: &[Inserted],
+) -> (Vec<Routed<'a, NewDelivery>>, Vec<Routed<'a, NewInboxItem>>) {
+    let (mut deliveries, mut inbox) = (Vec::new(), Vec::new());
+    for (&(event, event_deliveries, event_inbox), row) in events.iter().zip(inserted) {
+        if let Inserted::Created(id) = *row {
+            let (kind, priority) = (event.kind.as_str(), event.priority.as_str());
+            deliveries.extend(Routed::all(id, kind, priority, event_deliveries));
+            inbox.extend(Routed::all(id, kind, priority, event_inbox));
+        }
+    }
+    (deliveries, inbox)
+}
 
 /// Inserts deliveries (`&[Routed<NewDelivery>]`, of one event or many)
 /// inside the caller's transaction, a few multi-row statements in all.
@@ -255,55 +520,17 @@ macro_rules! write_deliveries {
             Option<i64>,
             Option<&$crate::outbox::Lease>,
         ) = ($rows, $now, $alert_step, $lease);
+        let numbered = $crate::db::numbered(&$tx);
         let mut claimed: Vec<$crate::outbox::Claimed> = Vec::new();
         for chunk in $crate::outbox::chunks(rows) {
-            let claims = chunk
-                .iter()
-                .any(|r| r.row.status == domain::DeliveryStatus::Sending);
-            let sql = format!(
-                "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
-                     channel, recipient, subject, message, status, max_attempts, next_attempt_at,
-                     created_at, updated_at, sent_at, delivered_at, alert_step, attempts,
-                     lease_expires_at, locked_by)
-                 VALUES {}{}",
-                $crate::db::value_rows_in(&$tx, chunk.len(), 21),
-                if claims { format!(" RETURNING {}", $crate::outbox::CLAIM_COLUMNS) } else { String::new() }
-            );
+            let claims = $crate::outbox::claims(chunk);
+            let sql = $crate::outbox::deliveries_sql(chunk.len(), numbered, claims);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
-                let d = r.row;
-                let delivered_at = (d.status == domain::DeliveryStatus::Delivered).then_some(now);
-                // A claimed row without a lease would never be rescued.
-                let lease = match (d.status == domain::DeliveryStatus::Sending, lease) {
-                    (false, _) => None,
-                    (true, Some(l)) => Some(l),
-                    (true, None) => Err($crate::error::internal(
-                        "outbox",
-                        &"a delivery written as sending needs a lease",
-                    ))?,
-                };
-                q = q
-                    .bind(r.event_id)
-                    .bind(r.kind)
-                    .bind(r.priority)
-                    .bind(d.user_id)
-                    .bind(d.group_id)
-                    .bind(d.rule_id)
-                    .bind(d.channel.as_str())
-                    .bind(&d.recipient)
-                    .bind(&d.subject)
-                    .bind(&d.message)
-                    .bind(d.status.as_str())
-                    .bind(d.max_attempts)
-                    .bind(d.next_attempt_at)
-                    .bind(now)
-                    .bind(now)
-                    .bind(delivered_at)
-                    .bind(delivered_at)
-                    .bind(alert_step)
-                    .bind(i64::from(lease.is_some()))
-                    .bind(lease.map(|l| l.until))
-                    .bind(lease.map(|l| l.worker.as_str()));
+                $crate::bind_vals!(
+                    q,
+                    $crate::outbox::delivery_values(r, now, alert_step, lease)?
+                );
             }
             if claims {
                 use sqlx::Row as _;
@@ -326,26 +553,16 @@ pub(crate) use write_deliveries;
 /// many) inside the caller's transaction.
 macro_rules! write_inbox {
     ($tx:ident, $rows:expr, $now:expr) => {{
-        let (rows, now): (&[$crate::outbox::Routed<'_, $crate::outbox::NewInboxItem>], i64) =
-            ($rows, $now);
+        let (rows, now): (
+            &[$crate::outbox::Routed<'_, $crate::outbox::NewInboxItem>],
+            i64,
+        ) = ($rows, $now);
+        let numbered = $crate::db::numbered(&$tx);
         for chunk in $crate::outbox::chunks(rows) {
-            let sql = format!(
-                "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
-                 VALUES {}",
-                $crate::db::value_rows_in(&$tx, chunk.len(), 8)
-            );
+            let sql = $crate::outbox::inbox_sql(chunk.len(), numbered);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
-                let n = r.row;
-                q = q
-                    .bind(r.event_id)
-                    .bind(n.user_id)
-                    .bind(r.kind)
-                    .bind(r.priority)
-                    .bind(&n.title)
-                    .bind(&n.body)
-                    .bind(&n.link)
-                    .bind(now);
+                $crate::bind_vals!(q, $crate::outbox::inbox_values(r, now));
             }
             q.execute(&mut *$tx).await?;
         }
@@ -353,132 +570,77 @@ macro_rules! write_inbox {
 }
 pub(crate) use write_inbox;
 
-/// Inserts an event's row inside the caller's transaction, or finds the
-/// first event of its idempotency key.
-macro_rules! event_row {
-    ($tx:ident, $event:expr, $now:expr) => {{
-        let (event, now): (&$crate::outbox::NewEvent, i64) = ($event, $now);
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
-                 recipients, data, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (source, idempotency_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind(&event.source)
-        .bind(&event.idempotency_key)
-        .bind(event.kind.as_str())
-        .bind(event.priority.as_str())
-        .bind(&event.work_zone)
-        .bind(&event.recipients)
-        .bind(&event.data)
-        .bind(now)
-        .fetch_optional(&mut *$tx)
-        .await?;
-        match id {
-            Some(id) => $crate::outbox::Inserted::Created(id),
-            None => $crate::outbox::Inserted::Duplicate(
-                sqlx::query_scalar(
-                    "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2",
-                )
-                .bind(&event.source)
-                .bind(&event.idempotency_key)
-                .fetch_one(&mut *$tx)
-                .await?,
-            ),
-        }
-    }};
-}
-pub(crate) use event_row;
-
-/// Writes what belongs to created event `event_id` besides its deliveries
-/// and inbox items (which must be written first): its alert and digest
-/// lines.
-macro_rules! event_extras {
-    ($tx:ident, $event_id:expr, $event:expr, $now:expr) => {{
-        let (event_id, event, now): (i64, &$crate::outbox::NewEvent, i64) =
-            ($event_id, $event, $now);
-        if let Some(alert) = &event.alert {
-            let alert_id: i64 = sqlx::query_scalar(
-                "INSERT INTO alerts (event_id, policy_id, ack_key, status, message, next_step,
-                     next_step_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, 'open', $4, 0, $5, $6, $6) RETURNING id",
-            )
-            .bind(event_id)
-            .bind(alert.policy_id)
-            .bind(&alert.ack_key)
-            .bind(&alert.message)
-            .bind(alert.first_step_after_ms.map(|ms| now + ms))
-            .bind(now)
-            .fetch_one(&mut *$tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)
-                 SELECT DISTINCT $1, user_id, 0, $2 FROM deliveries
-                 WHERE event_id = $3 AND user_id IS NOT NULL",
-            )
-            .bind(alert_id)
-            .bind(now)
-            .bind(event_id)
-            .execute(&mut *$tx)
-            .await?;
-        }
-        for item in &event.digest {
-            sqlx::query(
-                "INSERT INTO digest_items (user_id, event_id, title, line, created_at)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, event_id) DO NOTHING",
-            )
-            .bind(item.user_id)
-            .bind(event_id)
-            .bind(&item.title)
-            .bind(&item.line)
-            .bind(now)
-            .execute(&mut *$tx)
-            .await?;
-        }
-    }};
-}
-pub(crate) use event_extras;
-
 /// Writes several events with their deliveries and inbox items inside the
 /// caller's transaction (`in_tx!`), so a message the app sends commits
 /// together with the state it belongs to (a phone code, a retry) or not at
 /// all. A repeated idempotency key writes nothing for that event. The rows of
 /// all new events go in shared multi-row statements: a group commit of a
-/// hundred events is a hundred event rows and a few statements more. A
-/// macro, like `in_tx!`, because the transaction's type differs per backend.
+/// hundred events is a few statements. A macro, like `in_tx!`, because the
+/// transaction's type differs per backend; [`write_events_direct`] is the
+/// same on SQLite's direct writer.
 macro_rules! write_events {
     ($tx:ident, $events:expr, $now:expr) => {
         $crate::outbox::write_events!($tx, $events, $now, None).0
     };
     ($tx:ident, $events:expr, $now:expr, $lease:expr) => {{
+        use std::collections::HashMap;
         let (events, now, lease): (
             &[$crate::outbox::EventRows<'_>],
             i64,
             Option<&$crate::outbox::Lease>,
         ) = ($events, $now, $lease);
-        let mut inserted = Vec::with_capacity(events.len());
-        let mut deliveries = Vec::new();
-        let mut inbox = Vec::new();
-        for &(event, event_deliveries, event_inbox) in events {
-            let row = $crate::outbox::event_row!($tx, event, now);
-            if let $crate::outbox::Inserted::Created(id) = row {
-                let (kind, priority) = (event.kind.as_str(), event.priority.as_str());
-                deliveries.extend($crate::outbox::Routed::all(
-                    id,
-                    kind,
-                    priority,
-                    event_deliveries,
-                ));
-                inbox.extend($crate::outbox::Routed::all(id, kind, priority, event_inbox));
+        let numbered = $crate::db::numbered(&$tx);
+        let keyed = $crate::outbox::keyed(events);
+        let mut created = HashMap::with_capacity(keyed.len());
+        for chunk in $crate::outbox::chunks(&keyed) {
+            let sql = $crate::outbox::events_sql(chunk.len(), numbered);
+            let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql));
+            for &(event, key) in chunk {
+                $crate::bind_vals!(q, $crate::outbox::event_values(event, Some(key), now));
             }
-            inserted.push(row);
+            for (id, source, key) in q.fetch_all(&mut *$tx).await? {
+                created.insert((source, key), id);
+            }
         }
+        let mut unkeyed = Vec::new();
+        for &(event, _, _) in events.iter().filter(|e| e.0.idempotency_key.is_none()) {
+            let mut q = sqlx::query_scalar::<_, i64>($crate::outbox::EVENT_SQL);
+            $crate::bind_vals!(q, $crate::outbox::event_values(event, None, now));
+            unkeyed.push(q.fetch_one(&mut *$tx).await?);
+        }
+        let mut first = HashMap::new();
+        for (source, key) in $crate::outbox::seen_before(&keyed, &created) {
+            let id: i64 = sqlx::query_scalar($crate::outbox::FIRST_EVENT_SQL)
+                .bind(source)
+                .bind(key)
+                .fetch_one(&mut *$tx)
+                .await?;
+            first.insert((source.to_owned(), key.to_owned()), id);
+        }
+        let inserted = $crate::outbox::resolve(events, created, unkeyed, &first);
+        let (deliveries, inbox) = $crate::outbox::routed(events, &inserted);
         let claimed = $crate::outbox::write_deliveries!($tx, &deliveries, now, None, lease);
         $crate::outbox::write_inbox!($tx, &inbox, now);
+        // The alert's recipients are read from the deliveries written above.
         for (&(event, _, _), row) in events.iter().zip(&inserted) {
-            if let $crate::outbox::Inserted::Created(id) = *row {
-                $crate::outbox::event_extras!($tx, id, event, now);
+            let $crate::outbox::Inserted::Created(event_id) = *row else {
+                continue;
+            };
+            if let Some(alert) = &event.alert {
+                let mut q = sqlx::query_scalar::<_, i64>($crate::outbox::ALERT_SQL);
+                $crate::bind_vals!(q, $crate::outbox::alert_values(event_id, alert, now));
+                let alert_id = q.fetch_one(&mut *$tx).await?;
+                sqlx::query($crate::outbox::ALERT_RECIPIENTS_SQL)
+                    .bind(alert_id)
+                    .bind(now)
+                    .bind(event_id)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            for item in &event.digest {
+                let mut q = sqlx::query($crate::outbox::DIGEST_SQL);
+                $crate::bind_vals!(q, $crate::outbox::digest_values(event_id, item, now));
+                q.execute(&mut *$tx).await?;
             }
         }
         (inserted, claimed)
@@ -495,16 +657,139 @@ macro_rules! write_event {
 }
 pub(crate) use write_event;
 
-/// Writes several events in one transaction (group commit): one commit, and
-/// one pass over the indexes' hot pages, for many events. Deliveries whose
-/// status is `sending` are claimed at insert under `lease` and returned.
-pub async fn insert_events(
-    db: &Db,
+/// [`write_events`] on SQLite's direct writer (`db::direct`): the same
+/// statements and values, bound through rusqlite.
+pub fn write_events_direct(
+    tx: &rusqlite::Transaction<'_>,
     events: &[EventRows<'_>],
     now: i64,
     lease: Option<&Lease>,
 ) -> Result<(Vec<Inserted>, Vec<Claimed>), AppError> {
-    let written = in_tx!(db, |tx| write_events!(tx, events, now, lease));
+    use crate::db::direct::{bind_all, bind_numbered};
+    let keyed = keyed(events);
+    let mut created = HashMap::with_capacity(keyed.len());
+    for chunk in chunks(&keyed) {
+        let mut stmt = tx.prepare_cached(&events_sql(chunk.len(), false))?;
+        bind_all(
+            &mut stmt,
+            chunk
+                .iter()
+                .flat_map(|&(event, key)| event_values(event, Some(key), now)),
+        )?;
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next()? {
+            created.insert((row.get(1)?, row.get(2)?), row.get(0)?);
+        }
+    }
+    let mut unkeyed = Vec::new();
+    for &(event, _, _) in events.iter().filter(|e| e.0.idempotency_key.is_none()) {
+        let mut stmt = tx.prepare_cached(EVENT_SQL)?;
+        bind_numbered(&mut stmt, &event_values(event, None, now))?;
+        unkeyed.push(one(&mut stmt)?);
+    }
+    let mut first = HashMap::new();
+    for (source, key) in seen_before(&keyed, &created) {
+        let mut stmt = tx.prepare_cached(FIRST_EVENT_SQL)?;
+        bind_numbered(&mut stmt, &[Val::Text(Some(source)), Val::Text(Some(key))])?;
+        first.insert((source.to_owned(), key.to_owned()), one(&mut stmt)?);
+    }
+    let inserted = resolve(events, created, unkeyed, &first);
+    let (deliveries, inbox) = routed(events, &inserted);
+    let mut claimed = Vec::new();
+    for chunk in chunks(&deliveries) {
+        let claims = claims(chunk);
+        let mut stmt = tx.prepare_cached(&deliveries_sql(chunk.len(), false, claims))?;
+        let mut values = Vec::with_capacity(chunk.len() * 21);
+        for r in chunk {
+            values.extend(delivery_values(r, now, None, lease)?);
+        }
+        bind_all(&mut stmt, values)?;
+        if claims {
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next()? {
+                // Only the claimed rows have an attempt counted.
+                let c = Claimed::from_direct(row)?;
+                if c.attempts == 1 {
+                    claimed.push(c);
+                }
+            }
+        } else {
+            stmt.raw_execute()?;
+        }
+    }
+    for chunk in chunks(&inbox) {
+        let mut stmt = tx.prepare_cached(&inbox_sql(chunk.len(), false))?;
+        bind_all(&mut stmt, chunk.iter().flat_map(|r| inbox_values(r, now)))?;
+        stmt.raw_execute()?;
+    }
+    for (&(event, _, _), row) in events.iter().zip(&inserted) {
+        let Inserted::Created(event_id) = *row else {
+            continue;
+        };
+        if let Some(alert) = &event.alert {
+            let mut stmt = tx.prepare_cached(ALERT_SQL)?;
+            bind_numbered(&mut stmt, &alert_values(event_id, alert, now))?;
+            let alert_id = one(&mut stmt)?;
+            let mut stmt = tx.prepare_cached(ALERT_RECIPIENTS_SQL)?;
+            let int = |v| Val::Int(Some(v));
+            bind_numbered(&mut stmt, &[int(alert_id), int(now), int(event_id)])?;
+            stmt.raw_execute()?;
+        }
+        for item in &event.digest {
+            let mut stmt = tx.prepare_cached(DIGEST_SQL)?;
+            bind_numbered(&mut stmt, &digest_values(event_id, item, now))?;
+            stmt.raw_execute()?;
+        }
+    }
+    Ok((inserted, claimed))
+}
+
+/// The one integer a bound statement returns.
+fn one(stmt: &mut rusqlite::CachedStatement<'_>) -> Result<i64, AppError> {
+    let mut rows = stmt.raw_query();
+    match rows.next()? {
+        Some(row) => Ok(row.get(0)?),
+        None => Err(rusqlite::Error::QueryReturnedNoRows.into()),
+    }
+}
+
+/// An event with what it routed to, owned (a group commit's batch).
+pub struct EventParts {
+    pub event: NewEvent,
+    pub deliveries: Vec<NewDelivery>,
+    pub inbox: Vec<NewInboxItem>,
+}
+
+impl EventParts {
+    pub fn rows(&self) -> EventRows<'_> {
+        (&self.event, &self.deliveries, &self.inbox)
+    }
+}
+
+/// Writes several events in one transaction (group commit): one commit, and
+/// one pass over the indexes' hot pages, for many events. Deliveries whose
+/// status is `sending` are claimed at insert under `lease` and returned. On
+/// SQLite the transaction runs whole on the direct writer's thread.
+pub async fn insert_events(
+    db: &Db,
+    batch: std::sync::Arc<Vec<EventParts>>,
+    now: i64,
+    lease: Option<&Lease>,
+) -> Result<(Vec<Inserted>, Vec<Claimed>), AppError> {
+    if let Db::Sqlite(_, gate) = db {
+        if let Some(direct) = gate.direct() {
+            let lease = lease.cloned();
+            let _turn = gate.lock().await;
+            return direct
+                .transaction(move |tx| {
+                    let rows: Vec<EventRows<'_>> = batch.iter().map(EventParts::rows).collect();
+                    write_events_direct(tx, &rows, now, lease.as_ref())
+                })
+                .await;
+        }
+    }
+    let rows: Vec<EventRows<'_>> = batch.iter().map(EventParts::rows).collect();
+    let written = in_tx!(db, |tx| write_events!(tx, &rows, now, lease));
     Ok(written)
 }
 

@@ -4,8 +4,9 @@ mod support;
 
 use app::store_test;
 use app::time::now_ms;
-use server::dispatcher::store::{self, Inserted, Outcome};
+use server::dispatcher::store::{self, EventParts, Inserted, Outcome};
 use server::testkit::fakes::{Behaviour, Fake, Kind};
+use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 
@@ -615,11 +616,14 @@ store_test!(
             worker: "w-ingest".into(),
             until: now + 60_000,
         };
-        let rows = [handed, queued];
-        let (inserted, claimed) =
-            store::insert_events(db, &[(&event, &rows[..], &[])], now, Some(&lease))
-                .await
-                .unwrap();
+        let batch = Arc::new(vec![EventParts {
+            event,
+            deliveries: vec![handed, queued],
+            inbox: vec![],
+        }]);
+        let (inserted, claimed) = store::insert_events(db, batch, now, Some(&lease))
+            .await
+            .unwrap();
         let Inserted::Created(event_id) = inserted[0] else {
             panic!("a new event: {inserted:?}")
         };
@@ -688,7 +692,12 @@ store_test!(
         );
         row.status = DeliveryStatus::Sending;
         // Such a row would never be rescued: the whole event is refused.
-        let result = store::insert_events(db, &[(&event, &[row][..], &[])], now_ms(), None).await;
+        let batch = Arc::new(vec![EventParts {
+            event,
+            deliveries: vec![row],
+            inbox: vec![],
+        }]);
+        let result = store::insert_events(db, batch, now_ms(), None).await;
         assert!(result.is_err(), "{result:?}");
         assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, before);
         assert_eq!(
@@ -699,5 +708,104 @@ store_test!(
             .await,
             0
         );
+    }
+);
+
+store_test!(
+    a_group_commit_writes_each_new_event_once_and_answers_repeated_keys_with_the_first,
+    |db| {
+        use app::outbox::{NewDelivery, NewEvent, NewInboxItem};
+        use domain::Channel;
+        setup(db).await;
+        let now = now_ms();
+        let someone = count(db, "SELECT MIN(id) FROM users").await;
+        // Events, deliveries and inbox items in the tables.
+        let totals = || async {
+            (
+                count(db, "SELECT COUNT(*) FROM events").await,
+                count(db, "SELECT COUNT(*) FROM deliveries").await,
+                count(db, "SELECT COUNT(*) FROM notifications").await,
+            )
+        };
+        let start = totals().await;
+        let event = |key: Option<&str>| {
+            let mut e = NewEvent::test_send(serde_json::json!({"test": "batch"}));
+            e.source = "ticketing".into();
+            e.idempotency_key = key.map(str::to_owned);
+            e
+        };
+        let parts = |key: Option<&str>, to: &str| EventParts {
+            event: event(key),
+            deliveries: vec![NewDelivery::queued(
+                Channel::Whatsapp,
+                to.into(),
+                None,
+                format!("pesan untuk {to}"),
+                now,
+                3,
+            )],
+            inbox: vec![NewInboxItem {
+                user_id: someone,
+                title: format!("untuk {to}"),
+                body: "isi".into(),
+                link: None,
+            }],
+        };
+        // A key already in the table.
+        let (earlier, _) =
+            store::insert_events(db, Arc::new(vec![parts(Some("K-0"), "+628100")]), now, None)
+                .await
+                .unwrap();
+        let Inserted::Created(k0) = earlier[0] else {
+            panic!("{earlier:?}")
+        };
+
+        let batch = vec![
+            parts(Some("K-1"), "+628101"),
+            parts(None, "+628102"),
+            parts(Some("K-1"), "+628103"),
+            parts(Some("K-0"), "+628104"),
+            parts(None, "+628105"),
+            parts(Some("K-2"), "+628106"),
+        ];
+        let (inserted, _) = store::insert_events(db, Arc::new(batch), now, None)
+            .await
+            .unwrap();
+        let created: Vec<i64> = inserted
+            .iter()
+            .filter_map(|r| match r {
+                Inserted::Created(id) => Some(*id),
+                Inserted::Duplicate(_) => None,
+            })
+            .collect();
+        assert_eq!(created.len(), 4, "{inserted:?}");
+        assert_eq!(inserted[2], Inserted::Duplicate(inserted[0].id()));
+        assert_eq!(inserted[3], Inserted::Duplicate(k0));
+        // Each created event has its own rows, the duplicates none.
+        for (i, to) in [
+            (0, "+628101"),
+            (1, "+628102"),
+            (4, "+628105"),
+            (5, "+628106"),
+        ] {
+            let rows = deliveries(db, inserted[i].id()).await;
+            assert_eq!(rows.len(), 1, "event {i}");
+            assert_eq!(rows[0].recipient, to);
+        }
+        // The earlier event and the batch's four new ones.
+        let end = totals().await;
+        assert_eq!(
+            (end.0 - start.0, end.1 - start.1, end.2 - start.2),
+            (5, 5, 5)
+        );
+        let titles: i64 = app::on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notifications n JOIN deliveries d ON d.event_id = n.event_id
+             WHERE n.title = 'untuk ' || d.recipient AND d.event_id >= $1"
+        )
+        .bind(k0)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        assert_eq!(titles, 5, "inbox items belong to their own event");
     }
 );

@@ -7,6 +7,7 @@
 //! backend gets its own typed code, and a query that only one backend accepts
 //! fails that backend's test, since every store test runs on both.
 
+pub mod direct;
 pub mod seed;
 pub mod testing;
 
@@ -36,6 +37,9 @@ pub struct WriteGate {
     turn: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// A pool of exactly one connection, used only under `turn`.
     writer: SqlitePool,
+    /// The connection the outbox's hot transactions run on, whole (`None`
+    /// for an in-memory database, which another connection cannot open).
+    direct: Option<direct::Direct>,
 }
 
 impl WriteGate {
@@ -49,6 +53,25 @@ impl WriteGate {
     pub fn writer(&self) -> &SqlitePool {
         &self.writer
     }
+
+    /// The writer for whole transactions on its own thread, if the database
+    /// is a file. Use it only while holding [`Self::lock`].
+    pub fn direct(&self) -> Option<&direct::Direct> {
+        self.direct.as_ref()
+    }
+}
+
+/// Binds [`direct::Val`]s, in order, to an sqlx query `$q` (reassigned).
+#[macro_export]
+macro_rules! bind_vals {
+    ($q:ident, $values:expr) => {
+        for v in $values {
+            $q = match v {
+                $crate::db::direct::Val::Int(x) => $q.bind(x),
+                $crate::db::direct::Val::Text(x) => $q.bind(x),
+            };
+        }
+    };
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool. The body is compiled
@@ -136,7 +159,8 @@ pub fn value_rows(rows: usize, cols: usize) -> String {
     rows_of(rows, cols, true)
 }
 
-fn rows_of(rows: usize, cols: usize, numbered: bool) -> String {
+/// `rows` rows of `cols` parameters each, `$n` if `numbered`, else `?`.
+pub fn rows_of(rows: usize, cols: usize, numbered: bool) -> String {
     let mut out = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         out.push_str(if r == 0 { "(" } else { ", (" });
@@ -225,29 +249,48 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Every SQLite connection's settings besides WAL, `synchronous = NORMAL`,
+/// foreign keys and the busy timeout (which sqlx sets by name).
+const SQLITE_PRAGMAS: [(&str, &str); 4] = [
+    // 32 MiB of page cache per connection (default 2 MiB): the delivery
+    // log's indexes stay in memory.
+    ("cache_size", "-32768"),
+    ("temp_store", "memory"),
+    // Pages of the database file are read through a memory map (up to 256
+    // MiB) instead of a copy per read: a connection's cache is emptied
+    // whenever another one has written, and under load the re-reads showed
+    // in profiles.
+    ("mmap_size", "268435456"),
+    // Checkpoint the WAL every ~40 MB instead of ~4 MB: fewer stalls of the
+    // writer under load.
+    ("wal_autocheckpoint", "10000"),
+];
+
+/// The settings of sqlx's connections, for the direct writer's.
+fn direct_pragmas() -> String {
+    let mut sql = String::from(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+    );
+    for (name, value) in SQLITE_PRAGMAS {
+        sql.push_str(&format!(" PRAGMA {name} = {value};"));
+    }
+    sql
+}
+
 impl Db {
     /// Opens a pool; an SQLite file is created if missing. Does not migrate.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
         match Backend::of_url(url).map_err(|e| sqlx::Error::Configuration(e.into()))? {
             Backend::Sqlite => {
-                let options = SqliteConnectOptions::from_str(url)?
+                let mut options = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-                    // 32 MiB of page cache per connection (default 2 MiB): the
-                    // delivery log's indexes stay in memory.
-                    .pragma("cache_size", "-32768")
-                    .pragma("temp_store", "memory")
-                    // Pages of the database file are read through a memory
-                    // map (up to 256 MiB) instead of a copy per read: a
-                    // connection's cache is emptied whenever another one has
-                    // written, and under load the re-reads showed in profiles.
-                    .pragma("mmap_size", "268435456")
-                    // Checkpoint the WAL every ~40 MB instead of ~4 MB: fewer
-                    // stalls of the writer under load.
-                    .pragma("wal_autocheckpoint", "10000");
+                    .foreign_keys(true);
+                for (name, value) in SQLITE_PRAGMAS {
+                    options = options.pragma(name, value);
+                }
                 let writer = SqlitePoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
@@ -258,11 +301,21 @@ impl Db {
                     .await?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await?;
+                let file = options.get_filename();
+                let direct = if file.exists() {
+                    Some(
+                        direct::Direct::open(file, &direct_pragmas())
+                            .map_err(|e| sqlx::Error::Configuration(format!("{e}").into()))?,
+                    )
+                } else {
+                    None
+                };
                 let gate = WriteGate {
                     turn: Default::default(),
                     writer,
+                    direct,
                 };
                 Ok(Db::Sqlite(pool, gate))
             }
@@ -299,6 +352,9 @@ impl Db {
             Db::Sqlite(pool, gate) => {
                 pool.close().await;
                 gate.writer.close().await;
+                if let Some(direct) = &gate.direct {
+                    direct.close().await;
+                }
             }
             Db::Postgres(pool) => pool.close().await,
         }

@@ -2,6 +2,7 @@
 //! here): claiming due deliveries, recording outcomes (fenced on the attempt that was
 //! claimed) and applying provider status callbacks monotonically.
 
+use app::db::direct::Val;
 use app::db::Db;
 use app::error::{internal, AppError};
 use app::live::DeliveryChange;
@@ -9,8 +10,8 @@ use app::{in_tx, on_db, on_db_write};
 use domain::DeliveryStatus;
 
 pub use app::outbox::{
-    insert_event, insert_events, Claimed, EventRows, Inserted, Lease, NewDelivery, NewEvent,
-    NewInboxItem, CLAIM_COLUMNS,
+    insert_event, insert_events, Claimed, EventParts, EventRows, Inserted, Lease, NewDelivery,
+    NewEvent, NewInboxItem, CLAIM_COLUMNS,
 };
 
 /// Leases up to `limit` due deliveries to `worker` until `now + lease_ms`.
@@ -25,38 +26,62 @@ pub async fn claim(
     let rows = match db {
         Db::Sqlite(_, gate) => {
             let _turn = gate.lock().await;
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_expires_at = $1,
-                     locked_by = $2, updated_at = $3
-                 WHERE id IN (SELECT id FROM deliveries WHERE status IN ('queued','deferred')
-                              AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4)
-                 RETURNING {CLAIM_COLUMNS}"
-            )))
-            .bind(now + lease_ms)
-            .bind(worker)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(gate.writer())
-            .await?
+            match gate.direct() {
+                Some(direct) => {
+                    let worker = worker.to_owned();
+                    direct
+                        .transaction(move |tx| {
+                            let mut stmt = tx.prepare_cached(&claim_sql(""))?;
+                            let values = [
+                                Val::Int(Some(now + lease_ms)),
+                                Val::Text(Some(&worker)),
+                                Val::Int(Some(now)),
+                                Val::Int(Some(limit)),
+                            ];
+                            app::db::direct::bind_numbered(&mut stmt, &values)?;
+                            let mut rows = stmt.raw_query();
+                            let mut claimed = Vec::new();
+                            while let Some(row) = rows.next()? {
+                                claimed.push(Claimed::from_direct(row)?);
+                            }
+                            Ok(claimed)
+                        })
+                        .await?
+                }
+                None => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(claim_sql("")))
+                        .bind(now + lease_ms)
+                        .bind(worker)
+                        .bind(now)
+                        .bind(limit)
+                        .fetch_all(gate.writer())
+                        .await?
+                }
+            }
         }
         Db::Postgres(pool) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_expires_at = $1,
-                     locked_by = $2, updated_at = $3
-                 WHERE id IN (SELECT id FROM deliveries WHERE status IN ('queued','deferred')
-                              AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4
-                              FOR UPDATE SKIP LOCKED)
-                 RETURNING {CLAIM_COLUMNS}"
-            )))
-            .bind(now + lease_ms)
-            .bind(worker)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as(sqlx::AssertSqlSafe(claim_sql("FOR UPDATE SKIP LOCKED")))
+                .bind(now + lease_ms)
+                .bind(worker)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
         }
     };
     Ok(rows)
+}
+
+/// The claim: `$1` lease end, `$2` worker, `$3` now, `$4` limit; `locking`
+/// is PostgreSQL's row-locking clause.
+fn claim_sql(locking: &str) -> String {
+    format!(
+        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_expires_at = $1,
+             locked_by = $2, updated_at = $3
+         WHERE id IN (SELECT id FROM deliveries WHERE status IN ('queued','deferred')
+                      AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4 {locking})
+         RETURNING {CLAIM_COLUMNS}"
+    )
 }
 
 /// What became of one claimed attempt.
@@ -100,63 +125,26 @@ pub async fn record(
     if results.is_empty() {
         return Ok(Vec::new());
     }
-    // Successful sends are nearly all of them: one UPDATE … FROM (VALUES …)
-    // per chunk records them; the rarer outcomes go one by one.
-    let sent: Vec<_> = results
-        .iter()
-        .filter(|(_, _, o)| matches!(o, Outcome::Sent { .. }))
-        .collect();
+    if let Db::Sqlite(_, gate) = db {
+        if let Some(direct) = gate.direct() {
+            let results = results.to_vec();
+            let _turn = gate.lock().await;
+            return direct
+                .transaction(move |tx| record_direct(tx, &results, now))
+                .await;
+        }
+    }
     let applied = in_tx!(db, |tx| {
         let mut applied = Vec::with_capacity(results.len());
-        // `$n` on PostgreSQL, `?` in binding order on SQLite (see
-        // `app::db::Placeholders`): `now` is then bound twice.
         let numbered = app::db::numbered(&tx);
-        let p = |n| app::db::placeholder(numbered, n);
-        for chunk in sent.chunks(RECORD_CHUNK) {
-            let mut rows = String::new();
-            for i in 0..chunk.len() {
-                let b = i * 8 + 1;
-                rows.push_str(if i == 0 { "(" } else { ", (" });
-                rows.push_str(&format!(
-                    "CAST({} AS BIGINT), CAST({} AS BIGINT), {}, CAST({} AS BIGINT), {}, {}, {}, CAST({} AS BIGINT))",
-                    p(b + 1), p(b + 2), p(b + 3), p(b + 4), p(b + 5), p(b + 6), p(b + 7), p(b + 8)
-                ));
-            }
-            // VALUES columns are column1, column2, … on both backends.
-            let sql = format!(
-                "UPDATE deliveries SET status = 'sent', provider = v.column3, provider_account_id = v.column4,
-                     provider_message_id = v.column5, provider_ref = v.column6, provider_response = v.column7,
-                     cost_rupiah = cost_rupiah + v.column8, sent_at = {now_at}, error = NULL,
-                     lease_expires_at = NULL, locked_by = NULL, updated_at = {now_at}
-                 FROM (VALUES {rows}) AS v
-                 WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'sending'
-                 RETURNING deliveries.id",
-                now_at = p(1),
-            );
-            let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(now);
-            if !numbered {
-                q = q.bind(now);
-            }
-            for (id, attempt, outcome) in chunk {
-                if let Outcome::Sent {
-                    provider,
-                    account_id,
-                    message_id,
-                    reference,
-                    response,
-                    cost_rupiah,
-                } = outcome
-                {
-                    q = q
-                        .bind(id)
-                        .bind(attempt)
-                        .bind(provider)
-                        .bind(account_id)
-                        .bind(message_id)
-                        .bind(reference)
-                        .bind(response)
-                        .bind(cost_rupiah);
-                }
+        for chunk in sent_chunks(results) {
+            let mut q =
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sent_sql(chunk.len(), numbered)));
+            for v in sent_values(&chunk, now, numbered) {
+                q = match v {
+                    Val::Int(x) => q.bind(x),
+                    Val::Text(x) => q.bind(x),
+                };
             }
             let ids: Vec<i64> = q.fetch_all(&mut *tx).await?;
             applied.extend(ids.into_iter().map(|id| DeliveryChange {
@@ -165,54 +153,16 @@ pub async fn record(
             }));
         }
         for (id, attempt, outcome) in results {
-            // A postponed row was queued before and is again: nothing to tell.
-            let status = match outcome {
-                Outcome::Sent { .. } => continue,
-                Outcome::Retry { .. } => Some(DeliveryStatus::Queued),
-                Outcome::Postpone { .. } => None,
-                Outcome::Failed { .. } => Some(DeliveryStatus::Failed),
+            let Some((sql, values, status)) = other_update(*id, *attempt, outcome, now) else {
+                continue;
             };
-            let q = match outcome {
-                Outcome::Sent { .. } => continue,
-                Outcome::Retry { provider, account_id, next_attempt_at, error, response } => sqlx::query(
-                    "UPDATE deliveries SET status = 'queued', provider = COALESCE($3, provider),
-                         provider_account_id = COALESCE($4, provider_account_id), next_attempt_at = $5,
-                         error = $6, provider_response = $7, lease_expires_at = NULL, locked_by = NULL,
-                         updated_at = $8
-                     WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-                )
-                .bind(id)
-                .bind(attempt)
-                .bind(provider)
-                .bind(account_id)
-                .bind(next_attempt_at)
-                .bind(error)
-                .bind(response)
-                .bind(now),
-                Outcome::Postpone { next_attempt_at } => sqlx::query(
-                    "UPDATE deliveries SET status = 'queued', attempts = attempts - 1, next_attempt_at = $3,
-                         lease_expires_at = NULL, locked_by = NULL, updated_at = $4
-                     WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-                )
-                .bind(id)
-                .bind(attempt)
-                .bind(next_attempt_at)
-                .bind(now),
-                Outcome::Failed { provider, account_id, error, response } => sqlx::query(
-                    "UPDATE deliveries SET status = 'failed', provider = COALESCE($3, provider),
-                         provider_account_id = COALESCE($4, provider_account_id), error = $5,
-                         provider_response = $6, failed_at = $7, lease_expires_at = NULL, locked_by = NULL,
-                         updated_at = $7
-                     WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-                )
-                .bind(id)
-                .bind(attempt)
-                .bind(provider)
-                .bind(account_id)
-                .bind(error)
-                .bind(response)
-                .bind(now),
-            };
+            let mut q = sqlx::query(sql);
+            for v in values {
+                q = match v {
+                    Val::Int(x) => q.bind(x),
+                    Val::Text(x) => q.bind(x),
+                };
+            }
             let done = q.execute(&mut *tx).await?.rows_affected() > 0;
             if let (true, Some(status)) = (done, status) {
                 applied.push(DeliveryChange { id: *id, status });
@@ -221,6 +171,165 @@ pub async fn record(
         applied
     });
     Ok(applied)
+}
+
+/// [`record`] on SQLite's direct writer: the same statements, the whole
+/// transaction in one visit to its thread.
+fn record_direct(
+    tx: &rusqlite::Transaction<'_>,
+    results: &[(i64, i64, Outcome)],
+    now: i64,
+) -> Result<Vec<DeliveryChange>, AppError> {
+    let mut applied = Vec::with_capacity(results.len());
+    for chunk in sent_chunks(results) {
+        let mut stmt = tx.prepare_cached(&sent_sql(chunk.len(), false))?;
+        app::db::direct::bind_all(&mut stmt, sent_values(&chunk, now, false))?;
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next()? {
+            applied.push(DeliveryChange {
+                id: row.get(0)?,
+                status: DeliveryStatus::Sent,
+            });
+        }
+    }
+    for (id, attempt, outcome) in results {
+        let Some((sql, values, status)) = other_update(*id, *attempt, outcome, now) else {
+            continue;
+        };
+        let mut stmt = tx.prepare_cached(sql)?;
+        app::db::direct::bind_numbered(&mut stmt, &values)?;
+        let done = stmt.raw_execute()? > 0;
+        if let (true, Some(status)) = (done, status) {
+            applied.push(DeliveryChange { id: *id, status });
+        }
+    }
+    Ok(applied)
+}
+
+/// Successful sends are nearly all of them: one UPDATE … FROM (VALUES …) per
+/// chunk records them; the rarer outcomes go one by one.
+fn sent_chunks(results: &[(i64, i64, Outcome)]) -> Vec<Vec<&(i64, i64, Outcome)>> {
+    let sent: Vec<_> = results
+        .iter()
+        .filter(|(_, _, o)| matches!(o, Outcome::Sent { .. }))
+        .collect();
+    sent.chunks(RECORD_CHUNK).map(<[_]>::to_vec).collect()
+}
+
+/// The UPDATE of `rows` sent outcomes: `$n` on PostgreSQL, `?` in binding
+/// order on SQLite (see `app::db::Placeholders`), where `now` is then bound
+/// twice ([`sent_values`]).
+fn sent_sql(rows: usize, numbered: bool) -> String {
+    let p = |n| app::db::placeholder(numbered, n);
+    let mut values = String::new();
+    for i in 0..rows {
+        let b = i * 8 + 1;
+        values.push_str(if i == 0 { "(" } else { ", (" });
+        values.push_str(&format!(
+            "CAST({} AS BIGINT), CAST({} AS BIGINT), {}, CAST({} AS BIGINT), {}, {}, {}, CAST({} AS BIGINT))",
+            p(b + 1), p(b + 2), p(b + 3), p(b + 4), p(b + 5), p(b + 6), p(b + 7), p(b + 8)
+        ));
+    }
+    // VALUES columns are column1, column2, … on both backends.
+    format!(
+        "UPDATE deliveries SET status = 'sent', provider = v.column3, provider_account_id = v.column4,
+             provider_message_id = v.column5, provider_ref = v.column6, provider_response = v.column7,
+             cost_rupiah = cost_rupiah + v.column8, sent_at = {now_at}, error = NULL,
+             lease_expires_at = NULL, locked_by = NULL, updated_at = {now_at}
+         FROM (VALUES {values}) AS v
+         WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'sending'
+         RETURNING deliveries.id",
+        now_at = p(1),
+    )
+}
+
+/// The parameters of [`sent_sql`], in binding order.
+fn sent_values<'a>(chunk: &[&'a (i64, i64, Outcome)], now: i64, numbered: bool) -> Vec<Val<'a>> {
+    let mut v = Vec::with_capacity(2 + chunk.len() * 8);
+    v.push(Val::Int(Some(now)));
+    if !numbered {
+        v.push(Val::Int(Some(now)));
+    }
+    for (id, attempt, outcome) in chunk {
+        if let Outcome::Sent {
+            provider,
+            account_id,
+            message_id,
+            reference,
+            response,
+            cost_rupiah,
+        } = outcome
+        {
+            v.extend([
+                Val::Int(Some(*id)),
+                Val::Int(Some(*attempt)),
+                Val::Text(Some(provider)),
+                Val::Int(Some(*account_id)),
+                Val::Text(message_id.as_deref()),
+                Val::Text(reference.as_deref()),
+                Val::Text(Some(response)),
+                Val::Int(Some(*cost_rupiah)),
+            ]);
+        }
+    }
+    v
+}
+
+/// The UPDATE of an outcome other than sent, its `$1…$n` values and the
+/// status it announces (a postponed row was queued before and is again:
+/// nothing to tell). `None` for a sent outcome.
+fn other_update<'a>(
+    id: i64,
+    attempt: i64,
+    outcome: &'a Outcome,
+    now: i64,
+) -> Option<(&'static str, Vec<Val<'a>>, Option<DeliveryStatus>)> {
+    let int = |v: i64| Val::Int(Some(v));
+    Some(match outcome {
+        Outcome::Sent { .. } => return None,
+        Outcome::Retry { provider, account_id, next_attempt_at, error, response } => (
+            "UPDATE deliveries SET status = 'queued', provider = COALESCE($3, provider),
+                 provider_account_id = COALESCE($4, provider_account_id), next_attempt_at = $5,
+                 error = $6, provider_response = $7, lease_expires_at = NULL, locked_by = NULL,
+                 updated_at = $8
+             WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+            vec![
+                int(id),
+                int(attempt),
+                Val::Text(provider.as_deref()),
+                Val::Int(*account_id),
+                int(*next_attempt_at),
+                Val::Text(Some(error)),
+                Val::Text(response.as_deref()),
+                int(now),
+            ],
+            Some(DeliveryStatus::Queued),
+        ),
+        Outcome::Postpone { next_attempt_at } => (
+            "UPDATE deliveries SET status = 'queued', attempts = attempts - 1, next_attempt_at = $3,
+                 lease_expires_at = NULL, locked_by = NULL, updated_at = $4
+             WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+            vec![int(id), int(attempt), int(*next_attempt_at), int(now)],
+            None,
+        ),
+        Outcome::Failed { provider, account_id, error, response } => (
+            "UPDATE deliveries SET status = 'failed', provider = COALESCE($3, provider),
+                 provider_account_id = COALESCE($4, provider_account_id), error = $5,
+                 provider_response = $6, failed_at = $7, lease_expires_at = NULL, locked_by = NULL,
+                 updated_at = $7
+             WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+            vec![
+                int(id),
+                int(attempt),
+                Val::Text(provider.as_deref()),
+                Val::Int(*account_id),
+                Val::Text(Some(error)),
+                Val::Text(response.as_deref()),
+                int(now),
+            ],
+            Some(DeliveryStatus::Failed),
+        ),
+    })
 }
 
 /// Sent outcomes per UPDATE (8 parameters each; small for the reason given at

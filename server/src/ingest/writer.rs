@@ -4,7 +4,7 @@
 //! small commits a second into a few large ones; with one request in flight it
 //! is a plain single-event commit.
 
-use crate::dispatcher::store::{self, Inserted, NewDelivery, NewEvent, NewInboxItem};
+use crate::dispatcher::store::{self, EventParts, Inserted, NewDelivery, NewEvent, NewInboxItem};
 use crate::dispatcher::worker::Handoff;
 use app::db::Db;
 use app::error::AppError;
@@ -17,9 +17,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 const MAX_BATCH: usize = 128;
 
 struct Job {
-    event: NewEvent,
-    deliveries: Vec<NewDelivery>,
-    inbox: Vec<NewInboxItem>,
+    parts: EventParts,
     reply: oneshot::Sender<Result<Inserted, AppError>>,
 }
 
@@ -48,9 +46,11 @@ impl EventWriter {
         let gone = || app::error::internal("event writer", &"the writer task has stopped");
         self.tx
             .send(Job {
-                event,
-                deliveries,
-                inbox,
+                parts: EventParts {
+                    event,
+                    deliveries,
+                    inbox,
+                },
                 reply,
             })
             .await
@@ -59,11 +59,11 @@ impl EventWriter {
     }
 }
 
-/// Tells the feed what a written job added (nothing for a duplicate).
-fn announce(feed: &Feed, job: &Job, result: &Result<Inserted, AppError>) {
+/// Tells the feed what a written event added (nothing for a duplicate).
+fn announce(feed: &Feed, parts: &EventParts, result: &Result<Inserted, AppError>) {
     if let Ok(Inserted::Created(_)) = result {
-        feed.inbox(job.inbox.iter().map(|n| n.user_id));
-        if !job.deliveries.is_empty() {
+        feed.inbox(parts.inbox.iter().map(|n| n.user_id));
+        if !parts.deliveries.is_empty() {
             feed.added();
         }
     }
@@ -79,7 +79,7 @@ fn due(d: &NewDelivery, now: i64) -> bool {
 fn claim_due(jobs: &mut [Job], free: usize, now: i64) {
     let due_rows = jobs
         .iter_mut()
-        .flat_map(|j| j.deliveries.iter_mut())
+        .flat_map(|j| j.parts.deliveries.iter_mut())
         .filter(|d| due(d, now));
     for d in due_rows.take(free) {
         d.status = DeliveryStatus::Sending;
@@ -87,8 +87,8 @@ fn claim_due(jobs: &mut [Job], free: usize, now: i64) {
 }
 
 /// Undoes [`claim_due`]: the rows go in queued, for the dispatcher's claim.
-fn unclaim(jobs: &mut [Job]) {
-    for d in jobs.iter_mut().flat_map(|j| j.deliveries.iter_mut()) {
+fn unclaim(batch: &mut [EventParts]) {
+    for d in batch.iter_mut().flat_map(|p| p.deliveries.iter_mut()) {
         if d.status == DeliveryStatus::Sending {
             d.status = DeliveryStatus::Queued;
         }
@@ -110,7 +110,7 @@ async fn run(
             Some(h) => {
                 let due = jobs
                     .iter()
-                    .flat_map(|j| &j.deliveries)
+                    .flat_map(|j| &j.parts.deliveries)
                     .filter(|d| due(d, now))
                     .count();
                 h.reserve(due)
@@ -123,37 +123,49 @@ async fn run(
         // slots, or deferred (it may be sleeping past their time).
         let mut unclaimed = jobs
             .iter()
-            .flat_map(|j| &j.deliveries)
+            .flat_map(|j| &j.parts.deliveries)
             .any(|d| matches!(d.status, DeliveryStatus::Queued | DeliveryStatus::Deferred));
-        let rows: Vec<store::EventRows<'_>> = jobs
-            .iter()
-            .map(|j| (&j.event, &j.deliveries[..], &j.inbox[..]))
-            .collect();
-        match store::insert_events(&db, &rows, now, lease.as_ref()).await {
+        let (parts, replies): (Vec<EventParts>, Vec<_>) =
+            jobs.drain(..).map(|j| (j.parts, j.reply)).unzip();
+        let batch = Arc::new(parts);
+        match store::insert_events(&db, batch.clone(), now, lease.as_ref()).await {
             Ok((results, claimed)) => {
-                drop(rows);
                 if let Some(h) = &handoff {
                     h.hand_over(claimed, &mut permits);
                 }
-                for (job, result) in jobs.drain(..).zip(results) {
+                for ((parts, reply), result) in batch.iter().zip(replies).zip(results) {
                     let result = Ok(result);
-                    announce(&feed, &job, &result);
-                    let _ = job.reply.send(result);
+                    announce(&feed, parts, &result);
+                    let _ = reply.send(result);
                 }
             }
-            Err(_) => {
+            Err(e) => {
                 // One bad event must not sink the others: write them one by
-                // one, queued for the dispatcher's claim.
-                drop(rows);
+                // one, queued for the dispatcher's claim. (The writer has
+                // dropped its share of the batch before answering.)
                 drop(permits);
-                unclaim(&mut jobs);
                 unclaimed = true;
-                for job in jobs.drain(..) {
-                    let result =
-                        store::insert_event(&db, &job.event, &job.deliveries, &job.inbox, now_ms())
+                match Arc::try_unwrap(batch) {
+                    Ok(mut batch) => {
+                        unclaim(&mut batch);
+                        for (parts, reply) in batch.iter().zip(replies) {
+                            let result = store::insert_event(
+                                &db,
+                                &parts.event,
+                                &parts.deliveries,
+                                &parts.inbox,
+                                now_ms(),
+                            )
                             .await;
-                    announce(&feed, &job, &result);
-                    let _ = job.reply.send(result);
+                            announce(&feed, parts, &result);
+                            let _ = reply.send(result);
+                        }
+                    }
+                    Err(_) => {
+                        for reply in replies {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                    }
                 }
             }
         }

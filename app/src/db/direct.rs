@@ -1,0 +1,217 @@
+//! SQLite's writer for the outbox's hot transactions (ingestion's group
+//! commit, claims, recorded outcomes): one connection on a thread of its own
+//! that runs a whole transaction per request.
+//!
+//! Through sqlx every statement, and BEGIN and COMMIT, is a round trip
+//! between a tokio task and the connection's thread, each a wake-up that on
+//! two busy cores waits for the scheduler, all while the write lock is held:
+//! profiles showed the lock held all the time and the writer's thread busy
+//! only about half of it. Here the lock is held for the work alone. The
+//! caller still takes [`super::WriteGate::lock`], so these transactions and
+//! the sqlx writer's never overlap.
+
+use crate::error::AppError;
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+use std::sync::mpsc;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+enum Msg {
+    Run(Job),
+    /// Close the connection (checkpointing the WAL) and end the thread.
+    Close(tokio::sync::oneshot::Sender<()>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Direct {
+    jobs: mpsc::Sender<Msg>,
+}
+
+impl Direct {
+    /// Opens `path` (which sqlx has created and set to WAL) with the pool's
+    /// settings (`pragmas`), on a new thread that lives until [`Self::close`]
+    /// or until every handle is gone.
+    pub fn open(path: &Path, pragmas: &str) -> Result<Self, AppError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.execute_batch(pragmas)?;
+        // Statements are built per batch size (`outbox::chunks`): a few dozen.
+        conn.set_prepared_statement_cache_capacity(64);
+        let (jobs, queue) = mpsc::channel::<Msg>();
+        std::thread::Builder::new()
+            .name("sqlite-direct".into())
+            .spawn(move || {
+                let mut conn = conn;
+                while let Ok(msg) = queue.recv() {
+                    match msg {
+                        // A panicking job has rolled back (its transaction
+                        // is dropped) and its caller gets an error; the
+                        // writer goes on.
+                        Msg::Run(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                job(&mut conn)
+                            }));
+                        }
+                        Msg::Close(done) => {
+                            drop(conn);
+                            let _ = done.send(());
+                            return;
+                        }
+                    }
+                }
+            })
+            .map_err(|e| crate::error::internal("sqlite writer thread", &e))?;
+        Ok(Direct { jobs })
+    }
+
+    /// Closes the connection; later transactions fail.
+    pub async fn close(&self) {
+        let (done, closed) = tokio::sync::oneshot::channel();
+        if self.jobs.send(Msg::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
+    }
+
+    /// Runs `work` in one immediate transaction on the writer's thread and
+    /// commits it; an error rolls it back. Call it holding the write gate.
+    pub async fn transaction<R, F>(&self, work: F) -> Result<R, AppError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<R, AppError> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let run = || {
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let out = work(&tx)?;
+                tx.commit()?;
+                Ok(out)
+            };
+            let _ = reply.send(run());
+        });
+        let gone = || crate::error::internal("sqlite writer", &"its thread has stopped");
+        self.jobs.send(Msg::Run(job)).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+/// A value bound to a statement by either driver: the outbox's row writers
+/// list a row's values once (as these) and each backend binds them.
+#[derive(Debug, Clone, Copy)]
+pub enum Val<'a> {
+    Int(Option<i64>),
+    Text(Option<&'a str>),
+}
+
+impl rusqlite::ToSql for Val<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+        Ok(match *self {
+            Val::Int(Some(v)) => ToSqlOutput::Owned(Value::Integer(v)),
+            Val::Text(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Val::Int(None) | Val::Text(None) => ToSqlOutput::Owned(Value::Null),
+        })
+    }
+}
+
+/// Binds `values` in order to `stmt`'s anonymous (`?`) parameters.
+pub fn bind_all<'a>(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    values: impl IntoIterator<Item = Val<'a>>,
+) -> Result<(), AppError> {
+    for (i, v) in values.into_iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, v)?;
+    }
+    Ok(())
+}
+
+/// Binds `values` to `stmt`'s parameters `$1`, `$2`, … by name (SQL shared
+/// with PostgreSQL, where a number may appear out of order or twice).
+pub fn bind_numbered(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    values: &[Val<'_>],
+) -> Result<(), AppError> {
+    for (i, v) in values.iter().enumerate() {
+        if let Some(at) = stmt.parameter_index(&format!("${}", i + 1))? {
+            stmt.raw_bind_parameter(at, v)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::db::Db;
+
+    async fn temp_db() -> (Db, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "notif-direct-{}-{}",
+            std::process::id(),
+            crate::time::now_ms()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("t.db").display());
+        let db = Db::connect(&url, 2).await.unwrap();
+        (db, dir)
+    }
+
+    #[tokio::test]
+    async fn the_direct_writer_has_the_pools_settings_and_survives_a_failed_job() {
+        let (db, dir) = temp_db().await;
+        let Db::Sqlite(_, gate) = &db else {
+            unreachable!()
+        };
+        let direct = gate.direct().expect("a file database has a direct writer");
+        let settings = direct
+            .transaction(|tx| {
+                let get = |p: &str| -> Result<i64, crate::error::AppError> {
+                    Ok(tx.query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))?)
+                };
+                Ok((
+                    get("foreign_keys")?,
+                    get("synchronous")?,
+                    get("busy_timeout")?,
+                    get("cache_size")?,
+                ))
+            })
+            .await
+            .unwrap();
+        // foreign keys on, synchronous NORMAL (1), 10 s, 32 MiB.
+        assert_eq!(settings, (1, 1, 10_000, -32768));
+
+        // A failing and a panicking job roll back; the writer goes on.
+        let create = |tx: &rusqlite::Transaction<'_>| -> Result<(), crate::error::AppError> {
+            tx.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)")?;
+            Ok(())
+        };
+        direct.transaction(create).await.unwrap();
+        let failed = direct
+            .transaction(|tx| {
+                tx.execute("INSERT INTO t VALUES (1)", [])?;
+                tx.execute("INSERT INTO no_such_table VALUES (1)", [])?;
+                Ok(())
+            })
+            .await;
+        assert!(failed.is_err());
+        let panicked = direct
+            .transaction(|tx| -> Result<(), crate::error::AppError> {
+                tx.execute("INSERT INTO t VALUES (2)", [])?;
+                panic!("a bug in a job")
+            })
+            .await;
+        assert!(panicked.is_err());
+        let rows: i64 = direct
+            .transaction(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(rows, 0, "both jobs rolled back");
+
+        db.close().await;
+        assert!(direct.transaction(create).await.is_err(), "closed");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
