@@ -779,7 +779,6 @@ pub async fn insert_events(
     if let Db::Sqlite(_, gate) = db {
         if let Some(direct) = gate.direct() {
             let lease = lease.cloned();
-            let _turn = gate.lock().await;
             return direct
                 .transaction(move |tx| {
                     let rows: Vec<EventRows<'_>> = batch.iter().map(EventParts::rows).collect();

@@ -6,9 +6,10 @@
 //! between a tokio task and the connection's thread, each a wake-up that on
 //! two busy cores waits for the scheduler, all while the write lock is held:
 //! profiles showed the lock held all the time and the writer's thread busy
-//! only about half of it. Here the lock is held for the work alone. The
-//! caller still takes [`super::WriteGate::lock`], so these transactions and
-//! the sqlx writer's never overlap.
+//! only about half of it. Here the transactions queue on the thread and run
+//! back to back, the next one already waiting when one commits. Writers
+//! through sqlx take [`super::WriteGate::lock`], which pauses this thread
+//! between two transactions, so the two connections never write at once.
 
 use crate::error::AppError;
 use rusqlite::{Connection, OpenFlags};
@@ -67,6 +68,23 @@ impl Direct {
         Ok(Direct { jobs })
     }
 
+    /// Stops the thread between two transactions until the returned value is
+    /// dropped, so that another connection can write ([`super::WriteGate::lock`]).
+    /// `None` if the writer is closed.
+    pub async fn pause(&self) -> Option<Paused> {
+        let (started, running) = tokio::sync::oneshot::channel();
+        let (resume, resumed) = mpsc::channel::<()>();
+        let job: Job = Box::new(move |_| {
+            // If the caller gave up waiting, `resume` is gone: go on at once.
+            if started.send(()).is_ok() {
+                let _ = resumed.recv();
+            }
+        });
+        self.jobs.send(Msg::Run(job)).ok()?;
+        running.await.ok()?;
+        Some(Paused { _resume: resume })
+    }
+
     /// Closes the connection; later transactions fail.
     pub async fn close(&self) {
         let (done, closed) = tokio::sync::oneshot::channel();
@@ -76,7 +94,9 @@ impl Direct {
     }
 
     /// Runs `work` in one immediate transaction on the writer's thread and
-    /// commits it; an error rolls it back. Call it holding the write gate.
+    /// commits it; an error rolls it back. Transactions queue on the thread
+    /// and run back to back: no write gate to take (the gate pauses the
+    /// thread instead).
     pub async fn transaction<R, F>(&self, work: F) -> Result<R, AppError>
     where
         R: Send + 'static,
@@ -97,6 +117,11 @@ impl Direct {
         self.jobs.send(Msg::Run(job)).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
+}
+
+/// The direct writer held between transactions (see [`Direct::pause`]).
+pub struct Paused {
+    _resume: mpsc::Sender<()>,
 }
 
 /// A value bound to a statement by either driver: the outbox's row writers
@@ -212,6 +237,79 @@ mod tests {
 
         db.close().await;
         assert!(direct.transaction(create).await.is_err(), "closed");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use crate::db::Db;
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_write_gate_pauses_the_direct_writer_and_both_writers_take_turns() {
+        let dir = std::env::temp_dir().join(format!(
+            "notif-gate-{}-{}",
+            std::process::id(),
+            crate::time::now_ms()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::connect(&format!("sqlite:{}", dir.join("t.db").display()), 2)
+            .await
+            .unwrap();
+        let Db::Sqlite(_, gate) = db.clone() else {
+            unreachable!()
+        };
+        let direct = gate.direct().unwrap().clone();
+        direct
+            .transaction(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER)")?))
+            .await
+            .unwrap();
+
+        // While an sqlx writer has its turn, the direct writer waits.
+        let turn = gate.lock().await;
+        let waiting = tokio::spawn({
+            let direct = direct.clone();
+            async move {
+                direct
+                    .transaction(|tx| Ok(tx.execute("INSERT INTO t VALUES (0)", [])?))
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished(), "ran during another writer's turn");
+        drop(turn);
+        waiting.await.unwrap().unwrap();
+
+        // Both writers at once, many times: no "database is locked".
+        let mut tasks = Vec::new();
+        for i in 1..=50_i64 {
+            let (direct, db) = (direct.clone(), db.clone());
+            tasks.push(tokio::spawn(async move {
+                direct
+                    .transaction(move |tx| Ok(tx.execute("INSERT INTO t VALUES (?1)", [i])?))
+                    .await?;
+                crate::in_tx!(&db, |tx| {
+                    sqlx::query("INSERT INTO t VALUES ($1)")
+                        .bind(-i)
+                        .execute(&mut *tx)
+                        .await?;
+                });
+                Ok::<_, crate::error::AppError>(())
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let Db::Sqlite(pool, _) = &db else {
+            unreachable!()
+        };
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 101);
+        db.close().await;
         let _ = std::fs::remove_dir_all(dir);
     }
 }

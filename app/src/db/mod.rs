@@ -23,7 +23,8 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// SQLite has one writer at a time, and here it is always the same
+/// SQLite has one writer at a time: the direct writer's thread
+/// ([`direct`], the outbox's hot transactions) or else this one sqlx
 /// connection. Writers queue on an async mutex, which hands the lock over the
 /// moment it is free (SQLite's busy handler sleeps in steps of up to 100 ms).
 /// The one connection keeps its page cache: a connection's cache is emptied
@@ -44,9 +45,18 @@ pub struct WriteGate {
 
 impl WriteGate {
     /// Waits for the writer's turn; while the guard lives, [`Self::writer`]
-    /// is this caller's alone.
-    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.turn.lock().await
+    /// is this caller's alone and the direct writer waits between two
+    /// transactions.
+    pub async fn lock(&self) -> WriteTurn<'_> {
+        let turn = self.turn.lock().await;
+        let paused = match &self.direct {
+            Some(direct) => direct.pause().await,
+            None => None,
+        };
+        WriteTurn {
+            _paused: paused,
+            _turn: turn,
+        }
     }
 
     /// The writer connection's pool. Use it only while holding [`Self::lock`].
@@ -55,7 +65,7 @@ impl WriteGate {
     }
 
     /// The writer for whole transactions on its own thread, if the database
-    /// is a file. Use it only while holding [`Self::lock`].
+    /// is a file. Not under [`Self::lock`]: that would wait for itself.
     pub fn direct(&self) -> Option<&direct::Direct> {
         self.direct.as_ref()
     }
@@ -72,6 +82,12 @@ macro_rules! bind_vals {
             };
         }
     };
+}
+
+/// The sqlx writer's turn ([`WriteGate::lock`]).
+pub struct WriteTurn<'a> {
+    _paused: Option<direct::Paused>,
+    _turn: tokio::sync::MutexGuard<'a, ()>,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool. The body is compiled

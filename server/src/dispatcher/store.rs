@@ -24,41 +24,39 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<Claimed>, AppError> {
     let rows = match db {
-        Db::Sqlite(_, gate) => {
-            let _turn = gate.lock().await;
-            match gate.direct() {
-                Some(direct) => {
-                    let worker = worker.to_owned();
-                    direct
-                        .transaction(move |tx| {
-                            let mut stmt = tx.prepare_cached(&claim_sql(""))?;
-                            let values = [
-                                Val::Int(Some(now + lease_ms)),
-                                Val::Text(Some(&worker)),
-                                Val::Int(Some(now)),
-                                Val::Int(Some(limit)),
-                            ];
-                            app::db::direct::bind_numbered(&mut stmt, &values)?;
-                            let mut rows = stmt.raw_query();
-                            let mut claimed = Vec::new();
-                            while let Some(row) = rows.next()? {
-                                claimed.push(Claimed::from_direct(row)?);
-                            }
-                            Ok(claimed)
-                        })
-                        .await?
-                }
-                None => {
-                    sqlx::query_as(sqlx::AssertSqlSafe(claim_sql("")))
-                        .bind(now + lease_ms)
-                        .bind(worker)
-                        .bind(now)
-                        .bind(limit)
-                        .fetch_all(gate.writer())
-                        .await?
-                }
+        Db::Sqlite(_, gate) => match gate.direct() {
+            Some(direct) => {
+                let worker = worker.to_owned();
+                direct
+                    .transaction(move |tx| {
+                        let mut stmt = tx.prepare_cached(&claim_sql(""))?;
+                        let values = [
+                            Val::Int(Some(now + lease_ms)),
+                            Val::Text(Some(&worker)),
+                            Val::Int(Some(now)),
+                            Val::Int(Some(limit)),
+                        ];
+                        app::db::direct::bind_numbered(&mut stmt, &values)?;
+                        let mut rows = stmt.raw_query();
+                        let mut claimed = Vec::new();
+                        while let Some(row) = rows.next()? {
+                            claimed.push(Claimed::from_direct(row)?);
+                        }
+                        Ok(claimed)
+                    })
+                    .await?
             }
-        }
+            None => {
+                let _turn = gate.lock().await;
+                sqlx::query_as(sqlx::AssertSqlSafe(claim_sql("")))
+                    .bind(now + lease_ms)
+                    .bind(worker)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(gate.writer())
+                    .await?
+            }
+        },
         Db::Postgres(pool) => {
             sqlx::query_as(sqlx::AssertSqlSafe(claim_sql("FOR UPDATE SKIP LOCKED")))
                 .bind(now + lease_ms)
@@ -128,7 +126,6 @@ pub async fn record(
     if let Db::Sqlite(_, gate) = db {
         if let Some(direct) = gate.direct() {
             let results = results.to_vec();
-            let _turn = gate.lock().await;
             return direct
                 .transaction(move |tx| record_direct(tx, &results, now))
                 .await;
