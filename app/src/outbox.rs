@@ -705,10 +705,9 @@ pub fn write_events_direct(
         }
         bind_all(&mut stmt, values)?;
         if claims {
-            let mut rows = stmt.raw_query();
-            while let Some(row) = rows.next()? {
+            for c in stmt.raw_query().mapped(Claimed::from_direct) {
+                let c = c?;
                 // Only the claimed rows have an attempt counted.
-                let c = Claimed::from_direct(row)?;
                 if c.attempts == 1 {
                     claimed.push(c);
                 }

@@ -224,16 +224,6 @@ pub fn numbered<DB: Placeholders + sqlx::Database>(_tx: &sqlx::Transaction<'_, D
     DB::NUMBERED
 }
 
-/// [`value_rows`] in the style of `tx`'s backend: every parameter appears
-/// once, in the order it is bound.
-pub fn value_rows_in<DB: Placeholders + sqlx::Database>(
-    tx: &sqlx::Transaction<'_, DB>,
-    rows: usize,
-    cols: usize,
-) -> String {
-    rows_of(rows, cols, numbered(tx))
-}
-
 /// Which backend a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -265,6 +255,9 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// How long an SQLite connection waits for another one's write lock.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Every SQLite connection's settings besides WAL, `synchronous = NORMAL`,
 /// foreign keys and the busy timeout (which sqlx sets by name).
 const SQLITE_PRAGMAS: [(&str, &str); 4] = [
@@ -284,8 +277,9 @@ const SQLITE_PRAGMAS: [(&str, &str); 4] = [
 
 /// The settings of sqlx's connections, for the direct writer's.
 fn direct_pragmas() -> String {
-    let mut sql = String::from(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+    let mut sql = format!(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+        SQLITE_BUSY_TIMEOUT.as_millis()
     );
     for (name, value) in SQLITE_PRAGMAS {
         sql.push_str(&format!(" PRAGMA {name} = {value};"));
@@ -302,7 +296,7 @@ impl Db {
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true);
                 for (name, value) in SQLITE_PRAGMAS {
                     options = options.pragma(name, value);

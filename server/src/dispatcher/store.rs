@@ -37,12 +37,8 @@ pub async fn claim(
                             Val::Int(Some(limit)),
                         ];
                         app::db::direct::bind_numbered(&mut stmt, &values)?;
-                        let mut rows = stmt.raw_query();
-                        let mut claimed = Vec::new();
-                        while let Some(row) = rows.next()? {
-                            claimed.push(Claimed::from_direct(row)?);
-                        }
-                        Ok(claimed)
+                        let claimed = stmt.raw_query().mapped(Claimed::from_direct);
+                        Ok(claimed.collect::<Result<Vec<_>, _>>()?)
                     })
                     .await?
             }
@@ -137,12 +133,7 @@ pub async fn record(
         for chunk in sent_chunks(results) {
             let mut q =
                 sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sent_sql(chunk.len(), numbered)));
-            for v in sent_values(&chunk, now, numbered) {
-                q = match v {
-                    Val::Int(x) => q.bind(x),
-                    Val::Text(x) => q.bind(x),
-                };
-            }
+            app::bind_vals!(q, sent_values(&chunk, now, numbered));
             let ids: Vec<i64> = q.fetch_all(&mut *tx).await?;
             applied.extend(ids.into_iter().map(|id| DeliveryChange {
                 id,
@@ -154,12 +145,7 @@ pub async fn record(
                 continue;
             };
             let mut q = sqlx::query(sql);
-            for v in values {
-                q = match v {
-                    Val::Int(x) => q.bind(x),
-                    Val::Text(x) => q.bind(x),
-                };
-            }
+            app::bind_vals!(q, values);
             let done = q.execute(&mut *tx).await?.rows_affected() > 0;
             if let (true, Some(status)) = (done, status) {
                 applied.push(DeliveryChange { id: *id, status });
@@ -181,10 +167,9 @@ fn record_direct(
     for chunk in sent_chunks(results) {
         let mut stmt = tx.prepare_cached(&sent_sql(chunk.len(), false))?;
         app::db::direct::bind_all(&mut stmt, sent_values(&chunk, now, false))?;
-        let mut rows = stmt.raw_query();
-        while let Some(row) = rows.next()? {
+        for id in stmt.raw_query().mapped(|row| row.get(0)) {
             applied.push(DeliveryChange {
-                id: row.get(0)?,
+                id: id?,
                 status: DeliveryStatus::Sent,
             });
         }
