@@ -140,6 +140,49 @@ impl EventKind {
     }
 }
 
+impl EventKind {
+    /// The kind a stored `notification_type` names.
+    pub fn parse(value: &str) -> Result<Self, UnknownWord> {
+        match NotificationType::parse(value) {
+            Ok(t) => Ok(EventKind::Notification(t)),
+            Err(e) => SystemMessage::parse(value)
+                .map(EventKind::System)
+                .map_err(|_| e),
+        }
+    }
+
+    /// Every kind: the notification types, then the system's own messages.
+    pub fn all() -> impl Iterator<Item = EventKind> {
+        let types = NotificationType::ALL
+            .iter()
+            .map(|t| EventKind::Notification(*t));
+        types.chain(SystemMessage::ALL.iter().map(|s| EventKind::System(*s)))
+    }
+
+    /// A short human name, for the delivery log and analytics.
+    pub fn label(self, locale: Locale) -> &'static str {
+        match self {
+            EventKind::Notification(t) => t.label(locale),
+            EventKind::System(s) => s.label(locale),
+        }
+    }
+}
+
+impl SystemMessage {
+    pub fn label(self, locale: Locale) -> &'static str {
+        let (id, en) = match self {
+            SystemMessage::PhoneVerification => ("Kode verifikasi", "Verification code"),
+            SystemMessage::TestSend => ("Uji kirim", "Test send"),
+            SystemMessage::Retry => ("Kirim ulang", "Retry"),
+            SystemMessage::Digest => ("Ringkasan notifikasi", "Notification digest"),
+        };
+        match locale {
+            Locale::Id => id,
+            Locale::En => en,
+        }
+    }
+}
+
 impl From<NotificationType> for EventKind {
     fn from(t: NotificationType) -> Self {
         EventKind::Notification(t)
@@ -291,6 +334,26 @@ pub type WorkZoneCode = String;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_event_kind_parses_back_and_has_a_name_in_both_languages() {
+        let kinds: Vec<EventKind> = EventKind::all().collect();
+        assert_eq!(
+            kinds.len(),
+            NotificationType::ALL.len() + SystemMessage::ALL.len()
+        );
+        for k in kinds {
+            assert_eq!(EventKind::parse(k.as_str()), Ok(k));
+            for locale in [Locale::Id, Locale::En] {
+                assert!(!k.label(locale).contains('_'), "{}", k.label(locale));
+            }
+        }
+        assert_eq!(
+            EventKind::parse("digest").map(|k| k.label(Locale::Id)),
+            Ok("Ringkasan notifikasi")
+        );
+        assert!(EventKind::parse("no_such_type").is_err());
+    }
 
     #[test]
     fn wire_names_round_trip_for_every_vocabulary() {

@@ -39,13 +39,19 @@ pub enum Area {
     Analytics,
     /// Scheduled reports (daily summary, weekly report).
     Reports,
+    /// Message templates (the wording of every type and channel).
+    Templates,
+    /// Sending a failed delivery again.
+    Retry,
 }
 
 impl Area {
     pub fn roles(self) -> &'static [Role] {
         match self {
             Area::Inbox | Area::Settings => Role::ALL,
-            Area::Groups | Area::Providers | Area::Escalation => &[Role::Admin],
+            Area::Groups | Area::Providers | Area::Escalation | Area::Templates | Area::Retry => {
+                &[Role::Admin]
+            }
             Area::Deliveries | Area::Analytics | Area::Reports => &[Role::Admin, Role::Manager],
         }
     }
@@ -89,6 +95,8 @@ mod tests {
     fn only_admins_manage_groups_and_only_admins_and_managers_see_deliveries() {
         for role in Role::ALL {
             assert_eq!(Area::Groups.allows(*role), *role == Role::Admin);
+            assert_eq!(Area::Templates.allows(*role), *role == Role::Admin);
+            assert_eq!(Area::Retry.allows(*role), *role == Role::Admin);
             assert_eq!(
                 Area::Deliveries.allows(*role),
                 matches!(role, Role::Admin | Role::Manager)

@@ -305,7 +305,7 @@ pub async fn get_delivery(id: i64) -> Result<DeliveryDetail, AppError> {
 /// keeps its reason. Answers the new row's id; asking twice answers the same.
 #[server(endpoint = "deliveries/retry")]
 pub async fn retry_delivery(id: i64) -> Result<i64, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
+    crate::auth::session::require_area(crate::auth::Area::Retry)?;
     let state = crate::state::app_state()?;
     let new_id = store::retry(&state.db, id, crate::time::now_ms()).await?;
     state.wake.notify_one();

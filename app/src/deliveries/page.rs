@@ -9,7 +9,7 @@ use super::{
 use crate::i18n::{self, fill, tr};
 use crate::shell::{ErrorNote, Loading};
 use crate::time::format_wib;
-use domain::{Channel, DeliveryStatus, NotificationType};
+use domain::{Channel, DeliveryStatus};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
@@ -40,14 +40,9 @@ pub fn channel_label(c: Channel) -> &'static str {
 
 /// A notification type's label, or the wire name for system messages.
 pub fn type_label(t: &str) -> String {
-    match NotificationType::parse(t) {
-        Ok(t) => t.label(i18n::locale()).to_owned(),
-        Err(_) => match t {
-            "phone_verification" => tr("Kode verifikasi", "Verification code").into(),
-            "test_send" => tr("Uji kirim", "Test send").into(),
-            "retry" => tr("Kirim ulang", "Retry").into(),
-            other => other.to_owned(),
-        },
+    match domain::EventKind::parse(t) {
+        Ok(kind) => kind.label(i18n::locale()).to_owned(),
+        Err(_) => t.to_owned(),
     }
 }
 
@@ -148,11 +143,9 @@ pub fn DeliveriesPage() -> impl IntoView {
         .iter()
         .map(|c| (c.as_str().into(), channel_label(*c).into()))
         .collect();
-    let mut types: Vec<(String, String)> = NotificationType::ALL
-        .iter()
-        .map(|t| (t.as_str().into(), t.label(i18n::locale()).into()))
+    let types: Vec<(String, String)> = domain::EventKind::all()
+        .map(|k| (k.as_str().into(), k.label(i18n::locale()).into()))
         .collect();
-    types.extend(["phone_verification", "test_send"].map(|t| (t.to_owned(), type_label(t))));
 
     view! {
         <h1>{tr("Log pengiriman", "Delivery log")}</h1>

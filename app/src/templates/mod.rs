@@ -21,7 +21,7 @@ pub struct TemplateView {
 
 #[server(endpoint = "templates/list")]
 pub async fn list_templates() -> Result<Vec<TemplateView>, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
+    crate::auth::session::require_area(crate::auth::Area::Templates)?;
     store::list(&crate::state::app_state()?.db).await
 }
 
@@ -34,7 +34,7 @@ pub async fn save_template(
     subject: Option<String>,
     body: String,
 ) -> Result<i64, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
+    crate::auth::session::require_area(crate::auth::Area::Templates)?;
     store::save(
         &crate::state::app_state()?.db,
         &key,
