@@ -46,6 +46,10 @@ pub enum AppError {
     Validation(Vec<FieldError>),
     /// The whole message, already in the user's language.
     Conflict(String),
+    /// The storage cannot take the work right now (disk refusing writes,
+    /// database down): nothing was saved; the same request may pass in a
+    /// few seconds. The reference logged with the failure.
+    Unavailable(String),
     /// The reference logged with the internal error.
     Internal(String),
     Transport(String),
@@ -115,6 +119,13 @@ impl AppError {
                     .join("; ")],
             ),
             AppError::Conflict(message) => message.clone(),
+            AppError::Unavailable(reference) => fill(
+                tr(
+                    "Server sedang tidak dapat menyimpan data (ref {}). Tidak ada yang tersimpan; coba lagi beberapa detik lagi.",
+                    "The server cannot save data right now (ref {}). Nothing was saved; try again in a few seconds.",
+                ),
+                &[reference],
+            ),
             AppError::Internal(reference) => fill(
                 tr(
                     "Terjadi kesalahan di server (ref {}). Coba lagi nanti.",
@@ -142,6 +153,7 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
             AppError::Validation(_) => 422,
+            AppError::Unavailable(_) => 503,
             AppError::Internal(_) | AppError::Transport(_) => 500,
         }
     }
@@ -174,41 +186,37 @@ mod server {
 
     /// Logs an internal failure with a short reference the user can quote.
     pub fn internal(context: &str, err: &dyn std::fmt::Display) -> AppError {
-        let mut bytes = [0u8; 4];
-        let _ = getrandom::fill(&mut bytes);
-        let reference = hex::encode(bytes);
-        tracing::error!(reference, "{context}: {err}");
-        AppError::Internal(reference)
+        storage::error::internal(context, err).into()
     }
 
-    impl From<sqlx::Error> for AppError {
+    impl From<storage::Error> for AppError {
         /// A unique index refusing a row is a conflict with data that
         /// exists (the stores that expect one name it; see
-        /// [`AppError::or_taken`]); anything else is the server's failure.
-        fn from(err: sqlx::Error) -> Self {
-            match err.as_database_error() {
-                Some(db) if db.is_unique_violation() => {
-                    tracing::debug!("database: {db}");
-                    AppError::Conflict(
-                        crate::i18n::tr("Data itu sudah ada.", "That already exists.").into(),
-                    )
-                }
-                _ => internal("database", &err),
+        /// [`AppError::or_taken`]); a foreign key naming nothing is a
+        /// reference to something gone.
+        fn from(err: storage::Error) -> Self {
+            match err {
+                storage::Error::Conflict => AppError::Conflict(
+                    crate::i18n::tr("Data itu sudah ada.", "That already exists.").into(),
+                ),
+                storage::Error::Missing => AppError::NotFound(
+                    crate::i18n::tr("data yang dirujuk", "the data referred to").into(),
+                ),
+                storage::Error::Unavailable { reference } => AppError::Unavailable(reference),
+                storage::Error::Internal { reference } => AppError::Internal(reference),
             }
         }
     }
 
-    impl From<rusqlite::Error> for AppError {
-        /// Only the outbox's hot transactions use rusqlite; they insert no
-        /// rows a user could collide with.
-        fn from(err: rusqlite::Error) -> Self {
-            internal("database", &err)
+    impl From<sqlx::Error> for AppError {
+        fn from(err: sqlx::Error) -> Self {
+            storage::Error::from(err).into()
         }
     }
 
     impl From<sqlx::migrate::MigrateError> for AppError {
         fn from(err: sqlx::migrate::MigrateError) -> Self {
-            internal("migration", &err)
+            storage::Error::from(err).into()
         }
     }
 

@@ -1,6 +1,7 @@
 //! The Leptos application: pages, components and server functions.
 //!
-//! Organised by capability; each folder holds the types the browser and the
+//! The storage below them (database, outbox, live feed) is the `storage`
+//! crate. Organised by capability; each folder holds the types the browser and the
 //! server share, the server functions, the SQL (behind the `ssr` feature, so it
 //! never reaches the WASM bundle) and the page:
 //! - [`auth`]: sign-in, sessions, roles;
@@ -16,17 +17,13 @@
 //! - [`inbox`]: the in-app notifications;
 //! - [`live`]: live updates over the WebSocket (server feed, browser client);
 //! - [`templates`]: message templates (checked on save);
-//! - [`outbox`] (server only): writing events and their deliveries, the one
-//!   way a message enters the delivery pipeline;
-//! - [`db`] (server only): the SQLite / PostgreSQL pool, migrations and seed data;
+//! - [`seed`] (server only): reference and demo data;
 //! - [`i18n`]: the pages' language (Indonesian, or English by choice);
 //! - [`shell`]: the document, the router and the navigation.
 
 pub mod alerts;
 pub mod analytics;
 pub mod auth;
-#[cfg(feature = "ssr")]
-pub mod db;
 pub mod deliveries;
 pub mod digests;
 pub mod error;
@@ -35,11 +32,11 @@ pub mod groups;
 pub mod i18n;
 pub mod inbox;
 pub mod live;
-#[cfg(feature = "ssr")]
-pub mod outbox;
 pub mod providers;
 pub mod push;
 pub mod reports;
+#[cfg(feature = "ssr")]
+pub mod seed;
 pub mod settings;
 pub mod shell;
 #[cfg(feature = "ssr")]

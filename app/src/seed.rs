@@ -5,12 +5,12 @@
 //! All of it is idempotent: running it again never duplicates or overwrites
 //! what an admin has changed.
 
-use super::Db;
 use crate::error::AppError;
 use crate::time::now_ms;
-use crate::{in_tx, on_db};
 use domain::defaults::{TEMPLATES, WORK_ZONES};
 use domain::{GroupCategory, NotificationType, Priority, Role};
+use storage::Db;
+use storage::{in_tx, on_db, on_db_write};
 
 /// The password of every demo account (documented in the README).
 pub const DEMO_PASSWORD: &str = "demo12345";
@@ -381,7 +381,7 @@ pub async fn ensure_demo_data(db: &Db) -> Result<bool, AppError> {
 /// Web push: no credentials beyond a contact the browsers' push services are
 /// told (RFC 8292's `sub`); the key pair is the server's own (`server_keys`).
 async fn demo_push_account(db: &Db, now: i64) -> Result<(), AppError> {
-    on_db!(db, |pool| sqlx::query(
+    on_db_write!(db, |pool| sqlx::query(
         "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
              rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
          VALUES ('Web Push', 'webpush', 'push', '{\"subject\": \"mailto:noc@demo.id\"}', TRUE, 1,
@@ -407,7 +407,7 @@ async fn demo_reports(db: &Db, now: i64) -> Result<(), AppError> {
         ("Laporan harian", "daily_summary", None),
         ("Laporan mingguan", "weekly_report", Some(0i64)),
     ] {
-        on_db!(db, |pool| sqlx::query(
+        on_db_write!(db, |pool| sqlx::query(
             "INSERT INTO report_schedules (name, kind, weekday, minute_of_day, time_zone, group_id,
                  email_role, enabled, created_at, updated_at)
              VALUES ($1, $2, $3, 420, 'Asia/Jakarta', $4, 'manager', TRUE, $5, $5)"

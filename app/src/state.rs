@@ -1,11 +1,11 @@
 //! The one state value of the Axum host. leptos_axum provides it as context to
 //! every render and server function; read it only through [`app_state`].
 
-use crate::db::Db;
 use crate::error::AppError;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use leptos::prelude::use_context;
+use storage::db::Db;
 
 #[derive(Clone, Debug)]
 pub struct AppState {

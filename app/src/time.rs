@@ -4,12 +4,7 @@
 pub type Millis = i64;
 
 #[cfg(feature = "ssr")]
-pub fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use storage::now_ms;
 
 /// `2026-11-25 14:03` in Western Indonesia Time (UTC+7, no daylight saving),
 /// the operator's own zone; good enough for lists without a tz database in WASM.

@@ -1,8 +1,8 @@
 //! The two migration histories must describe the same schema: same tables,
 //! same columns, same indexes. A column added to one backend only fails here.
 
-use app::db::testing::TestDb;
 use std::collections::BTreeSet;
+use storage::db::testing::TestDb;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_postgres_schemas_have_the_same_tables_columns_and_indexes() {
@@ -11,10 +11,10 @@ async fn sqlite_and_postgres_schemas_have_the_same_tables_columns_and_indexes() 
         return;
     };
 
-    let app::db::Db::Sqlite(sp, _) = &sqlite.db else {
+    let storage::db::Db::Sqlite(sp, _) = &sqlite.db else {
         unreachable!()
     };
-    let app::db::Db::Postgres(pp) = &pg.db else {
+    let storage::db::Db::Postgres(pp) = &pg.db else {
         unreachable!()
     };
 

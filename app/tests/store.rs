@@ -1,10 +1,11 @@
 //! Store tests: the same assertions against SQLite and PostgreSQL.
 
 use app::auth::session;
-use app::db::{seed, Db};
 use app::error::AppError;
-use app::{on_db, store_test};
+use app::seed;
 use domain::Role;
+use storage::db::Db;
+use storage::{on_db, on_db_write, store_test};
 
 async fn count(db: &Db, sql: &'static str) -> i64 {
     on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
@@ -26,7 +27,7 @@ store_test!(
         assert_eq!(templates, domain::defaults::TEMPLATES.len() as i64);
         assert_eq!(count(db, "SELECT COUNT(*) FROM work_zones").await, 3);
 
-        on_db!(db, |pool| {
+        on_db_write!(db, |pool| {
             sqlx::query(
         "UPDATE message_templates SET body = 'diubah {ticket_id}' WHERE key = 'ticket_assigned' AND locale = 'id'"
     )
@@ -136,7 +137,7 @@ store_test!(invalid_rows_are_refused_and_nothing_is_half_written, |db| {
     seed::ensure_reference_data(db).await.unwrap();
     // An unknown role violates the CHECK; the settings row of the same
     // transaction must not survive either.
-    let bad = on_db!(db, |pool| sqlx::query(
+    let bad = on_db_write!(db, |pool| sqlx::query(
         "INSERT INTO users (name, email, password_hash, role, created_at, updated_at)
          VALUES ('x', 'x@y.z', 'h', 'superuser', 0, 0)"
     )
@@ -201,7 +202,7 @@ store_test!(
                 .unwrap(),
             None
         );
-        on_db!(db, |pool| sqlx::query(
+        on_db_write!(db, |pool| sqlx::query(
             "UPDATE users SET active = FALSE WHERE id = $1"
         )
         .bind(id)
@@ -416,7 +417,7 @@ store_test!(settings_are_saved_whole_and_read_back, |db| {
 
 store_test!(a_changed_number_loses_its_verification, |db| {
     let user = technician(db, Some("+6281234567890")).await;
-    on_db!(db, |pool| sqlx::query(
+    on_db_write!(db, |pool| sqlx::query(
         "UPDATE users SET phone_verified_at = 1 WHERE id = $1"
     )
     .bind(user.id)
@@ -539,7 +540,7 @@ store_test!(
         .await
         .unwrap());
         let shown = |provider: Option<&'static str>| async move {
-            on_db!(db, |pool| sqlx::query(
+            on_db_write!(db, |pool| sqlx::query(
                 "UPDATE deliveries SET provider = $1 WHERE id = $2"
             )
             .bind(provider)
@@ -656,7 +657,7 @@ use app::deliveries::{store as log, Cursor, DeliveryFilter};
 /// `n` deliveries, alternating status and channel, one millisecond apart.
 async fn log_rows(db: &Db, n: i64) {
     seed::ensure_reference_data(db).await.unwrap();
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         for i in 0..n {
             let (status, channel) = if i % 2 == 0 {
                 ("sent", "whatsapp")
@@ -1057,7 +1058,7 @@ store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
             Some("nomor tidak terdaftar"),
         ),
     ];
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         for (at, channel, provider, status, cost, delivered_after, error) in rows {
             sqlx::query(
                 "INSERT INTO deliveries (notification_type, priority, channel, provider, recipient, message,
@@ -1119,7 +1120,7 @@ store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
     );
 
     // A status that moves changes the fingerprint.
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         sqlx::query(
         "UPDATE deliveries SET status = 'read', read_at = created_at + 1000 WHERE status = 'delivered'"
     )

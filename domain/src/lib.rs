@@ -18,13 +18,15 @@
 //! - [`sms`]: SMS segments (GSM-7 / UCS-2) and WhatsApp text made to fit;
 //! - [`preferences`]: the switches of a user's notification settings;
 //! - [`verification`]: the rules of one-time phone codes;
-//! - [`defaults`]: the default templates and demo master data.
+//! - [`defaults`]: the default templates and demo master data;
+//! - [`live`]: the live socket's frames and the inbox items they carry.
 
 pub mod defaults;
 pub mod digest;
 pub mod email;
 pub mod escalation;
 pub mod kinds;
+pub mod live;
 pub mod numbers;
 pub mod phone;
 pub mod preferences;

@@ -11,8 +11,6 @@
 use app::alerts::store;
 use app::alerts::token::{LinkError, LinkKey};
 use app::alerts::{AckOutcome, AlertView};
-use app::db::Db;
-use app::live::feed::Feed;
 use app::time::{format_wib, now_ms};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -22,6 +20,8 @@ use axum::Router;
 use domain::escalation::AckChannel;
 use domain::Locale;
 use std::sync::Arc;
+use storage::db::Db;
+use storage::feed::Feed;
 
 pub struct Acks {
     pub db: Db,

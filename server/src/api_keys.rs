@@ -3,14 +3,14 @@
 //! ingestion at a thousand events a second does not read the table each time
 //! (a revoked key stops working within the cache's lifetime).
 
-use app::db::Db;
 use app::error::AppError;
-use app::on_db;
 use app::time::now_ms;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use storage::db::Db;
+use storage::{on_db, on_db_write};
 use tokio::sync::RwLock;
 
 pub const PREFIX: &str = "nk_";
@@ -42,7 +42,7 @@ pub async fn insert(
     key: &str,
     created_by: Option<i64>,
 ) -> Result<i64, AppError> {
-    let id: i64 = on_db!(db, |pool| {
+    let id: i64 = on_db_write!(db, |pool| {
         sqlx::query_scalar(
         "INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"
     )
@@ -92,7 +92,7 @@ impl ApiKeyCache {
             Some(id) => {
                 known.insert(h, (id, Instant::now()));
                 drop(known);
-                let _ = on_db!(&self.db, |pool| sqlx::query(
+                let _ = on_db_write!(&self.db, |pool| sqlx::query(
                     "UPDATE api_keys SET last_used_at = $1 WHERE id = $2"
                 )
                 .bind(now_ms())

@@ -35,7 +35,7 @@ pub struct Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("database_url", &app::db::redact_url(&self.database_url))
+            .field("database_url", &storage::db::redact_url(&self.database_url))
             .field("max_db_connections", &self.max_db_connections)
             .field("demo_data", &self.demo_data)
             .field("secure_cookies", &self.secure_cookies)
@@ -62,7 +62,7 @@ impl Config {
     pub fn from_env() -> Result<Self, String> {
         let database_url = std::env::var("DATABASE_URL")
             .unwrap_or_else(|_| "sqlite:data/notifikasi.db".to_owned());
-        app::db::Backend::of_url(&database_url)?;
+        storage::db::Backend::of_url(&database_url)?;
         let max_db_connections = match std::env::var("DB_MAX_CONNECTIONS") {
             Ok(v) => v
                 .parse()

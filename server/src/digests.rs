@@ -8,12 +8,12 @@
 //! carries the idempotency key `digest:{user}:{due}`). A digest missed while
 //! nothing ran goes out once at start; lines never wait for more than one.
 
-use app::db::Db;
 use app::digests::store::{self, Digest, Due};
 use app::error::AppError;
-use app::outbox::{NewDelivery, NewEvent};
 use domain::digest::{self, Item};
 use domain::{Channel, EventKind, Locale, Priority, SystemMessage};
+use storage::db::Db;
+use storage::outbox::{NewDelivery, NewEvent};
 
 /// Sends every digest due at `now`; returns the events written.
 pub async fn run_due(db: &Db, now: i64, settings_url: &str) -> Result<Vec<i64>, AppError> {

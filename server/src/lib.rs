@@ -27,8 +27,7 @@ pub mod reports;
 pub mod testkit;
 pub mod webhooks;
 
-use app::db::{seed, Db};
-use app::live::feed::Feed;
+use app::seed;
 use app::state::AppState;
 use app::{shell, App};
 use axum::{routing::get, Router};
@@ -39,6 +38,8 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use storage::db::Db;
+use storage::feed::Feed;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
@@ -56,7 +57,7 @@ pub async fn open_database(config: &Config) -> Result<Db, String> {
         .map_err(|e| {
             format!(
                 "cannot open {}: {e}",
-                app::db::redact_url(&config.database_url)
+                storage::db::redact_url(&config.database_url)
             )
         })?;
     db.migrate()
@@ -148,6 +149,19 @@ pub async fn start(
     let vapid = app::push::vapid::VapidKey::load_or_create(&db, app::time::now_ms())
         .await
         .map_err(|e| format!("VAPID key: {e}"))?;
+    // SQLite runs one instance: whatever it left `sending` died with its
+    // last run. Requeued before anything here can claim or hand over a row,
+    // so no row of this run is mistaken for one of the last.
+    if options.dispatcher.is_some() && matches!(db, Db::Sqlite(..)) {
+        match storage::outbox::rescue_all_at_start(&db, app::time::now_ms()).await {
+            Ok(n) if n > 0 => tracing::warn!(
+                rows = n,
+                "requeued deliveries interrupted by the last shutdown"
+            ),
+            Ok(_) => {}
+            Err(e) => return Err(format!("requeueing interrupted deliveries: {e}")),
+        }
+    }
     let wake = Arc::new(Notify::new());
     let shutdown = CancellationToken::new();
     let feed = Feed::new();
@@ -321,7 +335,8 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Server functions answer every error with 500. The error says what it was
 /// (a refusal, a mistake in the form, …), so its answer gets that status:
-/// 401, 403, 404, 409 or 422, and 500 stays for the server's own failures.
+/// 401, 403, 404, 409 or 422, 503 with `Retry-After` while storage refuses
+/// work, and 500 stays for the server's own failures.
 /// The browser's client reads any 4xx/5xx body as the error, as before.
 async fn error_status(
     req: axum::extract::Request,
@@ -341,6 +356,12 @@ async fn error_status(
     if let Ok(e) = serde_json::from_slice::<app::AppError>(&bytes) {
         if let Ok(status) = axum::http::StatusCode::from_u16(e.status()) {
             parts.status = status;
+        }
+        if parts.status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+            parts.headers.insert(
+                axum::http::header::RETRY_AFTER,
+                storage::error::RETRY_AFTER_SECS.into(),
+            );
         }
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))

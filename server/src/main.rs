@@ -7,11 +7,12 @@
 //!   adds a provider account;
 //! - `server provider-list`: lists accounts (never their credentials).
 
-use app::db::{seed, Db};
+use app::seed;
 use leptos::prelude::*;
 use server::config::Config;
 use server::dispatcher::DispatcherConfig;
 use server::{open_database, start, StartOptions};
+use storage::db::Db;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -105,7 +106,7 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
     let now = app::time::now_ms();
-    let id: i64 = app::on_db!(&db, |pool| sqlx::query_scalar(
+    let id: i64 = storage::on_db_write!(&db, |pool| sqlx::query_scalar(
         "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
              rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
          VALUES ($1, $2, $10, $3, $4, TRUE, $5, $6, $7, $8, $9, $9) RETURNING id"
@@ -134,7 +135,7 @@ type AccountLine = (i64, String, String, Option<String>, bool, i64, i64, i64);
 async fn provider_list() -> Result<(), String> {
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
-    let rows: Vec<AccountLine> = app::on_db!(&db, |pool| sqlx::query_as(
+    let rows: Vec<AccountLine> = storage::on_db!(&db, |pool| sqlx::query_as(
         "SELECT id, name, kind, base_url, enabled, failover_order, rate_limit_per_minute, price_rupiah
          FROM provider_accounts ORDER BY failover_order, id"
     )

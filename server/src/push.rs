@@ -3,7 +3,6 @@
 //! with the session cookie from the person's own browser: a receipt for
 //! someone else's delivery, or without a session, changes nothing.
 
-use crate::dispatcher::store::{self, Applied, MessageKey};
 use crate::dispatcher::worker::push_message_id;
 use app::auth::session::SessionInfo;
 use app::live::DeliveryChange;
@@ -15,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use domain::DeliveryStatus;
 use serde::Deserialize;
+use storage::outbox::{self as store, Applied, MessageKey};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

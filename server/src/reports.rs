@@ -10,15 +10,15 @@
 //! run missed while no instance was up is sent once when one starts, and the
 //! next is counted from then (no burst of old reports).
 
-use app::db::Db;
 use app::error::AppError;
-use app::live::feed::Feed;
-use app::outbox::{NewDelivery, NewEvent, NewInboxItem};
 use app::reports::store::{self, Run, Schedule};
 use chrono::{DateTime, TimeZone, Utc};
 use domain::{Channel, DeliveryStatus, EventKind, NotificationType, Priority};
 use std::sync::Arc;
 use std::time::Duration;
+use storage::db::Db;
+use storage::feed::Feed;
+use storage::outbox::{NewDelivery, NewEvent, NewInboxItem};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 

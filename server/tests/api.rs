@@ -3,11 +3,11 @@
 
 mod support;
 
-use app::store_test;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use server::testkit::fakes::{Fake, Kind};
 use server::DEMO_API_KEY;
+use storage::store_test;
 use support::*;
 
 fn client() -> reqwest::Client {
@@ -255,7 +255,7 @@ store_test!(the_openapi_document_matches_the_api, |db| {
 });
 
 /// A sent delivery to apply callbacks to; returns (delivery id, provider message id).
-async fn sent_via(db: &app::db::Db, kind: Kind, key: &str) -> (i64, String, Fake) {
+async fn sent_via(db: &storage::db::Db, kind: Kind, key: &str) -> (i64, String, Fake) {
     let fake = Fake::start(kind).await;
     disable_all_accounts(db).await;
     add_account(db, &fake, kind, 1, 6000, 100, 2000).await;
@@ -267,8 +267,8 @@ async fn sent_via(db: &app::db::Db, kind: Kind, key: &str) -> (i64, String, Fake
     (row.id, row.provider_message_id.unwrap(), fake)
 }
 
-async fn account_id(db: &app::db::Db, kind: &str) -> i64 {
-    app::on_db!(db, |pool| sqlx::query_scalar(
+async fn account_id(db: &storage::db::Db, kind: &str) -> i64 {
+    storage::on_db!(db, |pool| sqlx::query_scalar(
         "SELECT id FROM provider_accounts WHERE kind = $1 AND enabled = TRUE"
     )
     .bind(kind)
@@ -332,10 +332,7 @@ store_test!(
         );
         assert_eq!(post(read.clone(), None).await, StatusCode::UNAUTHORIZED);
         assert_eq!(
-            server::dispatcher::store::status_of(db, id)
-                .await
-                .unwrap()
-                .as_str(),
+            storage::outbox::status_of(db, id).await.unwrap().as_str(),
             "sent"
         );
 
@@ -353,16 +350,13 @@ store_test!(
                 StatusCode::OK
             );
             assert_eq!(
-                server::dispatcher::store::status_of(db, id)
-                    .await
-                    .unwrap()
-                    .as_str(),
+                storage::outbox::status_of(db, id).await.unwrap().as_str(),
                 expected,
                 "after {s}"
             );
         }
         let (delivered_at, read_at): (Option<i64>, Option<i64>) =
-            app::on_db!(db, |pool| sqlx::query_as(
+            storage::on_db!(db, |pool| sqlx::query_as(
                 "SELECT delivered_at, read_at FROM deliveries WHERE id = $1"
             )
             .bind(id)
@@ -394,7 +388,7 @@ store_test!(a_meta_failure_callback_records_the_error_code, |db| {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let (status, error): (String, Option<String>) = app::on_db!(db, |pool| sqlx::query_as(
+    let (status, error): (String, Option<String>) = storage::on_db!(db, |pool| sqlx::query_as(
         "SELECT status, error FROM deliveries WHERE id = $1"
     )
     .bind(id)
@@ -428,10 +422,7 @@ store_test!(
         // First callback links the stateid; later ones carry only the stateid.
         assert_eq!(post("fonnte-hook", json!({"device": "6281200000000", "id": message_id.parse::<i64>().unwrap(), "stateid": "st-77", "status": "sent", "state": "delivered"})).await, StatusCode::OK);
         assert_eq!(
-            server::dispatcher::store::status_of(db, id)
-                .await
-                .unwrap()
-                .as_str(),
+            storage::outbox::status_of(db, id).await.unwrap().as_str(),
             "delivered"
         );
         assert_eq!(
@@ -443,10 +434,7 @@ store_test!(
             StatusCode::OK
         );
         assert_eq!(
-            server::dispatcher::store::status_of(db, id)
-                .await
-                .unwrap()
-                .as_str(),
+            storage::outbox::status_of(db, id).await.unwrap().as_str(),
             "read"
         );
         // An unknown message is acknowledged (Fonnte would retry 15 times) but logged.
@@ -488,11 +476,70 @@ store_test!(wablas_tracking_callbacks_map_received_to_delivered, |db| {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
-        server::dispatcher::store::status_of(db, id)
-            .await
-            .unwrap()
-            .as_str(),
+        storage::outbox::status_of(db, id).await.unwrap().as_str(),
         "delivered"
     );
     srv.stop().await;
 });
+
+/// Posts the sign-in form as the browser does; answers the status and the
+/// `Retry-After` header.
+async fn sign_in(base: &str, email: &str) -> (StatusCode, Option<String>) {
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/api/auth/login"))
+        .form(&[("email", email), ("password", "demo12345")])
+        .send()
+        .await
+        .unwrap();
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (res.status(), retry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_disk_refuses_writes_the_server_answers_503_and_then_recovers_by_itself() {
+    let (t, disk) = storage::db::testing::TestDb::sqlite_on_faulty_disk().await;
+    let db = &t.db;
+    setup_with_api_key(db).await;
+    let srv = spawn_server(db).await;
+    let base = format!("http://{}", srv.addr);
+    let user = user_id(db, "tek.karawang1@demo.id").await;
+    let event = assignment(user, "disk-1").to_string();
+
+    disk.refuse_writes(true);
+    for _ in 0..2 {
+        let res = client()
+            .post(format!("{base}/api/v1/events"))
+            .bearer_auth(DEMO_API_KEY)
+            .header("content-type", "application/json")
+            .body(event.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()["retry-after"], "5");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "unavailable", "{body}");
+        let (status, retry) = sign_in(&base, "admin@demo.id").await;
+        assert_eq!(
+            (status, retry.as_deref()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("5"))
+        );
+    }
+    assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, 0);
+
+    // The disk is back: the same requests pass, nothing of the refused ones
+    // was half-written (the event is new, not a duplicate).
+    disk.refuse_writes(false);
+    let (s, b) = post_event(&base, Some(DEMO_API_KEY), event).await;
+    assert_eq!((s, &b["duplicate"]), (StatusCode::ACCEPTED, &json!(false)));
+    let (status, _) = sign_in(&base, "admin@demo.id").await;
+    assert!(status.is_redirection() || status.is_success(), "{status}");
+    srv.stop().await;
+    t.close().await;
+}

@@ -5,8 +5,6 @@
 
 mod support;
 
-use app::db::Db;
-use app::store_test;
 use server::testkit::fakes::{Fake, Kind};
 use server::DEMO_API_KEY;
 use std::collections::HashMap;
@@ -14,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use storage::db::Db;
+use storage::store_test;
 use support::*;
 
 const EVENTS: usize = 120;
@@ -26,14 +26,23 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_server(url: &str, port: u16) -> Child {
+/// The dispatcher's lease: PostgreSQL waits for a dead instance's leases to
+/// expire (several instances may share it), so it gets a short one; SQLite
+/// runs one instance, which owns every lease at start, so a restart must
+/// requeue the interrupted rows at once however long the lease.
+fn lease_ms(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(..) => "600000",
+        Db::Postgres(_) => "3000",
+    }
+}
+
+fn start_server(url: &str, port: u16, lease_ms: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_server"))
         .env("DATABASE_URL", url)
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
-        // Short leases so PostgreSQL (which waits for them, as several
-        // instances may share it) rescues the killed instance's rows quickly.
-        .env("DISPATCH_LEASE_MS", "3000")
+        .env("DISPATCH_LEASE_MS", lease_ms)
         .env_remove("DEMO_DATA")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -108,7 +117,7 @@ async fn crash_and_recover(db: &Db, url: &str) {
     ];
 
     let port = free_port();
-    let mut child = start_server(url, port);
+    let mut child = start_server(url, port, lease_ms(db));
     wait_healthy(port).await;
     let accepted = Arc::new(AtomicUsize::new(0));
     let poster = tokio::spawn(post_all(port, users.clone(), accepted.clone()));
@@ -126,7 +135,7 @@ async fn crash_and_recover(db: &Db, url: &str) {
         "the crash must interrupt the load ({at_crash} accepted)"
     );
 
-    let mut child = start_server(url, port);
+    let mut child = start_server(url, port, lease_ms(db));
     wait_healthy(port).await;
     poster.await.unwrap();
     assert_eq!(accepted.load(Ordering::Relaxed), EVENTS);
@@ -173,7 +182,7 @@ async fn crash_and_recover(db: &Db, url: &str) {
         *got.entry((ticket, r.form_field("target").unwrap()))
             .or_default() += 1;
     }
-    let rows: Vec<(String, String, i64)> = app::on_db!(db, |pool| {
+    let rows: Vec<(String, String, i64)> = storage::on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT d.recipient, e.data, d.attempts FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.channel = 'whatsapp'"
     )
@@ -204,6 +213,6 @@ async fn crash_and_recover(db: &Db, url: &str) {
 }
 
 store_test!(a_kill_9_mid_load_loses_nothing, |db| {
-    let url = app::db::testing::url_of(db).await;
+    let url = storage::db::testing::url_of(db).await;
     crash_and_recover(db, &url).await;
 });

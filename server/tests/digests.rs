@@ -6,10 +6,10 @@
 
 mod support;
 
-use app::db::Db;
-use app::store_test;
 use serde_json::json;
 use server::digests::run_due;
+use storage::db::Db;
+use storage::store_test;
 use support::*;
 
 const SETTINGS: &str = "http://localhost:3000/settings";
@@ -29,7 +29,7 @@ async fn digest_at_five(db: &Db) -> (i64, i64) {
     app::settings::store::save(db, budi, &valid, now)
         .await
         .unwrap();
-    let due: Option<i64> = app::on_db!(db, |pool| sqlx::query_scalar(
+    let due: Option<i64> = storage::on_db!(db, |pool| sqlx::query_scalar(
         "SELECT digest_next_at FROM notification_settings WHERE user_id = $1"
     )
     .bind(budi)
@@ -51,7 +51,7 @@ fn assigned(user: i64, priority: &str, ticket: &str) -> serde_json::Value {
 }
 
 async fn digest_events(db: &Db) -> Vec<i64> {
-    app::on_db!(db, |pool| sqlx::query_scalar(
+    storage::on_db!(db, |pool| sqlx::query_scalar(
         "SELECT id FROM events WHERE notification_type = 'digest' ORDER BY id"
     )
     .fetch_all(pool)
@@ -69,7 +69,7 @@ store_test!(
 
         let mut low = Vec::new();
         for ticket in ["TK-D1", "TK-D2"] {
-            let server::dispatcher::store::Inserted::Created(id) =
+            let storage::outbox::Inserted::Created(id) =
                 ingest(db, assigned(budi, "low", ticket)).await.unwrap()
             else {
                 panic!("duplicate")
@@ -86,7 +86,7 @@ store_test!(
             assert_eq!(channels, ["in_app"]);
         }
         // Medium priority is not held.
-        let server::dispatcher::store::Inserted::Created(medium) =
+        let storage::outbox::Inserted::Created(medium) =
             ingest(db, assigned(budi, "medium", "TK-D3")).await.unwrap()
         else {
             panic!("duplicate")
@@ -136,7 +136,7 @@ store_test!(
         );
 
         // The timer moved to tomorrow; the lines are carried; nothing repeats.
-        let next: Option<i64> = app::on_db!(db, |pool| sqlx::query_scalar(
+        let next: Option<i64> = storage::on_db!(db, |pool| sqlx::query_scalar(
             "SELECT digest_next_at FROM notification_settings WHERE user_id = $1"
         )
         .bind(budi)
@@ -170,7 +170,7 @@ store_test!(
         app::settings::store::save(db, budi, &form.validate(domain::Locale::Id).unwrap(), now)
             .await
             .unwrap();
-        let kept: i64 = app::on_db!(db, |pool| sqlx::query_scalar(
+        let kept: i64 = storage::on_db!(db, |pool| sqlx::query_scalar(
             "SELECT digest_minute FROM notification_settings WHERE user_id = $1"
         )
         .bind(budi)
@@ -178,7 +178,7 @@ store_test!(
         .await
         .unwrap());
         assert_eq!(kept, 17 * 60, "the chosen time is kept for next time");
-        let server::dispatcher::store::Inserted::Created(after) =
+        let storage::outbox::Inserted::Created(after) =
             ingest(db, assigned(budi, "low", "TK-D4")).await.unwrap()
         else {
             panic!("duplicate")

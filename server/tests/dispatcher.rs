@@ -2,12 +2,12 @@
 
 mod support;
 
-use app::store_test;
 use app::time::now_ms;
-use server::dispatcher::store::{self, EventParts, Inserted, Outcome};
 use server::testkit::fakes::{Behaviour, Fake, Kind};
 use std::sync::Arc;
 use std::time::Duration;
+use storage::outbox::{self as store, EventParts, Inserted, Outcome};
+use storage::store_test;
 use support::*;
 
 store_test!(
@@ -272,7 +272,7 @@ store_test!(
         add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
         let budi = user_id(db, "tek.karawang1@demo.id").await;
         // Push on, a device subscribed, but no push account enabled.
-        app::on_db!(db, |pool| {
+        storage::on_db_write!(db, |pool| {
             sqlx::query("UPDATE notification_settings SET push_enabled = TRUE WHERE user_id = $1")
                 .bind(budi)
                 .execute(pool)
@@ -379,7 +379,7 @@ store_test!(quiet_hours_defer_whatsapp_to_the_end_of_the_window, |db| {
     let minute = (now.hour() * 60 + now.minute()) as i64;
     let end = (minute + 2) % 1440;
     let start = (minute + 1439) % 1440;
-    app::on_db!(db, |pool| {
+    storage::on_db_write!(db, |pool| {
         sqlx::query(
         "UPDATE notification_settings SET quiet_hours_enabled = TRUE, quiet_start_minute = $1, quiet_end_minute = $2 WHERE user_id = $3"
     )
@@ -488,7 +488,7 @@ store_test!(
     a_status_that_arrives_before_the_send_is_recorded_is_applied_after,
     |db| {
         use domain::DeliveryStatus;
-        use server::dispatcher::store::{apply_or_hold, Applied, MessageKey};
+        use storage::outbox::{apply_or_hold, Applied, MessageKey};
         setup(db).await;
         let fonnte = Fake::start(Kind::Fonnte).await;
         add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
@@ -551,7 +551,7 @@ store_test!(
     |db| {
         setup(db).await;
         disable_all_accounts(db).await;
-        app::on_db!(db, |pool| sqlx::query(
+        storage::on_db_write!(db, |pool| sqlx::query(
             "UPDATE provider_accounts SET enabled = TRUE WHERE kind = 'sandbox'"
         )
         .execute(pool)
@@ -574,7 +574,7 @@ store_test!(
         })
         .await;
         let (sent, delivered, read): (Option<i64>, Option<i64>, Option<i64>) =
-            app::on_db!(db, |pool| {
+            storage::on_db!(db, |pool| {
                 sqlx::query_as(
                     "SELECT sent_at, delivered_at, read_at FROM deliveries WHERE id = $1",
                 )
@@ -594,8 +594,8 @@ store_test!(
 store_test!(
     deliveries_claimed_at_insert_are_leased_and_requeued_if_never_sent,
     |db| {
-        use app::outbox::{Lease, NewDelivery, NewEvent};
         use domain::{Channel, DeliveryStatus};
+        use storage::outbox::{Lease, NewDelivery, NewEvent};
         setup(db).await;
         let now = now_ms();
         let event = NewEvent::test_send(serde_json::json!({"test": "handoff"}));
@@ -647,7 +647,7 @@ store_test!(
                 ("+6281200000002".into(), "queued".into(), 0),
             ]
         );
-        let leased: (Option<i64>, Option<String>) = app::on_db!(db, |pool| sqlx::query_as(
+        let leased: (Option<i64>, Option<String>) = storage::on_db!(db, |pool| sqlx::query_as(
             "SELECT lease_expires_at, locked_by FROM deliveries WHERE id = $1"
         )
         .bind(claimed[0].id)
@@ -677,8 +677,8 @@ store_test!(
 store_test!(
     a_delivery_written_as_claimed_without_a_lease_is_refused_whole,
     |db| {
-        use app::outbox::{NewDelivery, NewEvent};
         use domain::{Channel, DeliveryStatus};
+        use storage::outbox::{NewDelivery, NewEvent};
         setup(db).await;
         let before = count(db, "SELECT COUNT(*) FROM events").await;
         let event = NewEvent::test_send(serde_json::json!({"test": "no lease"}));
@@ -714,8 +714,8 @@ store_test!(
 store_test!(
     a_group_commit_writes_each_new_event_once_and_answers_repeated_keys_with_the_first,
     |db| {
-        use app::outbox::{NewDelivery, NewEvent, NewInboxItem};
         use domain::Channel;
+        use storage::outbox::{NewDelivery, NewEvent, NewInboxItem};
         setup(db).await;
         let now = now_ms();
         let someone = count(db, "SELECT MIN(id) FROM users").await;
@@ -798,7 +798,7 @@ store_test!(
             (end.0 - start.0, end.1 - start.1, end.2 - start.2),
             (5, 5, 5)
         );
-        let titles: i64 = app::on_db!(db, |pool| sqlx::query_scalar(
+        let titles: i64 = storage::on_db!(db, |pool| sqlx::query_scalar(
             "SELECT COUNT(*) FROM notifications n JOIN deliveries d ON d.event_id = n.event_id
              WHERE n.title = 'untuk ' || d.recipient AND d.event_id >= $1"
         )
@@ -809,3 +809,62 @@ store_test!(
         assert_eq!(titles, 5, "inbox items belong to their own event");
     }
 );
+
+/// A single SQLite instance owns every lease when it starts: what its last
+/// run left `sending` is requeued, due at once, before the server takes any
+/// work (so nothing this run hands over can be mistaken for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqlite_server_requeues_its_last_runs_leases_at_once_before_it_takes_work() {
+    use domain::{Channel, DeliveryStatus};
+    use storage::outbox::{Lease, NewDelivery, NewEvent};
+    let t = storage::db::testing::TestDb::sqlite().await;
+    let db = &t.db;
+    setup(db).await;
+    let now = now_ms();
+    let mut row = NewDelivery::queued(
+        Channel::Whatsapp,
+        "+6281200000001".into(),
+        None,
+        "pesan".into(),
+        now,
+        3,
+    );
+    row.status = DeliveryStatus::Sending;
+    // Leased for an hour by the run that died.
+    let lease = Lease {
+        worker: "previous-run".into(),
+        until: now + 3_600_000,
+    };
+    let batch = Arc::new(vec![EventParts {
+        event: NewEvent::test_send(serde_json::json!({"test": "restart"})),
+        deliveries: vec![row],
+        inbox: vec![],
+    }]);
+    let (_, claimed) = store::insert_events(db, batch, now, Some(&lease))
+        .await
+        .unwrap();
+    let id = claimed[0].id;
+
+    let before_start = now_ms();
+    // A dispatcher with no free worker: nothing claims the row again, so
+    // what the start did to it stays visible.
+    let dispatcher = server::dispatcher::DispatcherConfig {
+        concurrency: 0,
+        ..Default::default()
+    };
+    let srv = server::testkit::start_on_loopback(db.clone(), Some(dispatcher))
+        .await
+        .unwrap();
+    // Already when `start` returns: requeued and due, not in an hour.
+    let (status, due): (String, i64) = storage::on_db!(db, |pool| sqlx::query_as(
+        "SELECT status, next_attempt_at FROM deliveries WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(status, "queued");
+    assert!(due >= before_start && due <= now_ms(), "due at {due}");
+    srv.stop().await;
+    t.close().await;
+}

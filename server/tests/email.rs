@@ -5,11 +5,11 @@
 
 mod support;
 
-use app::db::Db;
-use app::store_test;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use storage::db::Db;
+use storage::store_test;
 use support::*;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -131,7 +131,7 @@ async fn add_account_at(db: &Db, url: &str, extra: Value, price: i64) -> i64 {
         credentials[k] = v.clone();
     }
     let now = app::time::now_ms();
-    app::on_db!(db, |pool| {
+    storage::on_db_write!(db, |pool| {
         sqlx::query_scalar(
         "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
              rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
@@ -155,7 +155,7 @@ fn email_row(rows: Vec<Row>) -> Row {
 }
 
 async fn response_of(db: &Db, id: i64) -> Option<String> {
-    app::on_db!(db, |pool| sqlx::query_scalar(
+    storage::on_db!(db, |pool| sqlx::query_scalar(
         "SELECT provider_response FROM deliveries WHERE id = $1"
     )
     .bind(id)
@@ -373,7 +373,7 @@ store_test!(
         );
 
         // The account is edited (another login name): a new connection.
-        app::on_db!(db, |pool| sqlx::query(
+        storage::on_db_write!(db, |pool| sqlx::query(
             "UPDATE provider_accounts SET credentials = $2 WHERE id = $1"
         )
         .bind(account)

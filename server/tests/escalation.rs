@@ -9,13 +9,13 @@ mod support;
 use app::alerts::store as alerts;
 use app::alerts::token::{LinkKey, LINK_TTL_MS};
 use app::alerts::AckOutcome;
-use app::db::Db;
-use app::store_test;
 use app::time::now_ms;
 use domain::escalation::AckChannel;
 use reqwest::StatusCode;
 use serde_json::json;
 use server::testkit::fakes::{Fake, Kind};
+use storage::db::Db;
+use storage::store_test;
 use support::*;
 
 const MINUTE: i64 = 60_000;
@@ -42,7 +42,7 @@ struct Alert {
 }
 
 async fn alert_of(db: &Db, event_id: i64) -> Alert {
-    app::on_db!(db, |pool| sqlx::query_as(
+    storage::on_db!(db, |pool| sqlx::query_as(
         "SELECT id, status, next_step, next_step_at, acknowledged_by, ack_channel, created_at
          FROM alerts WHERE event_id = $1"
     )
@@ -54,7 +54,7 @@ async fn alert_of(db: &Db, event_id: i64) -> Alert {
 
 /// (channel, user id, group id) of the deliveries a step added.
 async fn step_rows(db: &Db, event_id: i64, step: i64) -> Vec<(String, Option<i64>, Option<i64>)> {
-    app::on_db!(db, |pool| sqlx::query_as(
+    storage::on_db!(db, |pool| sqlx::query_as(
         "SELECT channel, user_id, group_id FROM deliveries WHERE event_id = $1 AND alert_step = $2
          ORDER BY channel, user_id"
     )
@@ -66,7 +66,7 @@ async fn step_rows(db: &Db, event_id: i64, step: i64) -> Vec<(String, Option<i64
 }
 
 async fn group_id(db: &Db, name: &str) -> i64 {
-    app::on_db!(db, |pool| sqlx::query_scalar(
+    storage::on_db!(db, |pool| sqlx::query_scalar(
         "SELECT id FROM whatsapp_groups WHERE name = $1"
     )
     .bind(name)
@@ -132,7 +132,7 @@ store_test!(
             .alert
             .as_ref()
             .is_some_and(|a| a.open && a.steps_taken == 1));
-        let sari_wa: String = app::on_db!(db, |pool| {
+        let sari_wa: String = storage::on_db!(db, |pool| {
             sqlx::query_scalar(
         "SELECT message FROM deliveries WHERE event_id = $1 AND alert_step = 1 AND channel = 'whatsapp'"
     )
@@ -254,7 +254,7 @@ store_test!(
         let mut high = outage(budi, "esc-3");
         high["priority"] = json!("high");
         let event = ingest(db, high).await.unwrap();
-        let n: i64 = app::on_db!(db, |pool| sqlx::query_scalar(
+        let n: i64 = storage::on_db!(db, |pool| sqlx::query_scalar(
             "SELECT COUNT(*) FROM alerts WHERE event_id = $1"
         )
         .bind(event.id())
@@ -353,7 +353,7 @@ store_test!(
         }
         // Expired: signed by this server, days ago.
         let key = LinkKey::load_or_create(db, now_ms()).await.unwrap();
-        let ack_key: String = app::on_db!(db, |pool| sqlx::query_scalar(
+        let ack_key: String = storage::on_db!(db, |pool| sqlx::query_scalar(
             "SELECT ack_key FROM alerts WHERE id = $1"
         )
         .bind(alert.id)
@@ -411,7 +411,7 @@ store_test!(whatsapp_replies_acknowledge_the_senders_open_alert, |db| {
     let outcome = |db: &Db| {
         let db = db.clone();
         async move {
-            let o: String = app::on_db!(&db, |pool| sqlx::query_scalar(
+            let o: String = storage::on_db!(&db, |pool| sqlx::query_scalar(
                 "SELECT outcome FROM provider_callbacks ORDER BY id DESC LIMIT 1"
             )
             .fetch_one(pool)
@@ -556,7 +556,7 @@ store_test!(
         let budi = user_id(db, "tek.karawang1@demo.id").await;
         let event = ingest(db, outage(budi, "esc-del")).await.unwrap();
         let alert = alert_of(db, event.id()).await;
-        let policy: i64 = app::on_db!(db, |pool| sqlx::query_scalar(
+        let policy: i64 = storage::on_db!(db, |pool| sqlx::query_scalar(
             "SELECT policy_id FROM alerts WHERE id = $1"
         )
         .bind(alert.id)
@@ -694,7 +694,7 @@ store_test!(
             let db = db.clone();
             let id = call.id;
             async move {
-                let s: String = app::on_db!(&db, |pool| sqlx::query_scalar(
+                let s: String = storage::on_db!(&db, |pool| sqlx::query_scalar(
                     "SELECT status FROM deliveries WHERE id = $1"
                 )
                 .bind(id)
@@ -785,15 +785,15 @@ store_test!(an_unanswered_call_is_failed_with_its_reason, |db| {
     let twilio = Fake::start(Kind::TwilioVoice).await;
     let account = add_account(db, &twilio, Kind::TwilioVoice, 1, 600, 2500, 2000).await;
     // A test call from the providers page's channel test: one delivery.
-    let event = app::outbox::NewEvent::test_send(json!({"channel": "voice"}));
-    let delivery = app::outbox::NewDelivery::test_send(
+    let event = storage::outbox::NewEvent::test_send(json!({"channel": "voice"}));
+    let delivery = storage::outbox::NewDelivery::test_send(
         domain::Channel::Voice,
         "+6281200000002".into(),
         None,
         "Uji panggilan".into(),
         now_ms(),
     );
-    let inserted = app::outbox::insert_event(db, &event, &[delivery], &[], now_ms())
+    let inserted = storage::outbox::insert_event(db, &event, &[delivery], &[], now_ms())
         .await
         .unwrap();
     let d = dispatcher(db);

@@ -5,15 +5,15 @@
 
 mod support;
 
-use app::db::Db;
 use app::live::ServerFrame;
-use app::store_test;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use server::testkit::fakes::{Fake, Kind};
 use server::DEMO_API_KEY;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use storage::db::Db;
+use storage::store_test;
 use support::*;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -369,7 +369,7 @@ store_test!(delivery_statuses_reach_the_roles_that_see_the_log, |db| {
         Some(ServerFrame::Deliveries { changes, .. }) => changes[0].id,
         _ => unreachable!(),
     };
-    let row: String = app::on_db!(db, |pool| sqlx::query_scalar(
+    let row: String = storage::on_db!(db, |pool| sqlx::query_scalar(
         "SELECT status FROM deliveries WHERE id = $1"
     )
     .bind(sent)
@@ -400,7 +400,7 @@ store_test!(delivery_statuses_reach_the_roles_that_see_the_log, |db| {
 /// other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_the_work_and_the_updates() {
-    let Some(t) = app::db::testing::TestDb::postgres().await else {
+    let Some(t) = storage::db::testing::TestDb::postgres().await else {
         return;
     };
     let db = &t.db;
@@ -408,7 +408,7 @@ async fn two_instances_share_the_work_and_the_updates() {
     let fonnte = Fake::start(Kind::Fonnte).await;
     fonnte.set_delay(Some(Duration::from_millis(5)));
     add_account(db, &fonnte, Kind::Fonnte, 1, 100_000, 0, 5_000).await;
-    let other_db = Db::connect(&app::db::testing::url_of(db).await, 5)
+    let other_db = Db::connect(&storage::db::testing::url_of(db).await, 5)
         .await
         .unwrap();
     let a = spawn_server(db).await;
@@ -437,7 +437,7 @@ async fn two_instances_share_the_work_and_the_updates() {
         post(&format!("http://{}", srv.addr), body).await;
     }
     eventually("every message sent", || async {
-        let open: i64 = app::on_db!(db, |pool| sqlx::query_scalar(
+        let open: i64 = storage::on_db!(db, |pool| sqlx::query_scalar(
             "SELECT COUNT(*) FROM deliveries WHERE channel = 'whatsapp' AND status NOT IN ('sent','delivered','read','failed')"
         )
         .fetch_one(pool)

@@ -8,17 +8,17 @@
 
 mod support;
 
-use app::db::Db;
 use app::push::{store as push_store, BrowserSubscription};
-use app::store_test;
 use serde_json::{json, Value};
 use server::testkit::push::PushService;
+use storage::db::Db;
+use storage::store_test;
 use support::*;
 
 /// The demo's web push account is the only one enabled.
 async fn only_push(db: &Db) {
     disable_all_accounts(db).await;
-    app::on_db!(db, |pool| sqlx::query(
+    storage::on_db_write!(db, |pool| sqlx::query(
         "UPDATE provider_accounts SET enabled = TRUE WHERE kind = 'webpush'"
     )
     .execute(pool)
@@ -78,7 +78,7 @@ async fn push_row_by_id(db: &Db, event: i64, id: i64) -> Row {
 
 async fn event_id(db: &Db, body: Value) -> i64 {
     match ingest(db, body).await.unwrap() {
-        server::dispatcher::store::Inserted::Created(id) => id,
+        storage::outbox::Inserted::Created(id) => id,
         other => panic!("{other:?}"),
     }
 }
@@ -135,7 +135,7 @@ store_test!(
         assert!(left
             .iter()
             .all(|d| d.endpoint != old && d.last_success_at.is_some()));
-        let response: String = app::on_db!(db, |pool| sqlx::query_scalar(
+        let response: String = storage::on_db!(db, |pool| sqlx::query_scalar(
             "SELECT provider_response FROM deliveries WHERE id = $1"
         )
         .bind(row.id)
@@ -183,13 +183,14 @@ store_test!(
             .unwrap()
             .id;
         assert_eq!(follow.recipient, format!("devices:{phone_id}"));
-        let (retry_of, due): (Option<i64>, Option<i64>) = app::on_db!(db, |pool| sqlx::query_as(
-            "SELECT retry_of, next_attempt_at FROM deliveries WHERE id = $1"
-        )
-        .bind(follow.id)
-        .fetch_one(pool)
-        .await
-        .unwrap());
+        let (retry_of, due): (Option<i64>, Option<i64>) =
+            storage::on_db!(db, |pool| sqlx::query_as(
+                "SELECT retry_of, next_attempt_at FROM deliveries WHERE id = $1"
+            )
+            .bind(follow.id)
+            .fetch_one(pool)
+            .await
+            .unwrap());
         assert_eq!(retry_of, Some(first.id));
         let due = due.unwrap();
         assert!(due > app::time::now_ms() + 20_000, "not at once");
@@ -220,7 +221,7 @@ store_test!(
 
         // Push switched on but no device: routing skips push with a reason,
         // nothing is queued.
-        app::on_db!(db, |pool| sqlx::query(
+        storage::on_db_write!(db, |pool| sqlx::query(
             "UPDATE notification_settings SET push_enabled = TRUE WHERE user_id = $1"
         )
         .bind(budi)
@@ -389,7 +390,7 @@ store_test!(
         let devices = push_store::devices(db, budi).await.unwrap();
         assert_eq!(devices.len(), 1);
         assert_eq!(devices[0].device, "Chrome di Android");
-        let switched: bool = app::on_db!(db, |pool| sqlx::query_scalar(
+        let switched: bool = storage::on_db!(db, |pool| sqlx::query_scalar(
             "SELECT push_enabled FROM notification_settings WHERE user_id = $1"
         )
         .bind(budi)

@@ -5,12 +5,12 @@
 
 mod support;
 
-use app::db::Db;
-use app::store_test;
 use app::time::now_ms;
 use server::dispatcher::fallback::WINDOW_MS;
 use server::testkit::fakes::{self, Behaviour, Fake, Kind};
 use server::webhooks::twilio_signature;
+use storage::db::Db;
+use storage::store_test;
 use support::*;
 
 /// A critical SLA breach for one technician: routed to every channel,
@@ -36,7 +36,7 @@ async fn rows_on(db: &Db, event_id: i64, channel: &str) -> Vec<Row> {
 }
 
 async fn fallback_of(db: &Db, id: i64) -> Option<i64> {
-    app::on_db!(db, |pool| sqlx::query_scalar(
+    storage::on_db!(db, |pool| sqlx::query_scalar(
         "SELECT fallback_of FROM deliveries WHERE id = $1"
     )
     .bind(id)
@@ -268,10 +268,10 @@ store_test!(
             .await
             .provider_message_id
             .unwrap();
-        server::dispatcher::store::apply_status(
+        storage::outbox::apply_status(
             db,
             "fonnte",
-            server::dispatcher::store::MessageKey::Id(&id),
+            storage::outbox::MessageKey::Id(&id),
             domain::DeliveryStatus::Delivered,
             now_ms(),
             None,

@@ -14,9 +14,8 @@
 //! socket reads the items themselves from the database, so a notification
 //! missed for any reason is still found by the next one (ids only grow).
 
-use super::{DeliveryChange, ServerFrame};
 use crate::db::Db;
-use axum::extract::ws::Utf8Bytes;
+use domain::live::{DeliveryChange, ServerFrame};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -76,7 +75,7 @@ pub struct Batch {
     pub inbox: Vec<i64>,
     /// The deliveries frame, serialised once for all sockets that may see it
     /// (cloning it shares the bytes).
-    pub deliveries_frame: Option<Utf8Bytes>,
+    pub deliveries_frame: Option<String>,
     pub resync: bool,
     pub analytics: bool,
 }
@@ -91,7 +90,7 @@ impl Batch {
                 changes: changes.deliveries,
                 added: changes.added,
             };
-            Utf8Bytes::from(serde_json::to_string(&frame).expect("frames serialise"))
+            serde_json::to_string(&frame).expect("frames serialise")
         });
         Batch {
             inbox,
@@ -384,7 +383,7 @@ mod tests {
         });
         assert!(batch.has_inbox_for(3) && batch.has_inbox_for(9) && !batch.has_inbox_for(4));
         let frame: ServerFrame =
-            serde_json::from_str(batch.deliveries_frame.as_ref().unwrap().as_str()).unwrap();
+            serde_json::from_str(batch.deliveries_frame.as_deref().unwrap()).unwrap();
         assert_eq!(
             frame,
             ServerFrame::Deliveries {
@@ -415,7 +414,7 @@ mod tests {
             .unwrap();
         assert_eq!(batch.inbox, vec![4]);
         let frame: ServerFrame =
-            serde_json::from_str(batch.deliveries_frame.as_ref().unwrap().as_str()).unwrap();
+            serde_json::from_str(batch.deliveries_frame.as_deref().unwrap()).unwrap();
         assert_eq!(
             frame,
             ServerFrame::Deliveries {

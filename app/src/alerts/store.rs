@@ -1,10 +1,10 @@
 //! SQL of alerts: acknowledging, and reading an alert's state.
 
 use super::{AckOutcome, AlertView};
-use crate::db::Db;
 use crate::error::AppError;
-use crate::{in_tx, on_db};
 use domain::escalation::AckChannel;
+use storage::db::Db;
+use storage::{in_tx, on_db};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -61,7 +61,7 @@ pub async fn for_events(
     }
     let sql = format!(
         "{VIEW} WHERE a.event_id IN {}",
-        crate::db::value_rows(1, event_ids.len())
+        storage::db::value_rows(1, event_ids.len())
     );
     let rows: Vec<Row> = on_db!(db, |pool| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
@@ -269,8 +269,8 @@ pub struct StepWrite<'a> {
     pub step: i64,
     /// When the step after it is due (`None`: it was the last).
     pub next_step_at: Option<i64>,
-    pub deliveries: &'a [crate::outbox::NewDelivery],
-    pub inbox: &'a [crate::outbox::NewInboxItem],
+    pub deliveries: &'a [storage::outbox::NewDelivery],
+    pub inbox: &'a [storage::outbox::NewInboxItem],
     /// Users asked at this step (they may acknowledge from now on).
     pub recipients: &'a [i64],
 }
@@ -293,12 +293,12 @@ pub async fn take_step(db: &Db, w: &StepWrite<'_>, now: i64) -> Result<bool, App
         .rows_affected();
         if moved == 1 {
             let step_no = w.step + 1;
-            use crate::outbox::Routed;
+            use storage::outbox::Routed;
             let deliveries: Vec<_> =
                 Routed::all(w.event_id, w.kind, w.priority, w.deliveries).collect();
-            crate::outbox::write_deliveries!(tx, &deliveries, now, Some(step_no));
+            storage::write_deliveries!(tx, &deliveries, now, Some(step_no));
             let inbox: Vec<_> = Routed::all(w.event_id, w.kind, w.priority, w.inbox).collect();
-            crate::outbox::write_inbox!(tx, &inbox, now);
+            storage::write_inbox!(tx, &inbox, now);
             for user in w.recipients {
                 sqlx::query(
                     "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)
@@ -320,7 +320,7 @@ pub async fn take_step(db: &Db, w: &StepWrite<'_>, now: i64) -> Result<bool, App
 /// Stops an alert's timer when its policy has no step left to take (the
 /// policy was shortened or deleted); fenced like [`take_step`].
 pub async fn stop_timer(db: &Db, alert_id: i64, step: i64, now: i64) -> Result<(), AppError> {
-    crate::on_db_write!(db, |pool| {
+    storage::on_db_write!(db, |pool| {
         sqlx::query(
         "UPDATE alerts SET next_step_at = NULL, updated_at = $3 WHERE id = $1 AND next_step = $2 AND status = 'open'"
     )

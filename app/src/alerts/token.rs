@@ -8,11 +8,11 @@
 //! check; a link used again finds the alert already acknowledged and changes
 //! nothing.
 
-use crate::db::Db;
 use crate::error::AppError;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use storage::db::Db;
 
 /// How long a link stays good. Each escalation step sends fresh links.
 pub const LINK_TTL_MS: i64 = 3 * 24 * 3_600_000;
@@ -50,7 +50,7 @@ impl LinkKey {
     pub async fn load_or_create(db: &Db, now: i64) -> Result<LinkKey, AppError> {
         let mut fresh = [0u8; 32];
         getrandom::fill(&mut fresh).map_err(|e| crate::error::internal("random key", &e))?;
-        let bytes = crate::db::server_key(db, "ack_links", &fresh, now).await?;
+        let bytes = storage::db::server_key(db, "ack_links", &fresh, now).await?;
         Ok(LinkKey(bytes))
     }
 

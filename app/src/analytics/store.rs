@@ -2,11 +2,11 @@
 //! reading reports from the rollups.
 
 use super::{median_bucket, Report, Volume, LATENCY_BUCKETS};
-use crate::db::Db;
 use crate::error::{internal, AppError};
-use crate::{in_tx, on_db};
 use domain::DeliveryStatus;
 use std::collections::BTreeMap;
+use storage::db::Db;
+use storage::{in_tx, on_db};
 
 const DAY_MS: i64 = 86_400_000;
 const WIB_MS: i64 = 7 * 3_600_000;

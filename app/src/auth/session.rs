@@ -2,11 +2,9 @@
 //! middleware that resolves the cookie into a [`CurrentUser`] for each request.
 
 use super::{Area, CurrentUser};
-use crate::db::Db;
 use crate::error::AppError;
 use crate::state::{app_state, AppState};
 use crate::time::{now_ms, Millis};
-use crate::{in_tx, on_db};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -17,6 +15,8 @@ use http::HeaderValue;
 use leptos::prelude::{expect_context, use_context};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
+use storage::db::Db;
+use storage::{in_tx, on_db, on_db_write};
 
 pub const COOKIE_NAME: &str = "notifikasi_session";
 /// A session lasts a working week without use; each use within the last half
@@ -86,7 +86,7 @@ pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<Session
     .await?);
     let Some(row) = row else { return Ok(None) };
     if row.expires_at - now < SESSION_TTL_MS / 2 {
-        on_db!(db, |pool| sqlx::query(
+        on_db_write!(db, |pool| sqlx::query(
             "UPDATE sessions SET expires_at = $1 WHERE token_hash = $2"
         )
         .bind(now + SESSION_TTL_MS)
@@ -199,7 +199,7 @@ pub async fn create_session(db: &Db, user_id: i64, now: Millis) -> Result<String
 }
 
 pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), AppError> {
-    on_db!(db, |pool| sqlx::query(
+    on_db_write!(db, |pool| sqlx::query(
         "DELETE FROM sessions WHERE token_hash = $1"
     )
     .bind(token_hash)

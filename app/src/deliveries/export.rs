@@ -7,7 +7,6 @@
 use super::{store, Cursor, DeliveryFilter, DeliveryListItem, Resolved};
 use crate::auth::session::SessionInfo;
 use crate::auth::Area;
-use crate::db::Db;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::time::format_wib;
@@ -16,6 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use storage::db::Db;
 
 const BATCH: usize = 1_000;
 const HEADER: &str =

@@ -7,11 +7,11 @@
 //! only the rows it shows.
 
 use super::{Cursor, DeliveryDetail, DeliveryListItem, DeliveryPage, FilterOptions, Resolved};
-use crate::db::Db;
 use crate::error::{internal, AppError};
 use crate::i18n::{fill, tr};
-use crate::{in_tx, on_db};
 use domain::{Channel, DeliveryStatus, SystemMessage};
+use storage::db::Db;
+use storage::{in_tx, on_db};
 
 fn not_found(id: i64) -> AppError {
     AppError::NotFound(fill(tr("pengiriman #{}", "delivery #{}"), &[&id]))

@@ -2,10 +2,11 @@
 //! exactly once (the timer moved, fenced on its old value, in the
 //! transaction that writes the digest and marks its lines).
 
-use crate::db::Db;
 use crate::error::AppError;
-use crate::outbox::{write_event, NewDelivery, NewEvent};
-use crate::{in_tx, on_db};
+use storage::db::Db;
+use storage::outbox::{NewDelivery, NewEvent};
+use storage::write_event;
+use storage::{in_tx, on_db};
 
 /// A person whose digest time has come, with how to reach them.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -92,7 +93,7 @@ pub async fn take(db: &Db, d: &Digest<'_>, now: i64) -> Result<Option<i64>, AppE
         match (moved, d.event) {
             (1, Some(event)) => {
                 let id = write_event!(tx, event, d.deliveries, &[], now).id();
-                for chunk in d.items.chunks(crate::outbox::INSERT_CHUNK) {
+                for chunk in d.items.chunks(storage::outbox::INSERT_CHUNK) {
                     let sql = format!(
                         "UPDATE digest_items SET digest_event_id = $1
                          WHERE digest_event_id IS NULL AND id IN ({})",

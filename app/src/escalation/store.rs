@@ -1,12 +1,12 @@
 //! SQL of escalation policies and their steps.
 
 use super::{Choices, PolicyView, ValidPolicy};
-use crate::db::Db;
 use crate::error::{AppError, FieldError};
 use crate::i18n::tr;
-use crate::{in_tx, on_db, on_db_write};
 use domain::escalation::{Step, StepTarget};
 use domain::{Channel, NotificationType, Priority, Role};
+use storage::db::Db;
+use storage::{in_tx, on_db, on_db_write};
 
 #[derive(sqlx::FromRow)]
 struct PolicyRow {

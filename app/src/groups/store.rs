@@ -1,12 +1,13 @@
 //! SQL for WhatsApp groups.
 
 use super::{GroupDetail, GroupView, MemberOption, RuleView, ValidGroup};
-use crate::db::{value_rows, Db};
 use crate::error::{internal, AppError, FieldError};
 use crate::i18n::{fill, tr};
-use crate::outbox::{write_event, NewDelivery, NewEvent};
-use crate::{in_tx, on_db};
 use domain::{Channel, GroupCategory, NotificationType, Priority, Role};
+use storage::db::{value_rows, Db};
+use storage::outbox::{NewDelivery, NewEvent};
+use storage::write_event;
+use storage::{in_tx, on_db, on_db_write};
 
 fn group_not_found(id: i64) -> AppError {
     AppError::NotFound(fill(tr("grup #{}", "group #{}"), &[&id]))
@@ -164,27 +165,24 @@ pub async fn detail(db: &Db, id: i64) -> Result<GroupDetail, AppError> {
     })
 }
 
-/// Database refusals a form can cause, as field errors.
+/// Database refusals a form can cause, as field errors: told by the
+/// driver's kind of violation, not by its message (which PostgreSQL writes
+/// in the server's language).
 fn refused(e: sqlx::Error) -> AppError {
-    let msg = e
-        .as_database_error()
-        .map(|d| d.message().to_lowercase())
-        .unwrap_or_default();
-    if msg.contains("unique") || msg.contains("duplicate") {
-        AppError::Validation(vec![FieldError::new(
+    use sqlx::error::ErrorKind;
+    match e.as_database_error().map(|d| d.kind()) {
+        Some(ErrorKind::UniqueViolation) => AppError::Validation(vec![FieldError::new(
             "name",
             tr(
                 "Nama grup sudah dipakai grup lain.",
                 "Another group already has this name.",
             ),
-        )])
-    } else if msg.contains("foreign key") {
-        AppError::Validation(vec![FieldError::new(
+        )]),
+        Some(ErrorKind::ForeignKeyViolation) => AppError::Validation(vec![FieldError::new(
             "work_zone",
             tr("Zona kerja tidak dikenal.", "Unknown work zone."),
-        )])
-    } else {
-        AppError::from(e)
+        )]),
+        _ => AppError::from(e),
     }
 }
 
@@ -203,7 +201,7 @@ pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<i64, AppError> {
              WHERE id = $9 RETURNING id"
         }
     };
-    let result: Result<Option<i64>, sqlx::Error> = on_db!(db, |pool| {
+    let result: Result<Option<i64>, sqlx::Error> = on_db_write!(db, |pool| {
         let mut q = sqlx::query_scalar(sql)
             .bind(&g.name)
             .bind(&g.description)
@@ -261,7 +259,7 @@ pub async fn set_members(
             .bind(group_id)
             .execute(&mut *tx)
             .await?;
-        for chunk in ids.chunks(crate::outbox::INSERT_CHUNK) {
+        for chunk in ids.chunks(storage::outbox::INSERT_CHUNK) {
             let sql = format!(
                 "INSERT INTO whatsapp_group_members (group_id, user_id, added_at) VALUES {}",
                 value_rows(chunk.len(), 3)
@@ -273,7 +271,7 @@ pub async fn set_members(
             q.execute(&mut *tx)
                 .await
                 .map_err(|e| match e.as_database_error() {
-                    Some(d) if d.message().to_lowercase().contains("foreign key") => {
+                    Some(d) if d.is_foreign_key_violation() => {
                         AppError::invalid("members", tr("Pengguna tidak dikenal.", "Unknown user."))
                     }
                     _ => AppError::from(e),

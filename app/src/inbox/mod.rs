@@ -6,23 +6,8 @@ pub mod store;
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InboxItem {
-    pub id: i64,
-    pub notification_type: String,
-    pub priority: String,
-    pub title: String,
-    pub body: String,
-    pub link: Option<String>,
-    pub created_at: i64,
-    pub read_at: Option<i64>,
-    /// Set when the notification is under an escalation policy: open until
-    /// someone acknowledges it.
-    /// (Boxed: most items have none, and live frames carry items.)
-    pub alert: Option<Box<crate::alerts::AlertView>>,
-}
+pub use domain::live::InboxItem;
 
 #[server(endpoint = "inbox/list")]
 pub async fn my_notifications() -> Result<Vec<InboxItem>, AppError> {

@@ -1,9 +1,9 @@
 //! SQL for the in-app inbox.
 
 use super::InboxItem;
-use crate::db::Db;
 use crate::error::AppError;
-use crate::{on_db, on_db_write};
+use storage::db::Db;
+use storage::{on_db, on_db_write};
 
 #[derive(sqlx::FromRow)]
 struct Row {

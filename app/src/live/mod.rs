@@ -16,92 +16,9 @@
 #[cfg(feature = "hydrate")]
 pub mod client;
 #[cfg(feature = "ssr")]
-pub mod feed;
+pub use storage::feed;
 
-use crate::inbox::InboxItem;
-use domain::DeliveryStatus;
-use serde::{Deserialize, Serialize};
-
-/// A frame from the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame {
-    /// First frame after connecting. `last` is the notification id the stream
-    /// starts after: a client that reconnects before any notification came
-    /// resumes from there (`?after=last`), so nothing that arrived while it
-    /// was away is skipped.
-    Hello {
-        unread: i64,
-        deliveries: bool,
-        last: i64,
-    },
-    /// A notification after the last one this socket sent (or `after`).
-    Notification { item: InboxItem },
-    /// The user's unread count changed (new items, or read elsewhere).
-    Unread { count: i64 },
-    /// Deliveries whose status changed; `added` when new ones were queued.
-    Deliveries {
-        changes: Vec<DeliveryChange>,
-        added: bool,
-    },
-    /// The analytics rollups were recomputed: reload the figures.
-    Analytics,
-    /// Changes were dropped for this socket (it fell behind, or another
-    /// instance's notifications were interrupted): reload what is shown.
-    Resync,
-    /// The answer to a client's ping.
-    Pong,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryChange {
-    pub id: i64,
-    pub status: DeliveryStatus,
-}
-
-/// A frame from the browser. Anything else closes the socket (code 1003,
-/// with the reason).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientFrame {
-    Ping,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_have_a_type_tag_and_snake_case_names() {
-        let f = ServerFrame::Deliveries {
-            changes: vec![DeliveryChange {
-                id: 7,
-                status: DeliveryStatus::Read,
-            }],
-            added: false,
-        };
-        let json = serde_json::to_string(&f).unwrap();
-        assert_eq!(
-            json,
-            r#"{"type":"deliveries","changes":[{"id":7,"status":"read"}],"added":false}"#
-        );
-        assert_eq!(serde_json::from_str::<ServerFrame>(&json).unwrap(), f);
-        assert_eq!(
-            serde_json::to_string(&ServerFrame::Resync).unwrap(),
-            r#"{"type":"resync"}"#
-        );
-    }
-
-    #[test]
-    fn only_known_client_frames_parse() {
-        assert_eq!(
-            serde_json::from_str::<ClientFrame>(r#"{"type":"ping"}"#).unwrap(),
-            ClientFrame::Ping
-        );
-        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
-        assert!(serde_json::from_str::<ClientFrame>("not json").is_err());
-    }
-}
+pub use domain::live::{ClientFrame, DeliveryChange, ServerFrame};
 
 use leptos::prelude::*;
 

@@ -2,14 +2,14 @@
 //! into them; what leaves is the names of the fields that are set.
 
 use super::{ProviderView, ValidProvider, ValidTest};
-use crate::db::Db;
 use crate::error::{AppError, FieldError};
 use crate::i18n::{fill, tr};
-use crate::outbox::{insert_event, NewDelivery, NewEvent};
-use crate::{in_tx, on_db};
 use domain::providers::Credentials;
 use domain::Channel;
 use serde_json::{Map, Value};
+use storage::db::Db;
+use storage::outbox::{insert_event, NewDelivery, NewEvent};
+use storage::{in_tx, on_db};
 
 #[derive(sqlx::FromRow)]
 struct Row {

@@ -2,9 +2,9 @@
 //! to, and what each push service answered.
 
 use super::PushDevice;
-use crate::db::Db;
 use crate::error::AppError;
-use crate::{in_tx, on_db, on_db_write};
+use storage::db::Db;
+use storage::{in_tx, on_db, on_db_write};
 
 /// A person may keep this many devices; the next one is refused with a
 /// message asking to remove one (an old phone rarely unsubscribes itself).

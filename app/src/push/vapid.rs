@@ -4,12 +4,12 @@
 //! half; each push carries a short-lived ES256 token signed with the private
 //! half, which never leaves the server.
 
-use crate::db::Db;
 use crate::error::{internal, AppError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
+use storage::db::Db;
 
 #[derive(Clone)]
 pub struct VapidKey {
@@ -36,7 +36,7 @@ impl VapidKey {
                 break bytes;
             }
         };
-        let bytes = crate::db::server_key(db, "vapid", &fresh, now).await?;
+        let bytes = storage::db::server_key(db, "vapid", &fresh, now).await?;
         let signing =
             SigningKey::from_slice(&bytes).map_err(|e| internal("server_keys.vapid", &e))?;
         Ok(Self::from_signing(signing))

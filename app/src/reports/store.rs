@@ -2,17 +2,17 @@
 //! period's figures, and a run written exactly once.
 
 use super::{ReportPreview, ScheduleView, ValidSchedule};
-use crate::db::Db;
 use crate::error::AppError;
 use crate::i18n::tr;
-use crate::outbox::{NewDelivery, NewEvent, NewInboxItem};
-use crate::{in_tx, on_db, on_db_write};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::schedule::{
     combine_posted, local_label, report_text, status_kind, Cadence, DayFigures, Figures, Period,
     Posted, When,
 };
 use domain::Role;
+use storage::db::Db;
+use storage::outbox::{NewDelivery, NewEvent, NewInboxItem};
+use storage::{in_tx, on_db, on_db_write};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Schedule {
@@ -497,7 +497,7 @@ pub async fn take_run(db: &Db, run: &Run<'_>, now: i64) -> Result<Option<i64>, A
         .await?
         .rows_affected();
         if moved == 1 {
-            Some(crate::outbox::write_event!(tx, event, deliveries, inbox, now).id())
+            Some(storage::write_event!(tx, event, deliveries, inbox, now).id())
         } else {
             None
         }

@@ -2,16 +2,17 @@
 
 use super::{CodeSent, MySettings, TypeSwitch, ValidSettings};
 use crate::auth::CurrentUser;
-use crate::db::{value_rows, Db};
 use crate::error::AppError;
-use crate::outbox::{write_event, NewDelivery, NewEvent};
-use crate::{in_tx, on_db};
 use domain::preferences::{TypeGroup, SWITCHABLE_CHANNELS};
 use domain::template::{Escape, Template};
 use domain::verification::{self, CodeError, IssuedCode};
 use domain::{Channel, DeliveryStatus, EventKind, Locale, PhoneE164, Priority, SystemMessage};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
+use storage::db::{value_rows, Db};
+use storage::outbox::{NewDelivery, NewEvent};
+use storage::write_event;
+use storage::{in_tx, on_db, on_db_write};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -115,7 +116,7 @@ fn user_not_found() -> AppError {
 
 /// The language of the user's pages and messages.
 pub async fn set_locale(db: &Db, user_id: i64, locale: Locale, now: i64) -> Result<(), AppError> {
-    let changed = on_db!(db, |pool| sqlx::query(
+    let changed = on_db_write!(db, |pool| sqlx::query(
         "UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3"
     )
     .bind(locale.as_str())
@@ -209,7 +210,7 @@ pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        for chunk in rows.chunks(crate::outbox::INSERT_CHUNK) {
+        for chunk in rows.chunks(storage::outbox::INSERT_CHUNK) {
             let sql = format!(
                 "INSERT INTO notification_type_settings (user_id, notification_type, channel, enabled)
                  VALUES {}

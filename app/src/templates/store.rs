@@ -1,12 +1,12 @@
 //! SQL for message templates.
 
 use super::TemplateView;
-use crate::db::Db;
 use crate::error::{AppError, FieldError};
-use crate::on_db;
 use crate::time::now_ms;
 use domain::template::Template;
 use domain::{Channel, Locale, NotificationType};
+use storage::db::Db;
+use storage::{on_db, on_db_write};
 
 pub async fn list(db: &Db) -> Result<Vec<TemplateView>, AppError> {
     let rows: Vec<(i64, String, String, String, Option<String>, String)> = on_db!(db, |pool| {
@@ -66,7 +66,7 @@ pub async fn save(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let id: i64 = on_db!(db, |pool| {
+    let id: i64 = on_db_write!(db, |pool| {
         sqlx::query_scalar(
         "INSERT INTO message_templates (key, channel, locale, subject, body, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6)

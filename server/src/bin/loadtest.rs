@@ -10,8 +10,7 @@
 //! `--rate 1000` offers 1,000 events/s open-loop (latency). The default
 //! database is a new SQLite file in a temporary directory.
 
-use app::db::{seed, Db};
-use app::on_db;
+use app::seed;
 use server::dispatcher::DispatcherConfig;
 use server::testkit::fakes::{Fake, Kind, FONNTE_TOKEN};
 use server::DEMO_API_KEY;
@@ -19,6 +18,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use storage::db::Db;
+use storage::on_db_write;
 
 struct Args {
     events: usize,
@@ -144,14 +145,14 @@ async fn run() -> Result<(), String> {
     };
     let fake = Fake::start_with(Kind::Fonnte, true, Some(on_accept)).await;
     let now = app::time::now_ms();
-    on_db!(&db, |pool| sqlx::query(
+    on_db_write!(&db, |pool| sqlx::query(
         "UPDATE provider_accounts SET enabled = FALSE"
     )
     .execute(pool)
     .await
     .map(|_| ()))
     .map_err(|e| e.to_string())?;
-    on_db!(&db, |pool| sqlx::query(
+    on_db_write!(&db, |pool| sqlx::query(
         "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
              rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
          VALUES ('Fonnte (fake)', 'fonnte', 'whatsapp', $1, $2, TRUE, 1, 100000000, 350, 10000, $3, $3)"
@@ -177,7 +178,7 @@ async fn run() -> Result<(), String> {
         a.events,
         a.fanout,
         if a.rate == 0 { format!("as fast as {} connections allow", a.concurrency) } else { format!("offered at {} events/s", a.rate) },
-        app::db::redact_url(&url),
+        storage::db::redact_url(&url),
     );
 
     let next = Arc::new(AtomicU64::new(0));

@@ -12,9 +12,10 @@
 //! the worst of `--repeat` runs of each.
 
 use app::analytics::store as analytics;
-use app::db::{seed, Db};
 use app::deliveries::{store as log, Cursor, DeliveryFilter};
+use app::seed;
 use std::time::{Duration, Instant};
+use storage::db::Db;
 
 struct Args {
     rows: i64,

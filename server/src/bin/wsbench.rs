@@ -86,17 +86,17 @@ async fn serve(args: &[String]) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("notif-wsbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let url = format!("sqlite:{}", dir.join("ws.db").display());
-    let db = app::db::Db::connect(&url, 8)
+    let db = storage::db::Db::connect(&url, 8)
         .await
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
-    app::db::seed::ensure_reference_data(&db)
+    app::seed::ensure_reference_data(&db)
         .await
         .map_err(|e| e.to_string())?;
-    app::db::seed::ensure_demo_data(&db)
+    app::seed::ensure_demo_data(&db)
         .await
         .map_err(|e| e.to_string())?;
-    let manager: i64 = app::on_db!(&db, |pool| sqlx::query_scalar(
+    let manager: i64 = storage::on_db!(&db, |pool| sqlx::query_scalar(
         "SELECT id FROM users WHERE email = 'manager@demo.id'"
     )
     .fetch_one(pool)

@@ -10,13 +10,13 @@
 
 use app::alerts::store::{self, StepWrite};
 use app::alerts::token::LinkKey;
-use app::db::Db;
 use app::error::AppError;
-use app::on_db;
-use app::outbox::{NewDelivery, NewInboxItem};
 use domain::escalation::{self, Step, StepTarget};
 use domain::template::fit_whatsapp;
 use domain::{routing, Channel, DeliveryStatus, Locale, NotificationType, Priority};
+use storage::db::Db;
+use storage::on_db;
+use storage::outbox::{NewDelivery, NewInboxItem};
 
 /// Alerts handled per sweep; the next sweep takes the rest.
 const BATCH: i64 = 100;

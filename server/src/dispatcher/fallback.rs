@@ -13,10 +13,10 @@
 //! Only messages from the last [`WINDOW_MS`] qualify: an SMS about a failure
 //! hours old (say, SMS was switched on later) would be noise.
 
-use app::db::Db;
 use app::error::AppError;
-use app::{on_db, on_db_write};
 use domain::{routing, sms, Priority};
+use storage::db::Db;
+use storage::{on_db, on_db_write};
 
 /// How far back a failure or a late message still qualifies.
 pub const WINDOW_MS: i64 = 3_600_000;

@@ -16,7 +16,6 @@
 pub mod backoff;
 pub mod escalation;
 pub mod fallback;
-pub mod store;
 pub mod worker;
 
 pub use worker::{Dispatcher, DispatcherConfig};

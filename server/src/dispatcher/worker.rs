@@ -2,16 +2,16 @@
 
 use super::backoff;
 use super::fallback::{self, FallbackConfig};
-use super::store::{self, Claimed, Outcome};
 use crate::providers::ratelimit::RateLimiter;
 use crate::providers::{self, AccountCache, FailureClass, SendResult, To};
-use app::db::Db;
-use app::live::feed::Feed;
 use app::live::DeliveryChange;
 use app::time::now_ms;
 use domain::{Channel, DeliveryStatus, PhoneE164};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use storage::db::Db;
+use storage::feed::Feed;
+use storage::outbox::{self as store, Claimed, Outcome};
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -105,7 +105,7 @@ type Handed = Vec<(Claimed, OwnedSemaphorePermit)>;
 
 /// How ingestion gives deliveries straight to this instance's dispatcher:
 /// it reserves free worker slots, writes that many due deliveries as already
-/// claimed (`app::outbox::Lease`), and after the commit hands them over. A
+/// claimed (`storage::outbox::Lease`), and after the commit hands them over. A
 /// delivery then costs one UPDATE (its outcome) instead of two, and starts
 /// without waiting for the next claim. With no free slot, rows are queued
 /// and claimed as before.
@@ -125,8 +125,8 @@ impl Handoff {
     }
 
     /// The lease to write reserved deliveries under.
-    pub fn lease(&self, now: i64) -> app::outbox::Lease {
-        app::outbox::Lease {
+    pub fn lease(&self, now: i64) -> storage::outbox::Lease {
+        storage::outbox::Lease {
             worker: self.worker.clone(),
             until: now + self.lease_ms,
         }
@@ -224,18 +224,6 @@ impl Dispatcher {
         ));
         let rescuer = tokio::spawn(self.clone().rescue_loop());
         let fallbacks = tokio::spawn(self.clone().fallback_loop());
-
-        // SQLite runs one instance: whatever it left `sending` died with it.
-        if matches!(self.db, Db::Sqlite(..)) {
-            match store::rescue_expired(&self.db, now_ms() + self.config.lease_ms + 1).await {
-                Ok(n) if n > 0 => tracing::warn!(
-                    rows = n,
-                    "requeued deliveries interrupted by the last shutdown"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::error!("rescue at start: {e}"),
-            }
-        }
 
         let slots = self.slots.clone();
         let mut tasks = JoinSet::new();

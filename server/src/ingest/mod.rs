@@ -14,8 +14,6 @@ pub mod request;
 pub mod writer;
 
 use crate::api_keys::ApiKeyCache;
-use crate::dispatcher::store::{Inserted, NewEvent};
-use app::db::Db;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -27,6 +25,8 @@ use plan::ReferenceCache;
 use request::FieldProblem;
 use serde_json::json;
 use std::sync::Arc;
+use storage::db::Db;
+use storage::outbox::{Inserted, NewEvent};
 
 /// Bodies above this are refused with 413: an event is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -61,6 +61,14 @@ pub struct ApiError {
     fields: Vec<FieldProblem>,
 }
 
+/// `Retry-After` on a 503: storage refused the work; nothing was stored.
+fn retry_after() -> (header::HeaderName, header::HeaderValue) {
+    (
+        header::RETRY_AFTER,
+        header::HeaderValue::from(storage::error::RETRY_AFTER_SECS),
+    )
+}
+
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
@@ -82,15 +90,38 @@ impl ApiError {
 }
 
 impl From<app::AppError> for ApiError {
+    /// The API speaks English; the error's kind picks the status.
     fn from(e: app::AppError) -> Self {
-        match e {
+        use app::AppError as E;
+        let message = e.message_in(domain::Locale::En);
+        let (status, code) = match &e {
             // A unique index refused a row: data that exists, not our failure.
-            app::AppError::Conflict(_) => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            E::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            E::Validation(fields) => {
+                return ApiError::invalid(
+                    fields
+                        .iter()
+                        .map(|f| request::problem(&f.field, &f.message))
+                        .collect(),
+                )
             }
+            E::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            E::Unauthenticated | E::InvalidCredentials => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
+            E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            // Storage refuses work for now: nothing was stored, try again.
+            E::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             // Internal errors were logged with their reference when created.
-            _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
-        }
+            E::Internal(_) | E::Transport(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<storage::Error> for ApiError {
+    fn from(e: storage::Error) -> Self {
+        app::AppError::from(e).into()
     }
 }
 
@@ -105,6 +136,10 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            let (name, value) = retry_after();
+            response.headers_mut().insert(name, value);
         }
         response
     }
@@ -219,7 +254,7 @@ async fn post_event(
 }
 
 async fn existing_event(db: &Db, source: &str, key: &str) -> Result<Option<i64>, app::AppError> {
-    let id: Option<i64> = app::on_db!(db, |pool| sqlx::query_scalar(
+    let id: Option<i64> = storage::on_db!(db, |pool| sqlx::query_scalar(
         "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2"
     )
     .bind(source)

@@ -1,15 +1,11 @@
 //! From a checked event to the rows to write: loads the recipients' settings
 //! and the group rules, runs the pure router, and renders every message.
-//! Nothing here writes: [`crate::dispatcher::store::insert_event`] does, in one
+//! Nothing here writes: [`storage::outbox::insert_event`] does, in one
 //! transaction.
 
 use super::request::{EventRequest, FieldProblem};
-use crate::dispatcher::store::{NewDelivery, NewInboxItem};
 use app::alerts::token::{new_ack_key, LinkKey};
-use app::db::Db;
 use app::error::AppError;
-use app::on_db;
-use app::outbox::{NewAlert, NewDigestItem};
 use chrono::{DateTime, Utc};
 use domain::escalation::{self, PolicyFacts};
 use domain::quiet::QuietHours;
@@ -19,6 +15,10 @@ use domain::{Channel, DeliveryStatus, Locale, NotificationType, Priority, Role};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use storage::db::Db;
+use storage::on_db;
+use storage::outbox::{NewAlert, NewDigestItem};
+use storage::outbox::{NewDelivery, NewInboxItem};
 use tokio::sync::RwLock;
 
 #[derive(sqlx::FromRow)]

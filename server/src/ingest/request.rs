@@ -19,7 +19,7 @@ pub struct FieldProblem {
     pub message: String,
 }
 
-pub(super) fn problem(field: impl Into<String>, message: impl Into<String>) -> FieldProblem {
+pub(crate) fn problem(field: impl Into<String>, message: impl Into<String>) -> FieldProblem {
     FieldProblem {
         field: field.into(),
         message: message.into(),

@@ -4,21 +4,21 @@
 //! small commits a second into a few large ones; with one request in flight it
 //! is a plain single-event commit.
 
-use crate::dispatcher::store::{self, EventParts, Inserted, NewDelivery, NewEvent, NewInboxItem};
 use crate::dispatcher::worker::Handoff;
-use app::db::Db;
-use app::error::AppError;
-use app::live::feed::Feed;
 use app::time::now_ms;
 use domain::DeliveryStatus;
 use std::sync::Arc;
+use storage::db::Db;
+use storage::feed::Feed;
+use storage::outbox::{self as store, EventParts, Inserted, NewDelivery, NewEvent, NewInboxItem};
+use storage::Error;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 const MAX_BATCH: usize = 128;
 
 struct Job {
     parts: EventParts,
-    reply: oneshot::Sender<Result<Inserted, AppError>>,
+    reply: oneshot::Sender<Result<Inserted, Error>>,
 }
 
 #[derive(Clone)]
@@ -41,9 +41,9 @@ impl EventWriter {
         event: NewEvent,
         deliveries: Vec<NewDelivery>,
         inbox: Vec<NewInboxItem>,
-    ) -> Result<Inserted, AppError> {
+    ) -> Result<Inserted, Error> {
         let (reply, answer) = oneshot::channel();
-        let gone = || app::error::internal("event writer", &"the writer task has stopped");
+        let gone = || storage::error::internal("event writer", &"the writer task has stopped");
         self.tx
             .send(Job {
                 parts: EventParts {
@@ -60,7 +60,7 @@ impl EventWriter {
 }
 
 /// Tells the feed what a written event added (nothing for a duplicate).
-fn announce(feed: &Feed, parts: &EventParts, result: &Result<Inserted, AppError>) {
+fn announce(feed: &Feed, parts: &EventParts, result: &Result<Inserted, Error>) {
     if let Ok(Inserted::Created(_)) = result {
         feed.inbox(parts.inbox.iter().map(|n| n.user_id));
         if !parts.deliveries.is_empty() {

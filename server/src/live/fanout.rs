@@ -8,11 +8,11 @@
 //! fan-out neither holds up a runtime worker nor runs on one core alone.
 
 use super::peer::{encode, text_frame, Due, Peer};
-use app::live::feed::{Batch, Feed};
 use app::live::ServerFrame;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use storage::feed::{Batch, Feed};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
 use tokio_util::sync::CancellationToken;

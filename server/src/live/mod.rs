@@ -16,8 +16,6 @@ mod socket;
 
 use app::auth::session::{resolve, token_from_headers};
 use app::auth::Area;
-use app::db::Db;
-use app::live::feed::Feed;
 use app::time::now_ms;
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -26,6 +24,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
+use storage::db::Db;
+use storage::feed::Feed;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 

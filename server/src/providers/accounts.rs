@@ -2,12 +2,12 @@
 //! order, rate limit and price. Cached for a few seconds: the dispatcher reads
 //! them for every message.
 
-use app::db::Db;
 use app::error::AppError;
-use app::on_db;
 use domain::Channel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use storage::db::Db;
+use storage::on_db;
 use tokio::sync::RwLock;
 
 pub use domain::providers::{Credentials, ProviderKind};

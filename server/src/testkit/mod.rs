@@ -11,7 +11,7 @@ use crate::dispatcher::DispatcherConfig;
 /// the benchmarks run it: plain cookies, no analytics refresh task (timed
 /// runs measure the delivery path), the dispatcher if given.
 pub async fn start_on_loopback(
-    db: app::db::Db,
+    db: storage::db::Db,
     dispatcher: Option<DispatcherConfig>,
 ) -> Result<crate::Running, String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

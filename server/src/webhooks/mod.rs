@@ -26,10 +26,7 @@
 //! duplicated, late and out-of-order callbacks are harmless. Every callback is
 //! kept in `provider_callbacks` with what became of it.
 
-use crate::dispatcher::store::{self, Applied, MessageKey};
 use crate::providers::{Account, AccountCache, ProviderKind};
-use app::db::Db;
-use app::live::feed::Feed;
 use app::live::DeliveryChange;
 use app::time::now_ms;
 use axum::body::Bytes;
@@ -45,6 +42,9 @@ use serde_json::Value;
 use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::Arc;
+use storage::db::Db;
+use storage::feed::Feed;
+use storage::outbox::{self as store, Applied, MessageKey};
 
 pub struct Webhooks {
     pub db: Db,

@@ -4,22 +4,23 @@
 
 #![allow(dead_code)]
 
-use app::db::{seed, Db};
-use app::on_db;
+use app::seed;
 use app::time::now_ms;
-use server::dispatcher::store::{self, Inserted, NewEvent};
 use server::dispatcher::{Dispatcher, DispatcherConfig};
 use server::ingest::{plan, request};
 use server::testkit::fakes::{self, Fake, Kind};
 use std::sync::Arc;
 use std::time::Duration;
+use storage::db::Db;
+use storage::outbox::{self as store, Inserted, NewEvent};
+use storage::{on_db, on_db_write};
 use tokio::sync::Notify;
 
 /// Demo data, with the sandbox switched off so only the fakes send.
 pub async fn setup(db: &Db) {
     seed::ensure_reference_data(db).await.unwrap();
     seed::ensure_demo_data(db).await.unwrap();
-    on_db!(db, |pool| sqlx::query(
+    on_db_write!(db, |pool| sqlx::query(
         "UPDATE provider_accounts SET enabled = FALSE WHERE kind = 'sandbox'"
     )
     .execute(pool)
@@ -83,7 +84,7 @@ pub async fn add_account(
     timeout_ms: i64,
 ) -> i64 {
     let now = now_ms();
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         sqlx::query_scalar(
         "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
              rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
@@ -157,7 +158,7 @@ pub fn dispatcher(db: &Db) -> Dispatcher {
     Dispatcher::new(
         db.clone(),
         Arc::new(Notify::new()),
-        app::live::feed::Feed::new(),
+        storage::feed::Feed::new(),
         DispatcherConfig::default(),
     )
 }
@@ -272,7 +273,7 @@ where
 
 /// Turns every provider account off (a test then adds the fakes it wants).
 pub async fn disable_all_accounts(db: &Db) {
-    on_db!(db, |pool| sqlx::query(
+    on_db_write!(db, |pool| sqlx::query(
         "UPDATE provider_accounts SET enabled = FALSE"
     )
     .execute(pool)

@@ -11,9 +11,9 @@
 //! through sqlx take [`super::WriteGate::lock`], which pauses this thread
 //! between two transactions, so the two connections never write at once.
 
-use crate::error::AppError;
+use crate::Error;
 use rusqlite::{Connection, OpenFlags};
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::mpsc;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -29,18 +29,55 @@ pub struct Direct {
     jobs: mpsc::Sender<Msg>,
 }
 
-impl Direct {
-    /// Opens `path` (which sqlx has created and set to WAL) with the pool's
-    /// settings (`pragmas`), on a new thread that lives until [`Self::close`]
-    /// or until every handle is gone.
-    pub fn open(path: &Path, pragmas: &str) -> Result<Self, AppError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.execute_batch(pragmas)?;
+/// How the writer's connection is opened (again, after a failure).
+pub struct Opener {
+    /// The database file, which sqlx has created and set to WAL.
+    pub path: PathBuf,
+    /// The SQLite VFS the pool uses (`None`: the system's).
+    pub vfs: Option<String>,
+    /// The pool's connection settings.
+    pub pragmas: String,
+}
+
+impl Opener {
+    fn open(&self) -> Result<Connection, Error> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = match &self.vfs {
+            Some(vfs) => Connection::open_with_flags_and_vfs(&self.path, flags, vfs.as_str())?,
+            None => Connection::open_with_flags(&self.path, flags)?,
+        };
+        conn.execute_batch(&self.pragmas)?;
         // Statements are built per batch size (`outbox::chunks`): a few dozen.
         conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+}
+
+/// After a job: a transaction still open means its COMMIT or ROLLBACK
+/// failed (a disk refusing writes); the next BEGIN would fail too, for
+/// ever. Roll it back, or if even that fails, start on a fresh connection.
+fn recover(conn: &mut Connection, opener: &Opener) {
+    if conn.is_autocommit() {
+        return;
+    }
+    let _ = conn.execute_batch("ROLLBACK");
+    if conn.is_autocommit() {
+        return;
+    }
+    tracing::warn!(
+        "sqlite direct writer: a transaction outlived its job; reopening the connection"
+    );
+    match opener.open() {
+        Ok(fresh) => *conn = fresh,
+        Err(e) => tracing::error!("sqlite direct writer: cannot reopen: {e}"),
+    }
+}
+
+impl Direct {
+    /// Opens the writer's connection on a new thread that lives until
+    /// [`Self::close`] or until every handle is gone.
+    pub fn open(opener: Opener) -> Result<Self, Error> {
+        let conn = opener.open()?;
         let (jobs, queue) = mpsc::channel::<Msg>();
         std::thread::Builder::new()
             .name("sqlite-direct".into())
@@ -55,6 +92,7 @@ impl Direct {
                             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                                 job(&mut conn)
                             }));
+                            recover(&mut conn, &opener);
                         }
                         Msg::Close(done) => {
                             drop(conn);
@@ -97,10 +135,10 @@ impl Direct {
     /// commits it; an error rolls it back. Transactions queue on the thread
     /// and run back to back: no write gate to take (the gate pauses the
     /// thread instead).
-    pub async fn transaction<R, F>(&self, work: F) -> Result<R, AppError>
+    pub async fn transaction<R, F>(&self, work: F) -> Result<R, Error>
     where
         R: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<R, AppError> + Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<R, Error> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
@@ -147,7 +185,7 @@ impl rusqlite::ToSql for Val<'_> {
 pub fn bind_all<'a>(
     stmt: &mut rusqlite::CachedStatement<'_>,
     values: impl IntoIterator<Item = Val<'a>>,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     for (i, v) in values.into_iter().enumerate() {
         stmt.raw_bind_parameter(i + 1, v)?;
     }
@@ -159,7 +197,7 @@ pub fn bind_all<'a>(
 pub fn bind_numbered(
     stmt: &mut rusqlite::CachedStatement<'_>,
     values: &[Val<'_>],
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     for (i, v) in values.iter().enumerate() {
         if let Some(at) = stmt.parameter_index(&format!("${}", i + 1))? {
             stmt.raw_bind_parameter(at, v)?;
@@ -176,7 +214,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "notif-direct-{}-{}",
             std::process::id(),
-            crate::time::now_ms()
+            crate::now_ms()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite:{}", dir.join("t.db").display());
@@ -193,7 +231,7 @@ mod tests {
         let direct = gate.direct().expect("a file database has a direct writer");
         let settings = direct
             .transaction(|tx| {
-                let get = |p: &str| -> Result<i64, crate::error::AppError> {
+                let get = |p: &str| -> Result<i64, crate::Error> {
                     Ok(tx.query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))?)
                 };
                 Ok((
@@ -209,7 +247,7 @@ mod tests {
         assert_eq!(settings, (1, 1, 10_000, -32768));
 
         // A failing and a panicking job roll back; the writer goes on.
-        let create = |tx: &rusqlite::Transaction<'_>| -> Result<(), crate::error::AppError> {
+        let create = |tx: &rusqlite::Transaction<'_>| -> Result<(), crate::Error> {
             tx.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)")?;
             Ok(())
         };
@@ -223,7 +261,7 @@ mod tests {
             .await;
         assert!(failed.is_err());
         let panicked = direct
-            .transaction(|tx| -> Result<(), crate::error::AppError> {
+            .transaction(|tx| -> Result<(), crate::Error> {
                 tx.execute("INSERT INTO t VALUES (2)", [])?;
                 panic!("a bug in a job")
             })
@@ -251,7 +289,7 @@ mod gate_tests {
         let dir = std::env::temp_dir().join(format!(
             "notif-gate-{}-{}",
             std::process::id(),
-            crate::time::now_ms()
+            crate::now_ms()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let db = Db::connect(&format!("sqlite:{}", dir.join("t.db").display()), 2)
@@ -295,7 +333,7 @@ mod gate_tests {
                         .execute(&mut *tx)
                         .await?;
                 });
-                Ok::<_, crate::error::AppError>(())
+                Ok::<_, crate::Error>(())
             }));
         }
         for t in tasks {

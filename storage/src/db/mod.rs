@@ -8,7 +8,9 @@
 //! fails that backend's test, since every store test runs on both.
 
 pub mod direct;
-pub mod seed;
+#[cfg(feature = "testing")]
+pub mod faulty;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -150,8 +152,8 @@ pub async fn server_key(
     name: &str,
     fresh: &[u8],
     now: i64,
-) -> Result<Vec<u8>, crate::error::AppError> {
-    let value: String = on_db!(db, |pool| {
+) -> Result<Vec<u8>, crate::Error> {
+    let value: String = on_db_write!(db, |pool| {
         sqlx::query(
             "INSERT INTO server_keys (name, value, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO NOTHING",
@@ -287,6 +289,15 @@ fn direct_pragmas() -> String {
     sql
 }
 
+/// The `vfs=` of an SQLite URL (sqlx reads it too, but does not say).
+fn vfs_of(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("vfs="))
+        .map(str::to_owned)
+}
+
 impl Db {
     /// Opens a pool; an SQLite file is created if missing. Does not migrate.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
@@ -307,16 +318,46 @@ impl Db {
                     // Kept for the process's life: its warm cache is the point.
                     .idle_timeout(None)
                     .max_lifetime(None)
+                    // ...unless a transaction outlived its use: a COMMIT or
+                    // ROLLBACK the disk refused leaves sqlx counting an open
+                    // transaction, and every later BEGIN on this connection
+                    // would fail. Such a connection is closed and the pool
+                    // opens a fresh one.
+                    .after_release(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Connection as _;
+                            if conn.is_in_transaction() {
+                                // A dropped transaction's ROLLBACK may still
+                                // be queued on the connection: let it run.
+                                conn.ping().await?;
+                            }
+                            let healthy = !conn.is_in_transaction();
+                            if !healthy {
+                                tracing::warn!("sqlite writer: a transaction outlived its commit or rollback; reopening the connection");
+                            }
+                            Ok(healthy)
+                        })
+                    })
                     .connect_with(options.clone())
                     .await?;
+                // Reads only: every write goes through the writer above, so
+                // a stray write through the pool fails at once (in tests)
+                // instead of racing the writer for SQLite's lock. (An
+                // in-memory database is one per connection: kept writable.)
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
-                    .connect_with(options.clone())
+                    .connect_with(options.clone().read_only(!in_memory))
                     .await?;
                 let file = options.get_filename();
                 let direct = if file.exists() {
+                    let opener = direct::Opener {
+                        path: file.to_owned(),
+                        vfs: vfs_of(url),
+                        pragmas: direct_pragmas(),
+                    };
                     Some(
-                        direct::Direct::open(file, &direct_pragmas())
+                        direct::Direct::open(opener)
                             .map_err(|e| sqlx::Error::Configuration(format!("{e}").into()))?,
                     )
                 } else {
@@ -345,7 +386,12 @@ impl Db {
     /// sqlx takes an advisory lock on PostgreSQL.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Db::Sqlite(pool, _) => sqlx::migrate!("../migrations/sqlite").run(pool).await,
+            Db::Sqlite(_, gate) => {
+                let _turn = gate.lock().await;
+                sqlx::migrate!("../migrations/sqlite")
+                    .run(gate.writer())
+                    .await
+            }
             Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
         }
     }

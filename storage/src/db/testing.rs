@@ -1,5 +1,6 @@
 //! Test databases: every store test runs once on SQLite and once on PostgreSQL.
-//! Shared by the tests of `app` and `server`; not used by the running app.
+//! Shared by the tests of every crate (the `testing` feature); not in the
+//! running app.
 //!
 //! SQLite gets a fresh file in a temporary directory. PostgreSQL gets a fresh
 //! database on the server at `TEST_POSTGRES_URL` (default: the local server,
@@ -11,9 +12,11 @@ use super::Db;
 use sqlx::Connection;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// A fresh database, removed by [`TestDb::close`], or when dropped (a test
+/// that panicked) so that no test database is left behind.
 pub struct TestDb {
     pub db: Db,
-    cleanup: Cleanup,
+    cleanup: Option<Cleanup>,
 }
 
 enum Cleanup {
@@ -45,12 +48,25 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = std::env::temp_dir().join(unique("notif_sqlite"));
         std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite:{}", dir.join("test.db").display());
+        Self::sqlite_in(dir, "").await
+    }
+
+    /// SQLite on a disk that refuses writes when told to.
+    pub async fn sqlite_on_faulty_disk() -> (TestDb, super::faulty::FaultyDisk) {
+        let dir = std::env::temp_dir().join(unique("notif_faulty"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let disk = super::faulty::FaultyDisk::under(&dir);
+        let vfs = format!("?vfs={}", super::faulty::VFS);
+        (Self::sqlite_in(dir, &vfs).await, disk)
+    }
+
+    async fn sqlite_in(dir: std::path::PathBuf, query: &str) -> TestDb {
+        let url = format!("sqlite:{}{query}", dir.join("test.db").display());
         let db = Db::connect(&url, 5).await.expect("open sqlite");
         db.migrate().await.expect("migrate sqlite");
         TestDb {
             db,
-            cleanup: Cleanup::Dir(dir),
+            cleanup: Some(Cleanup::Dir(dir)),
         }
     }
 
@@ -78,13 +94,21 @@ impl TestDb {
         db.migrate().await.expect("migrate postgres");
         Some(TestDb {
             db,
-            cleanup: Cleanup::PgDatabase { admin_url, name },
+            cleanup: Some(Cleanup::PgDatabase { admin_url, name }),
         })
     }
 
-    pub async fn close(self) {
+    pub async fn close(mut self) {
         self.db.close().await;
-        match self.cleanup {
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup.run().await;
+        }
+    }
+}
+
+impl Cleanup {
+    async fn run(self) {
+        match self {
             Cleanup::Dir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
@@ -101,6 +125,24 @@ impl TestDb {
     }
 }
 
+impl Drop for TestDb {
+    /// Not closed: the test panicked. The cleanup runs on a thread of its
+    /// own (the test's runtime may be unwinding), and is waited for.
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.cleanup.take() {
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(cleanup.run());
+                }
+            })
+            .join();
+        }
+    }
+}
+
 /// Declares `async fn $name(db: &Db)` as two tests, `$name::sqlite` and
 /// `$name::postgres`.
 #[macro_export]
@@ -110,18 +152,18 @@ macro_rules! store_test {
             #[allow(unused_imports)]
             use super::*;
 
-            async fn run($db: &app::db::Db) $body
+            async fn run($db: &$crate::db::Db) $body
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let t = app::db::testing::TestDb::sqlite().await;
+                let t = $crate::db::testing::TestDb::sqlite().await;
                 run(&t.db).await;
                 t.close().await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some(t) = app::db::testing::TestDb::postgres().await else { return };
+                let Some(t) = $crate::db::testing::TestDb::postgres().await else { return };
                 run(&t.db).await;
                 t.close().await;
             }

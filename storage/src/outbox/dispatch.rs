@@ -1,18 +1,15 @@
-//! The outbox's read side (its write side is [`app::outbox`], re-exported
-//! here): claiming due deliveries, recording outcomes (fenced on the attempt that was
-//! claimed) and applying provider status callbacks monotonically.
+//! The dispatcher's side of the outbox (its write side is [`super::write`]):
+//! claiming due deliveries, recording outcomes (fenced on the attempt that
+//! was claimed), rescuing expired leases and applying provider status
+//! callbacks monotonically.
 
-use app::db::direct::Val;
-use app::db::Db;
-use app::error::{internal, AppError};
-use app::live::DeliveryChange;
-use app::{in_tx, on_db, on_db_write};
+use super::write::{Claimed, CLAIM_COLUMNS};
+use crate::db::direct::Val;
+use crate::db::Db;
+use crate::error::{internal, Error};
+use crate::{in_tx, on_db, on_db_write};
+use domain::live::DeliveryChange;
 use domain::DeliveryStatus;
-
-pub use app::outbox::{
-    insert_event, insert_events, Claimed, EventParts, EventRows, Inserted, Lease, NewDelivery,
-    NewEvent, NewInboxItem, CLAIM_COLUMNS,
-};
 
 /// Leases up to `limit` due deliveries to `worker` until `now + lease_ms`.
 /// PostgreSQL skips rows another instance is claiming; SQLite has one writer.
@@ -22,7 +19,7 @@ pub async fn claim(
     now: i64,
     lease_ms: i64,
     limit: i64,
-) -> Result<Vec<Claimed>, AppError> {
+) -> Result<Vec<Claimed>, Error> {
     let rows = match db {
         Db::Sqlite(_, gate) => match gate.direct() {
             Some(direct) => {
@@ -36,7 +33,7 @@ pub async fn claim(
                             Val::Int(Some(now)),
                             Val::Int(Some(limit)),
                         ];
-                        app::db::direct::bind_numbered(&mut stmt, &values)?;
+                        crate::db::direct::bind_numbered(&mut stmt, &values)?;
                         let claimed = stmt.raw_query().mapped(Claimed::from_direct);
                         Ok(claimed.collect::<Result<Vec<_>, _>>()?)
                     })
@@ -115,7 +112,7 @@ pub async fn record(
     db: &Db,
     results: &[(i64, i64, Outcome)],
     now: i64,
-) -> Result<Vec<DeliveryChange>, AppError> {
+) -> Result<Vec<DeliveryChange>, Error> {
     if results.is_empty() {
         return Ok(Vec::new());
     }
@@ -129,11 +126,11 @@ pub async fn record(
     }
     let applied = in_tx!(db, |tx| {
         let mut applied = Vec::with_capacity(results.len());
-        let numbered = app::db::numbered(&tx);
+        let numbered = crate::db::numbered(&tx);
         for chunk in sent_chunks(results) {
             let mut q =
                 sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sent_sql(chunk.len(), numbered)));
-            app::bind_vals!(q, sent_values(&chunk, now, numbered));
+            crate::bind_vals!(q, sent_values(&chunk, now, numbered));
             let ids: Vec<i64> = q.fetch_all(&mut *tx).await?;
             applied.extend(ids.into_iter().map(|id| DeliveryChange {
                 id,
@@ -145,7 +142,7 @@ pub async fn record(
                 continue;
             };
             let mut q = sqlx::query(sql);
-            app::bind_vals!(q, values);
+            crate::bind_vals!(q, values);
             let done = q.execute(&mut *tx).await?.rows_affected() > 0;
             if let (true, Some(status)) = (done, status) {
                 applied.push(DeliveryChange { id: *id, status });
@@ -162,11 +159,11 @@ fn record_direct(
     tx: &rusqlite::Transaction<'_>,
     results: &[(i64, i64, Outcome)],
     now: i64,
-) -> Result<Vec<DeliveryChange>, AppError> {
+) -> Result<Vec<DeliveryChange>, Error> {
     let mut applied = Vec::with_capacity(results.len());
     for chunk in sent_chunks(results) {
         let mut stmt = tx.prepare_cached(&sent_sql(chunk.len(), false))?;
-        app::db::direct::bind_all(&mut stmt, sent_values(&chunk, now, false))?;
+        crate::db::direct::bind_all(&mut stmt, sent_values(&chunk, now, false))?;
         for id in stmt.raw_query().mapped(|row| row.get(0)) {
             applied.push(DeliveryChange {
                 id: id?,
@@ -179,7 +176,7 @@ fn record_direct(
             continue;
         };
         let mut stmt = tx.prepare_cached(sql)?;
-        app::db::direct::bind_numbered(&mut stmt, &values)?;
+        crate::db::direct::bind_numbered(&mut stmt, &values)?;
         let done = stmt.raw_execute()? > 0;
         if let (true, Some(status)) = (done, status) {
             applied.push(DeliveryChange { id: *id, status });
@@ -199,10 +196,10 @@ fn sent_chunks(results: &[(i64, i64, Outcome)]) -> Vec<Vec<&(i64, i64, Outcome)>
 }
 
 /// The UPDATE of `rows` sent outcomes: `$n` on PostgreSQL, `?` in binding
-/// order on SQLite (see `app::db::Placeholders`), where `now` is then bound
+/// order on SQLite (see `crate::db::Placeholders`), where `now` is then bound
 /// twice ([`sent_values`]).
 fn sent_sql(rows: usize, numbered: bool) -> String {
-    let p = |n| app::db::placeholder(numbered, n);
+    let p = |n| crate::db::placeholder(numbered, n);
     let mut values = String::new();
     for i in 0..rows {
         let b = i * 8 + 1;
@@ -315,29 +312,44 @@ fn other_update<'a>(
 }
 
 /// Sent outcomes per UPDATE (8 parameters each; small for the reason given at
-/// `app::outbox::INSERT_CHUNK`).
+/// [`super::write::INSERT_CHUNK`]).
 const RECORD_CHUNK: usize = 64;
 
-/// Returns deliveries whose worker died mid-attempt to the queue. Their last
-/// attempt's outcome is unknown, so the message may go out twice; nothing is
-/// lost.
-pub async fn rescue_expired(db: &Db, now: i64) -> Result<u64, AppError> {
+/// Returns deliveries whose worker died mid-attempt to the queue: those
+/// whose lease expired before `now` (another instance's, on PostgreSQL).
+/// Their last attempt's outcome is unknown, so the message may go out
+/// twice; nothing is lost.
+pub async fn rescue_expired(db: &Db, now: i64) -> Result<u64, Error> {
+    requeue_leased(db, now, now).await
+}
+
+/// At the start of a single-instance SQLite server, before it accepts work:
+/// every leased row was its own previous run's, which is gone; they are due
+/// at once, not when their lease would have run out.
+pub async fn rescue_all_at_start(db: &Db, now: i64) -> Result<u64, Error> {
+    requeue_leased(db, i64::MAX, now).await
+}
+
+/// Requeues `sending` rows leased until before `cutoff`, due at `now`.
+async fn requeue_leased(db: &Db, cutoff: i64, now: i64) -> Result<u64, Error> {
     let n = on_db_write!(db, |pool| {
         sqlx::query(
-        "UPDATE deliveries SET status = 'queued', next_attempt_at = $1, lease_expires_at = NULL, locked_by = NULL,
-             error = 'worker stopped during the attempt; outcome unknown', updated_at = $1
-         WHERE status = 'sending' AND lease_expires_at < $1"
-    )
-    .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected()
+            "UPDATE deliveries SET status = 'queued', next_attempt_at = $1, lease_expires_at = NULL,
+                 locked_by = NULL, error = 'worker stopped during the attempt; outcome unknown',
+                 updated_at = $1
+             WHERE status = 'sending' AND lease_expires_at < $2",
+        )
+        .bind(now)
+        .bind(cutoff)
+        .execute(pool)
+        .await?
+        .rows_affected()
     });
     Ok(n)
 }
 
 /// The earliest `next_attempt_at` still waiting, to know how long to sleep.
-pub async fn next_due(db: &Db) -> Result<Option<i64>, AppError> {
+pub async fn next_due(db: &Db) -> Result<Option<i64>, Error> {
     let v: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT MIN(next_attempt_at) FROM deliveries WHERE status IN ('queued','deferred')"
     )
@@ -365,7 +377,7 @@ pub async fn apply_status(
     status: DeliveryStatus,
     at: i64,
     error: Option<&str>,
-) -> Result<Option<(i64, DeliveryStatus)>, AppError> {
+) -> Result<Option<(i64, DeliveryStatus)>, Error> {
     let allowed_from: &[&str] = match status {
         DeliveryStatus::Sent => &["sending"],
         DeliveryStatus::Delivered => &["sending", "sent"],
@@ -410,8 +422,8 @@ pub async fn link_reference(
     provider: &str,
     message_id: &str,
     reference: &str,
-) -> Result<bool, AppError> {
-    let n = on_db!(db, |pool| {
+) -> Result<bool, Error> {
+    let n = on_db_write!(db, |pool| {
         sqlx::query(
         "UPDATE deliveries SET provider_ref = $1 WHERE provider = $2 AND provider_message_id = $3"
     )
@@ -433,8 +445,8 @@ pub async fn log_callback(
     body: &str,
     outcome: &str,
     now: i64,
-) -> Result<(), AppError> {
-    on_db!(db, |pool| {
+) -> Result<(), Error> {
+    on_db_write!(db, |pool| {
         sqlx::query(
         "INSERT INTO provider_callbacks (provider, account_id, received_at, body, outcome) VALUES ($1, $2, $3, $4, $5)"
     )
@@ -451,7 +463,7 @@ pub async fn log_callback(
 }
 
 /// The status of one delivery (tests and the API).
-pub async fn status_of(db: &Db, id: i64) -> Result<DeliveryStatus, AppError> {
+pub async fn status_of(db: &Db, id: i64) -> Result<DeliveryStatus, Error> {
     let s: String = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT status FROM deliveries WHERE id = $1"
     )
@@ -490,7 +502,7 @@ pub async fn apply_or_hold(
     at: i64,
     error: Option<&str>,
     reference: Option<&str>,
-) -> Result<Applied, AppError> {
+) -> Result<Applied, Error> {
     if let Some((id, s)) = apply_status(db, provider, key.clone(), status, at, error).await? {
         return Ok(Applied::Moved(id, s));
     }
@@ -519,7 +531,7 @@ pub async fn apply_or_hold(
     .bind(at)
     .bind(error)
     .bind(reference)
-    .bind(app::time::now_ms())
+    .bind(crate::now_ms())
     .execute(pool)
     .await
     .map(|_| ())?
@@ -542,7 +554,7 @@ struct Early {
 pub async fn replay_early(
     db: &Db,
     sent: &[(String, String)],
-) -> Result<Vec<DeliveryChange>, AppError> {
+) -> Result<Vec<DeliveryChange>, Error> {
     // Nearly always empty: one cheap look before anything else.
     let any: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT id FROM early_statuses LIMIT 1"
@@ -593,7 +605,7 @@ pub async fn replay_early(
 }
 
 /// The callbacks held for one message key, oldest first.
-async fn held_for(db: &Db, provider: &str, key: &str) -> Result<Vec<Early>, AppError> {
+async fn held_for(db: &Db, provider: &str, key: &str) -> Result<Vec<Early>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
         "SELECT id, message_key, status, at, error, reference FROM early_statuses
          WHERE provider = $1 AND message_key = $2 ORDER BY id"
@@ -621,7 +633,7 @@ pub fn sent_ids(results: &[(i64, i64, Outcome)]) -> Vec<(String, String)> {
 
 /// Drops held callbacks that never found their send (an hour is far longer
 /// than any send takes to be recorded).
-pub async fn expire_early(db: &Db, before: i64) -> Result<u64, AppError> {
+pub async fn expire_early(db: &Db, before: i64) -> Result<u64, Error> {
     let n = on_db_write!(db, |pool| sqlx::query(
         "DELETE FROM early_statuses WHERE received_at < $1"
     )

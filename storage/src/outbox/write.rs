@@ -5,8 +5,8 @@
 
 use crate::db::direct::Val;
 use crate::db::Db;
-use crate::error::AppError;
 use crate::in_tx;
+use crate::Error;
 use domain::{Channel, DeliveryStatus, EventKind, Priority, SystemMessage};
 use std::collections::HashMap;
 
@@ -251,9 +251,9 @@ pub async fn insert_event(
     deliveries: &[NewDelivery],
     inbox: &[NewInboxItem],
     now: i64,
-) -> Result<Inserted, AppError> {
+) -> Result<Inserted, Error> {
     let rows: [EventRows<'_>; 1] = [(event, deliveries, inbox)];
-    let (mut out, _) = in_tx!(db, |tx| write_events!(tx, &rows, now, None));
+    let (mut out, _) = in_tx!(db, |tx| crate::write_events!(tx, &rows, now, None));
     Ok(out.remove(0))
 }
 
@@ -262,7 +262,8 @@ pub type EventRows<'a> = (&'a NewEvent, &'a [NewDelivery], &'a [NewInboxItem]);
 
 /// The INSERT of `rows` deliveries (21 values each, [`delivery_values`]);
 /// it returns [`CLAIM_COLUMNS`] when some are written as claimed.
-pub(crate) fn deliveries_sql(rows: usize, numbered: bool, claims: bool) -> String {
+#[doc(hidden)]
+pub fn deliveries_sql(rows: usize, numbered: bool, claims: bool) -> String {
     format!(
         "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
              channel, recipient, subject, message, status, max_attempts, next_attempt_at,
@@ -279,7 +280,8 @@ pub(crate) fn deliveries_sql(rows: usize, numbered: bool, claims: bool) -> Strin
 }
 
 /// Whether a chunk of deliveries has rows written as claimed.
-pub(crate) fn claims(chunk: &[Routed<'_, NewDelivery>]) -> bool {
+#[doc(hidden)]
+pub fn claims(chunk: &[Routed<'_, NewDelivery>]) -> bool {
     chunk
         .iter()
         .any(|r| r.row.status == DeliveryStatus::Sending)
@@ -288,12 +290,13 @@ pub(crate) fn claims(chunk: &[Routed<'_, NewDelivery>]) -> bool {
 /// One delivery's values for [`deliveries_sql`]. A row written as `sending`
 /// needs the lease it is claimed under: without one it would never be
 /// rescued.
-pub(crate) fn delivery_values<'a>(
+#[doc(hidden)]
+pub fn delivery_values<'a>(
     r: &Routed<'a, NewDelivery>,
     now: i64,
     alert_step: Option<i64>,
     lease: Option<&'a Lease>,
-) -> Result<[Val<'a>; 21], AppError> {
+) -> Result<[Val<'a>; 21], Error> {
     let d = r.row;
     let delivered_at = (d.status == DeliveryStatus::Delivered).then_some(now);
     let lease = match (d.status == DeliveryStatus::Sending, lease) {
@@ -333,7 +336,8 @@ pub(crate) fn delivery_values<'a>(
 }
 
 /// The INSERT of `rows` inbox items (8 values each, [`inbox_values`]).
-pub(crate) fn inbox_sql(rows: usize, numbered: bool) -> String {
+#[doc(hidden)]
+pub fn inbox_sql(rows: usize, numbered: bool) -> String {
     format!(
         "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
          VALUES {}",
@@ -341,7 +345,8 @@ pub(crate) fn inbox_sql(rows: usize, numbered: bool) -> String {
     )
 }
 
-pub(crate) fn inbox_values<'a>(r: &Routed<'a, NewInboxItem>, now: i64) -> [Val<'a>; 8] {
+#[doc(hidden)]
+pub fn inbox_values<'a>(r: &Routed<'a, NewInboxItem>, now: i64) -> [Val<'a>; 8] {
     let n = r.row;
     [
         Val::Int(Some(r.event_id)),
@@ -357,7 +362,8 @@ pub(crate) fn inbox_values<'a>(r: &Routed<'a, NewInboxItem>, now: i64) -> [Val<'
 
 /// The INSERT of `rows` events that have an idempotency key (8 values each,
 /// [`event_values`]); a key seen before inserts nothing and returns nothing.
-pub(crate) fn events_sql(rows: usize, numbered: bool) -> String {
+#[doc(hidden)]
+pub fn events_sql(rows: usize, numbered: bool) -> String {
     format!(
         "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
              recipients, data, created_at)
@@ -368,11 +374,8 @@ pub(crate) fn events_sql(rows: usize, numbered: bool) -> String {
     )
 }
 
-pub(crate) fn event_values<'a>(
-    event: &'a NewEvent,
-    key: Option<&'a str>,
-    now: i64,
-) -> [Val<'a>; 8] {
+#[doc(hidden)]
+pub fn event_values<'a>(event: &'a NewEvent, key: Option<&'a str>, now: i64) -> [Val<'a>; 8] {
     [
         Val::Text(Some(&event.source)),
         Val::Text(key),
@@ -386,23 +389,27 @@ pub(crate) fn event_values<'a>(
 }
 
 /// An event without an idempotency key (the app's own messages), `$1…$8`.
-pub(crate) const EVENT_SQL: &str =
+#[doc(hidden)]
+pub const EVENT_SQL: &str =
     "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
          recipients, data, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
 
 /// The first event of a (source, key) that was seen before.
-pub(crate) const FIRST_EVENT_SQL: &str =
+#[doc(hidden)]
+pub const FIRST_EVENT_SQL: &str =
     "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2";
 
 /// An event's alert: `$1` event, `$2` policy, `$3` ack key, `$4` message,
 /// `$5` first step's time, `$6` now.
-pub(crate) const ALERT_SQL: &str =
+#[doc(hidden)]
+pub const ALERT_SQL: &str =
     "INSERT INTO alerts (event_id, policy_id, ack_key, status, message, next_step,
          next_step_at, created_at, updated_at)
      VALUES ($1, $2, $3, 'open', $4, 0, $5, $6, $6) RETURNING id";
 
-pub(crate) fn alert_values<'a>(event_id: i64, alert: &'a NewAlert, now: i64) -> [Val<'a>; 6] {
+#[doc(hidden)]
+pub fn alert_values<'a>(event_id: i64, alert: &'a NewAlert, now: i64) -> [Val<'a>; 6] {
     [
         Val::Int(Some(event_id)),
         Val::Int(Some(alert.policy_id)),
@@ -414,16 +421,18 @@ pub(crate) fn alert_values<'a>(event_id: i64, alert: &'a NewAlert, now: i64) -> 
 }
 
 /// Everyone the event's deliveries reach by name: `$1` alert, `$2` now, `$3` event.
-pub(crate) const ALERT_RECIPIENTS_SQL: &str =
+#[doc(hidden)]
+pub const ALERT_RECIPIENTS_SQL: &str =
     "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)
      SELECT DISTINCT $1, user_id, 0, $2 FROM deliveries
      WHERE event_id = $3 AND user_id IS NOT NULL";
 
-pub(crate) const DIGEST_SQL: &str =
-    "INSERT INTO digest_items (user_id, event_id, title, line, created_at)
+#[doc(hidden)]
+pub const DIGEST_SQL: &str = "INSERT INTO digest_items (user_id, event_id, title, line, created_at)
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, event_id) DO NOTHING";
 
-pub(crate) fn digest_values(event_id: i64, item: &NewDigestItem, now: i64) -> [Val<'_>; 5] {
+#[doc(hidden)]
+pub fn digest_values(event_id: i64, item: &NewDigestItem, now: i64) -> [Val<'_>; 5] {
     [
         Val::Int(Some(item.user_id)),
         Val::Int(Some(event_id)),
@@ -434,7 +443,8 @@ pub(crate) fn digest_values(event_id: i64, item: &NewDigestItem, now: i64) -> [V
 }
 
 /// The events of a batch with an idempotency key, and the key.
-pub(crate) fn keyed<'a>(events: &[EventRows<'a>]) -> Vec<(&'a NewEvent, &'a str)> {
+#[doc(hidden)]
+pub fn keyed<'a>(events: &[EventRows<'a>]) -> Vec<(&'a NewEvent, &'a str)> {
     events
         .iter()
         .filter_map(|&(e, _, _)| e.idempotency_key.as_deref().map(|k| (e, k)))
@@ -446,7 +456,8 @@ pub(crate) fn keyed<'a>(events: &[EventRows<'a>]) -> Vec<(&'a NewEvent, &'a str)
 /// the unkeyed events in order (`unkeyed`) and the first events of the keys
 /// seen before (`first`). A key twice in one batch: the second is the first's
 /// duplicate.
-pub(crate) fn resolve(
+#[doc(hidden)]
+pub fn resolve(
     events: &[EventRows<'_>],
     mut created: HashMap<(String, String), i64>,
     unkeyed: Vec<i64>,
@@ -475,7 +486,8 @@ pub(crate) fn resolve(
 }
 
 /// The keys of a batch's events that the keyed INSERT did not create.
-pub(crate) fn seen_before<'a>(
+#[doc(hidden)]
+pub fn seen_before<'a>(
     keyed: &[(&'a NewEvent, &'a str)],
     created: &HashMap<(String, String), i64>,
 ) -> Vec<(&'a str, &'a str)> {
@@ -488,7 +500,8 @@ pub(crate) fn seen_before<'a>(
 
 /// The deliveries and inbox items of the created events of a batch.
 #[allow(clippy::type_complexity)]
-pub(crate) fn routed<'a>(
+#[doc(hidden)]
+pub fn routed<'a>(
     events: &[EventRows<'a>],
     inserted: &[Inserted],
 ) -> (Vec<Routed<'a, NewDelivery>>, Vec<Routed<'a, NewInboxItem>>) {
@@ -509,27 +522,28 @@ pub(crate) fn routed<'a>(
 /// routing). Rows whose status is `sending` are claimed at insert under
 /// `lease` (an `Option<&Lease>`, required for them); the value is those
 /// rows as [`Claimed`].
+#[macro_export]
 macro_rules! write_deliveries {
     ($tx:ident, $rows:expr, $now:expr, $alert_step:expr) => {
-        $crate::outbox::write_deliveries!($tx, $rows, $now, $alert_step, None)
+        $crate::write_deliveries!($tx, $rows, $now, $alert_step, None)
     };
     ($tx:ident, $rows:expr, $now:expr, $alert_step:expr, $lease:expr) => {{
         let (rows, now, alert_step, lease): (
-            &[$crate::outbox::Routed<'_, $crate::outbox::NewDelivery>],
+            &[$crate::outbox::write::Routed<'_, $crate::outbox::write::NewDelivery>],
             i64,
             Option<i64>,
-            Option<&$crate::outbox::Lease>,
+            Option<&$crate::outbox::write::Lease>,
         ) = ($rows, $now, $alert_step, $lease);
         let numbered = $crate::db::numbered(&$tx);
-        let mut claimed: Vec<$crate::outbox::Claimed> = Vec::new();
-        for chunk in $crate::outbox::chunks(rows) {
-            let claims = $crate::outbox::claims(chunk);
-            let sql = $crate::outbox::deliveries_sql(chunk.len(), numbered, claims);
+        let mut claimed: Vec<$crate::outbox::write::Claimed> = Vec::new();
+        for chunk in $crate::outbox::write::chunks(rows) {
+            let claims = $crate::outbox::write::claims(chunk);
+            let sql = $crate::outbox::write::deliveries_sql(chunk.len(), numbered, claims);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
                 $crate::bind_vals!(
                     q,
-                    $crate::outbox::delivery_values(r, now, alert_step, lease)?
+                    $crate::outbox::write::delivery_values(r, now, alert_step, lease)?
                 );
             }
             if claims {
@@ -547,28 +561,27 @@ macro_rules! write_deliveries {
         claimed
     }};
 }
-pub(crate) use write_deliveries;
 
 /// Inserts in-app inbox items (`&[Routed<NewInboxItem>]`, of one event or
 /// many) inside the caller's transaction.
+#[macro_export]
 macro_rules! write_inbox {
     ($tx:ident, $rows:expr, $now:expr) => {{
         let (rows, now): (
-            &[$crate::outbox::Routed<'_, $crate::outbox::NewInboxItem>],
+            &[$crate::outbox::write::Routed<'_, $crate::outbox::write::NewInboxItem>],
             i64,
         ) = ($rows, $now);
         let numbered = $crate::db::numbered(&$tx);
-        for chunk in $crate::outbox::chunks(rows) {
-            let sql = $crate::outbox::inbox_sql(chunk.len(), numbered);
+        for chunk in $crate::outbox::write::chunks(rows) {
+            let sql = $crate::outbox::write::inbox_sql(chunk.len(), numbered);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
-                $crate::bind_vals!(q, $crate::outbox::inbox_values(r, now));
+                $crate::bind_vals!(q, $crate::outbox::write::inbox_values(r, now));
             }
             q.execute(&mut *$tx).await?;
         }
     }};
 }
-pub(crate) use write_inbox;
 
 /// Writes several events with their deliveries and inbox items inside the
 /// caller's transaction (`in_tx!`), so a message the app sends commits
@@ -578,25 +591,29 @@ pub(crate) use write_inbox;
 /// hundred events is a few statements. A macro, like `in_tx!`, because the
 /// transaction's type differs per backend; [`write_events_direct`] is the
 /// same on SQLite's direct writer.
+#[macro_export]
 macro_rules! write_events {
     ($tx:ident, $events:expr, $now:expr) => {
-        $crate::outbox::write_events!($tx, $events, $now, None).0
+        $crate::write_events!($tx, $events, $now, None).0
     };
     ($tx:ident, $events:expr, $now:expr, $lease:expr) => {{
         use std::collections::HashMap;
         let (events, now, lease): (
-            &[$crate::outbox::EventRows<'_>],
+            &[$crate::outbox::write::EventRows<'_>],
             i64,
-            Option<&$crate::outbox::Lease>,
+            Option<&$crate::outbox::write::Lease>,
         ) = ($events, $now, $lease);
         let numbered = $crate::db::numbered(&$tx);
-        let keyed = $crate::outbox::keyed(events);
+        let keyed = $crate::outbox::write::keyed(events);
         let mut created = HashMap::with_capacity(keyed.len());
-        for chunk in $crate::outbox::chunks(&keyed) {
-            let sql = $crate::outbox::events_sql(chunk.len(), numbered);
+        for chunk in $crate::outbox::write::chunks(&keyed) {
+            let sql = $crate::outbox::write::events_sql(chunk.len(), numbered);
             let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql));
             for &(event, key) in chunk {
-                $crate::bind_vals!(q, $crate::outbox::event_values(event, Some(key), now));
+                $crate::bind_vals!(
+                    q,
+                    $crate::outbox::write::event_values(event, Some(key), now)
+                );
             }
             for (id, source, key) in q.fetch_all(&mut *$tx).await? {
                 created.insert((source, key), id);
@@ -604,33 +621,33 @@ macro_rules! write_events {
         }
         let mut unkeyed = Vec::new();
         for &(event, _, _) in events.iter().filter(|e| e.0.idempotency_key.is_none()) {
-            let mut q = sqlx::query_scalar::<_, i64>($crate::outbox::EVENT_SQL);
-            $crate::bind_vals!(q, $crate::outbox::event_values(event, None, now));
+            let mut q = sqlx::query_scalar::<_, i64>($crate::outbox::write::EVENT_SQL);
+            $crate::bind_vals!(q, $crate::outbox::write::event_values(event, None, now));
             unkeyed.push(q.fetch_one(&mut *$tx).await?);
         }
         let mut first = HashMap::new();
-        for (source, key) in $crate::outbox::seen_before(&keyed, &created) {
-            let id: i64 = sqlx::query_scalar($crate::outbox::FIRST_EVENT_SQL)
+        for (source, key) in $crate::outbox::write::seen_before(&keyed, &created) {
+            let id: i64 = sqlx::query_scalar($crate::outbox::write::FIRST_EVENT_SQL)
                 .bind(source)
                 .bind(key)
                 .fetch_one(&mut *$tx)
                 .await?;
             first.insert((source.to_owned(), key.to_owned()), id);
         }
-        let inserted = $crate::outbox::resolve(events, created, unkeyed, &first);
-        let (deliveries, inbox) = $crate::outbox::routed(events, &inserted);
-        let claimed = $crate::outbox::write_deliveries!($tx, &deliveries, now, None, lease);
-        $crate::outbox::write_inbox!($tx, &inbox, now);
+        let inserted = $crate::outbox::write::resolve(events, created, unkeyed, &first);
+        let (deliveries, inbox) = $crate::outbox::write::routed(events, &inserted);
+        let claimed = $crate::write_deliveries!($tx, &deliveries, now, None, lease);
+        $crate::write_inbox!($tx, &inbox, now);
         // The alert's recipients are read from the deliveries written above.
         for (&(event, _, _), row) in events.iter().zip(&inserted) {
-            let $crate::outbox::Inserted::Created(event_id) = *row else {
+            let $crate::outbox::write::Inserted::Created(event_id) = *row else {
                 continue;
             };
             if let Some(alert) = &event.alert {
-                let mut q = sqlx::query_scalar::<_, i64>($crate::outbox::ALERT_SQL);
-                $crate::bind_vals!(q, $crate::outbox::alert_values(event_id, alert, now));
+                let mut q = sqlx::query_scalar::<_, i64>($crate::outbox::write::ALERT_SQL);
+                $crate::bind_vals!(q, $crate::outbox::write::alert_values(event_id, alert, now));
                 let alert_id = q.fetch_one(&mut *$tx).await?;
-                sqlx::query($crate::outbox::ALERT_RECIPIENTS_SQL)
+                sqlx::query($crate::outbox::write::ALERT_RECIPIENTS_SQL)
                     .bind(alert_id)
                     .bind(now)
                     .bind(event_id)
@@ -638,24 +655,23 @@ macro_rules! write_events {
                     .await?;
             }
             for item in &event.digest {
-                let mut q = sqlx::query($crate::outbox::DIGEST_SQL);
-                $crate::bind_vals!(q, $crate::outbox::digest_values(event_id, item, now));
+                let mut q = sqlx::query($crate::outbox::write::DIGEST_SQL);
+                $crate::bind_vals!(q, $crate::outbox::write::digest_values(event_id, item, now));
                 q.execute(&mut *$tx).await?;
             }
         }
         (inserted, claimed)
     }};
 }
-pub(crate) use write_events;
 
 /// [`write_events`] for one event.
+#[macro_export]
 macro_rules! write_event {
     ($tx:ident, $event:expr, $deliveries:expr, $inbox:expr, $now:expr) => {{
-        let rows: [$crate::outbox::EventRows<'_>; 1] = [($event, $deliveries, $inbox)];
-        $crate::outbox::write_events!($tx, &rows, $now)[0]
+        let rows: [$crate::outbox::write::EventRows<'_>; 1] = [($event, $deliveries, $inbox)];
+        $crate::write_events!($tx, &rows, $now)[0]
     }};
 }
-pub(crate) use write_event;
 
 /// [`write_events`] on SQLite's direct writer (`db::direct`): the same
 /// statements and values, bound through rusqlite.
@@ -664,7 +680,7 @@ pub fn write_events_direct(
     events: &[EventRows<'_>],
     now: i64,
     lease: Option<&Lease>,
-) -> Result<(Vec<Inserted>, Vec<Claimed>), AppError> {
+) -> Result<(Vec<Inserted>, Vec<Claimed>), Error> {
     use crate::db::direct::{bind_all, bind_numbered};
     let keyed = keyed(events);
     let mut created = HashMap::with_capacity(keyed.len());
@@ -744,7 +760,7 @@ pub fn write_events_direct(
 }
 
 /// The one integer a bound statement returns.
-fn one(stmt: &mut rusqlite::CachedStatement<'_>) -> Result<i64, AppError> {
+fn one(stmt: &mut rusqlite::CachedStatement<'_>) -> Result<i64, Error> {
     let mut rows = stmt.raw_query();
     match rows.next()? {
         Some(row) => Ok(row.get(0)?),
@@ -774,7 +790,7 @@ pub async fn insert_events(
     batch: std::sync::Arc<Vec<EventParts>>,
     now: i64,
     lease: Option<&Lease>,
-) -> Result<(Vec<Inserted>, Vec<Claimed>), AppError> {
+) -> Result<(Vec<Inserted>, Vec<Claimed>), Error> {
     if let Db::Sqlite(_, gate) = db {
         if let Some(direct) = gate.direct() {
             let lease = lease.cloned();
@@ -787,7 +803,7 @@ pub async fn insert_events(
         }
     }
     let rows: Vec<EventRows<'_>> = batch.iter().map(EventParts::rows).collect();
-    let written = in_tx!(db, |tx| write_events!(tx, &rows, now, lease));
+    let written = in_tx!(db, |tx| crate::write_events!(tx, &rows, now, lease));
     Ok(written)
 }
 

@@ -1,0 +1,32 @@
+//! The server's core, below the pages and the host: everything that keeps
+//! state. No Leptos, no HTTP.
+//!
+//! - [`db`]: the SQLite / PostgreSQL pool, migrations, SQLite's write gate
+//!   and its direct writer for the hot transactions;
+//! - [`outbox`]: events and their deliveries, written before any send
+//!   ([`outbox::write`]), claimed, recorded and moved on by provider
+//!   callbacks ([`outbox::dispatch`]);
+//! - [`feed`]: this instance's live feed of committed changes (and, on
+//!   PostgreSQL, the other instances');
+//! - [`error`]: what can go wrong in storage, as kinds; the words are chosen
+//!   by whoever shows them.
+//!
+//! The crates above: `app` (pages and server functions) and `server` (the
+//! Axum host, the dispatcher, providers) use this; `domain` is below it.
+
+pub mod db;
+pub mod error;
+pub mod feed;
+pub mod outbox;
+
+pub use db::Db;
+pub use error::Error;
+
+/// Milliseconds since the Unix epoch (UTC), the unit of every timestamp in
+/// both databases.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
