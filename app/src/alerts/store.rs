@@ -296,9 +296,10 @@ pub async fn take_step(db: &Db, w: &StepWrite<'_>, now: i64) -> Result<bool, App
             use storage::outbox::Routed;
             let deliveries: Vec<_> =
                 Routed::all(w.event_id, w.kind, w.priority, w.deliveries).collect();
-            storage::write_deliveries!(tx, &deliveries, now, Some(step_no));
+            storage::outbox::write_deliveries(&mut *tx, &deliveries, now, Some(step_no), None)
+                .await?;
             let inbox: Vec<_> = Routed::all(w.event_id, w.kind, w.priority, w.inbox).collect();
-            storage::write_inbox!(tx, &inbox, now);
+            storage::outbox::write_inbox(&mut *tx, &inbox, now).await?;
             for user in w.recipients {
                 sqlx::query(
                     "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)

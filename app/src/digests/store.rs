@@ -4,8 +4,8 @@
 
 use crate::error::AppError;
 use storage::db::Db;
+use storage::outbox::write_event;
 use storage::outbox::{NewDelivery, NewEvent};
-use storage::write_event;
 use storage::{in_tx, on_db};
 
 /// A person whose digest time has come, with how to reach them.
@@ -92,7 +92,9 @@ pub async fn take(db: &Db, d: &Digest<'_>, now: i64) -> Result<Option<i64>, AppE
         .rows_affected();
         match (moved, d.event) {
             (1, Some(event)) => {
-                let id = write_event!(tx, event, d.deliveries, &[], now).id();
+                let id = write_event(&mut *tx, event, d.deliveries, &[], now)
+                    .await?
+                    .id();
                 for chunk in d.items.chunks(storage::outbox::INSERT_CHUNK) {
                     let sql = format!(
                         "UPDATE digest_items SET digest_event_id = $1

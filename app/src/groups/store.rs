@@ -5,8 +5,8 @@ use crate::error::{internal, AppError, FieldError};
 use crate::i18n::{fill, tr};
 use domain::{Channel, GroupCategory, NotificationType, Priority, Role};
 use storage::db::{value_rows, Db};
+use storage::outbox::write_event;
 use storage::outbox::{NewDelivery, NewEvent};
-use storage::write_event;
 use storage::{in_tx, on_db, on_db_write};
 
 fn group_not_found(id: i64) -> AppError {
@@ -392,7 +392,9 @@ pub async fn test_send(
             group_id: Some(group_id),
             ..NewDelivery::test_send(Channel::WhatsappGroup, chat_id, None, text.to_owned(), now)
         };
-        let event_id = write_event!(tx, &event, std::slice::from_ref(&delivery), &[], now).id();
+        let event_id = write_event(&mut *tx, &event, std::slice::from_ref(&delivery), &[], now)
+            .await?
+            .id();
         let id: i64 = sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id = $1")
             .bind(event_id)
             .fetch_one(&mut *tx)

@@ -497,7 +497,11 @@ pub async fn take_run(db: &Db, run: &Run<'_>, now: i64) -> Result<Option<i64>, A
         .await?
         .rows_affected();
         if moved == 1 {
-            Some(storage::write_event!(tx, event, deliveries, inbox, now).id())
+            Some(
+                storage::outbox::write_event(&mut *tx, event, deliveries, inbox, now)
+                    .await?
+                    .id(),
+            )
         } else {
             None
         }

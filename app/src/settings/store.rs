@@ -10,8 +10,8 @@ use domain::{Channel, DeliveryStatus, EventKind, Locale, PhoneE164, Priority, Sy
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
 use storage::db::{value_rows, Db};
+use storage::outbox::write_event;
 use storage::outbox::{NewDelivery, NewEvent};
-use storage::write_event;
 use storage::{in_tx, on_db, on_db_write};
 
 #[derive(sqlx::FromRow)]
@@ -339,7 +339,7 @@ pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent
             next_attempt_at: Some(now),
             max_attempts: i64::from(domain::routing::max_attempts(Priority::High)),
         };
-        write_event!(tx, &event, std::slice::from_ref(&delivery), &[], now);
+        write_event(&mut *tx, &event, std::slice::from_ref(&delivery), &[], now).await?;
         CodeSent {
             masked_phone: mask_phone(&phone),
             expires_at,

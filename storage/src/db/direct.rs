@@ -181,31 +181,6 @@ impl rusqlite::ToSql for Val<'_> {
     }
 }
 
-/// Binds `values` in order to `stmt`'s anonymous (`?`) parameters.
-pub fn bind_all<'a>(
-    stmt: &mut rusqlite::CachedStatement<'_>,
-    values: impl IntoIterator<Item = Val<'a>>,
-) -> Result<(), Error> {
-    for (i, v) in values.into_iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, v)?;
-    }
-    Ok(())
-}
-
-/// Binds `values` to `stmt`'s parameters `$1`, `$2`, … by name (SQL shared
-/// with PostgreSQL, where a number may appear out of order or twice).
-pub fn bind_numbered(
-    stmt: &mut rusqlite::CachedStatement<'_>,
-    values: &[Val<'_>],
-) -> Result<(), Error> {
-    for (i, v) in values.iter().enumerate() {
-        if let Some(at) = stmt.parameter_index(&format!("${}", i + 1))? {
-            stmt.raw_bind_parameter(at, v)?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use crate::db::Db;

@@ -8,6 +8,7 @@
 //! fails that backend's test, since every store test runs on both.
 
 pub mod direct;
+pub mod exec;
 #[cfg(feature = "testing")]
 pub mod faulty;
 #[cfg(feature = "testing")]
@@ -71,19 +72,6 @@ impl WriteGate {
     pub fn direct(&self) -> Option<&direct::Direct> {
         self.direct.as_ref()
     }
-}
-
-/// Binds [`direct::Val`]s, in order, to an sqlx query `$q` (reassigned).
-#[macro_export]
-macro_rules! bind_vals {
-    ($q:ident, $values:expr) => {
-        for v in $values {
-            $q = match v {
-                $crate::db::direct::Val::Int(x) => $q.bind(x),
-                $crate::db::direct::Val::Text(x) => $q.bind(x),
-            };
-        }
-    };
 }
 
 /// The sqlx writer's turn ([`WriteGate::lock`]).
@@ -193,23 +181,6 @@ pub fn rows_of(rows: usize, cols: usize, numbered: bool) -> String {
     out
 }
 
-/// How a backend's generated SQL names its bind parameters. SQLite finds a
-/// numbered parameter (`$7`) by walking the statement's list of names, once
-/// per parameter bound: quadratic in a multi-row INSERT of a thousand
-/// parameters, and it showed in profiles of the event writer. Anonymous `?`
-/// are bound in the order they appear, with no lookup.
-pub trait Placeholders {
-    const NUMBERED: bool;
-}
-
-impl Placeholders for sqlx::Sqlite {
-    const NUMBERED: bool = false;
-}
-
-impl Placeholders for sqlx::Postgres {
-    const NUMBERED: bool = true;
-}
-
 /// Bind parameter `n` (from 1): `$n`, or `?` when not `numbered` (then the
 /// SQL must name each parameter once, in binding order).
 pub fn placeholder(numbered: bool, n: usize) -> String {
@@ -218,12 +189,6 @@ pub fn placeholder(numbered: bool, n: usize) -> String {
     } else {
         "?".to_owned()
     }
-}
-
-/// Whether SQL run in `tx` names its parameters `$n` (PostgreSQL) or must
-/// use `?` in order to be fast (SQLite; see [`Placeholders`]).
-pub fn numbered<DB: Placeholders + sqlx::Database>(_tx: &sqlx::Transaction<'_, DB>) -> bool {
-    DB::NUMBERED
 }
 
 /// Which backend a URL selects.
@@ -436,8 +401,6 @@ mod tests {
     fn value_rows_are_numbered_for_postgres_and_anonymous_for_sqlite() {
         assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(rows_of(2, 2, false), "(?, ?), (?, ?)");
-        const { assert!(!<sqlx::Sqlite as Placeholders>::NUMBERED) };
-        const { assert!(<sqlx::Postgres as Placeholders>::NUMBERED) };
     }
 
     #[test]

@@ -5,7 +5,8 @@
 
 use super::write::{Claimed, CLAIM_COLUMNS};
 use crate::db::direct::Val;
-use crate::db::Db;
+use crate::db::exec::{ready, Direct, Exec};
+use crate::db::{Backend, Db};
 use crate::error::{internal, Error};
 use crate::{in_tx, on_db, on_db_write};
 use domain::live::DeliveryChange;
@@ -13,6 +14,7 @@ use domain::DeliveryStatus;
 
 /// Leases up to `limit` due deliveries to `worker` until `now + lease_ms`.
 /// PostgreSQL skips rows another instance is claiming; SQLite has one writer.
+/// One statement, committed on its own.
 pub async fn claim(
     db: &Db,
     worker: &str,
@@ -20,47 +22,48 @@ pub async fn claim(
     lease_ms: i64,
     limit: i64,
 ) -> Result<Vec<Claimed>, Error> {
-    let rows = match db {
+    match db {
         Db::Sqlite(_, gate) => match gate.direct() {
             Some(direct) => {
                 let worker = worker.to_owned();
                 direct
                     .transaction(move |tx| {
-                        let mut stmt = tx.prepare_cached(&claim_sql(""))?;
-                        let values = [
-                            Val::Int(Some(now + lease_ms)),
-                            Val::Text(Some(&worker)),
-                            Val::Int(Some(now)),
-                            Val::Int(Some(limit)),
-                        ];
-                        crate::db::direct::bind_numbered(&mut stmt, &values)?;
-                        let claimed = stmt.raw_query().mapped(Claimed::from_direct);
-                        Ok(claimed.collect::<Result<Vec<_>, _>>()?)
+                        ready(claim_in(&mut Direct(tx), &worker, now, lease_ms, limit))
                     })
-                    .await?
+                    .await
             }
             None => {
                 let _turn = gate.lock().await;
-                sqlx::query_as(sqlx::AssertSqlSafe(claim_sql("")))
-                    .bind(now + lease_ms)
-                    .bind(worker)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(gate.writer())
-                    .await?
+                let mut conn = gate.writer().acquire().await?;
+                claim_in(&mut *conn, worker, now, lease_ms, limit).await
             }
         },
         Db::Postgres(pool) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(claim_sql("FOR UPDATE SKIP LOCKED")))
-                .bind(now + lease_ms)
-                .bind(worker)
-                .bind(now)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
+            let mut conn = pool.acquire().await?;
+            claim_in(&mut *conn, worker, now, lease_ms, limit).await
         }
+    }
+}
+
+async fn claim_in(
+    tx: &mut impl Exec,
+    worker: &str,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>, Error> {
+    let locking = match tx.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
     };
-    Ok(rows)
+    let values = [
+        Val::Int(Some(now + lease_ms)),
+        Val::Text(Some(worker)),
+        Val::Int(Some(now)),
+        Val::Int(Some(limit)),
+    ];
+    tx.fetch(&claim_sql(locking), &values, Claimed::from_row)
+        .await
 }
 
 /// The claim: `$1` lease end, `$2` worker, `$3` now, `$4` limit; `locking`
@@ -120,64 +123,35 @@ pub async fn record(
         if let Some(direct) = gate.direct() {
             let results = results.to_vec();
             return direct
-                .transaction(move |tx| record_direct(tx, &results, now))
+                .transaction(move |tx| ready(record_in(&mut Direct(tx), &results, now)))
                 .await;
         }
     }
-    let applied = in_tx!(db, |tx| {
-        let mut applied = Vec::with_capacity(results.len());
-        let numbered = crate::db::numbered(&tx);
-        for chunk in sent_chunks(results) {
-            let mut q =
-                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sent_sql(chunk.len(), numbered)));
-            crate::bind_vals!(q, sent_values(&chunk, now, numbered));
-            let ids: Vec<i64> = q.fetch_all(&mut *tx).await?;
-            applied.extend(ids.into_iter().map(|id| DeliveryChange {
-                id,
-                status: DeliveryStatus::Sent,
-            }));
-        }
-        for (id, attempt, outcome) in results {
-            let Some((sql, values, status)) = other_update(*id, *attempt, outcome, now) else {
-                continue;
-            };
-            let mut q = sqlx::query(sql);
-            crate::bind_vals!(q, values);
-            let done = q.execute(&mut *tx).await?.rows_affected() > 0;
-            if let (true, Some(status)) = (done, status) {
-                applied.push(DeliveryChange { id: *id, status });
-            }
-        }
-        applied
-    });
-    Ok(applied)
+    Ok(in_tx!(db, |tx| record_in(&mut *tx, results, now).await?))
 }
 
-/// [`record`] on SQLite's direct writer: the same statements, the whole
-/// transaction in one visit to its thread.
-fn record_direct(
-    tx: &rusqlite::Transaction<'_>,
+async fn record_in(
+    tx: &mut impl Exec,
     results: &[(i64, i64, Outcome)],
     now: i64,
 ) -> Result<Vec<DeliveryChange>, Error> {
     let mut applied = Vec::with_capacity(results.len());
+    let numbered = tx.numbered();
     for chunk in sent_chunks(results) {
-        let mut stmt = tx.prepare_cached(&sent_sql(chunk.len(), false))?;
-        crate::db::direct::bind_all(&mut stmt, sent_values(&chunk, now, false))?;
-        for id in stmt.raw_query().mapped(|row| row.get(0)) {
-            applied.push(DeliveryChange {
-                id: id?,
-                status: DeliveryStatus::Sent,
-            });
-        }
+        let sql = sent_sql(chunk.len(), numbered);
+        let ids = tx
+            .fetch(&sql, &sent_values(&chunk, now, numbered), |r| r.req_int(0))
+            .await?;
+        applied.extend(ids.into_iter().map(|id| DeliveryChange {
+            id,
+            status: DeliveryStatus::Sent,
+        }));
     }
     for (id, attempt, outcome) in results {
         let Some((sql, values, status)) = other_update(*id, *attempt, outcome, now) else {
             continue;
         };
-        let mut stmt = tx.prepare_cached(sql)?;
-        crate::db::direct::bind_numbered(&mut stmt, &values)?;
-        let done = stmt.raw_execute()? > 0;
+        let done = tx.execute(sql, &values).await? > 0;
         if let (true, Some(status)) = (done, status) {
             applied.push(DeliveryChange { id: *id, status });
         }
@@ -196,7 +170,7 @@ fn sent_chunks(results: &[(i64, i64, Outcome)]) -> Vec<Vec<&(i64, i64, Outcome)>
 }
 
 /// The UPDATE of `rows` sent outcomes: `$n` on PostgreSQL, `?` in binding
-/// order on SQLite (see `crate::db::Placeholders`), where `now` is then bound
+/// order on SQLite (see [`crate::db::exec::Exec::numbered`]), where `now` is then bound
 /// twice ([`sent_values`]).
 fn sent_sql(rows: usize, numbered: bool) -> String {
     let p = |n| crate::db::placeholder(numbered, n);

@@ -4,6 +4,7 @@
 //! here before any provider sees it, and the dispatcher only ever reads rows.
 
 use crate::db::direct::Val;
+use crate::db::exec::{ready, Direct, Exec, Row};
 use crate::db::Db;
 use crate::in_tx;
 use crate::Error;
@@ -175,7 +176,7 @@ impl<'a, T> Routed<'a, T> {
 
 /// A delivery a dispatcher has leased: by its claim of due rows, or at
 /// insert (see [`Lease`]).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
     pub priority: String,
@@ -195,20 +196,20 @@ pub struct Claimed {
 }
 
 impl Claimed {
-    /// A row of [`CLAIM_COLUMNS`] read by SQLite's direct writer.
-    pub fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    /// A row of [`CLAIM_COLUMNS`].
+    pub fn from_row(row: &dyn Row) -> Result<Self, Error> {
         Ok(Claimed {
-            id: row.get(0)?,
-            priority: row.get(1)?,
-            channel: row.get(2)?,
-            recipient: row.get(3)?,
-            subject: row.get(4)?,
-            message: row.get(5)?,
-            user_id: row.get(6)?,
-            attempts: row.get(7)?,
-            max_attempts: row.get(8)?,
-            provider_account_id: row.get(9)?,
-            created_at: row.get(10)?,
+            id: row.req_int(0)?,
+            priority: row.req_text(1)?,
+            channel: row.req_text(2)?,
+            recipient: row.req_text(3)?,
+            subject: row.text(4)?,
+            message: row.req_text(5)?,
+            user_id: row.int(6)?,
+            attempts: row.req_int(7)?,
+            max_attempts: row.req_int(8)?,
+            provider_account_id: row.int(9)?,
+            created_at: row.req_int(10)?,
         })
     }
 }
@@ -252,9 +253,10 @@ pub async fn insert_event(
     inbox: &[NewInboxItem],
     now: i64,
 ) -> Result<Inserted, Error> {
-    let rows: [EventRows<'_>; 1] = [(event, deliveries, inbox)];
-    let (mut out, _) = in_tx!(db, |tx| crate::write_events!(tx, &rows, now, None));
-    Ok(out.remove(0))
+    Ok(in_tx!(db, |tx| write_event(
+        &mut *tx, event, deliveries, inbox, now
+    )
+    .await?))
 }
 
 /// One event with what it routed to.
@@ -262,8 +264,7 @@ pub type EventRows<'a> = (&'a NewEvent, &'a [NewDelivery], &'a [NewInboxItem]);
 
 /// The INSERT of `rows` deliveries (21 values each, [`delivery_values`]);
 /// it returns [`CLAIM_COLUMNS`] when some are written as claimed.
-#[doc(hidden)]
-pub fn deliveries_sql(rows: usize, numbered: bool, claims: bool) -> String {
+fn deliveries_sql(rows: usize, numbered: bool, claims: bool) -> String {
     format!(
         "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
              channel, recipient, subject, message, status, max_attempts, next_attempt_at,
@@ -280,8 +281,7 @@ pub fn deliveries_sql(rows: usize, numbered: bool, claims: bool) -> String {
 }
 
 /// Whether a chunk of deliveries has rows written as claimed.
-#[doc(hidden)]
-pub fn claims(chunk: &[Routed<'_, NewDelivery>]) -> bool {
+fn claims(chunk: &[Routed<'_, NewDelivery>]) -> bool {
     chunk
         .iter()
         .any(|r| r.row.status == DeliveryStatus::Sending)
@@ -290,8 +290,7 @@ pub fn claims(chunk: &[Routed<'_, NewDelivery>]) -> bool {
 /// One delivery's values for [`deliveries_sql`]. A row written as `sending`
 /// needs the lease it is claimed under: without one it would never be
 /// rescued.
-#[doc(hidden)]
-pub fn delivery_values<'a>(
+fn delivery_values<'a>(
     r: &Routed<'a, NewDelivery>,
     now: i64,
     alert_step: Option<i64>,
@@ -336,8 +335,7 @@ pub fn delivery_values<'a>(
 }
 
 /// The INSERT of `rows` inbox items (8 values each, [`inbox_values`]).
-#[doc(hidden)]
-pub fn inbox_sql(rows: usize, numbered: bool) -> String {
+fn inbox_sql(rows: usize, numbered: bool) -> String {
     format!(
         "INSERT INTO notifications (event_id, user_id, notification_type, priority, title, body, link, created_at)
          VALUES {}",
@@ -345,8 +343,7 @@ pub fn inbox_sql(rows: usize, numbered: bool) -> String {
     )
 }
 
-#[doc(hidden)]
-pub fn inbox_values<'a>(r: &Routed<'a, NewInboxItem>, now: i64) -> [Val<'a>; 8] {
+fn inbox_values<'a>(r: &Routed<'a, NewInboxItem>, now: i64) -> [Val<'a>; 8] {
     let n = r.row;
     [
         Val::Int(Some(r.event_id)),
@@ -362,8 +359,7 @@ pub fn inbox_values<'a>(r: &Routed<'a, NewInboxItem>, now: i64) -> [Val<'a>; 8] 
 
 /// The INSERT of `rows` events that have an idempotency key (8 values each,
 /// [`event_values`]); a key seen before inserts nothing and returns nothing.
-#[doc(hidden)]
-pub fn events_sql(rows: usize, numbered: bool) -> String {
+fn events_sql(rows: usize, numbered: bool) -> String {
     format!(
         "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
              recipients, data, created_at)
@@ -374,8 +370,7 @@ pub fn events_sql(rows: usize, numbered: bool) -> String {
     )
 }
 
-#[doc(hidden)]
-pub fn event_values<'a>(event: &'a NewEvent, key: Option<&'a str>, now: i64) -> [Val<'a>; 8] {
+fn event_values<'a>(event: &'a NewEvent, key: Option<&'a str>, now: i64) -> [Val<'a>; 8] {
     [
         Val::Text(Some(&event.source)),
         Val::Text(key),
@@ -389,27 +384,22 @@ pub fn event_values<'a>(event: &'a NewEvent, key: Option<&'a str>, now: i64) -> 
 }
 
 /// An event without an idempotency key (the app's own messages), `$1…$8`.
-#[doc(hidden)]
-pub const EVENT_SQL: &str =
+const EVENT_SQL: &str =
     "INSERT INTO events (source, idempotency_key, notification_type, priority, work_zone,
          recipients, data, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
 
 /// The first event of a (source, key) that was seen before.
-#[doc(hidden)]
-pub const FIRST_EVENT_SQL: &str =
-    "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2";
+const FIRST_EVENT_SQL: &str = "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2";
 
 /// An event's alert: `$1` event, `$2` policy, `$3` ack key, `$4` message,
 /// `$5` first step's time, `$6` now.
-#[doc(hidden)]
-pub const ALERT_SQL: &str =
+const ALERT_SQL: &str =
     "INSERT INTO alerts (event_id, policy_id, ack_key, status, message, next_step,
          next_step_at, created_at, updated_at)
      VALUES ($1, $2, $3, 'open', $4, 0, $5, $6, $6) RETURNING id";
 
-#[doc(hidden)]
-pub fn alert_values<'a>(event_id: i64, alert: &'a NewAlert, now: i64) -> [Val<'a>; 6] {
+fn alert_values<'a>(event_id: i64, alert: &'a NewAlert, now: i64) -> [Val<'a>; 6] {
     [
         Val::Int(Some(event_id)),
         Val::Int(Some(alert.policy_id)),
@@ -421,18 +411,15 @@ pub fn alert_values<'a>(event_id: i64, alert: &'a NewAlert, now: i64) -> [Val<'a
 }
 
 /// Everyone the event's deliveries reach by name: `$1` alert, `$2` now, `$3` event.
-#[doc(hidden)]
-pub const ALERT_RECIPIENTS_SQL: &str =
+const ALERT_RECIPIENTS_SQL: &str =
     "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)
      SELECT DISTINCT $1, user_id, 0, $2 FROM deliveries
      WHERE event_id = $3 AND user_id IS NOT NULL";
 
-#[doc(hidden)]
-pub const DIGEST_SQL: &str = "INSERT INTO digest_items (user_id, event_id, title, line, created_at)
+const DIGEST_SQL: &str = "INSERT INTO digest_items (user_id, event_id, title, line, created_at)
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, event_id) DO NOTHING";
 
-#[doc(hidden)]
-pub fn digest_values(event_id: i64, item: &NewDigestItem, now: i64) -> [Val<'_>; 5] {
+fn digest_values(event_id: i64, item: &NewDigestItem, now: i64) -> [Val<'_>; 5] {
     [
         Val::Int(Some(item.user_id)),
         Val::Int(Some(event_id)),
@@ -443,8 +430,7 @@ pub fn digest_values(event_id: i64, item: &NewDigestItem, now: i64) -> [Val<'_>;
 }
 
 /// The events of a batch with an idempotency key, and the key.
-#[doc(hidden)]
-pub fn keyed<'a>(events: &[EventRows<'a>]) -> Vec<(&'a NewEvent, &'a str)> {
+fn keyed<'a>(events: &[EventRows<'a>]) -> Vec<(&'a NewEvent, &'a str)> {
     events
         .iter()
         .filter_map(|&(e, _, _)| e.idempotency_key.as_deref().map(|k| (e, k)))
@@ -456,8 +442,7 @@ pub fn keyed<'a>(events: &[EventRows<'a>]) -> Vec<(&'a NewEvent, &'a str)> {
 /// the unkeyed events in order (`unkeyed`) and the first events of the keys
 /// seen before (`first`). A key twice in one batch: the second is the first's
 /// duplicate.
-#[doc(hidden)]
-pub fn resolve(
+fn resolve(
     events: &[EventRows<'_>],
     mut created: HashMap<(String, String), i64>,
     unkeyed: Vec<i64>,
@@ -486,8 +471,7 @@ pub fn resolve(
 }
 
 /// The keys of a batch's events that the keyed INSERT did not create.
-#[doc(hidden)]
-pub fn seen_before<'a>(
+fn seen_before<'a>(
     keyed: &[(&'a NewEvent, &'a str)],
     created: &HashMap<(String, String), i64>,
 ) -> Vec<(&'a str, &'a str)> {
@@ -500,8 +484,7 @@ pub fn seen_before<'a>(
 
 /// The deliveries and inbox items of the created events of a batch.
 #[allow(clippy::type_complexity)]
-#[doc(hidden)]
-pub fn routed<'a>(
+fn routed<'a>(
     events: &[EventRows<'a>],
     inserted: &[Inserted],
 ) -> (Vec<Routed<'a, NewDelivery>>, Vec<Routed<'a, NewInboxItem>>) {
@@ -516,256 +499,145 @@ pub fn routed<'a>(
     (deliveries, inbox)
 }
 
-/// Inserts deliveries (`&[Routed<NewDelivery>]`, of one event or many)
-/// inside the caller's transaction, a few multi-row statements in all.
-/// `alert_step`: the escalation step that adds them (`None`: the events' own
-/// routing). Rows whose status is `sending` are claimed at insert under
-/// `lease` (an `Option<&Lease>`, required for them); the value is those
-/// rows as [`Claimed`].
-#[macro_export]
-macro_rules! write_deliveries {
-    ($tx:ident, $rows:expr, $now:expr, $alert_step:expr) => {
-        $crate::write_deliveries!($tx, $rows, $now, $alert_step, None)
-    };
-    ($tx:ident, $rows:expr, $now:expr, $alert_step:expr, $lease:expr) => {{
-        let (rows, now, alert_step, lease): (
-            &[$crate::outbox::write::Routed<'_, $crate::outbox::write::NewDelivery>],
-            i64,
-            Option<i64>,
-            Option<&$crate::outbox::write::Lease>,
-        ) = ($rows, $now, $alert_step, $lease);
-        let numbered = $crate::db::numbered(&$tx);
-        let mut claimed: Vec<$crate::outbox::write::Claimed> = Vec::new();
-        for chunk in $crate::outbox::write::chunks(rows) {
-            let claims = $crate::outbox::write::claims(chunk);
-            let sql = $crate::outbox::write::deliveries_sql(chunk.len(), numbered, claims);
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                $crate::bind_vals!(
-                    q,
-                    $crate::outbox::write::delivery_values(r, now, alert_step, lease)?
-                );
-            }
-            if claims {
-                use sqlx::Row as _;
-                for row in q.fetch_all(&mut *$tx).await? {
-                    // Only the claimed rows have an attempt counted.
-                    if row.try_get::<i64, _>("attempts")? == 1 {
-                        claimed.push(sqlx::FromRow::from_row(&row)?);
-                    }
-                }
-            } else {
-                q.execute(&mut *$tx).await?;
-            }
-        }
-        claimed
-    }};
-}
-
-/// Inserts in-app inbox items (`&[Routed<NewInboxItem>]`, of one event or
-/// many) inside the caller's transaction.
-#[macro_export]
-macro_rules! write_inbox {
-    ($tx:ident, $rows:expr, $now:expr) => {{
-        let (rows, now): (
-            &[$crate::outbox::write::Routed<'_, $crate::outbox::write::NewInboxItem>],
-            i64,
-        ) = ($rows, $now);
-        let numbered = $crate::db::numbered(&$tx);
-        for chunk in $crate::outbox::write::chunks(rows) {
-            let sql = $crate::outbox::write::inbox_sql(chunk.len(), numbered);
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                $crate::bind_vals!(q, $crate::outbox::write::inbox_values(r, now));
-            }
-            q.execute(&mut *$tx).await?;
-        }
-    }};
-}
-
-/// Writes several events with their deliveries and inbox items inside the
-/// caller's transaction (`in_tx!`), so a message the app sends commits
-/// together with the state it belongs to (a phone code, a retry) or not at
-/// all. A repeated idempotency key writes nothing for that event. The rows of
-/// all new events go in shared multi-row statements: a group commit of a
-/// hundred events is a few statements. A macro, like `in_tx!`, because the
-/// transaction's type differs per backend; [`write_events_direct`] is the
-/// same on SQLite's direct writer.
-#[macro_export]
-macro_rules! write_events {
-    ($tx:ident, $events:expr, $now:expr) => {
-        $crate::write_events!($tx, $events, $now, None).0
-    };
-    ($tx:ident, $events:expr, $now:expr, $lease:expr) => {{
-        use std::collections::HashMap;
-        let (events, now, lease): (
-            &[$crate::outbox::write::EventRows<'_>],
-            i64,
-            Option<&$crate::outbox::write::Lease>,
-        ) = ($events, $now, $lease);
-        let numbered = $crate::db::numbered(&$tx);
-        let keyed = $crate::outbox::write::keyed(events);
-        let mut created = HashMap::with_capacity(keyed.len());
-        for chunk in $crate::outbox::write::chunks(&keyed) {
-            let sql = $crate::outbox::write::events_sql(chunk.len(), numbered);
-            let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql));
-            for &(event, key) in chunk {
-                $crate::bind_vals!(
-                    q,
-                    $crate::outbox::write::event_values(event, Some(key), now)
-                );
-            }
-            for (id, source, key) in q.fetch_all(&mut *$tx).await? {
-                created.insert((source, key), id);
-            }
-        }
-        let mut unkeyed = Vec::new();
-        for &(event, _, _) in events.iter().filter(|e| e.0.idempotency_key.is_none()) {
-            let mut q = sqlx::query_scalar::<_, i64>($crate::outbox::write::EVENT_SQL);
-            $crate::bind_vals!(q, $crate::outbox::write::event_values(event, None, now));
-            unkeyed.push(q.fetch_one(&mut *$tx).await?);
-        }
-        let mut first = HashMap::new();
-        for (source, key) in $crate::outbox::write::seen_before(&keyed, &created) {
-            let id: i64 = sqlx::query_scalar($crate::outbox::write::FIRST_EVENT_SQL)
-                .bind(source)
-                .bind(key)
-                .fetch_one(&mut *$tx)
-                .await?;
-            first.insert((source.to_owned(), key.to_owned()), id);
-        }
-        let inserted = $crate::outbox::write::resolve(events, created, unkeyed, &first);
-        let (deliveries, inbox) = $crate::outbox::write::routed(events, &inserted);
-        let claimed = $crate::write_deliveries!($tx, &deliveries, now, None, lease);
-        $crate::write_inbox!($tx, &inbox, now);
-        // The alert's recipients are read from the deliveries written above.
-        for (&(event, _, _), row) in events.iter().zip(&inserted) {
-            let $crate::outbox::write::Inserted::Created(event_id) = *row else {
-                continue;
-            };
-            if let Some(alert) = &event.alert {
-                let mut q = sqlx::query_scalar::<_, i64>($crate::outbox::write::ALERT_SQL);
-                $crate::bind_vals!(q, $crate::outbox::write::alert_values(event_id, alert, now));
-                let alert_id = q.fetch_one(&mut *$tx).await?;
-                sqlx::query($crate::outbox::write::ALERT_RECIPIENTS_SQL)
-                    .bind(alert_id)
-                    .bind(now)
-                    .bind(event_id)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
-            for item in &event.digest {
-                let mut q = sqlx::query($crate::outbox::write::DIGEST_SQL);
-                $crate::bind_vals!(q, $crate::outbox::write::digest_values(event_id, item, now));
-                q.execute(&mut *$tx).await?;
-            }
-        }
-        (inserted, claimed)
-    }};
-}
-
-/// [`write_events`] for one event.
-#[macro_export]
-macro_rules! write_event {
-    ($tx:ident, $event:expr, $deliveries:expr, $inbox:expr, $now:expr) => {{
-        let rows: [$crate::outbox::write::EventRows<'_>; 1] = [($event, $deliveries, $inbox)];
-        $crate::write_events!($tx, &rows, $now)[0]
-    }};
-}
-
-/// [`write_events`] on SQLite's direct writer (`db::direct`): the same
-/// statements and values, bound through rusqlite.
-pub fn write_events_direct(
-    tx: &rusqlite::Transaction<'_>,
-    events: &[EventRows<'_>],
+/// Inserts deliveries (of one event or many) inside the caller's
+/// transaction, a few multi-row statements in all. `alert_step`: the
+/// escalation step that adds them (`None`: the events' own routing). Rows
+/// whose status is `sending` are claimed at insert under `lease` (required
+/// for them); the answer is those rows as [`Claimed`].
+pub async fn write_deliveries(
+    tx: &mut impl Exec,
+    rows: &[Routed<'_, NewDelivery>],
     now: i64,
+    alert_step: Option<i64>,
     lease: Option<&Lease>,
-) -> Result<(Vec<Inserted>, Vec<Claimed>), Error> {
-    use crate::db::direct::{bind_all, bind_numbered};
-    let keyed = keyed(events);
-    let mut created = HashMap::with_capacity(keyed.len());
-    for chunk in chunks(&keyed) {
-        let mut stmt = tx.prepare_cached(&events_sql(chunk.len(), false))?;
-        bind_all(
-            &mut stmt,
-            chunk
-                .iter()
-                .flat_map(|&(event, key)| event_values(event, Some(key), now)),
-        )?;
-        let mut rows = stmt.raw_query();
-        while let Some(row) = rows.next()? {
-            created.insert((row.get(1)?, row.get(2)?), row.get(0)?);
-        }
-    }
-    let mut unkeyed = Vec::new();
-    for &(event, _, _) in events.iter().filter(|e| e.0.idempotency_key.is_none()) {
-        let mut stmt = tx.prepare_cached(EVENT_SQL)?;
-        bind_numbered(&mut stmt, &event_values(event, None, now))?;
-        unkeyed.push(one(&mut stmt)?);
-    }
-    let mut first = HashMap::new();
-    for (source, key) in seen_before(&keyed, &created) {
-        let mut stmt = tx.prepare_cached(FIRST_EVENT_SQL)?;
-        bind_numbered(&mut stmt, &[Val::Text(Some(source)), Val::Text(Some(key))])?;
-        first.insert((source.to_owned(), key.to_owned()), one(&mut stmt)?);
-    }
-    let inserted = resolve(events, created, unkeyed, &first);
-    let (deliveries, inbox) = routed(events, &inserted);
+) -> Result<Vec<Claimed>, Error> {
+    let numbered = tx.numbered();
     let mut claimed = Vec::new();
-    for chunk in chunks(&deliveries) {
+    let mut values = Vec::new();
+    for chunk in chunks(rows) {
         let claims = claims(chunk);
-        let mut stmt = tx.prepare_cached(&deliveries_sql(chunk.len(), false, claims))?;
-        let mut values = Vec::with_capacity(chunk.len() * 21);
+        let sql = deliveries_sql(chunk.len(), numbered, claims);
+        values.clear();
         for r in chunk {
-            values.extend(delivery_values(r, now, None, lease)?);
+            values.extend(delivery_values(r, now, alert_step, lease)?);
         }
-        bind_all(&mut stmt, values)?;
         if claims {
-            for c in stmt.raw_query().mapped(Claimed::from_direct) {
-                let c = c?;
+            for c in tx.fetch(&sql, &values, Claimed::from_row).await? {
                 // Only the claimed rows have an attempt counted.
                 if c.attempts == 1 {
                     claimed.push(c);
                 }
             }
         } else {
-            stmt.raw_execute()?;
+            tx.execute(&sql, &values).await?;
         }
     }
-    for chunk in chunks(&inbox) {
-        let mut stmt = tx.prepare_cached(&inbox_sql(chunk.len(), false))?;
-        bind_all(&mut stmt, chunk.iter().flat_map(|r| inbox_values(r, now)))?;
-        stmt.raw_execute()?;
+    Ok(claimed)
+}
+
+/// Inserts in-app inbox items (of one event or many) inside the caller's
+/// transaction.
+pub async fn write_inbox(
+    tx: &mut impl Exec,
+    rows: &[Routed<'_, NewInboxItem>],
+    now: i64,
+) -> Result<(), Error> {
+    let numbered = tx.numbered();
+    let mut values = Vec::new();
+    for chunk in chunks(rows) {
+        values.clear();
+        values.extend(chunk.iter().flat_map(|r| inbox_values(r, now)));
+        tx.execute(&inbox_sql(chunk.len(), numbered), &values)
+            .await?;
     }
+    Ok(())
+}
+
+/// Writes several events with their deliveries and inbox items inside the
+/// caller's transaction, so a message the app sends commits together with
+/// the state it belongs to (a phone code, a retry) or not at all. A repeated
+/// idempotency key writes nothing for that event. The rows of all new
+/// events go in shared multi-row statements: a group commit of a hundred
+/// events is a few statements. Deliveries whose status is `sending` are
+/// claimed at insert under `lease` and returned.
+pub async fn write_events(
+    tx: &mut impl Exec,
+    events: &[EventRows<'_>],
+    now: i64,
+    lease: Option<&Lease>,
+) -> Result<(Vec<Inserted>, Vec<Claimed>), Error> {
+    let numbered = tx.numbered();
+    let keyed = keyed(events);
+    let mut created = HashMap::with_capacity(keyed.len());
+    let mut values = Vec::new();
+    for chunk in chunks(&keyed) {
+        values.clear();
+        values.extend(
+            chunk
+                .iter()
+                .flat_map(|&(event, key)| event_values(event, Some(key), now)),
+        );
+        let rows = tx
+            .fetch(&events_sql(chunk.len(), numbered), &values, |r| {
+                Ok((r.req_int(0)?, r.req_text(1)?, r.req_text(2)?))
+            })
+            .await?;
+        for (id, source, key) in rows {
+            created.insert((source, key), id);
+        }
+    }
+    let mut unkeyed = Vec::new();
+    for &(event, _, _) in events.iter().filter(|e| e.0.idempotency_key.is_none()) {
+        unkeyed.push(
+            tx.fetch_int(EVENT_SQL, &event_values(event, None, now))
+                .await?,
+        );
+    }
+    let mut first = HashMap::new();
+    for (source, key) in seen_before(&keyed, &created) {
+        let values = [Val::Text(Some(source)), Val::Text(Some(key))];
+        let id = tx.fetch_int(FIRST_EVENT_SQL, &values).await?;
+        first.insert((source.to_owned(), key.to_owned()), id);
+    }
+    let inserted = resolve(events, created, unkeyed, &first);
+    let (deliveries, inbox) = routed(events, &inserted);
+    let claimed = write_deliveries(tx, &deliveries, now, None, lease).await?;
+    write_inbox(tx, &inbox, now).await?;
+    // The alert's recipients are read from the deliveries written above.
     for (&(event, _, _), row) in events.iter().zip(&inserted) {
         let Inserted::Created(event_id) = *row else {
             continue;
         };
         if let Some(alert) = &event.alert {
-            let mut stmt = tx.prepare_cached(ALERT_SQL)?;
-            bind_numbered(&mut stmt, &alert_values(event_id, alert, now))?;
-            let alert_id = one(&mut stmt)?;
-            let mut stmt = tx.prepare_cached(ALERT_RECIPIENTS_SQL)?;
+            let alert_id = tx
+                .fetch_int(ALERT_SQL, &alert_values(event_id, alert, now))
+                .await?;
             let int = |v| Val::Int(Some(v));
-            bind_numbered(&mut stmt, &[int(alert_id), int(now), int(event_id)])?;
-            stmt.raw_execute()?;
+            tx.execute(
+                ALERT_RECIPIENTS_SQL,
+                &[int(alert_id), int(now), int(event_id)],
+            )
+            .await?;
         }
         for item in &event.digest {
-            let mut stmt = tx.prepare_cached(DIGEST_SQL)?;
-            bind_numbered(&mut stmt, &digest_values(event_id, item, now))?;
-            stmt.raw_execute()?;
+            tx.execute(DIGEST_SQL, &digest_values(event_id, item, now))
+                .await?;
         }
     }
     Ok((inserted, claimed))
 }
 
-/// The one integer a bound statement returns.
-fn one(stmt: &mut rusqlite::CachedStatement<'_>) -> Result<i64, Error> {
-    let mut rows = stmt.raw_query();
-    match rows.next()? {
-        Some(row) => Ok(row.get(0)?),
-        None => Err(rusqlite::Error::QueryReturnedNoRows.into()),
-    }
+/// [`write_events`] for one event.
+pub async fn write_event(
+    tx: &mut impl Exec,
+    event: &NewEvent,
+    deliveries: &[NewDelivery],
+    inbox: &[NewInboxItem],
+    now: i64,
+) -> Result<Inserted, Error> {
+    let rows: [EventRows<'_>; 1] = [(event, deliveries, inbox)];
+    let (inserted, _) = write_events(tx, &rows, now, None).await?;
+    Ok(inserted[0])
 }
 
 /// An event with what it routed to, owned (a group commit's batch).
@@ -797,14 +669,13 @@ pub async fn insert_events(
             return direct
                 .transaction(move |tx| {
                     let rows: Vec<EventRows<'_>> = batch.iter().map(EventParts::rows).collect();
-                    write_events_direct(tx, &rows, now, lease.as_ref())
+                    ready(write_events(&mut Direct(tx), &rows, now, lease.as_ref()))
                 })
                 .await;
         }
     }
     let rows: Vec<EventRows<'_>> = batch.iter().map(EventParts::rows).collect();
-    let written = in_tx!(db, |tx| crate::write_events!(tx, &rows, now, lease));
-    Ok(written)
+    Ok(in_tx!(db, |tx| write_events(&mut *tx, &rows, now, lease).await?))
 }
 
 #[cfg(test)]
