@@ -41,7 +41,7 @@ export default defineConfig({
       ANALYTICS_REFRESH_MS: "500",
     },
   },
-  // The web push service fake (server/src/bin/pushfake.rs, built by the
+  // The web push service fake (tools/src/bin/pushfake.rs, built by the
   // cargo test step): push.spec.ts subscribes there and reads what arrived.
   {
     command: "./target/debug/pushfake 127.0.0.1:3011",

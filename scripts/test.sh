@@ -23,15 +23,18 @@ step "rustfmt"
 cargo fmt --all -- --check
 
 step "clippy (server side and WASM side)"
-cargo clippy -p domain -p storage -p app -p server --all-targets --features app/ssr -- -D warnings
+cargo clippy -p domain -p storage -p app -p server -p tools --all-targets --features app/ssr -- -D warnings
 if [ "$TOOLCHAIN_MODE" = rustup ]; then
   cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 fi
 
 step "unit, store, API, webhook and crash tests (SQLite and PostgreSQL)"
-cargo test -p domain -p storage -p app -p server --features app/ssr
+cargo test -p domain -p storage -p app -p server -p tools --features app/ssr
 
 step "load generator and WebSocket benchmark smoke runs (README figures come from release runs)"
+# The tools' binaries (cargo test builds only their test harnesses); the
+# browser tests use pushfake too.
+cargo build -p tools
 target/debug/loadtest --events 300 --fanout 3 --concurrency 16
 target/debug/wsbench --connections 500 --rate 5 --seconds 2
 

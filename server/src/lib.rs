@@ -24,6 +24,7 @@ pub mod live;
 pub mod providers;
 pub mod push;
 pub mod reports;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod webhooks;
 

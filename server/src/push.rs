@@ -3,7 +3,7 @@
 //! with the session cookie from the person's own browser: a receipt for
 //! someone else's delivery, or without a session, changes nothing.
 
-use crate::dispatcher::worker::push_message_id;
+use crate::dispatcher::attempt::push_message_id;
 use app::auth::session::SessionInfo;
 use app::live::DeliveryChange;
 use app::state::AppState;

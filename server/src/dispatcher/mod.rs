@@ -4,15 +4,18 @@
 //! sent. Workers claim due rows with a lease, send them, and record each
 //! outcome fenced on the attempt they claimed. A worker that dies leaves its
 //! rows `sending`; the rescuer returns them to the queue when the lease runs
-//! out (at start-up on SQLite, which has a single instance). Retries wait in
+//! out (on SQLite, which has a single instance, at once when it starts). Retries wait in
 //! the row (`next_attempt_at`), never in memory, so a restart loses nothing.
 //!
-//! - [`store`]: the SQL;
-//! - [`worker`]: claim → send (with failover and pacing) → record;
+//! - `storage::outbox`: the SQL (claim, record, rescue), below this crate;
+//! - [`worker`]: the claim loop, hand-over from ingestion, the result writer
+//!   and the lease rescuer;
+//! - [`attempt`]: one delivery's attempt: route → fail over (pacing) → send;
 //! - [`backoff`]: when to try again;
 //! - [`fallback`]: WhatsApp that did not arrive goes again as SMS;
 //! - [`escalation`]: open alerts' next steps when their time comes.
 
+pub mod attempt;
 pub mod backoff;
 pub mod escalation;
 pub mod fallback;

@@ -1,14 +1,13 @@
 //! Claim → send → record, concurrently, with results written in batches.
 
-use super::backoff;
 use super::fallback::{self, FallbackConfig};
 use crate::providers::ratelimit::RateLimiter;
-use crate::providers::{self, AccountCache, FailureClass, SendResult, To};
+use crate::providers::{self, AccountCache};
 use app::live::DeliveryChange;
 use app::time::now_ms;
-use domain::{Channel, DeliveryStatus, PhoneE164};
+use domain::{Channel, DeliveryStatus};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use storage::db::Db;
 use storage::feed::Feed;
 use storage::outbox::{self as store, Claimed, Outcome};
@@ -60,24 +59,24 @@ pub struct Dispatcher {
     pub http: reqwest::Client,
     pub limiter: Arc<RateLimiter>,
     /// SMTP connections kept open per account.
-    mailers: Arc<providers::email::Mailers>,
+    pub(super) mailers: Arc<providers::email::Mailers>,
     /// Ingestion pings this after committing new deliveries.
     pub wake: Arc<Notify>,
     pub config: DispatcherConfig,
     pub worker_id: String,
     /// Staff emails' unsubscribe link, made once from `config.public_url`.
-    settings_url: String,
+    pub(super) settings_url: String,
     /// Where Twilio reports an SMS's status (`…/{account id}` follows).
-    twilio_callbacks: String,
+    pub(super) twilio_callbacks: String,
     /// Tells the browsers what changed.
     pub feed: Feed,
     /// Signs acknowledgement links in escalation messages (given by
     /// `with_keys`, else loaded on first use).
     link_key: Arc<tokio::sync::OnceCell<app::alerts::token::LinkKey>>,
     /// Signs web pushes (given by `with_keys`, else loaded on first use).
-    vapid: Arc<tokio::sync::OnceCell<app::push::vapid::VapidKey>>,
+    pub(super) vapid: Arc<tokio::sync::OnceCell<app::push::vapid::VapidKey>>,
     /// Where a push notification's click leads: the inbox.
-    inbox_url: String,
+    pub(super) inbox_url: String,
     /// Rows this instance has claimed since it started (each one attempt).
     pub claimed: Arc<std::sync::atomic::AtomicU64>,
     /// One permit per provider call in flight.
@@ -368,85 +367,6 @@ impl Dispatcher {
         Ok(added)
     }
 
-    /// Pushes one delivery to every device of its person through a web push
-    /// account, and records what each device's push service said.
-    async fn push(&self, d: &Claimed, account: &providers::Account) -> SendResult {
-        let fail = |class, e: String| SendResult::failed(class, e, None);
-        let Some(user) = d.user_id else {
-            return fail(FailureClass::Recipient, "a push goes to a person".into());
-        };
-        let key = match self
-            .vapid
-            .get_or_try_init(|| app::push::vapid::VapidKey::load_or_create(&self.db, now_ms()))
-            .await
-        {
-            Ok(k) => k,
-            Err(e) => return fail(FailureClass::Transient, format!("VAPID key: {e}")),
-        };
-        let subs = match app::push::store::for_user(&self.db, user).await {
-            // A follow-up goes to the devices that missed the first push.
-            Ok(mut s) => {
-                if let Some(ids) = app::push::store::named_devices(&d.recipient) {
-                    s.retain(|sub| ids.contains(&sub.id));
-                }
-                s
-            }
-            Err(e) => {
-                return fail(
-                    FailureClass::Transient,
-                    format!("loading subscriptions: {e}"),
-                )
-            }
-        };
-        let priority = domain::Priority::parse(&d.priority).unwrap_or(domain::Priority::Medium);
-        let payload = domain::push::Payload::new(
-            d.subject.as_deref().unwrap_or("Notifikasi"),
-            &d.message,
-            &self.inbox_url,
-            d.id,
-        );
-        let payload = serde_json::to_string(&payload).expect("strings serialise");
-        let options = providers::webpush::PushOptions {
-            key,
-            subject: account.credentials.subject.as_deref().unwrap_or_default(),
-            ttl_seconds: domain::push::ttl_seconds(priority),
-            urgency: domain::push::urgency(priority),
-            timeout: Duration::from_millis(account.timeout_ms.max(1) as u64),
-            now_s: now_ms() / 1000,
-        };
-        let pushed = providers::webpush::send(&self.http, &subs, &payload, &options).await;
-        if let Err(e) = app::push::store::record(&self.db, &pushed.answers, now_ms()).await {
-            tracing::error!(delivery = d.id, "recording push answers failed: {e}");
-        }
-        if matches!(pushed.result, SendResult::Accepted { .. }) && !pushed.try_again.is_empty() {
-            let now = now_ms();
-            let at = now + PUSH_FOLLOW_UP_MS;
-            match app::push::store::follow_up(&self.db, d.id, &pushed.try_again, now, at).await {
-                Ok(Some(id)) => self.feed.deliveries([DeliveryChange {
-                    id,
-                    status: DeliveryStatus::Queued,
-                }]),
-                Ok(None) => {}
-                // The delivery still counts as sent: those devices miss it
-                // (it is in the inbox).
-                Err(e) => tracing::error!(delivery = d.id, "queueing a push follow-up failed: {e}"),
-            }
-        }
-        match pushed.result {
-            // The service worker reports receipts under this id.
-            SendResult::Accepted {
-                reference,
-                response,
-                ..
-            } => SendResult::Accepted {
-                message_id: Some(push_message_id(d.id)),
-                reference,
-                response,
-            },
-            failed => failed,
-        }
-    }
-
     /// Sleeps until the next deferred row is due, bounded by the poll interval.
     async fn idle_sleep(&self) -> Duration {
         match store::next_due(&self.db).await {
@@ -474,273 +394,6 @@ impl Dispatcher {
                 tracing::error!("expiring held status callbacks failed: {e}");
             }
         }
-    }
-
-    /// One attempt at one delivery: every eligible account in failover order,
-    /// starting after the account the previous attempt used.
-    pub async fn attempt(&self, d: &Claimed) -> Outcome {
-        let now = now_ms();
-        let Ok(channel) = Channel::parse(&d.channel) else {
-            return failed(format!("unknown channel '{}'", d.channel));
-        };
-        if d.attempts > d.max_attempts {
-            return failed("attempts exhausted (the last attempt's outcome was unknown)".into());
-        }
-        let all = match self.accounts.all().await {
-            Ok(a) => a,
-            Err(e) => {
-                return retry_later(
-                    d,
-                    None,
-                    None,
-                    format!("cannot load provider accounts: {e}"),
-                    None,
-                    now,
-                )
-            }
-        };
-        // Borrowed from the cache: no copying of accounts per message.
-        let senders: Vec<&providers::Account> = all
-            .iter()
-            .filter(|a| channel_is_implemented(channel, a))
-            .collect();
-        if senders.is_empty() {
-            return failed(format!(
-                "channel not configured: no enabled {} provider account",
-                channel.as_str()
-            ));
-        }
-        let phone;
-        let to = match channel {
-            Channel::Email => Via::Email,
-            Channel::Push => Via::Push,
-            Channel::WhatsappGroup => Via::Whatsapp(To::Group(&d.recipient)),
-            _ => match PhoneE164::parse(&d.recipient) {
-                Ok(p) => {
-                    phone = p;
-                    match channel {
-                        Channel::Sms => Via::Sms(&phone),
-                        Channel::Voice => Via::Voice(&phone),
-                        _ => Via::Whatsapp(To::Phone(&phone)),
-                    }
-                }
-                Err(e) => return failed(format!("invalid recipient number: {e}")),
-            },
-        };
-        let html = matches!(to, Via::Email).then(|| domain::email::html_body(&d.message));
-        let mail = providers::email::Email {
-            to: &d.recipient,
-            subject: d.subject.as_deref().unwrap_or("Notifikasi"),
-            text: &d.message,
-            html: html.as_deref().unwrap_or_default(),
-            // Staff can turn email off there; a customer has no settings here.
-            unsubscribe: d.user_id.map(|_| self.settings_url.as_str()),
-        };
-        // An SMS is billed per segment.
-        let units = match to {
-            Via::Sms(_) => i64::from(domain::sms::segments(&d.message).count),
-            _ => 1,
-        };
-
-        // Failover order, rotated to start after the previously used account.
-        let start = d
-            .provider_account_id
-            .and_then(|prev| {
-                senders
-                    .iter()
-                    .position(|a| a.id == prev)
-                    .map(|i| (i + 1) % senders.len())
-            })
-            .unwrap_or(0);
-        let mut last_error: Option<(String, i64, String, Option<String>)> = None;
-        let mut soonest_token: Option<u64> = None;
-        let mut tried = 0;
-        for i in 0..senders.len() {
-            let account = senders[(start + i) % senders.len()];
-            if let Err(wait) =
-                self.limiter
-                    .try_take(account.id, account.rate_limit_per_minute, Instant::now())
-            {
-                soonest_token = Some(soonest_token.map_or(wait, |s| s.min(wait)));
-                continue;
-            }
-            tried += 1;
-            let result = match to {
-                Via::Push if account.kind == providers::ProviderKind::WebPush => {
-                    self.push(d, account).await
-                }
-                Via::Push => {
-                    providers::send(&self.http, account, To::Group(&d.recipient), &d.message).await
-                }
-                Via::Whatsapp(to) => providers::send(&self.http, account, to, &d.message).await,
-                Via::Email => providers::email::send(&self.mailers, account, &mail).await,
-                Via::Voice(phone) => {
-                    let gather = format!("{}/{}/voice/gather", self.twilio_callbacks, account.id);
-                    let status = format!("{}/{}/voice/status", self.twilio_callbacks, account.id);
-                    let hooks = providers::voice::CallHooks {
-                        gather: &gather,
-                        status: &status,
-                    };
-                    let script = domain::escalation::voice_script(domain::Locale::Id, &d.message);
-                    providers::voice::send(&self.http, account, phone, &script, &hooks).await
-                }
-                Via::Sms(phone) => {
-                    let callback = (account.kind == providers::ProviderKind::Twilio)
-                        .then(|| format!("{}/{}", self.twilio_callbacks, account.id));
-                    providers::sms::send(
-                        &self.http,
-                        account,
-                        phone,
-                        &d.message,
-                        callback.as_deref(),
-                    )
-                    .await
-                }
-            };
-            match result {
-                SendResult::Accepted {
-                    message_id,
-                    reference,
-                    response,
-                } => {
-                    if account.kind == providers::ProviderKind::Sandbox {
-                        if let Some(id) = &message_id {
-                            simulate_receipts(self.db.clone(), self.feed.clone(), id.clone());
-                        }
-                    }
-                    return Outcome::Sent {
-                        provider: account.kind.as_str().to_owned(),
-                        account_id: account.id,
-                        message_id,
-                        reference,
-                        response,
-                        cost_rupiah: account.price_rupiah * units,
-                    };
-                }
-                SendResult::Failed {
-                    class,
-                    error,
-                    response,
-                } => {
-                    tracing::info!(
-                        delivery = d.id,
-                        account = account.id,
-                        ?class,
-                        "send failed: {error}"
-                    );
-                    match class {
-                        FailureClass::Recipient => {
-                            return Outcome::Failed {
-                                provider: Some(account.kind.as_str().to_owned()),
-                                account_id: Some(account.id),
-                                error,
-                                response,
-                            };
-                        }
-                        FailureClass::Unknown => {
-                            // It may have gone out: no second account now.
-                            return retry_later(
-                                d,
-                                Some(account.kind.as_str()),
-                                Some(account.id),
-                                error,
-                                response,
-                                now,
-                            );
-                        }
-                        FailureClass::Account
-                        | FailureClass::Transient
-                        | FailureClass::RateLimited => {
-                            last_error = Some((
-                                account.kind.as_str().to_owned(),
-                                account.id,
-                                error,
-                                response,
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        match last_error {
-            Some((provider, account_id, error, response)) => {
-                retry_later(d, Some(&provider), Some(account_id), error, response, now)
-            }
-            None if tried == 0 => Outcome::Postpone {
-                next_attempt_at: now + soonest_token.unwrap_or(1000) as i64,
-            },
-            None => retry_later(d, None, None, "no account could send".into(), None, now),
-        }
-    }
-}
-
-/// The provider message id of a push: the service worker knows only the
-/// delivery, and reports receipts under this.
-/// How long after a push that some device's service refused the follow-up
-/// for those devices is due.
-pub const PUSH_FOLLOW_UP_MS: i64 = 30_000;
-
-pub fn push_message_id(delivery: i64) -> String {
-    format!("push-{delivery}")
-}
-
-/// Channels whose senders exist in this version; the others are routed and
-/// logged as "channel not configured".
-fn channel_is_implemented(channel: Channel, account: &providers::Account) -> bool {
-    match channel {
-        Channel::Push => account.channel == Channel::Push,
-        Channel::Whatsapp | Channel::WhatsappGroup => account.channel == Channel::Whatsapp,
-        Channel::Email => {
-            account.channel == Channel::Email && account.kind == providers::ProviderKind::Smtp
-        }
-        Channel::Sms => account.channel == Channel::Sms,
-        Channel::Voice => account.channel == Channel::Voice,
-        _ => false,
-    }
-}
-
-/// How one delivery goes out.
-#[derive(Clone, Copy)]
-enum Via<'a> {
-    Whatsapp(To<'a>),
-    Sms(&'a PhoneE164),
-    Voice(&'a PhoneE164),
-    Email,
-    /// To every device of `user_id`.
-    Push,
-}
-
-fn failed(error: String) -> Outcome {
-    Outcome::Failed {
-        provider: None,
-        account_id: None,
-        error,
-        response: None,
-    }
-}
-
-fn retry_later(
-    d: &Claimed,
-    provider: Option<&str>,
-    account_id: Option<i64>,
-    error: String,
-    response: Option<String>,
-    now: i64,
-) -> Outcome {
-    if d.attempts >= d.max_attempts {
-        return Outcome::Failed {
-            provider: provider.map(str::to_owned),
-            account_id,
-            error: format!("gave up after {} attempts: {error}", d.attempts),
-            response,
-        };
-    }
-    Outcome::Retry {
-        provider: provider.map(str::to_owned),
-        account_id,
-        next_attempt_at: now + backoff::delay_ms(d.attempts, fastrand::f64()),
-        error,
-        response,
     }
 }
 
@@ -779,32 +432,4 @@ async fn write_results(
         }
         buf.clear();
     }
-}
-
-/// How long after the send the sandbox reports delivered, then read.
-pub const SANDBOX_RECEIPTS_MS: [(u64, DeliveryStatus); 2] = [
-    (300, DeliveryStatus::Delivered),
-    (900, DeliveryStatus::Read),
-];
-
-/// The sandbox has no phone to deliver to, so it plays the receipts a real
-/// gateway would call back with: a test send then shows a message's whole
-/// life (sent, delivered, read) with no credentials. They take the webhooks'
-/// path, so a receipt that beats the send's record is held and replayed.
-fn simulate_receipts(db: Db, feed: Feed, message_id: String) {
-    tokio::spawn(async move {
-        let mut waited = 0;
-        for (at, status) in SANDBOX_RECEIPTS_MS {
-            tokio::time::sleep(Duration::from_millis(at - waited)).await;
-            waited = at;
-            let key = store::MessageKey::Id(&message_id);
-            match store::apply_or_hold(&db, "sandbox", key, status, now_ms(), None, None).await {
-                Ok(store::Applied::Moved(id, status)) => {
-                    feed.deliveries([DeliveryChange { id, status }]);
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!("sandbox receipt: {e}"),
-            }
-        }
-    });
 }

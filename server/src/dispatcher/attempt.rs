@@ -1,0 +1,434 @@
+//! One attempt at one delivery, in three stages: **route** (what the row
+//! asks for: its channel, the accounts that can send it, its recipient
+//! parsed, the email it becomes), **fail over** (the accounts in order,
+//! starting after the one the previous attempt used, each within its pace),
+//! **send** (one account's protocol). The outcome is recorded by the
+//! dispatcher's writer, fenced on the attempt.
+
+use super::backoff;
+use super::worker::Dispatcher;
+use crate::providers::{self, FailureClass, SendResult, To};
+use app::live::DeliveryChange;
+use app::time::now_ms;
+use domain::{Channel, DeliveryStatus, PhoneE164};
+use std::time::{Duration, Instant};
+use storage::db::Db;
+use storage::feed::Feed;
+use storage::outbox::{self as store, Claimed, Outcome};
+
+/// What a row asks for, checked once per attempt.
+struct Route<'d> {
+    /// The enabled accounts that can send its channel, in failover order.
+    senders: Vec<&'d providers::Account>,
+    channel: Channel,
+    /// The recipient's number, for the channels that take one.
+    phone: Option<PhoneE164>,
+    /// The email (plain text and HTML) an email delivery becomes.
+    html: Option<String>,
+    /// What one send is billed in (SMS: per segment).
+    units: i64,
+}
+
+impl Route<'_> {
+    fn via<'a>(&'a self, d: &'a Claimed) -> Via<'a> {
+        match (self.channel, &self.phone) {
+            (Channel::Email, _) => Via::Email,
+            (Channel::Push, _) => Via::Push,
+            (Channel::WhatsappGroup, _) => Via::Whatsapp(To::Group(&d.recipient)),
+            (Channel::Sms, Some(p)) => Via::Sms(p),
+            (Channel::Voice, Some(p)) => Via::Voice(p),
+            (_, Some(p)) => Via::Whatsapp(To::Phone(p)),
+            // `route` parses a number for every other channel.
+            (_, None) => Via::Whatsapp(To::Group(&d.recipient)),
+        }
+    }
+}
+
+/// The last account failure of an attempt that went through every account.
+struct LastError {
+    provider: String,
+    account_id: i64,
+    error: String,
+    response: Option<String>,
+}
+
+impl Dispatcher {
+    /// One attempt at one delivery: every eligible account in failover order,
+    /// starting after the account the previous attempt used.
+    pub async fn attempt(&self, d: &Claimed) -> Outcome {
+        let now = now_ms();
+        let all = match self.accounts.all().await {
+            Ok(a) => a,
+            Err(e) => {
+                let error = format!("cannot load provider accounts: {e}");
+                return retry_later(d, None, None, error, None, now);
+            }
+        };
+        match route(d, &all) {
+            Ok(route) => self.fail_over(d, &route, now).await,
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// Tries the route's accounts in turn until one takes the message, one
+    /// says the recipient cannot get it, or one may have sent it (a timeout:
+    /// no second account now).
+    async fn fail_over(&self, d: &Claimed, route: &Route<'_>, now: i64) -> Outcome {
+        let senders = &route.senders;
+        let start = d
+            .provider_account_id
+            .and_then(|prev| senders.iter().position(|a| a.id == prev))
+            .map_or(0, |i| (i + 1) % senders.len());
+        let mut last: Option<LastError> = None;
+        let mut soonest_token: Option<u64> = None;
+        let mut tried = 0;
+        for i in 0..senders.len() {
+            let account = senders[(start + i) % senders.len()];
+            if let Err(wait) =
+                self.limiter
+                    .try_take(account.id, account.rate_limit_per_minute, Instant::now())
+            {
+                soonest_token = Some(soonest_token.map_or(wait, |s| s.min(wait)));
+                continue;
+            }
+            tried += 1;
+            let provider = account.kind.as_str();
+            match self.send(d, route, account).await {
+                SendResult::Accepted {
+                    message_id,
+                    reference,
+                    response,
+                } => {
+                    if account.kind == providers::ProviderKind::Sandbox {
+                        if let Some(id) = &message_id {
+                            simulate_receipts(self.db.clone(), self.feed.clone(), id.clone());
+                        }
+                    }
+                    return Outcome::Sent {
+                        provider: provider.to_owned(),
+                        account_id: account.id,
+                        message_id,
+                        reference,
+                        response,
+                        cost_rupiah: account.price_rupiah * route.units,
+                    };
+                }
+                SendResult::Failed {
+                    class,
+                    error,
+                    response,
+                } => {
+                    tracing::info!(
+                        delivery = d.id,
+                        account = account.id,
+                        ?class,
+                        "send failed: {error}"
+                    );
+                    match class {
+                        FailureClass::Recipient => {
+                            return Outcome::Failed {
+                                provider: Some(provider.to_owned()),
+                                account_id: Some(account.id),
+                                error,
+                                response,
+                            };
+                        }
+                        // It may have gone out: no second account now.
+                        FailureClass::Unknown => {
+                            let id = Some(account.id);
+                            return retry_later(d, Some(provider), id, error, response, now);
+                        }
+                        FailureClass::Account
+                        | FailureClass::Transient
+                        | FailureClass::RateLimited => {
+                            last = Some(LastError {
+                                provider: provider.to_owned(),
+                                account_id: account.id,
+                                error,
+                                response,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        match last {
+            Some(e) => retry_later(
+                d,
+                Some(&e.provider),
+                Some(e.account_id),
+                e.error,
+                e.response,
+                now,
+            ),
+            None if tried == 0 => Outcome::Postpone {
+                next_attempt_at: now + soonest_token.unwrap_or(1000) as i64,
+            },
+            None => retry_later(d, None, None, "no account could send".into(), None, now),
+        }
+    }
+
+    /// One account's try, in its protocol.
+    async fn send(
+        &self,
+        d: &Claimed,
+        route: &Route<'_>,
+        account: &providers::Account,
+    ) -> SendResult {
+        match route.via(d) {
+            Via::Push if account.kind == providers::ProviderKind::WebPush => {
+                self.push(d, account).await
+            }
+            Via::Push => {
+                providers::send(&self.http, account, To::Group(&d.recipient), &d.message).await
+            }
+            Via::Whatsapp(to) => providers::send(&self.http, account, to, &d.message).await,
+            Via::Email => {
+                let mail = providers::email::Email {
+                    to: &d.recipient,
+                    subject: d.subject.as_deref().unwrap_or("Notifikasi"),
+                    text: &d.message,
+                    html: route.html.as_deref().unwrap_or_default(),
+                    // Staff can turn email off there; a customer has no settings here.
+                    unsubscribe: d.user_id.map(|_| self.settings_url.as_str()),
+                };
+                providers::email::send(&self.mailers, account, &mail).await
+            }
+            Via::Voice(phone) => {
+                let gather = format!("{}/{}/voice/gather", self.twilio_callbacks, account.id);
+                let status = format!("{}/{}/voice/status", self.twilio_callbacks, account.id);
+                let hooks = providers::voice::CallHooks {
+                    gather: &gather,
+                    status: &status,
+                };
+                let script = domain::escalation::voice_script(domain::Locale::Id, &d.message);
+                providers::voice::send(&self.http, account, phone, &script, &hooks).await
+            }
+            Via::Sms(phone) => {
+                let callback = (account.kind == providers::ProviderKind::Twilio)
+                    .then(|| format!("{}/{}", self.twilio_callbacks, account.id));
+                providers::sms::send(&self.http, account, phone, &d.message, callback.as_deref())
+                    .await
+            }
+        }
+    }
+
+    /// Pushes one delivery to every device of its person through a web push
+    /// account, and records what each device's push service said.
+    async fn push(&self, d: &Claimed, account: &providers::Account) -> SendResult {
+        let fail = |class, e: String| SendResult::failed(class, e, None);
+        let Some(user) = d.user_id else {
+            return fail(FailureClass::Recipient, "a push goes to a person".into());
+        };
+        let key = match self
+            .vapid
+            .get_or_try_init(|| app::push::vapid::VapidKey::load_or_create(&self.db, now_ms()))
+            .await
+        {
+            Ok(k) => k,
+            Err(e) => return fail(FailureClass::Transient, format!("VAPID key: {e}")),
+        };
+        let subs = match app::push::store::for_user(&self.db, user).await {
+            // A follow-up goes to the devices that missed the first push.
+            Ok(mut s) => {
+                if let Some(ids) = app::push::store::named_devices(&d.recipient) {
+                    s.retain(|sub| ids.contains(&sub.id));
+                }
+                s
+            }
+            Err(e) => {
+                return fail(
+                    FailureClass::Transient,
+                    format!("loading subscriptions: {e}"),
+                )
+            }
+        };
+        let priority = domain::Priority::parse(&d.priority).unwrap_or(domain::Priority::Medium);
+        let payload = domain::push::Payload::new(
+            d.subject.as_deref().unwrap_or("Notifikasi"),
+            &d.message,
+            &self.inbox_url,
+            d.id,
+        );
+        let payload = serde_json::to_string(&payload).expect("strings serialise");
+        let options = providers::webpush::PushOptions {
+            key,
+            subject: account.credentials.subject.as_deref().unwrap_or_default(),
+            ttl_seconds: domain::push::ttl_seconds(priority),
+            urgency: domain::push::urgency(priority),
+            timeout: Duration::from_millis(account.timeout_ms.max(1) as u64),
+            now_s: now_ms() / 1000,
+        };
+        let pushed = providers::webpush::send(&self.http, &subs, &payload, &options).await;
+        if let Err(e) = app::push::store::record(&self.db, &pushed.answers, now_ms()).await {
+            tracing::error!(delivery = d.id, "recording push answers failed: {e}");
+        }
+        if matches!(pushed.result, SendResult::Accepted { .. }) && !pushed.try_again.is_empty() {
+            let now = now_ms();
+            let at = now + PUSH_FOLLOW_UP_MS;
+            match app::push::store::follow_up(&self.db, d.id, &pushed.try_again, now, at).await {
+                Ok(Some(id)) => self.feed.deliveries([DeliveryChange {
+                    id,
+                    status: DeliveryStatus::Queued,
+                }]),
+                Ok(None) => {}
+                // The delivery still counts as sent: those devices miss it
+                // (it is in the inbox).
+                Err(e) => tracing::error!(delivery = d.id, "queueing a push follow-up failed: {e}"),
+            }
+        }
+        match pushed.result {
+            // The service worker reports receipts under this id.
+            SendResult::Accepted {
+                reference,
+                response,
+                ..
+            } => SendResult::Accepted {
+                message_id: Some(push_message_id(d.id)),
+                reference,
+                response,
+            },
+            failed => failed,
+        }
+    }
+}
+
+/// What `d` asks for, or the outcome when it cannot be attempted at all.
+fn route<'d>(d: &Claimed, all: &'d [providers::Account]) -> Result<Route<'d>, Outcome> {
+    let Ok(channel) = Channel::parse(&d.channel) else {
+        return Err(failed(format!("unknown channel '{}'", d.channel)));
+    };
+    if d.attempts > d.max_attempts {
+        return Err(failed(
+            "attempts exhausted (the last attempt's outcome was unknown)".into(),
+        ));
+    }
+    // Borrowed from the cache: no copying of accounts per message.
+    let senders: Vec<&providers::Account> = all
+        .iter()
+        .filter(|a| channel_is_implemented(channel, a))
+        .collect();
+    if senders.is_empty() {
+        return Err(failed(format!(
+            "channel not configured: no enabled {} provider account",
+            channel.as_str()
+        )));
+    }
+    let phone = match channel {
+        Channel::Email | Channel::Push | Channel::WhatsappGroup => None,
+        _ => match PhoneE164::parse(&d.recipient) {
+            Ok(p) => Some(p),
+            Err(e) => return Err(failed(format!("invalid recipient number: {e}"))),
+        },
+    };
+    let html = (channel == Channel::Email).then(|| domain::email::html_body(&d.message));
+    let units = match channel {
+        Channel::Sms => i64::from(domain::sms::segments(&d.message).count),
+        _ => 1,
+    };
+    Ok(Route {
+        senders,
+        channel,
+        phone,
+        html,
+        units,
+    })
+}
+
+/// How long after a push that some device's service refused the follow-up
+/// for those devices is due.
+pub const PUSH_FOLLOW_UP_MS: i64 = 30_000;
+
+/// The provider message id of a push: the service worker knows only the
+/// delivery, and reports receipts under this.
+pub fn push_message_id(delivery: i64) -> String {
+    format!("push-{delivery}")
+}
+
+/// Channels whose senders exist in this version; the others are routed and
+/// logged as "channel not configured".
+fn channel_is_implemented(channel: Channel, account: &providers::Account) -> bool {
+    match channel {
+        Channel::Push => account.channel == Channel::Push,
+        Channel::Whatsapp | Channel::WhatsappGroup => account.channel == Channel::Whatsapp,
+        Channel::Email => {
+            account.channel == Channel::Email && account.kind == providers::ProviderKind::Smtp
+        }
+        Channel::Sms => account.channel == Channel::Sms,
+        Channel::Voice => account.channel == Channel::Voice,
+        _ => false,
+    }
+}
+
+/// How one delivery goes out.
+#[derive(Clone, Copy)]
+pub(super) enum Via<'a> {
+    Whatsapp(To<'a>),
+    Sms(&'a PhoneE164),
+    Voice(&'a PhoneE164),
+    Email,
+    /// To every device of `user_id`.
+    Push,
+}
+
+fn failed(error: String) -> Outcome {
+    Outcome::Failed {
+        provider: None,
+        account_id: None,
+        error,
+        response: None,
+    }
+}
+
+fn retry_later(
+    d: &Claimed,
+    provider: Option<&str>,
+    account_id: Option<i64>,
+    error: String,
+    response: Option<String>,
+    now: i64,
+) -> Outcome {
+    if d.attempts >= d.max_attempts {
+        return Outcome::Failed {
+            provider: provider.map(str::to_owned),
+            account_id,
+            error: format!("gave up after {} attempts: {error}", d.attempts),
+            response,
+        };
+    }
+    Outcome::Retry {
+        provider: provider.map(str::to_owned),
+        account_id,
+        next_attempt_at: now + backoff::delay_ms(d.attempts, fastrand::f64()),
+        error,
+        response,
+    }
+}
+
+/// How long after the send the sandbox reports delivered, then read.
+pub const SANDBOX_RECEIPTS_MS: [(u64, DeliveryStatus); 2] = [
+    (300, DeliveryStatus::Delivered),
+    (900, DeliveryStatus::Read),
+];
+
+/// The sandbox has no phone to deliver to, so it plays the receipts a real
+/// gateway would call back with: a test send then shows a message's whole
+/// life (sent, delivered, read) with no credentials. They take the webhooks'
+/// path, so a receipt that beats the send's record is held and replayed.
+fn simulate_receipts(db: Db, feed: Feed, message_id: String) {
+    tokio::spawn(async move {
+        let mut waited = 0;
+        for (at, status) in SANDBOX_RECEIPTS_MS {
+            tokio::time::sleep(Duration::from_millis(at - waited)).await;
+            waited = at;
+            let key = store::MessageKey::Id(&message_id);
+            match store::apply_or_hold(&db, "sandbox", key, status, now_ms(), None, None).await {
+                Ok(store::Applied::Moved(id, status)) => {
+                    feed.deliveries([DeliveryChange { id, status }]);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("sandbox receipt: {e}"),
+            }
+        }
+    });
+}
