@@ -4,6 +4,7 @@
 use super::{
     classify_http, classify_reason, clip, id_string, truthy, Account, FailureClass, SendResult, To,
 };
+use domain::DeliveryStatus;
 use serde_json::Value;
 
 pub fn request(
@@ -80,6 +81,18 @@ pub fn parse(status: u16, body: &str) -> SendResult {
         .to_owned();
     let class = classify_reason(&reason, ACCOUNT_REASONS, RECIPIENT_REASONS);
     SendResult::failed(class, format!("Fonnte: {reason}"), Some(response))
+}
+
+/// What a status word in a Fonnte status callback means for the delivery
+/// (`None`: nothing new).
+pub fn callback_status(s: &str) -> Option<DeliveryStatus> {
+    match s.to_ascii_lowercase().as_str() {
+        "sent" => Some(DeliveryStatus::Sent),
+        "delivered" => Some(DeliveryStatus::Delivered),
+        "read" => Some(DeliveryStatus::Read),
+        "invalid" | "expired" | "url unreachable" | "failed" => Some(DeliveryStatus::Failed),
+        _ => None, // pending, waiting, processing: nothing new
+    }
 }
 
 #[cfg(test)]

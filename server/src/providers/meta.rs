@@ -3,6 +3,7 @@
 //! the code, never on the title or the HTTP status.
 
 use super::{clip, id_string, Account, FailureClass, SendResult, To};
+use domain::DeliveryStatus;
 use serde_json::{json, Value};
 
 pub const DEFAULT_API_VERSION: &str = "v21.0";
@@ -96,6 +97,18 @@ pub fn parse(status: u16, body: &str) -> SendResult {
                 Some(response),
             )
         }),
+    }
+}
+
+/// What a status word in a Meta status callback means for the delivery
+/// (`None`: nothing new).
+pub fn callback_status(s: &str) -> Option<DeliveryStatus> {
+    match s {
+        "sent" => Some(DeliveryStatus::Sent),
+        "delivered" => Some(DeliveryStatus::Delivered),
+        "read" | "played" => Some(DeliveryStatus::Read),
+        "failed" => Some(DeliveryStatus::Failed),
+        _ => None,
     }
 }
 

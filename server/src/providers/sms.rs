@@ -16,6 +16,7 @@
 
 use super::{classify_http, classify_reason, clip, id_string, Account, ProviderKind, SendResult};
 use super::{FailureClass, To};
+use domain::DeliveryStatus;
 use domain::PhoneE164;
 use serde_json::Value;
 
@@ -207,6 +208,18 @@ pub fn twilio_parse(status: u16, body: &str) -> SendResult {
         None => format!("Twilio HTTP {status}: {message}"),
     };
     SendResult::failed(class, error, Some(response))
+}
+
+/// What a status word in a Twilio (SMS) status callback means for the delivery
+/// (`None`: nothing new).
+pub fn twilio_callback_status(s: &str) -> Option<DeliveryStatus> {
+    match s {
+        "sent" => Some(DeliveryStatus::Sent),
+        "delivered" => Some(DeliveryStatus::Delivered),
+        "read" => Some(DeliveryStatus::Read),
+        "undelivered" | "failed" | "canceled" => Some(DeliveryStatus::Failed),
+        _ => None, // accepted, scheduled, queued, sending: nothing new
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! `webhooks::twilio_voice_gather`, signed like every Twilio callback.
 
 use super::{sms::twilio_parse, Account, FailureClass, ProviderKind, SendResult, To};
+use domain::DeliveryStatus;
 use domain::PhoneE164;
 
 /// Twilio refuses an inline `Twiml` longer than this.
@@ -127,6 +128,17 @@ fn request(
         .post(format!("{base}/2010-04-01/Accounts/{sid}/Calls.json"))
         .basic_auth(sid, Some(token))
         .form(&form))
+}
+
+/// What a status word in a Twilio (calls) status callback means for the delivery
+/// (`None`: nothing new).
+pub fn call_status(s: &str) -> Option<DeliveryStatus> {
+    match s {
+        // Answered: it reached the person.
+        "in-progress" | "completed" => Some(DeliveryStatus::Delivered),
+        "busy" | "no-answer" | "failed" | "canceled" => Some(DeliveryStatus::Failed),
+        _ => None, // queued, initiated, ringing
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use super::{
     classify_http, classify_reason, clip, id_string, truthy, Account, FailureClass, SendResult, To,
 };
+use domain::DeliveryStatus;
 use serde_json::{json, Value};
 
 pub fn request(
@@ -77,6 +78,19 @@ pub fn parse(status: u16, body: &str) -> SendResult {
         &message
     };
     SendResult::failed(class, format!("Wablas: {reason}"), Some(clip(body)))
+}
+
+/// What a status word in a Wablas status callback means for the delivery
+/// (`None`: nothing new).
+pub fn callback_status(s: &str) -> Option<DeliveryStatus> {
+    match s.to_ascii_lowercase().as_str() {
+        "sent" => Some(DeliveryStatus::Sent),
+        // Wablas's own list has "received" and no "delivered".
+        "delivered" | "received" => Some(DeliveryStatus::Delivered),
+        "read" => Some(DeliveryStatus::Read),
+        "cancel" | "reject" | "failed" => Some(DeliveryStatus::Failed),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,18 @@
 //! Statuses only move a delivery forward (see `store::apply_status`), so
 //! duplicated, late and out-of-order callbacks are harmless. Every callback is
 //! kept in `provider_callbacks` with what became of it.
+//!
+//! Here: the routes, the checks every callback passes and applying what it
+//! says; [`gateways`] (Fonnte, Wablas), [`meta`] and [`twilio`] read each
+//! provider's callbacks. What a provider's status words mean is the
+//! provider's module's (`providers::fonnte::callback_status`, …).
+
+mod gateways;
+mod meta;
+mod twilio;
+
+pub use meta::meta_signature_ok;
+pub use twilio::twilio_signature;
 
 use crate::providers::{Account, AccountCache, ProviderKind};
 use app::live::DeliveryChange;
@@ -56,19 +68,28 @@ pub struct Webhooks {
 
 pub fn router(state: Arc<Webhooks>) -> Router {
     Router::new()
-        .route("/webhooks/fonnte/{account}", post(fonnte))
-        .route("/webhooks/fonnte/{account}/inbound", post(fonnte_inbound))
-        .route("/webhooks/wablas/{account}", post(wablas))
-        .route("/webhooks/wablas/{account}/inbound", post(wablas_inbound))
-        .route("/webhooks/meta/{account}", post(meta_post).get(meta_verify))
-        .route("/webhooks/twilio/{account}", post(twilio))
+        .route("/webhooks/fonnte/{account}", post(gateways::fonnte))
+        .route(
+            "/webhooks/fonnte/{account}/inbound",
+            post(gateways::fonnte_inbound),
+        )
+        .route("/webhooks/wablas/{account}", post(gateways::wablas))
+        .route(
+            "/webhooks/wablas/{account}/inbound",
+            post(gateways::wablas_inbound),
+        )
+        .route(
+            "/webhooks/meta/{account}",
+            post(meta::meta_post).get(meta::meta_verify),
+        )
+        .route("/webhooks/twilio/{account}", post(twilio::twilio))
         .route(
             "/webhooks/twilio/{account}/voice/status",
-            post(twilio_voice_status),
+            post(twilio::twilio_voice_status),
         )
         .route(
             "/webhooks/twilio/{account}/voice/gather",
-            post(twilio_voice_gather),
+            post(twilio::twilio_voice_gather),
         )
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .with_state(state)
@@ -176,141 +197,6 @@ async fn apply(
     }
 }
 
-fn fonnte_status(s: &str) -> Option<DeliveryStatus> {
-    match s.to_ascii_lowercase().as_str() {
-        "sent" => Some(DeliveryStatus::Sent),
-        "delivered" => Some(DeliveryStatus::Delivered),
-        "read" => Some(DeliveryStatus::Read),
-        "invalid" | "expired" | "url unreachable" | "failed" => Some(DeliveryStatus::Failed),
-        _ => None, // pending, waiting, processing: nothing new
-    }
-}
-
-async fn fonnte(
-    State(hooks): State<Arc<Webhooks>>,
-    Path(account_id): Path<i64>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    let v = match gateway_body(&hooks, account_id, ProviderKind::Fonnte, &query, &body).await {
-        Ok(v) => v,
-        Err(r) => return r.into_response(),
-    };
-    let now = now_ms();
-    let id = text(&v, "id");
-    let state_id = text(&v, "stateid");
-    let status = v
-        .get("status")
-        .and_then(Value::as_str)
-        .and_then(fonnte_status);
-    let state = v
-        .get("state")
-        .and_then(Value::as_str)
-        .and_then(fonnte_status);
-    let mut outcome = Vec::new();
-    if let (Some(id), Some(sid)) = (&id, &state_id) {
-        let _ = store::link_reference(&hooks.db, "fonnte", id, sid).await;
-    }
-    let error = (status == Some(DeliveryStatus::Failed))
-        .then(|| format!("Fonnte status: {}", v["status"].as_str().unwrap_or("")));
-    if let Some(id) = &id {
-        outcome.push(
-            apply(
-                &hooks,
-                "fonnte",
-                MessageKey::Id(id),
-                status,
-                now,
-                error.as_deref(),
-                state_id.as_deref(),
-            )
-            .await,
-        );
-        if state.is_some() {
-            outcome.push(
-                apply(
-                    &hooks,
-                    "fonnte",
-                    MessageKey::Id(id),
-                    state,
-                    now,
-                    None,
-                    state_id.as_deref(),
-                )
-                .await,
-            );
-        }
-    } else if let Some(sid) = &state_id {
-        outcome.push(
-            apply(
-                &hooks,
-                "fonnte",
-                MessageKey::Ref(sid),
-                state.or(status),
-                now,
-                error.as_deref(),
-                None,
-            )
-            .await,
-        );
-    } else {
-        outcome.push("ignored: neither id nor stateid".into());
-    }
-    acknowledge(
-        &hooks,
-        "fonnte",
-        account_id,
-        &body,
-        &outcome.join("; "),
-        now,
-    )
-    .await
-}
-
-fn wablas_status(s: &str) -> Option<DeliveryStatus> {
-    match s.to_ascii_lowercase().as_str() {
-        "sent" => Some(DeliveryStatus::Sent),
-        // Wablas's own list has "received" and no "delivered".
-        "delivered" | "received" => Some(DeliveryStatus::Delivered),
-        "read" => Some(DeliveryStatus::Read),
-        "cancel" | "reject" | "failed" => Some(DeliveryStatus::Failed),
-        _ => None,
-    }
-}
-
-async fn wablas(
-    State(hooks): State<Arc<Webhooks>>,
-    Path(account_id): Path<i64>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    let v = match gateway_body(&hooks, account_id, ProviderKind::Wablas, &query, &body).await {
-        Ok(v) => v,
-        Err(r) => return r.into_response(),
-    };
-    let now = now_ms();
-    let raw_status = v.get("status").and_then(Value::as_str).unwrap_or("");
-    let outcome = match text(&v, "id") {
-        Some(id) => {
-            let status = wablas_status(raw_status);
-            let error = (status == Some(DeliveryStatus::Failed))
-                .then(|| format!("Wablas status: {raw_status}"));
-            apply(
-                &hooks,
-                "wablas",
-                MessageKey::Id(&id),
-                status,
-                now,
-                error.as_deref(),
-                None,
-            )
-            .await
-        }
-        None => "ignored: no id".into(),
-    };
-    acknowledge(&hooks, "wablas", account_id, &body, &outcome, now).await
-}
-
 /// A WhatsApp message someone sent us: if it acknowledges, the alert it is
 /// about is closed for its sender. Returns what became of it.
 async fn reply(
@@ -357,460 +243,6 @@ async fn reply(
         }
         Ok(other) => format!("alert {alert_id}: no change ({other:?})"),
         Err(e) => format!("error: {e}"),
-    }
-}
-
-/// Fonnte's incoming-message webhook: `sender` (the chat: a number, or a
-/// group id with the person in `member`) and `message`.
-async fn fonnte_inbound(
-    State(hooks): State<Arc<Webhooks>>,
-    Path(account_id): Path<i64>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    let v = match gateway_body(&hooks, account_id, ProviderKind::Fonnte, &query, &body).await {
-        Ok(v) => v,
-        Err(r) => return r.into_response(),
-    };
-    let now = now_ms();
-    let from = text(&v, "member")
-        .filter(|m| !m.is_empty())
-        .or_else(|| text(&v, "sender"))
-        .unwrap_or_default();
-    let message = text(&v, "message").unwrap_or_default();
-    let outcome = reply(&hooks, "fonnte", &from, &message, None, now).await;
-    acknowledge(&hooks, "fonnte", account_id, &body, &outcome, now).await
-}
-
-/// Wablas's incoming-message webhook: `phone` (or `sender` in a group),
-/// `message`, and `isFromMe` for our own messages echoed back.
-async fn wablas_inbound(
-    State(hooks): State<Arc<Webhooks>>,
-    Path(account_id): Path<i64>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    let v = match gateway_body(&hooks, account_id, ProviderKind::Wablas, &query, &body).await {
-        Ok(v) => v,
-        Err(r) => return r.into_response(),
-    };
-    let now = now_ms();
-    let flag = |k: &str| matches!(text(&v, k).as_deref(), Some("true" | "1"));
-    let outcome = if flag("isFromMe") {
-        "ignored: our own message".to_owned()
-    } else {
-        let from = if flag("isGroup") {
-            text(&v, "sender")
-        } else {
-            text(&v, "phone")
-        }
-        .unwrap_or_default();
-        let message = text(&v, "message").unwrap_or_default();
-        reply(&hooks, "wablas", &from, &message, None, now).await
-    };
-    acknowledge(&hooks, "wablas", account_id, &body, &outcome, now).await
-}
-
-#[derive(Deserialize)]
-struct Handshake {
-    #[serde(rename = "hub.mode")]
-    mode: Option<String>,
-    #[serde(rename = "hub.verify_token")]
-    verify_token: Option<String>,
-    #[serde(rename = "hub.challenge")]
-    challenge: Option<String>,
-}
-
-async fn meta_verify(
-    State(hooks): State<Arc<Webhooks>>,
-    Path(account_id): Path<i64>,
-    Query(h): Query<Handshake>,
-) -> Response {
-    let account = match account(&hooks, account_id, ProviderKind::Meta).await {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
-    let expected = account.credentials.verify_token.as_deref().unwrap_or("");
-    match (h.mode.as_deref(), h.verify_token.as_deref(), h.challenge) {
-        (Some("subscribe"), Some(token), Some(challenge))
-            if !expected.is_empty() && same_secret(token, expected) =>
-        {
-            (StatusCode::OK, challenge).into_response()
-        }
-        _ => refuse(StatusCode::FORBIDDEN, "verification failed"),
-    }
-}
-
-/// `sha256=<hex>` of HMAC-SHA256(app secret, raw body).
-pub fn meta_signature_ok(app_secret: &str, body: &[u8], header: Option<&str>) -> bool {
-    let Some(hex_sig) = header.and_then(|h| h.strip_prefix("sha256=")) else {
-        return false;
-    };
-    let Ok(sig) = hex::decode(hex_sig.trim()) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
-}
-
-fn meta_status(s: &str) -> Option<DeliveryStatus> {
-    match s {
-        "sent" => Some(DeliveryStatus::Sent),
-        "delivered" => Some(DeliveryStatus::Delivered),
-        "read" | "played" => Some(DeliveryStatus::Read),
-        "failed" => Some(DeliveryStatus::Failed),
-        _ => None,
-    }
-}
-
-async fn meta_post(
-    State(hooks): State<Arc<Webhooks>>,
-    Path(account_id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let account = match account(&hooks, account_id, ProviderKind::Meta).await {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
-    let Some(secret) = account
-        .credentials
-        .app_secret
-        .as_deref()
-        .filter(|s| !s.is_empty())
-    else {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "this account has no app_secret configured",
-        );
-    };
-    let signature = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
-    if !meta_signature_ok(secret, &body, signature) {
-        return bad_signature(&hooks, "meta", account_id, &body, StatusCode::UNAUTHORIZED).await;
-    }
-    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return refuse(StatusCode::BAD_REQUEST, "malformed JSON");
-    };
-    let now = now_ms();
-    let mut outcome = Vec::new();
-    let statuses = v["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
-        .flat_map(|c| c["value"]["statuses"].as_array().into_iter().flatten());
-    for s in statuses {
-        let Some(id) = s["id"].as_str() else { continue };
-        let status = s["status"].as_str().and_then(meta_status);
-        let at = s["timestamp"]
-            .as_str()
-            .and_then(|t| t.parse::<i64>().ok())
-            .map(|t| t * 1000)
-            .unwrap_or(now);
-        let error = s["errors"][0].as_object().map(|e| {
-            format!(
-                "Meta error {}: {}",
-                e.get("code").and_then(Value::as_i64).unwrap_or(-1),
-                e.get("title")
-                    .or_else(|| e.get("message"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-            )
-        });
-        outcome.push(
-            apply(
-                &hooks,
-                "meta",
-                MessageKey::Id(id),
-                status,
-                at,
-                error.as_deref(),
-                None,
-            )
-            .await,
-        );
-    }
-    // Replies: a text (or a quick-reply button) from a person, perhaps
-    // quoting the message it answers.
-    let messages = v["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
-        .flat_map(|c| c["value"]["messages"].as_array().into_iter().flatten());
-    for m in messages {
-        let from = m["from"].as_str().unwrap_or("");
-        let body = m["text"]["body"]
-            .as_str()
-            .or_else(|| m["button"]["text"].as_str())
-            .unwrap_or("");
-        let quoted = m["context"]["id"].as_str();
-        outcome.push(reply(&hooks, "meta", from, body, quoted, now).await);
-    }
-    if outcome.is_empty() {
-        outcome.push("ignored: no statuses or messages".into());
-    }
-    acknowledge(&hooks, "meta", account_id, &body, &outcome.join("; "), now).await
-}
-
-/// Twilio's signature: base64 of HMAC-SHA1(auth token, URL + each parameter's
-/// name and value, sorted by name).
-pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
-    use base64::Engine;
-    let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort();
-    let mut mac =
-        Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).expect("any key length");
-    mac.update(url.as_bytes());
-    for (k, v) in sorted {
-        mac.update(k.as_bytes());
-        mac.update(v.as_bytes());
-    }
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
-
-fn twilio_status(s: &str) -> Option<DeliveryStatus> {
-    match s {
-        "sent" => Some(DeliveryStatus::Sent),
-        "delivered" => Some(DeliveryStatus::Delivered),
-        "read" => Some(DeliveryStatus::Read),
-        "undelivered" | "failed" | "canceled" => Some(DeliveryStatus::Failed),
-        _ => None, // accepted, scheduled, queued, sending: nothing new
-    }
-}
-
-/// The checks every Twilio callback passes: the account exists and is of
-/// `kind`, and `X-Twilio-Signature` matches the form signed with its auth
-/// token over the URL Twilio was given (`PUBLIC_URL` + path). Returns the
-/// form's parameters.
-async fn twilio_form(
-    hooks: &Webhooks,
-    account_id: i64,
-    kind: ProviderKind,
-    uri: &axum::http::Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Vec<(String, String)>, Response> {
-    let account = account(hooks, account_id, kind)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let Some(token) = account.credentials.auth_token.as_deref() else {
-        return Err(refuse(
-            StatusCode::FORBIDDEN,
-            "this account has no auth_token",
-        ));
-    };
-    let Ok(params) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) else {
-        return Err(refuse(StatusCode::BAD_REQUEST, "body is not a form"));
-    };
-    let url = format!(
-        "{}{}",
-        hooks.public_url,
-        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
-    );
-    let given = headers
-        .get("x-twilio-signature")
-        .and_then(|v| v.to_str().ok());
-    if !given.is_some_and(|g| same_secret(g, &twilio_signature(token, &url, &params))) {
-        return Err(bad_signature(
-            hooks,
-            kind.as_str(),
-            account_id,
-            body,
-            StatusCode::FORBIDDEN,
-        )
-        .await);
-    }
-    Ok(params)
-}
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-async fn twilio(
-    State(hooks): State<Arc<Webhooks>>,
-    Path(account_id): Path<i64>,
-    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = match twilio_form(
-        &hooks,
-        account_id,
-        ProviderKind::Twilio,
-        &uri,
-        &headers,
-        &body,
-    )
-    .await
-    {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let now = now_ms();
-    let field = |name: &str| param(&params, name);
-    let outcome = match (field("MessageSid"), field("MessageStatus")) {
-        (Some(sid), Some(status)) => {
-            let error = field("ErrorCode")
-                .filter(|c| !c.is_empty())
-                .map(|c| format!("Twilio {status}: error {c}"))
-                .or_else(|| {
-                    matches!(status, "undelivered" | "failed").then(|| format!("Twilio {status}"))
-                });
-            apply(
-                &hooks,
-                "twilio",
-                MessageKey::Id(sid),
-                twilio_status(status),
-                now,
-                error.as_deref(),
-                None,
-            )
-            .await
-        }
-        _ => "ignored: no MessageSid or MessageStatus".into(),
-    };
-    acknowledge(&hooks, "twilio", account_id, &body, &outcome, now).await
-}
-
-fn call_status(s: &str) -> Option<DeliveryStatus> {
-    match s {
-        // Answered: it reached the person.
-        "in-progress" | "completed" => Some(DeliveryStatus::Delivered),
-        "busy" | "no-answer" | "failed" | "canceled" => Some(DeliveryStatus::Failed),
-        _ => None, // queued, initiated, ringing
-    }
-}
-
-/// A call's progress (`StatusCallback`): answered → delivered; busy, no
-/// answer, failed → failed. (A call that was answered and then completed
-/// stays delivered; one acknowledged by a key is read.)
-async fn twilio_voice_status(
-    State(hooks): State<Arc<Webhooks>>,
-    Path(account_id): Path<i64>,
-    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let kind = ProviderKind::TwilioVoice;
-    let params = match twilio_form(&hooks, account_id, kind, &uri, &headers, &body).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let now = now_ms();
-    let outcome = match (param(&params, "CallSid"), param(&params, "CallStatus")) {
-        (Some(sid), Some(status)) => {
-            let moved = call_status(status);
-            let error =
-                (moved == Some(DeliveryStatus::Failed)).then(|| format!("Twilio call {status}"));
-            apply(
-                &hooks,
-                kind.as_str(),
-                MessageKey::Id(sid),
-                moved,
-                now,
-                error.as_deref(),
-                None,
-            )
-            .await
-        }
-        _ => "ignored: no CallSid or CallStatus".into(),
-    };
-    acknowledge(&hooks, kind.as_str(), account_id, &body, &outcome, now).await
-}
-
-/// The key pressed during an alert's call (`<Gather action>`): 1
-/// acknowledges the alert for the person called and marks the call read.
-/// Answered with TwiML that tells the caller what happened.
-async fn twilio_voice_gather(
-    State(hooks): State<Arc<Webhooks>>,
-    Path(account_id): Path<i64>,
-    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    use crate::providers::voice::reply_twiml;
-    let kind = ProviderKind::TwilioVoice;
-    let params = match twilio_form(&hooks, account_id, kind, &uri, &headers, &body).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let now = now_ms();
-    let (outcome, say) = match (param(&params, "CallSid"), param(&params, "Digits")) {
-        (Some(sid), Some("1")) => key_one(&hooks, sid, now).await,
-        (_, digits) => (
-            format!(
-                "ignored: key {:?} does not acknowledge",
-                digits.unwrap_or("")
-            ),
-            "Peringatan belum dikonfirmasi.",
-        ),
-    };
-    let _ = store::log_callback(
-        &hooks.db,
-        kind.as_str(),
-        Some(account_id),
-        &String::from_utf8_lossy(&body),
-        &outcome,
-        now,
-    )
-    .await;
-    (
-        StatusCode::OK,
-        [(axum::http::header::CONTENT_TYPE, "text/xml")],
-        reply_twiml(say),
-    )
-        .into_response()
-}
-
-/// Key 1 pressed in call `sid`: the alert the call was about is acknowledged
-/// for the person called, and the call counts as read. Returns what became
-/// of it and what the caller hears.
-async fn key_one(hooks: &Webhooks, sid: &str, now: i64) -> (String, &'static str) {
-    const SORRY: &str = "Maaf, terjadi kesalahan. Silakan konfirmasi lewat aplikasi.";
-    let provider = ProviderKind::TwilioVoice.as_str();
-    let (alert_id, user_id) =
-        match app::alerts::store::alert_for_call(&hooks.db, provider, sid).await {
-            Ok(Some(found)) => found,
-            Ok(None) => {
-                return (
-                    "ignored: this call is about no alert".into(),
-                    "Tidak ada peringatan untuk panggilan ini.",
-                )
-            }
-            Err(e) => return (format!("error: {e}"), SORRY),
-        };
-    let ack = domain::escalation::AckChannel::Voice;
-    let acked = app::alerts::store::acknowledge_and_announce(
-        &hooks.db,
-        &hooks.feed,
-        alert_id,
-        user_id,
-        ack,
-        now,
-    )
-    .await;
-    let read = Some(DeliveryStatus::Read);
-    let _ = apply(hooks, provider, MessageKey::Id(sid), read, now, None, None).await;
-    match acked {
-        Ok(app::alerts::AckOutcome::Acknowledged) => (
-            format!("alert {alert_id} acknowledged by user {user_id} (key 1)"),
-            "Terima kasih. Peringatan sudah dikonfirmasi.",
-        ),
-        Ok(other) => (
-            format!("alert {alert_id}: no change ({other:?})"),
-            "Peringatan ini sudah dikonfirmasi sebelumnya. Terima kasih.",
-        ),
-        Err(e) => (format!("error: {e}"), SORRY),
     }
 }
 
@@ -910,12 +342,24 @@ mod tests {
 
     #[test]
     fn provider_status_words_map_to_delivery_statuses() {
-        assert_eq!(wablas_status("received"), Some(DeliveryStatus::Delivered));
-        assert_eq!(wablas_status("reject"), Some(DeliveryStatus::Failed));
-        assert_eq!(wablas_status("pending"), None);
-        assert_eq!(fonnte_status("read"), Some(DeliveryStatus::Read));
-        assert_eq!(fonnte_status("waiting"), None);
-        assert_eq!(meta_status("played"), Some(DeliveryStatus::Read));
+        assert_eq!(
+            crate::providers::wablas::callback_status("received"),
+            Some(DeliveryStatus::Delivered)
+        );
+        assert_eq!(
+            crate::providers::wablas::callback_status("reject"),
+            Some(DeliveryStatus::Failed)
+        );
+        assert_eq!(crate::providers::wablas::callback_status("pending"), None);
+        assert_eq!(
+            crate::providers::fonnte::callback_status("read"),
+            Some(DeliveryStatus::Read)
+        );
+        assert_eq!(crate::providers::fonnte::callback_status("waiting"), None);
+        assert_eq!(
+            crate::providers::meta::callback_status("played"),
+            Some(DeliveryStatus::Read)
+        );
     }
 
     #[test]

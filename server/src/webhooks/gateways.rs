@@ -1,0 +1,169 @@
+//! Fonnte's and Wablas's callbacks: delivery statuses and incoming
+//! messages, on a URL that carries the account's `webhook_token`.
+
+use super::*;
+
+pub(super) async fn fonnte(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let v = match gateway_body(&hooks, account_id, ProviderKind::Fonnte, &query, &body).await {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let now = now_ms();
+    let id = text(&v, "id");
+    let state_id = text(&v, "stateid");
+    let status = v
+        .get("status")
+        .and_then(Value::as_str)
+        .and_then(crate::providers::fonnte::callback_status);
+    let state = v
+        .get("state")
+        .and_then(Value::as_str)
+        .and_then(crate::providers::fonnte::callback_status);
+    let mut outcome = Vec::new();
+    if let (Some(id), Some(sid)) = (&id, &state_id) {
+        let _ = store::link_reference(&hooks.db, "fonnte", id, sid).await;
+    }
+    let error = (status == Some(DeliveryStatus::Failed))
+        .then(|| format!("Fonnte status: {}", v["status"].as_str().unwrap_or("")));
+    if let Some(id) = &id {
+        outcome.push(
+            apply(
+                &hooks,
+                "fonnte",
+                MessageKey::Id(id),
+                status,
+                now,
+                error.as_deref(),
+                state_id.as_deref(),
+            )
+            .await,
+        );
+        if state.is_some() {
+            outcome.push(
+                apply(
+                    &hooks,
+                    "fonnte",
+                    MessageKey::Id(id),
+                    state,
+                    now,
+                    None,
+                    state_id.as_deref(),
+                )
+                .await,
+            );
+        }
+    } else if let Some(sid) = &state_id {
+        outcome.push(
+            apply(
+                &hooks,
+                "fonnte",
+                MessageKey::Ref(sid),
+                state.or(status),
+                now,
+                error.as_deref(),
+                None,
+            )
+            .await,
+        );
+    } else {
+        outcome.push("ignored: neither id nor stateid".into());
+    }
+    acknowledge(
+        &hooks,
+        "fonnte",
+        account_id,
+        &body,
+        &outcome.join("; "),
+        now,
+    )
+    .await
+}
+
+pub(super) async fn wablas(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let v = match gateway_body(&hooks, account_id, ProviderKind::Wablas, &query, &body).await {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let now = now_ms();
+    let raw_status = v.get("status").and_then(Value::as_str).unwrap_or("");
+    let outcome = match text(&v, "id") {
+        Some(id) => {
+            let status = crate::providers::wablas::callback_status(raw_status);
+            let error = (status == Some(DeliveryStatus::Failed))
+                .then(|| format!("Wablas status: {raw_status}"));
+            apply(
+                &hooks,
+                "wablas",
+                MessageKey::Id(&id),
+                status,
+                now,
+                error.as_deref(),
+                None,
+            )
+            .await
+        }
+        None => "ignored: no id".into(),
+    };
+    acknowledge(&hooks, "wablas", account_id, &body, &outcome, now).await
+}
+
+/// Fonnte's incoming-message webhook: `sender` (the chat: a number, or a
+/// group id with the person in `member`) and `message`.
+pub(super) async fn fonnte_inbound(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let v = match gateway_body(&hooks, account_id, ProviderKind::Fonnte, &query, &body).await {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let now = now_ms();
+    let from = text(&v, "member")
+        .filter(|m| !m.is_empty())
+        .or_else(|| text(&v, "sender"))
+        .unwrap_or_default();
+    let message = text(&v, "message").unwrap_or_default();
+    let outcome = reply(&hooks, "fonnte", &from, &message, None, now).await;
+    acknowledge(&hooks, "fonnte", account_id, &body, &outcome, now).await
+}
+
+/// Wablas's incoming-message webhook: `phone` (or `sender` in a group),
+/// `message`, and `isFromMe` for our own messages echoed back.
+pub(super) async fn wablas_inbound(
+    State(hooks): State<Arc<Webhooks>>,
+    Path(account_id): Path<i64>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let v = match gateway_body(&hooks, account_id, ProviderKind::Wablas, &query, &body).await {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let now = now_ms();
+    let flag = |k: &str| matches!(text(&v, k).as_deref(), Some("true" | "1"));
+    let outcome = if flag("isFromMe") {
+        "ignored: our own message".to_owned()
+    } else {
+        let from = if flag("isGroup") {
+            text(&v, "sender")
+        } else {
+            text(&v, "phone")
+        }
+        .unwrap_or_default();
+        let message = text(&v, "message").unwrap_or_default();
+        reply(&hooks, "wablas", &from, &message, None, now).await
+    };
+    acknowledge(&hooks, "wablas", account_id, &body, &outcome, now).await
+}
