@@ -19,6 +19,8 @@
 //! - [`templates`]: message templates (checked on save);
 //! - [`seed`] (server only): reference and demo data;
 //! - [`i18n`]: the pages' language (Indonesian, or English by choice);
+//! - [`ui`]: the components every page uses and the labels of every
+//!   vocabulary;
 //! - [`shell`]: the document, the router and the navigation.
 
 pub mod alerts;
@@ -43,6 +45,7 @@ pub mod shell;
 pub mod state;
 pub mod templates;
 pub mod time;
+pub mod ui;
 
 pub use error::AppError;
 pub use shell::{shell, App};

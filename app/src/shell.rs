@@ -15,6 +15,7 @@ use crate::providers::page::ProvidersPage;
 use crate::reports::page::ReportsPage;
 use crate::settings::page::SettingsPage;
 use crate::settings::SetLocale;
+use crate::ui::{ErrorNote, Loading};
 use domain::Locale;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -255,41 +256,4 @@ fn NotFound() -> impl IntoView {
             <p><a href="/">{tr("Kembali ke beranda", "Back to the home page")}</a></p>
         </main>
     }
-}
-
-/// Renders a server function's error where the data would have been.
-#[component]
-pub fn ErrorNote(error: AppError) -> impl IntoView {
-    view! { <p class="error" role="alert">{error.message()}</p> }
-}
-
-/// For a page of `area`: `None` when the signed-in role may use it, else the
-/// page's title and why not. (The role comes from the layout's context; the
-/// server functions check it again.)
-pub fn refused_page(area: Area, title: &'static str) -> Option<AnyView> {
-    let allowed = use_context::<CurrentUser>().is_some_and(|u| area.allows(u.role));
-    (!allowed).then(|| view! { <h1>{title}</h1> <ErrorNote error=area.refusal()/> }.into_any())
-}
-
-/// A table row's delete button that asks once more ("Hapus…", then "Ya,
-/// hapus" / "Batal"); `testid` names the first button.
-#[component]
-pub fn ConfirmDelete(testid: &'static str, on_confirm: Callback<()>) -> impl IntoView {
-    let confirming = RwSignal::new(false);
-    view! {
-        <Show when=move || confirming.get()
-            fallback=move || view! {
-                <button type="button" data-testid=testid on:click=move |_| confirming.set(true)>{tr("Hapus…", "Delete…")}</button>
-            }>
-            <button type="button" class="danger" data-testid="confirm-delete"
-                on:click=move |_| { confirming.set(false); on_confirm.run(()); }>{tr("Ya, hapus", "Yes, delete")}</button>
-            <button type="button" on:click=move |_| confirming.set(false)>{tr("Batal", "Cancel")}</button>
-        </Show>
-    }
-}
-
-/// What a page shows while its data loads.
-#[component]
-pub fn Loading() -> impl IntoView {
-    view! { <p class="loading">{tr("Memuat…", "Loading…")}</p> }
 }

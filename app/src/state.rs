@@ -39,3 +39,10 @@ pub fn app_state() -> Result<AppState, AppError> {
     use_context::<AppState>()
         .ok_or_else(|| crate::error::internal("context", &"AppState was not provided"))
 }
+
+/// How every server function of a page's area starts: the signed-in user,
+/// refused unless their role may use `area`, and the state.
+pub fn guard(area: crate::auth::Area) -> Result<(crate::auth::CurrentUser, AppState), AppError> {
+    let user = crate::auth::session::require_area(area)?;
+    Ok((user, app_state()?))
+}

@@ -104,7 +104,7 @@ pub fn describe_seconds(s: i64) -> String {
 /// days up to today.
 #[server(endpoint = "analytics/report")]
 pub async fn analytics_report(from: String, to: String) -> Result<Report, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Analytics)?;
+    let (_, state) = crate::state::guard(crate::auth::Area::Analytics)?;
     let today = store::day_of(crate::time::now_ms());
     let day = |field: &str, s: &str, default: i64| {
         if s.trim().is_empty() {
@@ -131,7 +131,7 @@ pub async fn analytics_report(from: String, to: String) -> Result<Report, AppErr
             ),
         ));
     }
-    store::report(&crate::state::app_state()?.db, first, last).await
+    store::report(&state.db, first, last).await
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 
 use super::chart::{thousands, RankBars, StackedBars};
 use super::{analytics_report, describe_seconds, Report, Volume};
-use crate::deliveries::page::{channel_label, status_label, type_label};
 use crate::i18n::tr;
-use crate::shell::{ErrorNote, Loading};
+use crate::ui::{channel_label, status_label, type_label};
+use crate::ui::{ErrorNote, Loading};
 use domain::Channel;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};

@@ -278,7 +278,7 @@ pub async fn list_deliveries(
     filter: DeliveryFilter,
     after: Option<String>,
 ) -> Result<DeliveryPage, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Deliveries)?;
+    let (_, state) = crate::state::guard(crate::auth::Area::Deliveries)?;
     let resolved = filter.resolve()?;
     let cursor = match after.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -286,27 +286,26 @@ pub async fn list_deliveries(
             AppError::invalid("after", tr("kursor tidak valid", "not a valid cursor"))
         })?),
     };
-    store::page(&crate::state::app_state()?.db, &resolved, cursor, PAGE_SIZE).await
+    store::page(&state.db, &resolved, cursor, PAGE_SIZE).await
 }
 
 #[server(endpoint = "deliveries/options")]
 pub async fn delivery_filter_options() -> Result<FilterOptions, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Deliveries)?;
-    store::filter_options(&crate::state::app_state()?.db).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Deliveries)?;
+    store::filter_options(&state.db).await
 }
 
 #[server(endpoint = "deliveries/get")]
 pub async fn get_delivery(id: i64) -> Result<DeliveryDetail, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Deliveries)?;
-    store::detail(&crate::state::app_state()?.db, id).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Deliveries)?;
+    store::detail(&state.db, id).await
 }
 
 /// Queues a failed delivery again as a new row (admins only); the failed row
 /// keeps its reason. Answers the new row's id; asking twice answers the same.
 #[server(endpoint = "deliveries/retry")]
 pub async fn retry_delivery(id: i64) -> Result<i64, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Retry)?;
-    let state = crate::state::app_state()?;
+    let (_, state) = crate::state::guard(crate::auth::Area::Retry)?;
     let new_id = store::retry(&state.db, id, crate::time::now_ms()).await?;
     state.wake.notify_one();
     state.feed.added();

@@ -7,44 +7,12 @@ use super::{
     RetryDelivery,
 };
 use crate::i18n::{self, fill, tr};
-use crate::shell::{ErrorNote, Loading};
 use crate::time::format_wib;
+use crate::ui::{channel_label, status_label, type_label, ErrorNote, Loading};
 use domain::{Channel, DeliveryStatus};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
-
-pub fn status_label(s: DeliveryStatus) -> &'static str {
-    match s {
-        DeliveryStatus::Queued => tr("Antre", "Queued"),
-        DeliveryStatus::Deferred => tr("Ditunda", "Deferred"),
-        DeliveryStatus::Sending => tr("Mengirim", "Sending"),
-        DeliveryStatus::Sent => tr("Terkirim", "Sent"),
-        DeliveryStatus::Delivered => tr("Diterima", "Delivered"),
-        DeliveryStatus::Read => tr("Dibaca", "Read"),
-        DeliveryStatus::Failed => tr("Gagal", "Failed"),
-    }
-}
-
-pub fn channel_label(c: Channel) -> &'static str {
-    match c {
-        Channel::InApp => tr("Dalam aplikasi", "In the app"),
-        Channel::Whatsapp => "WhatsApp",
-        Channel::WhatsappGroup => tr("Grup WhatsApp", "WhatsApp group"),
-        Channel::Email => "Email",
-        Channel::Push => "Push",
-        Channel::Sms => "SMS",
-        Channel::Voice => tr("Telepon", "Voice call"),
-    }
-}
-
-/// A notification type's label, or the wire name for system messages.
-pub fn type_label(t: &str) -> String {
-    match domain::EventKind::parse(t) {
-        Ok(kind) => kind.label(i18n::locale()).to_owned(),
-        Err(_) => t.to_owned(),
-    }
-}
 
 #[component]
 fn StatusBadge(status: DeliveryStatus) -> impl IntoView {

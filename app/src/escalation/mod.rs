@@ -254,8 +254,8 @@ impl PolicyForm {
 
 #[server(endpoint = "escalation/list")]
 pub async fn list_policies() -> Result<Policies, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Escalation)?;
-    let db = &crate::state::app_state()?.db;
+    let (_, state) = crate::state::guard(crate::auth::Area::Escalation)?;
+    let db = &state.db;
     Ok(Policies {
         list: store::list(db).await?,
         choices: store::choices(db).await?,
@@ -265,24 +265,19 @@ pub async fn list_policies() -> Result<Policies, AppError> {
 /// Creates or updates a policy with all its steps; returns its id.
 #[server(endpoint = "escalation/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_policy(form: PolicyForm) -> Result<i64, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Escalation)?;
+    let (_, state) = crate::state::guard(crate::auth::Area::Escalation)?;
     let valid = form
         .validate(crate::i18n::locale())
         .map_err(AppError::Validation)?;
-    store::save(
-        &crate::state::app_state()?.db,
-        &valid,
-        crate::time::now_ms(),
-    )
-    .await
+    store::save(&state.db, &valid, crate::time::now_ms()).await
 }
 
 /// Deletes a policy. Its open alerts stay open (they can still be
 /// acknowledged) but take no more steps.
 #[server(endpoint = "escalation/delete")]
 pub async fn delete_policy(id: i64) -> Result<(), AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Escalation)?;
-    store::delete(&crate::state::app_state()?.db, id).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Escalation)?;
+    store::delete(&state.db, id).await
 }
 
 #[cfg(test)]

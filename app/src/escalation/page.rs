@@ -2,10 +2,10 @@
 
 use super::{list_policies, Choices, DeletePolicy, PolicyForm, PolicyView, SavePolicy, StepForm};
 use crate::auth::Area;
-use crate::deliveries::page::channel_label;
 use crate::error::AppError;
 use crate::i18n::{self, fill, tr};
-use crate::shell::{refused_page, ConfirmDelete, ErrorNote, Loading};
+use crate::ui::channel_label;
+use crate::ui::{refused_page, ConfirmDelete, ErrorNote, Loading};
 use domain::escalation::{Step, StepTarget, STEP_CHANNELS};
 use domain::{NotificationType, Priority, Role};
 use leptos::prelude::*;

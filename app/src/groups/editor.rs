@@ -8,9 +8,9 @@ use super::{
 };
 use crate::deliveries::page::DeliveryProgress;
 use crate::error::{AppError, FieldError};
-use crate::groups::page::category_label;
 use crate::i18n::{self, fill, tr};
-use crate::shell::{ErrorNote, Loading};
+use crate::ui::category_label;
+use crate::ui::{ErrorNote, Loading};
 use domain::template::{Escape, Template, KNOWN_VARIABLES};
 use domain::{GroupCategory, NotificationType, Priority};
 use leptos::prelude::*;

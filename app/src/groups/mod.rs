@@ -42,8 +42,8 @@ impl GroupView {
 
 #[server(endpoint = "groups/list")]
 pub async fn list_groups() -> Result<Vec<GroupView>, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
-    store::list(&crate::state::app_state()?.db).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    store::list(&state.db).await
 }
 
 /// The group editor's form (create when `id` is `None`).
@@ -247,60 +247,49 @@ pub struct GroupDetail {
 /// The work zones, for pickers.
 #[server(endpoint = "groups/zones")]
 pub async fn list_work_zones() -> Result<Vec<(String, String)>, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
-    store::work_zones(&crate::state::app_state()?.db).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    store::work_zones(&state.db).await
 }
 
 #[server(endpoint = "groups/get")]
 pub async fn get_group(id: i64) -> Result<GroupDetail, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
-    store::detail(&crate::state::app_state()?.db, id).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    store::detail(&state.db, id).await
 }
 
 /// Creates or updates a group; answers its id.
 #[server(endpoint = "groups/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_group(form: GroupForm) -> Result<i64, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
+    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
     let valid = form
         .validate(crate::i18n::locale())
         .map_err(AppError::Validation)?;
-    store::save(
-        &crate::state::app_state()?.db,
-        &valid,
-        crate::time::now_ms(),
-    )
-    .await
+    store::save(&state.db, &valid, crate::time::now_ms()).await
 }
 
 /// Deletes a group with its members and rules; its past deliveries stay in
 /// the log (without the link).
 #[server(endpoint = "groups/delete")]
 pub async fn delete_group(id: i64) -> Result<(), AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
-    store::delete(&crate::state::app_state()?.db, id).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    store::delete(&state.db, id).await
 }
 
 /// Replaces the member list.
 #[server(endpoint = "groups/members", input = leptos::server_fn::codec::Json)]
 pub async fn set_members(group_id: i64, user_ids: Vec<i64>) -> Result<(), AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
-    store::set_members(
-        &crate::state::app_state()?.db,
-        group_id,
-        &user_ids,
-        crate::time::now_ms(),
-    )
-    .await
+    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    store::set_members(&state.db, group_id, &user_ids, crate::time::now_ms()).await
 }
 
 #[server(endpoint = "groups/rules/add", input = leptos::server_fn::codec::Json)]
 pub async fn add_rule(form: RuleForm) -> Result<i64, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
+    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
     let valid = form
         .validate(crate::i18n::locale())
         .map_err(AppError::Validation)?;
     store::add_rule(
-        &crate::state::app_state()?.db,
+        &state.db,
         form.group_id,
         valid,
         &form.template,
@@ -311,8 +300,8 @@ pub async fn add_rule(form: RuleForm) -> Result<i64, AppError> {
 
 #[server(endpoint = "groups/rules/delete")]
 pub async fn delete_rule(id: i64) -> Result<(), AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Groups)?;
-    store::delete_rule(&crate::state::app_state()?.db, id).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    store::delete_rule(&state.db, id).await
 }
 
 /// Sends `message` to the group through the configured WhatsApp provider
@@ -320,8 +309,7 @@ pub async fn delete_rule(id: i64) -> Result<(), AppError> {
 /// delivery's id, whose progress [`crate::deliveries::get_delivery`] shows.
 #[server(endpoint = "groups/test-send")]
 pub async fn test_send(group_id: i64, message: String) -> Result<i64, AppError> {
-    let user = crate::auth::session::require_area(crate::auth::Area::Groups)?;
-    let state = crate::state::app_state()?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Groups)?;
     let id = store::test_send(
         &state.db,
         group_id,

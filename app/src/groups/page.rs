@@ -2,20 +2,9 @@
 
 use super::{list_groups, GroupView};
 use crate::i18n::{fill, tr};
-use crate::shell::ErrorNote;
+use crate::ui::{category_label, ErrorNote};
 use domain::GroupCategory;
 use leptos::prelude::*;
-
-pub fn category_label(c: GroupCategory) -> &'static str {
-    match c {
-        GroupCategory::Technicians => tr("Teknisi", "Technicians"),
-        GroupCategory::Supervisors => tr("Supervisor", "Supervisors"),
-        GroupCategory::Managers => tr("Manajemen", "Management"),
-        GroupCategory::Noc => "NOC",
-        GroupCategory::CustomerService => tr("Layanan pelanggan", "Customer service"),
-        GroupCategory::All => tr("Semua", "Everyone"),
-    }
-}
 
 #[component]
 pub fn GroupsPage() -> impl IntoView {

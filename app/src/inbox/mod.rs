@@ -11,15 +11,14 @@ pub use domain::live::InboxItem;
 
 #[server(endpoint = "inbox/list")]
 pub async fn my_notifications() -> Result<Vec<InboxItem>, AppError> {
-    let user = crate::auth::session::require_area(crate::auth::Area::Inbox)?;
-    store::list(&crate::state::app_state()?.db, user.id, 100).await
+    let (user, state) = crate::state::guard(crate::auth::Area::Inbox)?;
+    store::list(&state.db, user.id, 100).await
 }
 
 /// Marks one item read; the user's other tabs and devices hear of it live.
 #[server(endpoint = "inbox/read")]
 pub async fn mark_read(id: i64) -> Result<(), AppError> {
-    let user = crate::auth::session::require_area(crate::auth::Area::Inbox)?;
-    let state = crate::state::app_state()?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Inbox)?;
     if store::mark_read(&state.db, user.id, id, crate::time::now_ms()).await? {
         state.feed.inbox([user.id]);
     }
@@ -28,8 +27,7 @@ pub async fn mark_read(id: i64) -> Result<(), AppError> {
 
 #[server(endpoint = "inbox/read-all")]
 pub async fn mark_all_read() -> Result<(), AppError> {
-    let user = crate::auth::session::require_area(crate::auth::Area::Inbox)?;
-    let state = crate::state::app_state()?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Inbox)?;
     if store::mark_all_read(&state.db, user.id, crate::time::now_ms()).await? > 0 {
         state.feed.inbox([user.id]);
     }
@@ -42,8 +40,7 @@ pub async fn mark_all_read() -> Result<(), AppError> {
 pub async fn acknowledge(id: i64) -> Result<(), AppError> {
     use crate::alerts::{store as alerts, AckOutcome};
     use crate::i18n::tr;
-    let user = crate::auth::session::require_area(crate::auth::Area::Inbox)?;
-    let state = crate::state::app_state()?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Inbox)?;
     let not_found = || AppError::NotFound(tr("Peringatan", "Alert").into());
     let alert_id = store::alert_of(&state.db, user.id, id)
         .await?

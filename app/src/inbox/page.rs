@@ -6,17 +6,9 @@ use super::{my_notifications, Acknowledge, MarkAllRead, MarkRead};
 use crate::alerts::AlertView;
 use crate::i18n::tr;
 use crate::live::Live;
-use crate::shell::{ErrorNote, Loading};
 use crate::time::format_wib;
+use crate::ui::{priority_label, ErrorNote, Loading};
 use leptos::prelude::*;
-
-/// "Tinggi" / "High" for the stored wire name; an unknown name as it is.
-fn priority_label(wire: &str) -> String {
-    domain::Priority::parse(wire).map_or_else(
-        |_| wire.to_owned(),
-        |p| p.label(crate::i18n::locale()).to_owned(),
-    )
-}
 
 #[component]
 pub fn InboxPage() -> impl IntoView {

@@ -330,18 +330,17 @@ impl ChannelTest {
 
 #[server(endpoint = "providers/list")]
 pub async fn list_providers() -> Result<Vec<ProviderView>, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Providers)?;
-    store::list(&crate::state::app_state()?.db).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Providers)?;
+    store::list(&state.db).await
 }
 
 /// Creates or updates an account; answers its id.
 #[server(endpoint = "providers/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_provider(form: ProviderForm) -> Result<i64, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Providers)?;
+    let (_, state) = crate::state::guard(crate::auth::Area::Providers)?;
     let valid = form
         .validate(crate::i18n::locale())
         .map_err(AppError::Validation)?;
-    let state = crate::state::app_state()?;
     let id = store::save(&state.db, &valid, crate::time::now_ms()).await?;
     state
         .providers_changed
@@ -353,11 +352,10 @@ pub async fn save_provider(form: ProviderForm) -> Result<i64, AppError> {
 /// outbox like every message; answers the delivery's id.
 #[server(endpoint = "providers/test-send", input = leptos::server_fn::codec::Json)]
 pub async fn test_channel(test: ChannelTest) -> Result<i64, AppError> {
-    let user = crate::auth::session::require_area(crate::auth::Area::Providers)?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Providers)?;
     let valid = test
         .validate(crate::i18n::locale())
         .map_err(AppError::Validation)?;
-    let state = crate::state::app_state()?;
     let id = store::test_send(&state.db, &valid, user.id, crate::time::now_ms()).await?;
     state.wake.notify_one();
     state.feed.added();

@@ -3,10 +3,11 @@
 
 use super::{list_providers, ChannelTest, ProviderForm, ProviderView, SaveProvider, TestChannel};
 use crate::auth::Area;
-use crate::deliveries::page::{channel_label, DeliveryProgress};
+use crate::deliveries::page::DeliveryProgress;
 use crate::error::AppError;
 use crate::i18n::{self, fill, tr};
-use crate::shell::{refused_page, ErrorNote, Loading};
+use crate::ui::channel_label;
+use crate::ui::{refused_page, ErrorNote, Loading};
 use domain::providers::ProviderKind;
 use domain::Channel;
 use leptos::prelude::*;

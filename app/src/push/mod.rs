@@ -93,8 +93,7 @@ impl BrowserSubscription {
 /// subscribe with.
 #[server(endpoint = "push/status")]
 pub async fn push_status() -> Result<PushOverview, AppError> {
-    let user = crate::auth::session::require_user()?;
-    let state = crate::state::app_state()?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
     let configured = store::configured(&state.db).await?;
     Ok(PushOverview {
         public_key: configured.then(|| state.vapid.public_key().to_owned()),
@@ -106,8 +105,7 @@ pub async fn push_status() -> Result<PushOverview, AppError> {
 #[server(endpoint = "push/subscribe", input = leptos::server_fn::codec::Json)]
 pub async fn push_subscribe(subscription: BrowserSubscription) -> Result<i64, AppError> {
     use crate::i18n::tr;
-    let user = crate::auth::session::require_user()?;
-    let state = crate::state::app_state()?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
     let valid = subscription.check()?;
     let agent = use_context::<http::request::Parts>()
         .and_then(|p| p.headers.get(http::header::USER_AGENT).cloned())
@@ -129,8 +127,7 @@ pub async fn push_subscribe(subscription: BrowserSubscription) -> Result<i64, Ap
 /// Removes one of the signed-in person's devices.
 #[server(endpoint = "push/remove")]
 pub async fn push_remove(id: i64) -> Result<(), AppError> {
-    let user = crate::auth::session::require_user()?;
-    let state = crate::state::app_state()?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
     if store::remove(&state.db, user.id, id).await? {
         Ok(())
     } else {

@@ -3,8 +3,8 @@
 
 use super::{push_status, PushRemove};
 use crate::i18n::tr;
-use crate::shell::ErrorNote;
 use crate::time::format_wib;
+use crate::ui::ErrorNote;
 use leptos::prelude::*;
 
 /// What this browser can do, known only once the page runs in it.

@@ -226,8 +226,8 @@ pub struct ReportPreview {
 
 #[server(endpoint = "reports/list")]
 pub async fn list_schedules() -> Result<Schedules, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Reports)?;
-    let db = &crate::state::app_state()?.db;
+    let (_, state) = crate::state::guard(crate::auth::Area::Reports)?;
+    let db = &state.db;
     Ok(Schedules {
         list: store::list(db).await?,
         groups: store::groups(db).await?,
@@ -237,38 +237,28 @@ pub async fn list_schedules() -> Result<Schedules, AppError> {
 /// Creates or updates a schedule; returns its id.
 #[server(endpoint = "reports/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_schedule(form: ScheduleForm) -> Result<i64, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Reports)?;
+    let (_, state) = crate::state::guard(crate::auth::Area::Reports)?;
     let valid = form
         .validate(crate::i18n::locale())
         .map_err(AppError::Validation)?;
-    store::save(
-        &crate::state::app_state()?.db,
-        &valid,
-        crate::time::now_ms(),
-    )
-    .await
+    store::save(&state.db, &valid, crate::time::now_ms()).await
 }
 
 #[server(endpoint = "reports/delete")]
 pub async fn delete_schedule(id: i64) -> Result<(), AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Reports)?;
-    store::delete(&crate::state::app_state()?.db, id).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Reports)?;
+    store::delete(&state.db, id).await
 }
 
 /// The report the form's schedule would send at its next run, with the
 /// figures of that period so far (nothing is saved or sent).
 #[server(endpoint = "reports/preview", input = leptos::server_fn::codec::Json)]
 pub async fn preview_report(form: ScheduleForm) -> Result<ReportPreview, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Reports)?;
+    let (_, state) = crate::state::guard(crate::auth::Area::Reports)?;
     let valid = form
         .validate(crate::i18n::locale())
         .map_err(AppError::Validation)?;
-    store::preview(
-        &crate::state::app_state()?.db,
-        &valid.when(),
-        crate::time::now_ms(),
-    )
-    .await
+    store::preview(&state.db, &valid.when(), crate::time::now_ms()).await
 }
 
 #[cfg(test)]

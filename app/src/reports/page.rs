@@ -7,7 +7,7 @@ use super::{
 use crate::auth::Area;
 use crate::error::AppError;
 use crate::i18n::{self, fill, tr};
-use crate::shell::{refused_page, ConfirmDelete, ErrorNote, Loading};
+use crate::ui::{refused_page, ConfirmDelete, ErrorNote, Loading};
 use domain::quiet::{format_hhmm, INDONESIAN_TIME_ZONES};
 use domain::schedule::{weekday_name, Cadence, Weekday};
 use domain::Role;

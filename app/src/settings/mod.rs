@@ -199,22 +199,17 @@ pub struct CodeSent {
 
 #[server(endpoint = "settings/get")]
 pub async fn get_my_settings() -> Result<MySettings, AppError> {
-    let user = crate::auth::session::require_area(crate::auth::Area::Settings)?;
-    store::load(
-        &crate::state::app_state()?.db,
-        user.id,
-        crate::time::now_ms(),
-    )
-    .await
+    let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
+    store::load(&state.db, user.id, crate::time::now_ms()).await
 }
 
 /// Validates and saves the whole form in one transaction; a changed number
 /// loses its verification.
 #[server(endpoint = "settings/save", input = Json)]
 pub async fn save_my_settings(form: SettingsForm) -> Result<MySettings, AppError> {
-    let user = crate::auth::session::require_area(crate::auth::Area::Settings)?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
     let valid = form.validate(user.locale).map_err(AppError::Validation)?;
-    let db = crate::state::app_state()?.db;
+    let db = state.db;
     let now = crate::time::now_ms();
     store::save(&db, user.id, &valid, now).await?;
     store::load(&db, user.id, now).await
@@ -225,15 +220,9 @@ pub async fn save_my_settings(form: SettingsForm) -> Result<MySettings, AppError
 /// was on, which the server then renders in the new language.
 #[server(endpoint = "settings/locale")]
 pub async fn set_locale(locale: String) -> Result<(), AppError> {
-    let user = crate::auth::session::require_user()?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
     let locale = Locale::parse(&locale).map_err(|e| AppError::invalid("locale", e.to_string()))?;
-    store::set_locale(
-        &crate::state::app_state()?.db,
-        user.id,
-        locale,
-        crate::time::now_ms(),
-    )
-    .await?;
+    store::set_locale(&state.db, user.id, locale, crate::time::now_ms()).await?;
     let back = leptos::prelude::use_context::<http::request::Parts>()
         .and_then(|parts| parts.headers.get(http::header::REFERER).cloned())
         .and_then(|v| v.to_str().ok().and_then(same_site_path))
@@ -255,8 +244,7 @@ fn same_site_path(referer: &str) -> Option<String> {
 /// Sends a one-time code over WhatsApp to the saved, unverified number.
 #[server(endpoint = "settings/send-code")]
 pub async fn send_phone_code() -> Result<CodeSent, AppError> {
-    let user = crate::auth::session::require_area(crate::auth::Area::Settings)?;
-    let state = crate::state::app_state()?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
     let sent = store::send_code(&state.db, &user, crate::time::now_ms()).await?;
     state.wake.notify_one();
     state.feed.added();
@@ -266,16 +254,10 @@ pub async fn send_phone_code() -> Result<CodeSent, AppError> {
 /// Checks a code against the latest one sent to the saved number.
 #[server(endpoint = "settings/verify-code")]
 pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
-    let user = crate::auth::session::require_area(crate::auth::Area::Settings)?;
+    let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
     let code = domain::verification::normalise_code(&code)
         .map_err(|e| AppError::invalid("code", e.message(user.locale)))?;
-    store::verify_code(
-        &crate::state::app_state()?.db,
-        &user,
-        &code,
-        crate::time::now_ms(),
-    )
-    .await
+    store::verify_code(&state.db, &user, &code, crate::time::now_ms()).await
 }
 
 #[cfg(test)]

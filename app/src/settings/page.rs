@@ -7,10 +7,10 @@
 use super::{
     get_my_settings, MySettings, SaveMySettings, SendPhoneCode, SettingsForm, VerifyPhoneCode,
 };
-use crate::deliveries::page::channel_label;
 use crate::error::{AppError, FieldError};
 use crate::i18n::{self, fill, tr};
-use crate::shell::{ErrorNote, Loading};
+use crate::ui::channel_label;
+use crate::ui::{ErrorNote, Loading};
 use domain::preferences::{TypeGroup, SWITCHABLE_CHANNELS};
 use domain::quiet::{parse_hhmm, INDONESIAN_TIME_ZONES};
 use leptos::ev::SubmitEvent;
@@ -150,6 +150,103 @@ fn SettingsEditor(initial: MySettings, push_subscribed: RwSignal<u32>) -> impl I
         }
     };
 
+    view! {
+        <form class="settings" data-testid="settings-form" on:submit=on_submit novalidate>
+            <ChannelSwitches form/>
+            <TypeGrid form errors/>
+            <QuietHours form errors/>
+            <Digest form errors/>
+            <WhatsappNumber saved form errors/>
+            <MyGroups saved form/>
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                    {move || if save.pending().get() { tr("Menyimpan…", "Saving…") } else { tr("Simpan pengaturan", "Save settings") }}
+                </button>
+                {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+                {move || failure.get().map(|e| view! { <ErrorNote error=e/> })}
+                {move || (tried.get() && !errors.with(Vec::is_empty)).then(|| view! {
+                    <p class="error" role="alert">{tr("Belum tersimpan: periksa isian yang ditandai.", "Not saved: check the marked fields.")}</p>
+                })}
+            </div>
+        </form>
+    }
+}
+
+/// The channel switches (in-app is always on).
+#[component]
+fn ChannelSwitches(form: RwSignal<SettingsForm>) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>{tr("Saluran", "Channels")}</h2>
+            <p class="muted">{tr("Notifikasi dalam aplikasi selalu aktif.", "In-app notifications are always on.")}</p>
+            <div class="switches">
+                <Switch form id="whatsapp_enabled" label="WhatsApp"
+                    get=|f| f.whatsapp_enabled set=|f, v| f.whatsapp_enabled = v/>
+                <Switch form id="email_enabled" label="Email"
+                    get=|f| f.email_enabled set=|f, v| f.email_enabled = v/>
+                <Switch form id="push_enabled" label="Push"
+                    get=|f| f.push_enabled set=|f, v| f.push_enabled = v/>
+            </div>
+        </section>
+    }
+}
+
+/// Notification types × channels.
+#[component]
+fn TypeGrid(form: RwSignal<SettingsForm>, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    let locale = i18n::locale();
+    view! {
+        <section class="card">
+            <h2>{tr("Jenis notifikasi", "Notification types")}</h2>
+            <div class="table-wrap">
+            <table class="type-grid">
+                <thead><tr>
+                    <th scope="col">{tr("Jenis", "Type")}</th>
+                    {SWITCHABLE_CHANNELS.iter().map(|c| view! { <th scope="col">{channel_label(*c)}</th> }).collect_view()}
+                </tr></thead>
+                <tbody>
+                    {TypeGroup::ALL.iter().map(|g| {
+                        let g = *g;
+                        view! {
+                            <tr>
+                                <th scope="row">{g.label(locale)}</th>
+                                {SWITCHABLE_CHANNELS.iter().map(|c| {
+                                    let c = *c;
+                                    let id = format!("type-{}-{}", g.key(), c.as_str());
+                                    let is_on = move || form.with(|f| f.type_switches.iter()
+                                        .any(|s| s.group == g.key() && s.channel == c && s.enabled));
+                                    view! {
+                                        <td>
+                                            <input type="checkbox" id=id.clone()
+                                                aria-label=fill(tr("{} lewat {}", "{} by {}"), &[&g.label(locale), &channel_label(c)])
+                                                prop:checked=is_on
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    form.update(|f| {
+                                                        for s in f.type_switches.iter_mut() {
+                                                            if s.group == g.key() && s.channel == c {
+                                                                s.enabled = on;
+                                                            }
+                                                        }
+                                                    })
+                                                }/>
+                                        </td>
+                                    }
+                                }).collect_view()}
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+            <FieldMessage errors field="type_switches"/>
+        </section>
+    }
+}
+
+/// Quiet hours, with what they mean in words.
+#[component]
+fn QuietHours(form: RwSignal<SettingsForm>, errors: Signal<Vec<FieldError>>) -> impl IntoView {
     let quiet_summary = move || {
         form.with(|f| {
             if !f.quiet_hours_enabled {
@@ -183,150 +280,98 @@ fn SettingsEditor(initial: MySettings, push_subscribed: RwSignal<u32>) -> impl I
     };
 
     view! {
-        <form class="settings" data-testid="settings-form" on:submit=on_submit novalidate>
-            <section class="card">
-                <h2>{tr("Saluran", "Channels")}</h2>
-                <p class="muted">{tr("Notifikasi dalam aplikasi selalu aktif.", "In-app notifications are always on.")}</p>
-                <div class="switches">
-                    <Switch form id="whatsapp_enabled" label="WhatsApp"
-                        get=|f| f.whatsapp_enabled set=|f, v| f.whatsapp_enabled = v/>
-                    <Switch form id="email_enabled" label="Email"
-                        get=|f| f.email_enabled set=|f, v| f.email_enabled = v/>
-                    <Switch form id="push_enabled" label="Push"
-                        get=|f| f.push_enabled set=|f, v| f.push_enabled = v/>
-                </div>
-            </section>
-
-
-
-            <section class="card">
-                <h2>{tr("Jenis notifikasi", "Notification types")}</h2>
-                <div class="table-wrap">
-                <table class="type-grid">
-                    <thead><tr>
-                        <th scope="col">{tr("Jenis", "Type")}</th>
-                        {SWITCHABLE_CHANNELS.iter().map(|c| view! { <th scope="col">{channel_label(*c)}</th> }).collect_view()}
-                    </tr></thead>
-                    <tbody>
-                        {TypeGroup::ALL.iter().map(|g| {
-                            let g = *g;
-                            view! {
-                                <tr>
-                                    <th scope="row">{g.label(locale)}</th>
-                                    {SWITCHABLE_CHANNELS.iter().map(|c| {
-                                        let c = *c;
-                                        let id = format!("type-{}-{}", g.key(), c.as_str());
-                                        let is_on = move || form.with(|f| f.type_switches.iter()
-                                            .any(|s| s.group == g.key() && s.channel == c && s.enabled));
-                                        view! {
-                                            <td>
-                                                <input type="checkbox" id=id.clone()
-                                                    aria-label=fill(tr("{} lewat {}", "{} by {}"), &[&g.label(locale), &channel_label(c)])
-                                                    prop:checked=is_on
-                                                    on:change=move |ev| {
-                                                        let on = event_target_checked(&ev);
-                                                        form.update(|f| {
-                                                            for s in f.type_switches.iter_mut() {
-                                                                if s.group == g.key() && s.channel == c {
-                                                                    s.enabled = on;
-                                                                }
-                                                            }
-                                                        })
-                                                    }/>
-                                            </td>
-                                        }
-                                    }).collect_view()}
-                                </tr>
-                            }
+        <section class="card">
+            <h2>{tr("Jam tenang", "Quiet hours")}</h2>
+            <Switch form id="quiet_hours_enabled" label=tr("Aktifkan jam tenang", "Turn on quiet hours")
+                get=|f| f.quiet_hours_enabled set=|f, v| f.quiet_hours_enabled = v/>
+            <div class="row">
+                <TimeField form id="quiet_start" label=tr("Mulai", "From")
+                    get=|f| f.quiet_start.clone() set=|f, v| f.quiet_start = v/>
+                <TimeField form id="quiet_end" label=tr("Selesai", "Until")
+                    get=|f| f.quiet_end.clone() set=|f, v| f.quiet_end = v/>
+                <label for="quiet_time_zone">{tr("Zona waktu", "Time zone")}
+                    <select id="quiet_time_zone"
+                        prop:value=move || form.with(|f| f.quiet_time_zone.clone())
+                        on:change=move |ev| form.update(|f| f.quiet_time_zone = event_target_value(&ev))>
+                        {INDONESIAN_TIME_ZONES.iter().map(|(z, label)| view! {
+                            <option value=*z>{*label}</option>
                         }).collect_view()}
-                    </tbody>
-                </table>
-                </div>
-                <FieldMessage errors field="type_switches"/>
-            </section>
-
-            <section class="card">
-                <h2>{tr("Jam tenang", "Quiet hours")}</h2>
-                <Switch form id="quiet_hours_enabled" label=tr("Aktifkan jam tenang", "Turn on quiet hours")
-                    get=|f| f.quiet_hours_enabled set=|f, v| f.quiet_hours_enabled = v/>
-                <div class="row">
-                    <TimeField form id="quiet_start" label=tr("Mulai", "From")
-                        get=|f| f.quiet_start.clone() set=|f, v| f.quiet_start = v/>
-                    <TimeField form id="quiet_end" label=tr("Selesai", "Until")
-                        get=|f| f.quiet_end.clone() set=|f, v| f.quiet_end = v/>
-                    <label for="quiet_time_zone">{tr("Zona waktu", "Time zone")}
-                        <select id="quiet_time_zone"
-                            prop:value=move || form.with(|f| f.quiet_time_zone.clone())
-                            on:change=move |ev| form.update(|f| f.quiet_time_zone = event_target_value(&ev))>
-                            {INDONESIAN_TIME_ZONES.iter().map(|(z, label)| view! {
-                                <option value=*z>{*label}</option>
-                            }).collect_view()}
-                        </select>
-                    </label>
-                </div>
-                <FieldMessage errors field="quiet_start"/>
-                <FieldMessage errors field="quiet_end"/>
-                <FieldMessage errors field="quiet_time_zone"/>
-                <Switch form id="critical_bypass_quiet" label=tr("Peringatan kritis tetap dikirim saat jam tenang", "Critical alerts come through during quiet hours")
-                    get=|f| f.critical_bypass_quiet set=|f, v| f.critical_bypass_quiet = v/>
-                <p class="muted" data-testid="quiet-summary">{quiet_summary}</p>
-            </section>
-
-            <section class="card" data-testid="digest">
-                <h2>{tr("Ringkasan harian", "Daily digest")}</h2>
-                <Switch form id="digest_enabled" label=tr("Notifikasi prioritas rendah sebagai satu ringkasan", "Low-priority notifications as one digest")
-                    get=|f| f.digest_enabled set=|f, v| f.digest_enabled = v/>
-                <div class="row">
-                    <TimeField form id="digest_time" label=tr("Jam ringkasan", "Digest time")
-                        get=|f| f.digest_time.clone() set=|f, v| f.digest_time = v/>
-                </div>
-                <FieldMessage errors field="digest_time"/>
-                <p class="muted">{tr(
-                    "Notifikasi prioritas rendah tetap langsung masuk kotak masuk aplikasi; yang akan dikirim lewat WhatsApp, email atau push dikumpulkan dan dikirim sekali sehari pada jam ini (zona waktu jam tenang), lewat WhatsApp, atau email bila WhatsApp tidak aktif.",
-                    "Low-priority notifications still reach the app's inbox at once; what would go by WhatsApp, email or push is gathered and sent once a day at this time (the quiet-hours time zone), by WhatsApp, or by email if WhatsApp is off.",
-                )}</p>
-            </section>
-
-            <section class="card">
-                <h2>{tr("Nomor WhatsApp", "WhatsApp number")}</h2>
-                <label for="phone">{tr("Nomor", "Number")}
-                    <input type="tel" id="phone" inputmode="tel" autocomplete="tel"
-                        placeholder="0812-3456-7890" aria-describedby="phone-error"
-                        prop:value=move || form.with(|f| f.phone.clone())
-                        on:input=move |ev| form.update(|f| f.phone = event_target_value(&ev))/>
+                    </select>
                 </label>
-                <FieldMessage errors field="phone"/>
-                <PhoneVerification saved form/>
-            </section>
-
-            <section class="card">
-                <h2>{tr("Grup", "Groups")}</h2>
-                <Switch form id="receive_group_notifications" label=tr("Terima notifikasi grup dalam aplikasi", "Receive group notifications in the app")
-                    get=|f| f.receive_group_notifications set=|f, v| f.receive_group_notifications = v/>
-                {move || {
-                    let groups = saved.with(|s| s.groups.clone());
-                    if groups.is_empty() {
-                        view! { <p class="muted">{tr("Anda belum menjadi anggota grup WhatsApp mana pun.", "You are not a member of any WhatsApp group yet.")}</p> }.into_any()
-                    } else {
-                        view! {
-                            <p>{tr("Anda anggota grup:", "You are a member of:")}</p>
-                            <ul data-testid="my-groups">{groups.into_iter().map(|g| view! { <li>{g}</li> }).collect_view()}</ul>
-                        }.into_any()
-                    }
-                }}
-            </section>
-
-            <div class="actions">
-                <button type="submit" class="primary" disabled=move || save.pending().get()>
-                    {move || if save.pending().get() { tr("Menyimpan…", "Saving…") } else { tr("Simpan pengaturan", "Save settings") }}
-                </button>
-                {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
-                {move || failure.get().map(|e| view! { <ErrorNote error=e/> })}
-                {move || (tried.get() && !errors.with(Vec::is_empty)).then(|| view! {
-                    <p class="error" role="alert">{tr("Belum tersimpan: periksa isian yang ditandai.", "Not saved: check the marked fields.")}</p>
-                })}
             </div>
-        </form>
+            <FieldMessage errors field="quiet_start"/>
+            <FieldMessage errors field="quiet_end"/>
+            <FieldMessage errors field="quiet_time_zone"/>
+            <Switch form id="critical_bypass_quiet" label=tr("Peringatan kritis tetap dikirim saat jam tenang", "Critical alerts come through during quiet hours")
+                get=|f| f.critical_bypass_quiet set=|f, v| f.critical_bypass_quiet = v/>
+            <p class="muted" data-testid="quiet-summary">{quiet_summary}</p>
+        </section>
+    }
+}
+
+/// The daily digest of low-priority notifications.
+#[component]
+fn Digest(form: RwSignal<SettingsForm>, errors: Signal<Vec<FieldError>>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="digest">
+            <h2>{tr("Ringkasan harian", "Daily digest")}</h2>
+            <Switch form id="digest_enabled" label=tr("Notifikasi prioritas rendah sebagai satu ringkasan", "Low-priority notifications as one digest")
+                get=|f| f.digest_enabled set=|f, v| f.digest_enabled = v/>
+            <div class="row">
+                <TimeField form id="digest_time" label=tr("Jam ringkasan", "Digest time")
+                    get=|f| f.digest_time.clone() set=|f, v| f.digest_time = v/>
+            </div>
+            <FieldMessage errors field="digest_time"/>
+            <p class="muted">{tr(
+                "Notifikasi prioritas rendah tetap langsung masuk kotak masuk aplikasi; yang akan dikirim lewat WhatsApp, email atau push dikumpulkan dan dikirim sekali sehari pada jam ini (zona waktu jam tenang), lewat WhatsApp, atau email bila WhatsApp tidak aktif.",
+                "Low-priority notifications still reach the app's inbox at once; what would go by WhatsApp, email or push is gathered and sent once a day at this time (the quiet-hours time zone), by WhatsApp, or by email if WhatsApp is off.",
+            )}</p>
+        </section>
+    }
+}
+
+/// The WhatsApp number and its verification.
+#[component]
+fn WhatsappNumber(
+    saved: RwSignal<MySettings>,
+    form: RwSignal<SettingsForm>,
+    errors: Signal<Vec<FieldError>>,
+) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>{tr("Nomor WhatsApp", "WhatsApp number")}</h2>
+            <label for="phone">{tr("Nomor", "Number")}
+                <input type="tel" id="phone" inputmode="tel" autocomplete="tel"
+                    placeholder="0812-3456-7890" aria-describedby="phone-error"
+                    prop:value=move || form.with(|f| f.phone.clone())
+                    on:input=move |ev| form.update(|f| f.phone = event_target_value(&ev))/>
+            </label>
+            <FieldMessage errors field="phone"/>
+            <PhoneVerification saved form/>
+        </section>
+    }
+}
+
+/// Group notifications in the app, and the user's groups.
+#[component]
+fn MyGroups(saved: RwSignal<MySettings>, form: RwSignal<SettingsForm>) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>{tr("Grup", "Groups")}</h2>
+            <Switch form id="receive_group_notifications" label=tr("Terima notifikasi grup dalam aplikasi", "Receive group notifications in the app")
+                get=|f| f.receive_group_notifications set=|f, v| f.receive_group_notifications = v/>
+            {move || {
+                let groups = saved.with(|s| s.groups.clone());
+                if groups.is_empty() {
+                    view! { <p class="muted">{tr("Anda belum menjadi anggota grup WhatsApp mana pun.", "You are not a member of any WhatsApp group yet.")}</p> }.into_any()
+                } else {
+                    view! {
+                        <p>{tr("Anda anggota grup:", "You are a member of:")}</p>
+                        <ul data-testid="my-groups">{groups.into_iter().map(|g| view! { <li>{g}</li> }).collect_view()}</ul>
+                    }.into_any()
+                }
+            }}
+        </section>
     }
 }
 

@@ -21,8 +21,8 @@ pub struct TemplateView {
 
 #[server(endpoint = "templates/list")]
 pub async fn list_templates() -> Result<Vec<TemplateView>, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Templates)?;
-    store::list(&crate::state::app_state()?.db).await
+    let (_, state) = crate::state::guard(crate::auth::Area::Templates)?;
+    store::list(&state.db).await
 }
 
 /// Creates or replaces the template for (key, channel, locale).
@@ -34,9 +34,9 @@ pub async fn save_template(
     subject: Option<String>,
     body: String,
 ) -> Result<i64, AppError> {
-    crate::auth::session::require_area(crate::auth::Area::Templates)?;
+    let (_, state) = crate::state::guard(crate::auth::Area::Templates)?;
     store::save(
-        &crate::state::app_state()?.db,
+        &state.db,
         &key,
         &channel,
         &locale,

@@ -1,0 +1,60 @@
+//! The names the pages give each vocabulary's words, in the page's
+//! language: one place, every word (the matches are exhaustive, so a new
+//! word cannot go unnamed).
+
+use crate::i18n::{self, tr};
+use domain::{Channel, DeliveryStatus, GroupCategory};
+
+/// A delivery's status.
+pub fn status_label(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Queued => tr("Antre", "Queued"),
+        DeliveryStatus::Deferred => tr("Ditunda", "Deferred"),
+        DeliveryStatus::Sending => tr("Mengirim", "Sending"),
+        DeliveryStatus::Sent => tr("Terkirim", "Sent"),
+        DeliveryStatus::Delivered => tr("Diterima", "Delivered"),
+        DeliveryStatus::Read => tr("Dibaca", "Read"),
+        DeliveryStatus::Failed => tr("Gagal", "Failed"),
+    }
+}
+
+/// A channel.
+pub fn channel_label(c: Channel) -> &'static str {
+    match c {
+        Channel::InApp => tr("Dalam aplikasi", "In the app"),
+        Channel::Whatsapp => "WhatsApp",
+        Channel::WhatsappGroup => tr("Grup WhatsApp", "WhatsApp group"),
+        Channel::Email => "Email",
+        Channel::Push => "Push",
+        Channel::Sms => "SMS",
+        Channel::Voice => tr("Telepon", "Voice call"),
+    }
+}
+
+/// A notification type's label, or the wire name for system messages.
+pub fn type_label(t: &str) -> String {
+    match domain::EventKind::parse(t) {
+        Ok(kind) => kind.label(i18n::locale()).to_owned(),
+        Err(_) => t.to_owned(),
+    }
+}
+
+/// A WhatsApp group's category.
+pub fn category_label(c: GroupCategory) -> &'static str {
+    match c {
+        GroupCategory::Technicians => tr("Teknisi", "Technicians"),
+        GroupCategory::Supervisors => tr("Supervisor", "Supervisors"),
+        GroupCategory::Managers => tr("Manajemen", "Management"),
+        GroupCategory::Noc => "NOC",
+        GroupCategory::CustomerService => tr("Layanan pelanggan", "Customer service"),
+        GroupCategory::All => tr("Semua", "Everyone"),
+    }
+}
+
+/// "Tinggi" / "High" for the stored wire name; an unknown name as it is.
+pub fn priority_label(wire: &str) -> String {
+    domain::Priority::parse(wire).map_or_else(
+        |_| wire.to_owned(),
+        |p| p.label(crate::i18n::locale()).to_owned(),
+    )
+}

@@ -1,0 +1,8 @@
+//! The pages' shared layer: [`components`] every page uses and the
+//! [`labels`] of every vocabulary.
+
+pub mod components;
+pub mod labels;
+
+pub use components::{refused_page, ConfirmDelete, ErrorNote, Loading};
+pub use labels::{category_label, channel_label, priority_label, status_label, type_label};
