@@ -4,7 +4,7 @@
 
 use super::{
     delivery_filter_options, get_delivery, list_deliveries, DeliveryDetail, DeliveryFilter,
-    RetryDelivery,
+    DeliveryListItem, RetryDelivery,
 };
 use crate::i18n::{self, fill, tr};
 use crate::time::format_wib;
@@ -17,6 +17,38 @@ use leptos_router::NavigateOptions;
 #[component]
 fn StatusBadge(status: DeliveryStatus) -> impl IntoView {
     view! { <span class=format!("status status-{}", status.as_str())>{status_label(status)}</span> }
+}
+
+/// One page of the log: a row per delivery, linking to its detail.
+#[component]
+fn DeliveryTable(items: Vec<DeliveryListItem>) -> impl IntoView {
+    view! {
+            <div class="table-wrap">
+            <table class="deliveries">
+                <thead><tr>
+                    // Status second: on a phone the row is wider than the
+                    // screen and the status is what one looks for.
+                    <th>{tr("Waktu (WIB)", "Time (WIB)")}</th><th>{tr("Status", "Status")}</th>
+                    <th>{tr("Jenis", "Type")}</th><th>{tr("Saluran", "Channel")}</th>
+                    <th class="hide-sm">{tr("Penyedia", "Provider")}</th><th>{tr("Penerima", "Recipient")}</th>
+                    <th class="hide-sm">{tr("Percobaan", "Attempts")}</th>
+                </tr></thead>
+                <tbody>
+                    {items.into_iter().map(|d| view! {
+                        <tr data-testid="delivery-row">
+                            <td><a href=format!("/deliveries/{}", d.id)>{format_wib(d.created_at)}</a></td>
+                            <td><StatusBadge status=d.status/></td>
+                            <td>{type_label(&d.notification_type)}</td>
+                            <td>{channel_label(d.channel)}</td>
+                            <td class="hide-sm">{d.provider.unwrap_or_default()}</td>
+                            <td>{d.recipient}</td>
+                            <td class="hide-sm">{d.attempts}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+    }
 }
 
 #[component]
@@ -158,31 +190,7 @@ pub fn DeliveriesPage() -> impl IntoView {
                         let next = page.next.clone();
                         let paged = after.get_untracked().is_some();
                         view! {
-                            <div class="table-wrap">
-                            <table class="deliveries">
-                                <thead><tr>
-                                    // Status second: on a phone the row is wider than the
-                                    // screen and the status is what one looks for.
-                                    <th>{tr("Waktu (WIB)", "Time (WIB)")}</th><th>{tr("Status", "Status")}</th>
-                                    <th>{tr("Jenis", "Type")}</th><th>{tr("Saluran", "Channel")}</th>
-                                    <th class="hide-sm">{tr("Penyedia", "Provider")}</th><th>{tr("Penerima", "Recipient")}</th>
-                                    <th class="hide-sm">{tr("Percobaan", "Attempts")}</th>
-                                </tr></thead>
-                                <tbody>
-                                    {page.items.into_iter().map(|d| view! {
-                                        <tr data-testid="delivery-row">
-                                            <td><a href=format!("/deliveries/{}", d.id)>{format_wib(d.created_at)}</a></td>
-                                            <td><StatusBadge status=d.status/></td>
-                                            <td>{type_label(&d.notification_type)}</td>
-                                            <td>{channel_label(d.channel)}</td>
-                                            <td class="hide-sm">{d.provider.unwrap_or_default()}</td>
-                                            <td>{d.recipient}</td>
-                                            <td class="hide-sm">{d.attempts}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            </div>
+                            <DeliveryTable items=page.items/>
                             <nav class="pager" aria-label=tr("Halaman", "Pages")>
                                 {paged.then(|| {
                                     let go = go.clone();
