@@ -189,6 +189,7 @@ fn ChannelSwitches(form: RwSignal<SettingsForm>) -> impl IntoView {
             </div>
         </section>
     }
+    .into_any()
 }
 
 /// Notification types × channels.
@@ -242,6 +243,7 @@ fn TypeGrid(form: RwSignal<SettingsForm>, errors: Signal<Vec<FieldError>>) -> im
             <FieldMessage errors field="type_switches"/>
         </section>
     }
+    .into_any()
 }
 
 /// Quiet hours, with what they mean in words.
@@ -307,6 +309,7 @@ fn QuietHours(form: RwSignal<SettingsForm>, errors: Signal<Vec<FieldError>>) -> 
             <p class="muted" data-testid="quiet-summary">{quiet_summary}</p>
         </section>
     }
+    .into_any()
 }
 
 /// The daily digest of low-priority notifications.
@@ -328,6 +331,7 @@ fn Digest(form: RwSignal<SettingsForm>, errors: Signal<Vec<FieldError>>) -> impl
             )}</p>
         </section>
     }
+    .into_any()
 }
 
 /// The WhatsApp number and its verification.
@@ -350,6 +354,7 @@ fn WhatsappNumber(
             <PhoneVerification saved form/>
         </section>
     }
+    .into_any()
 }
 
 /// Group notifications in the app, and the user's groups.
@@ -373,6 +378,7 @@ fn MyGroups(saved: RwSignal<MySettings>, form: RwSignal<SettingsForm>) -> impl I
             }}
         </section>
     }
+    .into_any()
 }
 
 /// The saved number's state and the one-time code flow. A number typed but not
