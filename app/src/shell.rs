@@ -171,7 +171,7 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                 </ul>
             </nav>
             <div class="who">
-                <span data-testid="who">{user.name.clone()}" · "{role.as_str()}</span>
+                <span data-testid="who">{user.name.clone()}" · "{crate::ui::role_label(role)}</span>
                 <LocaleSwitch/>
                 <ActionForm action=auth.logout>
                     <button type="submit" class="link">{tr("Keluar", "Sign out")}</button>

@@ -95,7 +95,7 @@ test("an admin adds an escalation policy with steps; a step without a channel is
   await hydrated(page);
   const table = page.getByTestId("escalation-policies");
   await expect(table).toContainText("Insiden kritis");
-  await expect(table).toContainText("setelah 5 mnt · supervisor (wilayah kejadian)");
+  await expect(table).toContainText("setelah 5 mnt · Supervisor (wilayah kejadian)");
   await expect(table).toContainText("grup NOC Team");
 
   const form = page.getByTestId("policy-form");
@@ -120,7 +120,7 @@ test("an admin adds an escalation policy with steps; a step without a channel is
   await expect(form.getByTestId("policy-saved")).toBeVisible();
   const row = table.locator("tr", { hasText: name });
   await expect(row).toContainText("Gangguan jaringan");
-  await expect(row).toContainText("setelah 3 mnt · supervisor (Bekasi) · SMS");
+  await expect(row).toContainText("setelah 3 mnt · Supervisor (Bekasi) · SMS");
   await expect(row).toContainText("setelah 5 mnt · grup NOC Team · WhatsApp");
 
   // A direct load renders and hydrates the same.

@@ -49,7 +49,7 @@ test("a technician sees only their own areas and is refused the groups page", as
   await expect(page.getByRole("link", { name: "Log pengiriman" })).toHaveCount(0);
 
   await page.goto("/master/groups");
-  await expect(page.getByRole("alert")).toContainText("perlu peran: admin");
+  await expect(page.getByRole("alert")).toContainText("perlu peran: Admin");
   await expect(page.getByTestId("group-row")).toHaveCount(0);
 });
 

@@ -76,5 +76,5 @@ test("a technician has no reports page", async ({ page }) => {
   await expect(page.getByRole("link", { name: "Laporan terjadwal" })).toHaveCount(0);
   await page.goto("/reports");
   await hydrated(page);
-  await expect(page.locator("main")).toContainText("perlu peran: admin, manager");
+  await expect(page.locator("main")).toContainText("perlu peran: Admin, Manajer");
 });

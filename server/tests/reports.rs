@@ -345,7 +345,7 @@ store_test!(
         // Technicians may not see or change schedules.
         let (s, body) = call(&base, &budi, "reports/list", json!({})).await;
         assert_eq!(s, reqwest::StatusCode::FORBIDDEN, "{body}");
-        assert!(body.contains("manager"), "{body}");
+        assert!(body.contains("Manajer"), "{body}");
         let form = json!({"id": null, "name": "Laporan NOC", "weekday": "4", "time": "16:30",
                       "time_zone": "Asia/Makassar", "group_id": null, "email_role": "noc", "enabled": true});
         let (s, _) = call(&base, &budi, "reports/save", json!({ "form": form })).await;

@@ -5,7 +5,7 @@ use crate::auth::Area;
 use crate::error::AppError;
 use crate::i18n::{self, fill, tr};
 use crate::ui::channel_label;
-use crate::ui::{refused_page, ConfirmDelete, ErrorNote, Loading};
+use crate::ui::{refused_page, role_label, ConfirmDelete, ErrorNote, Loading};
 use domain::escalation::{Step, StepTarget, STEP_CHANNELS};
 use domain::{NotificationType, Priority, Role};
 use leptos::prelude::*;
@@ -28,7 +28,7 @@ fn step_summary(s: &Step, choices: &Choices) -> String {
                     .map_or_else(|| z.clone(), |c| c.1.clone()),
                 None => tr("wilayah kejadian", "the event's zone").to_owned(),
             };
-            format!("{} ({zone})", role.as_str())
+            format!("{} ({zone})", role_label(*role))
         }
         StepTarget::Group { group_id } => {
             let name = choices
@@ -250,7 +250,7 @@ fn StepEditor(
                 <Show when=is("role")>
                     <label>{tr("Peran", "Role")}
                         <select data-testid="step-role" prop:value=get(|s| s.role.clone()) on:change=set(|s, v| s.role = v)>
-                            {Role::ALL.iter().map(|r| view! { <option value=r.as_str()>{r.as_str()}</option> }).collect_view()}
+                            {Role::ALL.iter().map(|r| view! { <option value=r.as_str()>{role_label(*r)}</option> }).collect_view()}
                         </select>
                     </label>
                     <label>{tr("Wilayah", "Zone")}
@@ -265,7 +265,7 @@ fn StepEditor(
                         <select data-testid="step-user" prop:value=get(|s| s.user_id.map(|u| u.to_string()).unwrap_or_default())
                             on:change=set(|s, v| s.user_id = v.parse().ok())>
                             <option value="">"—"</option>
-                            {choices.with_value(|c| c.users.iter().map(|(id, name, role)| view! { <option value=id.to_string()>{format!("{name} ({})", role.as_str())}</option> }).collect_view())}
+                            {choices.with_value(|c| c.users.iter().map(|(id, name, role)| view! { <option value=id.to_string()>{format!("{name} ({})", role_label(*role))}</option> }).collect_view())}
                         </select>
                     </label>
                 </Show>

@@ -10,7 +10,7 @@ use crate::deliveries::page::DeliveryProgress;
 use crate::error::{AppError, FieldError};
 use crate::i18n::{self, fill, tr};
 use crate::ui::category_label;
-use crate::ui::{ErrorNote, Loading};
+use crate::ui::{role_label, ErrorNote, Loading};
 use domain::template::{Escape, Template, KNOWN_VARIABLES};
 use domain::{GroupCategory, NotificationType, Priority};
 use leptos::prelude::*;
@@ -241,7 +241,7 @@ fn Members(
                                                     if on { c.push(uid); }
                                                 });
                                             }/>
-                                        <span>{m.name.clone()} " · " {m.role.as_str()}
+                                        <span>{m.name.clone()} " · " {role_label(m.role)}
                                             {m.work_zone.clone().map(|z| format!(" · {z}"))}</span>
                                     </label>
                                 </li>

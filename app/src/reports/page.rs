@@ -7,7 +7,7 @@ use super::{
 use crate::auth::Area;
 use crate::error::AppError;
 use crate::i18n::{self, fill, tr};
-use crate::ui::{refused_page, ConfirmDelete, ErrorNote, Loading};
+use crate::ui::{refused_page, role_label, ConfirmDelete, ErrorNote, Loading};
 use domain::quiet::{format_hhmm, INDONESIAN_TIME_ZONES};
 use domain::schedule::{weekday_name, Cadence, Weekday};
 use domain::Role;
@@ -95,7 +95,7 @@ fn ScheduleTable(
                             <td>{s.name.clone()}</td>
                             <td data-testid="schedule-when">{when_label(&s)}</td>
                             <td>{s.group.clone().map_or_else(|| none().to_owned(), |g| g.1)}</td>
-                            <td>{s.email_role.map_or(none(), |r| r.as_str())}</td>
+                            <td>{s.email_role.map_or(none(), role_label)}</td>
                             <td data-testid="schedule-next">{s.next_run.clone().unwrap_or_else(|| tr("nonaktif", "off").to_owned())}</td>
                             <td>{s.last_run.clone().unwrap_or_else(|| none().to_owned())}</td>
                             <td>
@@ -193,7 +193,7 @@ fn ScheduleFormCard(
                     <label for="r-role">{tr("Email & kotak masuk untuk peran", "Email & inbox to the role")}
                         <select id="r-role" prop:value=role on:change=set_role>
                             <option value="">{tr("Tidak ada", "Nobody")}</option>
-                            {Role::ALL.iter().map(|r| view! { <option value=r.as_str()>{r.as_str()}</option> }).collect_view()}
+                            {Role::ALL.iter().map(|r| view! { <option value=r.as_str()>{role_label(*r)}</option> }).collect_view()}
                         </select>
                     </label>
                 </div>

@@ -3,7 +3,7 @@
 //! word cannot go unnamed).
 
 use crate::i18n::{self, tr};
-use domain::{Channel, DeliveryStatus, GroupCategory};
+use domain::{Channel, DeliveryStatus, GroupCategory, Role};
 
 /// A delivery's status.
 pub fn status_label(s: DeliveryStatus) -> &'static str {
@@ -57,4 +57,16 @@ pub fn priority_label(wire: &str) -> String {
         |_| wire.to_owned(),
         |p| p.label(crate::i18n::locale()).to_owned(),
     )
+}
+
+/// A person's role.
+pub fn role_label(r: Role) -> &'static str {
+    match r {
+        Role::Admin => "Admin",
+        Role::Manager => tr("Manajer", "Manager"),
+        Role::Supervisor => "Supervisor",
+        Role::Technician => tr("Teknisi", "Technician"),
+        Role::Noc => "NOC",
+        Role::CustomerService => tr("Layanan pelanggan", "Customer service"),
+    }
 }

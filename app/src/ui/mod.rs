@@ -5,4 +5,6 @@ pub mod components;
 pub mod labels;
 
 pub use components::{refused_page, ConfirmDelete, ErrorNote, Loading};
-pub use labels::{category_label, channel_label, priority_label, status_label, type_label};
+pub use labels::{
+    category_label, channel_label, priority_label, role_label, status_label, type_label,
+};
