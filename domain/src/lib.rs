@@ -4,6 +4,7 @@
 //! browser (WASM), where it gives instant validation and template previews.
 //!
 //! Layout:
+//! - [`ids`]: the ids that cross module boundaries, typed;
 //! - [`kinds`]: the closed vocabularies (roles, priorities, notification types,
 //!   channels, delivery statuses, group categories) with their wire names;
 //! - [`phone`]: Indonesian mobile numbers, parsed into E.164;
@@ -25,6 +26,7 @@ pub mod defaults;
 pub mod digest;
 pub mod email;
 pub mod escalation;
+pub mod ids;
 pub mod kinds;
 pub mod live;
 pub mod numbers;
@@ -39,5 +41,6 @@ pub mod sms;
 pub mod template;
 pub mod verification;
 
+pub use ids::{AccountId, DeliveryId, UserId};
 pub use kinds::*;
 pub use phone::{PhoneE164, PhoneError};

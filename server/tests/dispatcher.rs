@@ -650,7 +650,7 @@ store_test!(
         let leased: (Option<i64>, Option<String>) = storage::on_db!(db, |pool| sqlx::query_as(
             "SELECT lease_expires_at, locked_by FROM deliveries WHERE id = $1"
         )
-        .bind(claimed[0].id)
+        .bind(claimed[0].id.0)
         .fetch_one(pool)
         .await
         .unwrap());
@@ -859,7 +859,7 @@ async fn an_sqlite_server_requeues_its_last_runs_leases_at_once_before_it_takes_
     let (status, due): (String, i64) = storage::on_db!(db, |pool| sqlx::query_as(
         "SELECT status, next_attempt_at FROM deliveries WHERE id = $1"
     )
-    .bind(id)
+    .bind(id.0)
     .fetch_one(pool)
     .await
     .unwrap());

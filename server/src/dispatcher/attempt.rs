@@ -10,7 +10,7 @@ use super::worker::Dispatcher;
 use crate::providers::{self, FailureClass, SendResult, To};
 use app::live::DeliveryChange;
 use app::time::now_ms;
-use domain::{Channel, DeliveryStatus, PhoneE164};
+use domain::{AccountId, Channel, DeliveryStatus, PhoneE164};
 use std::time::{Duration, Instant};
 use storage::db::Db;
 use storage::feed::Feed;
@@ -47,7 +47,7 @@ impl Route<'_> {
 /// The last account failure of an attempt that went through every account.
 struct LastError {
     provider: String,
-    account_id: i64,
+    account_id: AccountId,
     error: String,
     response: Option<String>,
 }
@@ -77,7 +77,7 @@ impl Dispatcher {
         let senders = &route.senders;
         let start = d
             .provider_account_id
-            .and_then(|prev| senders.iter().position(|a| a.id == prev))
+            .and_then(|prev| senders.iter().position(|a| a.id == prev.0))
             .map_or(0, |i| (i + 1) % senders.len());
         let mut last: Option<LastError> = None;
         let mut soonest_token: Option<u64> = None;
@@ -106,7 +106,7 @@ impl Dispatcher {
                     }
                     return Outcome::Sent {
                         provider: provider.to_owned(),
-                        account_id: account.id,
+                        account_id: AccountId(account.id),
                         message_id,
                         reference,
                         response,
@@ -119,7 +119,7 @@ impl Dispatcher {
                     response,
                 } => {
                     tracing::info!(
-                        delivery = d.id,
+                        delivery = d.id.0,
                         account = account.id,
                         ?class,
                         "send failed: {error}"
@@ -128,14 +128,14 @@ impl Dispatcher {
                         FailureClass::Recipient => {
                             return Outcome::Failed {
                                 provider: Some(provider.to_owned()),
-                                account_id: Some(account.id),
+                                account_id: Some(AccountId(account.id)),
                                 error,
                                 response,
                             };
                         }
                         // It may have gone out: no second account now.
                         FailureClass::Unknown => {
-                            let id = Some(account.id);
+                            let id = Some(AccountId(account.id));
                             return retry_later(d, Some(provider), id, error, response, now);
                         }
                         FailureClass::Account
@@ -143,7 +143,7 @@ impl Dispatcher {
                         | FailureClass::RateLimited => {
                             last = Some(LastError {
                                 provider: provider.to_owned(),
-                                account_id: account.id,
+                                account_id: AccountId(account.id),
                                 error,
                                 response,
                             });
@@ -228,7 +228,7 @@ impl Dispatcher {
             Ok(k) => k,
             Err(e) => return fail(FailureClass::Transient, format!("VAPID key: {e}")),
         };
-        let subs = match app::push::store::for_user(&self.db, user).await {
+        let subs = match app::push::store::for_user(&self.db, user.0).await {
             // A follow-up goes to the devices that missed the first push.
             Ok(mut s) => {
                 if let Some(ids) = app::push::store::named_devices(&d.recipient) {
@@ -243,12 +243,12 @@ impl Dispatcher {
                 )
             }
         };
-        let priority = domain::Priority::parse(&d.priority).unwrap_or(domain::Priority::Medium);
+        let priority = d.priority;
         let payload = domain::push::Payload::new(
             d.subject.as_deref().unwrap_or("Notifikasi"),
             &d.message,
             &self.inbox_url,
-            d.id,
+            d.id.0,
         );
         let payload = serde_json::to_string(&payload).expect("strings serialise");
         let options = providers::webpush::PushOptions {
@@ -261,12 +261,12 @@ impl Dispatcher {
         };
         let pushed = providers::webpush::send(&self.http, &subs, &payload, &options).await;
         if let Err(e) = app::push::store::record(&self.db, &pushed.answers, now_ms()).await {
-            tracing::error!(delivery = d.id, "recording push answers failed: {e}");
+            tracing::error!(delivery = d.id.0, "recording push answers failed: {e}");
         }
         if matches!(pushed.result, SendResult::Accepted { .. }) && !pushed.try_again.is_empty() {
             let now = now_ms();
             let at = now + PUSH_FOLLOW_UP_MS;
-            match app::push::store::follow_up(&self.db, d.id, &pushed.try_again, now, at).await {
+            match app::push::store::follow_up(&self.db, d.id.0, &pushed.try_again, now, at).await {
                 Ok(Some(id)) => self.feed.deliveries([DeliveryChange {
                     id,
                     status: DeliveryStatus::Queued,
@@ -274,7 +274,9 @@ impl Dispatcher {
                 Ok(None) => {}
                 // The delivery still counts as sent: those devices miss it
                 // (it is in the inbox).
-                Err(e) => tracing::error!(delivery = d.id, "queueing a push follow-up failed: {e}"),
+                Err(e) => {
+                    tracing::error!(delivery = d.id.0, "queueing a push follow-up failed: {e}")
+                }
             }
         }
         match pushed.result {
@@ -284,7 +286,7 @@ impl Dispatcher {
                 response,
                 ..
             } => SendResult::Accepted {
-                message_id: Some(push_message_id(d.id)),
+                message_id: Some(push_message_id(d.id.0)),
                 reference,
                 response,
             },
@@ -295,9 +297,7 @@ impl Dispatcher {
 
 /// What `d` asks for, or the outcome when it cannot be attempted at all.
 fn route<'d>(d: &Claimed, all: &'d [providers::Account]) -> Result<Route<'d>, Outcome> {
-    let Ok(channel) = Channel::parse(&d.channel) else {
-        return Err(failed(format!("unknown channel '{}'", d.channel)));
-    };
+    let channel = d.channel;
     if d.attempts > d.max_attempts {
         return Err(failed(
             "attempts exhausted (the last attempt's outcome was unknown)".into(),
@@ -383,7 +383,7 @@ fn failed(error: String) -> Outcome {
 fn retry_later(
     d: &Claimed,
     provider: Option<&str>,
-    account_id: Option<i64>,
+    account_id: Option<AccountId>,
     error: String,
     response: Option<String>,
     now: i64,

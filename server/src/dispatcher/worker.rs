@@ -5,7 +5,7 @@ use crate::providers::ratelimit::RateLimiter;
 use crate::providers::{self, AccountCache};
 use app::live::DeliveryChange;
 use app::time::now_ms;
-use domain::{Channel, DeliveryStatus};
+use domain::{Channel, DeliveryId, DeliveryStatus};
 use std::sync::Arc;
 use std::time::Duration;
 use storage::db::Db;
@@ -214,7 +214,7 @@ impl Dispatcher {
             .expect("handoff lock")
             .take()
             .expect("a dispatcher runs once");
-        let (tx, rx) = mpsc::channel::<(i64, i64, Outcome)>(self.config.write_batch * 4);
+        let (tx, rx) = mpsc::channel::<(DeliveryId, i64, Outcome)>(self.config.write_batch * 4);
         let writer = tokio::spawn(write_results(
             self.db.clone(),
             self.feed.clone(),
@@ -402,7 +402,7 @@ impl Dispatcher {
 async fn write_results(
     db: Db,
     feed: Feed,
-    mut rx: mpsc::Receiver<(i64, i64, Outcome)>,
+    mut rx: mpsc::Receiver<(DeliveryId, i64, Outcome)>,
     max: usize,
 ) {
     let mut buf = Vec::with_capacity(max);

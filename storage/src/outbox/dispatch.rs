@@ -10,7 +10,7 @@ use crate::db::{Backend, Db};
 use crate::error::{internal, Error};
 use crate::{in_tx, on_db, on_db_write};
 use domain::live::DeliveryChange;
-use domain::DeliveryStatus;
+use domain::{AccountId, DeliveryId, DeliveryStatus};
 
 /// Leases up to `limit` due deliveries to `worker` until `now + lease_ms`.
 /// PostgreSQL skips rows another instance is claiming; SQLite has one writer.
@@ -83,7 +83,7 @@ fn claim_sql(locking: &str) -> String {
 pub enum Outcome {
     Sent {
         provider: String,
-        account_id: i64,
+        account_id: AccountId,
         message_id: Option<String>,
         reference: Option<String>,
         response: String,
@@ -91,7 +91,7 @@ pub enum Outcome {
     },
     Retry {
         provider: Option<String>,
-        account_id: Option<i64>,
+        account_id: Option<AccountId>,
         next_attempt_at: i64,
         error: String,
         response: Option<String>,
@@ -101,7 +101,7 @@ pub enum Outcome {
     Postpone { next_attempt_at: i64 },
     Failed {
         provider: Option<String>,
-        account_id: Option<i64>,
+        account_id: Option<AccountId>,
         error: String,
         response: Option<String>,
     },
@@ -113,7 +113,7 @@ pub enum Outcome {
 /// (for the live feed).
 pub async fn record(
     db: &Db,
-    results: &[(i64, i64, Outcome)],
+    results: &[(DeliveryId, i64, Outcome)],
     now: i64,
 ) -> Result<Vec<DeliveryChange>, Error> {
     if results.is_empty() {
@@ -132,7 +132,7 @@ pub async fn record(
 
 async fn record_in(
     tx: &mut impl Exec,
-    results: &[(i64, i64, Outcome)],
+    results: &[(DeliveryId, i64, Outcome)],
     now: i64,
 ) -> Result<Vec<DeliveryChange>, Error> {
     let mut applied = Vec::with_capacity(results.len());
@@ -148,12 +148,12 @@ async fn record_in(
         }));
     }
     for (id, attempt, outcome) in results {
-        let Some((sql, values, status)) = other_update(*id, *attempt, outcome, now) else {
+        let Some((sql, values, status)) = other_update(id.0, *attempt, outcome, now) else {
             continue;
         };
         let done = tx.execute(sql, &values).await? > 0;
         if let (true, Some(status)) = (done, status) {
-            applied.push(DeliveryChange { id: *id, status });
+            applied.push(DeliveryChange { id: id.0, status });
         }
     }
     Ok(applied)
@@ -161,7 +161,7 @@ async fn record_in(
 
 /// Successful sends are nearly all of them: one UPDATE … FROM (VALUES …) per
 /// chunk records them; the rarer outcomes go one by one.
-fn sent_chunks(results: &[(i64, i64, Outcome)]) -> Vec<Vec<&(i64, i64, Outcome)>> {
+fn sent_chunks(results: &[(DeliveryId, i64, Outcome)]) -> Vec<Vec<&(DeliveryId, i64, Outcome)>> {
     let sent: Vec<_> = results
         .iter()
         .filter(|(_, _, o)| matches!(o, Outcome::Sent { .. }))
@@ -197,7 +197,11 @@ fn sent_sql(rows: usize, numbered: bool) -> String {
 }
 
 /// The parameters of [`sent_sql`], in binding order.
-fn sent_values<'a>(chunk: &[&'a (i64, i64, Outcome)], now: i64, numbered: bool) -> Vec<Val<'a>> {
+fn sent_values<'a>(
+    chunk: &[&'a (DeliveryId, i64, Outcome)],
+    now: i64,
+    numbered: bool,
+) -> Vec<Val<'a>> {
     let mut v = Vec::with_capacity(2 + chunk.len() * 8);
     v.push(Val::Int(Some(now)));
     if !numbered {
@@ -214,10 +218,10 @@ fn sent_values<'a>(chunk: &[&'a (i64, i64, Outcome)], now: i64, numbered: bool) 
         } = outcome
         {
             v.extend([
-                Val::Int(Some(*id)),
+                Val::Int(Some(id.0)),
                 Val::Int(Some(*attempt)),
                 Val::Text(Some(provider)),
-                Val::Int(Some(*account_id)),
+                Val::Int(Some(account_id.0)),
                 Val::Text(message_id.as_deref()),
                 Val::Text(reference.as_deref()),
                 Val::Text(Some(response)),
@@ -250,7 +254,7 @@ fn other_update<'a>(
                 int(id),
                 int(attempt),
                 Val::Text(provider.as_deref()),
-                Val::Int(*account_id),
+                Val::Int(account_id.map(|a| a.0)),
                 int(*next_attempt_at),
                 Val::Text(Some(error)),
                 Val::Text(response.as_deref()),
@@ -275,7 +279,7 @@ fn other_update<'a>(
                 int(id),
                 int(attempt),
                 Val::Text(provider.as_deref()),
-                Val::Int(*account_id),
+                Val::Int(account_id.map(|a| a.0)),
                 Val::Text(Some(error)),
                 Val::Text(response.as_deref()),
                 int(now),
@@ -591,7 +595,7 @@ async fn held_for(db: &Db, provider: &str, key: &str) -> Result<Vec<Early>, Erro
 }
 
 /// The (provider, message id) of each sent outcome, for [`replay_early`].
-pub fn sent_ids(results: &[(i64, i64, Outcome)]) -> Vec<(String, String)> {
+pub fn sent_ids(results: &[(DeliveryId, i64, Outcome)]) -> Vec<(String, String)> {
     results
         .iter()
         .filter_map(|(_, _, o)| match o {

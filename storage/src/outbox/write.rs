@@ -8,7 +8,9 @@ use crate::db::exec::{ready, Direct, Exec, Row};
 use crate::db::Db;
 use crate::in_tx;
 use crate::Error;
-use domain::{Channel, DeliveryStatus, EventKind, Priority, SystemMessage};
+use domain::{
+    AccountId, Channel, DeliveryId, DeliveryStatus, EventKind, Priority, SystemMessage, UserId,
+};
 use std::collections::HashMap;
 
 pub struct NewEvent {
@@ -178,37 +180,40 @@ impl<'a, T> Routed<'a, T> {
 /// insert (see [`Lease`]).
 #[derive(Debug, Clone)]
 pub struct Claimed {
-    pub id: i64,
-    pub priority: String,
-    pub channel: String,
+    pub id: DeliveryId,
+    pub priority: Priority,
+    pub channel: Channel,
     pub recipient: String,
     /// Email only.
     pub subject: Option<String>,
     pub message: String,
     /// The staff member it is for (`None`: a group or a customer).
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     /// This attempt's number (already counted); results are fenced on it.
     pub attempts: i64,
     pub max_attempts: i64,
     /// The account of the previous attempt: failover starts after it.
-    pub provider_account_id: Option<i64>,
+    pub provider_account_id: Option<AccountId>,
     pub created_at: i64,
 }
 
 impl Claimed {
-    /// A row of [`CLAIM_COLUMNS`].
+    /// A row of [`CLAIM_COLUMNS`]. The vocabularies are parsed here, once
+    /// (the schema's CHECK constraints hold them to known words).
     pub fn from_row(row: &dyn Row) -> Result<Self, Error> {
+        let word = |i: usize| -> Result<String, Error> { row.req_text(i) };
+        let bad = |e: domain::UnknownWord| crate::error::internal("deliveries row", &e);
         Ok(Claimed {
-            id: row.req_int(0)?,
-            priority: row.req_text(1)?,
-            channel: row.req_text(2)?,
+            id: DeliveryId(row.req_int(0)?),
+            priority: Priority::parse(&word(1)?).map_err(bad)?,
+            channel: Channel::parse(&word(2)?).map_err(bad)?,
             recipient: row.req_text(3)?,
             subject: row.text(4)?,
             message: row.req_text(5)?,
-            user_id: row.int(6)?,
+            user_id: row.int(6)?.map(UserId),
             attempts: row.req_int(7)?,
             max_attempts: row.req_int(8)?,
-            provider_account_id: row.int(9)?,
+            provider_account_id: row.int(9)?.map(AccountId),
             created_at: row.req_int(10)?,
         })
     }
