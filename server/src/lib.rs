@@ -331,6 +331,15 @@ fn loggable_path(path: &str) -> &str {
     }
 }
 
+/// A 503's `Retry-After` (pages and the API alike): storage refused the
+/// work and nothing was stored; the same request may pass by then.
+pub(crate) fn retry_after(headers: &mut axum::http::HeaderMap) {
+    headers.insert(
+        axum::http::header::RETRY_AFTER,
+        storage::error::RETRY_AFTER_SECS.into(),
+    );
+}
+
 /// The largest server function error body read to find its status.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -359,10 +368,7 @@ async fn error_status(
             parts.status = status;
         }
         if parts.status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
-            parts.headers.insert(
-                axum::http::header::RETRY_AFTER,
-                storage::error::RETRY_AFTER_SECS.into(),
-            );
+            retry_after(&mut parts.headers);
         }
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))

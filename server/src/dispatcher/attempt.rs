@@ -20,26 +20,33 @@ use storage::outbox::{self as store, Claimed, Outcome};
 struct Route<'d> {
     /// The enabled accounts that can send its channel, in failover order.
     senders: Vec<&'d providers::Account>,
-    channel: Channel,
-    /// The recipient's number, for the channels that take one.
-    phone: Option<PhoneE164>,
+    address: Address,
     /// The email (plain text and HTML) an email delivery becomes.
     html: Option<String>,
     /// What one send is billed in (SMS: per segment).
     units: i64,
 }
 
+/// Where a row goes, its number parsed for the channels that take one.
+enum Address {
+    Whatsapp(PhoneE164),
+    /// A WhatsApp group: the row's recipient is its chat id.
+    Group,
+    Sms(PhoneE164),
+    Voice(PhoneE164),
+    Email,
+    Push,
+}
+
 impl Route<'_> {
     fn via<'a>(&'a self, d: &'a Claimed) -> Via<'a> {
-        match (self.channel, &self.phone) {
-            (Channel::Email, _) => Via::Email,
-            (Channel::Push, _) => Via::Push,
-            (Channel::WhatsappGroup, _) => Via::Whatsapp(To::Group(&d.recipient)),
-            (Channel::Sms, Some(p)) => Via::Sms(p),
-            (Channel::Voice, Some(p)) => Via::Voice(p),
-            (_, Some(p)) => Via::Whatsapp(To::Phone(p)),
-            // `route` parses a number for every other channel.
-            (_, None) => Via::Whatsapp(To::Group(&d.recipient)),
+        match &self.address {
+            Address::Whatsapp(p) => Via::Whatsapp(To::Phone(p)),
+            Address::Group => Via::Whatsapp(To::Group(&d.recipient)),
+            Address::Sms(p) => Via::Sms(p),
+            Address::Voice(p) => Via::Voice(p),
+            Address::Email => Via::Email,
+            Address::Push => Via::Push,
         }
     }
 }
@@ -314,12 +321,16 @@ fn route<'d>(d: &Claimed, all: &'d [providers::Account]) -> Result<Route<'d>, Ou
             channel.as_str()
         )));
     }
-    let phone = match channel {
-        Channel::Email | Channel::Push | Channel::WhatsappGroup => None,
-        _ => match PhoneE164::parse(&d.recipient) {
-            Ok(p) => Some(p),
-            Err(e) => return Err(failed(format!("invalid recipient number: {e}"))),
-        },
+    let phone = || {
+        PhoneE164::parse(&d.recipient).map_err(|e| failed(format!("invalid recipient number: {e}")))
+    };
+    let address = match channel {
+        Channel::Email => Address::Email,
+        Channel::Push => Address::Push,
+        Channel::WhatsappGroup => Address::Group,
+        Channel::Sms => Address::Sms(phone()?),
+        Channel::Voice => Address::Voice(phone()?),
+        _ => Address::Whatsapp(phone()?),
     };
     let html = (channel == Channel::Email).then(|| domain::email::html_body(&d.message));
     let units = match channel {
@@ -328,8 +339,7 @@ fn route<'d>(d: &Claimed, all: &'d [providers::Account]) -> Result<Route<'d>, Ou
     };
     Ok(Route {
         senders,
-        channel,
-        phone,
+        address,
         html,
         units,
     })

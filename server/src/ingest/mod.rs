@@ -61,14 +61,6 @@ pub struct ApiError {
     fields: Vec<FieldProblem>,
 }
 
-/// `Retry-After` on a 503: storage refused the work; nothing was stored.
-fn retry_after() -> (header::HeaderName, header::HeaderValue) {
-    (
-        header::RETRY_AFTER,
-        header::HeaderValue::from(storage::error::RETRY_AFTER_SECS),
-    )
-}
-
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
@@ -138,8 +130,7 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            let (name, value) = retry_after();
-            response.headers_mut().insert(name, value);
+            crate::retry_after(response.headers_mut());
         }
         response
     }

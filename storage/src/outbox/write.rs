@@ -201,12 +201,11 @@ impl Claimed {
     /// A row of [`CLAIM_COLUMNS`]. The vocabularies are parsed here, once
     /// (the schema's CHECK constraints hold them to known words).
     pub fn from_row(row: &dyn Row) -> Result<Self, Error> {
-        let word = |i: usize| -> Result<String, Error> { row.req_text(i) };
         let bad = |e: domain::UnknownWord| crate::error::internal("deliveries row", &e);
         Ok(Claimed {
             id: DeliveryId(row.req_int(0)?),
-            priority: Priority::parse(&word(1)?).map_err(bad)?,
-            channel: Channel::parse(&word(2)?).map_err(bad)?,
+            priority: Priority::parse(&row.req_text(1)?).map_err(bad)?,
+            channel: Channel::parse(&row.req_text(2)?).map_err(bad)?,
             recipient: row.req_text(3)?,
             subject: row.text(4)?,
             message: row.req_text(5)?,
