@@ -5,6 +5,8 @@
 //! and reaches the browser only as [`AppError::Internal`] with that reference, so
 //! SQL text and connection strings never leave the server.
 
+use domain::words::{fill, pick, roles_message, Clash, Missing, Words};
+use domain::{Locale, Role};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -13,86 +15,65 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
-    pub message: String,
+    pub message: Words,
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, message: Words) -> Self {
         FieldError {
             field: field.into(),
-            message: message.into(),
+            message,
         }
     }
 
-    /// The message for `field` among `errors`, if any.
-    pub fn find(errors: &[FieldError], field: &str) -> Option<String> {
+    /// The message for `field` among `errors`, if any, in `locale`.
+    pub fn find(errors: &[FieldError], field: &str, locale: Locale) -> Option<String> {
         errors
             .iter()
             .find(|e| e.field == field)
-            .map(|e| e.message.clone())
+            .map(|e| e.message.get(locale).to_owned())
     }
 }
 
-/// Shown to people by [`AppError::message`]; `Display` is the same text in
-/// Bahasa Indonesia (for logs and tests).
+/// What went wrong, as a kind and its fields: made wherever it happens
+/// (often where no reader's language is known) and put into words where it
+/// is shown, by [`AppError::message_in`] (the page: the reader's locale; the
+/// API: English). `Display` is the Indonesian text, for logs and tests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AppError {
     Unauthenticated,
     InvalidCredentials,
-    /// The roles that may (comma-separated).
-    Forbidden(String),
-    /// What was not found, already in the user's language.
-    NotFound(String),
+    /// The roles that may.
+    Forbidden(Vec<Role>),
+    NotFound(Missing),
     Validation(Vec<FieldError>),
-    /// The whole message, already in the user's language.
-    Conflict(String),
+    Conflict(Clash),
     /// The storage cannot take the work right now (disk refusing writes,
     /// database down): nothing was saved; the same request may pass in a
     /// few seconds. The reference logged with the failure.
     Unavailable(String),
     /// The reference logged with the internal error.
     Internal(String),
+    /// The browser could not reach the server (the client's own words).
     Transport(String),
-}
-
-impl AppError {
-    /// A conflict (a unique index refused the row) told as "`what` 'name'
-    /// is taken", in the page's language; `what` is (Indonesian, English).
-    pub fn or_taken(self, what: (&'static str, &'static str), name: &str) -> AppError {
-        match self {
-            AppError::Conflict(_) => AppError::Conflict(format!(
-                "{} '{name}' {}",
-                crate::i18n::tr(what.0, what.1),
-                crate::i18n::tr("sudah dipakai.", "is taken.")
-            )),
-            other => other,
-        }
-    }
 }
 
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message_in(domain::Locale::Id))
+        f.write_str(&self.message_in(Locale::Id))
     }
 }
 
 impl std::error::Error for AppError {}
 
 impl AppError {
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, message: Words) -> Self {
         AppError::Validation(vec![FieldError::new(field, message)])
     }
 
-    /// What the page shows, in the page's language. Details composed by the
-    /// server already come in the signed-in user's language (see
-    /// `crate::i18n::locale`).
-    pub fn message(&self) -> String {
-        self.message_in(crate::i18n::locale())
-    }
-
-    pub fn message_in(&self, locale: domain::Locale) -> String {
-        use crate::i18n::fill;
-        let tr = |id, en| crate::i18n::pick(locale, id, en);
+    /// The whole message in `locale`.
+    pub fn message_in(&self, locale: Locale) -> String {
+        let tr = |id, en| pick(locale, id, en);
         match self {
             AppError::Unauthenticated => tr(
                 "Silakan masuk terlebih dahulu (sesi tidak ada atau telah berakhir).",
@@ -102,23 +83,17 @@ impl AppError {
             AppError::InvalidCredentials => {
                 tr("Email atau kata sandi salah.", "Wrong email or password.").into()
             }
-            AppError::Forbidden(roles) => fill(
-                tr(
-                    "Anda tidak berhak membuka ini (perlu peran: {}).",
-                    "You may not open this (it needs the role: {}).",
-                ),
-                &[roles],
-            ),
-            AppError::NotFound(what) => fill(tr("Tidak ditemukan: {}", "Not found: {}"), &[what]),
+            AppError::Forbidden(roles) => roles_message(roles, locale),
+            AppError::NotFound(what) => what.message(locale),
             AppError::Validation(errors) => fill(
                 tr("Periksa isian: {}", "Check the form: {}"),
                 &[&errors
                     .iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .map(|e| e.message.get(locale))
                     .collect::<Vec<_>>()
                     .join("; ")],
             ),
-            AppError::Conflict(message) => message.clone(),
+            AppError::Conflict(clash) => clash.message(locale),
             AppError::Unavailable(reference) => fill(
                 tr(
                     "Server sedang tidak dapat menyimpan data (ref {}). Tidak ada yang tersimpan; coba lagi beberapa detik lagi.",
@@ -143,9 +118,7 @@ impl AppError {
         }
     }
 
-    /// The HTTP status a server function answers this error with (they all
-    /// leave the handler as 500; the server maps them, see the server's
-    /// `error_status`).
+    /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthenticated | AppError::InvalidCredentials => 401,
@@ -158,10 +131,11 @@ impl AppError {
         }
     }
 
-    /// The message for one field, if this is a validation error naming it.
-    pub fn field(&self, name: &str) -> Option<String> {
+    /// The message for one field in `locale`, if this is a validation error
+    /// naming it.
+    pub fn field_in(&self, name: &str, locale: Locale) -> Option<String> {
         match self {
-            AppError::Validation(errors) => FieldError::find(errors, name),
+            AppError::Validation(errors) => FieldError::find(errors, name, locale),
             _ => None,
         }
     }
@@ -174,15 +148,59 @@ impl FromServerFnError for AppError {
         match value {
             // A form field that does not deserialise (e.g. a missing field in a
             // hand-made POST) is the caller's mistake, not ours.
-            ServerFnErrorErr::Args(msg) => AppError::invalid("form", msg),
+            ServerFnErrorErr::Args(msg) => AppError::invalid("form", Words::same(msg)),
             other => AppError::Transport(other.to_string()),
         }
+    }
+
+    /// The error as a server function answers it. On the server this is the
+    /// one place its HTTP status is set (401, 403, 404, 409, 422; 503 with
+    /// `Retry-After` while storage refuses work); the browser's client reads
+    /// any 4xx/5xx body as the error.
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        server::set_status(self);
+        serde_json::to_vec(self)
+            .expect("an AppError is plain data")
+            .into()
     }
 }
 
 #[cfg(feature = "ssr")]
 mod server {
     use super::AppError;
+    use domain::words::{Clash, Missing};
+
+    /// Gives the server function's answer the error's status, unless the
+    /// request is a plain form post that leptos_axum sends back to its page
+    /// (a 302, which must stay one for the browser to follow it).
+    pub(super) fn set_status(e: &AppError) {
+        use http::{header, HeaderValue, StatusCode};
+        use leptos::prelude::use_context;
+        let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+            return;
+        };
+        let form_post = use_context::<http::request::Parts>().is_some_and(|p| {
+            let html = p
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"));
+            html && p.headers.contains_key(header::REFERER)
+        });
+        if form_post {
+            return;
+        }
+        if let Ok(status) = StatusCode::from_u16(e.status()) {
+            response.set_status(status);
+        }
+        if matches!(e, AppError::Unavailable(_)) {
+            response.insert_header(
+                header::RETRY_AFTER,
+                HeaderValue::from(storage::error::RETRY_AFTER_SECS),
+            );
+        }
+    }
 
     /// Logs an internal failure with a short reference the user can quote.
     pub fn internal(context: &str, err: &dyn std::fmt::Display) -> AppError {
@@ -191,17 +209,12 @@ mod server {
 
     impl From<storage::Error> for AppError {
         /// A unique index refusing a row is a conflict with data that
-        /// exists (the stores that expect one name it; see
-        /// [`AppError::or_taken`]); a foreign key naming nothing is a
-        /// reference to something gone.
+        /// exists (the stores that expect one name it); a foreign key naming
+        /// nothing is a reference to something gone.
         fn from(err: storage::Error) -> Self {
             match err {
-                storage::Error::Conflict => AppError::Conflict(
-                    crate::i18n::tr("Data itu sudah ada.", "That already exists.").into(),
-                ),
-                storage::Error::Missing => AppError::NotFound(
-                    crate::i18n::tr("data yang dirujuk", "the data referred to").into(),
-                ),
+                storage::Error::Conflict => AppError::Conflict(Clash::Exists),
+                storage::Error::Missing => AppError::NotFound(Missing::Referenced),
                 storage::Error::Unavailable { reference } => AppError::Unavailable(reference),
                 storage::Error::Internal { reference } => AppError::Internal(reference),
             }
@@ -224,6 +237,18 @@ mod server {
         fn from(err: tokio::task::JoinError) -> Self {
             internal("blocking task", &err)
         }
+    }
+}
+
+/// A unique index's refusal told as "`what` '`name`' is taken"; any other
+/// error as it is.
+pub fn taken(e: AppError, what: domain::words::Named, name: &str) -> AppError {
+    match e {
+        AppError::Conflict(_) => AppError::Conflict(Clash::Taken {
+            what,
+            name: name.to_owned(),
+        }),
+        other => other,
     }
 }
 

@@ -12,7 +12,6 @@
 
 use domain::Locale;
 use leptos::prelude::*;
-use std::fmt::Display;
 
 /// Provided by the app's root so every component sees the page's locale.
 #[derive(Debug, Clone, Copy)]
@@ -59,43 +58,28 @@ pub fn tr(id: &'static str, en: &'static str) -> &'static str {
     pick(locale(), id, en)
 }
 
-/// One text in `locale`.
-pub const fn pick(locale: Locale, id: &'static str, en: &'static str) -> &'static str {
-    match locale {
-        Locale::Id => id,
-        Locale::En => en,
-    }
+pub use domain::words::{fill, pick};
+
+/// A text carried in both languages, in the page's.
+pub fn say(words: &domain::Words) -> String {
+    words.get(locale()).to_owned()
 }
 
-/// `template` with each `{}` replaced by the next of `args`, so a sentence
-/// with values can be translated whole (word order differs between the two).
-pub fn fill(template: &str, args: &[&dyn Display]) -> String {
-    let mut out = String::with_capacity(template.len() + 16 * args.len());
-    let mut args = args.iter();
-    let mut rest = template;
-    while let Some(at) = rest.find("{}") {
-        out.push_str(&rest[..at]);
-        match args.next() {
-            Some(a) => out.push_str(&a.to_string()),
-            None => out.push_str("{}"),
-        }
-        rest = &rest[at + 2..];
+impl crate::error::AppError {
+    /// What the page shows, in the page's language.
+    pub fn message(&self) -> String {
+        self.message_in(locale())
     }
-    out.push_str(rest);
-    out
+
+    /// The message for one field, in the page's language.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.field_in(name, locale())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fill_replaces_placeholders_in_order_and_keeps_extra_ones() {
-        assert_eq!(fill("{} dari {} grup", &[&3, &"10"]), "3 dari 10 grup");
-        assert_eq!(fill("{} of {}", &[&1]), "1 of {}");
-        assert_eq!(fill("tanpa nilai", &[&1]), "tanpa nilai");
-        assert_eq!(fill("{}{}", &[&"a", &"b"]), "ab");
-    }
 
     #[test]
     fn the_locale_comes_from_the_context_and_defaults_to_indonesian() {

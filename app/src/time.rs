@@ -22,16 +22,16 @@ pub fn format_wib(ms: Millis) -> String {
 }
 
 /// Why a date field was refused by [`parse_wib_date`], in the page's language.
-pub fn invalid_date_message() -> &'static str {
-    crate::i18n::tr(
+pub fn invalid_date_message() -> domain::Words {
+    domain::Words::new(
         "tanggal tidak valid (YYYY-MM-DD)",
         "not a valid date (YYYY-MM-DD)",
     )
 }
 
-/// Why a date range was refused, in the page's language.
-pub fn end_before_start_message() -> &'static str {
-    crate::i18n::tr(
+/// Why a date range was refused.
+pub fn end_before_start_message() -> domain::Words {
+    domain::Words::new(
         "tanggal akhir sebelum tanggal awal",
         "the end date is before the start date",
     )

@@ -3,6 +3,7 @@
 use app::auth::session;
 use app::error::AppError;
 use app::seed;
+use domain::words::Clash;
 use domain::Role;
 use storage::db::Db;
 use storage::{on_db, on_db_write, store_test};
@@ -286,7 +287,7 @@ store_test!(templates_with_unknown_variables_are_refused_on_save, |db| {
     .await
     .unwrap_err();
     assert_eq!(
-        err.field("body").as_deref(),
+        err.field_in("body", domain::Locale::En).as_deref(),
         Some("unknown variable(s): custmer_name")
     );
     let err = save(db, "ticket_teleported", "pigeon", "fr", None, "{ticket_id")
@@ -376,7 +377,7 @@ store_test!(settings_are_saved_whole_and_read_back, |db| {
     assert_eq!(before.type_switches.len(), 7 * 3);
     assert!(before.type_switches.iter().all(|s| s.enabled));
     let form = edited(before.to_form());
-    let valid = form.validate(Locale::Id).unwrap();
+    let valid = form.validate().unwrap();
     settings::save(db, user.id, &valid, 1_000).await.unwrap();
 
     let after = settings::load(db, user.id, 1_000).await.unwrap();
@@ -408,7 +409,7 @@ store_test!(settings_are_saved_whole_and_read_back, |db| {
         type_switches: before.type_switches.clone(),
         ..after.to_form()
     };
-    settings::save(db, user.id, &again.validate(Locale::Id).unwrap(), 2_000)
+    settings::save(db, user.id, &again.validate().unwrap(), 2_000)
         .await
         .unwrap();
     let restored = settings::load(db, user.id, 2_000).await.unwrap();
@@ -432,7 +433,7 @@ store_test!(a_changed_number_loses_its_verification, |db| {
         phone: "0812-3456-7890".into(),
         ..same.to_form()
     };
-    settings::save(db, user.id, &form.validate(Locale::Id).unwrap(), 1)
+    settings::save(db, user.id, &form.validate().unwrap(), 1)
         .await
         .unwrap();
     assert!(settings::load(db, user.id, 1).await.unwrap().phone_verified);
@@ -441,7 +442,7 @@ store_test!(a_changed_number_loses_its_verification, |db| {
         phone: "081399998888".into(),
         ..same.to_form()
     };
-    settings::save(db, user.id, &form.validate(Locale::Id).unwrap(), 2)
+    settings::save(db, user.id, &form.validate().unwrap(), 2)
         .await
         .unwrap();
     let s = settings::load(db, user.id, 2).await.unwrap();
@@ -500,7 +501,7 @@ store_test!(
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, AppError::Conflict(m) if m.contains("55 detik")),
+            matches!(&err, AppError::Conflict(Clash::Refused(m)) if m.id.contains("55 detik")),
             "{err:?}"
         );
         assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries").await, 1);
@@ -638,7 +639,7 @@ store_test!(a_code_is_only_for_the_number_it_was_sent_to, |db| {
         phone: "081377776666".into(),
         ..s.to_form()
     };
-    settings::save(db, user.id, &form.validate(Locale::Id).unwrap(), 1)
+    settings::save(db, user.id, &form.validate().unwrap(), 1)
         .await
         .unwrap();
     let err = settings::verify_code(db, &user, &code, 2)
@@ -818,27 +819,19 @@ store_test!(
     groups_are_created_edited_and_deleted_with_their_rules,
     |db| {
         let user = technician(db, Some("+6281234567890")).await;
-        let id = groups::save(
-            db,
-            &group_form("Teknisi Uji").validate(Locale::Id).unwrap(),
-            1,
-        )
-        .await
-        .unwrap();
+        let id = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 1)
+            .await
+            .unwrap();
         // A second group with the same name is refused on the name field.
-        let err = groups::save(
-            db,
-            &group_form("Teknisi Uji").validate(Locale::Id).unwrap(),
-            2,
-        )
-        .await
-        .unwrap_err();
+        let err = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 2)
+            .await
+            .unwrap_err();
         assert!(err.field("name").is_some(), "{err:?}");
         let unknown_zone = GroupForm {
             work_zone: "bandung".into(),
             ..group_form("Teknisi Bandung")
         };
-        let err = groups::save(db, &unknown_zone.validate(Locale::Id).unwrap(), 2)
+        let err = groups::save(db, &unknown_zone.validate().unwrap(), 2)
             .await
             .unwrap_err();
         assert!(err.field("work_zone").is_some(), "{err:?}");
@@ -850,7 +843,7 @@ store_test!(
             ..group_form("Teknisi Uji 2")
         };
         assert_eq!(
-            groups::save(db, &edit.validate(Locale::Id).unwrap(), 3)
+            groups::save(db, &edit.validate().unwrap(), 3)
                 .await
                 .unwrap(),
             id
@@ -888,20 +881,14 @@ store_test!(
             work_zone: "bekasi".into(),
             template: "*Tiket* {ticket_id}".into(),
         };
-        let rule_id = groups::add_rule(
-            db,
-            id,
-            rule.validate(Locale::Id).unwrap(),
-            &rule.template,
-            5,
-        )
-        .await
-        .unwrap();
+        let rule_id = groups::add_rule(db, id, rule.validate().unwrap(), &rule.template, 5)
+            .await
+            .unwrap();
         let bad = RuleForm {
             template: "{lokasi}".into(),
             ..rule.clone()
         };
-        assert!(bad.validate(Locale::Id).unwrap_err()[0].field == "template");
+        assert!(bad.validate().unwrap_err()[0].field == "template");
         let d = groups::detail(db, id).await.unwrap();
         assert_eq!(d.rules.len(), 1);
         assert_eq!(d.rules[0].template, "*Tiket* {ticket_id}");
@@ -924,15 +911,9 @@ store_test!(
             .await,
             0
         );
-        groups::add_rule(
-            db,
-            id,
-            rule.validate(Locale::Id).unwrap(),
-            &rule.template,
-            6,
-        )
-        .await
-        .unwrap();
+        groups::add_rule(db, id, rule.validate().unwrap(), &rule.template, 6)
+            .await
+            .unwrap();
 
         groups::delete(db, id).await.unwrap();
         assert!(matches!(
@@ -960,13 +941,9 @@ store_test!(
 
 store_test!(a_test_send_is_one_queued_group_delivery, |db| {
     let user = technician(db, None).await;
-    let id = groups::save(
-        db,
-        &group_form("Teknisi Uji").validate(Locale::Id).unwrap(),
-        1,
-    )
-    .await
-    .unwrap();
+    let id = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 1)
+        .await
+        .unwrap();
     assert!(groups::test_send(db, id, user.id, "   ", 2)
         .await
         .unwrap_err()
@@ -1148,7 +1125,7 @@ store_test!(
     provider_accounts_keep_credentials_write_only_and_merge_edits,
     |db| {
         use app::providers::store;
-        let valid = |f: app::providers::ProviderForm| f.validate(domain::Locale::En).unwrap();
+        let valid = |f: app::providers::ProviderForm| f.validate().unwrap();
         let id = store::save(
             db,
             &valid(provider_form(
@@ -1232,9 +1209,9 @@ store_test!(
             recipient: "0812 3456 7890".into(),
             message: "*Uji* SMS".into(),
         }
-        .validate(domain::Locale::Id)
+        .validate()
         .unwrap();
-        let id = app::providers::store::test_send(db, &test, 1, 5)
+        let id = app::providers::store::test_send(db, &test, 1, domain::Locale::Id, 5)
             .await
             .unwrap();
         let row: (String, String, String, String, i64, Option<String>) = on_db!(db, |pool| {
@@ -1301,7 +1278,7 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
             },
         ],
     );
-    let id = policies::save(db, &form.validate(Locale::En).unwrap(), now)
+    let id = policies::save(db, &form.validate().unwrap(), now)
         .await
         .unwrap();
     let saved = policies::list(db)
@@ -1315,14 +1292,14 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
         Some(domain::NotificationType::Outage)
     );
     assert_eq!(saved.min_priority, domain::Priority::High);
-    assert_eq!(saved.steps, form.validate(Locale::En).unwrap().steps);
+    assert_eq!(saved.steps, form.validate().unwrap().steps);
     assert_eq!(saved.open_alerts, 0);
 
     // An edit replaces the steps, in order.
     let mut edit = PolicyForm::from(&saved);
     edit.steps.remove(0);
     edit.steps.push(StepForm::default());
-    policies::save(db, &edit.validate(Locale::En).unwrap(), now)
+    policies::save(db, &edit.validate().unwrap(), now)
         .await
         .unwrap();
     let steps: Vec<(i64, i64)> = on_db!(db, |pool| {
@@ -1340,7 +1317,7 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
     // neither writes anything.
     let clash = policy_form("Gangguan", vec![StepForm::default()]);
     assert!(matches!(
-        policies::save(db, &clash.validate(Locale::En).unwrap(), now).await,
+        policies::save(db, &clash.validate().unwrap(), now).await,
         Err(AppError::Conflict(_))
     ));
     let ghost = policy_form(
@@ -1354,7 +1331,7 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
             },
         ],
     );
-    match policies::save(db, &ghost.validate(Locale::En).unwrap(), now).await {
+    match policies::save(db, &ghost.validate().unwrap(), now).await {
         Err(AppError::Validation(errors)) => assert_eq!(errors[0].field, "steps[2]"),
         other => panic!("expected a validation error, got {other:?}"),
     }

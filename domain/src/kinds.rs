@@ -265,6 +265,20 @@ impl DeliveryStatus {
     pub const fn is_final(self) -> bool {
         matches!(self, DeliveryStatus::Read | DeliveryStatus::Failed)
     }
+
+    /// The status's name for people.
+    pub const fn label(self, locale: Locale) -> &'static str {
+        let (id, en) = match self {
+            DeliveryStatus::Queued => ("Antre", "Queued"),
+            DeliveryStatus::Deferred => ("Ditunda", "Deferred"),
+            DeliveryStatus::Sending => ("Mengirim", "Sending"),
+            DeliveryStatus::Sent => ("Terkirim", "Sent"),
+            DeliveryStatus::Delivered => ("Diterima", "Delivered"),
+            DeliveryStatus::Read => ("Dibaca", "Read"),
+            DeliveryStatus::Failed => ("Gagal", "Failed"),
+        };
+        crate::words::pick(locale, id, en)
+    }
 }
 
 impl Role {
@@ -276,6 +290,19 @@ impl Role {
     /// May browse the delivery log and analytics of everyone.
     pub fn sees_all_deliveries(self) -> bool {
         matches!(self, Role::Admin | Role::Manager)
+    }
+
+    /// The role's name for people.
+    pub const fn label(self, locale: Locale) -> &'static str {
+        let (id, en) = match self {
+            Role::Admin => ("Admin", "Admin"),
+            Role::Manager => ("Manajer", "Manager"),
+            Role::Supervisor => ("Supervisor", "Supervisor"),
+            Role::Technician => ("Teknisi", "Technician"),
+            Role::Noc => ("NOC", "NOC"),
+            Role::CustomerService => ("Layanan pelanggan", "Customer service"),
+        };
+        crate::words::pick(locale, id, en)
     }
 }
 

@@ -20,7 +20,8 @@
 //! - [`preferences`]: the switches of a user's notification settings;
 //! - [`verification`]: the rules of one-time phone codes;
 //! - [`defaults`]: the default templates and demo master data;
-//! - [`live`]: the live socket's frames and the inbox items they carry.
+//! - [`live`]: the live socket's frames and the inbox items they carry;
+//! - [`words`]: texts in both languages and the kinds of refusal.
 
 pub mod defaults;
 pub mod digest;
@@ -40,7 +41,9 @@ pub mod schedule;
 pub mod sms;
 pub mod template;
 pub mod verification;
+pub mod words;
 
 pub use ids::{AccountId, DeliveryId, UserId};
 pub use kinds::*;
 pub use phone::{PhoneE164, PhoneError};
+pub use words::Words;

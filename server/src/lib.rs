@@ -340,40 +340,6 @@ pub(crate) fn retry_after(headers: &mut axum::http::HeaderMap) {
     );
 }
 
-/// The largest server function error body read to find its status.
-const MAX_ERROR_BODY: usize = 64 * 1024;
-
-/// Server functions answer every error with 500. The error says what it was
-/// (a refusal, a mistake in the form, …), so its answer gets that status:
-/// 401, 403, 404, 409 or 422, 503 with `Retry-After` while storage refuses
-/// work, and 500 stays for the server's own failures.
-/// The browser's client reads any 4xx/5xx body as the error, as before.
-async fn error_status(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let server_fn = req.uri().path().starts_with("/api/");
-    let res = next.run(req).await;
-    if !server_fn || res.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
-        return axum::response::IntoResponse::into_response(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        );
-    };
-    if let Ok(e) = serde_json::from_slice::<app::AppError>(&bytes) {
-        if let Ok(status) = axum::http::StatusCode::from_u16(e.status()) {
-            parts.status = status;
-        }
-        if parts.status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
-            retry_after(&mut parts.headers);
-        }
-    }
-    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
-}
-
 /// The Leptos pages and server functions, behind the session middleware.
 fn pages(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -395,7 +361,6 @@ fn pages(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(error_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             app::auth::session::session_layer,

@@ -25,7 +25,7 @@ async fn digest_at_five(db: &Db) -> (i64, i64) {
         .to_form();
     form.digest_enabled = true;
     form.digest_time = "17:00".into();
-    let valid = form.validate(domain::Locale::Id).unwrap();
+    let valid = form.validate().unwrap();
     app::settings::store::save(db, budi, &valid, now)
         .await
         .unwrap();
@@ -167,7 +167,7 @@ store_test!(
             .unwrap()
             .to_form();
         form.digest_enabled = false;
-        app::settings::store::save(db, budi, &form.validate(domain::Locale::Id).unwrap(), now)
+        app::settings::store::save(db, budi, &form.validate().unwrap(), now)
             .await
             .unwrap();
         let kept: i64 = storage::on_db!(db, |pool| sqlx::query_scalar(

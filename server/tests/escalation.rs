@@ -630,7 +630,7 @@ store_test!(
             }],
             ..PolicyForm::default()
         };
-        app::escalation::store::save(db, &form.validate(domain::Locale::Id).unwrap(), now_ms())
+        app::escalation::store::save(db, &form.validate().unwrap(), now_ms())
             .await
             .unwrap();
         let budi = user_id(db, "tek.karawang1@demo.id").await;

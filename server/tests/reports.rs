@@ -345,7 +345,13 @@ store_test!(
         // Technicians may not see or change schedules.
         let (s, body) = call(&base, &budi, "reports/list", json!({})).await;
         assert_eq!(s, reqwest::StatusCode::FORBIDDEN, "{body}");
-        assert!(body.contains("Manajer"), "{body}");
+        // The refusal is a kind (the roles that may), told in words where
+        // it is shown.
+        let refusal: app::AppError = serde_json::from_str(&body).unwrap();
+        assert!(
+            refusal.message_in(domain::Locale::Id).contains("Manajer"),
+            "{body}"
+        );
         let form = json!({"id": null, "name": "Laporan NOC", "weekday": "4", "time": "16:30",
                       "time_zone": "Asia/Makassar", "group_id": null, "email_role": "noc", "enabled": true});
         let (s, _) = call(&base, &budi, "reports/save", json!({ "form": form })).await;
@@ -425,7 +431,11 @@ store_test!(
         taken["name"] = json!("Laporan harian");
         let (s, body) = call(&base, &maya, "reports/save", json!({ "form": taken })).await;
         assert_eq!(s, reqwest::StatusCode::CONFLICT, "{body}");
-        assert!(body.contains("sudah dipakai"), "{body}");
+        let clash: app::AppError = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            clash.message_in(domain::Locale::Id),
+            "Nama jadwal 'Laporan harian' sudah dipakai."
+        );
         let mut ghost = off.clone();
         ghost["group_id"] = json!(99_999);
         let (s, body) = call(&base, &maya, "reports/save", json!({ "form": ghost })).await;

@@ -183,9 +183,9 @@ store_test!(
             recipient: "081200000005".into(),
             message: "uji".into(),
         }
-        .validate(domain::Locale::Id)
+        .validate()
         .unwrap();
-        app::providers::store::test_send(db, &test, budi, now_ms())
+        app::providers::store::test_send(db, &test, budi, domain::Locale::Id, now_ms())
             .await
             .unwrap();
         step(&d).await;

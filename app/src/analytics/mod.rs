@@ -125,7 +125,7 @@ pub async fn analytics_report(from: String, to: String) -> Result<Report, AppErr
     if last - first >= MAX_RANGE_DAYS {
         return Err(AppError::invalid(
             "to",
-            crate::i18n::tr(
+            domain::Words::new(
                 "rentang paling panjang 366 hari",
                 "a range is at most 366 days",
             ),

@@ -62,12 +62,7 @@ impl Area {
 
     /// Why someone of another role is turned away: the roles it needs.
     pub fn refusal(self) -> AppError {
-        let roles: Vec<&str> = self
-            .roles()
-            .iter()
-            .map(|r| crate::ui::role_label(*r))
-            .collect();
-        AppError::Forbidden(roles.join(", "))
+        AppError::Forbidden(self.roles().to_vec())
     }
 }
 

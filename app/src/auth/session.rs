@@ -214,12 +214,15 @@ pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), AppError> {
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     let mut errors = Vec::new();
     if email.trim().is_empty() {
-        errors.push(crate::error::FieldError::new("email", "Email wajib diisi."));
+        errors.push(crate::error::FieldError::new(
+            "email",
+            domain::Words::new("Email wajib diisi.", "The email is required."),
+        ));
     }
     if password.is_empty() {
         errors.push(crate::error::FieldError::new(
             "password",
-            "Kata sandi wajib diisi.",
+            domain::Words::new("Kata sandi wajib diisi.", "The password is required."),
         ));
     }
     if !errors.is_empty() {

@@ -9,8 +9,7 @@ pub mod page;
 pub mod store;
 
 use crate::error::{AppError, FieldError};
-use crate::i18n::tr;
-use domain::{Channel, DeliveryStatus};
+use domain::{Channel, DeliveryStatus, Words};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
@@ -18,8 +17,8 @@ use serde::{Deserialize, Serialize};
 /// A test send's text (a group's or a channel's), trimmed: written, and
 /// within WhatsApp's 4,096 characters, the longest any channel here takes.
 /// Checked in the browser and on the server.
-pub fn check_test_message(message: &str, locale: domain::Locale) -> Result<&str, FieldError> {
-    let t = |id, en| crate::i18n::pick(locale, id, en);
+pub fn check_test_message(message: &str) -> Result<&str, FieldError> {
+    let t = |id: &str, en: &str| Words::new(id, en);
     let text = message.trim();
     if text.is_empty() {
         Err(FieldError::new(
@@ -135,13 +134,13 @@ impl DeliveryFilter {
         if let Some(s) = text(&self.status) {
             match DeliveryStatus::parse(&s) {
                 Ok(v) => r.status = Some(v),
-                Err(e) => errors.push(FieldError::new("status", e.to_string())),
+                Err(e) => errors.push(FieldError::new("status", Words::same(e.to_string()))),
             }
         }
         if let Some(s) = text(&self.channel) {
             match Channel::parse(&s) {
                 Ok(v) => r.channel = Some(v),
-                Err(e) => errors.push(FieldError::new("channel", e.to_string())),
+                Err(e) => errors.push(FieldError::new("channel", Words::same(e.to_string()))),
             }
         }
         r.provider = text(&self.provider);
@@ -155,7 +154,7 @@ impl DeliveryFilter {
                     Ok(v) => *slot = Some(v),
                     Err(_) => errors.push(FieldError::new(
                         field,
-                        tr("harus berupa nomor id", "must be an id number"),
+                        Words::new("harus berupa nomor id", "must be an id number"),
                     )),
                 }
             }
@@ -283,7 +282,10 @@ pub async fn list_deliveries(
     let cursor = match after.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(Cursor::decode(s).ok_or_else(|| {
-            AppError::invalid("after", tr("kursor tidak valid", "not a valid cursor"))
+            AppError::invalid(
+                "after",
+                Words::new("kursor tidak valid", "not a valid cursor"),
+            )
         })?),
     };
     store::page(&state.db, &resolved, cursor, PAGE_SIZE).await
@@ -318,16 +320,12 @@ mod tests {
 
     #[test]
     fn a_test_message_is_trimmed_written_and_within_whatsapps_limit() {
-        use domain::Locale;
-        assert_eq!(check_test_message("  uji  ", Locale::Id), Ok("uji"));
-        assert_eq!(
-            check_test_message("  ", Locale::En).unwrap_err().field,
-            "message"
-        );
+        assert_eq!(check_test_message("  uji  "), Ok("uji"));
+        assert_eq!(check_test_message("  ").unwrap_err().field, "message");
         let long = "a".repeat(domain::template::WHATSAPP_MAX_CHARS + 1);
-        assert!(check_test_message(&long, Locale::En).is_err());
+        assert!(check_test_message(&long).is_err());
         let full = "a".repeat(domain::template::WHATSAPP_MAX_CHARS);
-        assert!(check_test_message(&full, Locale::En).is_ok());
+        assert!(check_test_message(&full).is_ok());
     }
 
     #[test]

@@ -226,7 +226,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
             match id {
                 Some(id) => get_delivery(id).await,
                 None => Err(crate::error::AppError::NotFound(
-                    tr("pengiriman", "delivery").into(),
+                    domain::words::Missing::Page,
                 )),
             }
         },

@@ -8,13 +8,13 @@
 
 use super::{Cursor, DeliveryDetail, DeliveryListItem, DeliveryPage, FilterOptions, Resolved};
 use crate::error::{internal, AppError};
-use crate::i18n::{fill, tr};
+use domain::words::{Clash, Missing};
 use domain::{Channel, DeliveryStatus, SystemMessage};
 use storage::db::Db;
 use storage::{in_tx, on_db};
 
 fn not_found(id: i64) -> AppError {
-    AppError::NotFound(fill(tr("pengiriman #{}", "delivery #{}"), &[&id]))
+    AppError::NotFound(Missing::Delivery(id))
 }
 
 #[derive(sqlx::FromRow)]
@@ -279,13 +279,9 @@ pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, AppError> {
             None => return Err(not_found(id)),
             Some("failed") => {}
             Some(other) => {
-                return Err(AppError::Conflict(fill(
-                    tr(
-                        "Hanya pengiriman yang gagal yang dapat diulang (status: {}).",
-                        "Only a failed delivery can be retried (status: {}).",
-                    ),
-                    &[&other],
-                )))
+                return Err(AppError::Conflict(Clash::NotRetryable {
+                    status: other.to_owned(),
+                }))
             }
         }
         let created: Option<i64> = sqlx::query_scalar(REQUEUE_SQL)

@@ -8,8 +8,8 @@ pub mod page;
 pub mod store;
 
 use crate::error::{AppError, FieldError};
-use crate::i18n::pick;
 use domain::escalation::{check_steps, Step, StepError, StepTarget};
+use domain::Words;
 use domain::{Channel, Locale, NotificationType, Priority, Role};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -156,8 +156,8 @@ pub struct ValidPolicy {
 impl PolicyForm {
     /// Checked in the browser and again on the server (which also checks
     /// that the people and groups named exist).
-    pub fn validate(&self, locale: Locale) -> Result<ValidPolicy, Vec<FieldError>> {
-        let t = |id, en| pick(locale, id, en);
+    pub fn validate(&self) -> Result<ValidPolicy, Vec<FieldError>> {
+        let t = |id: &str, en: &str| Words::new(id, en);
         let mut errors = Vec::new();
         let name = self.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 100 {
@@ -218,7 +218,7 @@ impl PolicyForm {
         }
         if steps.len() == self.steps.len() {
             if let Err(e) = check_steps(&steps) {
-                let message = match (&e, locale) {
+                let message = |locale| match (&e, locale) {
                     (StepError::Delay(n), Locale::Id) => format!(
                         "tahap {n}: jeda harus 0 sampai {} menit",
                         domain::escalation::MAX_DELAY_MINUTES
@@ -235,7 +235,7 @@ impl PolicyForm {
                     (StepError::None, Locale::Id) => "perlu paling sedikit satu tahap".into(),
                     (e, Locale::En) => e.to_string(),
                 };
-                errors.push(FieldError::new("steps", message));
+                errors.push(FieldError::new("steps", Words::of(message)));
             }
         }
         if !errors.is_empty() {
@@ -266,9 +266,7 @@ pub async fn list_policies() -> Result<Policies, AppError> {
 #[server(endpoint = "escalation/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_policy(form: PolicyForm) -> Result<i64, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Escalation)?;
-    let valid = form
-        .validate(crate::i18n::locale())
-        .map_err(AppError::Validation)?;
+    let valid = form.validate().map_err(AppError::Validation)?;
     store::save(&state.db, &valid, crate::time::now_ms()).await
 }
 
@@ -300,7 +298,7 @@ mod tests {
             ],
             ..PolicyForm::default()
         };
-        let p = form.validate(Locale::En).unwrap();
+        let p = form.validate().unwrap();
         assert_eq!(p.name, "Insiden");
         assert_eq!(p.notification_type, Some(NotificationType::Outage));
         assert_eq!(
@@ -321,10 +319,7 @@ mod tests {
             steps: p.steps.clone(),
             open_alerts: 0,
         };
-        assert_eq!(
-            PolicyForm::from(&view).validate(Locale::En).unwrap().steps,
-            p.steps
-        );
+        assert_eq!(PolicyForm::from(&view).validate().unwrap().steps, p.steps);
     }
 
     #[test]
@@ -340,7 +335,7 @@ mod tests {
             }],
             ..PolicyForm::default()
         };
-        let errors = form.validate(Locale::En).unwrap_err();
+        let errors = form.validate().unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
@@ -355,10 +350,10 @@ mod tests {
             }],
             ..PolicyForm::default()
         };
-        let errors = no_channel.validate(Locale::Id).unwrap_err();
+        let errors = no_channel.validate().unwrap_err();
         assert_eq!(errors[0].field, "steps");
         assert_eq!(
-            errors[0].message,
+            errors[0].message.id,
             "tahap 1: pilih paling sedikit satu kanal"
         );
         let none = PolicyForm {
@@ -367,7 +362,7 @@ mod tests {
             ..PolicyForm::default()
         };
         assert_eq!(
-            none.validate(Locale::En).unwrap_err()[0].message,
+            none.validate().unwrap_err()[0].message.en,
             "a policy needs at least one step"
         );
     }

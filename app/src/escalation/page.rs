@@ -152,7 +152,7 @@ fn PolicyFormCard(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let f = form.get_untracked();
-        match f.validate(i18n::locale()) {
+        match f.validate() {
             Ok(_) => {
                 problems.set(None);
                 save.dispatch(SavePolicy { form: f });

@@ -1,9 +1,10 @@
 //! SQL of escalation policies and their steps.
 
 use super::{Choices, PolicyView, ValidPolicy};
+use crate::error::taken;
 use crate::error::{AppError, FieldError};
-use crate::i18n::tr;
 use domain::escalation::{Step, StepTarget};
+use domain::words::{Missing, Named, Words};
 use domain::{Channel, NotificationType, Priority, Role};
 use storage::db::Db;
 use storage::{in_tx, on_db, on_db_write};
@@ -144,7 +145,7 @@ pub async fn save(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
     // The unique index on the name decides (two saves at once included).
     write(db, p, now)
         .await
-        .map_err(|e| e.or_taken(("Nama kebijakan", "The policy name"), &p.name))
+        .map_err(|e| taken(e, Named::Policy, &p.name))
 }
 
 async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
@@ -196,7 +197,7 @@ async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    updated.ok_or_else(|| AppError::NotFound(format!("#{id}")))?
+                    updated.ok_or(AppError::NotFound(Missing::Policy(id)))?
                 }
                 None => {
                     sqlx::query_scalar(
@@ -255,7 +256,7 @@ async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
     };
     Err(AppError::Validation(vec![FieldError::new(
         format!("steps[{n}]"),
-        tr(
+        Words::new(
             "orang, grup atau wilayah yang dipilih tidak ada",
             "the person, group or zone chosen does not exist",
         ),
@@ -271,7 +272,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     .await?
     .rows_affected());
     if n == 0 {
-        return Err(AppError::NotFound(format!("#{id}")));
+        return Err(AppError::NotFound(Missing::Policy(id)));
     }
     Ok(())
 }

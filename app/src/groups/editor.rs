@@ -138,7 +138,7 @@ fn GroupFields(initial: GroupForm, zones: Vec<(String, String)>) -> impl IntoVie
                     prop:value=move || form.with(get)
                     on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))/>
             </label>
-            {move || errors.with(|e| FieldError::find(e, field)).map(|m| view! {
+            {move || errors.with(|e| FieldError::find(e, field, i18n::locale())).map(|m| view! {
                 <p class="field-error" id=format!("group-{field}-error") role="alert">{m}</p>
             })}
         }
@@ -147,7 +147,7 @@ fn GroupFields(initial: GroupForm, zones: Vec<(String, String)>) -> impl IntoVie
         <form class="card" data-testid="group-form" novalidate on:submit=move |ev| {
             ev.prevent_default();
             let f = form.get();
-            match f.validate(i18n::locale()) {
+            match f.validate() {
                 Ok(_) => { client_errors.set(vec![]); save.dispatch(SaveGroup { form: f }); }
                 Err(e) => client_errors.set(e),
             }
@@ -182,7 +182,7 @@ fn GroupFields(initial: GroupForm, zones: Vec<(String, String)>) -> impl IntoVie
                     <span>{tr("Aktif", "Active")}</span>
                 </label>
             </div>
-            {move || errors.with(|e| FieldError::find(e, "work_zone")).map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            {move || errors.with(|e| FieldError::find(e, "work_zone", i18n::locale())).map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || save.pending().get()>{tr("Simpan grup", "Save group")}</button>
                 {move || match save.value().get() {
@@ -367,7 +367,7 @@ fn Rules(
             <form class="rule-form" novalidate on:submit=move |ev| {
                 ev.prevent_default();
                 let f = form.get();
-                match f.validate(locale) {
+                match f.validate() {
                     Ok(_) => { client_errors.set(vec![]); add.dispatch(AddRule { form: f }); }
                     Err(e) => client_errors.set(e),
                 }
@@ -403,7 +403,7 @@ fn Rules(
                         prop:value=move || form.with(|f| f.template.clone())
                         on:input=move |ev| form.update(|f| f.template = event_target_value(&ev))></textarea>
                 </label>
-                {move || errors.with(|e| FieldError::find(e, "template")).map(|m| view! {
+                {move || errors.with(|e| FieldError::find(e, "template", i18n::locale())).map(|m| view! {
                     <p class="field-error" id="rule-template-error" role="alert">{m}</p>
                 })}
                 <h4>{tr("Pratinjau", "Preview")}</h4>

@@ -7,8 +7,8 @@ pub mod page;
 pub mod store;
 
 use crate::error::AppError;
-use crate::i18n::pick;
-use domain::{GroupCategory, Locale};
+use domain::GroupCategory;
+use domain::Words;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -77,9 +77,9 @@ pub struct ValidGroup {
 impl GroupForm {
     /// Checked in the browser as the user submits and again on the server;
     /// messages in `locale`.
-    pub fn validate(&self, locale: Locale) -> Result<ValidGroup, Vec<crate::error::FieldError>> {
+    pub fn validate(&self) -> Result<ValidGroup, Vec<crate::error::FieldError>> {
         use crate::error::FieldError;
-        let t = |id, en| pick(locale, id, en);
+        let t = |id: &str, en: &str| Words::new(id, en);
         let mut errors = Vec::new();
         let name = self.name.trim().to_owned();
         if name.is_empty() {
@@ -119,7 +119,7 @@ impl GroupForm {
             p => match domain::PhoneE164::parse(p) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    errors.push(FieldError::new("phone_number", e.message(locale)));
+                    errors.push(FieldError::new("phone_number", Words::of(|l| e.message(l))));
                     None
                 }
             },
@@ -201,31 +201,29 @@ pub type ValidRule = (
 );
 
 impl RuleForm {
-    pub fn validate(&self, locale: Locale) -> Result<ValidRule, Vec<crate::error::FieldError>> {
+    pub fn validate(&self) -> Result<ValidRule, Vec<crate::error::FieldError>> {
         use crate::error::FieldError;
         let mut errors = Vec::new();
         let kind = domain::NotificationType::parse(&self.notification_type)
             .map_err(|_| {
                 errors.push(FieldError::new(
                     "notification_type",
-                    pick(
-                        locale,
-                        "Pilih jenis notifikasi.",
-                        "Choose a notification type.",
-                    ),
+                    Words::new("Pilih jenis notifikasi.", "Choose a notification type."),
                 ))
             })
             .ok();
         let priority = match self.min_priority.as_str() {
             "" => None,
             p => domain::Priority::parse(p)
-                .map_err(|e| errors.push(FieldError::new("min_priority", e.to_string())))
+                .map_err(|e| {
+                    errors.push(FieldError::new("min_priority", Words::same(e.to_string())))
+                })
                 .ok(),
         };
         let template = match self.template.trim() {
             "" => None,
             t => domain::template::Template::parse_checked(t)
-                .map_err(|e| errors.push(FieldError::new("template", e.message(locale))))
+                .map_err(|e| errors.push(FieldError::new("template", Words::of(|l| e.message(l)))))
                 .ok(),
         };
         let zone = Some(self.work_zone.trim().to_owned()).filter(|z| !z.is_empty());
@@ -261,9 +259,7 @@ pub async fn get_group(id: i64) -> Result<GroupDetail, AppError> {
 #[server(endpoint = "groups/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_group(form: GroupForm) -> Result<i64, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
-    let valid = form
-        .validate(crate::i18n::locale())
-        .map_err(AppError::Validation)?;
+    let valid = form.validate().map_err(AppError::Validation)?;
     store::save(&state.db, &valid, crate::time::now_ms()).await
 }
 
@@ -285,9 +281,7 @@ pub async fn set_members(group_id: i64, user_ids: Vec<i64>) -> Result<(), AppErr
 #[server(endpoint = "groups/rules/add", input = leptos::server_fn::codec::Json)]
 pub async fn add_rule(form: RuleForm) -> Result<i64, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
-    let valid = form
-        .validate(crate::i18n::locale())
-        .map_err(AppError::Validation)?;
+    let valid = form.validate().map_err(AppError::Validation)?;
     store::add_rule(
         &state.db,
         form.group_id,

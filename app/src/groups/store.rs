@@ -2,7 +2,7 @@
 
 use super::{GroupDetail, GroupView, MemberOption, RuleView, ValidGroup};
 use crate::error::{internal, AppError, FieldError};
-use crate::i18n::{fill, tr};
+use domain::words::{Missing, Words};
 use domain::{Channel, GroupCategory, NotificationType, Priority, Role};
 use storage::db::{value_rows, Db};
 use storage::outbox::write_event;
@@ -10,7 +10,7 @@ use storage::outbox::{NewDelivery, NewEvent};
 use storage::{in_tx, on_db, on_db_write};
 
 fn group_not_found(id: i64) -> AppError {
-    AppError::NotFound(fill(tr("grup #{}", "group #{}"), &[&id]))
+    AppError::NotFound(Missing::Group(id))
 }
 
 /// Inside `in_tx!`: returns `NotFound` unless group `$id` exists.
@@ -173,14 +173,14 @@ fn refused(e: sqlx::Error) -> AppError {
     match e.as_database_error().map(|d| d.kind()) {
         Some(ErrorKind::UniqueViolation) => AppError::Validation(vec![FieldError::new(
             "name",
-            tr(
+            Words::new(
                 "Nama grup sudah dipakai grup lain.",
                 "Another group already has this name.",
             ),
         )]),
         Some(ErrorKind::ForeignKeyViolation) => AppError::Validation(vec![FieldError::new(
             "work_zone",
-            tr("Zona kerja tidak dikenal.", "Unknown work zone."),
+            Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),
         )]),
         _ => AppError::from(e),
     }
@@ -271,9 +271,10 @@ pub async fn set_members(
             q.execute(&mut *tx)
                 .await
                 .map_err(|e| match e.as_database_error() {
-                    Some(d) if d.is_foreign_key_violation() => {
-                        AppError::invalid("members", tr("Pengguna tidak dikenal.", "Unknown user."))
-                    }
+                    Some(d) if d.is_foreign_key_violation() => AppError::invalid(
+                        "members",
+                        Words::new("Pengguna tidak dikenal.", "Unknown user."),
+                    ),
                     _ => AppError::from(e),
                 })?;
         }
@@ -301,7 +302,7 @@ pub async fn add_rule(
             if known.is_none() {
                 return Err(AppError::invalid(
                     "work_zone",
-                    tr("Zona kerja tidak dikenal.", "Unknown work zone."),
+                    Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),
                 ));
             }
         }
@@ -359,10 +360,7 @@ pub async fn delete_rule(db: &Db, id: i64) -> Result<(), AppError> {
         n
     });
     if n == 0 {
-        return Err(AppError::NotFound(fill(
-            tr("aturan #{}", "rule #{}"),
-            &[&id],
-        )));
+        return Err(AppError::NotFound(Missing::Rule(id)));
     }
     Ok(())
 }
@@ -375,7 +373,7 @@ pub async fn test_send(
     message: &str,
     now: i64,
 ) -> Result<i64, AppError> {
-    let text = crate::deliveries::check_test_message(message, crate::i18n::locale())
+    let text = crate::deliveries::check_test_message(message)
         .map_err(|e| AppError::Validation(vec![e]))?;
     let id = in_tx!(db, |tx| {
         let chat: Option<(String, bool)> =

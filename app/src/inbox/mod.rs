@@ -5,6 +5,8 @@ pub mod page;
 pub mod store;
 
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use domain::words::{Clash, Missing};
 use leptos::prelude::*;
 
 pub use domain::live::InboxItem;
@@ -39,9 +41,8 @@ pub async fn mark_all_read() -> Result<(), AppError> {
 #[server(endpoint = "inbox/acknowledge")]
 pub async fn acknowledge(id: i64) -> Result<(), AppError> {
     use crate::alerts::{store as alerts, AckOutcome};
-    use crate::i18n::tr;
     let (user, state) = crate::state::guard(crate::auth::Area::Inbox)?;
-    let not_found = || AppError::NotFound(tr("Peringatan", "Alert").into());
+    let not_found = || AppError::NotFound(Missing::Alert);
     let alert_id = store::alert_of(&state.db, user.id, id)
         .await?
         .ok_or_else(not_found)?;
@@ -52,13 +53,7 @@ pub async fn acknowledge(id: i64) -> Result<(), AppError> {
     {
         // (Someone else first: the page shows who.)
         AckOutcome::Acknowledged | AckOutcome::Already(_) => Ok(()),
-        AckOutcome::NotRecipient => Err(AppError::Conflict(
-            tr(
-                "Peringatan ini tidak dikirim kepada Anda.",
-                "This alert was not sent to you.",
-            )
-            .into(),
-        )),
+        AckOutcome::NotRecipient => Err(AppError::Conflict(Clash::NotRecipient)),
         AckOutcome::NotFound => Err(not_found()),
     }
 }

@@ -8,9 +8,9 @@ pub mod page;
 pub mod store;
 
 use crate::error::{AppError, FieldError};
-use crate::i18n::pick;
 use domain::providers::{Credentials, ProviderKind};
-use domain::{Channel, Locale};
+use domain::Channel;
+use domain::Words;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -99,8 +99,8 @@ impl ProviderForm {
     /// Checked in the browser and again on the server. Whether the stored
     /// and the new credentials together are complete is the server's check
     /// (only it knows what is stored).
-    pub fn validate(&self, locale: Locale) -> Result<ValidProvider, Vec<FieldError>> {
-        let t = |id, en| pick(locale, id, en);
+    pub fn validate(&self) -> Result<ValidProvider, Vec<FieldError>> {
+        let t = |id: &str, en: &str| Words::new(id, en);
         let mut errors = Vec::new();
         let name = self.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 100 {
@@ -177,12 +177,10 @@ impl ProviderForm {
                     {
                         errors.push(FieldError::new(
                             "credentials",
-                            format!(
-                                "{} {e}",
-                                t(
-                                    "Isian kredensial tidak dikenal atau bukan teks:",
-                                    "Unknown or non-text credential field:"
-                                )
+                            Words::fill(
+                                "Isian kredensial tidak dikenal atau bukan teks: {}",
+                                "Unknown or non-text credential field: {}",
+                                &[&e],
                             ),
                         ));
                     }
@@ -215,8 +213,9 @@ impl ProviderForm {
             if !(min..=max).contains(&value) {
                 errors.push(FieldError::new(
                     field,
-                    crate::i18n::fill(
-                        t("Isi antara {} dan {}.", "Enter a value from {} to {}."),
+                    Words::fill(
+                        "Isi antara {} dan {}.",
+                        "Enter a value from {} to {}.",
                         &[&min, &max],
                     ),
                 ));
@@ -256,13 +255,14 @@ pub struct ChannelTest {
 pub struct ValidTest {
     pub channel: Channel,
     pub recipient: String,
-    pub subject: Option<String>,
+    /// In both languages: the sender's is chosen when it is queued.
+    pub subject: Option<Words>,
     pub message: String,
 }
 
 impl ChannelTest {
-    pub fn validate(&self, locale: Locale) -> Result<ValidTest, Vec<FieldError>> {
-        let t = |id, en| pick(locale, id, en);
+    pub fn validate(&self) -> Result<ValidTest, Vec<FieldError>> {
+        let t = |id: &str, en: &str| Words::new(id, en);
         let mut errors = Vec::new();
         let channel = Channel::parse(&self.channel)
             .ok()
@@ -276,7 +276,7 @@ impl ChannelTest {
                 ),
             ));
         }
-        let text = match crate::deliveries::check_test_message(&self.message, locale) {
+        let text = match crate::deliveries::check_test_message(&self.message) {
             Ok(text) => text,
             Err(e) => {
                 errors.push(e);
@@ -304,7 +304,7 @@ impl ChannelTest {
             Some(_) => match domain::PhoneE164::parse(recipient) {
                 Ok(p) => Some(p.as_str().to_owned()),
                 Err(e) => {
-                    errors.push(FieldError::new("recipient", e.message(locale)));
+                    errors.push(FieldError::new("recipient", Words::of(|l| e.message(l))));
                     None
                 }
             },
@@ -315,7 +315,7 @@ impl ChannelTest {
                 channel,
                 recipient,
                 subject: matches!(channel, Channel::Email | Channel::Push)
-                    .then(|| t("Uji kirim Notifikasi ISP", "ISP Notifications test send").into()),
+                    .then(|| t("Uji kirim Notifikasi ISP", "ISP Notifications test send")),
                 message: match channel {
                     Channel::Sms => domain::sms::from_whatsapp(text),
                     // Read aloud, or shown as a notification: no formatting.
@@ -338,9 +338,7 @@ pub async fn list_providers() -> Result<Vec<ProviderView>, AppError> {
 #[server(endpoint = "providers/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_provider(form: ProviderForm) -> Result<i64, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Providers)?;
-    let valid = form
-        .validate(crate::i18n::locale())
-        .map_err(AppError::Validation)?;
+    let valid = form.validate().map_err(AppError::Validation)?;
     let id = store::save(&state.db, &valid, crate::time::now_ms()).await?;
     state
         .providers_changed
@@ -353,10 +351,15 @@ pub async fn save_provider(form: ProviderForm) -> Result<i64, AppError> {
 #[server(endpoint = "providers/test-send", input = leptos::server_fn::codec::Json)]
 pub async fn test_channel(test: ChannelTest) -> Result<i64, AppError> {
     let (user, state) = crate::state::guard(crate::auth::Area::Providers)?;
-    let valid = test
-        .validate(crate::i18n::locale())
-        .map_err(AppError::Validation)?;
-    let id = store::test_send(&state.db, &valid, user.id, crate::time::now_ms()).await?;
+    let valid = test.validate().map_err(AppError::Validation)?;
+    let id = store::test_send(
+        &state.db,
+        &valid,
+        user.id,
+        user.locale,
+        crate::time::now_ms(),
+    )
+    .await?;
     state.wake.notify_one();
     state.feed.added();
     Ok(id)
@@ -384,7 +387,7 @@ mod tests {
 
     #[test]
     fn a_form_is_checked_field_by_field() {
-        let ok = form("zenziva").validate(Locale::En).unwrap();
+        let ok = form("zenziva").validate().unwrap();
         assert_eq!((ok.kind, ok.channel), (ProviderKind::Zenziva, Channel::Sms));
         let bad = ProviderForm {
             name: " ".into(),
@@ -394,15 +397,15 @@ mod tests {
             ..ProviderForm::default()
         };
         assert_eq!(
-            fields(bad.validate(Locale::En)),
+            fields(bad.validate()),
             ["name", "kind", "credentials", "rate_limit_per_minute"]
         );
-        assert_eq!(fields(form("smtp").validate(Locale::En)), ["base_url"]);
+        assert_eq!(fields(form("smtp").validate()), ["base_url"]);
         let smtp = ProviderForm {
             base_url: "https://mail".into(),
             ..form("smtp")
         };
-        assert_eq!(fields(smtp.validate(Locale::En)), ["base_url"]);
+        assert_eq!(fields(smtp.validate()), ["base_url"]);
     }
 
     #[test]
@@ -411,12 +414,12 @@ mod tests {
             credentials: r#"{"tokn": "x"}"#.into(),
             ..form("fonnte")
         };
-        assert_eq!(fields(unknown.validate(Locale::En)), ["credentials"]);
+        assert_eq!(fields(unknown.validate()), ["credentials"]);
         let clear = ProviderForm {
             credentials: r#"{"token": "x", "webhook_token": null}"#.into(),
             ..form("fonnte")
         };
-        let v = clear.validate(Locale::En).unwrap();
+        let v = clear.validate().unwrap();
         assert!(
             v.credentials["webhook_token"].is_null(),
             "null clears a field"
@@ -429,25 +432,22 @@ mod tests {
             channel: "sms".into(),
             ..form("sandbox")
         };
-        assert_eq!(sandbox.validate(Locale::En).unwrap().channel, Channel::Sms);
+        assert_eq!(sandbox.validate().unwrap().channel, Channel::Sms);
         let fonnte = ProviderForm {
             channel: "sms".into(),
             ..form("fonnte")
         };
-        assert_eq!(
-            fonnte.validate(Locale::En).unwrap().channel,
-            Channel::Whatsapp
-        );
+        assert_eq!(fonnte.validate().unwrap().channel, Channel::Whatsapp);
         let in_app = ProviderForm {
             channel: "in_app".into(),
             ..form("sandbox")
         };
-        assert_eq!(fields(in_app.validate(Locale::En)), ["channel"]);
+        assert_eq!(fields(in_app.validate()), ["channel"]);
         let push = ProviderForm {
             channel: "push".into(),
             ..form("sandbox")
         };
-        assert_eq!(push.validate(Locale::En).unwrap().channel, Channel::Push);
+        assert_eq!(push.validate().unwrap().channel, Channel::Push);
     }
 
     #[test]
@@ -457,7 +457,7 @@ mod tests {
             recipient: String::new(),
             message: "*Uji* kirim".into(),
         }
-        .validate(Locale::Id)
+        .validate()
         .unwrap();
         assert_eq!(
             (push.recipient.as_str(), push.message.as_str()),
@@ -473,7 +473,7 @@ mod tests {
             recipient: "0812-3456-7890".into(),
             message: "*Uji* “kirim” ✅".into(),
         }
-        .validate(Locale::Id)
+        .validate()
         .unwrap();
         assert_eq!(sms.recipient, "+6281234567890");
         assert_eq!(sms.message, "Uji \"kirim\"");
@@ -484,7 +484,7 @@ mod tests {
         };
         assert_eq!(
             email
-                .validate(Locale::En)
+                .validate()
                 .unwrap_err()
                 .into_iter()
                 .map(|e| e.field)

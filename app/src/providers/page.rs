@@ -5,7 +5,7 @@ use super::{list_providers, ChannelTest, ProviderForm, ProviderView, SaveProvide
 use crate::auth::Area;
 use crate::deliveries::page::DeliveryProgress;
 use crate::error::AppError;
-use crate::i18n::{self, fill, tr};
+use crate::i18n::{fill, tr};
 use crate::ui::channel_label;
 use crate::ui::{refused_page, ErrorNote, Loading};
 use domain::providers::ProviderKind;
@@ -104,7 +104,7 @@ fn AccountFormCard(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let f = form.get_untracked();
-        match f.validate(i18n::locale()) {
+        match f.validate() {
             Ok(_) => {
                 problems.set(None);
                 save.dispatch(SaveProvider { form: f });

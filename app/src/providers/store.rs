@@ -3,8 +3,8 @@
 
 use super::{ProviderView, ValidProvider, ValidTest};
 use crate::error::{AppError, FieldError};
-use crate::i18n::{fill, tr};
 use domain::providers::Credentials;
+use domain::words::{Missing, Words};
 use domain::Channel;
 use serde_json::{Map, Value};
 use storage::db::Db;
@@ -82,10 +82,7 @@ fn merge(stored: &str, edit: &Map<String, Value>) -> Map<String, Value> {
 }
 
 fn not_found(id: i64) -> AppError {
-    AppError::NotFound(fill(
-        tr("akun penyedia #{}", "provider account #{}"),
-        &[&id],
-    ))
+    AppError::NotFound(Missing::ProviderAccount(id))
 }
 
 /// Creates or updates an account. The merged credentials must be complete
@@ -109,7 +106,7 @@ pub async fn save(db: &Db, p: &ValidProvider, now: i64) -> Result<i64, AppError>
         if let Err(e) = complete {
             return Err(AppError::Validation(vec![FieldError::new(
                 "credentials",
-                e,
+                Words::same(e),
             )]));
         }
         let credentials = merged.to_string();
@@ -163,14 +160,21 @@ pub async fn save(db: &Db, p: &ValidProvider, now: i64) -> Result<i64, AppError>
 }
 
 /// Queues one test message on a channel; answers the delivery's id.
-pub async fn test_send(db: &Db, t: &ValidTest, by_user: i64, now: i64) -> Result<i64, AppError> {
+/// The subject (email, push) is in the sender's `locale`.
+pub async fn test_send(
+    db: &Db,
+    t: &ValidTest,
+    by_user: i64,
+    locale: domain::Locale,
+    now: i64,
+) -> Result<i64, AppError> {
     let event = NewEvent::test_send(
         serde_json::json!({ "channel": t.channel.as_str(), "by_user": by_user }),
     );
     let mut delivery = NewDelivery::test_send(
         t.channel,
         t.recipient.clone(),
-        t.subject.clone(),
+        t.subject.as_ref().map(|s| s.get(locale).to_owned()),
         t.message.clone(),
         now,
     );

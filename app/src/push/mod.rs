@@ -12,6 +12,11 @@ pub mod store;
 pub mod vapid;
 
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use domain::{
+    words::{Clash, Missing},
+    Words,
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +67,8 @@ impl BrowserSubscription {
         use base64::Engine;
         let endpoint = self.endpoint.trim();
         if let Some(problem) = domain::push::endpoint_problem(endpoint) {
-            return Err(AppError::invalid("endpoint", problem));
+            // The browser's own subscription, not typed by anyone.
+            return Err(AppError::invalid("endpoint", Words::same(problem)));
         }
         let decode = |s: &str| URL_SAFE_NO_PAD.decode(s.trim().trim_end_matches('='));
         let point_ok = decode(&self.keys.p256dh)
@@ -71,13 +77,13 @@ impl BrowserSubscription {
         if !point_ok {
             return Err(AppError::invalid(
                 "p256dh",
-                "p256dh must be the browser's P-256 public key (65 bytes, base64url)",
+                Words::same("p256dh must be the browser's P-256 public key (65 bytes, base64url)"),
             ));
         }
         if !decode(&self.keys.auth).is_ok_and(|b| b.len() == 16) {
             return Err(AppError::invalid(
                 "auth",
-                "auth must be the browser's 16-byte secret (base64url)",
+                Words::same("auth must be the browser's 16-byte secret (base64url)"),
             ));
         }
         Ok(store::Subscription {
@@ -104,7 +110,6 @@ pub async fn push_status() -> Result<PushOverview, AppError> {
 /// Keeps this browser's subscription for the signed-in person; answers its id.
 #[server(endpoint = "push/subscribe", input = leptos::server_fn::codec::Json)]
 pub async fn push_subscribe(subscription: BrowserSubscription) -> Result<i64, AppError> {
-    use crate::i18n::tr;
     let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
     let valid = subscription.check()?;
     let agent = use_context::<http::request::Parts>()
@@ -114,13 +119,9 @@ pub async fn push_subscribe(subscription: BrowserSubscription) -> Result<i64, Ap
     let device = domain::push::device_label(&agent);
     match store::subscribe(&state.db, user.id, &valid, &device, crate::time::now_ms()).await? {
         store::Saved::Id(id) => Ok(id),
-        store::Saved::TooMany => Err(AppError::Conflict(crate::i18n::fill(
-            tr(
-                "Paling banyak {} perangkat: hapus satu dulu.",
-                "At most {} devices: remove one first.",
-            ),
-            &[&store::MAX_DEVICES],
-        ))),
+        store::Saved::TooMany => Err(AppError::Conflict(Clash::TooManyDevices {
+            max: store::MAX_DEVICES as usize,
+        })),
     }
 }
 
@@ -131,8 +132,6 @@ pub async fn push_remove(id: i64) -> Result<(), AppError> {
     if store::remove(&state.db, user.id, id).await? {
         Ok(())
     } else {
-        Err(AppError::NotFound(
-            crate::i18n::tr("perangkat", "device").to_owned(),
-        ))
+        Err(AppError::NotFound(Missing::Device))
     }
 }

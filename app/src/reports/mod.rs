@@ -8,10 +8,10 @@ pub mod page;
 pub mod store;
 
 use crate::error::{AppError, FieldError};
-use crate::i18n::pick;
 use domain::quiet::{format_hhmm, parse_hhmm, parse_time_zone};
 use domain::schedule::{Cadence, Weekday, When};
-use domain::{Locale, Role};
+use domain::Role;
+use domain::Words;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -138,8 +138,8 @@ impl ValidSchedule {
 impl ScheduleForm {
     /// Checked in the browser and again on the server (which also checks
     /// that the group exists and the name is free).
-    pub fn validate(&self, locale: Locale) -> Result<ValidSchedule, Vec<FieldError>> {
-        let t = |id, en| pick(locale, id, en);
+    pub fn validate(&self) -> Result<ValidSchedule, Vec<FieldError>> {
+        let t = |id: &str, en: &str| Words::new(id, en);
         let mut errors = Vec::new();
         let name = self.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 100 {
@@ -165,14 +165,16 @@ impl ScheduleForm {
             },
         };
         let minute_of_day = parse_hhmm(&self.time).unwrap_or_else(|e| {
-            errors.push(FieldError::new("time", e.message(locale)));
+            errors.push(FieldError::new("time", Words::of(|l| e.message(l))));
             0
         });
         let time_zone = self.time_zone.trim().to_owned();
         if parse_time_zone(&time_zone).is_none() {
             errors.push(FieldError::new(
                 "time_zone",
-                domain::quiet::QuietHoursError::UnknownTimeZone(time_zone.clone()).message(locale),
+                Words::of(|l| {
+                    domain::quiet::QuietHoursError::UnknownTimeZone(time_zone.clone()).message(l)
+                }),
             ));
         }
         let email_role = match self.email_role.as_str() {
@@ -238,9 +240,7 @@ pub async fn list_schedules() -> Result<Schedules, AppError> {
 #[server(endpoint = "reports/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_schedule(form: ScheduleForm) -> Result<i64, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Reports)?;
-    let valid = form
-        .validate(crate::i18n::locale())
-        .map_err(AppError::Validation)?;
+    let valid = form.validate().map_err(AppError::Validation)?;
     store::save(&state.db, &valid, crate::time::now_ms()).await
 }
 
@@ -255,9 +255,7 @@ pub async fn delete_schedule(id: i64) -> Result<(), AppError> {
 #[server(endpoint = "reports/preview", input = leptos::server_fn::codec::Json)]
 pub async fn preview_report(form: ScheduleForm) -> Result<ReportPreview, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Reports)?;
-    let valid = form
-        .validate(crate::i18n::locale())
-        .map_err(AppError::Validation)?;
+    let valid = form.validate().map_err(AppError::Validation)?;
     store::preview(&state.db, &valid.when(), crate::time::now_ms()).await
 }
 
@@ -274,7 +272,7 @@ mod tests {
             group_id: Some(3),
             ..ScheduleForm::default()
         };
-        let v = form.validate(Locale::Id).unwrap();
+        let v = form.validate().unwrap();
         assert_eq!(v.name, "Laporan mingguan");
         assert_eq!(v.when().cadence, Cadence::Weekly(Weekday::Mon));
         assert_eq!(v.minute_of_day, 450);
@@ -294,12 +292,12 @@ mod tests {
         };
         let again = ScheduleForm::from(&view);
         assert_eq!(again.id, Some(9));
-        assert_eq!(again.validate(Locale::Id).unwrap().when(), v.when());
+        assert_eq!(again.validate().unwrap().when(), v.when());
         let daily = ScheduleForm {
             name: "x".into(),
             ..ScheduleForm::default()
         };
-        assert_eq!(daily.validate(Locale::Id).unwrap().kind(), "daily_summary");
+        assert_eq!(daily.validate().unwrap().kind(), "daily_summary");
     }
 
     #[test]
@@ -313,18 +311,15 @@ mod tests {
             email_role: "".into(),
             ..ScheduleForm::default()
         };
-        let errors = form.validate(Locale::En).unwrap_err();
+        let errors = form.validate().unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "weekday", "time", "time_zone", "audience"]);
-        assert_eq!(errors[3].message, "unknown time zone 'Asia/Bandung'");
+        assert_eq!(errors[3].message.en, "unknown time zone 'Asia/Bandung'");
         let bad_role = ScheduleForm {
             name: "x".into(),
             email_role: "boss".into(),
             ..ScheduleForm::default()
         };
-        assert_eq!(
-            bad_role.validate(Locale::Id).unwrap_err()[0].field,
-            "email_role"
-        );
+        assert_eq!(bad_role.validate().unwrap_err()[0].field, "email_role");
     }
 }

@@ -127,7 +127,7 @@ fn ScheduleFormCard(
         }
     });
     // Checked here first so a mistake is named without a round trip.
-    let checked = move || match form.get_untracked().validate(i18n::locale()) {
+    let checked = move || match form.get_untracked().validate() {
         Ok(_) => {
             problems.set(None);
             Some(form.get_untracked())

@@ -2,13 +2,14 @@
 //! period's figures, and a run written exactly once.
 
 use super::{ReportPreview, ScheduleView, ValidSchedule};
+use crate::error::taken;
 use crate::error::AppError;
-use crate::i18n::tr;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::schedule::{
     combine_posted, local_label, report_text, status_kind, Cadence, DayFigures, Figures, Period,
     Posted, When,
 };
+use domain::words::{Missing, Named, Words};
 use domain::Role;
 use storage::db::Db;
 use storage::outbox::{NewDelivery, NewEvent, NewInboxItem};
@@ -105,7 +106,7 @@ pub async fn save(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError>
     // The unique index on the name decides (two saves at once included).
     write(db, v, now)
         .await
-        .map_err(|e| e.or_taken(("Nama jadwal", "The schedule name"), &v.name))
+        .map_err(|e| taken(e, Named::Schedule, &v.name))
 }
 
 async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
@@ -119,7 +120,7 @@ async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
         if exists.is_none() {
             return Err(AppError::invalid(
                 "group_id",
-                tr(
+                Words::new(
                     "Grup yang dipilih tidak ada.",
                     "The group chosen does not exist.",
                 ),
@@ -161,7 +162,7 @@ async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
                 .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
-                updated.ok_or_else(|| AppError::NotFound(format!("#{id}")))?
+                updated.ok_or(AppError::NotFound(Missing::Schedule(id)))?
             }
             None => {
                 sqlx::query_scalar(
@@ -196,7 +197,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     .await?
     .rows_affected());
     if n == 0 {
-        return Err(AppError::NotFound(format!("#{id}")));
+        return Err(AppError::NotFound(Missing::Schedule(id)));
     }
     Ok(())
 }
@@ -233,7 +234,7 @@ pub async fn preview(db: &Db, when: &When, now: i64) -> Result<ReportPreview, Ap
         }),
         _ => Err(AppError::invalid(
             "time",
-            tr(
+            Words::new(
                 "Jadwal ini tidak pernah berjalan.",
                 "This schedule never runs.",
             ),

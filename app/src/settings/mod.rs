@@ -13,7 +13,9 @@ pub mod store;
 use crate::error::{AppError, FieldError};
 use domain::preferences::{TypeGroup, SWITCHABLE_CHANNELS};
 use domain::quiet::{format_hhmm, parse_hhmm, QuietHours};
-use domain::{Channel, Locale, PhoneE164};
+#[cfg(feature = "ssr")]
+use domain::Locale;
+use domain::{Channel, PhoneE164, Words};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
@@ -112,7 +114,7 @@ pub struct ValidSettings {
 
 impl SettingsForm {
     /// Every problem at once, each naming its field.
-    pub fn validate(&self, locale: Locale) -> Result<ValidSettings, Vec<FieldError>> {
+    pub fn validate(&self) -> Result<ValidSettings, Vec<FieldError>> {
         let mut errors = Vec::new();
         let phone = if self.phone.trim().is_empty() {
             None
@@ -120,7 +122,7 @@ impl SettingsForm {
             match PhoneE164::parse(&self.phone) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    errors.push(FieldError::new("phone", e.message(locale)));
+                    errors.push(FieldError::new("phone", Words::of(|l| e.message(l))));
                     None
                 }
             }
@@ -128,7 +130,7 @@ impl SettingsForm {
         let mut minute = |field: &str, value: &str| match parse_hhmm(value) {
             Ok(m) => m,
             Err(e) => {
-                errors.push(FieldError::new(field, e.message(locale)));
+                errors.push(FieldError::new(field, Words::of(|l| e.message(l))));
                 0
             }
         };
@@ -148,7 +150,7 @@ impl SettingsForm {
                     domain::quiet::QuietHoursError::UnknownTimeZone(_) => "quiet_time_zone",
                     _ => "quiet_end",
                 };
-                errors.push(FieldError::new(field, e.message(locale)));
+                errors.push(FieldError::new(field, Words::of(|l| e.message(l))));
             }
         }
         let mut type_switches = Vec::with_capacity(self.type_switches.len());
@@ -159,15 +161,11 @@ impl SettingsForm {
                 }
                 _ => errors.push(FieldError::new(
                     "type_switches",
-                    match locale {
-                        Locale::Id => format!(
-                            "Jenis '{}' lewat {} tidak dapat diatur.",
-                            s.group, s.channel
-                        ),
-                        Locale::En => {
-                            format!("'{}' over {} cannot be switched.", s.group, s.channel)
-                        }
-                    },
+                    Words::fill(
+                        "Jenis '{}' lewat {} tidak dapat diatur.",
+                        "'{}' over {} cannot be switched.",
+                        &[&s.group, &s.channel],
+                    ),
                 )),
             }
         }
@@ -208,7 +206,7 @@ pub async fn get_my_settings() -> Result<MySettings, AppError> {
 #[server(endpoint = "settings/save", input = Json)]
 pub async fn save_my_settings(form: SettingsForm) -> Result<MySettings, AppError> {
     let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
-    let valid = form.validate(user.locale).map_err(AppError::Validation)?;
+    let valid = form.validate().map_err(AppError::Validation)?;
     let db = state.db;
     let now = crate::time::now_ms();
     store::save(&db, user.id, &valid, now).await?;
@@ -221,7 +219,8 @@ pub async fn save_my_settings(form: SettingsForm) -> Result<MySettings, AppError
 #[server(endpoint = "settings/locale")]
 pub async fn set_locale(locale: String) -> Result<(), AppError> {
     let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
-    let locale = Locale::parse(&locale).map_err(|e| AppError::invalid("locale", e.to_string()))?;
+    let locale = Locale::parse(&locale)
+        .map_err(|e| AppError::invalid("locale", Words::same(e.to_string())))?;
     store::set_locale(&state.db, user.id, locale, crate::time::now_ms()).await?;
     let back = leptos::prelude::use_context::<http::request::Parts>()
         .and_then(|parts| parts.headers.get(http::header::REFERER).cloned())
@@ -256,7 +255,7 @@ pub async fn send_phone_code() -> Result<CodeSent, AppError> {
 pub async fn verify_phone_code(code: String) -> Result<(), AppError> {
     let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
     let code = domain::verification::normalise_code(&code)
-        .map_err(|e| AppError::invalid("code", e.message(user.locale)))?;
+        .map_err(|e| AppError::invalid("code", Words::of(|l| e.message(l))))?;
     store::verify_code(&state.db, &user, &code, crate::time::now_ms()).await
 }
 
@@ -306,7 +305,7 @@ mod tests {
 
     #[test]
     fn a_good_form_is_normalised() {
-        let v = form().validate(Locale::Id).unwrap();
+        let v = form().validate().unwrap();
         assert_eq!(v.phone.unwrap().as_str(), "+6281234567890");
         assert_eq!((v.quiet.start_minute, v.quiet.end_minute), (1320, 360));
         assert_eq!(
@@ -317,7 +316,7 @@ mod tests {
             phone: "  ".into(),
             ..form()
         };
-        assert_eq!(no_phone.validate(Locale::Id).unwrap().phone, None);
+        assert_eq!(no_phone.validate().unwrap().phone, None);
     }
 
     #[test]
@@ -332,10 +331,14 @@ mod tests {
             }],
             ..form()
         };
-        let errors = bad.validate(Locale::Id).unwrap_err();
+        let errors = bad.validate().unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["phone", "quiet_start", "type_switches"]);
-        assert!(errors[0].message.contains("'a'"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.id.contains("'a'"),
+            "{:?}",
+            errors[0].message
+        );
     }
 
     #[test]
@@ -345,13 +348,13 @@ mod tests {
             digest_time: "07:30".into(),
             ..form()
         };
-        let v = on.validate(Locale::En).unwrap();
+        let v = on.validate().unwrap();
         assert_eq!((v.digest_enabled, v.digest_minute), (true, 7 * 60 + 30));
         let bad = SettingsForm {
             digest_time: "7 pagi".into(),
             ..on
         };
-        let errors = bad.validate(Locale::Id).unwrap_err();
+        let errors = bad.validate().unwrap_err();
         assert_eq!(
             errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
             ["digest_time"]
@@ -364,14 +367,14 @@ mod tests {
             quiet_end: "22:00".into(),
             ..form()
         };
-        let errors = same.validate(Locale::En).unwrap_err();
+        let errors = same.validate().unwrap_err();
         assert_eq!(errors[0].field, "quiet_end");
-        assert!(errors[0].message.contains("differ"));
+        assert!(errors[0].message.en.contains("differ"));
         let off = SettingsForm {
             quiet_hours_enabled: false,
             ..same
         };
-        assert!(off.validate(Locale::Id).is_ok());
+        assert!(off.validate().is_ok());
     }
 
     #[test]
@@ -380,9 +383,6 @@ mod tests {
             quiet_time_zone: "Mars/Olympus".into(),
             ..form()
         };
-        assert_eq!(
-            bad.validate(Locale::Id).unwrap_err()[0].field,
-            "quiet_time_zone"
-        );
+        assert_eq!(bad.validate().unwrap_err()[0].field, "quiet_time_zone");
     }
 }

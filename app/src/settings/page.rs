@@ -40,9 +40,11 @@ pub fn SettingsPage() -> impl IntoView {
 #[component]
 fn FieldMessage(errors: Signal<Vec<FieldError>>, field: &'static str) -> impl IntoView {
     move || {
-        errors.with(|e| FieldError::find(e, field)).map(|m| {
-            view! { <p class="field-error" id=format!("{field}-error") role="alert">{m}</p> }
-        })
+        errors
+            .with(|e| FieldError::find(e, field, i18n::locale()))
+            .map(|m| {
+                view! { <p class="field-error" id=format!("{field}-error") role="alert">{m}</p> }
+            })
     }
 }
 
@@ -100,9 +102,7 @@ fn SettingsEditor(initial: MySettings, push_subscribed: RwSignal<u32>) -> impl I
     let notice = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<AppError>);
 
-    let locale = i18n::locale();
-    let live_errors =
-        Memo::new(move |_| form.with(|f| f.validate(locale).err().unwrap_or_default()));
+    let live_errors = Memo::new(move |_| form.with(|f| f.validate().err().unwrap_or_default()));
     let errors = Signal::derive(move || {
         if !tried.get() {
             return server_errors.get();

@@ -6,6 +6,7 @@ use crate::error::AppError;
 use domain::preferences::{TypeGroup, SWITCHABLE_CHANNELS};
 use domain::template::{Escape, Template};
 use domain::verification::{self, CodeError, IssuedCode};
+use domain::words::{Clash, Missing, Words};
 use domain::{Channel, DeliveryStatus, EventKind, Locale, PhoneE164, Priority, SystemMessage};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
@@ -74,9 +75,7 @@ pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppErro
         .await?;
         (row, groups, disabled, code)
     });
-    let r = row.ok_or_else(|| {
-        AppError::NotFound(crate::i18n::tr("pengaturan notifikasi", "notification settings").into())
-    })?;
+    let r = row.ok_or(AppError::NotFound(Missing::Settings))?;
     let disabled: HashSet<(String, String)> = disabled.into_iter().collect();
     let type_switches = TypeGroup::ALL
         .iter()
@@ -111,7 +110,7 @@ pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppErro
 }
 
 fn user_not_found() -> AppError {
-    AppError::NotFound(crate::i18n::tr("pengguna", "user").into())
+    AppError::NotFound(Missing::User)
 }
 
 /// The language of the user's pages and messages.
@@ -272,7 +271,7 @@ const LATEST_CODE: &str = "SELECT id, code_hash, created_at, expires_at, attempt
 /// goes out through the outbox like any other (retries, failover, log).
 pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent, AppError> {
     let code = random_code()?;
-    let refuse = |e: CodeError| AppError::Conflict(e.message(user.locale));
+    let refuse = |e: CodeError| AppError::Conflict(Clash::Refused(Words::of(|l| e.message(l))));
     let sent = in_tx!(db, |tx| {
         let (phone, verified): (Option<String>, Option<i64>) =
             sqlx::query_as("SELECT phone, phone_verified_at FROM users WHERE id = $1")
@@ -442,7 +441,7 @@ pub async fn verify_code(
             }
         }
     });
-    verdict.map_err(|e| AppError::invalid("code", e.message(user.locale)))
+    verdict.map_err(|e| AppError::invalid("code", Words::of(|l| e.message(l))))
 }
 
 #[cfg(test)]

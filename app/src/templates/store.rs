@@ -4,7 +4,7 @@ use super::TemplateView;
 use crate::error::{AppError, FieldError};
 use crate::time::now_ms;
 use domain::template::Template;
-use domain::{Channel, Locale, NotificationType};
+use domain::{Channel, Locale, NotificationType, Words};
 use storage::db::Db;
 use storage::{on_db, on_db_write};
 
@@ -46,21 +46,25 @@ pub async fn save(
     if NotificationType::parse(key).is_err() && !SYSTEM_KEYS.contains(&key) {
         errors.push(FieldError::new(
             "key",
-            format!("unknown template key '{key}'"),
+            Words::fill(
+                "kunci template '{}' tidak dikenal",
+                "unknown template key '{}'",
+                &[&key],
+            ),
         ));
     }
     if let Err(e) = Channel::parse(channel) {
-        errors.push(FieldError::new("channel", e.to_string()));
+        errors.push(FieldError::new("channel", Words::same(e.to_string())));
     }
     if let Err(e) = Locale::parse(locale) {
-        errors.push(FieldError::new("locale", e.to_string()));
+        errors.push(FieldError::new("locale", Words::same(e.to_string())));
     }
     if let Err(e) = Template::parse_checked(body) {
-        errors.push(FieldError::new("body", e.to_string()));
+        errors.push(FieldError::new("body", Words::of(|l| e.message(l))));
     }
     if let Some(s) = subject {
         if let Err(e) = Template::parse_checked(s) {
-            errors.push(FieldError::new("subject", e.to_string()));
+            errors.push(FieldError::new("subject", Words::of(|l| e.message(l))));
         }
     }
     if !errors.is_empty() {

@@ -1,21 +1,16 @@
 //! The names the pages give each vocabulary's words, in the page's
 //! language: one place, every word (the matches are exhaustive, so a new
-//! word cannot go unnamed).
+//! word cannot go unnamed). Words the server also names outside a page
+//! (roles, statuses, priorities: in refusals, messages, the API) are the
+//! vocabulary's own `label(locale)` in `domain`; here they get the page's
+//! locale.
 
 use crate::i18n::{self, tr};
 use domain::{Channel, DeliveryStatus, GroupCategory, Role};
 
 /// A delivery's status.
 pub fn status_label(s: DeliveryStatus) -> &'static str {
-    match s {
-        DeliveryStatus::Queued => tr("Antre", "Queued"),
-        DeliveryStatus::Deferred => tr("Ditunda", "Deferred"),
-        DeliveryStatus::Sending => tr("Mengirim", "Sending"),
-        DeliveryStatus::Sent => tr("Terkirim", "Sent"),
-        DeliveryStatus::Delivered => tr("Diterima", "Delivered"),
-        DeliveryStatus::Read => tr("Dibaca", "Read"),
-        DeliveryStatus::Failed => tr("Gagal", "Failed"),
-    }
+    s.label(i18n::locale())
 }
 
 /// A channel.
@@ -61,12 +56,5 @@ pub fn priority_label(wire: &str) -> String {
 
 /// A person's role.
 pub fn role_label(r: Role) -> &'static str {
-    match r {
-        Role::Admin => "Admin",
-        Role::Manager => tr("Manajer", "Manager"),
-        Role::Supervisor => "Supervisor",
-        Role::Technician => tr("Teknisi", "Technician"),
-        Role::Noc => "NOC",
-        Role::CustomerService => tr("Layanan pelanggan", "Customer service"),
-    }
+    r.label(i18n::locale())
 }

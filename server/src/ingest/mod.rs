@@ -93,7 +93,7 @@ impl From<app::AppError> for ApiError {
                 return ApiError::invalid(
                     fields
                         .iter()
-                        .map(|f| request::problem(&f.field, &f.message))
+                        .map(|f| request::problem(&f.field, &f.message.en))
                         .collect(),
                 )
             }
@@ -296,4 +296,43 @@ async fn post_ticket_figures(
         "replaced": replaced,
     });
     Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::error::FieldError;
+    use domain::words::{Clash, Missing, Named};
+    use domain::Words;
+
+    /// Errors made without a reader's language (here: no session, whose
+    /// default is Indonesian) are told in English by the API.
+    #[test]
+    fn the_api_tells_every_kind_of_refusal_in_english_with_its_status() {
+        let cases = [
+            (
+                app::AppError::NotFound(Missing::Group(3)),
+                StatusCode::NOT_FOUND,
+                "Not found: group #3",
+            ),
+            (
+                app::AppError::Conflict(Clash::Taken {
+                    what: Named::Schedule,
+                    name: "Harian".into(),
+                }),
+                StatusCode::CONFLICT,
+                "The schedule name 'Harian' is taken.",
+            ),
+        ];
+        for (e, status, message) in cases {
+            let api = ApiError::from(e);
+            assert_eq!((api.status, api.message.as_str()), (status, message));
+        }
+        let invalid = ApiError::from(app::AppError::Validation(vec![FieldError::new(
+            "work_zone",
+            Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),
+        )]));
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(invalid.fields[0].message, "Unknown work zone.");
+    }
 }
