@@ -79,10 +79,12 @@ impl PhoneE164 {
         }
         let mut digits = String::with_capacity(trimmed.len());
         let mut plus = false;
-        for (i, c) in trimmed.chars().enumerate() {
+        for c in trimmed.chars() {
             match c {
                 '0'..='9' => digits.push(c),
-                '+' if i == 0 => plus = true,
+                // Before any digit, once: "+62 …", and "(+62) …" as cards
+                // and chats write it.
+                '+' if digits.is_empty() && !plus => plus = true,
                 ' ' | '-' | '.' | '(' | ')' | '/' => {}
                 other => return Err(PhoneError::InvalidCharacter(other)),
             }
@@ -188,6 +190,11 @@ mod tests {
             "0062 812 3456 7890",
             "(0812) 3456.7890",
             "  081234567890  ",
+            "(+62) 812-3456-7890",
+            "(+62)81234567890",
+            "+62 (0)812 3456 7890",
+            "(62) 812 3456 7890",
+            "0062-812-3456-7890",
         ] {
             assert_eq!(ok(input), "+6281234567890", "{input:?}");
         }
@@ -215,6 +222,8 @@ mod tests {
             ("-- ()", Empty),
             ("0812-3456-789a", InvalidCharacter('a')),
             ("0812+3456", InvalidCharacter('+')),
+            ("++62 812 3456 7890", InvalidCharacter('+')),
+            ("(+1) 415 555 0100", NotIndonesian),
             ("+1 415 555 0100", NotIndonesian),
             ("08123", TooShort),
             ("081234567", TooShort),
