@@ -232,6 +232,23 @@ impl ProviderKind {
         matches!(self, ProviderKind::Wablas | ProviderKind::Smtp)
     }
 
+    /// A base URL as the product joins paths to it: no spaces or trailing
+    /// slash, and for Wablas without the `/api` (or `/api/v2`) its own
+    /// documentation writes after the server (`https://{server}.wablas.com/api`),
+    /// since the send path starts with it.
+    pub fn normalise_base_url(self, url: &str) -> String {
+        let url = url.trim().trim_end_matches('/');
+        let url = match self {
+            ProviderKind::Wablas => ["/api/v2", "/api"]
+                .iter()
+                .find_map(|tail| url.strip_suffix(tail))
+                .unwrap_or(url)
+                .trim_end_matches('/'),
+            _ => url,
+        };
+        url.to_owned()
+    }
+
     /// Whether `url` is the kind of address this kind talks to.
     pub fn base_url_ok(self, url: &str) -> bool {
         let schemes: &[&str] = match self {
@@ -247,6 +264,29 @@ impl ProviderKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wablas_base_urls_are_taken_as_wablas_documents_them() {
+        let w = ProviderKind::Wablas;
+        for url in [
+            "https://solo.wablas.com",
+            "https://solo.wablas.com/",
+            " https://solo.wablas.com/api ",
+            "https://solo.wablas.com/api/",
+            "https://solo.wablas.com/api/v2",
+        ] {
+            assert_eq!(
+                w.normalise_base_url(url),
+                "https://solo.wablas.com",
+                "{url}"
+            );
+        }
+        // Other kinds keep their path (Zenziva's is part of the address).
+        assert_eq!(
+            ProviderKind::Zenziva.normalise_base_url("https://console.zenziva.net/reguler/api/"),
+            "https://console.zenziva.net/reguler/api"
+        );
+    }
 
     #[test]
     fn every_kind_round_trips_and_sends_on_its_channel() {

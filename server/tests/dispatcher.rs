@@ -122,6 +122,35 @@ store_test!(
     }
 );
 
+store_test!(
+    a_wablas_account_written_as_wablas_documents_it_sends,
+    |db| {
+        setup(db).await;
+        let wablas = Fake::start(Kind::Wablas).await;
+        disable_all_accounts(db).await;
+        let id = add_account(db, &wablas, Kind::Wablas, 1, 600, 100, 2000).await;
+        // "https://{server}.wablas.com/api", as Wablas' documentation and
+        // dashboard write the server's address.
+        let documented = format!("{}/api/", wablas.base);
+        storage::on_db_write!(db, |pool| sqlx::query(
+            "UPDATE provider_accounts SET base_url = $1 WHERE id = $2"
+        )
+        .bind(&documented)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let event = ingest(db, assignment(budi, "wablas-api")).await.unwrap();
+        let d = dispatcher(db);
+        step(&d).await;
+        let row = whatsapp_row(db, event.id()).await;
+        assert_eq!(row.status, "sent", "{:?}", row.error);
+        assert_eq!(wablas.received()[0].path, "/api/v2/send-message");
+    }
+);
+
 store_test!(a_failing_account_fails_over_to_the_next_in_order, |db| {
     setup(db).await;
     let wablas = Fake::start(Kind::Wablas).await;

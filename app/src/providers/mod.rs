@@ -136,7 +136,10 @@ impl ProviderForm {
             Some(k) => Some(k.channel()),
             None => None,
         };
-        let base_url = self.base_url.trim().trim_end_matches('/').to_owned();
+        let base_url = match kind {
+            Some(k) => k.normalise_base_url(&self.base_url),
+            None => self.base_url.trim().trim_end_matches('/').to_owned(),
+        };
         if let Some(k) = kind {
             if base_url.is_empty() && k.needs_base_url() {
                 errors.push(FieldError::new(

@@ -27,14 +27,14 @@ pub struct Account {
 }
 
 impl Account {
-    /// The configured base URL, or the provider's public one, without a
-    /// trailing slash.
+    /// The configured base URL, or the provider's public one, normalised
+    /// (accounts saved before normalisation may still hold Wablas' `/api`).
     pub fn base(&self) -> Result<String, String> {
         self.base_url
             .as_deref()
-            .filter(|u| !u.is_empty())
+            .filter(|u| !u.trim().is_empty())
             .or(self.kind.default_base_url())
-            .map(|u| u.trim_end_matches('/').to_owned())
+            .map(|u| self.kind.normalise_base_url(u))
             .ok_or_else(|| format!("account '{}' needs a base URL", self.name))
     }
 }
