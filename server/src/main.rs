@@ -77,7 +77,16 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
     serde_json::from_str::<server::providers::accounts::Credentials>(&credentials)
         .map_err(|e| format!("--credentials must be a JSON object of known fields: {e}"))?
         .check(kind)?;
-    let base_url = get("base-url");
+    let base_url = get("base-url").map(|u| kind.normalise_base_url(&u));
+    if let Some(url) = base_url.as_deref().filter(|u| !kind.base_url_ok(u)) {
+        return Err(format!(
+            "--base-url '{url}' is not a {} address",
+            match kind {
+                server::providers::ProviderKind::Smtp => "smtp:// or smtps://",
+                _ => "http:// or https://",
+            }
+        ));
+    }
     if kind == server::providers::ProviderKind::Wablas && base_url.is_none() {
         return Err("Wablas needs --base-url (your server, e.g. https://solo.wablas.com)".into());
     }

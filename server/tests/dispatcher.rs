@@ -246,16 +246,18 @@ store_test!(
     }
 );
 
-store_test!(a_timeout_is_retried_later_without_failover, |db| {
+store_test!(a_timeout_is_retried_on_the_same_account_only, |db| {
     setup(db).await;
     let fonnte = Fake::start(Kind::Fonnte).await;
     let wablas = Fake::start(Kind::Wablas).await;
-    add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 300).await;
+    let first = add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 300).await;
     add_account(db, &wablas, Kind::Wablas, 2, 600, 100, 300).await;
     fonnte.push(Behaviour::Delay(Duration::from_millis(1500)));
     let budi = user_id(db, "tek.karawang1@demo.id").await;
     let event = ingest(db, assignment(budi, "t1")).await.unwrap();
-    step(&dispatcher(db)).await;
+    let d = dispatcher(db);
+    step(&d).await;
+    let ended = now_ms();
     let row = whatsapp_row(db, event.id()).await;
     assert_eq!(row.status, "queued");
     assert!(
@@ -267,7 +269,78 @@ store_test!(a_timeout_is_retried_later_without_failover, |db| {
         wablas.received().is_empty(),
         "an unknown outcome must not be sent twice at once"
     );
+    // The backoff (at least 4 s after a first attempt) counts from the
+    // attempt's end, not from its start 300 ms earlier.
+    assert!(
+        row.next_attempt_at.unwrap() >= ended - 50 + 4_000,
+        "{:?} vs {ended}",
+        row.next_attempt_at
+    );
+
+    // Due again: the same account takes it, even though failover would
+    // start after it; the other account never sees the message.
+    make_due(db, row.id).await;
+    step(&d).await;
+    let row = whatsapp_row(db, event.id()).await;
+    assert_eq!(row.status, "sent", "{:?}", row.error);
+    assert_eq!(row.provider_account_id, Some(first));
+    assert_eq!(fonnte.received().len(), 2);
+    assert!(wablas.received().is_empty(), "no second copy via Wablas");
 });
+
+store_test!(
+    a_gateway_asking_to_wait_is_not_called_before_its_retry_after,
+    |db| {
+        setup(db).await;
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        let wablas = Fake::start(Kind::Wablas).await;
+        let first = add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
+        let second = add_account(db, &wablas, Kind::Wablas, 2, 600, 100, 2000).await;
+        fonnte.push(Behaviour::TooMany(60));
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let d = dispatcher(db);
+        let event = ingest(db, assignment(budi, "w1")).await.unwrap();
+        step(&d).await;
+        let before = now_ms();
+        // The other account takes the traffic meanwhile.
+        let row = whatsapp_row(db, event.id()).await;
+        assert_eq!(
+            (row.status.as_str(), row.provider_account_id),
+            ("sent", Some(second))
+        );
+        for i in 0..3 {
+            let e = ingest(db, assignment(budi, &format!("w2-{i}")))
+                .await
+                .unwrap();
+            step(&d).await;
+            let row = whatsapp_row(db, e.id()).await;
+            assert_eq!(row.provider_account_id, Some(second), "{i}");
+        }
+        assert_eq!(fonnte.received().len(), 1, "paused for its Retry-After");
+        // The pause is stored for the other instances: a second dispatcher
+        // on the same database holds it too.
+        let until: Option<i64> = storage::on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT paused_until FROM provider_accounts WHERE id = $1"
+        )
+        .bind(first)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        let until = until.expect("paused_until stored");
+        assert!(
+            (before + 58_000..=before + 61_000).contains(&until),
+            "{until} vs {before}"
+        );
+        let other = dispatcher(db);
+        let e = ingest(db, assignment(budi, "w3")).await.unwrap();
+        step(&other).await;
+        assert_eq!(
+            whatsapp_row(db, e.id()).await.provider_account_id,
+            Some(second)
+        );
+        assert_eq!(fonnte.received().len(), 1);
+    }
+);
 
 store_test!(
     an_account_at_its_rate_limit_postpones_without_using_an_attempt,

@@ -7,6 +7,7 @@
 
 use super::backoff;
 use super::worker::Dispatcher;
+use crate::providers::ratelimit::DEFAULT_PAUSE_MS;
 use crate::providers::{self, FailureClass, SendResult, To};
 use app::live::DeliveryChange;
 use app::time::now_ms;
@@ -68,19 +69,21 @@ impl Dispatcher {
             Ok(a) => a,
             Err(e) => {
                 let error = format!("cannot load provider accounts: {e}");
-                return retry_later(d, None, None, error, None, now);
+                return retry_later(d, None, None, error, None, now, false);
             }
         };
         match route(d, &all) {
-            Ok(route) => self.fail_over(d, &route, now).await,
+            Ok(route) => self.fail_over(d, &route).await,
             Err(outcome) => outcome,
         }
     }
 
     /// Tries the route's accounts in turn until one takes the message, one
     /// says the recipient cannot get it, or one may have sent it (a timeout:
-    /// no second account now).
-    async fn fail_over(&self, d: &Claimed, route: &Route<'_>, now: i64) -> Outcome {
+    /// no second account now, and the next attempt goes to it alone). An
+    /// account a gateway paused is passed over like one at its rate. A
+    /// retry's backoff counts from the attempt's end.
+    async fn fail_over(&self, d: &Claimed, route: &Route<'_>) -> Outcome {
         let senders = &route.senders;
         let start = d
             .provider_account_id
@@ -91,6 +94,13 @@ impl Dispatcher {
         let mut tried = 0;
         for i in 0..senders.len() {
             let account = senders[(start + i) % senders.len()];
+            if let Some(wait) = self
+                .limiter
+                .paused_for(account.id, account.paused_until, now_ms())
+            {
+                soonest_token = Some(soonest_token.map_or(wait, |s| s.min(wait)));
+                continue;
+            }
             if let Err(wait) =
                 self.limiter
                     .try_take(account.id, account.rate_limit_per_minute, Instant::now())
@@ -124,6 +134,7 @@ impl Dispatcher {
                     class,
                     error,
                     response,
+                    retry_after,
                 } => {
                     tracing::info!(
                         delivery = d.id.0,
@@ -143,11 +154,19 @@ impl Dispatcher {
                         // It may have gone out: no second account now.
                         FailureClass::Unknown => {
                             let id = Some(AccountId(account.id));
-                            return retry_later(d, Some(provider), id, error, response, now);
+                            let end = now_ms();
+                            return retry_later(d, Some(provider), id, error, response, end, true);
                         }
-                        FailureClass::Account
-                        | FailureClass::Transient
-                        | FailureClass::RateLimited => {
+                        FailureClass::RateLimited => {
+                            self.pause(account, retry_after).await;
+                            last = Some(LastError {
+                                provider: provider.to_owned(),
+                                account_id: AccountId(account.id),
+                                error,
+                                response,
+                            });
+                        }
+                        FailureClass::Account | FailureClass::Transient => {
                             last = Some(LastError {
                                 provider: provider.to_owned(),
                                 account_id: AccountId(account.id),
@@ -159,6 +178,7 @@ impl Dispatcher {
                 }
             }
         }
+        let end = now_ms();
         match last {
             Some(e) => retry_later(
                 d,
@@ -166,12 +186,38 @@ impl Dispatcher {
                 Some(e.account_id),
                 e.error,
                 e.response,
-                now,
+                end,
+                false,
             ),
             None if tried == 0 => Outcome::Postpone {
-                next_attempt_at: now + soonest_token.unwrap_or(1000) as i64,
+                next_attempt_at: end + soonest_token.unwrap_or(1000) as i64,
             },
-            None => retry_later(d, None, None, "no account could send".into(), None, now),
+            None => retry_later(
+                d,
+                None,
+                None,
+                "no account could send".into(),
+                None,
+                end,
+                false,
+            ),
+        }
+    }
+
+    /// Holds an account a gateway said is sending too much: for its
+    /// `Retry-After`, or [`DEFAULT_PAUSE_MS`] when it named no wait; here at
+    /// once, and in the database for the other instances.
+    async fn pause(&self, account: &providers::Account, retry_after: Option<Duration>) {
+        let wait = retry_after.map_or(DEFAULT_PAUSE_MS, |w| w.as_millis() as i64);
+        let until = now_ms() + wait;
+        self.limiter.pause(account.id, until);
+        tracing::info!(
+            account = account.id,
+            wait_ms = wait,
+            "provider account paused"
+        );
+        if let Err(e) = providers::accounts::pause(&self.db, account.id, until).await {
+            tracing::warn!(account = account.id, "pause not stored: {e}");
         }
     }
 
@@ -311,10 +357,17 @@ fn route<'d>(d: &Claimed, all: &'d [providers::Account]) -> Result<Route<'d>, Ou
         ));
     }
     // Borrowed from the cache: no copying of accounts per message.
-    let senders: Vec<&providers::Account> = all
+    let mut senders: Vec<&providers::Account> = all
         .iter()
-        .filter(|a| channel_is_implemented(channel, a))
+        .filter(|a| a.enabled && channel_is_implemented(channel, a))
         .collect();
+    // The last try timed out there and may have gone out: a second account
+    // would send a second copy. (If that account is gone, any may.)
+    if let Some(unconfirmed) = d.unconfirmed_account_id {
+        if senders.iter().any(|a| a.id == unconfirmed.0) {
+            senders.retain(|a| a.id == unconfirmed.0);
+        }
+    }
     if senders.is_empty() {
         return Err(failed(format!(
             "channel not configured: no enabled {} provider account",
@@ -390,6 +443,8 @@ fn failed(error: String) -> Outcome {
     }
 }
 
+/// The outcome of an attempt that may pass later; `unconfirmed`: it timed
+/// out on `account_id` and may have gone out.
 fn retry_later(
     d: &Claimed,
     provider: Option<&str>,
@@ -397,6 +452,7 @@ fn retry_later(
     error: String,
     response: Option<String>,
     now: i64,
+    unconfirmed: bool,
 ) -> Outcome {
     if d.attempts >= d.max_attempts {
         return Outcome::Failed {
@@ -412,6 +468,7 @@ fn retry_later(
         next_attempt_at: now + backoff::delay_ms(d.attempts, fastrand::f64()),
         error,
         response,
+        unconfirmed,
     }
 }
 

@@ -24,6 +24,12 @@ pub struct Account {
     pub rate_limit_per_minute: i64,
     pub price_rupiah: i64,
     pub timeout_ms: i64,
+    /// Disabled: sends nothing new, but its receipts and replies are still
+    /// taken (messages it sent before go on being delivered and read).
+    pub enabled: bool,
+    /// A gateway's "too many requests" holds it until then (ms), on every
+    /// instance (as loaded; the dispatcher also holds its own at once).
+    pub paused_until: Option<i64>,
 }
 
 impl Account {
@@ -51,15 +57,17 @@ struct Row {
     rate_limit_per_minute: i64,
     price_rupiah: i64,
     timeout_ms: i64,
+    enabled: bool,
+    paused_until: Option<i64>,
 }
 
-/// Every enabled account, in failover order.
-pub async fn load_enabled(db: &Db) -> Result<Vec<Account>, AppError> {
+/// Every account, enabled or not, in failover order.
+pub async fn load_all(db: &Db) -> Result<Vec<Account>, AppError> {
     let rows: Vec<Row> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT id, name, kind, channel, base_url, credentials, failover_order, rate_limit_per_minute,
-                price_rupiah, timeout_ms
-         FROM provider_accounts WHERE enabled = TRUE ORDER BY failover_order, id"
+                price_rupiah, timeout_ms, enabled, paused_until
+         FROM provider_accounts ORDER BY failover_order, id"
     )
     .fetch_all(pool)
     .await?
@@ -82,6 +90,8 @@ pub async fn load_enabled(db: &Db) -> Result<Vec<Account>, AppError> {
                     rate_limit_per_minute: r.rate_limit_per_minute,
                     price_rupiah: r.price_rupiah,
                     timeout_ms: r.timeout_ms,
+                    enabled: r.enabled,
+                    paused_until: r.paused_until,
                 }),
                 _ => {
                     tracing::warn!(account = r.id, kind = %r.kind, "provider account skipped: unknown kind/channel or bad credentials JSON");
@@ -90,6 +100,23 @@ pub async fn load_enabled(db: &Db) -> Result<Vec<Account>, AppError> {
             }
         })
         .collect())
+}
+
+/// Holds an account until `until` (ms) for every instance; a later pause
+/// already stored stands.
+pub async fn pause(db: &Db, id: i64, until: i64) -> Result<(), AppError> {
+    storage::on_db_write!(db, |pool| {
+        sqlx::query(
+            "UPDATE provider_accounts SET paused_until = $1
+             WHERE id = $2 AND (paused_until IS NULL OR paused_until < $1)",
+        )
+        .bind(until)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|_| ())?
+    });
+    Ok(())
 }
 
 /// Accounts, reloaded at most every `ttl`.
@@ -115,6 +142,7 @@ impl AccountCache {
         }
     }
 
+    /// Every account, the disabled ones too (see [`Account::enabled`]).
     pub async fn all(&self) -> Result<Arc<Vec<Account>>, AppError> {
         let generation = self.changed.load(std::sync::atomic::Ordering::Relaxed);
         if let Some((at, seen, accounts)) = &*self.cached.read().await {
@@ -122,12 +150,13 @@ impl AccountCache {
                 return Ok(accounts.clone());
             }
         }
-        let fresh = Arc::new(load_enabled(&self.db).await?);
+        let fresh = Arc::new(load_all(&self.db).await?);
         *self.cached.write().await = Some((Instant::now(), generation, fresh.clone()));
         Ok(fresh)
     }
 
-    /// Accounts that carry `channel` (WhatsApp groups go through WhatsApp accounts).
+    /// Enabled accounts that carry `channel` (WhatsApp groups go through
+    /// WhatsApp accounts).
     pub async fn for_channel(&self, channel: Channel) -> Result<Vec<Account>, AppError> {
         let wanted = if channel == Channel::WhatsappGroup {
             Channel::Whatsapp
@@ -138,11 +167,12 @@ impl AccountCache {
             .all()
             .await?
             .iter()
-            .filter(|a| a.channel == wanted)
+            .filter(|a| a.enabled && a.channel == wanted)
             .cloned()
             .collect())
     }
 
+    /// Any account, enabled or not (webhooks take a disabled one's receipts).
     pub async fn by_id(&self, id: i64) -> Result<Option<Account>, AppError> {
         Ok(self.all().await?.iter().find(|a| a.id == id).cloned())
     }

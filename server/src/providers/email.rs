@@ -292,6 +292,8 @@ mod tests {
             rate_limit_per_minute: 60,
             price_rupiah: 0,
             timeout_ms: 5000,
+            enabled: true,
+            paused_until: None,
         }
     }
 

@@ -58,6 +58,9 @@ pub enum SendResult {
         class: FailureClass,
         error: String,
         response: Option<String>,
+        /// How long the provider asked us to wait (`Retry-After` of a
+        /// rate-limited answer).
+        retry_after: Option<Duration>,
     },
 }
 
@@ -75,6 +78,7 @@ impl SendResult {
             class,
             error: error.into(),
             response,
+            retry_after: None,
         }
     }
 }
@@ -135,45 +139,75 @@ pub async fn send(
             )
         }
     };
-    let (status, body) = match exchange(request, account).await {
-        Ok(answer) => answer,
-        Err(failed) => return failed,
-    };
-    match account.kind {
-        ProviderKind::Fonnte => fonnte::parse(status, &body),
-        ProviderKind::Wablas => wablas::parse(status, &body),
-        ProviderKind::Woowa => woowa::parse(status, &body),
-        ProviderKind::Meta => meta::parse(status, &body),
+    exchange(request, account, |status, body| match account.kind {
+        ProviderKind::Fonnte => fonnte::parse(status, body),
+        ProviderKind::Wablas => wablas::parse(status, body),
+        ProviderKind::Woowa => woowa::parse(status, body),
+        ProviderKind::Meta => meta::parse(status, body),
         ProviderKind::Sandbox
         | ProviderKind::Smtp
         | ProviderKind::Zenziva
         | ProviderKind::Twilio
         | ProviderKind::TwilioVoice
         | ProviderKind::WebPush => unreachable!("answered above"),
-    }
+    })
+    .await
 }
 
-/// Sends a provider's request within the account's timeout and reads the
-/// answer: its HTTP status and body, or the failure as the dispatcher
-/// classifies it (a request that could not be built is the account's).
+/// Sends a provider's request within the account's timeout and `parse`s the
+/// answer (its HTTP status and body), or gives the failure as the
+/// dispatcher classifies it (a request that could not be built is the
+/// account's). A rate-limited answer keeps the wait its `Retry-After` asks.
 async fn exchange(
     request: Result<reqwest::RequestBuilder, String>,
     account: &Account,
-) -> Result<(u16, String), SendResult> {
+    parse: impl FnOnce(u16, &str) -> SendResult,
+) -> SendResult {
     let timeout = Duration::from_millis(account.timeout_ms.max(1) as u64);
-    let request = request
-        .map_err(|e| SendResult::failed(FailureClass::Account, e, None))?
-        .timeout(timeout);
-    let response = request
-        .send()
-        .await
-        .map_err(|e| classify_transport_error(&e))?;
+    let request = match request {
+        Ok(r) => r.timeout(timeout),
+        Err(e) => return SendResult::failed(FailureClass::Account, e, None),
+    };
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return classify_transport_error(&e),
+    };
     let status = response.status().as_u16();
-    let body = response
-        .text()
-        .await
-        .map_err(|e| classify_transport_error(&e))?;
-    Ok((status, body))
+    let wait = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry_after(v, chrono::Utc::now()));
+    let body = match response.text().await {
+        Ok(b) => b,
+        Err(e) => return classify_transport_error(&e),
+    };
+    match parse(status, &body) {
+        SendResult::Failed {
+            class: FailureClass::RateLimited,
+            error,
+            response,
+            ..
+        } => SendResult::Failed {
+            class: FailureClass::RateLimited,
+            error,
+            response,
+            retry_after: wait,
+        },
+        other => other,
+    }
+}
+
+/// A `Retry-After` header's wait: seconds, or an HTTP date (RFC 9110
+/// §10.2.3) counted from `now`; a date already past waits nothing.
+pub fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let ms = (at.with_timezone(&chrono::Utc) - now).num_milliseconds();
+    Some(Duration::from_millis(ms.max(0) as u64))
 }
 
 fn classify_transport_error(e: &reqwest::Error) -> SendResult {
@@ -271,6 +305,23 @@ pub fn id_string(v: Option<&serde_json::Value>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_a_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-06T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(retry_after("60", now), Some(Duration::from_secs(60)));
+        assert_eq!(
+            retry_after("Sun, 06 Dec 2026 10:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Dec 2026 09:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+    }
 
     #[test]
     fn http_statuses_without_a_verdict_are_classified() {

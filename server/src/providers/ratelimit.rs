@@ -18,9 +18,35 @@ struct Bucket {
 #[derive(Debug, Default)]
 pub struct RateLimiter {
     buckets: Mutex<HashMap<i64, Bucket>>,
+    /// Accounts a gateway told to wait, until when (ms since the epoch):
+    /// held here at once, and in the database for the other instances.
+    paused: Mutex<HashMap<i64, i64>>,
 }
 
+/// The pause after a "too many requests" that names no wait.
+pub const DEFAULT_PAUSE_MS: i64 = 30_000;
+
 impl RateLimiter {
+    /// Holds `account` until `until_ms`.
+    pub fn pause(&self, account: i64, until_ms: i64) {
+        let mut paused = self.paused.lock().expect("rate limiter poisoned");
+        let until = paused.entry(account).or_insert(until_ms);
+        *until = (*until).max(until_ms);
+    }
+
+    /// How many milliseconds `account` is still held at `now_ms`, by this
+    /// instance's pause or by `stored` (another instance's, as loaded).
+    pub fn paused_for(&self, account: i64, stored: Option<i64>, now_ms: i64) -> Option<u64> {
+        let here = self
+            .paused
+            .lock()
+            .expect("rate limiter poisoned")
+            .get(&account)
+            .copied();
+        let until = here.max(stored)?;
+        (until > now_ms).then(|| (until - now_ms) as u64)
+    }
+
     /// Takes a token for `account` if one is free; otherwise how many
     /// milliseconds until one is.
     pub fn try_take(&self, account: i64, per_minute: i64, now: Instant) -> Result<(), u64> {
@@ -62,6 +88,19 @@ mod tests {
         assert_eq!(rl.try_take(1, 60, t0 + Duration::from_millis(1000)), Ok(()));
         // Another account has its own bucket.
         assert_eq!(rl.try_take(2, 60, t0), Ok(()));
+    }
+
+    #[test]
+    fn a_pause_holds_an_account_until_its_time_and_the_later_one_wins() {
+        let rl = RateLimiter::default();
+        assert_eq!(rl.paused_for(1, None, 1_000), None);
+        rl.pause(1, 61_000);
+        rl.pause(1, 5_000); // an earlier end does not shorten it
+        assert_eq!(rl.paused_for(1, None, 1_000), Some(60_000));
+        assert_eq!(rl.paused_for(1, None, 61_000), None);
+        // Another instance's pause, as stored, holds it here too.
+        assert_eq!(rl.paused_for(2, Some(3_000), 1_000), Some(2_000));
+        assert_eq!(rl.paused_for(1, Some(90_000), 1_000), Some(89_000));
     }
 
     #[test]

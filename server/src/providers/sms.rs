@@ -42,14 +42,11 @@ pub async fn send(
             )
         }
     };
-    let (status, body) = match super::exchange(request, account).await {
-        Ok(answer) => answer,
-        Err(failed) => return failed,
-    };
-    match account.kind {
-        ProviderKind::Zenziva => zenziva_parse(status, &body),
-        _ => twilio_parse(status, &body),
-    }
+    super::exchange(request, account, |status, body| match account.kind {
+        ProviderKind::Zenziva => zenziva_parse(status, body),
+        _ => twilio_parse(status, body),
+    })
+    .await
 }
 
 fn zenziva_request(

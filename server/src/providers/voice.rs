@@ -93,10 +93,7 @@ pub async fn send(
             )
         }
     };
-    match super::exchange(request, account).await {
-        Ok((status, body)) => twilio_parse(status, &body),
-        Err(failed) => failed,
-    }
+    super::exchange(request, account, twilio_parse).await
 }
 
 fn request(

@@ -29,6 +29,8 @@ pub enum Behaviour {
     Http(u16, String),
     /// Answer only after this long (to trip the client's timeout).
     Delay(Duration),
+    /// HTTP 429 with `Retry-After` in seconds.
+    TooMany(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -205,6 +207,18 @@ async fn next(inner: &Inner) -> Behaviour {
     }
 }
 
+fn too_many(retry_after_secs: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(
+            axum::http::header::RETRY_AFTER,
+            retry_after_secs.to_string(),
+        )],
+        "Too Many Requests",
+    )
+        .into_response()
+}
+
 fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
@@ -261,6 +275,7 @@ async fn fonnte(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {
             Json(json!({"status": false, "reason": reason, "requestid": 1})).into_response()
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::TooMany(secs) => too_many(secs),
         Behaviour::Delay(_) => unreachable!(),
     }
 }
@@ -298,6 +313,7 @@ async fn wablas(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {
             Json(json!({"status": false, "message": reason})).into_response()
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::TooMany(secs) => too_many(secs),
         Behaviour::Delay(_) => unreachable!(),
     }
 }
@@ -328,6 +344,7 @@ async fn woowa(inner: &Inner, path: &str, body: &Bytes) -> Response {
         }
         Behaviour::Refuse(reason) => (StatusCode::OK, reason).into_response(),
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::TooMany(secs) => too_many(secs),
         Behaviour::Delay(_) => unreachable!(),
     }
 }
@@ -387,6 +404,7 @@ async fn handle_meta(
             meta_error(400, code, "refused by the fake")
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::TooMany(secs) => too_many(secs),
         Behaviour::Delay(_) => unreachable!(),
     }
 }
@@ -420,6 +438,7 @@ async fn zenziva(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {
         }
         Behaviour::Refuse(reason) => refuse(&reason),
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::TooMany(secs) => too_many(secs),
         Behaviour::Delay(_) => unreachable!(),
     }
 }
@@ -470,6 +489,7 @@ async fn handle_twilio_call(
             twilio_error(400, code, "refused by the fake")
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::TooMany(secs) => too_many(secs),
         Behaviour::Delay(_) => unreachable!(),
     }
 }
@@ -562,6 +582,7 @@ async fn handle_twilio(
             twilio_error(400, code, "refused by the fake")
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Behaviour::TooMany(secs) => too_many(secs),
         Behaviour::Delay(_) => unreachable!(),
     }
 }

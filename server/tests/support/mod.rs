@@ -282,6 +282,18 @@ pub async fn disable_all_accounts(db: &Db) {
     .unwrap());
 }
 
+/// Makes a queued delivery due now (its backoff passed).
+pub async fn make_due(db: &Db, id: i64) {
+    on_db_write!(db, |pool| sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = 0 WHERE id = $1"
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .unwrap());
+}
+
 /// The WhatsApp (personal) delivery of an event.
 pub async fn whatsapp_row(db: &Db, event_id: i64) -> Row {
     deliveries(db, event_id)

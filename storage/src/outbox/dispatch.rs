@@ -95,6 +95,9 @@ pub enum Outcome {
         next_attempt_at: i64,
         error: String,
         response: Option<String>,
+        /// The send timed out on `account_id`: it may have gone out, so the
+        /// next attempt goes to that account alone.
+        unconfirmed: bool,
     },
     /// Not attempted (every account was at its rate limit): the attempt is
     /// given back.
@@ -188,6 +191,7 @@ fn sent_sql(rows: usize, numbered: bool) -> String {
         "UPDATE deliveries SET status = 'sent', provider = v.column3, provider_account_id = v.column4,
              provider_message_id = v.column5, provider_ref = v.column6, provider_response = v.column7,
              cost_rupiah = cost_rupiah + v.column8, sent_at = {now_at}, error = NULL,
+             unconfirmed_account_id = NULL,
              lease_expires_at = NULL, locked_by = NULL, updated_at = {now_at}
          FROM (VALUES {values}) AS v
          WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'sending'
@@ -244,11 +248,11 @@ fn other_update<'a>(
     let int = |v: i64| Val::Int(Some(v));
     Some(match outcome {
         Outcome::Sent { .. } => return None,
-        Outcome::Retry { provider, account_id, next_attempt_at, error, response } => (
+        Outcome::Retry { provider, account_id, next_attempt_at, error, response, unconfirmed } => (
             "UPDATE deliveries SET status = 'queued', provider = COALESCE($3, provider),
                  provider_account_id = COALESCE($4, provider_account_id), next_attempt_at = $5,
                  error = $6, provider_response = $7, lease_expires_at = NULL, locked_by = NULL,
-                 updated_at = $8
+                 updated_at = $8, unconfirmed_account_id = $9
              WHERE id = $1 AND attempts = $2 AND status = 'sending'",
             vec![
                 int(id),
@@ -259,6 +263,7 @@ fn other_update<'a>(
                 Val::Text(Some(error)),
                 Val::Text(response.as_deref()),
                 int(now),
+                Val::Int(account_id.filter(|_| *unconfirmed).map(|a| a.0)),
             ],
             Some(DeliveryStatus::Queued),
         ),
@@ -273,7 +278,7 @@ fn other_update<'a>(
             "UPDATE deliveries SET status = 'failed', provider = COALESCE($3, provider),
                  provider_account_id = COALESCE($4, provider_account_id), error = $5,
                  provider_response = $6, failed_at = $7, lease_expires_at = NULL, locked_by = NULL,
-                 updated_at = $7
+                 updated_at = $7, unconfirmed_account_id = NULL
              WHERE id = $1 AND attempts = $2 AND status = 'sending'",
             vec![
                 int(id),

@@ -195,6 +195,9 @@ pub struct Claimed {
     /// The account of the previous attempt: failover starts after it.
     pub provider_account_id: Option<AccountId>,
     pub created_at: i64,
+    /// The previous attempt timed out on this account, so the message may
+    /// have gone out: this attempt goes to it alone.
+    pub unconfirmed_account_id: Option<AccountId>,
 }
 
 impl Claimed {
@@ -214,13 +217,14 @@ impl Claimed {
             max_attempts: row.req_int(8)?,
             provider_account_id: row.int(9)?.map(AccountId),
             created_at: row.req_int(10)?,
+            unconfirmed_account_id: row.int(11)?.map(AccountId),
         })
     }
 }
 
 /// The columns of [`Claimed`].
 pub const CLAIM_COLUMNS: &str =
-    "id, priority, channel, recipient, subject, message, user_id, attempts, max_attempts, provider_account_id, created_at";
+    "id, priority, channel, recipient, subject, message, user_id, attempts, max_attempts, provider_account_id, created_at, unconfirmed_account_id";
 
 /// Deliveries written as already claimed by a dispatcher with free workers
 /// (status `sending`, the first attempt counted, leased to `worker` until
