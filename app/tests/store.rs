@@ -1136,9 +1136,10 @@ store_test!(
         )
         .await
         .unwrap();
-        let list = store::list(db).await.unwrap();
+        let list = store::list(db, 1).await.unwrap();
         let view = list.iter().find(|a| a.id == id).unwrap();
         assert_eq!(view.credentials_set, ["token", "webhook_token"]);
+        assert_eq!(view.paused_until, None);
         assert_eq!(view.channel, domain::Channel::Whatsapp);
         let shown = serde_json::to_string(&list).unwrap();
         assert!(

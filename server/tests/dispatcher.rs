@@ -331,6 +331,12 @@ store_test!(
             (before + 58_000..=before + 61_000).contains(&until),
             "{until} vs {before}"
         );
+        // The providers page shows it while it holds.
+        let shown = app::providers::store::list(db, now_ms()).await.unwrap();
+        let paused = |id| shown.iter().find(|a| a.id == id).unwrap().paused_until;
+        assert_eq!((paused(first), paused(second)), (Some(until), None));
+        let later = app::providers::store::list(db, until + 1).await.unwrap();
+        assert!(later.iter().all(|a| a.paused_until.is_none()));
         let other = dispatcher(db);
         let e = ingest(db, assignment(budi, "w3")).await.unwrap();
         step(&other).await;

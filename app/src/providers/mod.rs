@@ -29,6 +29,8 @@ pub struct ProviderView {
     pub timeout_ms: i64,
     /// Names of the credential fields that hold a value.
     pub credentials_set: Vec<String>,
+    /// Held by a gateway's "too many requests" until then (ms), if it still is.
+    pub paused_until: Option<i64>,
 }
 
 /// The account form (create when `id` is `None`).
@@ -334,7 +336,7 @@ impl ChannelTest {
 #[server(endpoint = "providers/list")]
 pub async fn list_providers() -> Result<Vec<ProviderView>, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Providers)?;
-    store::list(&state.db).await
+    store::list(&state.db, crate::time::now_ms()).await
 }
 
 /// Creates or updates an account; answers its id.

@@ -76,7 +76,14 @@ fn AccountTable(list: Vec<ProviderView>, form: RwSignal<ProviderForm>) -> impl I
                             <td>{a.name.clone()}</td><td>{a.kind.clone()}</td><td>{channel_label(a.channel)}</td>
                             <td>{a.failover_order}</td><td>{a.rate_limit_per_minute}</td><td>{format!("Rp {}", a.price_rupiah)}</td>
                             <td class="muted">{set}</td>
-                            <td>{if a.enabled { tr("ya", "yes") } else { tr("tidak", "no") }}</td>
+                            <td>
+                                {if a.enabled { tr("ya", "yes") } else { tr("tidak", "no") }}
+                                {a.paused_until.map(|until| view! {
+                                    <span class="muted" data-testid="paused">
+                                        {fill(tr(" · dijeda penyedia s.d. {} WIB", " · paused by the provider until {} WIB"), &[&crate::time::format_wib(until)])}
+                                    </span>
+                                })}
+                            </td>
                             <td><button type="button" on:click=move |_| form.set(edit.clone())>{tr("Ubah", "Edit")}</button></td>
                         </tr>
                     }

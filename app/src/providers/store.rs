@@ -24,13 +24,15 @@ struct Row {
     rate_limit_per_minute: i64,
     price_rupiah: i64,
     timeout_ms: i64,
+    paused_until: Option<i64>,
 }
 
-/// Every account, in failover order per channel.
-pub async fn list(db: &Db) -> Result<Vec<ProviderView>, AppError> {
+/// Every account, in failover order per channel; a pause shown while it
+/// holds at `now`.
+pub async fn list(db: &Db, now: i64) -> Result<Vec<ProviderView>, AppError> {
     let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(
         "SELECT id, name, kind, channel, base_url, credentials, enabled, failover_order,
-                rate_limit_per_minute, price_rupiah, timeout_ms
+                rate_limit_per_minute, price_rupiah, timeout_ms, paused_until
          FROM provider_accounts ORDER BY channel, failover_order, id"
     )
     .fetch_all(pool)
@@ -49,6 +51,7 @@ pub async fn list(db: &Db) -> Result<Vec<ProviderView>, AppError> {
             rate_limit_per_minute: r.rate_limit_per_minute,
             price_rupiah: r.price_rupiah,
             timeout_ms: r.timeout_ms,
+            paused_until: r.paused_until.filter(|&until| until > now),
         })
         .collect())
 }
