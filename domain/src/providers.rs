@@ -232,6 +232,20 @@ impl ProviderKind {
         matches!(self, ProviderKind::Wablas | ProviderKind::Smtp)
     }
 
+    /// Whether its accounts can post to the WhatsApp group chats of the
+    /// master data (`1203…@g.us`, the linked-phone gateways' ids). Meta's
+    /// Cloud API cannot: its groups are its own, made through its Groups
+    /// API, and it answers code 100 for these ids.
+    pub fn reaches_gateway_groups(self) -> bool {
+        matches!(
+            self,
+            ProviderKind::Fonnte
+                | ProviderKind::Wablas
+                | ProviderKind::Woowa
+                | ProviderKind::Sandbox
+        )
+    }
+
     /// A base URL as the product joins paths to it: no spaces or trailing
     /// slash, and for Wablas without the `/api` (or `/api/v2`) its own
     /// documentation writes after the server (`https://{server}.wablas.com/api`),

@@ -369,10 +369,19 @@ fn route<'d>(d: &Claimed, all: &'d [providers::Account]) -> Result<Route<'d>, Ou
         }
     }
     if senders.is_empty() {
-        return Err(failed(format!(
-            "channel not configured: no enabled {} provider account",
-            channel.as_str()
-        )));
+        let whatsapp = all
+            .iter()
+            .any(|a| a.enabled && a.channel == Channel::Whatsapp);
+        return Err(failed(if channel == Channel::WhatsappGroup && whatsapp {
+            "channel not configured: no enabled WhatsApp account can post to groups \
+             (Meta's Cloud API cannot; add a Fonnte, Wablas or Woowa account)"
+                .into()
+        } else {
+            format!(
+                "channel not configured: no enabled {} provider account",
+                channel.as_str()
+            )
+        }));
     }
     let phone = || {
         PhoneE164::parse(&d.recipient).map_err(|e| failed(format!("invalid recipient number: {e}")))
@@ -413,7 +422,12 @@ pub fn push_message_id(delivery: i64) -> String {
 fn channel_is_implemented(channel: Channel, account: &providers::Account) -> bool {
     match channel {
         Channel::Push => account.channel == Channel::Push,
-        Channel::Whatsapp | Channel::WhatsappGroup => account.channel == Channel::Whatsapp,
+        Channel::Whatsapp => account.channel == Channel::Whatsapp,
+        // Only some kinds can post to a group chat: the others are passed
+        // over, so failover reaches one that can.
+        Channel::WhatsappGroup => {
+            account.channel == Channel::Whatsapp && account.kind.reaches_gateway_groups()
+        }
         Channel::Email => {
             account.channel == Channel::Email && account.kind == providers::ProviderKind::Smtp
         }

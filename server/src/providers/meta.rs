@@ -24,13 +24,14 @@ pub fn request(
         .as_deref()
         .ok_or("Meta account has no phone_number_id")?;
     let version = c.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION);
-    let (recipient_type, to) = match to {
-        To::Phone(p) => ("individual", p.digits().to_owned()),
-        To::Group(g) => ("group", g.to_owned()),
+    let to = match to {
+        To::Phone(p) => p.digits().to_owned(),
+        // Routing passes Meta over for groups (`reaches_gateway_groups`).
+        To::Group(_) => return Err("Meta cannot post to a gateway's group chat".into()),
     };
     let body = json!({
         "messaging_product": "whatsapp",
-        "recipient_type": recipient_type,
+        "recipient_type": "individual",
         "to": to,
         "type": "text",
         "text": {"preview_url": false, "body": text},
