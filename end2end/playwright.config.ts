@@ -39,6 +39,8 @@ export default defineConfig({
       BIND_ADDR: `127.0.0.1:${port}`,
       RUST_LOG: "warn",
       ANALYTICS_REFRESH_MS: "500",
+      // The push service fake (below) listens on plain HTTP on loopback.
+      PUSH_ALLOW_LOOPBACK: "1",
     },
   },
   // The web push service fake (tools/src/bin/pushfake.rs, built by the

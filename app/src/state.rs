@@ -26,6 +26,8 @@ pub struct AppState {
     pub providers_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The VAPID key browsers subscribe to push with (its public half).
     pub vapid: crate::push::vapid::VapidKey,
+    /// Push endpoints may be plain HTTP on this machine (tests only).
+    pub push_loopback: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {

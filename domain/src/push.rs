@@ -5,6 +5,7 @@
 
 use crate::kinds::Priority;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// What the service worker gets (JSON, encrypted on the way) and shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,37 +73,113 @@ pub fn ttl_seconds(priority: Priority) -> u32 {
     }
 }
 
-/// Why a browser's push endpoint is not accepted. Browsers' push services are
-/// HTTPS; plain HTTP is allowed on loopback only, where a development push
-/// service or the tests' fake runs.
-pub fn endpoint_problem(endpoint: &str) -> Option<&'static str> {
+/// Why a browser's push endpoint is not accepted. Any signed-in person
+/// registers one and the server then calls it, so it must name a public
+/// push service: `https`, no user part, and no private, loopback,
+/// link-local, shared or metadata address or internal name (the server
+/// checks the addresses a name resolves to again on every connection).
+/// `loopback_allowed` (a development or test switch) admits plain HTTP to
+/// this machine, where the tests' push service fake runs.
+pub fn endpoint_problem(endpoint: &str, loopback_allowed: bool) -> Option<&'static str> {
     const MAX: usize = 1024;
     if endpoint.len() > MAX {
         return Some("push endpoint is too long");
     }
-    let rest = if let Some(rest) = endpoint.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = endpoint.strip_prefix("http://") {
-        let loopback = ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| {
-            rest.strip_prefix(h)
-                .is_some_and(|after| after.is_empty() || after.starts_with([':', '/']))
-        });
-        if !loopback {
-            return Some("push endpoint must be https");
-        }
-        rest
-    } else {
-        return Some("push endpoint must be an https URL");
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty()
-        || endpoint
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
+    if endpoint
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
     {
         return Some("push endpoint is not a URL");
     }
-    None
+    let (https, rest) = if let Some(rest) = endpoint.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = endpoint.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Some("push endpoint must be an https URL");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains(['@', '\\']) {
+        return Some("push endpoint must not carry a user or password");
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, port)) if port.is_empty() || port.starts_with(':') => h,
+            _ => return Some("push endpoint is not a URL"),
+        },
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    if host.is_empty() {
+        return Some("push endpoint is not a URL");
+    }
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let loopback = match host.parse::<IpAddr>() {
+        Ok(ip) if ip.is_loopback() => true,
+        Ok(ip) if !is_public_ip(ip) => return Some("push endpoint must be a public address"),
+        Ok(_) => false,
+        Err(_) if host == "localhost" || host.ends_with(".localhost") => true,
+        Err(_) if internal_name(&host) => return Some("push endpoint must be a public address"),
+        Err(_) => false,
+    };
+    match (loopback, https) {
+        (true, _) if loopback_allowed => None,
+        (true, _) => Some("push endpoint must be a public address"),
+        (false, false) => Some("push endpoint must be https"),
+        (false, true) => None,
+    }
+}
+
+/// Names that only resolve inside a network: no dot, or a suffix reserved
+/// for local use (cloud metadata services live under `.internal`).
+fn internal_name(host: &str) -> bool {
+    !host.contains('.')
+        || [
+            ".internal",
+            ".local",
+            ".lan",
+            ".home.arpa",
+            ".intranet",
+            ".corp",
+        ]
+        .iter()
+        .any(|suffix| host.ends_with(suffix))
+}
+
+/// Whether `ip` is an address on the public internet: not private,
+/// loopback, link-local (cloud metadata, 169.254.169.254), shared (CGNAT),
+/// unspecified, documentation, benchmarking, multicast or reserved, nor an
+/// IPv6 form of one of those (mapped, unique-local, link-local).
+pub fn is_public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_ip(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8
+                || first == 0x0064 && v6.segments()[1] == 0xff9b)
+        }
+    }
 }
 
 /// A device's name in the list of subscriptions, from its browser's
@@ -176,26 +253,56 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_must_be_https_except_on_loopback() {
+    fn endpoints_must_be_public_https_and_loopback_only_under_the_switch() {
+        let ok = |e| endpoint_problem(e, false);
+        assert_eq!(ok("https://fcm.googleapis.com/fcm/send/abc:def"), None);
         assert_eq!(
-            endpoint_problem("https://fcm.googleapis.com/fcm/send/abc:def"),
+            ok("https://updates.push.services.mozilla.com/wpush/v2/x"),
             None
         );
-        assert_eq!(endpoint_problem("http://127.0.0.1:3011/push/1"), None);
-        assert_eq!(endpoint_problem("http://localhost/push/1"), None);
-        assert_eq!(endpoint_problem("http://[::1]:9/push/1"), None);
+        assert_eq!(ok("https://8.8.8.8/x"), None);
+        // The test switch: plain HTTP to this machine's push fake.
+        for e in [
+            "http://127.0.0.1:3011/push/1",
+            "http://localhost/push/1",
+            "http://[::1]:9/push/1",
+        ] {
+            assert_eq!(endpoint_problem(e, true), None, "{e}");
+            assert!(ok(e).is_some(), "{e}: loopback without the switch");
+        }
+        // Requests the server must never make for a user.
+        for e in [
+            "http://127.0.0.1:@10.0.0.5:8080/x",
+            "https://user:pw@push.example.com/x",
+            "https://10.0.0.5/x",
+            "https://172.16.3.4/x",
+            "https://192.168.1.1/x",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://100.64.0.1/x",
+            "https://[fd00::1]/x",
+            "https://[fe80::1]/x",
+            "https://[::ffff:10.0.0.5]/x",
+            "https://0.0.0.0/x",
+            "https://metadata.google.internal/computeMetadata/v1/",
+            "https://intranet/x",
+            "https://printer.local/x",
+            "http://push.example.com/x",
+            "http://127.0.0.1.evil.test/x",
+            "ftp://x",
+            "https://",
+            "https://a b",
+        ] {
+            assert!(ok(e).is_some(), "{e} accepted");
+            assert!(
+                endpoint_problem(e, true).is_some(),
+                "{e} accepted under the switch"
+            );
+        }
         assert_eq!(
-            endpoint_problem("http://push.example.com/x"),
-            Some("push endpoint must be https")
+            endpoint_problem("http://127.0.0.1:@10.0.0.5:8080/x", true),
+            Some("push endpoint must not carry a user or password")
         );
-        assert_eq!(
-            endpoint_problem("http://127.0.0.1.evil.test/x"),
-            Some("push endpoint must be https")
-        );
-        assert!(endpoint_problem("ftp://x").is_some());
-        assert!(endpoint_problem("https://").is_some());
-        assert!(endpoint_problem("https://a b").is_some());
-        assert!(endpoint_problem(&format!("https://x.test/{}", "a".repeat(1100))).is_some());
+        assert!(ok(&format!("https://x.test/{}", "a".repeat(1100))).is_some());
     }
 
     #[test]

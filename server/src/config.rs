@@ -29,6 +29,9 @@ pub struct Config {
     /// High/critical WhatsApp not delivered after this many seconds also goes
     /// as SMS (`SMS_FALLBACK_AFTER_SECS`, default 600).
     pub sms_fallback_after_secs: i64,
+    /// `PUSH_ALLOW_LOOPBACK=1`: web push may call plain-HTTP endpoints on
+    /// this machine (development and browser tests; off in production).
+    pub push_loopback: bool,
 }
 
 // Written by hand so the admin password can never end up in a log line.
@@ -50,6 +53,7 @@ impl std::fmt::Debug for Config {
             .field("analytics_refresh_ms", &self.analytics_refresh_ms)
             .field("public_url", &self.public_url)
             .field("sms_fallback_after_secs", &self.sms_fallback_after_secs)
+            .field("push_loopback", &self.push_loopback)
             .finish()
     }
 }
@@ -112,6 +116,7 @@ impl Config {
             database_url,
             max_db_connections,
             demo_data: flag("DEMO_DATA"),
+            push_loopback: flag("PUSH_ALLOW_LOOPBACK"),
             secure_cookies: flag("SECURE_COOKIES"),
             admin_email: std::env::var("ADMIN_EMAIL")
                 .unwrap_or_else(|_| "admin@localhost".to_owned()),

@@ -134,6 +134,10 @@ pub struct StartOptions {
     pub analytics_refresh: Option<Duration>,
     /// Where the app is reached from outside: emails link to its settings.
     pub public_url: String,
+    /// Push endpoints may be plain HTTP on this machine (`PUSH_ALLOW_LOOPBACK`:
+    /// development and tests only; never in production, where a user could
+    /// make the server call its own local services).
+    pub push_loopback: bool,
 }
 
 /// Binds `listener` and serves the pages, the API and the webhooks, with the
@@ -172,6 +176,7 @@ pub async fn start(
         .dispatcher
         .map(|cfg| DispatcherConfig {
             public_url: options.public_url.clone(),
+            push_loopback: options.push_loopback,
             ..cfg
         })
         .map(|cfg| {
@@ -193,6 +198,7 @@ pub async fn start(
         feed: feed.clone(),
         providers_changed: accounts.changed.clone(),
         vapid,
+        push_loopback: options.push_loopback,
     };
     let ingest = Arc::new(ingest::Ingest {
         db: db.clone(),

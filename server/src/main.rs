@@ -211,6 +211,7 @@ async fn run() -> Result<(), String> {
             analytics_refresh: (config.analytics_refresh_ms > 0)
                 .then(|| std::time::Duration::from_millis(config.analytics_refresh_ms)),
             public_url: config.public_url.clone(),
+            push_loopback: config.push_loopback,
         },
     )
     .await?;

@@ -39,7 +39,7 @@ async fn vapid_public(db: &Db) -> String {
 async fn device(db: &Db, fake: &PushService, user: i64, label: &str) -> String {
     let sub: BrowserSubscription =
         serde_json::from_value(fake.subscribe(&vapid_public(db).await)).unwrap();
-    let valid = sub.check().unwrap();
+    let valid = sub.check(true).unwrap();
     match push_store::subscribe(db, user, &valid, label, app::time::now_ms())
         .await
         .unwrap()
@@ -287,9 +287,15 @@ store_test!(
         ))
         .unwrap();
         let andi = user_id(db, "tek.bekasi1@demo.id").await;
-        push_store::subscribe(db, andi, &stranger.check().unwrap(), "Chrome di Linux", 1)
-            .await
-            .unwrap();
+        push_store::subscribe(
+            db,
+            andi,
+            &stranger.check(true).unwrap(),
+            "Chrome di Linux",
+            1,
+        )
+        .await
+        .unwrap();
         let event = event_id(db, status_change(andi, "push-foreign")).await;
         step(&d).await;
         let row = push_row(db, event).await;
@@ -381,6 +387,25 @@ store_test!(
         http_endpoint["endpoint"] = json!("http://push.example.com/x");
         let answer = subscribe(http_endpoint, budi_session.clone()).await;
         assert!(answer.text().await.unwrap().contains("https"));
+        // A technician cannot make the server call inside its network:
+        // private, metadata and internal addresses, a user part hiding the
+        // real host, internal names.
+        for inside in [
+            "http://127.0.0.1:@10.0.0.5:8080/x",
+            "https://10.0.0.5/x",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://[::ffff:192.168.1.1]/x",
+            "https://metadata.google.internal/computeMetadata/v1/",
+        ] {
+            let mut sub = good.clone();
+            sub["endpoint"] = json!(inside);
+            let answer = subscribe(sub, budi_session.clone()).await;
+            assert_eq!(
+                answer.status(),
+                reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+                "{inside}"
+            );
+        }
         let answer = subscribe(good.clone(), budi_session.clone()).await;
         assert!(
             answer.status().is_success(),

@@ -62,11 +62,11 @@ impl BrowserSubscription {
     /// The subscription as stored, if its endpoint and keys are usable: the
     /// endpoint a push service (`domain::push::endpoint_problem`), `p256dh`
     /// a P-256 point and `auth` 16 bytes, both base64url as browsers give them.
-    pub fn check(&self) -> Result<store::Subscription, AppError> {
+    pub fn check(&self, loopback_allowed: bool) -> Result<store::Subscription, AppError> {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         use base64::Engine;
         let endpoint = self.endpoint.trim();
-        if let Some(problem) = domain::push::endpoint_problem(endpoint) {
+        if let Some(problem) = domain::push::endpoint_problem(endpoint, loopback_allowed) {
             // The browser's own subscription, not typed by anyone.
             return Err(AppError::invalid("endpoint", Words::same(problem)));
         }
@@ -111,7 +111,7 @@ pub async fn push_status() -> Result<PushOverview, AppError> {
 #[server(endpoint = "push/subscribe", input = leptos::server_fn::codec::Json)]
 pub async fn push_subscribe(subscription: BrowserSubscription) -> Result<i64, AppError> {
     let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
-    let valid = subscription.check()?;
+    let valid = subscription.check(state.push_loopback)?;
     let agent = use_context::<http::request::Parts>()
         .and_then(|p| p.headers.get(http::header::USER_AGENT).cloned())
         .and_then(|v| v.to_str().ok().map(str::to_owned))

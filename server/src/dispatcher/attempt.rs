@@ -311,8 +311,9 @@ impl Dispatcher {
             urgency: domain::push::urgency(priority),
             timeout: Duration::from_millis(account.timeout_ms.max(1) as u64),
             now_s: now_ms() / 1000,
+            loopback_allowed: self.config.push_loopback,
         };
-        let pushed = providers::webpush::send(&self.http, &subs, &payload, &options).await;
+        let pushed = providers::webpush::send(&self.push_http, &subs, &payload, &options).await;
         if let Err(e) = app::push::store::record(&self.db, &pushed.answers, now_ms()).await {
             tracing::error!(delivery = d.id.0, "recording push answers failed: {e}");
         }

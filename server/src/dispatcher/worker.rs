@@ -32,6 +32,9 @@ pub struct DispatcherConfig {
     pub public_url: String,
     /// When WhatsApp falls back to SMS.
     pub sms_fallback: FallbackConfig,
+    /// Web push may call plain-HTTP endpoints on this machine
+    /// (`PUSH_ALLOW_LOOPBACK`: development and the tests' push fake only).
+    pub push_loopback: bool,
 }
 
 /// The address `cargo leptos watch` and `scripts/run.sh` serve on.
@@ -47,6 +50,7 @@ impl Default for DispatcherConfig {
             write_batch: 512,
             public_url: DEFAULT_PUBLIC_URL.to_owned(),
             sms_fallback: FallbackConfig::default(),
+            push_loopback: false,
         }
     }
 }
@@ -57,6 +61,8 @@ pub struct Dispatcher {
     pub db: Db,
     pub accounts: Arc<AccountCache>,
     pub http: reqwest::Client,
+    /// For push services only (see `providers::webpush::client`).
+    pub(super) push_http: reqwest::Client,
     pub limiter: Arc<RateLimiter>,
     /// SMTP connections kept open per account.
     pub(super) mailers: Arc<providers::email::Mailers>,
@@ -149,11 +155,15 @@ impl Handoff {
 
 impl Dispatcher {
     pub fn new(db: Db, wake: Arc<Notify>, feed: Feed, config: DispatcherConfig) -> Self {
+        // Providers' own APIs: a redirect is an answer to classify, not
+        // an address to call with the account's credentials.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(config.concurrency)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .expect("HTTP client");
+        let push_http = providers::webpush::client(config.push_loopback, config.concurrency);
         let mut id = [0u8; 6];
         let _ = getrandom::fill(&mut id);
         let (hand, handed) = mpsc::unbounded_channel();
@@ -164,6 +174,7 @@ impl Dispatcher {
             accounts: Arc::new(AccountCache::new(db.clone(), Duration::from_secs(5))),
             db,
             http,
+            push_http,
             limiter: Arc::new(RateLimiter::default()),
             mailers: Arc::default(),
             wake,

@@ -9,7 +9,7 @@
 //! deleted; 429 and 5xx are worth a retry; 400, 403 (a VAPID key the
 //! subscription was not made with) and 413 are not.
 
-use super::{clip, FailureClass, SendResult};
+use super::{FailureClass, SendResult};
 use app::push::store::{DeviceAnswer, Subscription};
 use app::push::vapid::VapidKey;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -37,6 +37,59 @@ pub struct PushOptions<'a> {
     pub urgency: &'static str,
     pub timeout: Duration,
     pub now_s: i64,
+    /// The tests' switch: plain HTTP to this machine's push fake.
+    pub loopback_allowed: bool,
+}
+
+/// The client push services are called with. The endpoints are whatever
+/// signed-in people registered, so it follows no redirects and connects
+/// only to public addresses: a name is resolved here and its private,
+/// loopback and link-local addresses dropped, on every new connection (a
+/// name that resolved to a public address once may not the next time).
+/// `loopback_allowed` is the tests' and development's switch
+/// (`PUSH_ALLOW_LOOPBACK`).
+pub fn client(loopback_allowed: bool, concurrency: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(PublicOnly { loopback_allowed }))
+        .pool_max_idle_per_host(concurrency)
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .expect("HTTP client")
+}
+
+/// A resolver that keeps the public addresses of a name (see [`client`]).
+struct PublicOnly {
+    loopback_allowed: bool,
+}
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let loopback_allowed = self.loopback_allowed;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let kept = public_addresses(found, loopback_allowed);
+            if kept.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The addresses a push endpoint's name may be connected to.
+fn public_addresses(
+    found: Vec<std::net::SocketAddr>,
+    loopback_allowed: bool,
+) -> Vec<std::net::SocketAddr> {
+    found
+        .into_iter()
+        .filter(|a| {
+            domain::push::is_public_ip(a.ip()) || (loopback_allowed && a.ip().is_loopback())
+        })
+        .collect()
 }
 
 /// A VAPID token lives this long (RFC 8292 allows up to 24 hours).
@@ -49,6 +102,11 @@ pub fn request(
     payload: &[u8],
     o: &PushOptions<'_>,
 ) -> Result<reqwest::RequestBuilder, String> {
+    // Checked again here: a subscription stored before the rules were
+    // this strict is not called.
+    if let Some(problem) = domain::push::endpoint_problem(&sub.endpoint, o.loopback_allowed) {
+        return Err(problem.to_owned());
+    }
     let url = reqwest::Url::parse(&sub.endpoint).map_err(|e| format!("bad endpoint: {e}"))?;
     let public = URL_SAFE_NO_PAD
         .decode(&sub.p256dh)
@@ -79,21 +137,24 @@ pub fn request(
         .body(body))
 }
 
-/// What one push service's answer means for that subscription.
-pub fn classify(status: u16, body: &str) -> (DeviceAnswer, Option<FailureClass>) {
+/// What one push service's answer means for that subscription. Only the
+/// status is kept: the body comes from an address a user chose, and the
+/// device list shows the failure back to them.
+pub fn classify(status: u16) -> (DeviceAnswer, Option<FailureClass>) {
     match status {
         200..=299 => (DeviceAnswer::Accepted, None),
         404 | 410 => (DeviceAnswer::Gone, Some(FailureClass::Recipient)),
         429 => (
-            DeviceAnswer::Failed(format!("HTTP 429: {}", clip(body))),
+            DeviceAnswer::Failed("HTTP 429".into()),
             Some(FailureClass::RateLimited),
         ),
         500..=599 => (
-            DeviceAnswer::Failed(format!("HTTP {status}: {}", clip(body))),
+            DeviceAnswer::Failed(format!("HTTP {status}")),
             Some(FailureClass::Transient),
         ),
+        // A redirect is not followed: the endpoint is not a push service.
         _ => (
-            DeviceAnswer::Failed(format!("HTTP {status}: {}", clip(body))),
+            DeviceAnswer::Failed(format!("HTTP {status}")),
             Some(FailureClass::Recipient),
         ),
     }
@@ -140,8 +201,7 @@ pub async fn send(
                     .get("location")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                let body = response.text().await.unwrap_or_default();
-                let (answer, class) = classify(status, &body);
+                let (answer, class) = classify(status);
                 (sub.id, answer, class, location)
             }
             Err(e) => {
@@ -232,15 +292,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn push_service_answers_are_classified() {
-        assert_eq!(classify(201, "").0, DeviceAnswer::Accepted);
-        assert_eq!(classify(410, "").0, DeviceAnswer::Gone);
-        assert_eq!(classify(404, "").0, DeviceAnswer::Gone);
-        assert_eq!(classify(429, "").1, Some(FailureClass::RateLimited));
-        assert_eq!(classify(503, "").1, Some(FailureClass::Transient));
-        assert_eq!(classify(413, "too big").1, Some(FailureClass::Recipient));
-        assert!(
-            matches!(classify(403, "key mismatch").0, DeviceAnswer::Failed(e) if e.contains("403"))
+    fn only_public_addresses_of_a_name_are_connected_to() {
+        let a = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        let found = vec![
+            a("10.0.0.5:443"),
+            a("169.254.169.254:443"),
+            a("127.0.0.1:443"),
+            a("142.250.4.95:443"),
+            a("[fd00::1]:443"),
+        ];
+        assert_eq!(
+            public_addresses(found.clone(), false),
+            [a("142.250.4.95:443")]
         );
+        assert_eq!(
+            public_addresses(found, true),
+            [a("127.0.0.1:443"), a("142.250.4.95:443")]
+        );
+        assert!(public_addresses(vec![a("192.168.1.1:443")], false).is_empty());
+    }
+
+    #[test]
+    fn push_service_answers_are_classified() {
+        assert_eq!(classify(201).0, DeviceAnswer::Accepted);
+        assert_eq!(classify(410).0, DeviceAnswer::Gone);
+        assert_eq!(classify(404).0, DeviceAnswer::Gone);
+        assert_eq!(classify(429).1, Some(FailureClass::RateLimited));
+        assert_eq!(classify(503).1, Some(FailureClass::Transient));
+        assert_eq!(classify(413).1, Some(FailureClass::Recipient));
+        assert!(matches!(classify(403).0, DeviceAnswer::Failed(e) if e.contains("403")));
     }
 }

@@ -25,6 +25,8 @@ pub async fn start_on_loopback(
         dispatcher,
         analytics_refresh: None,
         public_url: crate::dispatcher::worker::DEFAULT_PUBLIC_URL.to_owned(),
+        // The tests' push service fake listens on loopback.
+        push_loopback: true,
     };
     crate::start(db, listener, options).await
 }

@@ -159,7 +159,11 @@ pub fn dispatcher(db: &Db) -> Dispatcher {
         db.clone(),
         Arc::new(Notify::new()),
         storage::feed::Feed::new(),
-        DispatcherConfig::default(),
+        DispatcherConfig {
+            // The push service fake listens on loopback.
+            push_loopback: true,
+            ..DispatcherConfig::default()
+        },
     )
 }
 
