@@ -48,6 +48,8 @@ pub enum AppError {
     NotFound(Missing),
     Validation(Vec<FieldError>),
     Conflict(Clash),
+    /// Too many failed sign-ins: try again in this many seconds.
+    TooManyAttempts(u64),
     /// The storage cannot take the work right now (disk refusing writes,
     /// database down): nothing was saved; the same request may pass in a
     /// few seconds. The reference logged with the failure.
@@ -84,6 +86,13 @@ impl AppError {
                 tr("Email atau kata sandi salah.", "Wrong email or password.").into()
             }
             AppError::Forbidden(roles) => roles_message(roles, locale),
+            AppError::TooManyAttempts(secs) => fill(
+                tr(
+                    "Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {} detik.",
+                    "Too many failed sign-in attempts. Try again in {} seconds.",
+                ),
+                &[secs],
+            ),
             AppError::NotFound(what) => what.message(locale),
             AppError::Validation(errors) => fill(
                 tr("Periksa isian: {}", "Check the form: {}"),
@@ -126,6 +135,7 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
             AppError::Validation(_) => 422,
+            AppError::TooManyAttempts(_) => 429,
             AppError::Unavailable(_) => 503,
             AppError::Internal(_) | AppError::Transport(_) => 500,
         }
@@ -194,11 +204,13 @@ mod server {
         if let Ok(status) = StatusCode::from_u16(e.status()) {
             response.set_status(status);
         }
-        if matches!(e, AppError::Unavailable(_)) {
-            response.insert_header(
-                header::RETRY_AFTER,
-                HeaderValue::from(storage::error::RETRY_AFTER_SECS),
-            );
+        let retry_after = match e {
+            AppError::Unavailable(_) => Some(u64::from(storage::error::RETRY_AFTER_SECS)),
+            AppError::TooManyAttempts(secs) => Some(*secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response.insert_header(header::RETRY_AFTER, HeaderValue::from(secs));
         }
     }
 

@@ -17,10 +17,10 @@ use tokio_util::task::TaskTracker;
 pub async fn serve(listener: TcpListener, router: Router, stop: CancellationToken) {
     let connections = TaskTracker::new();
     loop {
-        let tcp = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             _ = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok(accepted) => accepted,
                 // That one connection failed before it was accepted.
                 Err(e) if matches!(
                     e.kind(),
@@ -41,7 +41,15 @@ pub async fn serve(listener: TcpListener, router: Router, stop: CancellationToke
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("TCP_NODELAY: {e}");
         }
-        let service = TowerToHyperService::new(router.clone());
+        // Each request knows its client's address (sign-in back-off).
+        let client = app::auth::throttle::ClientAddr(peer.ip());
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(client);
+                req
+            },
+        ));
         let stop = stop.clone();
         connections.spawn(async move {
             let conn = hyper::server::conn::http1::Builder::new()

@@ -488,12 +488,16 @@ store_test!(wablas_tracking_callbacks_map_received_to_delivered, |db| {
 /// Posts the sign-in form as the browser does; answers the status and the
 /// `Retry-After` header.
 async fn sign_in(base: &str, email: &str) -> (StatusCode, Option<String>) {
+    sign_in_with(base, email, "demo12345").await
+}
+
+async fn sign_in_with(base: &str, email: &str, password: &str) -> (StatusCode, Option<String>) {
     let res = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
         .post(format!("{base}/api/auth/login"))
-        .form(&[("email", email), ("password", "demo12345")])
+        .form(&[("email", email), ("password", password)])
         .send()
         .await
         .unwrap();
@@ -502,6 +506,35 @@ async fn sign_in(base: &str, email: &str) -> (StatusCode, Option<String>) {
         .get("retry-after")
         .map(|v| v.to_str().unwrap().to_owned());
     (res.status(), retry)
+}
+
+/// Not a store test: the back-off is the process's, so one run (on
+/// SQLite) says what it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guessing_is_held_back_before_any_hashing() {
+    let t = storage::db::testing::TestDb::sqlite().await;
+    let db = &t.db;
+    setup(db).await;
+    let srv = spawn_server(db).await;
+    let base = format!("http://{}", srv.addr);
+    let email = "tek.karawang2@demo.id";
+    for i in 0..app::auth::throttle::ACCOUNT_FREE {
+        let (status, _) = sign_in_with(&base, email, &format!("tebakan{i}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    // Held back now, even with the right password, with a time to wait.
+    let (status, retry) = sign_in_with(&base, email, "tebakan-lagi").await;
+    assert_eq!(
+        (status, retry.as_deref()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("30"))
+    );
+    let (status, _) = sign_in(&base, email).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Someone else signs in as usual.
+    let (status, _) = sign_in(&base, "spv.karawang@demo.id").await;
+    assert!(status.is_success() || status.is_redirection(), "{status}");
+    srv.stop().await;
+    t.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,8 @@
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod session;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 
 use crate::error::AppError;
 use domain::Role;

@@ -170,7 +170,12 @@ pub async fn verify_credentials(
         None => (None, dummy_hash().to_owned()),
     };
     let password = password.to_owned();
-    // Argon2 is deliberately slow: keep it off the async workers.
+    // Argon2 is deliberately slow and large: off the async workers, and a
+    // bounded number at a time.
+    let _slot = super::throttle::hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| crate::error::internal("hashing slots", &e))?;
     let ok = tokio::task::spawn_blocking(move || {
         password_auth::verify_password(password, &hash).is_ok()
     })
@@ -229,9 +234,19 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         return Err(AppError::Validation(errors));
     }
     let state = app_state()?;
-    let user_id = verify_credentials(&state.db, &email, &password)
-        .await?
-        .ok_or(AppError::InvalidCredentials)?;
+    let client = use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<super::throttle::ClientAddr>().copied())
+        .map(|c| c.0);
+    let throttle = super::throttle::Throttle::global();
+    // Refused before any hashing: a guesser costs the server nothing.
+    throttle
+        .check(&email, client, now_ms())
+        .map_err(AppError::TooManyAttempts)?;
+    let Some(user_id) = verify_credentials(&state.db, &email, &password).await? else {
+        throttle.failed(&email, client, now_ms());
+        return Err(AppError::InvalidCredentials);
+    };
+    throttle.succeeded(&email);
     let token = create_session(&state.db, user_id, now_ms()).await?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.append_header(

@@ -102,6 +102,7 @@ impl From<app::AppError> for ApiError {
                 (StatusCode::UNAUTHORIZED, "unauthorized")
             }
             E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            E::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             // Storage refuses work for now: nothing was stored, try again.
             E::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             // Internal errors were logged with their reference when created.
