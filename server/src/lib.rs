@@ -21,6 +21,7 @@ pub mod dispatcher;
 pub mod http;
 pub mod ingest;
 pub mod live;
+pub mod origin;
 pub mod providers;
 pub mod push;
 pub mod reports;
@@ -218,8 +219,9 @@ pub async fn start(
         feed: feed.clone(),
         public_url: options.public_url.trim_end_matches('/').to_owned(),
     });
-    let live = live::Live::start(db.clone(), feed.clone(), shutdown.clone());
-    let router = pages(state)
+    let site = origin::SameSite::new(&options.public_url);
+    let live = live::Live::start(db.clone(), feed.clone(), shutdown.clone(), site.clone());
+    let router = pages(state, site)
         .merge(live::router(live.clone()))
         .merge(ingest::router(ingest))
         .merge(webhooks::router(hooks))
@@ -347,7 +349,7 @@ pub(crate) fn retry_after(headers: &mut axum::http::HeaderMap) {
 }
 
 /// The Leptos pages and server functions, behind the session middleware.
-fn pages(state: AppState) -> Router {
+fn pages(state: AppState, site: origin::SameSite) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     Router::new()
@@ -370,6 +372,12 @@ fn pages(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             app::auth::session::session_layer,
+        ))
+        // Outermost: a cross-site request is refused before the session
+        // is even looked up.
+        .layer(axum::middleware::from_fn_with_state(
+            site,
+            origin::refuse_cross_site,
         ))
         .with_state(state)
 }

@@ -508,6 +508,52 @@ async fn sign_in_with(base: &str, email: &str, password: &str) -> (StatusCode, O
     (res.status(), retry)
 }
 
+/// Another site's page cannot sign someone in (login CSRF) or act with
+/// their cookie; this site's pages, and clients that are no browser, can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_requests_are_refused_before_they_run() {
+    let t = storage::db::testing::TestDb::sqlite().await;
+    let db = &t.db;
+    setup(db).await;
+    let srv = spawn_server(db).await;
+    let base = format!("http://{}", srv.addr);
+    let login = |headers: Vec<(&'static str, String)>| {
+        let mut req = client()
+            .post(format!("{base}/api/auth/login"))
+            .form(&[("email", "admin@demo.id"), ("password", "demo12345")]);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        async move { req.send().await.unwrap().status() }
+    };
+    let refused = [
+        vec![("origin", "https://evil.example".to_owned())],
+        vec![("origin", "null".to_owned())],
+        vec![("sec-fetch-site", "cross-site".to_owned())],
+        // A page on a sibling domain: same site, another origin.
+        vec![("sec-fetch-site", "same-site".to_owned())],
+    ];
+    for headers in refused {
+        let shown = format!("{headers:?}");
+        assert_eq!(login(headers).await, StatusCode::FORBIDDEN, "{shown}");
+    }
+    assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 0);
+    // This site: the Host it was reached by, or PUBLIC_URL (the tests'
+    // default); and a client that is no browser.
+    let here = format!("http://{}", srv.addr);
+    for headers in [
+        vec![("origin", here)],
+        vec![("origin", "http://localhost:3000".to_owned())],
+        vec![("sec-fetch-site", "same-origin".to_owned())],
+        vec![],
+    ] {
+        let shown = format!("{headers:?}");
+        assert!(login(headers).await.is_success(), "{shown}");
+    }
+    srv.stop().await;
+    t.close().await;
+}
+
 /// Not a store test: the back-off is the process's, so one run (on
 /// SQLite) says what it does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
