@@ -32,6 +32,9 @@ pub struct Config {
     /// `PUSH_ALLOW_LOOPBACK=1`: web push may call plain-HTTP endpoints on
     /// this machine (development and browser tests; off in production).
     pub push_loopback: bool,
+    /// How many days the providers' callbacks are kept
+    /// (`CALLBACK_RETENTION_DAYS`, default 30; 0 keeps them for ever).
+    pub callback_retention_days: u64,
 }
 
 // Written by hand so the admin password can never end up in a log line.
@@ -54,6 +57,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("sms_fallback_after_secs", &self.sms_fallback_after_secs)
             .field("push_loopback", &self.push_loopback)
+            .field("callback_retention_days", &self.callback_retention_days)
             .finish()
     }
 }
@@ -129,7 +133,18 @@ impl Config {
         if let Some(p) = &admin_password {
             check_password(p).map_err(|e| format!("ADMIN_PASSWORD: {e}"))?;
         }
+        let callback_retention_days = match std::env::var("CALLBACK_RETENTION_DAYS") {
+            Ok(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|d| *d <= 36_500)
+                .ok_or_else(|| {
+                    format!("CALLBACK_RETENTION_DAYS must be a number of days, got '{v}'")
+                })?,
+            Err(_) => 30,
+        };
         Ok(Config {
+            callback_retention_days,
             admin_password,
             analytics_refresh_ms,
             sms_fallback_after_secs,

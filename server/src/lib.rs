@@ -135,6 +135,8 @@ pub struct StartOptions {
     pub analytics_refresh: Option<Duration>,
     /// Where the app is reached from outside: emails link to its settings.
     pub public_url: String,
+    /// How long the webhooks' callbacks are kept (`None`: for ever).
+    pub callback_retention: Option<Duration>,
     /// Push endpoints may be plain HTTP on this machine (`PUSH_ALLOW_LOOPBACK`:
     /// development and tests only; never in production, where a user could
     /// make the server call its own local services).
@@ -218,6 +220,7 @@ pub async fn start(
         accounts,
         feed: feed.clone(),
         public_url: options.public_url.trim_end_matches('/').to_owned(),
+        refusals: webhooks::RefusalLog::default(),
     });
     let site = origin::SameSite::new(&options.public_url);
     let live = live::Live::start(db.clone(), feed.clone(), shutdown.clone(), site.clone());
@@ -239,6 +242,9 @@ pub async fn start(
             every,
             shutdown.clone(),
         ));
+    }
+    if let Some(keep) = options.callback_retention {
+        tokio::spawn(prune_callbacks(db.clone(), keep, shutdown.clone()));
     }
     // Reports are written by whichever instance runs a dispatcher.
     if dispatcher.is_some() {
@@ -275,6 +281,24 @@ pub async fn start(
 /// and yesterday (where statuses still change) every `every`, and within
 /// [`LIVE_ANALYTICS`] of delivery changes this instance hears of; when a
 /// recompute changed the figures, the analytics pages are told to reload.
+/// Forgets the webhooks' callbacks older than `keep`, at start and every
+/// hour (any instance may: the DELETE is the same from all).
+async fn prune_callbacks(db: Db, keep: Duration, shutdown: CancellationToken) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = hourly.tick() => {}
+        }
+        let before = app::time::now_ms() - keep.as_millis() as i64;
+        match storage::outbox::prune_callbacks(&db, before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "old provider callbacks pruned"),
+            Err(e) => tracing::warn!("pruning provider callbacks: {e}"),
+        }
+    }
+}
+
 async fn refresh_analytics(db: Db, feed: Feed, every: Duration, shutdown: CancellationToken) {
     use app::analytics::store::{day_of, refresh_all, refresh_days};
     use tokio::sync::broadcast::error::RecvError;

@@ -212,6 +212,8 @@ async fn run() -> Result<(), String> {
                 .then(|| std::time::Duration::from_millis(config.analytics_refresh_ms)),
             public_url: config.public_url.clone(),
             push_loopback: config.push_loopback,
+            callback_retention: (config.callback_retention_days > 0)
+                .then(|| std::time::Duration::from_secs(config.callback_retention_days * 86_400)),
         },
     )
     .await?;

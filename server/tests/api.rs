@@ -335,6 +335,27 @@ store_test!(
             storage::outbox::status_of(db, id).await.unwrap().as_str(),
             "sent"
         );
+        // A flood of forged callbacks (256 KiB each) is refused; a few
+        // per minute are recorded, as a summary, not as what was sent.
+        let big = "x".repeat(200 * 1024);
+        for _ in 0..30 {
+            assert_eq!(post(big.clone(), None).await, StatusCode::UNAUTHORIZED);
+        }
+        let (n, longest): (i64, Option<i64>) = storage::on_db!(db, |pool| {
+            sqlx::query_as(
+            "SELECT COUNT(*), CAST(MAX(LENGTH(body)) AS BIGINT) FROM provider_callbacks WHERE outcome LIKE 'rejected%'"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        });
+        assert!(n <= 10, "{n} refusals recorded");
+        assert!(longest.unwrap() < 1_000, "{longest:?}");
+        // Old callbacks are forgotten by the retention task's DELETE.
+        let pruned = storage::outbox::prune_callbacks(db, app::time::now_ms() + 1)
+            .await
+            .unwrap();
+        assert_eq!(pruned, n as u64);
 
         // delivered, then read, then a late duplicate delivered and a repeated read.
         for (s, expected) in [

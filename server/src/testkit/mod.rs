@@ -27,6 +27,7 @@ pub async fn start_on_loopback(
         public_url: crate::dispatcher::worker::DEFAULT_PUBLIC_URL.to_owned(),
         // The tests' push service fake listens on loopback.
         push_loopback: true,
+        callback_retention: None,
     };
     crate::start(db, listener, options).await
 }

@@ -64,6 +64,51 @@ pub struct Webhooks {
     pub feed: Feed,
     /// `PUBLIC_URL` without a trailing slash (Twilio signs the URL it calls).
     pub public_url: String,
+    /// Badly signed callbacks recorded per account (see [`bad_signature`]).
+    pub refusals: RefusalLog,
+}
+
+/// How many badly signed callbacks per account and minute are recorded;
+/// the rest are refused without a trace (anyone can post them).
+pub const REFUSALS_RECORDED_PER_MINUTE: u32 = 10;
+
+/// Counts refusals per account within the current minute.
+#[derive(Debug, Default)]
+pub struct RefusalLog {
+    minutes: std::sync::Mutex<HashMap<i64, (i64, u32)>>,
+}
+
+impl RefusalLog {
+    /// Whether this refusal is still to be recorded.
+    fn record(&self, account_id: i64, now: i64) -> bool {
+        let minute = now / 60_000;
+        let mut minutes = self.minutes.lock().expect("refusal log poisoned");
+        if minutes.len() > 10_000 {
+            minutes.retain(|_, (m, _)| *m == minute);
+        }
+        let (m, n) = minutes.entry(account_id).or_insert((minute, 0));
+        if *m != minute {
+            (*m, *n) = (minute, 0);
+        }
+        *n += 1;
+        *n <= REFUSALS_RECORDED_PER_MINUTE
+    }
+}
+
+/// What is kept of a refused body: its size, its SHA-256 and its first
+/// characters, enough to recognise it again without storing what a stranger
+/// sent (up to 256 KiB a request).
+pub fn refused_summary(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    const PREFIX: usize = 200;
+    let text = String::from_utf8_lossy(&body[..body.len().min(PREFIX * 4)]);
+    let prefix: String = text.chars().take(PREFIX).collect();
+    format!(
+        "{} bytes, sha256 {}: {prefix}{}",
+        body.len(),
+        hex::encode(Sha256::digest(body)),
+        if body.len() > prefix.len() { "…" } else { "" }
+    )
 }
 
 pub fn router(state: Arc<Webhooks>) -> Router {
@@ -246,8 +291,9 @@ async fn reply(
     }
 }
 
-/// Refuses a callback whose signature does not match, keeping it (with the
-/// verdict) for audit; nothing is applied.
+/// Refuses a callback whose signature does not match; nothing is applied.
+/// A summary of it is kept for audit ([`refused_summary`]), for the first
+/// few per account and minute only, so a flood cannot fill the disk.
 async fn bad_signature(
     hooks: &Webhooks,
     provider: &str,
@@ -255,15 +301,18 @@ async fn bad_signature(
     body: &[u8],
     status: StatusCode,
 ) -> Response {
-    let _ = store::log_callback(
-        &hooks.db,
-        provider,
-        Some(account_id),
-        &String::from_utf8_lossy(body),
-        "rejected: bad signature",
-        now_ms(),
-    )
-    .await;
+    let now = now_ms();
+    if hooks.refusals.record(account_id, now) {
+        let _ = store::log_callback(
+            &hooks.db,
+            provider,
+            Some(account_id),
+            &refused_summary(body),
+            "rejected: bad signature",
+            now,
+        )
+        .await;
+    }
     refuse(status, "bad signature")
 }
 
@@ -292,6 +341,28 @@ async fn acknowledge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_body_is_kept_as_its_size_hash_and_first_characters() {
+        let body = "x".repeat(256 * 1024);
+        let kept = refused_summary(body.as_bytes());
+        assert!(kept.len() < 400, "{}", kept.len());
+        assert!(kept.starts_with("262144 bytes, sha256 "), "{kept}");
+        assert!(kept.ends_with('…'));
+        assert_eq!(
+            refused_summary(b"{}").len(),
+            "2 bytes, sha256 ".len() + 64 + 4
+        );
+    }
+
+    #[test]
+    fn refusals_are_recorded_a_few_per_account_and_minute() {
+        let log = RefusalLog::default();
+        let recorded = (0..50).filter(|_| log.record(1, 60_000)).count();
+        assert_eq!(recorded, REFUSALS_RECORDED_PER_MINUTE as usize);
+        assert!(log.record(2, 60_000), "another account has its own count");
+        assert!(log.record(1, 120_000), "a new minute starts again");
+    }
 
     #[test]
     fn twilio_signatures_match_twilios_published_example() {

@@ -445,6 +445,17 @@ pub async fn log_callback(
     Ok(())
 }
 
+/// Forgets the callbacks received before `before` (ms); answers how many.
+pub async fn prune_callbacks(db: &Db, before: i64) -> Result<u64, Error> {
+    Ok(on_db_write!(db, |pool| {
+        sqlx::query("DELETE FROM provider_callbacks WHERE received_at < $1")
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())?
+    }))
+}
+
 /// The status of one delivery (tests and the API).
 pub async fn status_of(db: &Db, id: i64) -> Result<DeliveryStatus, Error> {
     let s: String = on_db!(db, |pool| sqlx::query_scalar(
