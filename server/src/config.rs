@@ -143,6 +143,8 @@ impl Config {
                 })?,
             Err(_) => 30,
         };
+        // Behind https the cookie must never travel over plain HTTP.
+        let secure_cookies = flag("SECURE_COOKIES") || public_url.starts_with("https://");
         Ok(Config {
             callback_retention_days,
             admin_password,
@@ -153,7 +155,7 @@ impl Config {
             max_db_connections,
             demo_data: flag("DEMO_DATA"),
             push_loopback: flag("PUSH_ALLOW_LOOPBACK"),
-            secure_cookies: flag("SECURE_COOKIES"),
+            secure_cookies,
             admin_email: std::env::var("ADMIN_EMAIL")
                 .unwrap_or_else(|_| "admin@localhost".to_owned()),
             bind_addr,

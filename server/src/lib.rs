@@ -224,7 +224,7 @@ pub async fn start(
     });
     let site = origin::SameSite::new(&options.public_url);
     let live = live::Live::start(db.clone(), feed.clone(), shutdown.clone(), site.clone());
-    let router = pages(state, site)
+    let router = pages(state, site.clone())
         .merge(live::router(live.clone()))
         .merge(ingest::router(ingest))
         .merge(webhooks::router(hooks))
@@ -233,6 +233,10 @@ pub async fn start(
             feed: feed.clone(),
             key: link_key,
         })))
+        .layer(axum::middleware::from_fn_with_state(
+            site,
+            origin::security_headers,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span));
 
     if let Some(every) = options.analytics_refresh {

@@ -64,6 +64,36 @@ fn origin_of(url: &str) -> String {
     format!("{scheme}://{host}")
 }
 
+/// Headers every answer carries unless it set its own: no framing by other
+/// sites (clickjacking), no content sniffing, no full URL in the Referer
+/// (acknowledgement links carry a token), and nothing signed-in cached by
+/// browsers or proxies (pages and server functions; the static files under
+/// `/pkg` set their own). Behind https, browsers are told to stay on it.
+pub async fn security_headers(
+    State(site): State<SameSite>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use axum::http::HeaderValue;
+    let static_file = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    let mut set = |name: header::HeaderName, value: &'static str| {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    };
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'");
+    set(header::REFERRER_POLICY, "same-origin");
+    if !static_file {
+        set(header::CACHE_CONTROL, "no-store");
+    }
+    if site.public.starts_with("https://") {
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    }
+    response
+}
+
 /// Whether `request` changes state with the cookie: anything but a read to
 /// a server function or the push receipt.
 fn guarded(method: &Method, path: &str) -> bool {

@@ -559,6 +559,18 @@ async fn cross_site_requests_are_refused_before_they_run() {
         assert_eq!(login(headers).await, StatusCode::FORBIDDEN, "{shown}");
     }
     assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 0);
+    // Every answer forbids framing and sniffing, keeps the Referer to this
+    // site, and is not cached (signed-in pages and server functions).
+    for path in ["/login", "/api/auth/whoami"] {
+        let res = client().get(format!("{base}{path}")).send().await.unwrap();
+        let h = res.headers();
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["content-security-policy"], "frame-ancestors 'none'");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+        assert!(h.get("strict-transport-security").is_none(), "not over http");
+    }
     // This site: the Host it was reached by, or PUBLIC_URL (the tests'
     // default); and a client that is no browser.
     let here = format!("http://{}", srv.addr);
