@@ -528,6 +528,57 @@ store_test!(
 );
 
 store_test!(
+    phone_codes_are_capped_per_day_for_a_user_and_for_a_number,
+    |db| {
+        use domain::verification::{MAX_CODES_PER_DAY, RESEND_COOLDOWN_MS};
+        let user = technician(db, Some("+6281234567890")).await;
+        let step = RESEND_COOLDOWN_MS + 1;
+        for i in 0..MAX_CODES_PER_DAY {
+            settings::send_code(db, &user, 1_000 + i * step)
+                .await
+                .unwrap();
+        }
+        let past_cooldown = 1_000 + MAX_CODES_PER_DAY * step;
+        let err = settings::send_code(db, &user, past_cooldown)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AppError::Conflict(Clash::Refused(m)) if m.en.contains("too many codes today")),
+            "{err:?}"
+        );
+        // Another person typing the same number is refused too: the
+        // number has had its codes.
+        let other = seed::insert_user(
+            db,
+            "Sari",
+            "sari@example.id",
+            "x",
+            Role::Technician,
+            Some("bekasi"),
+            Some("+6281234567890"),
+            false,
+        )
+        .await
+        .unwrap();
+        let sari = CurrentUser {
+            id: other,
+            email: "sari@example.id".into(),
+            name: "Sari".into(),
+            ..user.clone()
+        };
+        assert!(settings::send_code(db, &sari, past_cooldown).await.is_err());
+        // A day after the first, one more may go.
+        settings::send_code(db, &user, 1_000 + 24 * 3_600_000 + 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM phone_verifications").await,
+            MAX_CODES_PER_DAY + 1
+        );
+    }
+);
+
+store_test!(
     the_delivery_log_hides_a_phone_code_unless_the_sandbox_sent_it,
     |db| {
         let user = technician(db, Some("+6281234567890")).await;

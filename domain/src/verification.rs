@@ -14,6 +14,9 @@ pub const MAX_ATTEMPTS: i64 = 5;
 /// Time between two codes for the same user (WhatsApp numbers get banned for
 /// spamming, and each send may cost money).
 pub const RESEND_COOLDOWN_MS: i64 = 60 * 1000;
+/// Codes per 24 hours to one user or to one number, whoever asks: a code
+/// is a message the operator pays for, to a number anyone may type.
+pub const MAX_CODES_PER_DAY: i64 = 5;
 
 /// The state of the latest code sent to a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,8 @@ pub enum CodeError {
     NoPhone,
     #[error("this number is already verified")]
     AlreadyVerified,
+    #[error("too many codes today for this account or number; try again tomorrow")]
+    DailyLimit,
 }
 
 impl CodeError {
@@ -60,6 +65,10 @@ impl CodeError {
             }
             CodeError::NoPhone => "Isi dan simpan nomor WhatsApp dulu.".into(),
             CodeError::AlreadyVerified => "Nomor ini sudah terverifikasi.".into(),
+            CodeError::DailyLimit => {
+                "Sudah terlalu banyak kode hari ini untuk akun atau nomor ini; coba lagi besok."
+                    .into()
+            }
         }
     }
 }
@@ -77,12 +86,18 @@ pub fn normalise_code(input: &str) -> Result<String, CodeError> {
     }
 }
 
-/// May a new code be sent now, given the latest one?
-pub fn may_send(latest: Option<&IssuedCode>, now: i64) -> Result<(), CodeError> {
+/// May a new code be sent now, given the latest one and how many went to
+/// this user or this number in the last 24 hours?
+pub fn may_send(
+    latest: Option<&IssuedCode>,
+    sent_last_day: i64,
+    now: i64,
+) -> Result<(), CodeError> {
     match latest {
         Some(c) if now < c.created_at + RESEND_COOLDOWN_MS => Err(CodeError::Cooldown {
             seconds: (c.created_at + RESEND_COOLDOWN_MS - now + 999) / 1000,
         }),
+        _ if sent_last_day >= MAX_CODES_PER_DAY => Err(CodeError::DailyLimit),
         _ => Ok(()),
     }
 }
@@ -177,16 +192,26 @@ mod tests {
     #[test]
     fn a_second_code_waits_for_the_cooldown() {
         let c = issued(1_000_000, 0);
-        assert_eq!(may_send(None, 0), Ok(()));
+        assert_eq!(may_send(None, 0, 0), Ok(()));
         assert_eq!(
-            may_send(Some(&c), 1_000_000 + 1),
+            may_send(Some(&c), 0, 1_000_000 + 1),
             Err(CodeError::Cooldown { seconds: 60 })
         );
         assert_eq!(
-            may_send(Some(&c), 1_000_000 + RESEND_COOLDOWN_MS - 1_500),
+            may_send(Some(&c), 0, 1_000_000 + RESEND_COOLDOWN_MS - 1_500),
             Err(CodeError::Cooldown { seconds: 2 })
         );
-        assert_eq!(may_send(Some(&c), 1_000_000 + RESEND_COOLDOWN_MS), Ok(()));
+        assert_eq!(
+            may_send(Some(&c), 0, 1_000_000 + RESEND_COOLDOWN_MS),
+            Ok(())
+        );
+        // Past the cooldown, the day's count decides.
+        let later = 1_000_000 + RESEND_COOLDOWN_MS;
+        assert_eq!(may_send(Some(&c), MAX_CODES_PER_DAY - 1, later), Ok(()));
+        assert_eq!(
+            may_send(Some(&c), MAX_CODES_PER_DAY, later),
+            Err(CodeError::DailyLimit)
+        );
     }
 
     #[test]

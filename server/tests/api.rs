@@ -569,7 +569,10 @@ async fn cross_site_requests_are_refused_before_they_run() {
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "same-origin");
         assert_eq!(h["cache-control"], "no-store", "{path}");
-        assert!(h.get("strict-transport-security").is_none(), "not over http");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "not over http"
+        );
     }
     // This site: the Host it was reached by, or PUBLIC_URL (the tests'
     // default); and a client that is no browser.

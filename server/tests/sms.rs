@@ -194,6 +194,41 @@ store_test!(
             1
         );
 
+        // Nor is a phone code: any number a user types would get a paid SMS.
+        fonnte.push(Behaviour::Refuse("target invalid".into()));
+        storage::on_db_write!(db, |pool| sqlx::query(
+            "UPDATE users SET phone_verified_at = NULL WHERE id = $1"
+        )
+        .bind(budi)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+        let me = app::auth::CurrentUser {
+            id: budi,
+            name: "Budi".into(),
+            email: "tek.karawang1@demo.id".into(),
+            role: domain::Role::Technician,
+            work_zone: Some("karawang".into()),
+            locale: domain::Locale::Id,
+        };
+        app::settings::store::send_code(db, &me, now_ms())
+            .await
+            .unwrap();
+        step(&d).await;
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM deliveries WHERE notification_type = 'phone_verification' AND status = 'failed'").await,
+            1
+        );
+        storage::on_db_write!(db, |pool| sqlx::query(
+            "UPDATE users SET phone_verified_at = 1 WHERE id = $1"
+        )
+        .bind(budi)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+
         // No SMS account: nothing to fall back to.
         assert!(d.sms_fallback(now_ms()).await.unwrap().is_empty());
 

@@ -290,8 +290,22 @@ pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent
             .bind(None::<String>)
             .fetch_optional(&mut *tx)
             .await?;
-        verification::may_send(latest.as_ref().map(CodeRow::issued).as_ref(), now)
-            .map_err(refuse)?;
+        // Whoever asks: this user's codes and this number's, for any user.
+        let sent_last_day: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM phone_verifications
+             WHERE created_at > $1 AND (user_id = $2 OR phone = $3)",
+        )
+        .bind(now - 24 * 3_600_000)
+        .bind(user.id)
+        .bind(&phone)
+        .fetch_one(&mut *tx)
+        .await?;
+        verification::may_send(
+            latest.as_ref().map(CodeRow::issued).as_ref(),
+            sent_last_day,
+            now,
+        )
+        .map_err(refuse)?;
         let body: Option<String> = sqlx::query_scalar(
             "SELECT body FROM message_templates
              WHERE key = 'phone_verification' AND channel = 'whatsapp' AND locale IN ($1, 'id')

@@ -53,9 +53,10 @@ const COLUMNS: &str =
     "d.id, d.event_id, d.notification_type, d.priority, d.user_id, d.recipient, d.message";
 
 /// Not a test send (it shows what one channel does, and an SMS costs
-/// money), and neither an SMS standing in for it, nor one the event sends
-/// this number.
-const WORTH_AN_SMS: &str = "d.notification_type <> 'test_send'
+/// money), nor a phone code (anyone may type any number: the operator
+/// would pay to text strangers), and neither an SMS standing in for it,
+/// nor one the event sends this number.
+const WORTH_AN_SMS: &str = "d.notification_type NOT IN ('test_send', 'phone_verification')
      AND NOT EXISTS (SELECT 1 FROM deliveries s WHERE s.fallback_of = d.id)
      AND NOT EXISTS (SELECT 1 FROM deliveries s WHERE s.event_id = d.event_id
                      AND s.channel = 'sms' AND s.recipient = d.recipient)";
