@@ -158,7 +158,11 @@ impl Dispatcher {
                             return retry_later(d, Some(provider), id, error, response, end, true);
                         }
                         FailureClass::RateLimited => {
-                            self.pause(account, retry_after).await;
+                            // One push service's 429 is about one device's
+                            // service, not the whole web push account.
+                            if account.kind != providers::ProviderKind::WebPush {
+                                self.pause(account, retry_after).await;
+                            }
                             last = Some(LastError {
                                 provider: provider.to_owned(),
                                 account_id: AccountId(account.id),
