@@ -33,8 +33,9 @@ pub struct ProviderView {
     pub paused_until: Option<i64>,
 }
 
-/// The account form (create when `id` is `None`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The account form (create when `id` is `None`). `Debug` hides the
+/// credentials.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderForm {
     pub id: Option<i64>,
     pub name: String,
@@ -71,8 +72,9 @@ impl Default for ProviderForm {
     }
 }
 
-/// A form that passed [`ProviderForm::validate`].
-#[derive(Debug, Clone, PartialEq)]
+/// A form that passed [`ProviderForm::validate`]. `Debug` names the
+/// credential fields, never their values.
+#[derive(Clone, PartialEq)]
 pub struct ValidProvider {
     pub id: Option<i64>,
     pub name: String,
@@ -86,6 +88,37 @@ pub struct ValidProvider {
     pub rate_limit_per_minute: i64,
     pub price_rupiah: i64,
     pub timeout_ms: i64,
+}
+
+impl std::fmt::Debug for ProviderForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderForm")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("channel", &self.channel)
+            .field("base_url", &self.base_url)
+            .field(
+                "credentials",
+                &format!("<{} bytes hidden>", self.credentials.len()),
+            )
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ValidProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidProvider")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("channel", &self.channel)
+            .field("base_url", &self.base_url)
+            .field("credentials", &self.credentials.keys().collect::<Vec<_>>())
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Channels an account can serve.
@@ -388,6 +421,19 @@ mod tests {
             .into_iter()
             .map(|e| e.field)
             .collect()
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_credential_value() {
+        let f = ProviderForm {
+            credentials: r#"{"token": "rahasia-token-123"}"#.into(),
+            ..form("fonnte")
+        };
+        let valid = f.validate().unwrap();
+        for shown in [format!("{f:?}"), format!("{valid:?}")] {
+            assert!(!shown.contains("rahasia"), "{shown}");
+        }
+        assert!(format!("{valid:?}").contains("token"), "the field is named");
     }
 
     #[test]

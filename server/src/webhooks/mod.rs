@@ -146,8 +146,8 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 
 /// Compares secrets without revealing where they differ.
 fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// Why a callback is refused, before anything is applied.
