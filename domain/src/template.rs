@@ -287,11 +287,16 @@ pub enum Escape {
 }
 
 impl Escape {
+    /// `value` made safe to put into a message: always one line of visible
+    /// text (a line break, a control character or a bidirectional override
+    /// in a value could forge a line such as "Buka tiket: https://evil…" or
+    /// reverse what follows), then escaped for the channel.
     pub fn apply(self, value: &str) -> String {
+        let value = one_line(value);
         match self {
-            Escape::None => value.to_owned(),
+            Escape::None => value,
             Escape::WhatsApp if value.starts_with("http://") || value.starts_with("https://") => {
-                value.to_owned()
+                value
             }
             Escape::WhatsApp => value
                 .chars()
@@ -305,6 +310,29 @@ impl Escape {
                 .collect(),
         }
     }
+}
+
+/// Line breaks, tabs and other control characters become one space;
+/// bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069) are dropped.
+fn one_line(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut space = false;
+    for c in value.chars() {
+        if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+            continue;
+        }
+        if c.is_control() {
+            if !space {
+                out.push(' ');
+            }
+            space = true;
+            continue;
+        }
+        space = false;
+        out.push(c);
+    }
+    out
 }
 
 /// Cuts a message to WhatsApp's limit, ending in "…" when it had to cut.
@@ -341,6 +369,22 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_value_cannot_forge_lines_or_reverse_text() {
+        for escape in [Escape::None, Escape::WhatsApp] {
+            assert_eq!(
+                escape.apply("Budi\n\nBuka tiket: x\r\n"),
+                "Budi Buka tiket: x "
+            );
+            assert_eq!(escape.apply("a\u{0}b\tc"), "a b c");
+            assert_eq!(escape.apply("abc\u{202E}fed\u{2066}"), "abcfed");
+        }
+        assert_eq!(
+            Escape::WhatsApp.apply("https://x.id/\n*y*"),
+            "https://x.id/ *y*"
+        );
     }
 
     #[test]
