@@ -31,10 +31,12 @@ test("a manager adds, previews, switches off and deletes a report schedule", asy
     "Setiap Senin 07:00 (Asia/Jakarta)",
   );
 
-  // A mistake is named before anything is sent.
+  // A mistake is named, in words and not by its field's code name, before
+  // anything is sent.
   const form = page.getByTestId("schedule-form");
   await form.getByTestId("save-schedule").click();
-  await expect(form.locator(".error")).toContainText("name");
+  await expect(form.locator(".error")).toContainText("Nama jadwal wajib diisi");
+  await expect(form.locator(".error")).not.toContainText("name:");
 
   const name = `Laporan sore ${Date.now()}`;
   await form.getByLabel("Nama").fill(name);
