@@ -157,20 +157,16 @@ impl Dispatcher {
                             let end = now_ms();
                             return retry_later(d, Some(provider), id, error, response, end, true);
                         }
-                        FailureClass::RateLimited => {
+                        FailureClass::Account
+                        | FailureClass::Transient
+                        | FailureClass::RateLimited => {
                             // One push service's 429 is about one device's
                             // service, not the whole web push account.
-                            if account.kind != providers::ProviderKind::WebPush {
+                            if class == FailureClass::RateLimited
+                                && account.kind != providers::ProviderKind::WebPush
+                            {
                                 self.pause(account, retry_after).await;
                             }
-                            last = Some(LastError {
-                                provider: provider.to_owned(),
-                                account_id: AccountId(account.id),
-                                error,
-                                response,
-                            });
-                        }
-                        FailureClass::Account | FailureClass::Transient => {
                             last = Some(LastError {
                                 provider: provider.to_owned(),
                                 account_id: AccountId(account.id),
