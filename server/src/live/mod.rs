@@ -192,14 +192,7 @@ async fn upgrade(State(live): State<Arc<Live>>, mut request: Request) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
+    use crate::origin::tests::headers;
 
     #[test]
     fn the_opening_handshake_is_checked_and_answered() {
