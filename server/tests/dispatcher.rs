@@ -413,6 +413,47 @@ store_test!(
     }
 );
 
+/// Two instances on one PostgreSQL database hold one account's pace
+/// together: right after one instance sent, the other sends nothing through
+/// that account until the rate allows (each pacing itself sent at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgres_keep_one_accounts_pace() {
+    let Some(t) = storage::db::testing::TestDb::postgres().await else {
+        return;
+    };
+    let db = &t.db;
+    setup(db).await;
+    let fonnte = Fake::start(Kind::Fonnte).await;
+    add_account(db, &fonnte, Kind::Fonnte, 1, 30, 100, 2000).await; // one per 2 s
+    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    let joko = user_id(db, "tek.karawang2@demo.id").await;
+    let (one, two) = (dispatcher(db), dispatcher(db));
+
+    let a = ingest(db, assignment(budi, "p1")).await.unwrap();
+    step(&one).await;
+    assert_eq!(whatsapp_row(db, a.id()).await.status, "sent");
+    let b = ingest(db, assignment(joko, "p2")).await.unwrap();
+    step(&two).await;
+    let waiting = whatsapp_row(db, b.id()).await;
+    assert_eq!((waiting.status.as_str(), waiting.attempts), ("queued", 0));
+    assert_eq!(
+        fonnte.received().len(),
+        1,
+        "the second instance kept the pace"
+    );
+
+    // When the pace allows, the second instance sends it.
+    let due = waiting.next_attempt_at.unwrap();
+    tokio::time::sleep(Duration::from_millis((due - now_ms()).max(0) as u64 + 10)).await;
+    step(&two).await;
+    assert_eq!(whatsapp_row(db, b.id()).await.status, "sent");
+    let got = fonnte.received();
+    assert_eq!(got.len(), 2);
+    let gap = got[1].at.duration_since(got[0].at);
+    assert!(gap >= Duration::from_millis(1900), "{gap:?} apart");
+    t.close().await;
+}
+
 store_test!(
     channels_without_a_sender_are_logged_as_not_configured,
     |db| {

@@ -8,6 +8,8 @@
 //!   callbacks ([`outbox::dispatch`]);
 //! - [`feed`]: this instance's live feed of committed changes (and, on
 //!   PostgreSQL, the other instances');
+//! - [`pace`]: one send pace per provider account for all instances on
+//!   PostgreSQL;
 //! - [`error`]: what can go wrong in storage, as kinds; the words are chosen
 //!   by whoever shows them.
 //!
@@ -18,6 +20,7 @@ pub mod db;
 pub mod error;
 pub mod feed;
 pub mod outbox;
+pub mod pace;
 
 pub use db::Db;
 pub use error::Error;

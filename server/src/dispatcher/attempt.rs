@@ -12,7 +12,7 @@ use crate::providers::{self, FailureClass, SendResult, To};
 use app::live::DeliveryChange;
 use app::time::now_ms;
 use domain::{AccountId, Channel, DeliveryStatus, PhoneE164};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use storage::db::Db;
 use storage::feed::Feed;
 use storage::outbox::{self as store, Claimed, Outcome};
@@ -101,9 +101,10 @@ impl Dispatcher {
                 soonest_token = Some(soonest_token.map_or(wait, |s| s.min(wait)));
                 continue;
             }
-            if let Err(wait) =
-                self.limiter
-                    .try_take(account.id, account.rate_limit_per_minute, Instant::now())
+            if let Err(wait) = self
+                .limiter
+                .take(&self.db, account.id, account.rate_limit_per_minute)
+                .await
             {
                 soonest_token = Some(soonest_token.map_or(wait, |s| s.min(wait)));
                 continue;

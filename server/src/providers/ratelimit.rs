@@ -1,13 +1,19 @@
 //! Per-account send pacing. Gateways driving a linked phone get the number
-//! banned when it sends too fast, so each account has a rate per minute, kept
-//! here as a token bucket holding at most one second's worth of sends.
+//! banned when it sends too fast, so each account has a rate per minute that
+//! holds however many instances send: a token bucket holding at most one
+//! second's worth of sends.
 //!
-//! The bucket lives in this process: with several instances on PostgreSQL each
-//! paces itself, so an account's real rate is up to (instances × limit).
+//! On SQLite the one process keeps the bucket in memory. On PostgreSQL the
+//! instances share it in the database ([`storage::pace`]): an instance leases
+//! a quarter of a second's worth at a time and keeps what it does not use at
+//! once for no longer than those sends' share of the rate, so the cluster
+//! never runs ahead of the limit by more than that quarter second.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use storage::db::Db;
+use storage::pace::{self, Rate};
 
 #[derive(Debug)]
 struct Bucket {
@@ -21,6 +27,21 @@ pub struct RateLimiter {
     /// Accounts a gateway told to wait, until when (ms since the epoch):
     /// held here at once, and in the database for the other instances.
     paused: Mutex<HashMap<i64, i64>>,
+    /// Sends leased from the shared pace and not used yet (PostgreSQL).
+    leases: Mutex<HashMap<i64, Leased>>,
+    /// One lease at a time per account: the attempts that find none wait
+    /// for it instead of each asking the database.
+    leasing: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// What this instance holds of an account's shared pace, at the rate
+/// (per minute) it was leased at: a changed limit asks again.
+#[derive(Debug)]
+enum Leased {
+    /// Sends left, usable until then.
+    Sends(i64, u64, Instant),
+    /// None: the pace's next send is free then.
+    Wait(i64, Instant),
 }
 
 /// The pause after a "too many requests" that names no wait.
@@ -47,8 +68,80 @@ impl RateLimiter {
         (until > now_ms).then(|| (until - now_ms) as u64)
     }
 
+    /// Takes a send of `account`'s pace if one is free; otherwise how many
+    /// milliseconds until one is. Shared by all instances on PostgreSQL.
+    pub async fn take(&self, db: &Db, account: i64, per_minute: i64) -> Result<(), u64> {
+        match db {
+            Db::Sqlite(..) => self.try_take(account, per_minute, Instant::now()),
+            Db::Postgres(pool) => {
+                let Some(rate) = Rate::per_minute(per_minute) else {
+                    return Err(60_000); // a paused account
+                };
+                if let Some(held) = self.held(account, per_minute) {
+                    return held;
+                }
+                let turn = self
+                    .leasing
+                    .lock()
+                    .expect("rate limiter poisoned")
+                    .entry(account)
+                    .or_default()
+                    .clone();
+                let _turn = turn.lock().await;
+                // Another attempt may have leased while this one waited.
+                if let Some(held) = self.held(account, per_minute) {
+                    return held;
+                }
+                // A quarter second's worth, so a busy account asks the
+                // database about four times a second per instance.
+                let want = (rate.burst / 4.0).ceil() as u64;
+                let now = Instant::now();
+                let (leased, taken) = match pace::lease(pool, account, rate, want).await {
+                    // One for this send; the rest kept no longer than
+                    // their share of the rate.
+                    Ok(pace::Lease::Granted(n)) => {
+                        let share = Duration::from_secs_f64(n as f64 * rate.interval_ms / 1000.0);
+                        (Leased::Sends(per_minute, n - 1, now + share), Ok(()))
+                    }
+                    Ok(pace::Lease::Wait(ms)) => (
+                        Leased::Wait(per_minute, now + Duration::from_millis(ms)),
+                        Err(ms),
+                    ),
+                    Err(e) => {
+                        tracing::warn!(account, "send pace not leased: {e}");
+                        return Err(1000);
+                    }
+                };
+                self.leases
+                    .lock()
+                    .expect("rate limiter poisoned")
+                    .insert(account, leased);
+                taken
+            }
+        }
+    }
+
+    /// What this instance's lease says about a send now: taken, a wait, or
+    /// `None` when it holds nothing that answers (ask the database).
+    fn held(&self, account: i64, per_minute: i64) -> Option<Result<(), u64>> {
+        let now = Instant::now();
+        let mut leases = self.leases.lock().expect("rate limiter poisoned");
+        match leases.get_mut(&account)? {
+            Leased::Sends(rate, left, until)
+                if *rate == per_minute && *left > 0 && *until > now =>
+            {
+                *left -= 1;
+                Some(Ok(()))
+            }
+            Leased::Wait(rate, until) if *rate == per_minute && *until > now => {
+                Some(Err(until.duration_since(now).as_millis().max(1) as u64))
+            }
+            _ => None,
+        }
+    }
+
     /// Takes a token for `account` if one is free; otherwise how many
-    /// milliseconds until one is.
+    /// milliseconds until one is (this process's own bucket).
     pub fn try_take(&self, account: i64, per_minute: i64, now: Instant) -> Result<(), u64> {
         if per_minute <= 0 {
             return Err(60_000); // a paused account
