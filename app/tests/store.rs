@@ -1107,6 +1107,40 @@ store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
             .unwrap();
         }
     });
+    // Tries: each Fonnte delivery timed out once, then was accepted; the
+    // Wablas one met trouble at an account deleted since.
+    on_db_write!(db, |pool| {
+        let fonnte: i64 = sqlx::query_scalar(
+            "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
+                 rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
+             VALUES ('Fonnte utama', 'fonnte', 'whatsapp', '{}', TRUE, 1, 60, 150, 1000, 0, 0) RETURNING id",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        for outcome in ["timed_out", "accepted"] {
+            sqlx::query(
+                "INSERT INTO delivery_tries (delivery_id, attempt, account_id, provider, started_at,
+                     finished_at, outcome)
+                 SELECT id, 1, $1, 'fonnte', created_at, created_at, $2 FROM deliveries WHERE provider = 'fonnte'",
+            )
+            .bind(fonnte)
+            .bind(outcome)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO delivery_tries (delivery_id, attempt, account_id, provider, started_at,
+                 finished_at, http_status, outcome)
+             SELECT id, 1, NULL, 'wablas', created_at, created_at, 502, 'transient' FROM deliveries
+             WHERE provider = 'wablas'",
+        )
+        .execute(pool)
+        .await
+        .map(drop)
+        .unwrap()
+    });
     let first = analytics::day_of(day0);
     analytics::refresh_all(db, day0 + 30 * hour).await.unwrap();
     // Refreshing again replaces, never adds; the same figures give the same
@@ -1134,9 +1168,26 @@ store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
         .map(|v| v.deliveries)
         .sum();
     assert_eq!(whatsapp, 3);
+    // Counts per outcome, in TryOutcome::ALL's order (accepted, refused,
+    // timed out, rate limited, account error, transient).
+    let tries = |account: Option<&str>, counts: [i64; 6]| app::analytics::AccountTries {
+        account: account.map(str::to_owned),
+        counts: counts.to_vec(),
+    };
+    assert_eq!(
+        r.tries,
+        [
+            tries(None, [0, 0, 0, 0, 0, 1]),
+            tries(Some("Fonnte utama"), [2, 0, 2, 0, 0, 0]),
+        ]
+    );
 
     let both = analytics::report(db, first, first + 1).await.unwrap();
     assert_eq!(both.total, 5);
+    assert_eq!(
+        both.tries[1],
+        tries(Some("Fonnte utama"), [3, 0, 3, 0, 0, 0])
+    );
     assert_eq!(both.failures, [("nomor tidak terdaftar".to_owned(), 2)]);
     assert_eq!(
         both.by_provider

@@ -231,6 +231,55 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// How one account's try at a delivery ended (a delivery's attempt tries
+    /// its accounts in failover order; each try is kept for its timeline).
+    TryOutcome, "try outcome" {
+        /// The provider took the message.
+        Accepted => "accepted",
+        /// The provider said this recipient cannot get it: the delivery failed.
+        Refused => "refused",
+        /// No answer in time: it may have gone out, so the next attempt goes
+        /// to this account alone.
+        TimedOut => "timed_out",
+        /// The provider said slow down: the account is paused.
+        RateLimited => "rate_limited",
+        /// This account cannot send now (credentials, quota, device offline).
+        AccountError => "account_error",
+        /// The provider's trouble (5xx, unreachable).
+        Transient => "transient",
+    }
+}
+
+impl TryOutcome {
+    /// The outcome's name for people.
+    pub const fn label(self, locale: Locale) -> &'static str {
+        let (id, en) = match self {
+            TryOutcome::Accepted => ("Diterima penyedia", "Accepted by the provider"),
+            TryOutcome::Refused => ("Ditolak untuk penerima ini", "Refused for this recipient"),
+            TryOutcome::TimedOut => (
+                "Tidak ada jawaban (mungkin terkirim)",
+                "No answer (may have gone out)",
+            ),
+            TryOutcome::RateLimited => (
+                "Terlalu banyak kiriman, akun dijeda",
+                "Too many sends, account paused",
+            ),
+            TryOutcome::AccountError => ("Akun tidak bisa mengirim", "The account cannot send"),
+            TryOutcome::Transient => ("Gangguan di penyedia", "Trouble at the provider"),
+        };
+        crate::words::pick(locale, id, en)
+    }
+
+    /// The delivery went on to the next account after this try.
+    pub const fn fails_over(self) -> bool {
+        matches!(
+            self,
+            TryOutcome::RateLimited | TryOutcome::AccountError | TryOutcome::Transient
+        )
+    }
+}
+
+vocabulary! {
     /// Message template locales. Bahasa Indonesia is the default.
     Locale, "locale" {
         Id => "id",

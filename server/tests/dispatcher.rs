@@ -203,10 +203,23 @@ store_test!(a_failing_account_fails_over_to_the_next_in_order, |db| {
 
     // HTTP 500, then a 200 with a provider-level account error, then 429: each
     // time the next account takes the message within the same attempt.
-    for (i, failure) in [
-        Behaviour::Http(500, "Internal Server Error".into()),
-        Behaviour::Refuse("token invalid".into()),
-        Behaviour::Http(429, "Too Many Requests".into()),
+    // Each try is kept: the first account's failure, then the second's send.
+    for (i, (failure, status, outcome)) in [
+        (
+            Behaviour::Http(500, "Internal Server Error".into()),
+            500,
+            "transient",
+        ),
+        (
+            Behaviour::Refuse("token invalid".into()),
+            200,
+            "account_error",
+        ),
+        (
+            Behaviour::Http(429, "Too Many Requests".into()),
+            429,
+            "rate_limited",
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -221,10 +234,17 @@ store_test!(a_failing_account_fails_over_to_the_next_in_order, |db| {
         assert_eq!(row.provider_account_id, Some(second), "case {i}");
         assert_eq!(row.attempts, 1, "failover happens inside one attempt");
         assert_eq!(row.cost_rupiah, 200);
+        assert_eq!(
+            tries(db, row.id).await,
+            vec![
+                (1, Some(first), Some(status), outcome.to_owned()),
+                (1, Some(second), Some(200), "accepted".to_owned()),
+            ],
+            "case {i}"
+        );
     }
     assert_eq!(wablas.received().len(), 3);
     assert_eq!(fonnte.received().len(), 3);
-    let _ = first;
 });
 
 store_test!(a_recipient_error_fails_permanently_without_failover, |db| {
@@ -327,6 +347,39 @@ store_test!(a_timeout_is_retried_on_the_same_account_only, |db| {
     assert_eq!(row.provider_account_id, Some(first));
     assert_eq!(fonnte.received().len(), 2);
     assert!(wablas.received().is_empty(), "no second copy via Wablas");
+    // The timeline: no answer on the first attempt, then accepted.
+    assert_eq!(
+        tries(db, row.id).await,
+        vec![
+            (1, Some(first), None, "timed_out".to_owned()),
+            (2, Some(first), Some(200), "accepted".to_owned()),
+        ]
+    );
+    // As the delivery's page reads them: by account name, in order.
+    let detail = app::deliveries::store::detail(db, row.id).await.unwrap();
+    let name = format!("{} #1", kind_name(Kind::Fonnte));
+    assert_eq!(
+        detail
+            .tries
+            .iter()
+            .map(|t| (t.attempt, t.account.as_deref(), t.outcome, t.http_status))
+            .collect::<Vec<_>>(),
+        vec![
+            (1, Some(name.as_str()), domain::TryOutcome::TimedOut, None),
+            (
+                2,
+                Some(name.as_str()),
+                domain::TryOutcome::Accepted,
+                Some(200)
+            ),
+        ]
+    );
+    assert!(detail.tries[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("may have sent"));
+    assert!(detail.tries[1].finished_at >= detail.tries[1].started_at);
 });
 
 store_test!(
@@ -517,7 +570,7 @@ store_test!(
     |db| {
         setup(db).await;
         let fonnte = Fake::start(Kind::Fonnte).await;
-        add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
+        let account = add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
         let budi = user_id(db, "tek.karawang1@demo.id").await;
         let event = ingest(db, assignment(budi, "lease")).await.unwrap();
         let now = now_ms();
@@ -543,20 +596,36 @@ store_test!(
         step_at(&d, now + 1_002).await;
         let row = whatsapp_row(db, event.id()).await;
         assert_eq!((row.status.as_str(), row.attempts), ("sent", 2));
-        // A's late verdict changes nothing.
-        let late = Outcome::Failed {
-            provider: None,
-            account_id: None,
-            error: "late".into(),
-            response: None,
+        // A's late verdict changes nothing, and its try is not kept.
+        let late = store::Attempted {
+            id: claimed[0].id,
+            attempt: claimed[0].attempts,
+            outcome: Outcome::Failed {
+                provider: None,
+                account_id: None,
+                error: "late".into(),
+                response: None,
+            },
+            tries: vec![store::Try {
+                account_id: domain::AccountId(account),
+                provider: "fonnte".into(),
+                started_at: now,
+                finished_at: now_ms(),
+                http_status: Some(500),
+                outcome: domain::TryOutcome::Transient,
+                error: Some("late".into()),
+                response: None,
+            }],
         };
-        assert_eq!(
-            store::record(db, &[(claimed[0].id, claimed[0].attempts, late)], now_ms())
-                .await
-                .unwrap(),
-            vec![]
-        );
+        assert_eq!(store::record(db, &[late], now_ms()).await.unwrap(), vec![]);
         assert_eq!(whatsapp_row(db, event.id()).await.status, "sent");
+        let kept = count_where(
+            db,
+            "SELECT COUNT(*) FROM delivery_tries WHERE delivery_id = $1",
+            row.id,
+        )
+        .await;
+        assert_eq!(kept, 1, "only B's try");
     }
 );
 

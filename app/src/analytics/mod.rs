@@ -66,6 +66,17 @@ pub struct Report {
     /// (month `2026-11`, provider, rupiah)
     pub cost: Vec<(String, String, i64)>,
     pub busiest_groups: Vec<(String, i64)>,
+    /// Every account's tries by how they ended.
+    pub tries: Vec<AccountTries>,
+}
+
+/// One provider account's tries in a report's range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountTries {
+    /// `None`: an account deleted since.
+    pub account: Option<String>,
+    /// Per outcome, in `TryOutcome::ALL`'s order.
+    pub counts: Vec<i64>,
 }
 
 /// The bucket holding the median of `(upper bound, count)` pairs sorted by

@@ -2,11 +2,11 @@
 //! range lives in the URL (`?from=2026-11-01&to=2026-11-30`).
 
 use super::chart::{thousands, RankBars, StackedBars};
-use super::{analytics_report, describe_seconds, Report, Volume};
+use super::{analytics_report, describe_seconds, AccountTries, Report, Volume};
 use crate::i18n::tr;
-use crate::ui::{channel_label, status_label, type_label};
+use crate::ui::{channel_label, status_label, try_label, type_label};
 use crate::ui::{ErrorNote, Loading};
-use domain::Channel;
+use domain::{Channel, TryOutcome};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
@@ -185,6 +185,39 @@ fn ReportView(r: Report, dimension: RwSignal<String>) -> impl IntoView {
                 }}
             </section>
         </div>
+        <section class="card">
+            <h2>{tr("Percobaan kirim per akun penyedia", "Send tries per provider account")}</h2>
+            <TriesTable rows=r.tries.clone()/>
+        </section>
         <p class="muted">{tr("Angka diperbarui otomatis setiap beberapa detik.", "The figures refresh by themselves every few seconds.")}</p>
     }
+}
+
+/// Each account's tries by how they ended: which account times out, is
+/// paused or hands its messages on.
+#[component]
+fn TriesTable(rows: Vec<AccountTries>) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="muted">{tr("Belum ada percobaan kirim.", "No send tries yet.")}</p> }
+            .into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table data-testid="tries-by-account">
+                <thead><tr>
+                    <th>{tr("Akun", "Account")}</th>
+                    {TryOutcome::ALL.iter().map(|o| view! { <th>{try_label(*o)}</th> }).collect_view()}
+                </tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|row| view! {
+                        <tr>
+                            <td>{row.account.unwrap_or_else(|| tr("(akun dihapus)", "(deleted account)").into())}</td>
+                            {row.counts.into_iter().map(|n| view! { <td>{thousands(n)}</td> }).collect_view()}
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
 }

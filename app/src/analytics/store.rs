@@ -1,9 +1,9 @@
 //! SQL for the analytics rollups: recomputing days from the delivery log, and
 //! reading reports from the rollups.
 
-use super::{median_bucket, Report, Volume, LATENCY_BUCKETS};
+use super::{median_bucket, AccountTries, Report, Volume, LATENCY_BUCKETS};
 use crate::error::{internal, AppError};
-use domain::DeliveryStatus;
+use domain::{DeliveryStatus, TryOutcome};
 use std::collections::BTreeMap;
 use storage::db::Db;
 use storage::{in_tx, on_db};
@@ -54,8 +54,9 @@ pub async fn refresh_day(db: &Db, day: i64) -> Result<u64, AppError> {
         Vec<(String, i64, i64)>,
         Vec<(i64, i64)>,
         Vec<(String, i64)>,
+        Vec<(i64, String, i64)>,
     );
-    let (stats, latency, groups, failures): Aggregates = on_db!(db, |pool| {
+    let (stats, latency, groups, failures, tries): Aggregates = on_db!(db, |pool| {
         let stats = sqlx::query_as(
             "SELECT channel, COALESCE(provider, ''), notification_type, status, COUNT(*),
                     CAST(COALESCE(SUM(cost_rupiah), 0) AS BIGINT)
@@ -89,12 +90,22 @@ pub async fn refresh_day(db: &Db, day: i64) -> Result<u64, AppError> {
         .bind(end)
         .fetch_all(pool)
         .await?;
-        (stats, latency, groups, failures)
+        let tries = sqlx::query_as(
+            "SELECT COALESCE(t.account_id, 0), t.outcome, COUNT(*) FROM delivery_tries t
+             JOIN deliveries d ON d.id = t.delivery_id
+             WHERE d.created_at >= $1 AND d.created_at < $2
+             GROUP BY COALESCE(t.account_id, 0), t.outcome",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(pool)
+        .await?;
+        (stats, latency, groups, failures, tries)
     });
     let fingerprint = {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        (day, &stats, &latency, &groups, &failures).hash(&mut h);
+        (day, &stats, &latency, &groups, &failures, &tries).hash(&mut h);
         h.finish()
     };
     in_tx!(db, |tx| {
@@ -103,6 +114,7 @@ pub async fn refresh_day(db: &Db, day: i64) -> Result<u64, AppError> {
             "delivery_latency_daily",
             "group_stats_daily",
             "failure_stats_daily",
+            "try_stats_daily",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE day = $1"
@@ -157,6 +169,17 @@ pub async fn refresh_day(db: &Db, day: i64) -> Result<u64, AppError> {
             .execute(&mut *tx)
             .await?;
         }
+        for (account, outcome, n) in &tries {
+            sqlx::query(
+                "INSERT INTO try_stats_daily (day, account_id, outcome, tries) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(day)
+            .bind(account)
+            .bind(outcome)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        }
     });
     Ok(fingerprint)
 }
@@ -195,8 +218,9 @@ pub async fn report(db: &Db, first: i64, last: i64) -> Result<Report, AppError> 
         Vec<(String, i64, i64)>,
         Vec<(String, i64)>,
         Vec<(String, i64)>,
+        Vec<(Option<String>, String, i64)>,
     );
-    let (stats, latency, groups, failures): Rollups = on_db!(db, |pool| {
+    let (stats, latency, groups, failures, tries): Rollups = on_db!(db, |pool| {
         let stats = sqlx::query_as(
             "SELECT day, channel, provider, notification_type, status, deliveries, cost_rupiah
              FROM delivery_stats_daily WHERE day >= $1 AND day <= $2",
@@ -230,7 +254,16 @@ pub async fn report(db: &Db, first: i64, last: i64) -> Result<Report, AppError> 
         .bind(last)
         .fetch_all(pool)
         .await?;
-        (stats, latency, groups, failures)
+        let tries = sqlx::query_as(
+            "SELECT a.name, s.outcome, CAST(SUM(s.tries) AS BIGINT) FROM try_stats_daily s
+             LEFT JOIN provider_accounts a ON a.id = s.account_id
+             WHERE s.day >= $1 AND s.day <= $2 GROUP BY a.name, s.outcome ORDER BY a.name, s.outcome",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(pool)
+        .await?;
+        (stats, latency, groups, failures, tries)
     });
 
     let days: Vec<String> = (first..=last)
@@ -310,8 +343,30 @@ pub async fn report(db: &Db, first: i64, last: i64) -> Result<Report, AppError> 
             })
             .collect(),
         cost: cost.into_iter().map(|((m, p), r)| (m, p, r)).collect(),
+        tries: tries_by_account(tries)?,
         busiest_groups: groups,
         days,
         total,
     })
+}
+
+/// The tries rollup as one row per account (`None`: deleted since), counts
+/// in [`TryOutcome::ALL`]'s order.
+fn tries_by_account(
+    rows: Vec<(Option<String>, String, i64)>,
+) -> Result<Vec<AccountTries>, AppError> {
+    let mut by: BTreeMap<Option<String>, Vec<i64>> = BTreeMap::new();
+    for (account, outcome, n) in rows {
+        let outcome = TryOutcome::parse(&outcome).map_err(|e| internal("try_stats_daily", &e))?;
+        let i = TryOutcome::ALL
+            .iter()
+            .position(|o| *o == outcome)
+            .unwrap_or(0);
+        by.entry(account)
+            .or_insert_with(|| vec![0; TryOutcome::ALL.len()])[i] += n;
+    }
+    Ok(by
+        .into_iter()
+        .map(|(account, counts)| AccountTries { account, counts })
+        .collect())
 }

@@ -270,6 +270,26 @@ pub struct DeliveryDetail {
     pub alert_step: Option<i64>,
     /// The event's alert, when it is under an escalation policy.
     pub alert: Option<crate::alerts::AlertView>,
+    /// Every account's try, oldest first.
+    pub tries: Vec<TryView>,
+}
+
+/// One account's try at a delivery, for its timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct TryView {
+    pub attempt: i64,
+    /// The account's name (`None`: deleted since).
+    pub account: Option<String>,
+    pub provider: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub http_status: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub outcome: domain::TryOutcome,
+    /// The provider's or the connection's own words, kept for this view.
+    pub error: Option<String>,
+    pub response: Option<String>,
 }
 
 #[server(endpoint = "deliveries/list", input = Json)]

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::i18n::{self, fill, tr};
 use crate::time::format_wib;
-use crate::ui::{channel_label, status_label, type_label, ErrorNote, Loading};
+use crate::ui::{channel_label, status_label, try_label, type_label, ErrorNote, Loading};
 use domain::{Channel, DeliveryStatus};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -295,6 +295,10 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
             {move || retry.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
         </section>
         <section class="card">
+            <h2>{tr("Riwayat percobaan kirim", "Send tries")}</h2>
+            <TryTimeline tries=d.tries.clone()/>
+        </section>
+        <section class="card">
             <h2>{tr("Pesan", "Message")}</h2>
             {d.subject.clone().map(|s| view! {
                 <p data-testid="delivery-subject"><strong>{tr("Subjek: ", "Subject: ")}</strong>{s}</p>
@@ -306,6 +310,56 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
             <pre class="response">{d.provider_response.clone().unwrap_or_else(|| "—".into())}</pre>
         </section>
     }
+}
+
+/// Every account's try at the delivery, in order: when, which account, how
+/// it ended (and whether the next account took over), the provider's own
+/// answer folded away.
+#[component]
+fn TryTimeline(tries: Vec<super::TryView>) -> impl IntoView {
+    if tries.is_empty() {
+        return view! { <p class="muted">{tr("Belum ada percobaan ke penyedia.", "No provider has been tried yet.")}</p> }
+            .into_any();
+    }
+    let handed_on: Vec<bool> = tries
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.outcome.fails_over()
+                && tries
+                    .get(i + 1)
+                    .is_some_and(|next| next.attempt == t.attempt)
+        })
+        .collect();
+    view! {
+        <ol class="timeline" data-testid="tries">
+            {tries.into_iter().zip(handed_on).map(|(t, handed_on)| {
+                let account = t.account.clone().unwrap_or_else(|| tr("(akun dihapus)", "(deleted account)").into());
+                let took = fill(tr("{} md", "{} ms"), &[&(t.finished_at - t.started_at).max(0)]);
+                let raw: Vec<String> = [t.http_status.map(|s| format!("HTTP {s}")), t.error.clone(), t.response.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                view! {
+                    <li class=format!("try try-{}", t.outcome.as_str())>
+                        <span class="when">{format_wib(t.started_at)}</span>
+                        " · " {fill(tr("percobaan {}", "attempt {}"), &[&t.attempt])}
+                        " · " <strong>{account}</strong> " (" {t.provider.clone()} ")"
+                        " — " <span data-testid="try-outcome">{try_label(t.outcome)}</span>
+                        " · " {took}
+                        {handed_on.then(|| view! { " · " {tr("dialihkan ke akun berikutnya", "handed on to the next account")} })}
+                        {(!raw.is_empty()).then(|| view! {
+                            <details>
+                                <summary>{tr("Jawaban penyedia", "The provider's answer")}</summary>
+                                <pre class="response">{raw.join("\n")}</pre>
+                            </details>
+                        })}
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+    .into_any()
 }
 
 /// A test send's delivery as it moves (queued → sent → delivered → read, or

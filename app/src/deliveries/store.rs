@@ -224,6 +224,17 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
         Some(e) => crate::alerts::store::for_event(db, e).await?,
         None => None,
     };
+    let tries = on_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT t.attempt, a.name AS account, t.provider, t.started_at, t.finished_at,
+                    t.http_status, t.outcome, t.error, t.response
+             FROM delivery_tries t LEFT JOIN provider_accounts a ON a.id = t.account_id
+             WHERE t.delivery_id = $1 ORDER BY t.id",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?
+    });
     Ok(DeliveryDetail {
         item: r.row.try_into()?,
         event_id: r.event_id,
@@ -248,6 +259,7 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
         sms_fallback: r.sms_fallback,
         alert_step: r.alert_step,
         alert,
+        tries,
     })
 }
 

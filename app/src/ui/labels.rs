@@ -6,11 +6,16 @@
 //! locale.
 
 use crate::i18n::{self, tr};
-use domain::{Channel, DeliveryStatus, GroupCategory, Role};
+use domain::{Channel, DeliveryStatus, GroupCategory, Role, TryOutcome};
 
 /// A delivery's status.
 pub fn status_label(s: DeliveryStatus) -> &'static str {
     s.label(i18n::locale())
+}
+
+/// How one account's try at a delivery ended.
+pub fn try_label(o: TryOutcome) -> &'static str {
+    o.label(i18n::locale())
 }
 
 /// A channel.

@@ -8,14 +8,14 @@
 use super::backoff;
 use super::worker::Dispatcher;
 use crate::providers::ratelimit::DEFAULT_PAUSE_MS;
-use crate::providers::{self, FailureClass, SendResult, To};
+use crate::providers::{self, Answer, FailureClass, SendResult, To};
 use app::live::DeliveryChange;
 use app::time::now_ms;
-use domain::{AccountId, Channel, DeliveryStatus, PhoneE164};
+use domain::{AccountId, Channel, DeliveryStatus, PhoneE164, TryOutcome};
 use std::time::Duration;
 use storage::db::Db;
 use storage::feed::Feed;
-use storage::outbox::{self as store, Claimed, Outcome};
+use storage::outbox::{self as store, Attempted, Claimed, Outcome, Try};
 
 /// What a row asks for, checked once per attempt.
 struct Route<'d> {
@@ -62,8 +62,20 @@ struct LastError {
 
 impl Dispatcher {
     /// One attempt at one delivery: every eligible account in failover order,
-    /// starting after the account the previous attempt used.
-    pub async fn attempt(&self, d: &Claimed) -> Outcome {
+    /// starting after the account the previous attempt used; its outcome and
+    /// each account's try.
+    pub async fn attempt(&self, d: &Claimed) -> Attempted {
+        let mut tries = Vec::new();
+        let outcome = self.outcome(d, &mut tries).await;
+        Attempted {
+            id: d.id,
+            attempt: d.attempts,
+            outcome,
+            tries,
+        }
+    }
+
+    async fn outcome(&self, d: &Claimed, tries: &mut Vec<Try>) -> Outcome {
         let now = now_ms();
         let all = match self.accounts.all().await {
             Ok(a) => a,
@@ -73,7 +85,7 @@ impl Dispatcher {
             }
         };
         match route(d, &all) {
-            Ok(route) => self.fail_over(d, &route).await,
+            Ok(route) => self.fail_over(d, &route, tries).await,
             Err(outcome) => outcome,
         }
     }
@@ -83,7 +95,7 @@ impl Dispatcher {
     /// no second account now, and the next attempt goes to it alone). An
     /// account a gateway paused is passed over like one at its rate. A
     /// retry's backoff counts from the attempt's end.
-    async fn fail_over(&self, d: &Claimed, route: &Route<'_>) -> Outcome {
+    async fn fail_over(&self, d: &Claimed, route: &Route<'_>, tries: &mut Vec<Try>) -> Outcome {
         let senders = &route.senders;
         let start = d
             .provider_account_id
@@ -111,7 +123,10 @@ impl Dispatcher {
             }
             tried += 1;
             let provider = account.kind.as_str();
-            match self.send(d, route, account).await {
+            let started_at = now_ms();
+            let answer = self.send(d, route, account).await;
+            tries.push(try_of(account, started_at, &answer));
+            match answer.result {
                 SendResult::Accepted {
                     message_id,
                     reference,
@@ -223,15 +238,10 @@ impl Dispatcher {
     }
 
     /// One account's try, in its protocol.
-    async fn send(
-        &self,
-        d: &Claimed,
-        route: &Route<'_>,
-        account: &providers::Account,
-    ) -> SendResult {
+    async fn send(&self, d: &Claimed, route: &Route<'_>, account: &providers::Account) -> Answer {
         match route.via(d) {
             Via::Push if account.kind == providers::ProviderKind::WebPush => {
-                self.push(d, account).await
+                self.push(d, account).await.into()
             }
             Via::Push => {
                 providers::send(&self.http, account, To::Group(&d.recipient), &d.message).await
@@ -246,7 +256,9 @@ impl Dispatcher {
                     // Staff can turn email off there; a customer has no settings here.
                     unsubscribe: d.user_id.map(|_| self.settings_url.as_str()),
                 };
-                providers::email::send(&self.mailers, account, &mail).await
+                providers::email::send(&self.mailers, account, &mail)
+                    .await
+                    .into()
             }
             Via::Voice(phone) => {
                 let gather = format!("{}/{}/voice/gather", self.twilio_callbacks, account.id);
@@ -461,6 +473,42 @@ fn failed(error: String) -> Outcome {
 
 /// The outcome of an attempt that may pass later; `unconfirmed`: it timed
 /// out on `account_id` and may have gone out.
+/// What one account's try is kept as (`delivery_tries`).
+fn try_of(account: &providers::Account, started_at: i64, answer: &Answer) -> Try {
+    let (outcome, error, response) = match &answer.result {
+        SendResult::Accepted { response, .. } => (TryOutcome::Accepted, None, Some(response)),
+        SendResult::Failed {
+            class,
+            error,
+            response,
+            ..
+        } => {
+            let outcome = match class {
+                FailureClass::Recipient => TryOutcome::Refused,
+                FailureClass::Unknown => TryOutcome::TimedOut,
+                FailureClass::RateLimited => TryOutcome::RateLimited,
+                FailureClass::Account => TryOutcome::AccountError,
+                FailureClass::Transient => TryOutcome::Transient,
+            };
+            (outcome, Some(error.clone()), response.as_ref())
+        }
+    };
+    Try {
+        account_id: AccountId(account.id),
+        provider: account.kind.as_str().to_owned(),
+        started_at,
+        finished_at: now_ms(),
+        http_status: answer.http_status,
+        outcome,
+        error,
+        // The delivery row keeps the last answer whole; a try, its start.
+        response: response.map(|r| providers::clip_to(r, TRY_RESPONSE_MAX)),
+    }
+}
+
+/// How much of a provider's answer a try keeps.
+const TRY_RESPONSE_MAX: usize = 500;
+
 fn retry_later(
     d: &Claimed,
     provider: Option<&str>,

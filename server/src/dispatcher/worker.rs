@@ -5,12 +5,12 @@ use crate::providers::ratelimit::RateLimiter;
 use crate::providers::{self, AccountCache};
 use app::live::DeliveryChange;
 use app::time::now_ms;
-use domain::{Channel, DeliveryId, DeliveryStatus};
+use domain::{Channel, DeliveryStatus};
 use std::sync::Arc;
 use std::time::Duration;
 use storage::db::Db;
 use storage::feed::Feed;
-use storage::outbox::{self as store, Claimed, Outcome};
+use storage::outbox::{self as store, Attempted, Claimed};
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -225,7 +225,7 @@ impl Dispatcher {
             .expect("handoff lock")
             .take()
             .expect("a dispatcher runs once");
-        let (tx, rx) = mpsc::channel::<(DeliveryId, i64, Outcome)>(self.config.write_batch * 4);
+        let (tx, rx) = mpsc::channel::<Attempted>(self.config.write_batch * 4);
         let writer = tokio::spawn(write_results(
             self.db.clone(),
             self.feed.clone(),
@@ -243,8 +243,7 @@ impl Dispatcher {
                 let me = self.clone();
                 let tx = tx.clone();
                 tasks.spawn(async move {
-                    let outcome = me.attempt(&d).await;
-                    let _ = tx.send((d.id, d.attempts, outcome)).await;
+                    let _ = tx.send(me.attempt(&d).await).await;
                     drop(permit);
                 });
             }
@@ -410,12 +409,7 @@ impl Dispatcher {
 
 /// Writes outcomes in batches: whatever has arrived, up to `max`, in one
 /// transaction.
-async fn write_results(
-    db: Db,
-    feed: Feed,
-    mut rx: mpsc::Receiver<(DeliveryId, i64, Outcome)>,
-    max: usize,
-) {
+async fn write_results(db: Db, feed: Feed, mut rx: mpsc::Receiver<Attempted>, max: usize) {
     let mut buf = Vec::with_capacity(max);
     while rx.recv_many(&mut buf, max).await > 0 {
         let mut tries = 0;

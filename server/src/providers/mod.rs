@@ -83,6 +83,23 @@ impl SendResult {
     }
 }
 
+/// A provider's answer to one send: its verdict, and the HTTP status it
+/// came with (none when it never answered, or spoke no HTTP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub result: SendResult,
+    pub http_status: Option<u16>,
+}
+
+impl From<SendResult> for Answer {
+    fn from(result: SendResult) -> Self {
+        Answer {
+            result,
+            http_status: None,
+        }
+    }
+}
+
 /// A request a provider wants sent.
 pub struct HttpCall {
     pub request: reqwest::RequestBuilder,
@@ -90,11 +107,15 @@ pub struct HttpCall {
 
 /// Provider responses are kept in the delivery log; a runaway body is cut.
 pub fn clip(body: &str) -> String {
-    const MAX: usize = 2000;
-    if body.len() <= MAX {
+    clip_to(body, 2000)
+}
+
+/// `body`'s first `max` bytes (on a character boundary), marked when cut.
+pub fn clip_to(body: &str, max: usize) -> String {
+    if body.len() <= max {
         return body.to_owned();
     }
-    let mut end = MAX;
+    let mut end = max;
     while !body.is_char_boundary(end) {
         end -= 1;
     }
@@ -102,12 +123,7 @@ pub fn clip(body: &str) -> String {
 }
 
 /// Sends one message through one account.
-pub async fn send(
-    client: &reqwest::Client,
-    account: &Account,
-    to: To<'_>,
-    text: &str,
-) -> SendResult {
+pub async fn send(client: &reqwest::Client, account: &Account, to: To<'_>, text: &str) -> Answer {
     let request = match account.kind {
         ProviderKind::Sandbox => {
             return SendResult::Accepted {
@@ -121,7 +137,8 @@ pub async fn send(
                     },
                     text.chars().count()
                 ),
-            };
+            }
+            .into();
         }
         ProviderKind::Fonnte => fonnte::request(client, account, to, text),
         ProviderKind::Wablas => wablas::request(client, account, to, text),
@@ -137,6 +154,7 @@ pub async fn send(
                 format!("a {} account does not send WhatsApp", account.kind.as_str()),
                 None,
             )
+            .into()
         }
     };
     exchange(request, account, |status, body| match account.kind {
@@ -162,15 +180,15 @@ async fn exchange(
     request: Result<reqwest::RequestBuilder, String>,
     account: &Account,
     parse: impl FnOnce(u16, &str) -> SendResult,
-) -> SendResult {
+) -> Answer {
     let timeout = Duration::from_millis(account.timeout_ms.max(1) as u64);
     let request = match request {
         Ok(r) => r.timeout(timeout),
-        Err(e) => return SendResult::failed(FailureClass::Account, e, None),
+        Err(e) => return SendResult::failed(FailureClass::Account, e, None).into(),
     };
     let response = match request.send().await {
         Ok(r) => r,
-        Err(e) => return classify_transport_error(&e),
+        Err(e) => return classify_transport_error(&e).into(),
     };
     let status = response.status().as_u16();
     let wait = response
@@ -178,11 +196,17 @@ async fn exchange(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| retry_after(v, chrono::Utc::now()));
+    let http_status = Some(status);
     let body = match response.text().await {
         Ok(b) => b,
-        Err(e) => return classify_transport_error(&e),
+        Err(e) => {
+            return Answer {
+                result: classify_transport_error(&e),
+                http_status,
+            }
+        }
     };
-    match parse(status, &body) {
+    let result = match parse(status, &body) {
         SendResult::Failed {
             class: FailureClass::RateLimited,
             error,
@@ -195,6 +219,10 @@ async fn exchange(
             retry_after: wait,
         },
         other => other,
+    };
+    Answer {
+        result,
+        http_status,
     }
 }
 

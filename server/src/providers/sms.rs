@@ -28,7 +28,7 @@ pub async fn send(
     to: &PhoneE164,
     text: &str,
     callback: Option<&str>,
-) -> SendResult {
+) -> super::Answer {
     let request = match account.kind {
         // The sandbox answers for every channel.
         ProviderKind::Sandbox => return super::send(client, account, To::Phone(to), text).await,
@@ -40,6 +40,7 @@ pub async fn send(
                 format!("a {} account does not send SMS", other.as_str()),
                 None,
             )
+            .into()
         }
     };
     super::exchange(request, account, |status, body| match account.kind {

@@ -81,7 +81,7 @@ pub async fn send(
     to: &PhoneE164,
     script: &str,
     hooks: &CallHooks<'_>,
-) -> SendResult {
+) -> super::Answer {
     let request = match account.kind {
         ProviderKind::Sandbox => return super::send(client, account, To::Phone(to), script).await,
         ProviderKind::TwilioVoice => request(client, account, to, script, hooks),
@@ -91,6 +91,7 @@ pub async fn send(
                 format!("a {} account does not make calls", other.as_str()),
                 None,
             )
+            .into()
         }
     };
     super::exchange(request, account, twilio_parse).await

@@ -180,7 +180,7 @@ pub async fn step_at(d: &Dispatcher, now: i64) -> usize {
         .unwrap();
     let mut results = Vec::new();
     for c in &claimed {
-        results.push((c.id, c.attempts, d.attempt(c).await));
+        results.push(d.attempt(c).await);
     }
     store::record(&d.db, &results, now_ms()).await.unwrap();
     store::replay_early(&d.db, &store::sent_ids(&results))
@@ -226,6 +226,28 @@ pub async fn count(db: &Db, sql: &'static str) -> i64 {
         .fetch_one(pool)
         .await
         .unwrap())
+}
+
+/// `sql`'s one number, with `$1` bound to `id`.
+pub async fn count_where(db: &Db, sql: &'static str, id: i64) -> i64 {
+    on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap())
+}
+
+/// A delivery's tries as kept: (attempt, account, HTTP status, outcome), in
+/// the order tried.
+pub async fn tries(db: &Db, delivery: i64) -> Vec<(i64, Option<i64>, Option<i64>, String)> {
+    on_db!(db, |pool| sqlx::query_as(
+        "SELECT attempt, account_id, http_status, outcome FROM delivery_tries
+         WHERE delivery_id = $1 ORDER BY id"
+    )
+    .bind(delivery)
+    .fetch_all(pool)
+    .await
+    .unwrap())
 }
 
 /// A ticket assignment to one technician: WhatsApp + in-app.

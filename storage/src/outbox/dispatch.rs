@@ -10,7 +10,7 @@ use crate::db::{Backend, Db};
 use crate::error::{internal, Error};
 use crate::{in_tx, on_db, on_db_write};
 use domain::live::DeliveryChange;
-use domain::{AccountId, DeliveryId, DeliveryStatus};
+use domain::{AccountId, DeliveryId, DeliveryStatus, TryOutcome};
 
 /// Leases up to `limit` due deliveries to `worker` until `now + lease_ms`.
 /// PostgreSQL skips rows another instance is claiming; SQLite has one writer.
@@ -110,13 +110,41 @@ pub enum Outcome {
     },
 }
 
-/// Records a batch of outcomes in one transaction. Each update is fenced on
+/// One claimed attempt's result: what became of the delivery and each
+/// account's try on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempted {
+    pub id: DeliveryId,
+    /// The attempt that was claimed: the fence its outcome is recorded on.
+    pub attempt: i64,
+    pub outcome: Outcome,
+    /// In the order tried (none when the attempt was postponed or never
+    /// reached an account).
+    pub tries: Vec<Try>,
+}
+
+/// One account's try within an attempt (`delivery_tries`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Try {
+    pub account_id: AccountId,
+    pub provider: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+    /// When the provider answered over HTTP.
+    pub http_status: Option<u16>,
+    pub outcome: TryOutcome,
+    pub error: Option<String>,
+    /// The provider's answer, clipped.
+    pub response: Option<String>,
+}
+
+/// Records a batch of outcomes, and their tries, in one transaction. Each update is fenced on
 /// (id, attempt, still sending): a result that arrives after its lease was
 /// rescued and re-claimed changes nothing. Returns the changes that applied
 /// (for the live feed).
 pub async fn record(
     db: &Db,
-    results: &[(DeliveryId, i64, Outcome)],
+    results: &[Attempted],
     now: i64,
 ) -> Result<Vec<DeliveryChange>, Error> {
     if results.is_empty() {
@@ -135,39 +163,95 @@ pub async fn record(
 
 async fn record_in(
     tx: &mut impl Exec,
-    results: &[(DeliveryId, i64, Outcome)],
+    results: &[Attempted],
     now: i64,
 ) -> Result<Vec<DeliveryChange>, Error> {
     let mut applied = Vec::with_capacity(results.len());
+    // The rows whose outcome applied: only their tries are kept (a late
+    // result of a rescued attempt changes nothing, its tries included).
+    let mut took = std::collections::HashSet::with_capacity(results.len());
     let numbered = tx.numbered();
     for chunk in sent_chunks(results) {
         let sql = sent_sql(chunk.len(), numbered);
         let ids = tx
             .fetch(&sql, &sent_values(&chunk, now, numbered), |r| r.req_int(0))
             .await?;
+        took.extend(ids.iter().copied());
         applied.extend(ids.into_iter().map(|id| DeliveryChange {
             id,
             status: DeliveryStatus::Sent,
         }));
     }
-    for (id, attempt, outcome) in results {
-        let Some((sql, values, status)) = other_update(id.0, *attempt, outcome, now) else {
+    for a in results {
+        let Some((sql, values, status)) = other_update(a.id.0, a.attempt, &a.outcome, now) else {
             continue;
         };
         let done = tx.execute(sql, &values).await? > 0;
-        if let (true, Some(status)) = (done, status) {
-            applied.push(DeliveryChange { id: id.0, status });
+        if done {
+            took.insert(a.id.0);
         }
+        if let (true, Some(status)) = (done, status) {
+            applied.push(DeliveryChange { id: a.id.0, status });
+        }
+    }
+    let tries: Vec<(&Attempted, &Try)> = results
+        .iter()
+        .filter(|a| took.contains(&a.id.0))
+        .flat_map(|a| a.tries.iter().map(move |t| (a, t)))
+        .collect();
+    for chunk in tries.chunks(TRIES_CHUNK) {
+        tx.execute(&tries_sql(chunk.len(), numbered), &tries_values(chunk))
+            .await?;
     }
     Ok(applied)
 }
 
+/// Tries per INSERT (10 parameters each).
+const TRIES_CHUNK: usize = 64;
+
+/// The INSERT of `rows` tries, parameters in binding order.
+fn tries_sql(rows: usize, numbered: bool) -> String {
+    let p = |n| crate::db::placeholder(numbered, n);
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let b = i * 10;
+            let cols: Vec<String> = (1..=10).map(|c| p(b + c)).collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO delivery_tries (delivery_id, attempt, account_id, provider, started_at,
+             finished_at, http_status, outcome, error, response)
+         VALUES {}",
+        values.join(", ")
+    )
+}
+
+fn tries_values<'a>(chunk: &[(&'a Attempted, &'a Try)]) -> Vec<Val<'a>> {
+    let mut v = Vec::with_capacity(chunk.len() * 10);
+    for (a, t) in chunk {
+        v.extend([
+            Val::Int(Some(a.id.0)),
+            Val::Int(Some(a.attempt)),
+            Val::Int(Some(t.account_id.0)),
+            Val::Text(Some(&t.provider)),
+            Val::Int(Some(t.started_at)),
+            Val::Int(Some(t.finished_at)),
+            Val::Int(t.http_status.map(i64::from)),
+            Val::Text(Some(t.outcome.as_str())),
+            Val::Text(t.error.as_deref()),
+            Val::Text(t.response.as_deref()),
+        ]);
+    }
+    v
+}
+
 /// Successful sends are nearly all of them: one UPDATE … FROM (VALUES …) per
 /// chunk records them; the rarer outcomes go one by one.
-fn sent_chunks(results: &[(DeliveryId, i64, Outcome)]) -> Vec<Vec<&(DeliveryId, i64, Outcome)>> {
+fn sent_chunks(results: &[Attempted]) -> Vec<Vec<&Attempted>> {
     let sent: Vec<_> = results
         .iter()
-        .filter(|(_, _, o)| matches!(o, Outcome::Sent { .. }))
+        .filter(|a| matches!(a.outcome, Outcome::Sent { .. }))
         .collect();
     sent.chunks(RECORD_CHUNK).map(<[_]>::to_vec).collect()
 }
@@ -201,17 +285,13 @@ fn sent_sql(rows: usize, numbered: bool) -> String {
 }
 
 /// The parameters of [`sent_sql`], in binding order.
-fn sent_values<'a>(
-    chunk: &[&'a (DeliveryId, i64, Outcome)],
-    now: i64,
-    numbered: bool,
-) -> Vec<Val<'a>> {
+fn sent_values<'a>(chunk: &[&'a Attempted], now: i64, numbered: bool) -> Vec<Val<'a>> {
     let mut v = Vec::with_capacity(2 + chunk.len() * 8);
     v.push(Val::Int(Some(now)));
     if !numbered {
         v.push(Val::Int(Some(now)));
     }
-    for (id, attempt, outcome) in chunk {
+    for a in chunk {
         if let Outcome::Sent {
             provider,
             account_id,
@@ -219,11 +299,11 @@ fn sent_values<'a>(
             reference,
             response,
             cost_rupiah,
-        } = outcome
+        } = &a.outcome
         {
             v.extend([
-                Val::Int(Some(id.0)),
-                Val::Int(Some(*attempt)),
+                Val::Int(Some(a.id.0)),
+                Val::Int(Some(a.attempt)),
                 Val::Text(Some(provider)),
                 Val::Int(Some(account_id.0)),
                 Val::Text(message_id.as_deref()),
@@ -611,10 +691,10 @@ async fn held_for(db: &Db, provider: &str, key: &str) -> Result<Vec<Early>, Erro
 }
 
 /// The (provider, message id) of each sent outcome, for [`replay_early`].
-pub fn sent_ids(results: &[(DeliveryId, i64, Outcome)]) -> Vec<(String, String)> {
+pub fn sent_ids(results: &[Attempted]) -> Vec<(String, String)> {
     results
         .iter()
-        .filter_map(|(_, _, o)| match o {
+        .filter_map(|a| match &a.outcome {
             Outcome::Sent {
                 provider,
                 message_id: Some(m),
