@@ -990,6 +990,42 @@ store_test!(
     }
 );
 
+store_test!(
+    group_senders_are_the_enabled_gateways_in_order_and_meta_apart,
+    |db| {
+        on_db_write!(db, |pool| {
+            sqlx::query("DELETE FROM provider_accounts")
+                .execute(pool)
+                .await
+                .unwrap();
+            for (name, kind, channel, enabled, order) in [
+                ("Meta Cloud", "meta", "whatsapp", true, 1),
+                ("Wablas cadangan", "wablas", "whatsapp", true, 3),
+                ("Fonnte utama", "fonnte", "whatsapp", true, 2),
+                ("Woowa mati", "woowa", "whatsapp", false, 4),
+                ("Zenziva", "zenziva", "sms", true, 1),
+            ] {
+                sqlx::query(
+                "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
+                     rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
+                 VALUES ($1, $2, $3, '{}', $4, $5, 60, 0, 1000, 0, 0)",
+            )
+            .bind(name)
+            .bind(kind)
+            .bind(channel)
+            .bind(enabled)
+            .bind(order)
+            .execute(pool)
+            .await
+            .unwrap();
+            }
+        });
+        let s = groups::senders(db).await.unwrap();
+        assert_eq!(s.reach, ["Fonnte utama", "Wablas cadangan"]);
+        assert_eq!(s.cannot, ["Meta Cloud"]);
+    }
+);
+
 store_test!(a_test_send_is_one_queued_group_delivery, |db| {
     let user = technician(db, None).await;
     let id = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 1)

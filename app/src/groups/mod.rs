@@ -242,6 +242,20 @@ pub struct GroupDetail {
     pub work_zones: Vec<(String, String)>,
 }
 
+/// Which enabled WhatsApp accounts can post to the groups' chats (the
+/// gateways' `…@g.us` ids), in failover order, and which cannot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupReach {
+    pub reach: Vec<String>,
+    pub cannot: Vec<String>,
+}
+
+#[server(endpoint = "groups/senders")]
+pub async fn group_senders() -> Result<GroupReach, AppError> {
+    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    store::senders(&state.db).await
+}
+
 /// The work zones, for pickers.
 #[server(endpoint = "groups/zones")]
 pub async fn list_work_zones() -> Result<Vec<(String, String)>, AppError> {

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 pub fn GroupsPage() -> impl IntoView {
     let groups = Resource::new(|| (), |_| list_groups());
     let zones = Resource::new(|| (), |_| super::list_work_zones());
+    let senders = Resource::new(|| (), |_| super::group_senders());
     let query = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());
     let zone = RwSignal::new(String::new());
@@ -34,6 +35,11 @@ pub fn GroupsPage() -> impl IntoView {
             <h1>{tr("Grup WhatsApp", "WhatsApp groups")}</h1>
             <a class="button primary" href="/master/groups/new" data-testid="new-group">{tr("Tambah grup", "Add a group")}</a>
         </div>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                senders.await.ok().map(|s| view! { <SendersNote senders=s/> })
+            })}
+        </Suspense>
         <div class="filters" role="search">
             <label>
                 {tr("Cari", "Search")}
@@ -112,4 +118,43 @@ pub fn GroupsPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// Which accounts carry group messages: a group chat id is the gateways'
+/// own, so Meta's Cloud API cannot post to it, and with no gateway every
+/// group message fails.
+#[component]
+fn SendersNote(senders: super::GroupReach) -> impl IntoView {
+    let reach = (!senders.reach.is_empty()).then(|| {
+        fill(
+            tr(
+                "Pesan grup dikirim lewat: {}.",
+                "Group messages go through: {}.",
+            ),
+            &[&senders.reach.join(", ")],
+        )
+    });
+    let cannot = (!senders.cannot.is_empty()).then(|| {
+        fill(
+            tr(
+                " Tidak bisa mengirim ke grup: {} (ID grup ini milik gateway, bukan Meta).",
+                " Cannot post to groups: {} (these group ids are the gateways', not Meta's).",
+            ),
+            &[&senders.cannot.join(", ")],
+        )
+    });
+    if reach.is_none() {
+        return view! {
+            <p class="notice warn" role="alert" data-testid="group-senders">
+                {tr(
+                    "Belum ada akun WhatsApp aktif yang bisa mengirim ke grup: pesan grup akan gagal. Tambahkan akun Fonnte, Wablas atau Woowa di ",
+                    "No enabled WhatsApp account can post to groups: group messages will fail. Add a Fonnte, Wablas or Woowa account under ",
+                )}
+                <a href="/master/providers">{tr("Penyedia", "Providers")}</a> "."
+                {cannot}
+            </p>
+        }
+        .into_any();
+    }
+    view! { <p class="muted" data-testid="group-senders">{reach}{cannot}</p> }.into_any()
 }

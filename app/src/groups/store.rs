@@ -1,6 +1,6 @@
 //! SQL for WhatsApp groups.
 
-use super::{GroupDetail, GroupView, MemberOption, RuleView, ValidGroup};
+use super::{GroupDetail, GroupReach, GroupView, MemberOption, RuleView, ValidGroup};
 use crate::error::{internal, AppError, FieldError};
 use domain::words::{Missing, Words};
 use domain::{Channel, GroupCategory, NotificationType, Priority, Role};
@@ -400,4 +400,26 @@ pub async fn test_send(
         id
     });
     Ok(id)
+}
+
+/// The enabled WhatsApp accounts split by whether their kind can post to a
+/// gateway group chat (`ProviderKind::reaches_gateway_groups`), as the
+/// dispatcher splits them.
+pub async fn senders(db: &Db) -> Result<GroupReach, AppError> {
+    let rows: Vec<(String, String)> = on_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT name, kind FROM provider_accounts WHERE enabled AND channel = 'whatsapp'
+             ORDER BY failover_order, id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    let mut senders = GroupReach::default();
+    for (name, kind) in rows {
+        match domain::providers::ProviderKind::parse(&kind) {
+            Some(k) if k.reaches_gateway_groups() => senders.reach.push(name),
+            _ => senders.cannot.push(name),
+        }
+    }
+    Ok(senders)
 }
