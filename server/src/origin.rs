@@ -7,7 +7,9 @@
 //! (`PUBLIC_URL`, or the `Host` the request came to, for a server reached
 //! by another name); without an `Origin`, a `Sec-Fetch-Site` other than
 //! same-origin or none refuses. A client that is no browser sends neither
-//! and is let through: it has no victim's cookie to ride on.
+//! and is let through: it has no victim's cookie to ride on. The body must
+//! be JSON or a form (415 otherwise): `text/plain` is the type that skips
+//! the browser's CORS pre-flight.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -102,18 +104,61 @@ fn guarded(method: &Method, path: &str) -> bool {
         && ((path.starts_with("/api/") && !path.starts_with("/api/v1/")) || path == "/push/receipt")
 }
 
-/// Refuses a cross-site state-changing request with 403 before it runs.
+/// Whether a guarded request's body is of a type this site's pages send:
+/// JSON, or a form (the server functions' two encodings; the push receipt
+/// is JSON only). A `text/plain` body is what a cross-site form or a
+/// `fetch` without pre-flight can send, and JSON functions would read it
+/// as JSON; refusing it keeps them behind CORS whatever the Origin says.
+fn body_type_allowed(path: &str, headers: &HeaderMap) -> bool {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match media.as_deref() {
+        Some("application/json") => true,
+        Some("application/x-www-form-urlencoded" | "multipart/form-data") => {
+            path != "/push/receipt"
+        }
+        Some(_) => false,
+        // No body at all (a call without arguments) has nothing to read.
+        None => {
+            !headers.contains_key(header::TRANSFER_ENCODING)
+                && headers
+                    .get(header::CONTENT_LENGTH)
+                    .is_none_or(|v| v.as_bytes() == b"0")
+        }
+    }
+}
+
+/// Refuses a cross-site state-changing request with 403, and one whose
+/// body is not JSON or a form with 415, before it runs.
 pub async fn refuse_cross_site(
     State(site): State<SameSite>,
     request: Request,
     next: Next,
 ) -> Response {
-    if guarded(request.method(), request.uri().path()) && !site.allows(request.headers()) {
-        return (
-            StatusCode::FORBIDDEN,
-            "cross-site request refused: send it from this site's pages",
-        )
-            .into_response();
+    let path = request.uri().path();
+    if guarded(request.method(), path) {
+        if !site.allows(request.headers()) {
+            return (
+                StatusCode::FORBIDDEN,
+                "cross-site request refused: send it from this site's pages",
+            )
+                .into_response();
+        }
+        if !body_type_allowed(path, request.headers()) {
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as application/json (or, to a server function, as a form)",
+            )
+                .into_response();
+        }
     }
     next.run(request).await
 }
@@ -129,6 +174,41 @@ pub(crate) mod tests {
             h.insert(*k, v.parse().unwrap());
         }
         h
+    }
+
+    #[test]
+    fn only_json_and_forms_reach_the_server_functions() {
+        let typed = |v: &str| headers(&[("content-type", v)]);
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+        ] {
+            assert!(body_type_allowed("/api/groups/save", &typed(ok)), "{ok}");
+        }
+        for bad in [
+            "text/plain",
+            "text/plain; charset=utf-8",
+            "application/xml",
+            "",
+        ] {
+            assert!(!body_type_allowed("/api/groups/save", &typed(bad)), "{bad}");
+        }
+        // No type: only without a body.
+        assert!(body_type_allowed("/api/push/status", &HeaderMap::new()));
+        let sized = |n: &str| headers(&[("content-length", n)]);
+        assert!(body_type_allowed("/api/push/status", &sized("0")));
+        assert!(!body_type_allowed("/api/groups/save", &sized("17")));
+        // The push receipt is JSON only.
+        assert!(body_type_allowed(
+            "/push/receipt",
+            &typed("application/json")
+        ));
+        assert!(!body_type_allowed(
+            "/push/receipt",
+            &typed("application/x-www-form-urlencoded")
+        ));
     }
 
     #[test]

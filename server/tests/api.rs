@@ -586,6 +586,34 @@ async fn cross_site_requests_are_refused_before_they_run() {
         let shown = format!("{headers:?}");
         assert!(login(headers).await.is_success(), "{shown}");
     }
+
+    // A JSON function takes JSON only: the same body as text/plain (what a
+    // form or a fetch without pre-flight can send) is refused unread.
+    let admin = user_id(db, "admin@demo.id").await;
+    let session = app::auth::session::create_session(db, admin, app::time::now_ms())
+        .await
+        .unwrap();
+    let save = |content_type: &'static str| {
+        let body = serde_json::json!({"form": {"name": "Grup dari luar", "description": "",
+            "chat_id": "120363000000000099@g.us", "phone_number": "", "category": "noc",
+            "work_zone": "", "active": true, "id": null}})
+        .to_string();
+        let req = client()
+            .post(format!("{base}/api/groups/save"))
+            .header(
+                "cookie",
+                format!("{}={session}", app::auth::session::COOKIE_NAME),
+            )
+            .header("content-type", content_type)
+            .body(body);
+        async move { req.send().await.unwrap().status() }
+    };
+    let groups = "SELECT COUNT(*) FROM whatsapp_groups";
+    let before = count(db, groups).await;
+    assert_eq!(save("text/plain").await, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(count(db, groups).await, before, "nothing saved");
+    assert!(save("application/json").await.is_success());
+    assert_eq!(count(db, groups).await, before + 1);
     srv.stop().await;
     t.close().await;
 }
