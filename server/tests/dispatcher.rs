@@ -247,6 +247,24 @@ store_test!(a_failing_account_fails_over_to_the_next_in_order, |db| {
     assert_eq!(fonnte.received().len(), 3);
 });
 
+store_test!(an_endless_answer_is_read_no_further_than_its_start, |db| {
+    setup(db).await;
+    let fonnte = Fake::start(Kind::Fonnte).await;
+    let account = add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 10_000).await;
+    fonnte.push(Behaviour::Endless);
+    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    let event = ingest(db, assignment(budi, "e1")).await.unwrap();
+    step(&dispatcher(db)).await;
+    // Judged on what came first, not waited on until the timeout (which
+    // would count as "may have gone out").
+    let row = whatsapp_row(db, event.id()).await;
+    let kept = tries(db, row.id).await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].1, kept[0].2), (Some(account), Some(200)));
+    assert_ne!(kept[0].3, "timed_out", "{:?}", row.error);
+    assert!(row.error.is_some());
+});
+
 store_test!(a_recipient_error_fails_permanently_without_failover, |db| {
     setup(db).await;
     let fonnte = Fake::start(Kind::Fonnte).await;

@@ -197,7 +197,7 @@ async fn exchange(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| retry_after(v, chrono::Utc::now()));
     let http_status = Some(status);
-    let body = match response.text().await {
+    let body = match read_bounded(response, MAX_ANSWER).await {
         Ok(b) => b,
         Err(e) => {
             return Answer {
@@ -224,6 +224,28 @@ async fn exchange(
         result,
         http_status,
     }
+}
+
+/// How much of a provider's answer is read: a verdict fits in far less, and
+/// a runaway or hostile body must not fill memory or hold the send until
+/// its timeout.
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// The first `max` bytes of `response`'s body, as text (the rest is never
+/// read; the connection is dropped with it).
+async fn read_bounded(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<String, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = max - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= max {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// A `Retry-After` header's wait: seconds, or an HTTP date (RFC 9110

@@ -31,6 +31,8 @@ pub enum Behaviour {
     Delay(Duration),
     /// HTTP 429 with `Retry-After` in seconds.
     TooMany(u64),
+    /// HTTP 200 with a body that never ends (a broken or hostile provider).
+    Endless,
 }
 
 #[derive(Debug, Clone)]
@@ -231,6 +233,17 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_owned();
     record(&inner, &path, &headers, &body);
+    let endless = {
+        let mut script = inner.script.lock().unwrap();
+        matches!(script.front(), Some(Behaviour::Endless)) && script.pop_front().is_some()
+    };
+    if endless {
+        let chunk = Bytes::from(vec![b' '; 16 * 1024]);
+        let stream = futures_util::stream::repeat_with(move || {
+            Ok::<_, std::convert::Infallible>(chunk.clone())
+        });
+        return (StatusCode::OK, axum::body::Body::from_stream(stream)).into_response();
+    }
     match inner.kind {
         Kind::Fonnte if path == "/send" => fonnte(&inner, &headers, &body).await,
         Kind::Wablas if path == "/api/v2/send-message" => wablas(&inner, &headers, &body).await,
@@ -276,7 +289,7 @@ async fn fonnte(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Behaviour::TooMany(secs) => too_many(secs),
-        Behaviour::Delay(_) => unreachable!(),
+        Behaviour::Delay(_) | Behaviour::Endless => unreachable!(),
     }
 }
 
@@ -314,7 +327,7 @@ async fn wablas(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Behaviour::TooMany(secs) => too_many(secs),
-        Behaviour::Delay(_) => unreachable!(),
+        Behaviour::Delay(_) | Behaviour::Endless => unreachable!(),
     }
 }
 
@@ -345,7 +358,7 @@ async fn woowa(inner: &Inner, path: &str, body: &Bytes) -> Response {
         Behaviour::Refuse(reason) => (StatusCode::OK, reason).into_response(),
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Behaviour::TooMany(secs) => too_many(secs),
-        Behaviour::Delay(_) => unreachable!(),
+        Behaviour::Delay(_) | Behaviour::Endless => unreachable!(),
     }
 }
 
@@ -405,7 +418,7 @@ async fn handle_meta(
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Behaviour::TooMany(secs) => too_many(secs),
-        Behaviour::Delay(_) => unreachable!(),
+        Behaviour::Delay(_) | Behaviour::Endless => unreachable!(),
     }
 }
 
@@ -439,7 +452,7 @@ async fn zenziva(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {
         Behaviour::Refuse(reason) => refuse(&reason),
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Behaviour::TooMany(secs) => too_many(secs),
-        Behaviour::Delay(_) => unreachable!(),
+        Behaviour::Delay(_) | Behaviour::Endless => unreachable!(),
     }
 }
 
@@ -490,7 +503,7 @@ async fn handle_twilio_call(
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Behaviour::TooMany(secs) => too_many(secs),
-        Behaviour::Delay(_) => unreachable!(),
+        Behaviour::Delay(_) | Behaviour::Endless => unreachable!(),
     }
 }
 
@@ -583,6 +596,6 @@ async fn handle_twilio(
         }
         Behaviour::Http(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Behaviour::TooMany(secs) => too_many(secs),
-        Behaviour::Delay(_) => unreachable!(),
+        Behaviour::Delay(_) | Behaviour::Endless => unreachable!(),
     }
 }
