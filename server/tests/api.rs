@@ -165,6 +165,21 @@ store_test!(
             Some(id)
         );
 
+        // The key reused for another event is refused: answering it as a
+        // duplicate would drop the new event without a word.
+        let mut other = assignment(budi, "TK-1/assigned");
+        other["data"]["ticket_id"] = "TK-2".into();
+        let (s, refused) = post_event(&base, Some(DEMO_API_KEY), other.to_string()).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{refused}");
+        assert_eq!(refused["error"], "idempotency_key_reused", "{refused}");
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("#{id}")),
+            "{refused}"
+        );
+
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert_eq!(fonnte.received().len(), 1, "sent once");
         assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, 1);
@@ -201,7 +216,7 @@ store_test!(the_openapi_document_matches_the_api, |db| {
     );
     let op = &doc["paths"]["/api/v1/events"]["post"];
     let codes: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
-    assert_eq!(codes, vec!["202", "400", "401", "413", "415", "422", "500"]);
+    assert_eq!(codes, vec!["202", "400", "401", "409", "413", "415", "422", "500"]);
     // The documented example is accepted as documented.
     let example = op["requestBody"]["content"]["application/json"]["example"].clone();
     assert_eq!(

@@ -210,12 +210,19 @@ async fn post_event(
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let event = request::parse(&value, header_key).map_err(ApiError::invalid)?;
 
-    let source = format!("api:{key_id}");
+    let source = source_of(key_id);
     let now = chrono::Utc::now();
+    let same = Repeat {
+        notification_type: domain::EventKind::from(event.kind).as_str().to_owned(),
+        priority: event.priority.as_str().to_owned(),
+        work_zone: event.work_zone.clone(),
+        recipients: event.recipients_json.to_string(),
+        data: serde_json::to_string(&event.data).unwrap_or_else(|_| "{}".into()),
+    };
     // A retry of an accepted event must not be refused for data a template
     // gained since: answer duplicates before planning.
     if let Some(k) = &event.idempotency_key {
-        if let Some(id) = existing_event(&ingest.db, &source, k).await? {
+        if let Some(id) = repeated(&ingest.db, &source, k, &same).await? {
             return Ok(accepted(id, true, None));
         }
     }
@@ -229,8 +236,8 @@ async fn post_event(
         kind: event.kind.into(),
         priority: event.priority,
         work_zone: event.work_zone.clone(),
-        recipients: event.recipients_json.to_string(),
-        data: serde_json::to_string(&event.data).unwrap_or_else(|_| "{}".into()),
+        recipients: same.recipients.clone(),
+        data: same.data.clone(),
         alert: prepared.alert,
         digest: prepared.digest,
     };
@@ -241,19 +248,76 @@ async fn post_event(
         .await?
     {
         Inserted::Created(id) => Ok(accepted(id, false, Some((deliveries, &skipped)))),
-        Inserted::Duplicate(id) => Ok(accepted(id, true, None)),
+        // Another request with this key was written first, meanwhile.
+        Inserted::Duplicate(_) => {
+            let key = event.idempotency_key.as_deref().unwrap_or_default();
+            match repeated(&ingest.db, &source_of(key_id), key, &same).await? {
+                Some(id) => Ok(accepted(id, true, None)),
+                None => Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the event of this idempotency key vanished",
+                )),
+            }
+        }
     }
 }
 
-async fn existing_event(db: &Db, source: &str, key: &str) -> Result<Option<i64>, app::AppError> {
-    let id: Option<i64> = storage::on_db!(db, |pool| sqlx::query_scalar(
-        "SELECT id FROM events WHERE source = $1 AND idempotency_key = $2"
-    )
-    .bind(source)
-    .bind(key)
-    .fetch_optional(pool)
-    .await?);
-    Ok(id)
+fn source_of(key_id: i64) -> String {
+    format!("api:{key_id}")
+}
+
+/// What a request repeating an idempotency key must repeat: the event as
+/// it is stored.
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
+struct Repeat {
+    notification_type: String,
+    priority: String,
+    work_zone: Option<String>,
+    recipients: String,
+    data: String,
+}
+
+/// The event an idempotency key was first used for, if the request repeats
+/// it; a key reused for another event is refused (409): answering it as a
+/// duplicate would silently drop the new one.
+async fn repeated(
+    db: &Db,
+    source: &str,
+    key: &str,
+    same: &Repeat,
+) -> Result<Option<i64>, ApiError> {
+    let first: Option<(i64, String, String, Option<String>, String, String)> =
+        storage::on_db!(db, |pool| sqlx::query_as(
+            "SELECT id, notification_type, priority, work_zone, recipients, data
+             FROM events WHERE source = $1 AND idempotency_key = $2"
+        )
+        .bind(source)
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+        .map_err(app::AppError::from)?);
+    let Some((id, notification_type, priority, work_zone, recipients, data)) = first else {
+        return Ok(None);
+    };
+    let stored = Repeat {
+        notification_type,
+        priority,
+        work_zone,
+        recipients,
+        data,
+    };
+    if &stored != same {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_reused",
+            format!(
+                "idempotency key '{key}' was used for another event (#{id}); \
+                 use a new key for a new event"
+            ),
+        ));
+    }
+    Ok(Some(id))
 }
 
 fn accepted(id: i64, duplicate: bool, routed: Option<(usize, &[plan::SkippedRoute])>) -> Response {
@@ -287,7 +351,7 @@ async fn post_ticket_figures(
         posted.date,
         posted.work_zone.as_deref().unwrap_or(""),
         &posted.figures,
-        &format!("api:{key_id}"),
+        &source_of(key_id),
         app::time::now_ms(),
     )
     .await?;

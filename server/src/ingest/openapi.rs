@@ -96,6 +96,7 @@ pub fn document() -> Value {
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
                         "400": err("Malformed JSON"),
                         "401": err("Missing, unknown or revoked API key"),
+                        "409": err("idempotency_key_reused: the key was used for another event (type, priority, work zone, recipients or data differ); nothing was stored"),
                         "413": err("Body larger than 64 KiB"),
                         "415": err("Content-Type is not application/json"),
                         "422": err("Invalid fields, each named; nothing was stored"),
