@@ -216,7 +216,10 @@ store_test!(the_openapi_document_matches_the_api, |db| {
     );
     let op = &doc["paths"]["/api/v1/events"]["post"];
     let codes: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
-    assert_eq!(codes, vec!["202", "400", "401", "409", "413", "415", "422", "500"]);
+    assert_eq!(
+        codes,
+        vec!["202", "400", "401", "409", "413", "415", "422", "500"]
+    );
     // The documented example is accepted as documented.
     let example = op["requestBody"]["content"]["application/json"]["example"].clone();
     assert_eq!(
@@ -273,7 +276,10 @@ store_test!(the_openapi_document_matches_the_api, |db| {
 async fn sent_via(db: &storage::db::Db, kind: Kind, key: &str) -> (i64, String, Fake) {
     let fake = Fake::start(kind).await;
     disable_all_accounts(db).await;
-    add_account(db, &fake, kind, 1, 6000, 100, 2000).await;
+    let account = add_account(db, &fake, kind, 1, 6000, 100, 2000).await;
+    if kind == Kind::Meta {
+        open_window(db, account, BUDI_PHONE).await;
+    }
     let budi = user_id(db, "tek.karawang1@demo.id").await;
     let event = ingest(db, assignment(budi, key)).await.unwrap();
     step(&dispatcher(db)).await;

@@ -67,7 +67,10 @@ store_test!(
         for kind in [Kind::Wablas, Kind::Woowa, Kind::Meta] {
             let fake = Fake::start(kind).await;
             disable_all_accounts(db).await;
-            add_account(db, &fake, kind, 1, 600, 100, 2000).await;
+            let account = add_account(db, &fake, kind, 1, 600, 100, 2000).await;
+            if kind == Kind::Meta {
+                open_window(db, account, BUDI_PHONE).await;
+            }
             let budi = user_id(db, "tek.karawang1@demo.id").await;
             let key = format!("p-{}", kind_name(kind));
             let event = ingest(db, assignment(budi, &key)).await.unwrap();
@@ -131,6 +134,92 @@ store_test!(
                 }
             }
         }
+    }
+);
+
+store_test!(
+    meta_sends_free_text_only_inside_the_24_hour_window_and_a_gateway_takes_the_rest,
+    |db| {
+        setup(db).await;
+        let meta = Fake::start(Kind::Meta).await;
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        let meta_id = add_account(db, &meta, Kind::Meta, 1, 600, 300, 2000).await;
+        let fonnte_id = add_account(db, &fonnte, Kind::Fonnte, 2, 600, 100, 2000).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let d = dispatcher(db);
+
+        // Budi never wrote to the business number: Meta is passed over (it
+        // would answer 131047) and Fonnte sends it.
+        let first = ingest(db, assignment(budi, "w1")).await.unwrap();
+        step(&d).await;
+        let row = whatsapp_row(db, first.id()).await;
+        assert_eq!(
+            (row.status.as_str(), row.provider_account_id),
+            ("sent", Some(fonnte_id))
+        );
+        assert!(meta.received().is_empty());
+
+        // He writes (Meta's webhook, signed): the window opens and Meta,
+        // first in order, takes the next message.
+        let srv = spawn_server(db).await;
+        let inbound =
+            serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1",
+            "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+                "messages": [{"from": "6281200000005", "id": "wamid.in1",
+                    "timestamp": (now_ms() / 1000).to_string(), "type": "text",
+                    "text": {"body": "siap"}}]}}]}]})
+            .to_string();
+        let res = reqwest::Client::new()
+            .post(format!("http://{}/webhooks/meta/{meta_id}", srv.addr))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", sign("meta-app-secret", &inbound))
+            .body(inbound)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        srv.stop().await;
+        let second = ingest(db, assignment(budi, "w2")).await.unwrap();
+        step(&d).await;
+        let row = whatsapp_row(db, second.id()).await;
+        assert_eq!(row.provider_account_id, Some(meta_id), "{:?}", row.error);
+        assert_eq!(meta.received().len(), 1);
+        assert_eq!(meta.received()[0].json()["type"], "text");
+
+        // Meta counts the window closed after all (131047): the message
+        // fails over to the gateway instead of failing.
+        meta.push(Behaviour::Refuse("131047".into()));
+        let third = ingest(db, assignment(budi, "w3")).await.unwrap();
+        step(&d).await;
+        let row = whatsapp_row(db, third.id()).await;
+        assert_eq!(
+            (row.status.as_str(), row.provider_account_id),
+            ("sent", Some(fonnte_id)),
+            "{:?}",
+            row.error
+        );
+
+        // Only Meta, window closed for Joko: failed, saying why.
+        disable_all_accounts(db).await;
+        storage::on_db_write!(db, |pool| {
+            sqlx::query("UPDATE provider_accounts SET enabled = TRUE WHERE id = $1")
+                .bind(meta_id)
+                .execute(pool)
+                .await
+                .map(drop)
+                .unwrap()
+        });
+        let joko = user_id(db, "tek.karawang2@demo.id").await;
+        let fourth = ingest(db, assignment(joko, "w4")).await.unwrap();
+        step(&d).await;
+        let row = whatsapp_row(db, fourth.id()).await;
+        assert_eq!(row.status, "failed");
+        assert!(
+            row.error.as_deref().unwrap().contains("24-hour"),
+            "{:?}",
+            row.error
+        );
+        assert_eq!(meta.received().len(), 2, "nothing sent to Joko");
     }
 );
 

@@ -401,6 +401,8 @@ store_test!(whatsapp_replies_acknowledge_the_senders_open_alert, |db| {
     let m = add_account(db, &meta, Kind::Meta, 1, 600, 0, 2000).await;
     let f = add_account(db, &fonnte, Kind::Fonnte, 2, 600, 0, 2000).await;
     let w = add_account(db, &wablas, Kind::Wablas, 3, 600, 0, 2000).await;
+    // Budi wrote to the business number today: Meta may send him text.
+    open_window(db, m, BUDI_PHONE).await;
     let budi = user_id(db, "tek.karawang1@demo.id").await;
     let srv = spawn_server(db).await;
     let http = reqwest::Client::new();

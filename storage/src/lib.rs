@@ -10,6 +10,7 @@
 //!   PostgreSQL, the other instances');
 //! - [`pace`]: one send pace per provider account for all instances on
 //!   PostgreSQL;
+//! - [`window`]: Meta's 24-hour customer-service windows;
 //! - [`error`]: what can go wrong in storage, as kinds; the words are chosen
 //!   by whoever shows them.
 //!
@@ -21,6 +22,7 @@ pub mod error;
 pub mod feed;
 pub mod outbox;
 pub mod pace;
+pub mod window;
 
 pub use db::Db;
 pub use error::Error;

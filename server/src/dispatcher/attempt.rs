@@ -104,8 +104,32 @@ impl Dispatcher {
         let mut last: Option<LastError> = None;
         let mut soonest_token: Option<u64> = None;
         let mut tried = 0;
+        // A Meta account passed over: the person has not written within
+        // 24 hours, and Meta delivers no free text then (131047).
+        let mut window_closed: Option<&providers::Account> = None;
         for i in 0..senders.len() {
             let account = senders[(start + i) % senders.len()];
+            if let (providers::ProviderKind::Meta, Address::Whatsapp(phone)) =
+                (account.kind, &route.address)
+            {
+                match storage::window::is_open(&self.db, account.id, phone.as_str(), now_ms()).await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        window_closed = Some(account);
+                        continue;
+                    }
+                    Err(e) => {
+                        last = Some(LastError {
+                            provider: account.kind.as_str().to_owned(),
+                            account_id: AccountId(account.id),
+                            error: format!("cannot read the 24-hour window: {e}"),
+                            response: None,
+                        });
+                        continue;
+                    }
+                }
+            }
             if let Some(wait) = self
                 .limiter
                 .paused_for(account.id, account.paused_until, now_ms())
@@ -205,6 +229,17 @@ impl Dispatcher {
                 end,
                 false,
             ),
+            // Only Meta could send it, and its window is closed: no later
+            // attempt changes that until the person writes.
+            None if tried == 0 && soonest_token.is_none() && window_closed.is_some() => {
+                let meta = window_closed.expect("checked");
+                Outcome::Failed {
+                    provider: Some(meta.kind.as_str().to_owned()),
+                    account_id: Some(AccountId(meta.id)),
+                    error: WINDOW_CLOSED.to_owned(),
+                    response: None,
+                }
+            }
             None if tried == 0 => Outcome::Postpone {
                 next_attempt_at: end + soonest_token.unwrap_or(1000) as i64,
             },
@@ -473,6 +508,11 @@ fn failed(error: String) -> Outcome {
 
 /// The outcome of an attempt that may pass later; `unconfirmed`: it timed
 /// out on `account_id` and may have gone out.
+/// Why a message only Meta could carry was not sent.
+pub const WINDOW_CLOSED: &str = "Meta: outside the 24-hour customer service window \
+     (the person has not written to the business number in the last 24 hours) \
+     and no WhatsApp gateway account to send it instead";
+
 /// What one account's try is kept as (`delivery_tries`).
 fn try_of(account: &providers::Account, started_at: i64, answer: &Answer) -> Try {
     let (outcome, error, response) = match &answer.result {

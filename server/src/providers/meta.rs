@@ -49,8 +49,12 @@ pub fn request(
 pub fn classify_code(code: i64) -> FailureClass {
     match code {
         4 | 80007 | 130429 | 131056 | 131048 | 131049 => FailureClass::RateLimited,
-        0 | 3 | 10 | 190 | 200..=299 | 368 | 131031 | 131042 | 133010 => FailureClass::Account,
-        131026 | 131050 | 131021 | 131047 | 131051 | 131008 | 131009 | 100 | 132000 | 132001 => {
+        // 131047: outside the 24-hour window (a window Meta counts closed
+        // though our record says open): another account may still send it.
+        0 | 3 | 10 | 190 | 200..=299 | 368 | 131031 | 131042 | 131047 | 133010 => {
+            FailureClass::Account
+        }
+        131026 | 131050 | 131021 | 131051 | 131008 | 131009 | 100 | 132000 | 132001 => {
             FailureClass::Recipient
         }
         _ => FailureClass::Transient, // 1, 2, 131000, 131016 and anything new

@@ -134,6 +134,18 @@ pub(super) async fn meta_post(
             .or_else(|| m["button"]["text"].as_str())
             .unwrap_or("");
         let quoted = m["context"]["id"].as_str();
+        // The person wrote: free text may reach them for a day.
+        if let Ok(phone) = domain::PhoneE164::parse(from) {
+            let at = m["timestamp"]
+                .as_str()
+                .and_then(|t| t.parse::<i64>().ok())
+                .map_or(now, |t| (t * 1000).min(now));
+            if let Err(e) =
+                storage::window::record_inbound(&hooks.db, account_id, phone.as_str(), at).await
+            {
+                tracing::warn!(account = account_id, "24-hour window not recorded: {e}");
+            }
+        }
         outcome.push(reply(&hooks, "meta", from, body, quoted, now).await);
     }
     if outcome.is_empty() {

@@ -228,6 +228,17 @@ pub async fn count(db: &Db, sql: &'static str) -> i64 {
         .unwrap())
 }
 
+/// The number of the demo technician the tests address (tek.karawang1).
+pub const BUDI_PHONE: &str = "+6281200000005";
+
+/// As if `phone` had just written to Meta account `account`: its 24-hour
+/// window is open, so Meta may send free text to it.
+pub async fn open_window(db: &Db, account: i64, phone: &str) {
+    storage::window::record_inbound(db, account, phone, now_ms())
+        .await
+        .unwrap();
+}
+
 /// `sql`'s one number, with `$1` bound to `id`.
 pub async fn count_where(db: &Db, sql: &'static str, id: i64) -> i64 {
     on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)

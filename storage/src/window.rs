@@ -1,0 +1,79 @@
+//! Meta's 24-hour customer-service window, per business account and
+//! number: free text reaches a person only within a day of their last
+//! message to the business (`whatsapp_windows`, fed by Meta's webhook).
+
+use crate::error::Error;
+use crate::{on_db, on_db_write, Db};
+
+/// How long after a person's last message free text may be sent.
+pub const WINDOW_MS: i64 = 24 * 3_600_000;
+
+/// Notes a message from `phone` to `account` at `at` (ms); an older one
+/// (a late or repeated webhook) changes nothing.
+pub async fn record_inbound(db: &Db, account: i64, phone: &str, at: i64) -> Result<(), Error> {
+    on_db_write!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO whatsapp_windows (account_id, phone, last_inbound_at) VALUES ($1, $2, $3)
+             ON CONFLICT (account_id, phone) DO UPDATE SET last_inbound_at =
+                 CASE WHEN excluded.last_inbound_at > whatsapp_windows.last_inbound_at
+                      THEN excluded.last_inbound_at ELSE whatsapp_windows.last_inbound_at END",
+        )
+        .bind(account)
+        .bind(phone)
+        .bind(at)
+        .execute(pool)
+        .await
+        .map(drop)?
+    });
+    Ok(())
+}
+
+/// Whether `phone` wrote to `account` within the window before `now`.
+pub async fn is_open(db: &Db, account: i64, phone: &str, now: i64) -> Result<bool, Error> {
+    let last: Option<i64> = on_db!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT last_inbound_at FROM whatsapp_windows WHERE account_id = $1 AND phone = $2",
+        )
+        .bind(account)
+        .bind(phone)
+        .fetch_optional(pool)
+        .await?
+    });
+    Ok(last.is_some_and(|at| at > now - WINDOW_MS))
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::store_test;
+
+    async fn account(db: &Db) -> i64 {
+        on_db_write!(db, |pool| {
+            sqlx::query_scalar(
+                "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
+                     rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
+                 VALUES ('Meta', 'meta', 'whatsapp', '{}', TRUE, 1, 60, 0, 1000, 0, 0) RETURNING id",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        })
+    }
+
+    store_test!(a_window_is_open_for_a_day_after_the_last_message, |db| {
+        let meta = account(db).await;
+        let budi = "+6281200000005";
+        let t0 = 1_800_000_000_000;
+        assert!(!is_open(db, meta, budi, t0).await.unwrap(), "never wrote");
+        record_inbound(db, meta, budi, t0).await.unwrap();
+        assert!(is_open(db, meta, budi, t0 + WINDOW_MS - 1).await.unwrap());
+        assert!(!is_open(db, meta, budi, t0 + WINDOW_MS).await.unwrap());
+        // A late webhook of an older message does not shorten it.
+        record_inbound(db, meta, budi, t0 + 1000).await.unwrap();
+        record_inbound(db, meta, budi, t0 - 5000).await.unwrap();
+        assert!(is_open(db, meta, budi, t0 + WINDOW_MS).await.unwrap());
+        // Another number, or the same number on another account: closed.
+        assert!(!is_open(db, meta, "+6281200000006", t0).await.unwrap());
+        assert!(!is_open(db, meta + 1, budi, t0).await.unwrap());
+    });
+}
