@@ -262,6 +262,26 @@ store_test!(sessions_resolve_until_they_expire_or_are_deleted, |db| {
             .unwrap()
             .is_some()
     );
+    // Used every few days, it still ends SESSION_MAX_MS after sign-in.
+    let mut at = late;
+    while at + session::SESSION_TTL_MS / 2 < t0 + session::SESSION_MAX_MS {
+        at += session::SESSION_TTL_MS * 3 / 4;
+        if at >= t0 + session::SESSION_MAX_MS {
+            break;
+        }
+        assert!(
+            session::resolve(db, &token, at).await.unwrap().is_some(),
+            "used at {}",
+            at - t0
+        );
+    }
+    assert!(
+        session::resolve(db, &token, t0 + session::SESSION_MAX_MS)
+            .await
+            .unwrap()
+            .is_none(),
+        "past its maximum"
+    );
     session::delete_session(db, &info.token_hash).await.unwrap();
     assert!(session::resolve(db, &token, t0 + 2000)
         .await

@@ -22,6 +22,9 @@ pub const COOKIE_NAME: &str = "notifikasi_session";
 /// A session lasts a working week without use; each use within the last half
 /// of that pushes it forward.
 pub const SESSION_TTL_MS: Millis = 7 * 24 * 3_600_000;
+/// However often it is used, a session ends this long after sign-in: a
+/// stolen cookie (a shared phone, a lost laptop) does not live forever.
+pub const SESSION_MAX_MS: Millis = 30 * 24 * 3_600_000;
 
 /// What the middleware found for this request.
 #[derive(Clone, Debug)]
@@ -69,27 +72,34 @@ struct SessionRow {
     role: String,
     work_zone: Option<String>,
     locale: String,
+    created_at: i64,
     expires_at: i64,
 }
 
 /// Looks a token up; expired sessions and deactivated users find nothing.
 pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<SessionInfo>, AppError> {
     let token_hash = hash_token(token);
-    let row: Option<SessionRow> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT u.id, u.name, u.email, u.role, u.work_zone, u.locale, s.expires_at
+    let row: Option<SessionRow> =
+        on_db!(db, |pool| {
+            sqlx::query_as(
+        "SELECT u.id, u.name, u.email, u.role, u.work_zone, u.locale, s.created_at, s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = TRUE"
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3 AND u.active = TRUE"
     )
     .bind(&token_hash)
     .bind(now)
+    .bind(now - SESSION_MAX_MS)
     .fetch_optional(pool)
-    .await?);
+    .await?
+        });
     let Some(row) = row else { return Ok(None) };
-    if row.expires_at - now < SESSION_TTL_MS / 2 {
+    // Extended in the second half of its life, never past its maximum.
+    let extended = (now + SESSION_TTL_MS).min(row.created_at + SESSION_MAX_MS);
+    if row.expires_at - now < SESSION_TTL_MS / 2 && extended > row.expires_at {
         on_db_write!(db, |pool| sqlx::query(
             "UPDATE sessions SET expires_at = $1 WHERE token_hash = $2"
         )
-        .bind(now + SESSION_TTL_MS)
+        .bind(extended)
         .bind(&token_hash)
         .execute(pool)
         .await
