@@ -244,6 +244,27 @@ pub fn step_message(locale: Locale, step: usize, open_minutes: i64, original: &s
     format!("{header}\n\n{original}")
 }
 
+/// `text` with every acknowledgement link's token hidden (`…/ack/…`): the
+/// delivery log shows messages to managers, and a link acknowledges in its
+/// recipient's name.
+pub fn redact_ack_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("/ack/") {
+        let (before, after) = rest.split_at(at + "/ack/".len());
+        out.push_str(before);
+        let token_end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '*' | '_' | '~' | ')' | '>'))
+            .unwrap_or(after.len());
+        if token_end > 0 {
+            out.push('…');
+        }
+        rest = &after[token_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,5 +434,17 @@ mod tests {
             assert_eq!(AckChannel::parse(c.as_str()), Some(c));
         }
         assert_eq!(AckChannel::parse("fax"), None);
+    }
+
+    #[test]
+    fn acknowledgement_links_are_hidden_and_the_rest_kept() {
+        let text = "Konfirmasi: https://notif.example/ack/k1.5.1800000000.c2ln\nbalas OK\n\
+                    (https://notif.example/ack/k2.6.9.abc) /ack/";
+        assert_eq!(
+            redact_ack_links(text),
+            "Konfirmasi: https://notif.example/ack/…\nbalas OK\n\
+             (https://notif.example/ack/…) /ack/"
+        );
+        assert_eq!(redact_ack_links("tanpa tautan"), "tanpa tautan");
     }
 }

@@ -103,6 +103,19 @@ store_test!(
             "{}",
             wa.message
         );
+        // The delivery log shows that there is a link, not the link: it
+        // would acknowledge in Budi's name.
+        let shown = app::deliveries::store::detail(db, wa.id)
+            .await
+            .unwrap()
+            .message;
+        assert!(
+            shown.contains("atau buka: http://localhost:3000/ack/…"),
+            "{shown}"
+        );
+        let token = &wa.message[wa.message.find("/ack/").unwrap() + 5..];
+        let token = token.split_whitespace().next().unwrap();
+        assert!(!shown.contains(token), "{shown}");
         let t0 = alert.created_at;
         let d = dispatcher(db);
 

@@ -211,14 +211,15 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
     .await?
     });
     let r = row.ok_or_else(|| not_found(id))?;
-    // A phone code is shown only where nothing real was sent: the sandbox
-    // exists to show what would have gone out.
-    let message = if r.row.notification_type == SystemMessage::PhoneVerification.as_str()
-        && r.row.provider.as_deref() != Some("sandbox")
-    {
+    // A phone code or an acknowledgement link acts in its recipient's name:
+    // the log's readers see that there was one, not it, except where
+    // nothing real was sent (the sandbox shows what would have gone out).
+    let message = if r.row.provider.as_deref() == Some("sandbox") {
+        r.message
+    } else if r.row.notification_type == SystemMessage::PhoneVerification.as_str() {
         domain::verification::redact_codes(&r.message)
     } else {
-        r.message
+        domain::escalation::redact_ack_links(&r.message)
     };
     let alert = match r.event_id {
         Some(e) => crate::alerts::store::for_event(db, e).await?,
