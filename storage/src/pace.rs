@@ -84,17 +84,6 @@ mod tests {
     use crate::db::testing::TestDb;
     use crate::db::Db;
 
-    async fn account(pool: &PgPool) -> i64 {
-        sqlx::query_scalar(
-            "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
-                 rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-             VALUES ('Fonnte', 'fonnte', 'whatsapp', '{}', TRUE, 1, 600, 0, 1000, 0, 0) RETURNING id",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap()
-    }
-
     #[test]
     fn a_rate_is_an_interval_and_a_second_worth_of_burst() {
         let r = Rate::per_minute(600).unwrap();
@@ -114,7 +103,7 @@ mod tests {
         let Db::Postgres(pool) = &t.db else {
             unreachable!()
         };
-        let id = account(pool).await;
+        let id = crate::db::testing::provider_account(&t.db, "fonnte").await;
         let rate = Rate::per_minute(300).unwrap(); // 5 a second, bursts of 5
         let start = std::time::Instant::now();
         let count = |l: &Lease| match l {

@@ -47,21 +47,8 @@ mod tests {
     use super::*;
     use crate::store_test;
 
-    async fn account(db: &Db) -> i64 {
-        on_db_write!(db, |pool| {
-            sqlx::query_scalar(
-                "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
-                     rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-                 VALUES ('Meta', 'meta', 'whatsapp', '{}', TRUE, 1, 60, 0, 1000, 0, 0) RETURNING id",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap()
-        })
-    }
-
     store_test!(a_window_is_open_for_a_day_after_the_last_message, |db| {
-        let meta = account(db).await;
+        let meta = crate::db::testing::provider_account(db, "meta").await;
         let budi = "+6281200000005";
         let t0 = 1_800_000_000_000;
         assert!(!is_open(db, meta, budi, t0).await.unwrap(), "never wrote");

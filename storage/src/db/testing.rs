@@ -171,6 +171,22 @@ macro_rules! store_test {
     };
 }
 
+/// A bare enabled WhatsApp provider account of `kind` (no credentials),
+/// for tests of tables that refer to one; answers its id.
+pub async fn provider_account(db: &Db, kind: &str) -> i64 {
+    crate::on_db_write!(db, |pool| {
+        sqlx::query_scalar(
+            "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
+                 rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
+             VALUES ($1, $1, 'whatsapp', '{}', TRUE, 1, 600, 0, 1000, 0, 0) RETURNING id",
+        )
+        .bind(kind)
+        .fetch_one(pool)
+        .await
+        .expect("provider account")
+    })
+}
+
 /// A URL another process can open the same test database with.
 pub async fn url_of(db: &Db) -> String {
     match db {
