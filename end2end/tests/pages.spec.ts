@@ -167,6 +167,12 @@ test("a manager filters the delivery log, opens a delivery and exports the filte
   await expect(page).toHaveURL(/\/deliveries\/\d+$/);
   await expect(page.getByTestId("delivery-detail")).toContainText("WhatsApp");
   await expect(page.getByTestId("delivery-message")).toContainText("Kode verifikasi");
+  // Every account's try, in words: the sandbox account took it.
+  const tries = page.getByTestId("tries");
+  await expect(tries.locator("li")).toHaveCount(1);
+  await expect(tries).toContainText("Sandbox (sandbox)");
+  await expect(tries.getByTestId("try-outcome")).toHaveText("Diterima penyedia");
+  await page.screenshot({ path: "test-results/delivery-tries.png", fullPage: true });
 });
 
 test("a manager loads analytics for a range and switches the chart's breakdown", async ({ page }) => {
@@ -182,6 +188,9 @@ test("a manager loads analytics for a range and switches the chart's breakdown",
   await expect(page.locator("figure.chart .legend")).toContainText("WhatsApp");
   await page.getByTestId("dimension").selectOption("type");
   await expect(page.locator("figure.chart .legend")).toContainText("Kode verifikasi");
+  // Each account's tries by how they ended: the sandbox accepted them.
+  const sandbox = page.getByTestId("tries-by-account").locator("tr", { hasText: "Sandbox" });
+  await expect(sandbox.locator("td").nth(1)).not.toHaveText("0");
 
   // A range with nothing in it.
   await page.getByTestId("range-from").fill("2020-01-01");

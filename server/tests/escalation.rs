@@ -550,7 +550,7 @@ store_test!(whatsapp_replies_acknowledge_the_senders_open_alert, |db| {
     let res = http
         .post(&meta_url)
         .header("X-Hub-Signature-256", sign("meta-app-secret", &body))
-        .body(body)
+        .body(body.clone())
         .send()
         .await
         .unwrap();
@@ -559,6 +559,23 @@ store_test!(whatsapp_replies_acknowledge_the_senders_open_alert, |db| {
     assert_eq!(
         (a.status.as_str(), a.acknowledged_by),
         ("acknowledged", Some(budi))
+    );
+    assert_eq!(alert_of(db, fourth.id()).await.status, "open");
+
+    // Meta delivers the same webhook again: the reply was handled, and its
+    // "OK" does not acknowledge Budi's other open alert.
+    let res = http
+        .post(&meta_url)
+        .header("X-Hub-Signature-256", sign("meta-app-secret", &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        outcome(db).await.contains("handled already"),
+        "{}",
+        outcome(db).await
     );
     assert_eq!(alert_of(db, fourth.id()).await.status, "open");
     srv.stop().await;

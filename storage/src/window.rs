@@ -1,6 +1,8 @@
-//! Meta's 24-hour customer-service window, per business account and
-//! number: free text reaches a person only within a day of their last
-//! message to the business (`whatsapp_windows`, fed by Meta's webhook).
+//! What people's WhatsApp messages to the business tell: Meta's 24-hour
+//! customer-service window, per business account and number (free text
+//! reaches a person only within a day of their last message;
+//! `whatsapp_windows`, fed by Meta's webhook), and which messages were
+//! handled already (`inbound_messages`: webhooks come twice).
 
 use crate::error::Error;
 use crate::{on_db, on_db_write, Db};
@@ -26,6 +28,29 @@ pub async fn record_inbound(db: &Db, account: i64, phone: &str, at: i64) -> Resu
         .map(drop)?
     });
     Ok(())
+}
+
+/// Notes message `message_id` from `provider` as handled; false when it
+/// was already (a webhook delivered twice).
+pub async fn first_time(
+    db: &Db,
+    provider: &str,
+    message_id: &str,
+    now: i64,
+) -> Result<bool, Error> {
+    let added = on_db_write!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO inbound_messages (provider, message_id, received_at) VALUES ($1, $2, $3)
+             ON CONFLICT (provider, message_id) DO NOTHING",
+        )
+        .bind(provider)
+        .bind(message_id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())?
+    });
+    Ok(added == 1)
 }
 
 /// Whether `phone` wrote to `account` within the window before `now`.
@@ -62,5 +87,11 @@ mod tests {
         // Another number, or the same number on another account: closed.
         assert!(!is_open(db, meta, "+6281200000006", t0).await.unwrap());
         assert!(!is_open(db, meta + 1, budi, t0).await.unwrap());
+    });
+
+    store_test!(a_message_is_handled_once_per_provider, |db| {
+        assert!(first_time(db, "meta", "wamid.1", 1).await.unwrap());
+        assert!(!first_time(db, "meta", "wamid.1", 2).await.unwrap());
+        assert!(first_time(db, "fonnte", "wamid.1", 3).await.unwrap());
     });
 }

@@ -79,9 +79,8 @@ struct SessionRow {
 /// Looks a token up; expired sessions and deactivated users find nothing.
 pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<SessionInfo>, AppError> {
     let token_hash = hash_token(token);
-    let row: Option<SessionRow> =
-        on_db!(db, |pool| {
-            sqlx::query_as(
+    let row: Option<SessionRow> = on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT u.id, u.name, u.email, u.role, u.work_zone, u.locale, s.created_at, s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3 AND u.active = TRUE"
@@ -91,7 +90,7 @@ pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<Session
     .bind(now - SESSION_MAX_MS)
     .fetch_optional(pool)
     .await?
-        });
+    });
     let Some(row) = row else { return Ok(None) };
     // Extended in the second half of its life, never past its maximum.
     let extended = (now + SESSION_TTL_MS).min(row.created_at + SESSION_MAX_MS);

@@ -135,7 +135,14 @@ pub(super) async fn fonnte_inbound(
         .or_else(|| text(&v, "sender"))
         .unwrap_or_default();
     let message = text(&v, "message").unwrap_or_default();
-    let outcome = reply(&hooks, "fonnte", &from, &message, None, now).await;
+    let id = text(&v, "inboxid").or_else(|| text(&v, "id"));
+    let inbound = Inbound {
+        id: id.as_deref(),
+        from: &from,
+        text: &message,
+        quoted: None,
+    };
+    let outcome = reply(&hooks, "fonnte", inbound, now).await;
     acknowledge(&hooks, "fonnte", account_id, &body, &outcome, now).await
 }
 
@@ -163,7 +170,14 @@ pub(super) async fn wablas_inbound(
         }
         .unwrap_or_default();
         let message = text(&v, "message").unwrap_or_default();
-        reply(&hooks, "wablas", &from, &message, None, now).await
+        let id = text(&v, "id");
+        let inbound = Inbound {
+            id: id.as_deref(),
+            from: &from,
+            text: &message,
+            quoted: None,
+        };
+        reply(&hooks, "wablas", inbound, now).await
     };
     acknowledge(&hooks, "wablas", account_id, &body, &outcome, now).await
 }

@@ -146,7 +146,13 @@ pub(super) async fn meta_post(
                 tracing::warn!(account = account_id, "24-hour window not recorded: {e}");
             }
         }
-        outcome.push(reply(&hooks, "meta", from, body, quoted, now).await);
+        let inbound = Inbound {
+            id: m["id"].as_str(),
+            from,
+            text: body,
+            quoted,
+        };
+        outcome.push(reply(&hooks, "meta", inbound, now).await);
     }
     if outcome.is_empty() {
         outcome.push("ignored: no statuses or messages".into());

@@ -244,20 +244,28 @@ async fn apply(
 
 /// A WhatsApp message someone sent us: if it acknowledges, the alert it is
 /// about is closed for its sender. Returns what became of it.
-async fn reply(
-    hooks: &Webhooks,
-    provider: &str,
-    from: &str,
-    text: &str,
-    quoted: Option<&str>,
-    now: i64,
-) -> String {
+async fn reply(hooks: &Webhooks, provider: &str, m: Inbound<'_>, now: i64) -> String {
     use app::alerts::store as alerts;
+    let Inbound {
+        id,
+        from,
+        text,
+        quoted,
+    } = m;
     let Ok(phone) = domain::PhoneE164::parse(from) else {
         return format!("rejected: reply from '{from}', not a number we send to");
     };
     if !domain::escalation::is_acknowledgement(text) {
         return "ignored: reply is not an acknowledgement".into();
+    }
+    // A webhook delivered twice: the "OK" was handled, and must not
+    // acknowledge an alert that opened since.
+    if let Some(id) = id.filter(|i| !i.is_empty()) {
+        match storage::window::first_time(&hooks.db, provider, id, now).await {
+            Ok(true) => {}
+            Ok(false) => return format!("ignored: message {id} was handled already"),
+            Err(e) => return format!("error: {e}"),
+        }
     }
     let phone = phone.as_str();
     let quoted = match quoted {
@@ -289,6 +297,17 @@ async fn reply(
         Ok(other) => format!("alert {alert_id}: no change ({other:?})"),
         Err(e) => format!("error: {e}"),
     }
+}
+
+/// A person's message as a provider's webhook reports it.
+#[derive(Debug, Clone, Copy)]
+struct Inbound<'a> {
+    /// The provider's id of the message, when it gives one.
+    id: Option<&'a str>,
+    from: &'a str,
+    text: &'a str,
+    /// The id of our message it quotes (Meta).
+    quoted: Option<&'a str>,
 }
 
 /// Refuses a callback whose signature does not match; nothing is applied.

@@ -528,6 +528,11 @@ pub async fn log_callback(
 /// Forgets the callbacks received before `before` (ms); answers how many.
 pub async fn prune_callbacks(db: &Db, before: i64) -> Result<u64, Error> {
     Ok(on_db_write!(db, |pool| {
+        // The replies' ids go with them: a webhook is not retried for days.
+        sqlx::query("DELETE FROM inbound_messages WHERE received_at < $1")
+            .bind(before)
+            .execute(pool)
+            .await?;
         sqlx::query("DELETE FROM provider_callbacks WHERE received_at < $1")
             .bind(before)
             .execute(pool)
