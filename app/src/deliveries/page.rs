@@ -8,7 +8,9 @@ use super::{
 };
 use crate::i18n::{self, fill, tr};
 use crate::time::format_wib;
-use crate::ui::{channel_label, status_label, try_label, type_label, ErrorNote, Loading};
+use crate::ui::{
+    channel_label, priority_label, status_label, try_label, type_label, ErrorNote, Loading,
+};
 use domain::{Channel, DeliveryStatus};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -262,7 +264,7 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
         <section class="card">
             <dl class="pairs" data-testid="delivery-detail">
                 <dt>{tr("Status", "Status")}</dt><dd><StatusBadge status=d.item.status/></dd>
-                <dt>{tr("Jenis", "Type")}</dt><dd>{type_label(&d.item.notification_type)} " · " {d.priority.clone()}</dd>
+                <dt>{tr("Jenis", "Type")}</dt><dd>{type_label(&d.item.notification_type)} " · " {priority_label(&d.priority)}</dd>
                 <dt>{tr("Saluran", "Channel")}</dt><dd>{channel_label(d.item.channel)}</dd>
                 <dt>{tr("Penerima", "Recipient")}</dt><dd>{d.item.recipient.clone()}
                     {d.user_name.clone().map(|n| format!(" ({n})"))}
