@@ -506,8 +506,6 @@ fn failed(error: String) -> Outcome {
     }
 }
 
-/// The outcome of an attempt that may pass later; `unconfirmed`: it timed
-/// out on `account_id` and may have gone out.
 /// Why a message only Meta could carry was not sent.
 pub const WINDOW_CLOSED: &str = "Meta: outside the 24-hour customer service window \
      (the person has not written to the business number in the last 24 hours) \
@@ -549,6 +547,8 @@ fn try_of(account: &providers::Account, started_at: i64, answer: &Answer) -> Try
 /// How much of a provider's answer a try keeps.
 const TRY_RESPONSE_MAX: usize = 500;
 
+/// The outcome of an attempt that may pass later; `unconfirmed`: it timed
+/// out on `account_id` and may have gone out.
 fn retry_later(
     d: &Claimed,
     provider: Option<&str>,
