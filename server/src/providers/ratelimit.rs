@@ -143,24 +143,27 @@ impl RateLimiter {
     /// Takes a token for `account` if one is free; otherwise how many
     /// milliseconds until one is (this process's own bucket).
     pub fn try_take(&self, account: i64, per_minute: i64, now: Instant) -> Result<(), u64> {
-        if per_minute <= 0 {
+        // The same rate and burst as the shared pace's.
+        let Some(Rate {
+            interval_ms,
+            burst: capacity,
+        }) = Rate::per_minute(per_minute)
+        else {
             return Err(60_000); // a paused account
-        }
-        let rate_per_ms = per_minute as f64 / 60_000.0;
-        let capacity = (per_minute as f64 / 60.0).max(1.0);
+        };
         let mut buckets = self.buckets.lock().expect("rate limiter poisoned");
         let b = buckets.entry(account).or_insert(Bucket {
             tokens: capacity,
             last: now,
         });
         let elapsed = now.saturating_duration_since(b.last).as_secs_f64() * 1000.0;
-        b.tokens = (b.tokens + elapsed * rate_per_ms).min(capacity);
+        b.tokens = (b.tokens + elapsed / interval_ms).min(capacity);
         b.last = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
             Ok(())
         } else {
-            Err(((1.0 - b.tokens) / rate_per_ms).ceil() as u64)
+            Err(((1.0 - b.tokens) * interval_ms).ceil() as u64)
         }
     }
 }

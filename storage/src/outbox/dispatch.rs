@@ -211,19 +211,11 @@ const TRIES_CHUNK: usize = 64;
 
 /// The INSERT of `rows` tries, parameters in binding order.
 fn tries_sql(rows: usize, numbered: bool) -> String {
-    let p = |n| crate::db::placeholder(numbered, n);
-    let values: Vec<String> = (0..rows)
-        .map(|i| {
-            let b = i * 10;
-            let cols: Vec<String> = (1..=10).map(|c| p(b + c)).collect();
-            format!("({})", cols.join(", "))
-        })
-        .collect();
     format!(
         "INSERT INTO delivery_tries (delivery_id, attempt, account_id, provider, started_at,
              finished_at, http_status, outcome, error, response)
          VALUES {}",
-        values.join(", ")
+        crate::db::rows_of(rows, 10, numbered)
     )
 }
 
