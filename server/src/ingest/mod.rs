@@ -278,6 +278,14 @@ struct Repeat {
     data: String,
 }
 
+/// The event first written under an idempotency key.
+#[derive(sqlx::FromRow)]
+struct First {
+    id: i64,
+    #[sqlx(flatten)]
+    event: Repeat,
+}
+
 /// The event an idempotency key was first used for, if the request repeats
 /// it; a key reused for another event is refused (409): answering it as a
 /// duplicate would silently drop the new one.
@@ -287,27 +295,19 @@ async fn repeated(
     key: &str,
     same: &Repeat,
 ) -> Result<Option<i64>, ApiError> {
-    let first: Option<(i64, String, String, Option<String>, String, String)> =
-        storage::on_db!(db, |pool| sqlx::query_as(
-            "SELECT id, notification_type, priority, work_zone, recipients, data
-             FROM events WHERE source = $1 AND idempotency_key = $2"
-        )
-        .bind(source)
-        .bind(key)
-        .fetch_optional(pool)
-        .await
-        .map_err(app::AppError::from)?);
-    let Some((id, notification_type, priority, work_zone, recipients, data)) = first else {
+    let first: Option<First> = storage::on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, notification_type, priority, work_zone, recipients, data
+         FROM events WHERE source = $1 AND idempotency_key = $2"
+    )
+    .bind(source)
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+    .map_err(app::AppError::from)?);
+    let Some(First { id, event }) = first else {
         return Ok(None);
     };
-    let stored = Repeat {
-        notification_type,
-        priority,
-        work_zone,
-        recipients,
-        data,
-    };
-    if &stored != same {
+    if &event != same {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "idempotency_key_reused",
