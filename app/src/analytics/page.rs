@@ -4,7 +4,7 @@
 use super::chart::{thousands, RankBars, StackedBars};
 use super::{analytics_report, describe_seconds, AccountTries, Report, Volume};
 use crate::i18n::tr;
-use crate::ui::{channel_label, status_label, try_label, type_label};
+use crate::ui::{account_label, channel_label, status_label, try_label, type_label};
 use crate::ui::{ErrorNote, Loading};
 use domain::{Channel, TryOutcome};
 use leptos::prelude::*;
@@ -211,7 +211,7 @@ fn TriesTable(rows: Vec<AccountTries>) -> impl IntoView {
                 <tbody>
                     {rows.into_iter().map(|row| view! {
                         <tr>
-                            <td>{row.account.unwrap_or_else(|| tr("(akun dihapus)", "(deleted account)").into())}</td>
+                            <td>{account_label(row.account)}</td>
                             {row.counts.into_iter().map(|n| view! { <td>{thousands(n)}</td> }).collect_view()}
                         </tr>
                     }).collect_view()}

@@ -9,7 +9,8 @@ use super::{
 use crate::i18n::{self, fill, tr};
 use crate::time::format_wib;
 use crate::ui::{
-    channel_label, priority_label, status_label, try_label, type_label, ErrorNote, Loading,
+    account_label, channel_label, priority_label, status_label, try_label, type_label, ErrorNote,
+    Loading,
 };
 use domain::{Channel, DeliveryStatus};
 use leptos::prelude::*;
@@ -336,7 +337,7 @@ fn TryTimeline(tries: Vec<super::TryView>) -> impl IntoView {
     view! {
         <ol class="timeline" data-testid="tries">
             {tries.into_iter().zip(handed_on).map(|(t, handed_on)| {
-                let account = t.account.clone().unwrap_or_else(|| tr("(akun dihapus)", "(deleted account)").into());
+                let account = account_label(t.account.clone());
                 let took = fill(tr("{} md", "{} ms"), &[&(t.finished_at - t.started_at).max(0)]);
                 let raw: Vec<String> = [t.http_status.map(|s| format!("HTTP {s}")), t.error.clone(), t.response.clone()]
                     .into_iter()

@@ -13,6 +13,12 @@ pub fn status_label(s: DeliveryStatus) -> &'static str {
     s.label(i18n::locale())
 }
 
+/// A provider account's name, or that it was deleted since (its rows keep
+/// a null account).
+pub fn account_label(name: Option<String>) -> String {
+    name.unwrap_or_else(|| tr("(akun dihapus)", "(deleted account)").into())
+}
+
 /// How one account's try at a delivery ended.
 pub fn try_label(o: TryOutcome) -> &'static str {
     o.label(i18n::locale())
