@@ -14,6 +14,7 @@
 //! - [`routing`]: who gets an event, on which channels, and when;
 //! - [`schedule`]: when scheduled reports fire, in their time zone;
 //! - [`providers`]: provider kinds and what their credentials need;
+//! - [`meta_template`]: Meta's approved templates, mapped and filled;
 //! - [`push`]: web push payloads, urgency, endpoints and device names;
 //! - [`escalation`]: escalation policies, acknowledgement replies and texts;
 //! - [`sms`]: SMS segments (GSM-7 / UCS-2) and WhatsApp text made to fit;
@@ -30,6 +31,7 @@ pub mod escalation;
 pub mod ids;
 pub mod kinds;
 pub mod live;
+pub mod meta_template;
 pub mod numbers;
 pub mod phone;
 pub mod preferences;

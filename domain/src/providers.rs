@@ -98,6 +98,9 @@ pub struct Credentials {
     /// Meta access token.
     pub access_token: Option<String>,
     pub phone_number_id: Option<String>,
+    /// Meta: the WhatsApp Business Account the number belongs to; its
+    /// message templates are synced from it.
+    pub waba_id: Option<String>,
     pub api_version: Option<String>,
     /// Meta app secret: verifies X-Hub-Signature-256.
     pub app_secret: Option<String>,
@@ -215,6 +218,7 @@ impl ProviderKind {
             ProviderKind::Meta => &[
                 "access_token",
                 "phone_number_id",
+                "waba_id",
                 "api_version",
                 "app_secret",
                 "verify_token",

@@ -59,6 +59,28 @@ pub const KNOWN_VARIABLES: &[(&str, &str)] = &[
     ("type", "Jenis notifikasi (diisi sistem)"),
 ];
 
+/// The values a message's templates are filled with: the event's `data`,
+/// and the variables the system fills (`priority`, `type` and
+/// `recipient_name` always; `work_zone` when the data has none), worded in
+/// `locale`. The same at ingestion (text templates) and at send time (Meta's
+/// templates).
+pub fn message_values(
+    data: &BTreeMap<String, String>,
+    kind: crate::NotificationType,
+    priority: crate::Priority,
+    zone_name: Option<&str>,
+    recipient_name: &str,
+    locale: crate::Locale,
+) -> BTreeMap<String, String> {
+    let mut v = data.clone();
+    v.insert("priority".into(), priority.label(locale).into());
+    v.insert("type".into(), kind.label(locale).into());
+    v.insert("recipient_name".into(), recipient_name.into());
+    v.entry("work_zone".into())
+        .or_insert_with(|| zone_name.unwrap_or("-").to_owned());
+    v
+}
+
 pub fn is_known_variable(name: &str) -> bool {
     KNOWN_VARIABLES.iter().any(|(known, _)| *known == name)
 }

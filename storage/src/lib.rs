@@ -11,6 +11,7 @@
 //! - [`pace`]: one send pace per provider account for all instances on
 //!   PostgreSQL;
 //! - [`window`]: Meta's 24-hour customer-service windows;
+//! - [`meta_templates`]: Meta's approved templates and the admins' mappings;
 //! - [`error`]: what can go wrong in storage, as kinds; the words are chosen
 //!   by whoever shows them.
 //!
@@ -20,6 +21,7 @@
 pub mod db;
 pub mod error;
 pub mod feed;
+pub mod meta_templates;
 pub mod outbox;
 pub mod pace;
 pub mod window;

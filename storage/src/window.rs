@@ -53,6 +53,21 @@ pub async fn first_time(
     Ok(added == 1)
 }
 
+/// Forgets `phone`'s window on `account`: Meta answered that it is closed
+/// (131047) though our record said open (a message we never heard of, a
+/// clock apart), so the next message to it goes as a template.
+pub async fn forget(db: &Db, account: i64, phone: &str) -> Result<(), Error> {
+    on_db_write!(db, |pool| {
+        sqlx::query("DELETE FROM whatsapp_windows WHERE account_id = $1 AND phone = $2")
+            .bind(account)
+            .bind(phone)
+            .execute(pool)
+            .await
+            .map(drop)?
+    });
+    Ok(())
+}
+
 /// Whether `phone` wrote to `account` within the window before `now`.
 pub async fn is_open(db: &Db, account: i64, phone: &str, now: i64) -> Result<bool, Error> {
     let last: Option<i64> = on_db!(db, |pool| {
@@ -87,6 +102,11 @@ mod tests {
         // Another number, or the same number on another account: closed.
         assert!(!is_open(db, meta, "+6281200000006", t0).await.unwrap());
         assert!(!is_open(db, meta + 1, budi, t0).await.unwrap());
+        // Meta said it is closed: it is, until he writes again.
+        forget(db, meta, budi).await.unwrap();
+        assert!(!is_open(db, meta, budi, t0 + 1).await.unwrap());
+        record_inbound(db, meta, budi, t0 + 2).await.unwrap();
+        assert!(is_open(db, meta, budi, t0 + 3).await.unwrap());
     });
 
     store_test!(a_message_is_handled_once_per_provider, |db| {

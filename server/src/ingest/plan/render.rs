@@ -41,17 +41,18 @@ fn values_for(
     locale: Locale,
     recipient_name: &str,
 ) -> BTreeMap<String, String> {
-    let mut v = event.data.clone();
-    v.insert("priority".into(), event.priority.label(locale).into());
-    v.insert("type".into(), event.kind.label(locale).into());
-    v.insert("recipient_name".into(), recipient_name.into());
     let zone = event
         .work_zone
         .as_ref()
         .map(|z| reference.zones.get(z).cloned().unwrap_or_else(|| z.clone()));
-    v.entry("work_zone".into())
-        .or_insert_with(|| zone.unwrap_or_else(|| "-".into()));
-    v
+    domain::template::message_values(
+        &event.data,
+        event.kind,
+        event.priority,
+        zone.as_deref(),
+        recipient_name,
+        locale,
+    )
 }
 
 /// The message for types without a template: the type as a bold title and the
