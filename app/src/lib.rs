@@ -17,6 +17,8 @@
 //! - [`inbox`]: the in-app notifications;
 //! - [`live`]: live updates over the WebSocket (server feed, browser client);
 //! - [`templates`]: message templates (checked on save);
+//! - [`meta_templates`]: Meta's approved templates, synced, and which type
+//!   goes out with which;
 //! - [`seed`] (server only): reference and demo data;
 //! - [`i18n`]: the pages' language (Indonesian, or English by choice);
 //! - [`ui`]: the components every page uses and the labels of every
@@ -34,6 +36,7 @@ pub mod groups;
 pub mod i18n;
 pub mod inbox;
 pub mod live;
+pub mod meta_templates;
 pub mod providers;
 pub mod push;
 pub mod reports;

@@ -28,6 +28,9 @@ pub struct AppState {
     pub vapid: crate::push::vapid::VapidKey,
     /// Push endpoints may be plain HTTP on this machine (tests only).
     pub push_loopback: bool,
+    /// Syncs a Meta account's templates (the host's; `None` where no host
+    /// runs, as in page-only tests).
+    pub meta_sync: Option<crate::meta_templates::SyncHook>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -193,6 +193,9 @@ pub async fn start(
             Duration::from_secs(5),
         )),
     };
+    let provider_http = dispatcher
+        .as_ref()
+        .map_or_else(providers::http_client, |d| d.http.clone());
     let state = AppState {
         leptos_options: options.leptos_options,
         db: db.clone(),
@@ -202,6 +205,11 @@ pub async fn start(
         providers_changed: accounts.changed.clone(),
         vapid,
         push_loopback: options.push_loopback,
+        meta_sync: Some(providers::meta_sync::hook(
+            db.clone(),
+            provider_http.clone(),
+            accounts.clone(),
+        )),
     };
     let ingest = Arc::new(ingest::Ingest {
         db: db.clone(),
@@ -217,7 +225,7 @@ pub async fn start(
     });
     let hooks = Arc::new(webhooks::Webhooks {
         db: db.clone(),
-        accounts,
+        accounts: accounts.clone(),
         feed: feed.clone(),
         public_url: options.public_url.trim_end_matches('/').to_owned(),
         refusals: webhooks::RefusalLog::default(),
@@ -250,8 +258,16 @@ pub async fn start(
     if let Some(keep) = options.callback_retention {
         tokio::spawn(prune_callbacks(db.clone(), keep, shutdown.clone()));
     }
-    // Reports are written by whichever instance runs a dispatcher.
+    // Reports are written, and Meta's templates synced, by whichever
+    // instance runs a dispatcher.
     if dispatcher.is_some() {
+        tokio::spawn(providers::meta_sync::run(
+            db.clone(),
+            provider_http,
+            accounts.clone(),
+            providers::meta_sync::SYNC_EVERY,
+            shutdown.clone(),
+        ));
         tokio::spawn(reports::run(
             db.clone(),
             feed.clone(),

@@ -5,7 +5,9 @@
 //! - `server provider-add --kind K --name N --credentials JSON [--base-url U]
 //!   [--order N] [--rate PER_MINUTE] [--price RUPIAH] [--timeout-ms MS]`:
 //!   adds a provider account;
-//! - `server provider-list`: lists accounts (never their credentials).
+//! - `server provider-list`: lists accounts (never their credentials);
+//! - `server meta-templates-sync ACCOUNT_ID`: syncs a Meta account's message
+//!   templates now (they are synced at start and every six hours too).
 
 use app::seed;
 use leptos::prelude::*;
@@ -28,8 +30,9 @@ async fn main() {
         Some("create-api-key") => create_api_key(args.get(1).cloned()).await,
         Some("provider-add") => provider_add(&args[1..]).await,
         Some("provider-list") => provider_list().await,
+        Some("meta-templates-sync") => meta_templates_sync(args.get(1)).await,
         Some(other) => Err(format!(
-            "unknown command '{other}'; usage: server [create-api-key NAME | provider-add … | provider-list]"
+            "unknown command '{other}'; usage: server [create-api-key NAME | provider-add … | provider-list | meta-templates-sync ACCOUNT_ID]"
         )),
     };
     if let Err(e) = result {
@@ -162,6 +165,21 @@ async fn provider_list() -> Result<(), String> {
         );
     }
     db.close().await;
+    Ok(())
+}
+
+async fn meta_templates_sync(id: Option<&String>) -> Result<(), String> {
+    let id: i64 = id
+        .and_then(|i| i.parse().ok())
+        .ok_or("usage: server meta-templates-sync ACCOUNT_ID (see provider-list)")?;
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    let accounts = server::providers::AccountCache::new(db.clone(), std::time::Duration::ZERO);
+    let http = server::providers::http_client();
+    let result = server::providers::meta_sync::sync_id(&db, &http, &accounts, id).await;
+    db.close().await;
+    let n = result.map_err(|reason| format!("Meta refused the sync: {reason}"))?;
+    println!("account #{id}: {n} templates synced");
     Ok(())
 }
 

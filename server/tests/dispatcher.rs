@@ -183,8 +183,8 @@ store_test!(
         step(&d).await;
         let row = whatsapp_row(db, second.id()).await;
         assert_eq!(row.provider_account_id, Some(meta_id), "{:?}", row.error);
-        assert_eq!(meta.received().len(), 1);
-        assert_eq!(meta.received()[0].json()["type"], "text");
+        assert_eq!(meta_sends(&meta).len(), 1);
+        assert_eq!(meta_sends(&meta)[0]["type"], "text");
 
         // Meta counts the window closed after all (131047): the message
         // fails over to the gateway instead of failing.
@@ -219,7 +219,7 @@ store_test!(
             "{:?}",
             row.error
         );
-        assert_eq!(meta.received().len(), 2, "nothing sent to Joko");
+        assert_eq!(meta_sends(&meta).len(), 2, "nothing sent to Joko");
     }
 );
 
@@ -1234,3 +1234,191 @@ async fn an_sqlite_server_requeues_its_last_runs_leases_at_once_before_it_takes_
     srv.stop().await;
     t.close().await;
 }
+
+/// Templates as Meta lists them for the fake's business account.
+fn meta_templates() -> Vec<serde_json::Value> {
+    use serde_json::json;
+    vec![
+        json!({"name": "ticket_assigned", "language": "id", "status": "APPROVED", "category": "UTILITY",
+            "parameter_format": "NAMED", "id": "1", "components": [
+                {"type": "BODY", "text": "Halo {{recipient_name}}, tiket *{{ticket_id}}* untuk {{customer_name}} di {{location}}.",
+                 "example": {"body_text_named_params": [{"param_name": "recipient_name", "example": "Budi"}]}}]}),
+        json!({"name": "tugas_teknisi", "language": "id", "status": "APPROVED", "category": "UTILITY",
+            "parameter_format": "POSITIONAL", "id": "2", "components": [
+                {"type": "HEADER", "format": "TEXT", "text": "Tugas baru"},
+                {"type": "BODY", "text": "Tiket {{1}} di {{2}}."}]}),
+        json!({"name": "sla_warning", "language": "id", "status": "PENDING", "category": "UTILITY",
+            "parameter_format": "NAMED", "id": "3", "components": [
+                {"type": "BODY", "text": "SLA {{ticket_id}}"}]}),
+    ]
+}
+
+/// A Meta account whose templates were synced from the fake; its id.
+async fn meta_with_templates(db: &storage::Db, meta: &Fake) -> i64 {
+    meta.set_templates(meta_templates());
+    let id = add_account(db, meta, Kind::Meta, 1, 600, 300, 2000).await;
+    let accounts = server::providers::AccountCache::new(db.clone(), Duration::ZERO);
+    let http = server::providers::http_client();
+    let n = server::providers::meta_sync::sync_id(db, &http, &accounts, id)
+        .await
+        .unwrap();
+    assert_eq!(n, 3);
+    id
+}
+
+store_test!(
+    meta_sends_the_types_template_outside_the_window_and_after_a_131047,
+    |db| {
+        setup(db).await;
+        let meta = Fake::start(Kind::Meta).await;
+        // One template per page: the sync follows Meta's cursor.
+        meta.set_template_page(1);
+        let meta_id = meta_with_templates(db, &meta).await;
+        let lists = |meta: &Fake| {
+            meta.received()
+                .iter()
+                .filter(|r| r.path.contains("/message_templates"))
+                .count()
+        };
+        assert_eq!(lists(&meta), 3);
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let d = dispatcher(db);
+
+        // Budi never wrote: Meta alone, yet it goes out, as the type's
+        // template with its named parameters filled from the event.
+        let first = ingest(db, assignment(budi, "t1")).await.unwrap();
+        step(&d).await;
+        let row = whatsapp_row(db, first.id()).await;
+        assert_eq!(
+            (row.status.as_str(), row.provider_account_id),
+            ("sent", Some(meta_id)),
+            "{:?}",
+            row.error
+        );
+        let sent = meta_sends(&meta);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0]["type"], "template");
+        assert_eq!(sent[0]["template"]["name"], "ticket_assigned");
+        assert_eq!(sent[0]["template"]["language"]["code"], "id");
+        let params = &sent[0]["template"]["components"][0]["parameters"];
+        let named: Vec<(&str, &str)> = params
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["parameter_name"].as_str().unwrap(),
+                    p["text"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("recipient_name", "Budi Teknisi"),
+                ("ticket_id", "TK-1"),
+                ("customer_name", "Ibu *Siti*"),
+                ("location", "ODP-KRW-01"),
+            ]
+        );
+
+        // Our record says his window is open, Meta says closed (131047):
+        // the same attempt sends the template instead, and both tries are
+        // kept; the window is forgotten.
+        open_window(db, meta_id, BUDI_PHONE).await;
+        meta.push(Behaviour::Refuse("131047".into()));
+        let second = ingest(db, assignment(budi, "t2")).await.unwrap();
+        step(&d).await;
+        let row = whatsapp_row(db, second.id()).await;
+        assert_eq!(row.status, "sent", "{:?}", row.error);
+        let sent = meta_sends(&meta);
+        assert_eq!(
+            (sent[1]["type"].as_str(), sent[2]["type"].as_str()),
+            (Some("text"), Some("template"))
+        );
+        let kept = tries(db, row.id).await;
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!(!storage::window::is_open(db, meta_id, BUDI_PHONE, now_ms())
+            .await
+            .unwrap());
+
+        // An admin maps the type to a positional template.
+        let mapping = storage::meta_templates::Mapping {
+            notification_type: "ticket_assigned".into(),
+            language: "id".into(),
+            template_name: "tugas_teknisi".into(),
+            params: [
+                ("1".to_owned(), "ticket_id".to_owned()),
+                ("2".to_owned(), "location".to_owned()),
+            ]
+            .into(),
+        };
+        storage::meta_templates::save_mapping(db, &mapping, now_ms())
+            .await
+            .unwrap();
+        let third = ingest(db, assignment(budi, "t3")).await.unwrap();
+        step(&d).await;
+        assert_eq!(whatsapp_row(db, third.id()).await.status, "sent");
+        let sent = meta_sends(&meta);
+        let t = &sent[3]["template"];
+        assert_eq!(t["name"], "tugas_teknisi");
+        assert_eq!(
+            t["components"][0]["parameters"],
+            serde_json::json!([{"type": "text", "text": "TK-1"}, {"type": "text", "text": "ODP-KRW-01"}])
+        );
+
+        // A mapping to a template Meta does not have: the delivery fails,
+        // naming the type and language; nothing is sent.
+        let missing = storage::meta_templates::Mapping {
+            template_name: "tugas_lama".into(),
+            params: Default::default(),
+            ..mapping
+        };
+        storage::meta_templates::save_mapping(db, &missing, now_ms())
+            .await
+            .unwrap();
+        let fourth = ingest(db, assignment(budi, "t4")).await.unwrap();
+        step(&d).await;
+        let row = whatsapp_row(db, fourth.id()).await;
+        assert_eq!(row.status, "failed");
+        let error = row.error.unwrap();
+        assert!(
+            error.contains("no approved Meta template for \"ticket_assigned\" in language \"id\""),
+            "{error}"
+        );
+        assert_eq!(meta_sends(&meta).len(), 4);
+    }
+);
+
+store_test!(
+    a_refused_template_sync_keeps_the_templates_and_meta_s_reason,
+    |db| {
+        setup(db).await;
+        let meta = Fake::start(Kind::Meta).await;
+        let id = meta_with_templates(db, &meta).await;
+        // The WABA id is mistyped: Meta's code 100, nothing changes.
+        storage::on_db_write!(db, |pool| {
+            sqlx::query("UPDATE provider_accounts SET credentials = $1 WHERE id = $2")
+                .bind(
+                    serde_json::json!({"access_token": server::testkit::fakes::META_TOKEN,
+                        "phone_number_id": server::testkit::fakes::META_PHONE_ID, "waba_id": "999"})
+                    .to_string(),
+                )
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(drop)
+                .unwrap()
+        });
+        let accounts = server::providers::AccountCache::new(db.clone(), Duration::ZERO);
+        let http = server::providers::http_client();
+        let err = server::providers::meta_sync::sync_id(db, &http, &accounts, id)
+            .await
+            .unwrap_err();
+        assert!(err.starts_with("Meta error 100:"), "{err}");
+        assert_eq!(storage::meta_templates::list(db).await.unwrap().len(), 3);
+        let sync = &storage::meta_templates::syncs(db).await.unwrap()[0];
+        assert_eq!(sync.error.as_deref(), Some(err.as_str()));
+        assert!(sync.synced_at.is_some());
+    }
+);

@@ -847,3 +847,106 @@ store_test!(an_unanswered_call_is_failed_with_its_reason, |db| {
     assert_eq!(after.error.as_deref(), Some("Twilio call no-answer"));
     srv.stop().await;
 });
+
+store_test!(
+    a_critical_alert_through_meta_is_acknowledged_with_one_tap,
+    |db| {
+        setup(db).await;
+        disable_all_accounts(db).await;
+        let meta = Fake::start(Kind::Meta).await;
+        meta.set_templates(vec![json!({
+        "name": "outage", "language": "id", "status": "APPROVED", "category": "UTILITY",
+        "parameter_format": "NAMED", "components": [
+            {"type": "BODY", "text": "*Gangguan* {{ticket_id}} di {{location}}: {{issue_type}}"},
+            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Konfirmasi"}]}]
+    })]);
+        let m = add_account(db, &meta, Kind::Meta, 1, 600, 0, 2000).await;
+        let accounts = server::providers::AccountCache::new(db.clone(), std::time::Duration::ZERO);
+        server::providers::meta_sync::sync_id(db, &server::providers::http_client(), &accounts, m)
+            .await
+            .unwrap();
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let srv = spawn_server(db).await;
+        let http = reqwest::Client::new();
+        let meta_url = format!("http://{}/webhooks/meta/{m}", srv.addr);
+        let sent_id = |event: i64| async move {
+            eventually("the alert sent through Meta", || async {
+                whatsapp_row(db, event).await.provider_message_id.is_some()
+            })
+            .await;
+            whatsapp_row(db, event).await.provider_message_id.unwrap()
+        };
+        let tap = |n: u32, wamid: String, tapped: serde_json::Value| {
+            let mut message = json!({"from": "6281200000005", "id": format!("wamid.tap{n}"),
+            "timestamp": (app::time::now_ms() / 1000).to_string(), "context": {"from": "6221000", "id": wamid}});
+            for (k, v) in tapped.as_object().unwrap() {
+                message[k] = v.clone();
+            }
+            json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+            "value": {"messaging_product": "whatsapp", "messages": [message]}}]}]})
+        .to_string()
+        };
+
+        // Budi never wrote: the alert goes as the "outage" template, its
+        // quick-reply button carrying the acknowledgement.
+        let first = ingest(db, outage(budi, "tap-1")).await.unwrap();
+        let wamid = sent_id(first.id()).await;
+        let sent = meta_sends(&meta);
+        let template = &sent.last().unwrap()["template"];
+        assert_eq!(template["name"], "outage");
+        assert_eq!(
+            template["components"][1],
+            json!({"type": "button", "sub_type": "quick_reply", "index": "0",
+               "parameters": [{"type": "payload", "payload": "ack"}]})
+        );
+        // He taps "Konfirmasi" (the button's label is his app's, the payload ours).
+        let body = tap(
+            1,
+            wamid,
+            json!({"type": "button", "button": {"payload": "ack", "text": "Konfirmasi"}}),
+        );
+        let res = http
+            .post(&meta_url)
+            .header("X-Hub-Signature-256", sign("meta-app-secret", &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let a = alert_of(db, first.id()).await;
+        assert_eq!(
+            (
+                a.status.as_str(),
+                a.acknowledged_by,
+                a.ack_channel.as_deref()
+            ),
+            ("acknowledged", Some(budi), Some("whatsapp"))
+        );
+
+        // His tap opened the window: the next alert is free text with a reply
+        // button, and its tap acknowledges it too.
+        let second = ingest(db, outage(budi, "tap-2")).await.unwrap();
+        let wamid = sent_id(second.id()).await;
+        let sent = meta_sends(&meta);
+        let last = sent.last().unwrap();
+        assert_eq!(last["type"], "interactive");
+        assert_eq!(
+            last["interactive"]["action"]["buttons"][0]["reply"]["id"],
+            "ack"
+        );
+        let body = tap(
+            2,
+            wamid,
+            json!({"type": "interactive", "interactive": {"type": "button_reply",
+            "button_reply": {"id": "ack", "title": "Konfirmasi"}}}),
+        );
+        http.post(&meta_url)
+            .header("X-Hub-Signature-256", sign("meta-app-secret", &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(alert_of(db, second.id()).await.status, "acknowledged");
+        srv.stop().await;
+    }
+);

@@ -36,6 +36,7 @@ pub fn ProvidersPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <crate::meta_templates::page::MetaTemplatesCard accounts=save.version()/>
         <AccountFormCard form save/>
         <ChannelTestCard/>
     }

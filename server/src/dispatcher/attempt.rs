@@ -11,6 +11,7 @@ use crate::providers::ratelimit::DEFAULT_PAUSE_MS;
 use crate::providers::{self, Answer, FailureClass, SendResult, To};
 use app::live::DeliveryChange;
 use app::time::now_ms;
+use domain::meta_template::{MetaTemplate, Param};
 use domain::{AccountId, Channel, DeliveryStatus, PhoneE164, TryOutcome};
 use std::time::Duration;
 use storage::db::Db;
@@ -105,25 +106,26 @@ impl Dispatcher {
         let mut soonest_token: Option<u64> = None;
         let mut tried = 0;
         // A Meta account passed over: the person has not written within
-        // 24 hours, and Meta delivers no free text then (131047).
-        let mut window_closed: Option<&providers::Account> = None;
+        // 24 hours, and Meta delivers no free text then (131047), and the
+        // type has no approved template to send instead; and why.
+        let mut window_closed: Option<(&providers::Account, String)> = None;
         for i in 0..senders.len() {
             let account = senders[(start + i) % senders.len()];
+            let mut meta_message = None;
             if let (providers::ProviderKind::Meta, Address::Whatsapp(phone)) =
                 (account.kind, &route.address)
             {
-                match storage::window::is_open(&self.db, account.id, phone.as_str(), now_ms()).await
-                {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        window_closed = Some(account);
+                match self.meta_message(d, account, phone).await {
+                    Ok(m) => meta_message = Some(m),
+                    Err(MetaBlocked::Closed(reason)) => {
+                        window_closed = Some((account, reason));
                         continue;
                     }
-                    Err(e) => {
+                    Err(MetaBlocked::Unreadable(error)) => {
                         last = Some(LastError {
                             provider: account.kind.as_str().to_owned(),
                             account_id: AccountId(account.id),
-                            error: format!("cannot read the 24-hour window: {e}"),
+                            error,
                             response: None,
                         });
                         continue;
@@ -147,8 +149,35 @@ impl Dispatcher {
             }
             tried += 1;
             let provider = account.kind.as_str();
-            let started_at = now_ms();
-            let answer = self.send(d, route, account).await;
+            let mut started_at = now_ms();
+            let mut answer = match (&meta_message, route.via(d)) {
+                (Some(m), Via::Whatsapp(to)) => {
+                    providers::meta::send(&self.http, account, to, m.body(&d.message)).await
+                }
+                _ => self.send(d, route, account).await,
+            };
+            // Meta counts the window closed though our record said open:
+            // forget it, and send the type's template instead, once.
+            if let (Some(MetaMessage::Text { .. }), Address::Whatsapp(phone)) =
+                (&meta_message, &route.address)
+            {
+                if providers::meta::outside_window(&answer.result) {
+                    tries.push(try_of(account, started_at, &answer));
+                    if let Err(e) =
+                        storage::window::forget(&self.db, account.id, phone.as_str()).await
+                    {
+                        tracing::warn!(account = account.id, "window not forgotten: {e}");
+                    }
+                    if let Ok(template @ MetaMessage::Template { .. }) =
+                        self.meta_message(d, account, phone).await
+                    {
+                        let to = To::Phone(phone);
+                        let body = template.body(&d.message);
+                        started_at = now_ms();
+                        answer = providers::meta::send(&self.http, account, to, body).await;
+                    }
+                }
+            }
             tries.push(try_of(account, started_at, &answer));
             match answer.result {
                 SendResult::Accepted {
@@ -232,11 +261,11 @@ impl Dispatcher {
             // Only Meta could send it, and its window is closed: no later
             // attempt changes that until the person writes.
             None if tried == 0 && soonest_token.is_none() && window_closed.is_some() => {
-                let meta = window_closed.expect("checked");
+                let (meta, reason) = window_closed.expect("checked");
                 Outcome::Failed {
                     provider: Some(meta.kind.as_str().to_owned()),
                     account_id: Some(AccountId(meta.id)),
-                    error: WINDOW_CLOSED.to_owned(),
+                    error: format!("{WINDOW_CLOSED}: {reason}"),
                     response: None,
                 }
             }
@@ -253,6 +282,69 @@ impl Dispatcher {
                 false,
             ),
         }
+    }
+
+    /// What `d` becomes on a Meta account: free text inside the person's
+    /// 24-hour window (with a "Konfirmasi" button for an alert that fits
+    /// one), else the type's approved template filled from its event.
+    async fn meta_message(
+        &self,
+        d: &Claimed,
+        account: &providers::Account,
+        phone: &PhoneE164,
+    ) -> Result<MetaMessage, MetaBlocked> {
+        let unreadable = |what: &str, e: &dyn std::fmt::Display| {
+            MetaBlocked::Unreadable(format!("cannot read {what}: {e}"))
+        };
+        let open = storage::window::is_open(&self.db, account.id, phone.as_str(), now_ms())
+            .await
+            .map_err(|e| unreadable("the 24-hour window", &e))?;
+        if open {
+            let fits = d.message.chars().count() <= providers::meta::INTERACTIVE_MAX_CHARS;
+            let ack = fits
+                && storage::meta_templates::open_alert(&self.db, d.id.0)
+                    .await
+                    .map_err(|e| unreadable("the delivery's alert", &e))?;
+            return Ok(MetaMessage::Text { ack });
+        }
+        let facts = storage::meta_templates::facts(&self.db, d.id.0)
+            .await
+            .map_err(|e| unreadable("the delivery's event", &e))?
+            .ok_or_else(|| {
+                MetaBlocked::Closed("its event is gone, so no template can be filled".into())
+            })?;
+        let found = storage::meta_templates::for_type(
+            &self.db,
+            account.id,
+            &facts.notification_type,
+            &facts.locale,
+        )
+        .await
+        .map_err(|e| unreadable("Meta's templates", &e))?;
+        let Some((template, mapping)) = found else {
+            return Err(MetaBlocked::Closed(format!(
+                "no approved Meta template for \"{}\" in language \"{}\"",
+                facts.notification_type, facts.locale
+            )));
+        };
+        let params = template.fill(&mapping, &facts.values).map_err(|missing| {
+            MetaBlocked::Closed(format!(
+                "Meta template \"{}\" ({}) has no value for {}",
+                template.name,
+                template.language,
+                missing.join(", ")
+            ))
+        })?;
+        let ack = if facts.alert {
+            template.quick_reply
+        } else {
+            None
+        };
+        Ok(MetaMessage::Template {
+            template,
+            params,
+            ack,
+        })
     }
 
     /// Holds an account a gateway said is sending too much: for its
@@ -506,10 +598,49 @@ fn failed(error: String) -> Outcome {
     }
 }
 
-/// Why a message only Meta could carry was not sent.
+/// Why a message only Meta could carry was not sent (followed by why no
+/// template could go instead).
 pub const WINDOW_CLOSED: &str = "Meta: outside the 24-hour customer service window \
-     (the person has not written to the business number in the last 24 hours) \
-     and no WhatsApp gateway account to send it instead";
+     (the person has not written to the business number in the last 24 hours), \
+     no WhatsApp gateway account to send it instead";
+
+/// What a delivery goes out as through a Meta account.
+enum MetaMessage {
+    /// Inside the window; `ack`: with the acknowledgement button.
+    Text { ack: bool },
+    Template {
+        template: MetaTemplate,
+        params: Vec<Param>,
+        ack: Option<u32>,
+    },
+}
+
+impl MetaMessage {
+    fn body<'a>(&'a self, text: &'a str) -> providers::meta::Body<'a> {
+        use providers::meta::Body;
+        match self {
+            MetaMessage::Text { ack: false } => Body::Text(text),
+            MetaMessage::Text { ack: true } => Body::TextWithAck(text),
+            MetaMessage::Template {
+                template,
+                params,
+                ack,
+            } => Body::Template {
+                template,
+                params,
+                ack: *ack,
+            },
+        }
+    }
+}
+
+/// Why a Meta account is passed over for a delivery.
+enum MetaBlocked {
+    /// Outside the window with no template to send: the reason.
+    Closed(String),
+    /// The database could not say (another account may still send it).
+    Unreadable(String),
+}
 
 /// What one account's try is kept as (`delivery_tries`).
 fn try_of(account: &providers::Account, started_at: i64, answer: &Answer) -> Try {

@@ -2,11 +2,35 @@
 //! with a bearer token. Errors are HTTP 4xx/5xx with an `error.code`; branch on
 //! the code, never on the title or the HTTP status.
 
-use super::{clip, id_string, Account, FailureClass, SendResult, To};
+use super::{clip, clip_to, id_string, Account, Answer, FailureClass, SendResult, To};
+use domain::meta_template::{body_params, MetaTemplate, Param};
 use domain::DeliveryStatus;
 use serde_json::{json, Value};
 
 pub const DEFAULT_API_VERSION: &str = "v21.0";
+
+/// What a message through Meta is.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    /// Free text: only inside the 24-hour window.
+    Text(&'a str),
+    /// Free text with a "Konfirmasi" reply button (a critical alert inside
+    /// the window; Meta's buttons take a body of 1,024 characters at most).
+    TextWithAck(&'a str),
+    /// An approved template, its body's parameters filled; `ack`: the
+    /// quick-reply button at that index answers with the acknowledgement.
+    Template {
+        template: &'a MetaTemplate,
+        params: &'a [Param],
+        ack: Option<u32>,
+    },
+}
+
+/// The reply button's id (interactive) and payload (template): the webhook
+/// reads it as an acknowledgement whatever the button says.
+pub const ACK_PAYLOAD: &str = "ack";
+/// Meta caps an interactive message's body.
+pub const INTERACTIVE_MAX_CHARS: usize = 1024;
 
 pub fn request(
     client: &reqwest::Client,
@@ -14,35 +38,234 @@ pub fn request(
     to: To<'_>,
     text: &str,
 ) -> Result<reqwest::RequestBuilder, String> {
+    request_body(client, account, to, Body::Text(text))
+}
+
+pub fn request_body(
+    client: &reqwest::Client,
+    account: &Account,
+    to: To<'_>,
+    body: Body<'_>,
+) -> Result<reqwest::RequestBuilder, String> {
+    let (token, version) = auth(account)?;
     let c = &account.credentials;
-    let token = c
-        .access_token
-        .as_deref()
-        .ok_or("Meta account has no access_token")?;
     let number_id = c
         .phone_number_id
         .as_deref()
         .ok_or("Meta account has no phone_number_id")?;
-    let version = c.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION);
     let to = match to {
         To::Phone(p) => p.digits().to_owned(),
         // Routing passes Meta over for groups (`reaches_gateway_groups`).
         To::Group(_) => return Err("Meta cannot post to a gateway's group chat".into()),
     };
-    let body = json!({
+    let mut message = json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to,
-        "type": "text",
-        "text": {"preview_url": false, "body": text},
     });
+    match body {
+        Body::Text(text) => {
+            message["type"] = json!("text");
+            message["text"] = json!({"preview_url": false, "body": text});
+        }
+        Body::TextWithAck(text) => {
+            message["type"] = json!("interactive");
+            message["interactive"] = json!({
+                "type": "button",
+                "body": {"text": text},
+                "action": {"buttons": [{"type": "reply",
+                    "reply": {"id": ACK_PAYLOAD, "title": "Konfirmasi"}}]},
+            });
+        }
+        Body::Template {
+            template,
+            params,
+            ack,
+        } => {
+            message["type"] = json!("template");
+            message["template"] = template_json(template, params, ack);
+        }
+    }
     Ok(client
         .post(format!(
             "{}/{version}/{number_id}/messages",
             account.base()?
         ))
         .bearer_auth(token)
-        .json(&body))
+        .json(&message))
+}
+
+/// The `template` object of a send: name, language and the components
+/// that carry values (the body's parameters, the reply button's payload).
+fn template_json(template: &MetaTemplate, params: &[Param], ack: Option<u32>) -> Value {
+    let mut components = Vec::new();
+    if !params.is_empty() {
+        let parameters: Vec<Value> = params
+            .iter()
+            .map(|p| match &p.name {
+                Some(name) => json!({"type": "text", "parameter_name": name, "text": p.text}),
+                None => json!({"type": "text", "text": p.text}),
+            })
+            .collect();
+        components.push(json!({"type": "body", "parameters": parameters}));
+    }
+    if let Some(index) = ack {
+        components.push(json!({"type": "button", "sub_type": "quick_reply",
+            "index": index.to_string(),
+            "parameters": [{"type": "payload", "payload": ACK_PAYLOAD}]}));
+    }
+    json!({
+        "name": template.name,
+        "language": {"policy": "deterministic", "code": template.language},
+        "components": components,
+    })
+}
+
+fn auth(account: &Account) -> Result<(&str, &str), String> {
+    let c = &account.credentials;
+    let token = c
+        .access_token
+        .as_deref()
+        .ok_or("Meta account has no access_token")?;
+    Ok((
+        token,
+        c.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION),
+    ))
+}
+
+/// Sends one message through a Meta account.
+pub async fn send(
+    client: &reqwest::Client,
+    account: &Account,
+    to: To<'_>,
+    body: Body<'_>,
+) -> Answer {
+    super::exchange(request_body(client, account, to, body), account, parse).await
+}
+
+/// How many pages of templates a sync reads at most (100 each).
+const MAX_PAGES: usize = 50;
+
+/// The account's templates as Meta lists them for its WhatsApp Business
+/// Account, every page; the error names Meta's reason.
+pub async fn list_templates(
+    client: &reqwest::Client,
+    account: &Account,
+) -> Result<Vec<MetaTemplate>, String> {
+    let (token, version) = auth(account)?;
+    let waba = account
+        .credentials
+        .waba_id
+        .as_deref()
+        .filter(|w| !w.is_empty())
+        .ok_or("Meta account has no waba_id (WhatsApp Business Account id)")?;
+    let url = format!("{}/{version}/{waba}/message_templates", account.base()?);
+    let timeout = std::time::Duration::from_millis(account.timeout_ms.max(1000) as u64);
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let mut query = vec![
+            (
+                "fields",
+                "name,language,status,category,components,parameter_format",
+            ),
+            ("limit", "100"),
+        ];
+        if let Some(a) = &after {
+            query.push(("after", a));
+        }
+        let page_url = reqwest::Url::parse_with_params(&url, &query)
+            .map_err(|e| format!("bad base URL: {e}"))?;
+        let response = client
+            .get(page_url)
+            .bearer_auth(token)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach Meta: {e}"))?;
+        let status = response.status().as_u16();
+        let body = super::read_bounded(response, 4 * 1024 * 1024)
+            .await
+            .map_err(|e| format!("reading Meta's answer: {e}"))?;
+        let page: Value = serde_json::from_str(&body)
+            .map_err(|_| format!("HTTP {status}: {}", clip_to(&body, 200)))?;
+        if let Some(err) = page.get("error") {
+            return Err(error_text(err));
+        }
+        if !(200..300).contains(&status) {
+            return Err(format!("HTTP {status}: {}", clip_to(&body, 200)));
+        }
+        out.extend(
+            page["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(template_of),
+        );
+        // Meta names the next page by a cursor (and a `next` URL, not
+        // followed: the product talks to the base URL it was given only).
+        match (
+            page.pointer("/paging/next"),
+            page.pointer("/paging/cursors/after"),
+        ) {
+            (Some(_), Some(Value::String(cursor))) => after = Some(cursor.clone()),
+            _ => return Ok(out),
+        }
+    }
+    Ok(out)
+}
+
+/// One template of Meta's list; `None` when it has no name or language.
+fn template_of(t: &Value) -> Option<MetaTemplate> {
+    let text = |k: &str| t[k].as_str().map(str::to_owned);
+    let components = t["components"].as_array();
+    let body = components
+        .into_iter()
+        .flatten()
+        .find(|c| {
+            c["type"]
+                .as_str()
+                .is_some_and(|k| k.eq_ignore_ascii_case("body"))
+        })
+        .and_then(|c| c["text"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let quick_reply = components
+        .into_iter()
+        .flatten()
+        .find(|c| {
+            c["type"]
+                .as_str()
+                .is_some_and(|k| k.eq_ignore_ascii_case("buttons"))
+        })
+        .and_then(|c| c["buttons"].as_array())
+        .and_then(|b| {
+            b.iter()
+                .position(|b| b["type"].as_str() == Some("QUICK_REPLY"))
+        })
+        .and_then(|i| u32::try_from(i).ok());
+    Some(MetaTemplate {
+        name: text("name")?,
+        language: text("language")?,
+        status: text("status").unwrap_or_default(),
+        category: text("category").unwrap_or_default(),
+        named: t["parameter_format"].as_str() == Some("NAMED"),
+        params: body_params(&body),
+        body,
+        quick_reply,
+    })
+}
+
+fn error_text(err: &Value) -> String {
+    let code = err.get("code").and_then(Value::as_i64).unwrap_or(-1);
+    let message = err
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("no message");
+    match err.pointer("/error_data/details").and_then(Value::as_str) {
+        Some(d) => format!("Meta error {code}: {message} ({d})"),
+        None => format!("Meta error {code}: {message}"),
+    }
 }
 
 /// Meta's error codes, by what the dispatcher should do.
@@ -51,12 +274,18 @@ pub fn classify_code(code: i64) -> FailureClass {
         4 | 80007 | 130429 | 131056 | 131048 | 131049 => FailureClass::RateLimited,
         // 131047: outside the 24-hour window (a window Meta counts closed
         // though our record says open): another account may still send it.
-        0 | 3 | 10 | 190 | 200..=299 | 368 | 131031 | 131042 | 131047 | 133010 => {
-            FailureClass::Account
-        }
-        131026 | 131050 | 131021 | 131051 | 131008 | 131009 | 100 | 132000 | 132001 => {
-            FailureClass::Recipient
-        }
+        0
+        | 3
+        | 10
+        | 190
+        | 200..=299
+        | 368
+        | 131031
+        | 131042
+        | 131047
+        | 133010
+        | 132000..=132018 => FailureClass::Account,
+        131026 | 131050 | 131021 | 131051 | 131008 | 131009 | 100 => FailureClass::Recipient,
         _ => FailureClass::Transient, // 1, 2, 131000, 131016 and anything new
     }
 }
@@ -84,16 +313,7 @@ pub fn parse(status: u16, body: &str) -> SendResult {
     match json.as_ref().and_then(|j| j.get("error")) {
         Some(err) => {
             let code = err.get("code").and_then(Value::as_i64).unwrap_or(-1);
-            let message = err
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("no message");
-            let details = err.pointer("/error_data/details").and_then(Value::as_str);
-            let text = match details {
-                Some(d) => format!("Meta error {code}: {message} ({d})"),
-                None => format!("Meta error {code}: {message}"),
-            };
-            SendResult::failed(classify_code(code), text, Some(response))
+            SendResult::failed(classify_code(code), error_text(err), Some(response))
         }
         None => super::classify_http(status, body).unwrap_or_else(|| {
             SendResult::failed(
@@ -103,6 +323,11 @@ pub fn parse(status: u16, body: &str) -> SendResult {
             )
         }),
     }
+}
+
+/// Whether Meta refused a message as outside the 24-hour window (131047).
+pub fn outside_window(result: &SendResult) -> bool {
+    matches!(result, SendResult::Failed { error, .. } if error.starts_with("Meta error 131047"))
 }
 
 /// What a status word in a Meta status callback means for the delivery

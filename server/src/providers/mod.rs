@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod email;
 pub mod fonnte;
 pub mod meta;
+pub mod meta_sync;
 pub mod ratelimit;
 pub mod sms;
 pub mod voice;
@@ -105,6 +106,16 @@ pub struct HttpCall {
     pub request: reqwest::RequestBuilder,
 }
 
+/// A client for calls to providers outside a send (Meta's template list):
+/// no redirects (a provider's answer is never followed elsewhere).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .expect("HTTP client")
+}
+
 /// Provider responses are kept in the delivery log; a runaway body is cut.
 pub fn clip(body: &str) -> String {
     clip_to(body, 2000)
@@ -176,7 +187,7 @@ pub async fn send(client: &reqwest::Client, account: &Account, to: To<'_>, text:
 /// answer (its HTTP status and body), or gives the failure as the
 /// dispatcher classifies it (a request that could not be built is the
 /// account's). A rate-limited answer keeps the wait its `Retry-After` asks.
-async fn exchange(
+pub(crate) async fn exchange(
     request: Result<reqwest::RequestBuilder, String>,
     account: &Account,
     parse: impl FnOnce(u16, &str) -> SendResult,
@@ -233,7 +244,7 @@ const MAX_ANSWER: usize = 64 * 1024;
 
 /// The first `max` bytes of `response`'s body, as text (the rest is never
 /// read; the connection is dropped with it).
-async fn read_bounded(
+pub(crate) async fn read_bounded(
     mut response: reqwest::Response,
     max: usize,
 ) -> Result<String, reqwest::Error> {

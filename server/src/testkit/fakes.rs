@@ -82,6 +82,8 @@ pub const WABLAS_SECRET: &str = "wablas-secret";
 pub const WOOWA_KEY: &str = "woowa-key";
 pub const META_TOKEN: &str = "meta-access-token";
 pub const META_PHONE_ID: &str = "106540352242922";
+/// The WhatsApp Business Account whose templates the fake lists.
+pub const META_WABA_ID: &str = "102290129340398";
 pub const ZENZIVA_USERKEY: &str = "zenziva-userkey";
 pub const ZENZIVA_PASSKEY: &str = "zenziva-passkey";
 pub const TWILIO_SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -99,6 +101,12 @@ struct Inner {
     delay: Mutex<Option<Duration>>,
     /// Called with each accepted message text (the load generator times it).
     on_accept: Option<OnAccept>,
+    /// Meta: the message templates of the business account, as Meta lists
+    /// them (`name`, `language`, `status`, `category`, `parameter_format`,
+    /// `components`).
+    templates: Mutex<Vec<Value>>,
+    /// Meta: list at most this many templates per page (0: as asked).
+    template_page: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -114,6 +122,19 @@ impl Fake {
     }
 
     pub async fn start_with(kind: Kind, count_only: bool, on_accept: Option<OnAccept>) -> Fake {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake");
+        Self::serve(kind, listener, count_only, on_accept)
+    }
+
+    /// The fake on `listener` (a fixed address, for a fake run as a process).
+    pub fn serve(
+        kind: Kind,
+        listener: tokio::net::TcpListener,
+        count_only: bool,
+        on_accept: Option<OnAccept>,
+    ) -> Fake {
         let inner = Arc::new(Inner {
             kind,
             script: Mutex::new(VecDeque::new()),
@@ -123,6 +144,8 @@ impl Fake {
             next_id: AtomicU64::new(1000),
             delay: Mutex::new(None),
             on_accept,
+            templates: Mutex::new(Vec::new()),
+            template_page: AtomicU64::new(0),
         });
         let router = Router::new()
             .route("/send", post(handle))
@@ -130,6 +153,10 @@ impl Fake {
             .route("/send_message", post(handle))
             .route("/send_message_group_id", post(handle))
             .route("/{version}/{number}/messages", post(handle_meta))
+            .route(
+                "/{version}/{waba}/message_templates",
+                axum::routing::get(handle_meta_templates),
+            )
             .route("/reguler/api/sendsms/", post(handle))
             .route(
                 "/2010-04-01/Accounts/{sid}/Messages.json",
@@ -140,9 +167,6 @@ impl Fake {
                 post(handle_twilio_call),
             )
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -162,6 +186,17 @@ impl Fake {
     /// Makes every later answer wait `d`.
     pub fn set_delay(&self, d: Option<Duration>) {
         *self.inner.delay.lock().unwrap() = d;
+    }
+
+    /// Meta: the business account's templates from now on.
+    pub fn set_templates(&self, templates: Vec<Value>) {
+        *self.inner.templates.lock().unwrap() = templates;
+    }
+
+    /// Meta: list templates `n` per page, whatever the client asks (so a
+    /// test sees the paging followed).
+    pub fn set_template_page(&self, n: u64) {
+        self.inner.template_page.store(n, Ordering::Relaxed);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -393,17 +428,32 @@ async fn handle_meta(
     };
     let to = v["to"].as_str().unwrap_or("").to_owned();
     let ok = v["messaging_product"] == "whatsapp"
-        && v["type"] == "text"
         && v["recipient_type"].is_string()
-        && v["text"]["body"].is_string()
-        && !to.is_empty();
+        && !to.is_empty()
+        && match v["type"].as_str() {
+            Some("text") => v["text"]["body"].is_string(),
+            Some("template") => v["template"]["name"].is_string(),
+            Some("interactive") => v["interactive"]["type"] == "button",
+            _ => false,
+        };
     if !ok {
         return meta_error(400, 131008, "Required parameter is missing");
     }
+    let text = match v["type"].as_str() {
+        Some("template") => match meta_template_text(&inner, &v["template"]) {
+            Ok(text) => text,
+            Err((code, message)) => return meta_error(400, code, message),
+        },
+        Some("interactive") => match meta_interactive_text(&v["interactive"]) {
+            Some(text) => text,
+            None => return meta_error(400, 131009, "Parameter value is not valid"),
+        },
+        _ => v["text"]["body"].as_str().unwrap_or("").to_owned(),
+    };
     match next(&inner).await {
         Behaviour::Accept => {
             if let Some(f) = &inner.on_accept {
-                f(v["text"]["body"].as_str().unwrap_or(""));
+                f(&text);
             }
             let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
             Json(
@@ -420,6 +470,154 @@ async fn handle_meta(
         Behaviour::TooMany(secs) => too_many(secs),
         Behaviour::Delay(_) | Behaviour::Endless => unreachable!(),
     }
+}
+
+/// A template send checked as Meta checks it: the template exists in that
+/// language and is approved (132001), the body's parameters are all given,
+/// by name for a named template (132000), and a quick-reply payload names
+/// a quick-reply button. Answers the text the person would read.
+fn meta_template_text(inner: &Inner, t: &Value) -> Result<String, (i64, &'static str)> {
+    let name = t["name"].as_str().unwrap_or("");
+    let language = t["language"]["code"].as_str().unwrap_or("");
+    let templates = inner.templates.lock().unwrap();
+    let Some(found) = templates
+        .iter()
+        .find(|x| x["name"] == name && x["language"] == language && x["status"] == "APPROVED")
+    else {
+        return Err((132001, "Template name does not exist in the translation"));
+    };
+    let components = found["components"].as_array().cloned().unwrap_or_default();
+    let body = components
+        .iter()
+        .find(|c| c["type"] == "BODY")
+        .and_then(|c| c["text"].as_str())
+        .unwrap_or("")
+        .to_owned();
+    // The body's placeholders, each once.
+    let mut wanted: Vec<String> = Vec::new();
+    for piece in body.split("{{").skip(1) {
+        if let Some((p, _)) = piece.split_once("}}") {
+            if !wanted.iter().any(|w| w == p) {
+                wanted.push(p.to_owned());
+            }
+        }
+    }
+    let sent = t["components"].as_array().cloned().unwrap_or_default();
+    let given: Vec<Value> = sent
+        .iter()
+        .find(|c| c["type"] == "body")
+        .and_then(|c| c["parameters"].as_array().cloned())
+        .unwrap_or_default();
+    if given.len() != wanted.len() {
+        return Err((
+            132000,
+            "Number of parameters does not match the expected number of params",
+        ));
+    }
+    let named = found["parameter_format"] == "NAMED";
+    let mut text = body;
+    for (i, p) in given.iter().enumerate() {
+        let value = p["text"].as_str().unwrap_or("");
+        if value.is_empty() || value.contains('\n') || value.contains('\t') {
+            return Err((
+                132018,
+                "There was an issue with the parameters in your template.",
+            ));
+        }
+        let key = if named {
+            match p["parameter_name"].as_str() {
+                Some(n) if wanted.iter().any(|w| w == n) => n.to_owned(),
+                _ => return Err((132000, "Parameter name does not match the template")),
+            }
+        } else {
+            (i + 1).to_string()
+        };
+        text = text.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    for c in sent.iter().filter(|c| c["type"] == "button") {
+        let index: usize = c["index"]
+            .as_str()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(99);
+        let quick = components
+            .iter()
+            .find(|c| c["type"] == "BUTTONS")
+            .and_then(|b| b["buttons"].get(index))
+            .is_some_and(|b| b["type"] == "QUICK_REPLY");
+        if c["sub_type"] != "quick_reply"
+            || !quick
+            || c["parameters"][0]["payload"].as_str().is_none()
+        {
+            return Err((131009, "Parameter value is not valid"));
+        }
+    }
+    Ok(text)
+}
+
+/// An interactive reply-button message as Meta checks it: a body of at
+/// most 1,024 characters and one to three buttons, titles of at most 20.
+fn meta_interactive_text(i: &Value) -> Option<String> {
+    let body = i["body"]["text"].as_str()?;
+    let buttons = i["action"]["buttons"].as_array()?;
+    let buttons_ok = (1..=3).contains(&buttons.len())
+        && buttons.iter().all(|b| {
+            b["type"] == "reply"
+                && b["reply"]["id"].is_string()
+                && b["reply"]["title"]
+                    .as_str()
+                    .is_some_and(|t| t.chars().count() <= 20)
+        });
+    (body.chars().count() <= 1024 && buttons_ok).then(|| body.to_owned())
+}
+
+/// Meta's template list: `GET /{version}/{waba_id}/message_templates`,
+/// paged by `limit` and the `after` cursor.
+async fn handle_meta_templates(
+    State(inner): State<Arc<Inner>>,
+    Path((version, waba)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    record(&inner, &uri.to_string(), &headers, &Bytes::new());
+    if inner.kind != Kind::Meta || !version.starts_with('v') {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    if header(&headers, "authorization") != format!("Bearer {META_TOKEN}") {
+        return meta_error(401, 190, "Invalid OAuth access token");
+    }
+    if waba != META_WABA_ID {
+        return meta_error(
+            400,
+            100,
+            "Unsupported get request. Object with ID does not exist, cannot be loaded due to missing permissions, or does not support this operation",
+        );
+    }
+    let mut limit: usize = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(25)
+        .max(1);
+    match inner.template_page.load(Ordering::Relaxed) {
+        0 => {}
+        n => limit = limit.min(n as usize),
+    }
+    let from: usize = q
+        .get("after")
+        .and_then(|a| a.strip_prefix("cursor-"))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
+    let all = inner.templates.lock().unwrap().clone();
+    let page: Vec<Value> = all.iter().skip(from).take(limit).cloned().collect();
+    let end = from + page.len();
+    let mut paging =
+        json!({"cursors": {"before": format!("cursor-{from}"), "after": format!("cursor-{end}")}});
+    if end < all.len() {
+        paging["next"] = json!(format!(
+            "https://graph.facebook.com/{version}/{waba}/message_templates?after=cursor-{end}"
+        ));
+    }
+    Json(json!({"data": page, "paging": paging})).into_response()
 }
 
 async fn zenziva(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Response {

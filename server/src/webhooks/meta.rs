@@ -119,7 +119,7 @@ pub(super) async fn meta_post(
             .await,
         );
     }
-    // Replies: a text (or a quick-reply button) from a person, perhaps
+    // Replies: a text (or a reply button) from a person, perhaps
     // quoting the message it answers.
     let messages = v["entry"]
         .as_array()
@@ -129,10 +129,20 @@ pub(super) async fn meta_post(
         .flat_map(|c| c["value"]["messages"].as_array().into_iter().flatten());
     for m in messages {
         let from = m["from"].as_str().unwrap_or("");
-        let body = m["text"]["body"]
-            .as_str()
-            .or_else(|| m["button"]["text"].as_str())
-            .unwrap_or("");
+        // The "Konfirmasi" button answers with our payload (a template's
+        // quick reply) or id (an interactive reply), whatever its label.
+        let ack = crate::providers::meta::ACK_PAYLOAD;
+        let tapped = m["button"]["payload"].as_str() == Some(ack)
+            || m["interactive"]["button_reply"]["id"].as_str() == Some(ack);
+        let body = if tapped {
+            ack
+        } else {
+            m["text"]["body"]
+                .as_str()
+                .or_else(|| m["button"]["text"].as_str())
+                .or_else(|| m["interactive"]["button_reply"]["title"].as_str())
+                .unwrap_or("")
+        };
         let quoted = m["context"]["id"].as_str();
         // The person wrote: free text may reach them for a day.
         if let Ok(phone) = domain::PhoneE164::parse(from) {

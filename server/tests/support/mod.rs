@@ -50,7 +50,7 @@ pub fn credentials(kind: Kind) -> serde_json::Value {
         Kind::Woowa => serde_json::json!({"key": fakes::WOOWA_KEY}),
         Kind::Meta => {
             serde_json::json!({"access_token": fakes::META_TOKEN, "phone_number_id": fakes::META_PHONE_ID,
-                                         "api_version": "v21.0", "app_secret": "meta-app-secret", "verify_token": "meta-verify"})
+                                         "waba_id": fakes::META_WABA_ID, "api_version": "v21.0", "app_secret": "meta-app-secret", "verify_token": "meta-verify"})
         }
         Kind::Zenziva => {
             serde_json::json!({"userkey": fakes::ZENZIVA_USERKEY, "passkey": fakes::ZENZIVA_PASSKEY})
@@ -346,4 +346,13 @@ pub fn sign(secret: &str, body: &str) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body.as_bytes());
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The messages a Meta fake was asked to send (not its template lists).
+pub fn meta_sends(meta: &Fake) -> Vec<serde_json::Value> {
+    meta.received()
+        .iter()
+        .filter(|r| r.path.ends_with("/messages"))
+        .map(|r| r.json())
+        .collect()
 }
