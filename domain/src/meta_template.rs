@@ -36,6 +36,23 @@ pub struct MetaTemplate {
     pub quick_reply: Option<u32>,
 }
 
+/// What Meta bills, per message, by category: its template categories,
+/// and `service` for free text inside the window (free since July 2025,
+/// but a price may be set).
+pub const PRICE_CATEGORIES: [&str; 4] = ["utility", "marketing", "authentication", "service"];
+
+/// An account's price per category in rupiah (`utility` → 356); a category
+/// without one costs the account's price per message.
+pub type Prices = BTreeMap<String, i64>;
+
+/// The price of one message of `category` (Meta writes it in capitals).
+pub fn price(prices: &Prices, category: &str, otherwise: i64) -> i64 {
+    prices
+        .get(&category.to_ascii_lowercase())
+        .copied()
+        .unwrap_or(otherwise)
+}
+
 /// A parameter's value as Meta takes it (`parameter_name` only for named
 /// templates).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +240,13 @@ mod tests {
             check_mapping(&values(&[("1", "ticket_id"), ("2", "tiket_id")])),
             Err(vec!["tiket_id".to_owned()])
         );
+    }
+
+    #[test]
+    fn a_category_without_a_price_costs_the_accounts_price() {
+        let prices: Prices = [("utility".to_owned(), 356)].into();
+        assert_eq!(price(&prices, "UTILITY", 300), 356);
+        assert_eq!(price(&prices, "MARKETING", 300), 300);
     }
 
     #[test]

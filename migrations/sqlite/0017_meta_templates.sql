@@ -38,3 +38,8 @@ CREATE TABLE meta_template_mappings (
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (notification_type, language)
 );
+
+-- What Meta bills per message by category (JSON object, rupiah: utility,
+-- marketing, authentication; service = free text in the window). A category
+-- without a price costs the account's price_rupiah.
+ALTER TABLE provider_accounts ADD COLUMN template_prices TEXT NOT NULL DEFAULT '{}';

@@ -1282,6 +1282,16 @@ store_test!(
         };
         assert_eq!(lists(&meta), 3);
         let budi = user_id(db, "tek.karawang1@demo.id").await;
+        // Meta bills a utility template, and nothing for text in the window.
+        storage::on_db_write!(db, |pool| {
+            sqlx::query("UPDATE provider_accounts SET template_prices = $1 WHERE id = $2")
+                .bind(r#"{"utility": 356, "service": 0}"#)
+                .bind(meta_id)
+                .execute(pool)
+                .await
+                .map(drop)
+                .unwrap()
+        });
         let d = dispatcher(db);
 
         // Budi never wrote: Meta alone, yet it goes out, as the type's
@@ -1321,19 +1331,28 @@ store_test!(
                 ("location", "ODP-KRW-01"),
             ]
         );
+        assert_eq!(row.cost_rupiah, 356, "a utility template's price");
+
+        // He wrote: free text, at the service price.
+        open_window(db, meta_id, BUDI_PHONE).await;
+        let text = ingest(db, assignment(budi, "t1b")).await.unwrap();
+        step(&d).await;
+        let row = whatsapp_row(db, text.id()).await;
+        assert_eq!((row.status.as_str(), row.cost_rupiah), ("sent", 0));
+        assert_eq!(meta_sends(&meta)[1]["type"], "text");
 
         // Our record says his window is open, Meta says closed (131047):
-        // the same attempt sends the template instead, and both tries are
-        // kept; the window is forgotten.
-        open_window(db, meta_id, BUDI_PHONE).await;
+        // the same attempt sends the template instead (billed as one), and
+        // both tries are kept; the window is forgotten.
         meta.push(Behaviour::Refuse("131047".into()));
         let second = ingest(db, assignment(budi, "t2")).await.unwrap();
         step(&d).await;
         let row = whatsapp_row(db, second.id()).await;
         assert_eq!(row.status, "sent", "{:?}", row.error);
+        assert_eq!(row.cost_rupiah, 356);
         let sent = meta_sends(&meta);
         assert_eq!(
-            (sent[1]["type"].as_str(), sent[2]["type"].as_str()),
+            (sent[2]["type"].as_str(), sent[3]["type"].as_str()),
             (Some("text"), Some("template"))
         );
         let kept = tries(db, row.id).await;
@@ -1360,7 +1379,7 @@ store_test!(
         step(&d).await;
         assert_eq!(whatsapp_row(db, third.id()).await.status, "sent");
         let sent = meta_sends(&meta);
-        let t = &sent[3]["template"];
+        let t = &sent[4]["template"];
         assert_eq!(t["name"], "tugas_teknisi");
         assert_eq!(
             t["components"][0]["parameters"],
@@ -1386,7 +1405,7 @@ store_test!(
             error.contains("no approved Meta template for \"ticket_assigned\" in language \"id\""),
             "{error}"
         );
-        assert_eq!(meta_sends(&meta).len(), 4);
+        assert_eq!(meta_sends(&meta).len(), 5);
     }
 );
 

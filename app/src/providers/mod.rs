@@ -31,6 +31,8 @@ pub struct ProviderView {
     pub credentials_set: Vec<String>,
     /// Held by a gateway's "too many requests" until then (ms), if it still is.
     pub paused_until: Option<i64>,
+    /// Meta: the price per message category (rupiah).
+    pub template_prices: std::collections::BTreeMap<String, i64>,
 }
 
 /// The account form (create when `id` is `None`). `Debug` hides the
@@ -52,6 +54,9 @@ pub struct ProviderForm {
     pub rate_limit_per_minute: i64,
     pub price_rupiah: i64,
     pub timeout_ms: i64,
+    /// Meta: the price per message category (rupiah); a category left out
+    /// costs `price_rupiah`.
+    pub template_prices: std::collections::BTreeMap<String, i64>,
 }
 
 impl Default for ProviderForm {
@@ -68,6 +73,7 @@ impl Default for ProviderForm {
             rate_limit_per_minute: 20,
             price_rupiah: 0,
             timeout_ms: 10_000,
+            template_prices: Default::default(),
         }
     }
 }
@@ -88,6 +94,7 @@ pub struct ValidProvider {
     pub rate_limit_per_minute: i64,
     pub price_rupiah: i64,
     pub timeout_ms: i64,
+    pub template_prices: std::collections::BTreeMap<String, i64>,
 }
 
 impl std::fmt::Debug for ProviderForm {
@@ -259,6 +266,26 @@ impl ProviderForm {
                 ));
             }
         }
+        for (category, price) in &self.template_prices {
+            if !domain::meta_template::PRICE_CATEGORIES.contains(&category.as_str()) {
+                errors.push(FieldError::new(
+                    "template_prices",
+                    Words::fill(
+                        "Kategori harga tidak dikenal: {} (utility, marketing, authentication, service).",
+                        "Unknown price category: {} (utility, marketing, authentication, service).",
+                        &[category],
+                    ),
+                ));
+            } else if !(0..=1_000_000).contains(price) {
+                errors.push(FieldError::new(
+                    "template_prices",
+                    t(
+                        "Harga per kategori antara 0 dan 1000000.",
+                        "A category's price is from 0 to 1000000.",
+                    ),
+                ));
+            }
+        }
         match (kind, channel, errors.is_empty()) {
             (Some(kind), Some(channel), true) => Ok(ValidProvider {
                 id: self.id,
@@ -272,6 +299,12 @@ impl ProviderForm {
                 rate_limit_per_minute: self.rate_limit_per_minute,
                 price_rupiah: self.price_rupiah,
                 timeout_ms: self.timeout_ms,
+                // Only Meta bills by category.
+                template_prices: if kind == ProviderKind::Meta {
+                    self.template_prices.clone()
+                } else {
+                    Default::default()
+                },
             }),
             _ => Err(errors),
         }
@@ -421,6 +454,25 @@ mod tests {
             .into_iter()
             .map(|e| e.field)
             .collect()
+    }
+
+    #[test]
+    fn meta_prices_by_category_are_checked_and_kept_for_meta_only() {
+        let priced = |kind: &str, prices: &[(&str, i64)]| ProviderForm {
+            template_prices: prices.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+            ..form(kind)
+        };
+        let ok = priced("meta", &[("utility", 356), ("service", 0)])
+            .validate()
+            .unwrap();
+        assert_eq!(ok.template_prices.get("utility"), Some(&356));
+        assert_eq!(
+            fields(priced("meta", &[("promo", 5), ("marketing", -1)]).validate()),
+            ["template_prices", "template_prices"]
+        );
+        // A gateway bills per message: a category price means nothing there.
+        let gateway = priced("fonnte", &[("utility", 356)]).validate().unwrap();
+        assert!(gateway.template_prices.is_empty());
     }
 
     #[test]

@@ -70,6 +70,7 @@ fn AccountTable(list: Vec<ProviderView>, form: RwSignal<ProviderForm>) -> impl I
                         rate_limit_per_minute: a.rate_limit_per_minute,
                         price_rupiah: a.price_rupiah,
                         timeout_ms: a.timeout_ms,
+                        template_prices: a.template_prices.clone(),
                     };
                     let set = if a.credentials_set.is_empty() { "—".to_owned() } else { a.credentials_set.join(", ") };
                     view! {
@@ -185,6 +186,9 @@ fn AccountFormCard(
                     <label for="p-price">{tr("Harga per pesan (Rp)", "Price per message (Rp)")}<input id="p-price" type="number" prop:value=price on:input=on_price/></label>
                     <label for="p-timeout">{tr("Batas waktu (ms)", "Timeout (ms)")}<input id="p-timeout" type="number" prop:value=timeout on:input=on_timeout/></label>
                 </div>
+                <Show when=move || kind.get() == Some(ProviderKind::Meta)>
+                    <CategoryPrices form/>
+                </Show>
                 <label class="check"><input type="checkbox" prop:checked=move || form.with(|f| f.enabled)
                     on:change=move |ev| form.update(|f| f.enabled = event_target_checked(&ev))/>{tr("Aktif", "Enabled")}</label>
                 <button type="submit" class="primary" data-testid="save-provider" disabled=move || save.pending().get()>{tr("Simpan", "Save")}</button>
@@ -196,6 +200,48 @@ fn AccountFormCard(
                 <p role="status" data-testid="provider-saved">{fill(tr("Akun #{} tersimpan.", "Account #{} saved."), &[&id])}</p>
             })}
         </section>
+    }
+}
+
+/// Meta bills per message by category: a price for each (empty: the
+/// account's price per message).
+#[component]
+fn CategoryPrices(form: RwSignal<ProviderForm>) -> impl IntoView {
+    let categories = [
+        ("utility", tr("Utilitas", "Utility")),
+        ("marketing", tr("Pemasaran", "Marketing")),
+        ("authentication", tr("Autentikasi", "Authentication")),
+        (
+            "service",
+            tr(
+                "Layanan (teks dalam jendela 24 jam)",
+                "Service (text inside the 24-hour window)",
+            ),
+        ),
+    ];
+    view! {
+        <fieldset data-testid="template-prices">
+            <legend>{tr("Harga Meta per kategori (Rp; kosong: harga per pesan)", "Meta's price per category (Rp; empty: the price per message)")}</legend>
+            <div class="row">
+                {categories.into_iter().map(|(key, label)| {
+                    let id = format!("p-price-{key}");
+                    let label_for = id.clone();
+                    view! {
+                        <label for=label_for>{label}
+                            <input id=id type="number" min="0"
+                                prop:value=move || form.with(|f| f.template_prices.get(key).map(i64::to_string).unwrap_or_default())
+                                on:input=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    form.update(|f| match v.trim() {
+                                        "" => { f.template_prices.remove(key); }
+                                        n => { f.template_prices.insert(key.to_owned(), n.parse().unwrap_or(-1)); }
+                                    })
+                                }/>
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
+        </fieldset>
     }
 }
 

@@ -25,6 +25,7 @@ struct Row {
     price_rupiah: i64,
     timeout_ms: i64,
     paused_until: Option<i64>,
+    template_prices: String,
 }
 
 /// Every account, in failover order per channel; a pause shown while it
@@ -32,7 +33,7 @@ struct Row {
 pub async fn list(db: &Db, now: i64) -> Result<Vec<ProviderView>, AppError> {
     let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(
         "SELECT id, name, kind, channel, base_url, credentials, enabled, failover_order,
-                rate_limit_per_minute, price_rupiah, timeout_ms, paused_until
+                rate_limit_per_minute, price_rupiah, timeout_ms, paused_until, template_prices
          FROM provider_accounts ORDER BY channel, failover_order, id"
     )
     .fetch_all(pool)
@@ -52,6 +53,7 @@ pub async fn list(db: &Db, now: i64) -> Result<Vec<ProviderView>, AppError> {
             price_rupiah: r.price_rupiah,
             timeout_ms: r.timeout_ms,
             paused_until: r.paused_until.filter(|&until| until > now),
+            template_prices: serde_json::from_str(&r.template_prices).unwrap_or_default(),
         })
         .collect())
 }
@@ -113,12 +115,14 @@ pub async fn save(db: &Db, p: &ValidProvider, now: i64) -> Result<i64, AppError>
             )]));
         }
         let credentials = merged.to_string();
+        let prices = serde_json::to_string(&p.template_prices)
+            .map_err(|e| crate::error::internal("template prices", &e))?;
         match p.id {
             Some(id) => {
                 sqlx::query(
                     "UPDATE provider_accounts SET name = $2, kind = $3, channel = $4, base_url = $5,
                          credentials = $6, enabled = $7, failover_order = $8, rate_limit_per_minute = $9,
-                         price_rupiah = $10, timeout_ms = $11, updated_at = $12
+                         price_rupiah = $10, timeout_ms = $11, updated_at = $12, template_prices = $13
                      WHERE id = $1",
                 )
                 .bind(id)
@@ -133,6 +137,7 @@ pub async fn save(db: &Db, p: &ValidProvider, now: i64) -> Result<i64, AppError>
                 .bind(p.price_rupiah)
                 .bind(p.timeout_ms)
                 .bind(now)
+                .bind(&prices)
                 .execute(&mut *tx)
                 .await?;
                 id
@@ -140,8 +145,9 @@ pub async fn save(db: &Db, p: &ValidProvider, now: i64) -> Result<i64, AppError>
             None => {
                 sqlx::query_scalar(
                     "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled,
-                         failover_order, rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+                         failover_order, rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at,
+                         template_prices)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
                 )
                 .bind(&p.name)
                 .bind(p.kind.as_str())
@@ -154,6 +160,7 @@ pub async fn save(db: &Db, p: &ValidProvider, now: i64) -> Result<i64, AppError>
                 .bind(p.price_rupiah)
                 .bind(p.timeout_ms)
                 .bind(now)
+                .bind(&prices)
                 .fetch_one(&mut *tx)
                 .await?
             }

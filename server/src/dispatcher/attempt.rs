@@ -158,9 +158,8 @@ impl Dispatcher {
             };
             // Meta counts the window closed though our record said open:
             // forget it, and send the type's template instead, once.
-            if let (Some(MetaMessage::Text { .. }), Address::Whatsapp(phone)) =
-                (&meta_message, &route.address)
-            {
+            let sent_text = matches!(meta_message, Some(MetaMessage::Text { .. }));
+            if let (true, Address::Whatsapp(phone)) = (sent_text, &route.address) {
                 if providers::meta::outside_window(&answer.result) {
                     tries.push(try_of(account, started_at, &answer));
                     if let Err(e) =
@@ -175,6 +174,7 @@ impl Dispatcher {
                         let body = template.body(&d.message);
                         started_at = now_ms();
                         answer = providers::meta::send(&self.http, account, to, body).await;
+                        meta_message = Some(template);
                     }
                 }
             }
@@ -196,7 +196,10 @@ impl Dispatcher {
                         message_id,
                         reference,
                         response,
-                        cost_rupiah: account.price_rupiah * route.units,
+                        cost_rupiah: match &meta_message {
+                            Some(m) => m.cost(account),
+                            None => account.price_rupiah * route.units,
+                        },
                     };
                 }
                 SendResult::Failed {
@@ -616,6 +619,16 @@ enum MetaMessage {
 }
 
 impl MetaMessage {
+    /// What Meta bills for it: the template's category, `service` for
+    /// free text.
+    fn cost(&self, account: &providers::Account) -> i64 {
+        let category = match self {
+            MetaMessage::Template { template, .. } => template.category.as_str(),
+            MetaMessage::Text { .. } => "service",
+        };
+        domain::meta_template::price(&account.template_prices, category, account.price_rupiah)
+    }
+
     fn body<'a>(&'a self, text: &'a str) -> providers::meta::Body<'a> {
         use providers::meta::Body;
         match self {

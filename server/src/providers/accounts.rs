@@ -30,6 +30,8 @@ pub struct Account {
     /// A gateway's "too many requests" holds it until then (ms), on every
     /// instance (as loaded; the dispatcher also holds its own at once).
     pub paused_until: Option<i64>,
+    /// Meta: the price per message category (rupiah).
+    pub template_prices: domain::meta_template::Prices,
 }
 
 impl Account {
@@ -59,6 +61,7 @@ struct Row {
     timeout_ms: i64,
     enabled: bool,
     paused_until: Option<i64>,
+    template_prices: String,
 }
 
 /// Every account, enabled or not, in failover order.
@@ -66,7 +69,7 @@ pub async fn load_all(db: &Db) -> Result<Vec<Account>, AppError> {
     let rows: Vec<Row> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT id, name, kind, channel, base_url, credentials, failover_order, rate_limit_per_minute,
-                price_rupiah, timeout_ms, enabled, paused_until
+                price_rupiah, timeout_ms, enabled, paused_until, template_prices
          FROM provider_accounts ORDER BY failover_order, id"
     )
     .fetch_all(pool)
@@ -92,6 +95,8 @@ pub async fn load_all(db: &Db) -> Result<Vec<Account>, AppError> {
                     timeout_ms: r.timeout_ms,
                     enabled: r.enabled,
                     paused_until: r.paused_until,
+                    template_prices: serde_json::from_str(&r.template_prices)
+                        .unwrap_or_default(),
                 }),
                 _ => {
                     tracing::warn!(account = r.id, kind = %r.kind, "provider account skipped: unknown kind/channel or bad credentials JSON");

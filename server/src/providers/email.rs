@@ -294,6 +294,7 @@ mod tests {
             timeout_ms: 5000,
             enabled: true,
             paused_until: None,
+            template_prices: Default::default(),
         }
     }
 
