@@ -52,5 +52,15 @@ export default defineConfig({
     reuseExistingServer: false,
     timeout: 60_000,
   },
+  // Meta's Cloud API fake (tools/src/bin/metafake.rs): providers.spec.ts
+  // syncs a Meta account's templates from it. (Unauthenticated, it answers
+  // 401: up.)
+  {
+    command: "./target/debug/metafake 127.0.0.1:3012",
+    cwd: "..",
+    url: "http://127.0.0.1:3012/v21.0/0/message_templates",
+    reuseExistingServer: false,
+    timeout: 60_000,
+  },
   ],
 });

@@ -64,3 +64,53 @@ test("a manager cannot reach the provider accounts", async ({ page }) => {
   await expect(page.getByRole("alert")).toBeVisible();
   await expect(page.getByTestId("provider-accounts")).toHaveCount(0);
 });
+
+test("an admin syncs a Meta account's templates and picks one for a type", async ({ page }) => {
+  await login(page, "admin@demo.id");
+  await page.goto("/master/providers");
+  await hydrated(page);
+  // A Meta account on the Cloud API fake, its WABA id mistyped.
+  const form = page.getByTestId("provider-form");
+  await form.getByLabel("Nama").fill("Meta Cloud");
+  await form.getByLabel("Jenis").selectOption("meta");
+  await form.getByLabel(/Alamat server/).fill("http://127.0.0.1:3012");
+  await form
+    .getByLabel("Kredensial (JSON)")
+    .fill('{"access_token": "meta-access-token", "phone_number_id": "106540352242922", "waba_id": "123"}');
+  // Meta bills by category: a utility template's price.
+  await form.getByTestId("template-prices").getByLabel("Utilitas").fill("356");
+  await page.getByTestId("save-provider").click();
+  await expect(page.getByTestId("provider-saved")).toBeVisible();
+
+  // Meta refuses the sync: its reason is on the page, no template listed.
+  const card = page.getByTestId("meta-templates");
+  await card.getByRole("button", { name: "Sinkronkan sekarang" }).click();
+  await expect(card.getByTestId("meta-sync-refused")).toContainText("Meta error 100");
+  await expect(card.getByTestId("meta-template-list")).toHaveCount(0);
+
+  // The WABA id corrected, the sync lists both templates with their status.
+  await page.getByTestId("provider-accounts").getByRole("row", { name: /Meta Cloud/ }).getByRole("button", { name: "Ubah" }).click();
+  // The price was kept (the form shows it again; credentials it never does).
+  await expect(form.getByTestId("template-prices").getByLabel("Utilitas")).toHaveValue("356");
+  await form.getByLabel("Kredensial (JSON)").fill('{"waba_id": "102290129340398"}');
+  await page.getByTestId("save-provider").click();
+  await expect(page.getByTestId("provider-saved")).toBeVisible();
+  await card.getByRole("button", { name: "Sinkronkan sekarang" }).click();
+  await expect(card.getByTestId("meta-synced")).toContainText("2 templat");
+  const list = card.getByTestId("meta-template-list");
+  await expect(list.getByRole("row", { name: /ticket_assigned/ })).toContainText("Disetujui");
+  await expect(list.getByRole("row", { name: /tugas_teknisi/ })).toContainText("Menunggu persetujuan");
+  await expect(card.getByTestId("meta-sync-refused")).toHaveCount(0);
+
+  // A mapping naming a variable the product does not have is refused.
+  await card.getByLabel("Jenis").selectOption("ticket_assigned");
+  await card.getByLabel(/Templat \(kosong/).fill("tugas_teknisi");
+  await card.getByLabel(/Parameter = variabel/).fill("1=nomor_tiket\n2=location");
+  await card.getByTestId("save-meta-mapping").click();
+  await expect(card.getByRole("alert")).toContainText("Variabel tidak dikenal: nomor_tiket");
+  await expect(card.getByTestId("meta-mappings")).toHaveCount(0);
+  await card.getByLabel(/Parameter = variabel/).fill("1=ticket_id\n2=location");
+  await card.getByTestId("save-meta-mapping").click();
+  await expect(card.getByTestId("meta-mappings")).toContainText("Tiket ditugaskan (id) → tugas_teknisi · 1=ticket_id, 2=location");
+  await page.screenshot({ path: "test-results/meta-templates.png", fullPage: true });
+});
