@@ -103,7 +103,7 @@ test("an admin syncs a Meta account's templates and picks one for a type", async
   await expect(card.getByTestId("meta-sync-refused")).toHaveCount(0);
 
   // A mapping naming a variable the product does not have is refused.
-  await card.getByLabel("Jenis").selectOption("ticket_assigned");
+  await card.locator("#m-type").selectOption("ticket_assigned");
   await card.getByLabel(/Templat \(kosong/).fill("tugas_teknisi");
   await card.getByLabel(/Parameter = variabel/).fill("1=nomor_tiket\n2=location");
   await card.getByTestId("save-meta-mapping").click();
