@@ -229,6 +229,7 @@ pub async fn start(
         feed: feed.clone(),
         public_url: options.public_url.trim_end_matches('/').to_owned(),
         refusals: webhooks::RefusalLog::default(),
+        wake: wake.clone(),
     });
     let site = origin::SameSite::new(&options.public_url);
     let live = live::Live::start(db.clone(), feed.clone(), shutdown.clone(), site.clone());

@@ -1441,3 +1441,50 @@ store_test!(
         assert!(sync.synced_at.is_some());
     }
 );
+
+store_test!(
+    a_131047_reported_later_by_meta_sends_the_message_again_as_its_template,
+    |db| {
+        setup(db).await;
+        let meta = Fake::start(Kind::Meta).await;
+        let meta_id = meta_with_templates(db, &meta).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        // Our record says Budi wrote today: free text goes, Meta accepts it.
+        open_window(db, meta_id, BUDI_PHONE).await;
+        let event = ingest(db, assignment(budi, "late-131047")).await.unwrap();
+        step(&dispatcher(db)).await;
+        let row = whatsapp_row(db, event.id()).await;
+        assert_eq!(row.status, "sent");
+        let wamid = row.provider_message_id.unwrap();
+        assert_eq!(meta_sends(&meta)[0]["type"], "text");
+
+        // Then Meta's status webhook says it failed: outside the window.
+        let srv = spawn_server(db).await;
+        let failed = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1",
+            "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+                "statuses": [{"id": wamid, "status": "failed", "timestamp": (now_ms() / 1000).to_string(),
+                    "recipient_id": "6281200000005", "errors": [{"code": 131047,
+                        "title": "Re-engagement message", "message": "Re-engagement message"}]}]}}]}]})
+        .to_string();
+        let res = reqwest::Client::new()
+            .post(format!("http://{}/webhooks/meta/{meta_id}", srv.addr))
+            .header("x-hub-signature-256", sign("meta-app-secret", &failed))
+            .body(failed)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        // The delivery is not failed: it goes again, as the template.
+        eventually("the message sent again as a template", || async {
+            meta_sends(&meta).len() == 2 && whatsapp_row(db, event.id()).await.status == "sent"
+        })
+        .await;
+        assert_eq!(meta_sends(&meta)[1]["type"], "template");
+        let row = whatsapp_row(db, event.id()).await;
+        assert_ne!(row.provider_message_id.as_deref(), Some(wamid.as_str()));
+        assert!(!storage::window::is_open(db, meta_id, BUDI_PHONE, now_ms())
+            .await
+            .unwrap());
+        srv.stop().await;
+    }
+);

@@ -68,6 +68,40 @@ pub async fn forget(db: &Db, account: i64, phone: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Meta reported later that free text it had accepted (`message_id`)
+/// failed as outside the window (131047): the window is forgotten and the
+/// delivery queued again at once, so its next attempt goes as the type's
+/// template (or through a gateway). Answers the delivery, if one was sent
+/// as that message and not yet delivered or failed.
+pub async fn resend_outside_window(
+    db: &Db,
+    account: i64,
+    message_id: &str,
+    error: &str,
+    now: i64,
+) -> Result<Option<i64>, Error> {
+    let row: Option<(i64, String)> = on_db_write!(db, |pool| {
+        sqlx::query_as(
+            "UPDATE deliveries SET status = 'queued', next_attempt_at = $4, error = $3,
+                 updated_at = $4, lease_expires_at = NULL, locked_by = NULL
+             WHERE provider = 'meta' AND provider_message_id = $1 AND provider_account_id = $2
+               AND status = 'sent'
+             RETURNING id, recipient",
+        )
+        .bind(message_id)
+        .bind(account)
+        .bind(error)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?
+    });
+    let Some((id, phone)) = row else {
+        return Ok(None);
+    };
+    forget(db, account, &phone).await?;
+    Ok(Some(id))
+}
+
 /// Whether `phone` wrote to `account` within the window before `now`.
 pub async fn is_open(db: &Db, account: i64, phone: &str, now: i64) -> Result<bool, Error> {
     let last: Option<i64> = on_db!(db, |pool| {

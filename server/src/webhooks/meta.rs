@@ -106,6 +106,31 @@ pub(super) async fn meta_post(
                     .unwrap_or("")
             )
         });
+        // Free text refused later as outside the window (131047): sent
+        // again as the type's template instead of failing.
+        if s["errors"][0]["code"].as_i64() == Some(131047) {
+            let reason = error.as_deref().unwrap_or("Meta error 131047");
+            match storage::window::resend_outside_window(&hooks.db, account_id, id, reason, now)
+                .await
+            {
+                Ok(Some(delivery)) => {
+                    hooks.feed.deliveries([DeliveryChange {
+                        id: delivery,
+                        status: DeliveryStatus::Queued,
+                    }]);
+                    hooks.wake.notify_one();
+                    outcome.push(format!(
+                        "delivery {delivery} queued again as a template (131047)"
+                    ));
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    outcome.push(format!("error: {e}"));
+                    continue;
+                }
+            }
+        }
         outcome.push(
             apply(
                 &hooks,

@@ -66,6 +66,8 @@ pub struct Webhooks {
     pub public_url: String,
     /// Badly signed callbacks recorded per account (see [`bad_signature`]).
     pub refusals: RefusalLog,
+    /// Wakes this instance's dispatcher for a delivery queued again.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 /// How many badly signed callbacks per account and minute are recorded;
