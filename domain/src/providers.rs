@@ -254,16 +254,35 @@ impl ProviderKind {
     /// slash, and for Wablas without the `/api` (or `/api/v2`) its own
     /// documentation writes after the server (`https://{server}.wablas.com/api`),
     /// since the send path starts with it.
+    ///
+    /// Likewise the path each kind appends, when it was pasted with the
+    /// address from a provider's example: Fonnte's `/send`, Woowa's
+    /// `/send_message`, Meta's API version (`/v21.0`; the version is the
+    /// credentials' `api_version`), Twilio's `/2010-04-01`.
     pub fn normalise_base_url(self, url: &str) -> String {
         let url = url.trim().trim_end_matches('/');
-        let url = match self {
-            ProviderKind::Wablas => ["/api/v2", "/api"]
-                .iter()
-                .find_map(|tail| url.strip_suffix(tail))
-                .unwrap_or(url)
-                .trim_end_matches('/'),
-            _ => url,
+        let tails: &[&str] = match self {
+            ProviderKind::Wablas => &["/api/v2/send-message", "/api/v2", "/api"],
+            ProviderKind::Fonnte => &["/send"],
+            ProviderKind::Woowa => &["/send_message_group_id", "/send_message"],
+            ProviderKind::Twilio | ProviderKind::TwilioVoice => &["/2010-04-01"],
+            _ => &[],
         };
+        let mut url = tails
+            .iter()
+            .find_map(|tail| url.strip_suffix(tail))
+            .unwrap_or(url)
+            .trim_end_matches('/');
+        if self == ProviderKind::Meta {
+            if let Some((base, last)) = url.rsplit_once('/') {
+                let version = last.strip_prefix('v').is_some_and(|v| {
+                    !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.')
+                });
+                if version && base.contains("://") && !base.ends_with('/') {
+                    url = base;
+                }
+            }
+        }
         url.to_owned()
     }
 
@@ -299,6 +318,45 @@ mod tests {
                 "{url}"
             );
         }
+        for (kind, pasted, base) in [
+            (
+                ProviderKind::Fonnte,
+                "https://api.fonnte.com/send",
+                "https://api.fonnte.com",
+            ),
+            (
+                ProviderKind::Woowa,
+                "https://notifapi.com/send_message/",
+                "https://notifapi.com",
+            ),
+            (
+                ProviderKind::Meta,
+                "https://graph.facebook.com/v21.0",
+                "https://graph.facebook.com",
+            ),
+            (
+                ProviderKind::Meta,
+                "https://graph.facebook.com",
+                "https://graph.facebook.com",
+            ),
+            (
+                ProviderKind::Twilio,
+                "https://api.twilio.com/2010-04-01",
+                "https://api.twilio.com",
+            ),
+            (
+                ProviderKind::Wablas,
+                "https://solo.wablas.com/api/v2/send-message",
+                "https://solo.wablas.com",
+            ),
+        ] {
+            assert_eq!(kind.normalise_base_url(pasted), base, "{pasted}");
+        }
+        // A host named like a version stays (only a path segment is cut).
+        assert_eq!(
+            ProviderKind::Meta.normalise_base_url("http://v2"),
+            "http://v2"
+        );
         // Other kinds keep their path (Zenziva's is part of the address).
         assert_eq!(
             ProviderKind::Zenziva.normalise_base_url("https://console.zenziva.net/reguler/api/"),

@@ -15,6 +15,7 @@
 
 pub mod acks;
 pub mod api_keys;
+pub mod cli;
 pub mod config;
 pub mod digests;
 pub mod dispatcher;

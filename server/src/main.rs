@@ -54,90 +54,23 @@ async fn create_api_key(name: Option<String>) -> Result<(), String> {
 }
 
 async fn provider_add(args: &[String]) -> Result<(), String> {
-    let mut flags = std::collections::HashMap::new();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let name = flag
-            .strip_prefix("--")
-            .ok_or_else(|| format!("expected a --flag, got '{flag}'"))?;
-        let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
-        flags.insert(name.to_owned(), value.clone());
-    }
-    let get = |k: &str| flags.get(k).cloned();
-    let num = |k: &str, default: i64| -> Result<i64, String> {
-        get(k).map_or(Ok(default), |v| {
-            v.parse()
-                .map_err(|_| format!("--{k} must be a number, got '{v}'"))
-        })
-    };
-    let kind = get("kind").ok_or(
-        "--kind is required (fonnte, wablas, woowa, meta, sandbox, smtp, zenziva, twilio, twilio_voice, webpush)",
-    )?;
-    let kind = server::providers::ProviderKind::parse(&kind)
-        .ok_or_else(|| format!("unknown --kind '{kind}'"))?;
-    let name = get("name").ok_or("--name is required")?;
-    let credentials = get("credentials").unwrap_or_else(|| "{}".into());
-    serde_json::from_str::<server::providers::accounts::Credentials>(&credentials)
-        .map_err(|e| format!("--credentials must be a JSON object of known fields: {e}"))?
-        .check(kind)?;
-    let base_url = get("base-url").map(|u| kind.normalise_base_url(&u));
-    if let Some(url) = base_url.as_deref().filter(|u| !kind.base_url_ok(u)) {
-        return Err(format!(
-            "--base-url '{url}' is not a {} address",
-            match kind {
-                server::providers::ProviderKind::Smtp => "smtp:// or smtps://",
-                _ => "http:// or https://",
-            }
-        ));
-    }
-    if kind == server::providers::ProviderKind::Wablas && base_url.is_none() {
-        return Err("Wablas needs --base-url (your server, e.g. https://solo.wablas.com)".into());
-    }
-    if kind == server::providers::ProviderKind::Smtp && base_url.is_none() {
-        return Err(
-            "smtp needs --base-url smtp://host:port (STARTTLS) or smtps://host:port".into(),
-        );
-    }
-    // The sandbox stands in on any channel (`--channel sms`); the others
-    // have their own.
-    let channel = match get("channel") {
-        None => kind.channel(),
-        Some(c) => {
-            let c = domain::Channel::parse(&c).map_err(|e| format!("--channel: {e}"))?;
-            if kind != server::providers::ProviderKind::Sandbox && c != kind.channel() {
-                return Err(format!(
-                    "a {} account sends on {}, not {}",
-                    kind.as_str(),
-                    kind.channel().as_str(),
-                    c.as_str()
-                ));
-            }
-            c
-        }
-    };
+    // The page's form and rules: what the page refuses is refused here.
+    let valid = server::cli::provider_add(args)?;
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
-    let now = app::time::now_ms();
-    let id: i64 = storage::on_db_write!(&db, |pool| sqlx::query_scalar(
-        "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
-             rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-         VALUES ($1, $2, $10, $3, $4, TRUE, $5, $6, $7, $8, $9, $9) RETURNING id"
-    )
-    .bind(&name)
-    .bind(kind.as_str())
-    .bind(&base_url)
-    .bind(&credentials)
-    .bind(num("order", 10)?)
-    .bind(num("rate", 20)?)
-    .bind(num("price", 0)?)
-    .bind(num("timeout-ms", 10_000)?)
-    .bind(now)
-    .bind(channel.as_str())
-    .fetch_one(pool)
-    .await)
-    .map_err(|e| format!("cannot add the account (is the name taken?): {e}"))?;
-    println!("provider account #{id} '{name}' ({}) added", kind.as_str());
+    let saved = app::providers::store::save(&db, &valid, app::time::now_ms()).await;
     db.close().await;
+    let id = saved.map_err(|e| {
+        format!(
+            "cannot add the account: {}",
+            e.message_in(domain::Locale::En)
+        )
+    })?;
+    println!(
+        "provider account #{id} '{}' ({}) added",
+        valid.name,
+        valid.kind.as_str()
+    );
     Ok(())
 }
 
