@@ -45,7 +45,7 @@ async fn device(db: &Db, fake: &PushService, user: i64, label: &str) -> String {
         .unwrap()
     {
         push_store::Saved::Id(_) => sub.endpoint,
-        push_store::Saved::TooMany => panic!("too many devices"),
+        push_store::Saved::TooMany | push_store::Saved::Taken => panic!("not stored"),
     }
 }
 
@@ -500,5 +500,60 @@ store_test!(
         assert_eq!(receipt(Some(budi_session.clone()), shown).await, 204);
         assert_eq!(push_row(db, event).await.status, "read");
         running.stop().await;
+    }
+);
+
+store_test!(
+    a_push_endpoint_moves_to_another_person_only_with_its_keys,
+    |db| {
+        setup(db).await;
+        let fake = PushService::start().await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let joko = user_id(db, "tek.karawang2@demo.id").await;
+        let sub: BrowserSubscription =
+            serde_json::from_value(fake.subscribe(&vapid_public(db).await)).unwrap();
+        let budis = sub.check(true).unwrap();
+        let now = app::time::now_ms();
+        assert!(matches!(
+            push_store::subscribe(db, budi, &budis, "HP Budi", now)
+                .await
+                .unwrap(),
+            push_store::Saved::Id(_)
+        ));
+        let owner = |db: &Db| {
+            let db = db.clone();
+            let endpoint = budis.endpoint.clone();
+            async move {
+                let o: i64 = storage::on_db!(&db, |pool| sqlx::query_scalar(
+                    "SELECT user_id FROM push_subscriptions WHERE endpoint = $1"
+                )
+                .bind(endpoint)
+                .fetch_one(pool)
+                .await
+                .unwrap());
+                o
+            }
+        };
+        // Joko learned the endpoint, not the browser's secret: refused, and
+        // Budi keeps his device.
+        let forged = push_store::Subscription {
+            auth: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            ..budis.clone()
+        };
+        assert!(matches!(
+            push_store::subscribe(db, joko, &forged, "?", now)
+                .await
+                .unwrap(),
+            push_store::Saved::Taken
+        ));
+        assert_eq!(owner(db).await, budi);
+        // The same browser, now signed in by Joko (a shared phone): it moves.
+        assert!(matches!(
+            push_store::subscribe(db, joko, &budis, "HP bersama", now)
+                .await
+                .unwrap(),
+            push_store::Saved::Id(_)
+        ));
+        assert_eq!(owner(db).await, joko);
     }
 );

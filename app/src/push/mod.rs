@@ -122,6 +122,10 @@ pub async fn push_subscribe(subscription: BrowserSubscription) -> Result<i64, Ap
         store::Saved::TooMany => Err(AppError::Conflict(Clash::TooManyDevices {
             max: store::MAX_DEVICES as usize,
         })),
+        store::Saved::Taken => Err(AppError::Conflict(Clash::Refused(domain::Words::new(
+            "Perangkat ini terdaftar untuk akun lain. Matikan push di akun itu, atau izinkan notifikasi lagi di browser ini.",
+            "This device is registered to another account. Turn push off there, or allow notifications again in this browser.",
+        )))),
     }
 }
 

@@ -23,11 +23,17 @@ pub struct Subscription {
 pub enum Saved {
     Id(i64),
     TooMany,
+    /// The endpoint is another person's device, and the request does not
+    /// hold its keys: it is not the browser that made it.
+    Taken,
 }
 
 /// Stores a browser's subscription for `user_id` and switches their push
 /// channel on. The endpoint names the browser: subscribing again updates its
-/// row (keys, owner) instead of adding one.
+/// row instead of adding one. It moves to another person only with the
+/// same `auth` secret, which only the browser that subscribed holds (one
+/// shared browser, signed in by someone else); knowing an endpoint is not
+/// enough to take someone's notifications.
 pub async fn subscribe(
     db: &Db,
     user_id: i64,
@@ -47,13 +53,15 @@ pub async fn subscribe(
     }
     // Turning push on in a browser means wanting push: the channel switch
     // goes on with it (it still turns push off everywhere).
-    let id: i64 = in_tx!(db, |tx| {
-        let id: i64 = sqlx::query_scalar(
+    let id: Option<i64> = in_tx!(db, |tx| {
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, device, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (endpoint) DO UPDATE SET user_id = EXCLUDED.user_id,
                  p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, device = EXCLUDED.device,
                  created_at = EXCLUDED.created_at, last_success_at = NULL, last_error = NULL
+             WHERE push_subscriptions.user_id = EXCLUDED.user_id
+                OR push_subscriptions.auth = EXCLUDED.auth
              RETURNING id",
         )
         .bind(user_id)
@@ -62,15 +70,17 @@ pub async fn subscribe(
         .bind(&s.auth)
         .bind(device)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        sqlx::query("UPDATE notification_settings SET push_enabled = TRUE WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        if id.is_some() {
+            sqlx::query("UPDATE notification_settings SET push_enabled = TRUE WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         id
     });
-    Ok(Saved::Id(id))
+    Ok(id.map_or(Saved::Taken, Saved::Id))
 }
 
 /// A person's devices, newest first.
