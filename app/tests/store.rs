@@ -1288,7 +1288,7 @@ store_test!(
             db,
             &valid(provider_form(
                 "fonnte",
-                r#"{"token": "rahasia-token", "webhook_token": "rahasia-hook"}"#,
+                r#"{"token": "rahasia-token", "webhook_token": "rahasia-hook-3b9f0c2e7d1a4f6b8c5e2a9d"}"#,
             )),
             1,
         )

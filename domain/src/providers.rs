@@ -130,9 +130,20 @@ pub struct Credentials {
     pub subject: Option<String>,
 }
 
+/// A webhook token is the only secret of an unsigned gateway callback (it
+/// rides in the URL): long enough not to be guessed.
+pub const MIN_WEBHOOK_TOKEN_CHARS: usize = 32;
+
 impl Credentials {
     /// What each provider cannot work without.
     pub fn check(&self, kind: ProviderKind) -> Result<(), String> {
+        if let Some(t) = self.webhook_token.as_deref().filter(|t| !t.is_empty()) {
+            if t.chars().count() < MIN_WEBHOOK_TOKEN_CHARS {
+                return Err(format!(
+                    "\"webhook_token\" needs at least {MIN_WEBHOOK_TOKEN_CHARS} characters (a random string, e.g. from openssl rand -hex 16)"
+                ));
+            }
+        }
         let need = |field: &Option<String>, name: &str| match field.as_deref() {
             Some(v) if !v.is_empty() => Ok(()),
             _ => Err(format!("{} credentials need \"{name}\"", kind.as_str())),
@@ -404,6 +415,16 @@ mod tests {
             .unwrap_err()
             .contains("mailto:"));
         assert!(Credentials::default().check(ProviderKind::WebPush).is_err());
+        let hook = |t: &str| Credentials {
+            token: Some("device".into()),
+            webhook_token: Some(t.into()),
+            ..Credentials::default()
+        };
+        assert!(hook("pendek")
+            .check(ProviderKind::Fonnte)
+            .unwrap_err()
+            .contains("32"));
+        assert!(hook(&"a".repeat(32)).check(ProviderKind::Fonnte).is_ok());
         assert_eq!(ProviderKind::WebPush.channel(), Channel::Push);
     }
 }

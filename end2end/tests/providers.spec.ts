@@ -15,7 +15,7 @@ test("an admin adds provider accounts with write-only credentials and test-sends
   const form = page.getByTestId("provider-form");
   await form.getByLabel("Nama").fill("Fonnte cadangan");
   await form.getByLabel("Jenis").selectOption("fonnte");
-  await form.getByLabel("Kredensial (JSON)").fill('{"token": "rahasia-fonnte-123", "webhook_token": "kait-456"}');
+  await form.getByLabel("Kredensial (JSON)").fill('{"token": "rahasia-fonnte-123", "webhook_token": "kait-456-0f1e2d3c4b5a69788796a5b4c3d2e1f0"}');
   await form.getByLabel("Urutan").fill("20");
   await page.getByTestId("save-provider").click();
   await expect(page.getByTestId("provider-saved")).toBeVisible();

@@ -462,14 +462,14 @@ store_test!(
             StatusCode::UNAUTHORIZED
         );
         // First callback links the stateid; later ones carry only the stateid.
-        assert_eq!(post("fonnte-hook", json!({"device": "6281200000000", "id": message_id.parse::<i64>().unwrap(), "stateid": "st-77", "status": "sent", "state": "delivered"})).await, StatusCode::OK);
+        assert_eq!(post("fonnte-hook-5f2c1a9e7b3d4c6a8e0f1b2d", json!({"device": "6281200000000", "id": message_id.parse::<i64>().unwrap(), "stateid": "st-77", "status": "sent", "state": "delivered"})).await, StatusCode::OK);
         assert_eq!(
             storage::outbox::status_of(db, id).await.unwrap().as_str(),
             "delivered"
         );
         assert_eq!(
             post(
-                "fonnte-hook",
+                "fonnte-hook-5f2c1a9e7b3d4c6a8e0f1b2d",
                 json!({"device": "6281200000000", "stateid": "st-77", "state": "read"})
             )
             .await,
@@ -481,7 +481,11 @@ store_test!(
         );
         // An unknown message is acknowledged (Fonnte would retry 15 times) but logged.
         assert_eq!(
-            post("fonnte-hook", json!({"stateid": "nope", "state": "read"})).await,
+            post(
+                "fonnte-hook-5f2c1a9e7b3d4c6a8e0f1b2d",
+                json!({"stateid": "nope", "state": "read"})
+            )
+            .await,
             StatusCode::OK
         );
         assert_eq!(
@@ -507,7 +511,7 @@ store_test!(wablas_tracking_callbacks_map_received_to_delivered, |db| {
     // Wablas posts a form.
     let res = client()
         .post(format!(
-            "http://{}/webhooks/wablas/{account}?token=wablas-hook",
+            "http://{}/webhooks/wablas/{account}?token=wablas-hook-9a8b7c6d5e4f3a2b1c0d9e8f",
             srv.addr
         ))
         .form(&[
@@ -710,3 +714,36 @@ async fn while_the_disk_refuses_writes_the_server_answers_503_and_then_recovers_
     srv.stop().await;
     t.close().await;
 }
+
+store_test!(
+    a_gateway_account_with_a_short_webhook_token_takes_no_callbacks,
+    |db| {
+        setup(db).await;
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        let account = add_account(db, &fonnte, Kind::Fonnte, 1, 60, 0, 2000).await;
+        // Saved before tokens had to be long: guessable, so refused until
+        // someone sets a longer one.
+        storage::on_db_write!(db, |pool| {
+            sqlx::query("UPDATE provider_accounts SET credentials = $1 WHERE id = $2")
+                .bind(json!({"token": "t", "webhook_token": "hook"}).to_string())
+                .bind(account)
+                .execute(pool)
+                .await
+                .map(drop)
+                .unwrap()
+        });
+        let srv = spawn_server(db).await;
+        let res = client()
+            .post(format!(
+                "http://{}/webhooks/fonnte/{account}?token=hook",
+                srv.addr
+            ))
+            .json(&json!({"id": 1, "status": "sent"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("at least 32 characters"));
+        srv.stop().await;
+    }
+);

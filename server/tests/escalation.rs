@@ -420,7 +420,7 @@ store_test!(whatsapp_replies_acknowledge_the_senders_open_alert, |db| {
     let srv = spawn_server(db).await;
     let http = reqwest::Client::new();
     let fonnte_url = format!(
-        "http://{}/webhooks/fonnte/{f}/inbound?token=fonnte-hook",
+        "http://{}/webhooks/fonnte/{f}/inbound?token=fonnte-hook-5f2c1a9e7b3d4c6a8e0f1b2d",
         srv.addr
     );
     let outcome = |db: &Db| {
@@ -489,7 +489,7 @@ store_test!(whatsapp_replies_acknowledge_the_senders_open_alert, |db| {
     // Wablas: our own echoed message is ignored; Budi's "ok" acknowledges.
     let second = ingest(db, outage(budi, "esc-wa-2")).await.unwrap();
     let wablas_url = format!(
-        "http://{}/webhooks/wablas/{w}/inbound?token=wablas-hook",
+        "http://{}/webhooks/wablas/{w}/inbound?token=wablas-hook-9a8b7c6d5e4f3a2b1c0d9e8f",
         srv.addr
     );
     http.post(&wablas_url)

@@ -175,6 +175,14 @@ fn check_token(account: &Account, query: &HashMap<String, String>) -> Result<(),
             "this account has no webhook_token configured",
         ));
     };
+    // A short token (saved before the rule) can be guessed: the account's
+    // callbacks wait for a longer one.
+    if expected.chars().count() < domain::providers::MIN_WEBHOOK_TOKEN_CHARS {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "this account's webhook_token is too short: set one of at least 32 characters",
+        ));
+    }
     match query.get("token") {
         Some(given) if same_secret(given, expected) => Ok(()),
         _ => Err((StatusCode::UNAUTHORIZED, "bad webhook token")),

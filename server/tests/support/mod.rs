@@ -42,10 +42,10 @@ pub async fn user_id(db: &Db, email: &str) -> i64 {
 pub fn credentials(kind: Kind) -> serde_json::Value {
     match kind {
         Kind::Fonnte => {
-            serde_json::json!({"token": fakes::FONNTE_TOKEN, "webhook_token": "fonnte-hook"})
+            serde_json::json!({"token": fakes::FONNTE_TOKEN, "webhook_token": "fonnte-hook-5f2c1a9e7b3d4c6a8e0f1b2d"})
         }
         Kind::Wablas => {
-            serde_json::json!({"token": fakes::WABLAS_TOKEN, "secret": fakes::WABLAS_SECRET, "webhook_token": "wablas-hook"})
+            serde_json::json!({"token": fakes::WABLAS_TOKEN, "secret": fakes::WABLAS_SECRET, "webhook_token": "wablas-hook-9a8b7c6d5e4f3a2b1c0d9e8f"})
         }
         Kind::Woowa => serde_json::json!({"key": fakes::WOOWA_KEY}),
         Kind::Meta => {
