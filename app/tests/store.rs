@@ -290,6 +290,23 @@ store_test!(sessions_resolve_until_they_expire_or_are_deleted, |db| {
     // Only a hash of the token is stored.
     let stored = count(db, "SELECT COUNT(*) FROM sessions").await;
     assert_eq!(stored, 0);
+
+    // The hourly purge forgets ended sessions, and only those.
+    let idle = session::create_session(db, id, t0).await.unwrap();
+    // (A sign-in purges too: this one comes while the first still holds.)
+    let later = t0 + session::SESSION_TTL_MS - 1;
+    let live = session::create_session(db, id, later).await.unwrap();
+    assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 2);
+    assert_eq!(session::purge_expired(db, later + 1).await.unwrap(), 1);
+    assert!(session::resolve(db, &live, later + 2)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(session::resolve(db, &idle, later + 2)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 1);
 });
 
 store_test!(templates_with_unknown_variables_are_refused_on_save, |db| {

@@ -260,6 +260,7 @@ pub async fn start(
     if let Some(keep) = options.callback_retention {
         tokio::spawn(prune_callbacks(db.clone(), keep, shutdown.clone()));
     }
+    tokio::spawn(purge_sessions(db.clone(), shutdown.clone()));
     // Reports are written, and Meta's templates synced, by whichever
     // instance runs a dispatcher.
     if dispatcher.is_some() {
@@ -303,6 +304,22 @@ pub async fn start(
 /// and yesterday (where statuses still change) every `every`, and within
 /// [`LIVE_ANALYTICS`] of delivery changes this instance hears of; when a
 /// recompute changed the figures, the analytics pages are told to reload.
+/// Forgets ended sessions at start and every hour (any instance may).
+async fn purge_sessions(db: Db, shutdown: CancellationToken) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = hourly.tick() => {}
+        }
+        match app::auth::session::purge_expired(&db, app::time::now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "ended sessions purged"),
+            Err(e) => tracing::warn!("purging ended sessions: {e}"),
+        }
+    }
+}
+
 /// Forgets the webhooks' callbacks older than `keep`, at start and every
 /// hour (any instance may: the DELETE is the same from all).
 async fn prune_callbacks(db: Db, keep: Duration, shutdown: CancellationToken) {

@@ -212,6 +212,20 @@ pub async fn create_session(db: &Db, user_id: i64, now: Millis) -> Result<String
     Ok(token)
 }
 
+/// Forgets every session that ended by `now` (idle or past its absolute
+/// lifetime: `expires_at` never passes it); answers how many. Run hourly, so
+/// the table does not keep what no one can use.
+pub async fn purge_expired(db: &Db, now: Millis) -> Result<u64, AppError> {
+    let n = on_db_write!(db, |pool| sqlx::query(
+        "DELETE FROM sessions WHERE expires_at <= $1"
+    )
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())?);
+    Ok(n)
+}
+
 pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), AppError> {
     on_db_write!(db, |pool| sqlx::query(
         "DELETE FROM sessions WHERE token_hash = $1"
