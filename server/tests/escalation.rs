@@ -950,3 +950,41 @@ store_test!(
         srv.stop().await;
     }
 );
+
+store_test!(
+    an_ok_written_before_the_alert_opened_does_not_acknowledge_it,
+    |db| {
+        setup(db).await;
+        disable_all_accounts(db).await;
+        let meta = Fake::start(Kind::Meta).await;
+        let m = add_account(db, &meta, Kind::Meta, 1, 600, 0, 2000).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let srv = spawn_server(db).await;
+        let event = ingest(db, outage(budi, "stale-ok")).await.unwrap();
+        let opened = alert_of(db, event.id()).await.created_at;
+        let ok_at = |n: u32, seconds: i64| {
+            json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+            "value": {"messaging_product": "whatsapp", "messages": [{"from": "6281200000005",
+                "id": format!("wamid.stale{n}"), "timestamp": seconds.to_string(), "type": "text",
+                "text": {"body": "OK"}}]}}]}]})
+        .to_string()
+        };
+        let post = |body: String| {
+            let req = reqwest::Client::new()
+                .post(format!("http://{}/webhooks/meta/{m}", srv.addr))
+                .header("X-Hub-Signature-256", sign("meta-app-secret", &body))
+                .body(body);
+            async move { req.send().await.unwrap().status() }
+        };
+        // Typed a minute before the alert (delivered late by Meta): not about it.
+        assert_eq!(post(ok_at(1, opened / 1000 - 60)).await, StatusCode::OK);
+        assert_eq!(alert_of(db, event.id()).await.status, "open");
+        // Written now: it is.
+        assert_eq!(
+            post(ok_at(2, app::time::now_ms() / 1000)).await,
+            StatusCode::OK
+        );
+        assert_eq!(alert_of(db, event.id()).await.status, "acknowledged");
+        srv.stop().await;
+    }
+);

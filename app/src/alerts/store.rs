@@ -186,6 +186,7 @@ pub async fn acknowledge_and_announce(
 pub async fn open_for_phone(
     db: &Db,
     phone: &str,
+    written_at: Option<i64>,
 ) -> Result<Result<(i64, i64), &'static str>, AppError> {
     let users: Vec<i64> = on_db!(db, |pool| {
         sqlx::query_scalar(
@@ -204,9 +205,14 @@ pub async fn open_for_phone(
          JOIN alert_recipients r ON r.alert_id = a.id
          JOIN users u ON u.id = r.user_id
          WHERE u.phone = $1 AND u.phone_verified_at IS NOT NULL AND u.active = TRUE AND a.status = 'open'
+           AND a.created_at <= $2
          ORDER BY a.created_at DESC, a.id DESC LIMIT 1"
     )
     .bind(phone)
+    // A reply written before an alert opened is not about it (a late
+    // webhook, a message typed offline); the provider's time when it
+    // gives one.
+    .bind(written_at.unwrap_or(i64::MAX))
     .fetch_optional(pool)
     .await?
     });

@@ -141,6 +141,7 @@ pub(super) async fn fonnte_inbound(
         from: &from,
         text: &message,
         quoted: None,
+        written_at: None,
     };
     let outcome = reply(&hooks, "fonnte", inbound, now).await;
     acknowledge(&hooks, "fonnte", account_id, &body, &outcome, now).await
@@ -176,6 +177,7 @@ pub(super) async fn wablas_inbound(
             from: &from,
             text: &message,
             quoted: None,
+            written_at: None,
         };
         reply(&hooks, "wablas", inbound, now).await
     };

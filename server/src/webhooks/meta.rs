@@ -169,12 +169,14 @@ pub(super) async fn meta_post(
                 .unwrap_or("")
         };
         let quoted = m["context"]["id"].as_str();
+        // Meta's time of the message, in seconds.
+        let written_at = m["timestamp"]
+            .as_str()
+            .and_then(|t| t.parse::<i64>().ok())
+            .map(|t| (t * 1000).min(now));
         // The person wrote: free text may reach them for a day.
         if let Ok(phone) = domain::PhoneE164::parse(from) {
-            let at = m["timestamp"]
-                .as_str()
-                .and_then(|t| t.parse::<i64>().ok())
-                .map_or(now, |t| (t * 1000).min(now));
+            let at = written_at.unwrap_or(now);
             if let Err(e) =
                 storage::window::record_inbound(&hooks.db, account_id, phone.as_str(), at).await
             {
@@ -186,6 +188,8 @@ pub(super) async fn meta_post(
             from,
             text: body,
             quoted,
+            // A second's grace: Meta's time is in whole seconds.
+            written_at: written_at.map(|t| t + 999),
         };
         outcome.push(reply(&hooks, "meta", inbound, now).await);
     }

@@ -261,6 +261,7 @@ async fn reply(hooks: &Webhooks, provider: &str, m: Inbound<'_>, now: i64) -> St
         from,
         text,
         quoted,
+        written_at,
     } = m;
     let Ok(phone) = domain::PhoneE164::parse(from) else {
         return format!("rejected: reply from '{from}', not a number we send to");
@@ -284,7 +285,7 @@ async fn reply(hooks: &Webhooks, provider: &str, m: Inbound<'_>, now: i64) -> St
     };
     let target = match quoted {
         Ok(Some(found)) => Ok(found),
-        Ok(None) => match alerts::open_for_phone(&hooks.db, phone).await {
+        Ok(None) => match alerts::open_for_phone(&hooks.db, phone, written_at).await {
             Ok(r) => r,
             Err(e) => return format!("error: {e}"),
         },
@@ -318,6 +319,8 @@ struct Inbound<'a> {
     text: &'a str,
     /// The id of our message it quotes (Meta).
     quoted: Option<&'a str>,
+    /// When the person wrote it (ms), by the provider's clock, if it says.
+    written_at: Option<i64>,
 }
 
 /// Refuses a callback whose signature does not match; nothing is applied.
