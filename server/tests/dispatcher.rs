@@ -1460,20 +1460,13 @@ store_test!(
 
         // Then Meta's status webhook says it failed: outside the window.
         let srv = spawn_server(db).await;
-        let failed = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1",
-            "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
-                "statuses": [{"id": wamid, "status": "failed", "timestamp": (now_ms() / 1000).to_string(),
-                    "recipient_id": "6281200000005", "errors": [{"code": 131047,
-                        "title": "Re-engagement message", "message": "Re-engagement message"}]}]}}]}]})
-        .to_string();
-        let res = reqwest::Client::new()
-            .post(format!("http://{}/webhooks/meta/{meta_id}", srv.addr))
-            .header("x-hub-signature-256", sign("meta-app-secret", &failed))
-            .body(failed)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{}", res.status());
+        let failed = meta_change(
+            serde_json::json!({"statuses": [{"id": wamid, "status": "failed",
+            "timestamp": (now_ms() / 1000).to_string(), "recipient_id": "6281200000005",
+            "errors": [{"code": 131047, "title": "Re-engagement message",
+                "message": "Re-engagement message"}]}]}),
+        );
+        assert!(post_meta(&srv, meta_id, failed).await.is_success());
         // The delivery is not failed: it goes again, as the template.
         eventually("the message sent again as a template", || async {
             meta_sends(&meta).len() == 2 && whatsapp_row(db, event.id()).await.status == "sent"

@@ -867,8 +867,6 @@ store_test!(
             .unwrap();
         let budi = user_id(db, "tek.karawang1@demo.id").await;
         let srv = spawn_server(db).await;
-        let http = reqwest::Client::new();
-        let meta_url = format!("http://{}/webhooks/meta/{m}", srv.addr);
         let sent_id = |event: i64| async move {
             eventually("the alert sent through Meta", || async {
                 whatsapp_row(db, event).await.provider_message_id.is_some()
@@ -882,9 +880,7 @@ store_test!(
             for (k, v) in tapped.as_object().unwrap() {
                 message[k] = v.clone();
             }
-            json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
-            "value": {"messaging_product": "whatsapp", "messages": [message]}}]}]})
-        .to_string()
+            meta_change(json!({ "messages": [message] }))
         };
 
         // Budi never wrote: the alert goes as the "outage" template, its
@@ -905,14 +901,7 @@ store_test!(
             wamid,
             json!({"type": "button", "button": {"payload": "ack", "text": "Konfirmasi"}}),
         );
-        let res = http
-            .post(&meta_url)
-            .header("X-Hub-Signature-256", sign("meta-app-secret", &body))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(post_meta(&srv, m, body).await, StatusCode::OK);
         let a = alert_of(db, first.id()).await;
         assert_eq!(
             (
@@ -940,12 +929,7 @@ store_test!(
             json!({"type": "interactive", "interactive": {"type": "button_reply",
             "button_reply": {"id": "ack", "title": "Konfirmasi"}}}),
         );
-        http.post(&meta_url)
-            .header("X-Hub-Signature-256", sign("meta-app-secret", &body))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        assert_eq!(post_meta(&srv, m, body).await, StatusCode::OK);
         assert_eq!(alert_of(db, second.id()).await.status, "acknowledged");
         srv.stop().await;
     }
@@ -963,19 +947,11 @@ store_test!(
         let event = ingest(db, outage(budi, "stale-ok")).await.unwrap();
         let opened = alert_of(db, event.id()).await.created_at;
         let ok_at = |n: u32, seconds: i64| {
-            json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
-            "value": {"messaging_product": "whatsapp", "messages": [{"from": "6281200000005",
+            meta_change(json!({"messages": [{"from": "6281200000005",
                 "id": format!("wamid.stale{n}"), "timestamp": seconds.to_string(), "type": "text",
-                "text": {"body": "OK"}}]}}]}]})
-        .to_string()
+                "text": {"body": "OK"}}]}))
         };
-        let post = |body: String| {
-            let req = reqwest::Client::new()
-                .post(format!("http://{}/webhooks/meta/{m}", srv.addr))
-                .header("X-Hub-Signature-256", sign("meta-app-secret", &body))
-                .body(body);
-            async move { req.send().await.unwrap().status() }
-        };
+        let post = |body: String| post_meta(&srv, m, body);
         // Typed a minute before the alert (delivered late by Meta): not about it.
         assert_eq!(post(ok_at(1, opened / 1000 - 60)).await, StatusCode::OK);
         assert_eq!(alert_of(db, event.id()).await.status, "open");

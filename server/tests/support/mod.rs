@@ -356,3 +356,26 @@ pub fn meta_sends(meta: &Fake) -> Vec<serde_json::Value> {
         .map(|r| r.json())
         .collect()
 }
+
+/// Meta's webhook envelope around a change's `value` (its `statuses` or
+/// `messages`).
+pub fn meta_change(value: serde_json::Value) -> String {
+    let mut value = value;
+    value["messaging_product"] = serde_json::json!("whatsapp");
+    serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA",
+        "changes": [{"field": "messages", "value": value}]}]})
+    .to_string()
+}
+
+/// Posts `body` to Meta account `account`'s webhook on `srv`, signed with
+/// the test accounts' app secret; answers the HTTP status.
+pub async fn post_meta(srv: &server::Running, account: i64, body: String) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(format!("http://{}/webhooks/meta/{account}", srv.addr))
+        .header("x-hub-signature-256", sign("meta-app-secret", &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
