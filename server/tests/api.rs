@@ -747,3 +747,40 @@ store_test!(
         srv.stop().await;
     }
 );
+
+store_test!(
+    one_idempotency_key_posted_at_once_to_two_instances_makes_one_event,
+    |db| {
+        setup_with_api_key(db).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        // Two instances on one database, the ticketing system retrying a
+        // post on both at once: the keyed INSERTs race.
+        let (a, b) = (spawn_server(db).await, spawn_server(db).await);
+        let body = assignment(budi, "race/TK-1").to_string();
+        let posts = (0..16).map(|i| {
+            let base = format!("http://{}", if i % 2 == 0 { a.addr } else { b.addr });
+            let body = body.clone();
+            async move { post_event(&base, Some(DEMO_API_KEY), body).await }
+        });
+        let answers = futures_util::future::join_all(posts).await;
+        let mut ids = std::collections::BTreeSet::new();
+        let mut created = 0;
+        for (status, answer) in &answers {
+            assert_eq!(*status, StatusCode::ACCEPTED, "{answer}");
+            ids.insert(answer["notification_id"].as_i64().unwrap());
+            if answer["duplicate"] == false {
+                created += 1;
+            }
+        }
+        assert_eq!((ids.len(), created), (1, 1), "{answers:?}");
+        let events = count_where(
+            db,
+            "SELECT COUNT(*) FROM events WHERE id = $1 OR idempotency_key = 'race/TK-1'",
+            *ids.first().unwrap(),
+        )
+        .await;
+        assert_eq!(events, 1);
+        a.stop().await;
+        b.stop().await;
+    }
+);
