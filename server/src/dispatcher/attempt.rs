@@ -167,9 +167,7 @@ impl Dispatcher {
                     {
                         tracing::warn!(account = account.id, "window not forgotten: {e}");
                     }
-                    if let Ok(template @ MetaMessage::Template { .. }) =
-                        self.meta_message(d, account, phone).await
-                    {
+                    if let Ok(template) = self.meta_template(d, account).await {
                         let to = To::Phone(phone);
                         let body = template.body(&d.message);
                         started_at = now_ms();
@@ -289,27 +287,35 @@ impl Dispatcher {
 
     /// What `d` becomes on a Meta account: free text inside the person's
     /// 24-hour window (with a "Konfirmasi" button for an alert that fits
-    /// one), else the type's approved template filled from its event.
+    /// one), else [`Self::meta_template`].
     async fn meta_message(
         &self,
         d: &Claimed,
         account: &providers::Account,
         phone: &PhoneE164,
     ) -> Result<MetaMessage, MetaBlocked> {
-        let unreadable = |what: &str, e: &dyn std::fmt::Display| {
-            MetaBlocked::Unreadable(format!("cannot read {what}: {e}"))
-        };
         let open = storage::window::is_open(&self.db, account.id, phone.as_str(), now_ms())
             .await
             .map_err(|e| unreadable("the 24-hour window", &e))?;
-        if open {
-            let fits = d.message.chars().count() <= providers::meta::INTERACTIVE_MAX_CHARS;
-            let ack = fits
-                && storage::meta_templates::open_alert(&self.db, d.id.0)
-                    .await
-                    .map_err(|e| unreadable("the delivery's alert", &e))?;
-            return Ok(MetaMessage::Text { ack });
+        if !open {
+            return self.meta_template(d, account).await;
         }
+        let fits = d.message.chars().count() <= providers::meta::INTERACTIVE_MAX_CHARS;
+        let ack = fits
+            && storage::meta_templates::open_alert(&self.db, d.id.0)
+                .await
+                .map_err(|e| unreadable("the delivery's alert", &e))?;
+        Ok(MetaMessage::Text { ack })
+    }
+
+    /// The type's approved template for `d` on a Meta account, filled from
+    /// its event (with the acknowledgement button for an open alert), or
+    /// why there is none.
+    async fn meta_template(
+        &self,
+        d: &Claimed,
+        account: &providers::Account,
+    ) -> Result<MetaMessage, MetaBlocked> {
         let facts = storage::meta_templates::facts(&self.db, d.id.0)
             .await
             .map_err(|e| unreadable("the delivery's event", &e))?
@@ -653,6 +659,10 @@ enum MetaBlocked {
     Closed(String),
     /// The database could not say (another account may still send it).
     Unreadable(String),
+}
+
+fn unreadable(what: &str, e: &dyn std::fmt::Display) -> MetaBlocked {
+    MetaBlocked::Unreadable(format!("cannot read {what}: {e}"))
 }
 
 /// What one account's try is kept as (`delivery_tries`).
