@@ -155,12 +155,8 @@ impl Handoff {
 
 impl Dispatcher {
     pub fn new(db: Db, wake: Arc<Notify>, feed: Feed, config: DispatcherConfig) -> Self {
-        // Providers' own APIs: a redirect is an answer to classify, not
-        // an address to call with the account's credentials.
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+        let http = providers::client_builder()
             .pool_max_idle_per_host(config.concurrency)
-            .connect_timeout(Duration::from_secs(5))
             .build()
             .expect("HTTP client");
         let push_http = providers::webpush::client(config.push_loopback, config.concurrency);

@@ -106,14 +106,18 @@ pub struct HttpCall {
     pub request: reqwest::RequestBuilder,
 }
 
-/// A client for calls to providers outside a send (Meta's template list):
-/// no redirects (a provider's answer is never followed elsewhere).
-pub fn http_client() -> reqwest::Client {
+/// How every call to a provider is made: no redirects (a redirect is an
+/// answer to classify, not an address to call with the account's
+/// credentials) and five seconds to connect.
+pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
-        .build()
-        .expect("HTTP client")
+}
+
+/// A client for calls to providers outside a send (Meta's template list).
+pub fn http_client() -> reqwest::Client {
+    client_builder().build().expect("HTTP client")
 }
 
 /// Provider responses are kept in the delivery log; a runaway body is cut.

@@ -49,11 +49,9 @@ pub struct PushOptions<'a> {
 /// `loopback_allowed` is the tests' and development's switch
 /// (`PUSH_ALLOW_LOOPBACK`).
 pub fn client(loopback_allowed: bool, concurrency: usize) -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    super::client_builder()
         .dns_resolver(std::sync::Arc::new(PublicOnly { loopback_allowed }))
         .pool_max_idle_per_host(concurrency)
-        .connect_timeout(std::time::Duration::from_secs(5))
         .build()
         .expect("HTTP client")
 }
