@@ -4,38 +4,31 @@
 //! is refused here too, with the same reason (in English).
 
 use app::providers::{ProviderForm, ValidProvider};
+use domain::providers::ProviderKind;
 use domain::Locale;
 use std::collections::HashMap;
 
-/// The flag each form field is written with.
-fn flag_of(field: &str) -> &str {
-    match field {
-        "base_url" => "--base-url",
-        "failover_order" => "--order",
-        "rate_limit_per_minute" => "--rate",
-        "price_rupiah" => "--price",
-        "timeout_ms" => "--timeout-ms",
-        "template_prices" => "--template-prices",
-        "name" => "--name",
-        "kind" => "--kind",
-        "channel" => "--channel",
-        "credentials" => "--credentials",
-        other => other,
-    }
-}
-
-const FLAGS: [&str; 10] = [
-    "kind",
-    "name",
-    "credentials",
-    "base-url",
-    "channel",
-    "order",
-    "rate",
-    "price",
-    "timeout-ms",
-    "template-prices",
+/// Each flag and the form field it fills (an error names the field).
+const FLAGS: [(&str, &str); 10] = [
+    ("kind", "kind"),
+    ("name", "name"),
+    ("credentials", "credentials"),
+    ("base-url", "base_url"),
+    ("channel", "channel"),
+    ("order", "failover_order"),
+    ("rate", "rate_limit_per_minute"),
+    ("price", "price_rupiah"),
+    ("timeout-ms", "timeout_ms"),
+    ("template-prices", "template_prices"),
 ];
+
+/// The flag a form field is written with.
+fn flag_of(field: &str) -> String {
+    FLAGS
+        .iter()
+        .find(|(_, f)| *f == field)
+        .map_or_else(|| field.to_owned(), |(flag, _)| format!("--{flag}"))
+}
 
 /// `provider-add`'s flags as a checked account; the error names every
 /// flag that is wrong and why.
@@ -45,8 +38,11 @@ pub fn provider_add(args: &[String]) -> Result<ValidProvider, String> {
     while let Some(flag) = it.next() {
         let name = flag
             .strip_prefix("--")
-            .filter(|n| FLAGS.contains(n))
-            .ok_or_else(|| format!("unknown flag '{flag}' (known: --{})", FLAGS.join(", --")))?;
+            .filter(|n| FLAGS.iter().any(|(f, _)| f == n))
+            .ok_or_else(|| {
+                let known: Vec<&str> = FLAGS.iter().map(|(f, _)| *f).collect();
+                format!("unknown flag '{flag}' (known: --{})", known.join(", --"))
+            })?;
         let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
         flags.insert(name, value.clone());
     }
@@ -58,27 +54,24 @@ pub fn provider_add(args: &[String]) -> Result<ValidProvider, String> {
         })
     };
     let kind = get("kind");
-    // Only the sandbox chooses its channel; the page has no such field for
-    // the others, but a flag written by hand deserves an answer.
-    if let (Some(c), Some(k)) = (
-        flags.get("channel"),
-        domain::providers::ProviderKind::parse(&kind),
-    ) {
-        if k != domain::providers::ProviderKind::Sandbox && c != k.channel().as_str() {
+    // The kind's own channel; only the sandbox chooses. The page has no
+    // such field for the others, but a flag written by hand deserves an
+    // answer.
+    let own = ProviderKind::parse(&kind).map(|k| (k, k.channel().as_str()));
+    let channel = match (flags.get("channel"), own) {
+        (Some(c), Some((k, own))) if k != ProviderKind::Sandbox && c != own => {
             return Err(format!(
-                "--channel: a {kind} account sends on {}, not {c}",
-                k.channel().as_str()
+                "--channel: a {kind} account sends on {own}, not {c}"
             ));
         }
-    }
+        (Some(c), _) => c.clone(),
+        (None, own) => own.map_or_else(String::new, |(_, c)| c.to_owned()),
+    };
     let defaults = ProviderForm::default();
     let form = ProviderForm {
         id: None,
         name: get("name"),
-        channel: flags.get("channel").cloned().unwrap_or_else(|| {
-            domain::providers::ProviderKind::parse(&kind)
-                .map_or_else(String::new, |k| k.channel().as_str().to_owned())
-        }),
+        channel,
         kind,
         base_url: get("base-url"),
         credentials: get("credentials"),
