@@ -136,13 +136,7 @@ pub(super) async fn fonnte_inbound(
         .unwrap_or_default();
     let message = text(&v, "message").unwrap_or_default();
     let id = text(&v, "inboxid").or_else(|| text(&v, "id"));
-    let inbound = Inbound {
-        id: id.as_deref(),
-        from: &from,
-        text: &message,
-        quoted: None,
-        written_at: None,
-    };
+    let inbound = Inbound::from_gateway(id.as_deref(), &from, &message);
     let outcome = reply(&hooks, "fonnte", inbound, now).await;
     acknowledge(&hooks, "fonnte", account_id, &body, &outcome, now).await
 }
@@ -172,13 +166,7 @@ pub(super) async fn wablas_inbound(
         .unwrap_or_default();
         let message = text(&v, "message").unwrap_or_default();
         let id = text(&v, "id");
-        let inbound = Inbound {
-            id: id.as_deref(),
-            from: &from,
-            text: &message,
-            quoted: None,
-            written_at: None,
-        };
+        let inbound = Inbound::from_gateway(id.as_deref(), &from, &message);
         reply(&hooks, "wablas", inbound, now).await
     };
     acknowledge(&hooks, "wablas", account_id, &body, &outcome, now).await

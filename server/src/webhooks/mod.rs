@@ -323,6 +323,20 @@ struct Inbound<'a> {
     written_at: Option<i64>,
 }
 
+impl<'a> Inbound<'a> {
+    /// A gateway's message: it quotes nothing we can match and carries no
+    /// time of writing (taken as written on arrival).
+    fn from_gateway(id: Option<&'a str>, from: &'a str, text: &'a str) -> Self {
+        Inbound {
+            id,
+            from,
+            text,
+            quoted: None,
+            written_at: None,
+        }
+    }
+}
+
 /// Refuses a callback whose signature does not match; nothing is applied.
 /// A summary of it is kept for audit ([`refused_summary`]), for the first
 /// few per account and minute only, so a flood cannot fill the disk.
