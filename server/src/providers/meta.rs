@@ -218,26 +218,19 @@ pub async fn list_templates(
 /// One template of Meta's list; `None` when it has no name or language.
 fn template_of(t: &Value) -> Option<MetaTemplate> {
     let text = |k: &str| t[k].as_str().map(str::to_owned);
-    let components = t["components"].as_array();
-    let body = components
-        .into_iter()
-        .flatten()
-        .find(|c| {
+    // Meta writes component types in capitals; compared as words.
+    let component = |kind: &str| {
+        t["components"].as_array().into_iter().flatten().find(|c| {
             c["type"]
                 .as_str()
-                .is_some_and(|k| k.eq_ignore_ascii_case("body"))
+                .is_some_and(|k| k.eq_ignore_ascii_case(kind))
         })
+    };
+    let body = component("body")
         .and_then(|c| c["text"].as_str())
         .unwrap_or_default()
         .to_owned();
-    let quick_reply = components
-        .into_iter()
-        .flatten()
-        .find(|c| {
-            c["type"]
-                .as_str()
-                .is_some_and(|k| k.eq_ignore_ascii_case("buttons"))
-        })
+    let quick_reply = component("buttons")
         .and_then(|c| c["buttons"].as_array())
         .and_then(|b| {
             b.iter()
