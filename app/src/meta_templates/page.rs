@@ -8,32 +8,11 @@ use super::{
 };
 use crate::error::AppError;
 use crate::i18n::{fill, tr};
-use crate::ui::{type_label, ErrorNote, Loading};
+use crate::ui::{meta_category_label, meta_status_label, type_label, ErrorNote, Loading};
 use domain::meta_template::MetaTemplate;
 use domain::NotificationType;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
-
-/// Meta's template status, in the page's language.
-fn status_label(status: &str) -> &'static str {
-    match status {
-        "APPROVED" => tr("Disetujui", "Approved"),
-        "PENDING" | "IN_APPEAL" => tr("Menunggu persetujuan", "Awaiting approval"),
-        "REJECTED" => tr("Ditolak", "Rejected"),
-        "PAUSED" => tr("Dijeda Meta", "Paused by Meta"),
-        "DISABLED" => tr("Dinonaktifkan Meta", "Disabled by Meta"),
-        _ => tr("Status lain", "Other status"),
-    }
-}
-
-fn category_label(category: &str) -> &'static str {
-    match category {
-        "UTILITY" => tr("Utilitas", "Utility"),
-        "MARKETING" => tr("Pemasaran", "Marketing"),
-        "AUTHENTICATION" => tr("Autentikasi", "Authentication"),
-        _ => tr("Lainnya", "Other"),
-    }
-}
 
 /// Shown only when there is a Meta account; reloaded when `accounts`
 /// (the page's account saves) moves.
@@ -120,8 +99,8 @@ fn TemplateTable(templates: Vec<MetaTemplate>) -> impl IntoView {
             <tbody>
                 {templates.into_iter().map(|t| view! {
                     <tr>
-                        <td>{t.name.clone()}</td><td>{t.language.clone()}</td><td>{category_label(&t.category)}</td>
-                        <td>{status_label(&t.status)}</td>
+                        <td>{t.name.clone()}</td><td>{t.language.clone()}</td><td>{meta_category_label(&t.category)}</td>
+                        <td>{meta_status_label(&t.status)}</td>
                         <td class="muted">{if t.params.is_empty() { "—".to_owned() } else { t.params.join(", ") }}</td>
                         <td>{if t.quick_reply.is_some() { tr("ya", "yes") } else { "—" }}</td>
                     </tr>

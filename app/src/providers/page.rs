@@ -210,27 +210,15 @@ fn AccountFormCard(
 /// account's price per message).
 #[component]
 fn CategoryPrices(form: RwSignal<ProviderForm>) -> impl IntoView {
-    let categories = [
-        ("utility", tr("Utilitas", "Utility")),
-        ("marketing", tr("Pemasaran", "Marketing")),
-        ("authentication", tr("Autentikasi", "Authentication")),
-        (
-            "service",
-            tr(
-                "Layanan (teks dalam jendela 24 jam)",
-                "Service (text inside the 24-hour window)",
-            ),
-        ),
-    ];
     view! {
         <fieldset data-testid="template-prices">
             <legend>{tr("Harga Meta per kategori (Rp; kosong: harga per pesan)", "Meta's price per category (Rp; empty: the price per message)")}</legend>
             <div class="row">
-                {categories.into_iter().map(|(key, label)| {
+                {domain::meta_template::PRICE_CATEGORIES.into_iter().map(|key| {
                     let id = format!("p-price-{key}");
                     let label_for = id.clone();
                     view! {
-                        <label for=label_for>{label}
+                        <label for=label_for>{crate::ui::meta_category_label(key)}
                             <input id=id type="number" min="0"
                                 prop:value=move || form.with(|f| f.template_prices.get(key).map(i64::to_string).unwrap_or_default())
                                 on:input=move |ev| {

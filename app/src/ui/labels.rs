@@ -69,3 +69,31 @@ pub fn priority_label(wire: &str) -> String {
 pub fn role_label(r: Role) -> &'static str {
     r.label(i18n::locale())
 }
+
+/// A Meta template's status, as Meta writes it.
+pub fn meta_status_label(status: &str) -> &'static str {
+    match status {
+        "APPROVED" => tr("Disetujui", "Approved"),
+        "PENDING" | "IN_APPEAL" => tr("Menunggu persetujuan", "Awaiting approval"),
+        "REJECTED" => tr("Ditolak", "Rejected"),
+        "PAUSED" => tr("Dijeda Meta", "Paused by Meta"),
+        "DISABLED" => tr("Dinonaktifkan Meta", "Disabled by Meta"),
+        _ => tr("Status lain", "Other status"),
+    }
+}
+
+/// What Meta bills a message as: a template's category (Meta writes it in
+/// capitals, prices are keyed in lower case) or `service` (free text in
+/// the window).
+pub fn meta_category_label(category: &str) -> &'static str {
+    match category.to_ascii_lowercase().as_str() {
+        "utility" => tr("Utilitas", "Utility"),
+        "marketing" => tr("Pemasaran", "Marketing"),
+        "authentication" => tr("Autentikasi", "Authentication"),
+        "service" => tr(
+            "Layanan (teks dalam jendela 24 jam)",
+            "Service (text inside the 24-hour window)",
+        ),
+        _ => tr("Lainnya", "Other"),
+    }
+}

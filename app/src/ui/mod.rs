@@ -6,6 +6,6 @@ pub mod labels;
 
 pub use components::{refused_page, ConfirmDelete, ErrorNote, Loading};
 pub use labels::{
-    account_label, category_label, channel_label, priority_label, role_label, status_label,
-    try_label, type_label,
+    account_label, category_label, channel_label, meta_category_label, meta_status_label,
+    priority_label, role_label, status_label, try_label, type_label,
 };
