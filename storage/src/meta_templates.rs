@@ -110,6 +110,38 @@ impl Row {
     }
 }
 
+/// A Meta account as the templates' page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaAccount {
+    pub id: i64,
+    pub name: String,
+    /// It names its WhatsApp Business Account (no sync without one).
+    pub has_waba_id: bool,
+}
+
+/// Every Meta account, enabled or not, in failover order.
+pub async fn accounts(db: &Db) -> Result<Vec<MetaAccount>, Error> {
+    let rows: Vec<(i64, String, String)> = on_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, name, credentials FROM provider_accounts WHERE kind = 'meta'
+             ORDER BY failover_order, id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, credentials)| MetaAccount {
+            id,
+            name,
+            has_waba_id: serde_json::from_str::<domain::providers::Credentials>(&credentials)
+                .ok()
+                .and_then(|c| c.waba_id)
+                .is_some_and(|w| !w.is_empty()),
+        })
+        .collect())
+}
+
 /// Every synced template with its account, by account, name and language.
 pub async fn list(db: &Db) -> Result<Vec<(i64, MetaTemplate)>, Error> {
     let rows: Vec<Row> = on_db!(db, |pool| {
@@ -381,6 +413,28 @@ mod tests {
             ];
             replace(db, meta, &first, 1000).await.unwrap();
             assert_eq!(list(db).await.unwrap().len(), 3);
+            // Listed, and whether it names a WABA (the test account did not).
+            let waba = |db: &Db| {
+                let db = db.clone();
+                async move {
+                    let listed = accounts(&db).await.unwrap();
+                    listed
+                        .iter()
+                        .map(|a| (a.id, a.has_waba_id))
+                        .collect::<Vec<_>>()
+                }
+            };
+            assert_eq!(waba(db).await, [(meta, false)]);
+            on_db_write!(db, |pool| {
+                sqlx::query("UPDATE provider_accounts SET credentials = $1 WHERE id = $2")
+                    .bind(r#"{"access_token": "t", "waba_id": "1022"}"#)
+                    .bind(meta)
+                    .execute(pool)
+                    .await
+                    .map(drop)
+                    .unwrap()
+            });
+            assert_eq!(waba(db).await, [(meta, true)]);
             let found = for_type(db, meta, "ticket_assigned", "en").await.unwrap();
             assert_eq!(found.map(|(t, _)| t.language), Some("en_US".to_owned()));
             assert_eq!(

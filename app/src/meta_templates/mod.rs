@@ -172,31 +172,21 @@ mod server {
     use storage::Db;
 
     pub async fn list(db: &Db) -> Result<MetaTemplatesView, AppError> {
-        let accounts: Vec<(i64, String, String)> = storage::on_db!(db, |pool| {
-            sqlx::query_as(
-                "SELECT id, name, credentials FROM provider_accounts WHERE kind = 'meta'
-                 ORDER BY failover_order, id",
-            )
-            .fetch_all(pool)
-            .await?
-        });
+        let accounts = storage::meta_templates::accounts(db).await?;
         let syncs = storage::meta_templates::syncs(db).await?;
         let mut templates = storage::meta_templates::list(db).await?;
         let accounts = accounts
             .into_iter()
-            .map(|(id, name, credentials)| {
+            .map(|account| {
+                let id = account.id;
                 let sync = syncs.iter().find(|s| s.account_id == id);
-                let has_waba_id = serde_json::from_str::<serde_json::Value>(&credentials)
-                    .ok()
-                    .and_then(|c| c["waba_id"].as_str().map(|w| !w.is_empty()))
-                    .unwrap_or(false);
                 let (mine, rest): (Vec<_>, Vec<_>) =
                     templates.drain(..).partition(|(a, _)| *a == id);
                 templates = rest;
                 AccountTemplates {
                     account_id: id,
-                    account_name: name,
-                    has_waba_id,
+                    account_name: account.name,
+                    has_waba_id: account.has_waba_id,
                     attempted_at: sync.map(|s| s.attempted_at),
                     synced_at: sync.and_then(|s| s.synced_at),
                     error: sync.and_then(|s| s.error.clone()),
