@@ -323,6 +323,54 @@ store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
     srv.stop().await;
 });
 
+store_test!(signing_out_closes_that_browsers_socket_at_once, |db| {
+    setup_with_api_key(db).await;
+    let srv = spawn_server(db).await;
+    let email = "tek.karawang1@demo.id";
+    let phone = session(db, email).await;
+    let laptop = session(db, email).await;
+    let mut on_phone = open(srv.addr, Some(&phone), "").await.unwrap();
+    let mut on_laptop = open(srv.addr, Some(&laptop), "").await.unwrap();
+    for ws in [&mut on_phone, &mut on_laptop] {
+        assert!(matches!(next(ws).await, ServerFrame::Hello { .. }));
+    }
+    // Sign out on the phone, through the page's own server function.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("http://{}/api/auth/logout", srv.addr))
+        .header(
+            "cookie",
+            format!("{}={phone}", app::auth::session::COOKIE_NAME),
+        )
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    // The phone's socket closes within seconds, not at the next minute's
+    // session check; the laptop's session lives on.
+    let started = std::time::Instant::now();
+    let frame = closed_with(&mut on_phone).await;
+    assert_eq!(frame.code, CloseCode::Policy);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    on_laptop
+        .send(Message::Text(r#"{"type":"ping"}"#.into()))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut on_laptop).await, ServerFrame::Pong);
+    srv.stop().await;
+});
+
 fn hex_sha256(token: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(token.as_bytes()))

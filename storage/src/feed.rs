@@ -45,6 +45,9 @@ pub struct Changes {
     pub inbox: Vec<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliveries: Vec<DeliveryChange>,
+    /// Users who signed out: their other sockets check their sessions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_out: Vec<i64>,
     /// New deliveries were queued.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub added: bool,
@@ -60,7 +63,11 @@ pub struct Changes {
 impl Changes {
     /// Whether the other instances need to hear of these.
     fn relayed(&self) -> bool {
-        !self.inbox.is_empty() || !self.deliveries.is_empty() || self.added || self.resync
+        !self.inbox.is_empty()
+            || !self.deliveries.is_empty()
+            || !self.signed_out.is_empty()
+            || self.added
+            || self.resync
     }
 
     fn is_empty(&self) -> bool {
@@ -76,6 +83,8 @@ pub struct Batch {
     /// The deliveries frame, serialised once for all sockets that may see it
     /// (cloning it shares the bytes).
     pub deliveries_frame: Option<String>,
+    /// Users who signed out, sorted.
+    pub signed_out: Vec<i64>,
     pub resync: bool,
     pub analytics: bool,
 }
@@ -92,8 +101,12 @@ impl Batch {
             };
             serde_json::to_string(&frame).expect("frames serialise")
         });
+        let mut signed_out = changes.signed_out;
+        signed_out.sort_unstable();
+        signed_out.dedup();
         Batch {
             inbox,
+            signed_out,
             deliveries_frame,
             resync: changes.resync,
             analytics: changes.analytics,
@@ -108,6 +121,7 @@ impl Batch {
 #[derive(Default)]
 struct Pending {
     inbox: BTreeSet<i64>,
+    signed_out: BTreeSet<i64>,
     deliveries: Vec<DeliveryChange>,
     added: bool,
     resync: bool,
@@ -176,6 +190,14 @@ impl Feed {
         self.pending(|p| p.deliveries.extend(changes));
     }
 
+    /// A session of this user ended: their open sockets check theirs at
+    /// once, on every instance, instead of at their next periodic check.
+    pub fn signed_out(&self, user: i64) {
+        self.pending(|p| {
+            p.signed_out.insert(user);
+        });
+    }
+
     /// New deliveries were queued.
     pub fn added(&self) {
         self.pending(|p| p.added = true);
@@ -196,6 +218,7 @@ impl Feed {
         Changes {
             origin: self.0.origin.clone(),
             inbox: p.inbox.into_iter().collect(),
+            signed_out: p.signed_out.into_iter().collect(),
             deliveries: p.deliveries,
             added: p.added,
             resync: p.resync,
@@ -303,9 +326,11 @@ fn notify_payloads(changes: &Changes) -> Vec<String> {
         origin: changes.origin.clone(),
         ..Changes::default()
     };
+    // Sign-outs are rare: a handful of ids.
     let mut out = vec![Changes {
         added: changes.added,
         resync: changes.resync,
+        signed_out: changes.signed_out.clone(),
         ..empty.clone()
     }];
     // An inbox id is at most 20 bytes; a delivery change about 45.
@@ -345,6 +370,7 @@ mod tests {
             origin: "abcdef0123456789".into(),
             inbox: (1_000_000_000_000..1_000_000_000_700).collect(),
             deliveries: (1_000_000_000_000..1_000_000_001_000).map(change).collect(),
+            signed_out: vec![42],
             added: true,
             resync: false,
             analytics: false,
@@ -354,6 +380,7 @@ mod tests {
         let mut inbox = Vec::new();
         let mut deliveries = Vec::new();
         let mut added = 0;
+        let mut signed_out = Vec::new();
         for p in &payloads {
             assert!(p.len() < 8_000, "payload of {} bytes", p.len());
             let c: Changes = serde_json::from_str(p).unwrap();
@@ -361,7 +388,13 @@ mod tests {
             inbox.extend(c.inbox);
             deliveries.extend(c.deliveries);
             added += usize::from(c.added);
+            signed_out.extend(c.signed_out);
         }
+        assert_eq!(
+            signed_out,
+            [42],
+            "a sign-out reaches the other instances once"
+        );
         assert_eq!(inbox, changes.inbox);
         assert_eq!(deliveries, changes.deliveries);
         assert_eq!(added, 1);

@@ -283,6 +283,8 @@ pub async fn logout() -> Result<(), AppError> {
     let state = app_state()?;
     if let Some(info) = session_info() {
         delete_session(&state.db, &info.token_hash).await?;
+        // The live socket of this browser closes now, not at its next check.
+        state.feed.signed_out(info.user.id);
     }
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.append_header(SET_COOKIE, cookie("", 0, state.secure_cookies));

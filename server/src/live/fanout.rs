@@ -91,6 +91,8 @@ impl Peers {
 struct Delivery {
     /// Users with inbox news, sorted.
     inbox: Vec<i64>,
+    /// Users who signed out somewhere, sorted.
+    signed_out: Vec<i64>,
     resync: bool,
     /// Deliveries frames, one per batch, in order.
     deliveries: Vec<u8>,
@@ -104,6 +106,7 @@ const MERGE: usize = 64;
 impl Delivery {
     fn add(&mut self, batch: &Batch) {
         self.inbox.extend(&batch.inbox);
+        self.signed_out.extend(&batch.signed_out);
         self.resync |= batch.resync;
         if let Some(frame) = &batch.deliveries_frame {
             self.deliveries.extend(text_frame(frame));
@@ -135,6 +138,8 @@ impl Delivery {
         }
         delivery.inbox.sort_unstable();
         delivery.inbox.dedup();
+        delivery.signed_out.sort_unstable();
+        delivery.signed_out.dedup();
         delivery
     }
 
@@ -142,6 +147,7 @@ impl Delivery {
         let due = Due {
             inbox: self.inbox.binary_search(&peer.user).is_ok(),
             resync: self.resync,
+            session: self.signed_out.binary_search(&peer.user).is_ok(),
         };
         if due != Due::default() {
             peer.flag(due);
@@ -203,9 +209,30 @@ mod tests {
         Arc::new(Batch {
             inbox: inbox.to_vec(),
             deliveries_frame: deliveries.map(Into::into),
+            signed_out: Vec::new(),
             resync: false,
             analytics,
         })
+    }
+
+    #[test]
+    fn sign_outs_of_waiting_batches_are_gathered_once() {
+        let (tx, mut rx) = broadcast::channel(8);
+        let signed_out = |users: &[i64]| {
+            Arc::new(Batch {
+                inbox: Vec::new(),
+                deliveries_frame: None,
+                signed_out: users.to_vec(),
+                resync: false,
+                analytics: false,
+            })
+        };
+        tx.send(signed_out(&[5])).unwrap();
+        tx.send(signed_out(&[5, 2])).unwrap();
+        let first = rx.try_recv().map_err(|_| RecvError::Closed);
+        let d = Delivery::gather(first, &mut rx);
+        assert_eq!(d.signed_out, [2, 5]);
+        assert!(d.inbox.is_empty() && !d.resync);
     }
 
     #[test]

@@ -43,6 +43,7 @@ struct Out {
     lagged: bool,
     inbox: bool,
     resync: bool,
+    session: bool,
 }
 
 /// What the fan-out asked of a socket's task since it last looked.
@@ -52,6 +53,8 @@ pub(super) struct Due {
     pub inbox: bool,
     /// Changes were lost (the feed's or this socket's): the pages reload.
     pub resync: bool,
+    /// A session of its user ended (a sign-out): check this one now.
+    pub session: bool,
 }
 
 /// The connection failed or the peer went away.
@@ -143,6 +146,7 @@ impl Peer {
         let mut out = self.out();
         out.inbox |= due.inbox;
         out.resync |= due.resync;
+        out.session |= due.session;
         drop(out);
         self.wake.notify_one();
     }
@@ -153,6 +157,7 @@ impl Peer {
         Due {
             inbox: std::mem::take(&mut out.inbox),
             resync: std::mem::take(&mut out.resync) | std::mem::take(&mut out.lagged),
+            session: std::mem::take(&mut out.session),
         }
     }
 

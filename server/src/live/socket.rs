@@ -163,13 +163,23 @@ impl Connection {
                     readable.map_err(|e| e.to_string())?;
                     self.read().await?;
                 }
-                _ = check.tick() => match resolve(&self.live.db, &self.token, now_ms()).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
-                        return self.close(close_code::POLICY, "the session has expired; sign in again").await;
-                    }
-                    Err(e) => tracing::warn!("live: session check failed: {e}"),
-                },
+                _ = check.tick() => self.check_session().await?,
+            }
+        }
+    }
+
+    /// Closes the socket (1008) once its session has ended: expired,
+    /// revoked or signed out.
+    async fn check_session(&mut self) -> Result<(), Ended> {
+        match resolve(&self.live.db, &self.token, now_ms()).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => {
+                self.close(close_code::POLICY, "the session has ended; sign in again")
+                    .await
+            }
+            Err(e) => {
+                tracing::warn!("live: session check failed: {e}");
+                Ok(())
             }
         }
     }
@@ -177,7 +187,11 @@ impl Connection {
     /// The fan-out queued bytes, or has news for this socket.
     async fn woken(&mut self) -> Result<(), Ended> {
         self.peer.try_flush()?;
-        match self.peer.take_due() {
+        let due = self.peer.take_due();
+        if due.session {
+            self.check_session().await?;
+        }
+        match due {
             Due { resync: true, .. } => {
                 self.send(&ServerFrame::Resync).await?;
                 self.catch_up().await
