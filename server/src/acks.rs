@@ -61,6 +61,14 @@ button{{font:inherit;font-size:1.1rem;padding:.7rem 1.4rem;border:0;border-radiu
     // The page carries a capability: no caching, no referrer.
     r.headers_mut()
         .insert(header::CACHE_CONTROL, "no-store".parse().expect("valid"));
+    // No script at all; its one style sheet is inline (the rest of the
+    // site's policy admits none), its one form posts here.
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+            .parse()
+            .expect("valid"),
+    );
     r.headers_mut().insert(
         header::REFERRER_POLICY,
         "no-referrer".parse().expect("valid"),

@@ -412,6 +412,21 @@ pub(crate) fn retry_after(headers: &mut axum::http::HeaderMap) {
 }
 
 /// The Leptos pages and server functions, behind the session middleware.
+/// What every render gets besides Leptos's own: the state, and the nonce
+/// of the request's Content-Security-Policy (`origin::security_headers`)
+/// in place of the one Leptos made, so the page's scripts carry the nonce
+/// the header names.
+fn render_context(state: AppState) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        provide_context(state.clone());
+        let nonce = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<origin::CspNonce>().cloned());
+        if let Some(origin::CspNonce(nonce)) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(nonce));
+        }
+    }
+}
+
 fn pages(state: AppState, site: origin::SameSite) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
@@ -422,16 +437,13 @@ fn pages(state: AppState, site: origin::SameSite) -> Router {
             get(app::deliveries::export::export_csv),
         )
         .route("/push/receipt", axum::routing::post(push::receipt))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            move || shell(leptos_options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, render_context(state.clone()), move || {
+            shell(leptos_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(render_context(state.clone()), shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             app::auth::session::session_layer,

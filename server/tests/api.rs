@@ -590,7 +590,10 @@ async fn cross_site_requests_are_refused_before_they_run() {
         let res = client().get(format!("{base}{path}")).send().await.unwrap();
         let h = res.headers();
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
-        assert_eq!(h["content-security-policy"], "frame-ancestors 'none'");
+        let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(csp.contains("object-src 'none'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "same-origin");
         assert_eq!(h["cache-control"], "no-store", "{path}");
@@ -599,6 +602,36 @@ async fn cross_site_requests_are_refused_before_they_run() {
             "not over http"
         );
     }
+    // A page's scripts run by the nonce its policy names, a fresh one per
+    // answer; no script goes without it.
+    let page_nonce = || async {
+        let res = client().get(format!("{base}/login")).send().await.unwrap();
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("no nonce in {csp}"))
+            .to_owned();
+        let html = res.text().await.unwrap();
+        let tags: Vec<&str> = html
+            .split("<script")
+            .skip(1)
+            .map(|rest| rest.split('>').next().unwrap_or(""))
+            .collect();
+        assert!(!tags.is_empty(), "{html}");
+        for tag in tags {
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")),
+                "a script without the header's nonce: <script{tag}>"
+            );
+        }
+        nonce
+    };
+    assert_ne!(page_nonce().await, page_nonce().await);
     // This site: the Host it was reached by, or PUBLIC_URL (the tests'
     // default); and a client that is no browser.
     let here = format!("http://{}", srv.addr);

@@ -89,7 +89,9 @@ pub fn StackedBars(
         .collect_view();
     let legend = keys
         .iter()
-        .map(|k| view! { <li><span class="swatch" style=format!("background:{}", colour(k))></span>{label(k)}</li> })
+        // A drawn square, not a `style` attribute: the Content-Security-Policy
+        // admits no inline styles.
+        .map(|k| view! { <li><svg class="swatch" viewBox="0 0 1 1" aria-hidden="true"><rect width="1" height="1" fill=colour(k)/></svg>{label(k)}</li> })
         .collect_view();
     let summary = crate::i18n::fill(
         crate::i18n::tr(
