@@ -11,6 +11,8 @@ use storage::db::Db;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
+    /// Seals and opens the secrets stored in it (`storage::secrets`).
+    pub keys: storage::secrets::Keyring,
     /// Add `Secure` to the session cookie (behind HTTPS).
     pub secure_cookies: bool,
     /// Wakes this instance's dispatcher after a server function wrote to the

@@ -1287,6 +1287,11 @@ store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
     );
 });
 
+/// The secret key of these tests' stores.
+fn keys() -> storage::secrets::Keyring {
+    storage::secrets::Keyring::new(&[0x11; 32], &[])
+}
+
 fn provider_form(kind: &str, credentials: &str) -> app::providers::ProviderForm {
     app::providers::ProviderForm {
         name: format!("{kind} utama"),
@@ -1303,6 +1308,7 @@ store_test!(
         let valid = |f: app::providers::ProviderForm| f.validate().unwrap();
         let id = store::save(
             db,
+            &keys(),
             &valid(provider_form(
                 "fonnte",
                 r#"{"token": "rahasia-token", "webhook_token": "rahasia-hook-3b9f0c2e7d1a4f6b8c5e2a9d"}"#,
@@ -1328,7 +1334,7 @@ store_test!(
             price_rupiah: 200,
             ..provider_form("fonnte", r#"{"webhook_token": null}"#)
         };
-        store::save(db, &valid(edit), 2).await.unwrap();
+        store::save(db, &keys(), &valid(edit), 2).await.unwrap();
         let stored: String = on_db!(db, |pool| sqlx::query_scalar(
             "SELECT credentials FROM provider_accounts WHERE id = $1"
         )
@@ -1336,8 +1342,16 @@ store_test!(
         .fetch_one(pool)
         .await
         .unwrap());
-        let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
-        assert_eq!(stored, serde_json::json!({"token": "rahasia-token"}));
+        // Sealed at rest: the names readable, no value; the keyring opens it.
+        assert!(!stored.contains("rahasia"), "{stored}");
+        let opened = keys().open_credentials(&stored).unwrap();
+        assert_eq!(
+            serde_json::Value::Object(opened),
+            serde_json::json!({"token": "rahasia-token"})
+        );
+        assert!(storage::secrets::Keyring::random()
+            .open_credentials(&stored)
+            .is_err());
 
         // Clearing what the kind needs is refused, and nothing changes.
         let before = count(db, "SELECT COUNT(*) FROM provider_accounts").await;
@@ -1345,13 +1359,17 @@ store_test!(
             id: Some(id),
             ..provider_form("fonnte", r#"{"token": null}"#)
         };
-        let err = store::save(db, &valid(broken), 3).await.unwrap_err();
+        let err = store::save(db, &keys(), &valid(broken), 3)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, AppError::Validation(f) if f[0].field == "credentials"),
             "{err:?}"
         );
         let incomplete = provider_form("twilio", r#"{"account_sid": "AC1", "auth_token": "t"}"#);
-        assert!(store::save(db, &valid(incomplete), 3).await.is_err());
+        assert!(store::save(db, &keys(), &valid(incomplete), 3)
+            .await
+            .is_err());
         assert_eq!(
             count(db, "SELECT COUNT(*) FROM provider_accounts").await,
             before
@@ -1370,9 +1388,120 @@ store_test!(
             ..provider_form("sandbox", "")
         };
         assert!(matches!(
-            store::save(db, &valid(missing), 4).await,
+            store::save(db, &keys(), &valid(missing), 4).await,
             Err(AppError::NotFound(_))
         ));
+    }
+);
+
+store_test!(
+    moving_an_account_to_another_address_or_tls_asks_for_its_secrets_again,
+    |db| {
+        use app::providers::store;
+        let valid = |f: app::providers::ProviderForm| f.validate().unwrap();
+        let id = store::save(
+            db,
+            &keys(),
+            &valid(provider_form("fonnte", r#"{"token": "rahasia"}"#)),
+            1,
+        )
+        .await
+        .unwrap();
+        let edit = |base_url: &str, credentials: &str| app::providers::ProviderForm {
+            id: Some(id),
+            base_url: base_url.into(),
+            ..provider_form("fonnte", credentials)
+        };
+        let base_url = || async {
+            let stored: Option<String> = on_db!(db, |pool| sqlx::query_scalar(
+                "SELECT base_url FROM provider_accounts WHERE id = $1"
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap());
+            stored
+        };
+        // Another host with the stored token: refused, naming the field;
+        // nothing changed.
+        let err = store::save(db, &keys(), &valid(edit("https://evil.example", "")), 2)
+            .await
+            .unwrap_err();
+        match &err {
+            AppError::Validation(f) => {
+                assert_eq!(f[0].field, "credentials");
+                assert!(
+                    f[0].message.get(domain::Locale::Id).contains("token"),
+                    "{err:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(base_url().await, None, "nothing changed");
+        // Its own public address, written out with the send path: the same
+        // endpoint, no secret asked.
+        store::save(
+            db,
+            &keys(),
+            &valid(edit("https://api.fonnte.com/send", "")),
+            3,
+        )
+        .await
+        .unwrap();
+        // Another host with the token entered again: saved.
+        store::save(
+            db,
+            &keys(),
+            &valid(edit("https://gw.isp.example", r#"{"token": "baru"}"#)),
+            4,
+        )
+        .await
+        .unwrap();
+        assert_eq!(base_url().await.as_deref(), Some("https://gw.isp.example"));
+        // Another kind is another endpoint too.
+        let woowa = app::providers::ProviderForm {
+            id: Some(id),
+            ..provider_form("woowa", r#"{"key": "k", "token": null}"#)
+        };
+        store::save(db, &keys(), &valid(woowa), 5).await.unwrap();
+
+        // SMTP: switching TLS off needs the password again.
+        let smtp = |credentials: &str, id: Option<i64>| app::providers::ProviderForm {
+            id,
+            base_url: "smtp://mail.isp.example:587".into(),
+            ..provider_form("smtp", credentials)
+        };
+        let mail = store::save(
+            db,
+            &keys(),
+            &valid(smtp(
+                r#"{"from": "NOC <noc@isp.example>", "username": "noc", "password": "sandi"}"#,
+                None,
+            )),
+            6,
+        )
+        .await
+        .unwrap();
+        assert!(store::save(
+            db,
+            &keys(),
+            &valid(smtp(r#"{"tls": "none"}"#, Some(mail))),
+            7
+        )
+        .await
+        .is_err());
+        store::save(
+            db,
+            &keys(),
+            &valid(smtp(r#"{"tls": "none", "password": "sandi"}"#, Some(mail))),
+            8,
+        )
+        .await
+        .unwrap();
+        // A plain-HTTP gateway elsewhere is refused before any of this.
+        assert!(edit("http://gw.isp.example", r#"{"token": "x"}"#)
+            .validate()
+            .is_err());
     }
 );
 

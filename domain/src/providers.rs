@@ -297,16 +297,91 @@ impl ProviderKind {
         url.to_owned()
     }
 
-    /// Whether `url` is the kind of address this kind talks to.
+    /// Whether `url` is the kind of address this kind talks to. The HTTP
+    /// gateways get their token in every request, so only over `https`;
+    /// plain `http` only to this machine (a local relay, the tests' fakes),
+    /// where it never crosses a network. No user part: it hides the real
+    /// host (`https://api.fonnte.com@evil.example`).
     pub fn base_url_ok(self, url: &str) -> bool {
-        let schemes: &[&str] = match self {
-            ProviderKind::Smtp => &["smtp://", "smtps://"],
-            _ => &["http://", "https://"],
+        if self == ProviderKind::Smtp {
+            return ["smtp://", "smtps://"]
+                .iter()
+                .any(|s| url.starts_with(s) && url.len() > s.len());
+        }
+        let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+            (Some(rest), _) => (true, rest),
+            (None, Some(rest)) => (false, rest),
+            (None, None) => return false,
         };
-        schemes
-            .iter()
-            .any(|s| url.starts_with(s) && url.len() > s.len())
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return false;
+        }
+        match crate::push::host_of(rest) {
+            Ok(host) => https || crate::push::is_loopback_host(&host),
+            Err(_) => false,
+        }
     }
+}
+
+/// Where an account's secrets are sent: its kind, its address (the kind's
+/// public one when none is set) and, for SMTP, how the connection is
+/// protected and whom it trusts. When any of it changes, the stored
+/// secrets are not carried over unasked: a stolen admin session could
+/// otherwise point an account at its own host and receive them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub kind: ProviderKind,
+    pub base_url: String,
+    pub tls: Option<String>,
+    pub ca_cert: Option<String>,
+}
+
+impl Endpoint {
+    pub fn new(kind: ProviderKind, base_url: Option<&str>, credentials: &Credentials) -> Endpoint {
+        let base = base_url
+            .filter(|u| !u.trim().is_empty())
+            .or(kind.default_base_url())
+            .unwrap_or("");
+        Endpoint {
+            kind,
+            base_url: kind.normalise_base_url(base),
+            tls: credentials.tls.clone().filter(|t| !t.is_empty()),
+            ca_cert: credentials.ca_cert.clone().filter(|c| !c.is_empty()),
+        }
+    }
+}
+
+/// The credential fields sent to the endpoint (the ones a changed endpoint
+/// would receive). The callbacks' own secrets (`webhook_token`,
+/// `app_secret`, `verify_token`) are checked here, never sent out.
+pub const SENT_SECRETS: [&str; 8] = [
+    "token",
+    "secret",
+    "key",
+    "access_token",
+    "password",
+    "userkey",
+    "passkey",
+    "auth_token",
+];
+
+/// The stored secrets that must be entered again: when the endpoint
+/// changes, every sent secret with a stored value that the edit neither
+/// sets nor clears (`stored_set`: the names of the stored fields with a
+/// value; `edited`: the names the edit gives, `null` included).
+pub fn secrets_to_reenter(
+    before: &Endpoint,
+    after: &Endpoint,
+    stored_set: &[&str],
+    edited: &[&str],
+) -> Vec<&'static str> {
+    if before == after {
+        return Vec::new();
+    }
+    SENT_SECRETS
+        .into_iter()
+        .filter(|f| stored_set.contains(f) && !edited.contains(f))
+        .collect()
 }
 
 #[cfg(test)]
@@ -400,6 +475,20 @@ mod tests {
         assert!(ProviderKind::Smtp.base_url_ok("smtps://mail.example"));
         assert!(!ProviderKind::Smtp.base_url_ok("https://mail.example"));
         assert!(!ProviderKind::Fonnte.base_url_ok("ftp://x"));
+        assert!(ProviderKind::Fonnte.base_url_ok("https://gw.isp.example"));
+        assert!(ProviderKind::Fonnte.base_url_ok("http://127.0.0.1:3010"));
+        assert!(ProviderKind::Wablas.base_url_ok("http://localhost:8080"));
+        assert!(ProviderKind::Meta.base_url_ok("http://[::1]:9"));
+        for refused in [
+            "http://gw.isp.example",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1:@10.0.0.5:8080",
+            "https://api.fonnte.com@evil.example",
+            "https://",
+            "https://a b",
+        ] {
+            assert!(!ProviderKind::Fonnte.base_url_ok(refused), "{refused}");
+        }
         let push = |s: &str| Credentials {
             subject: Some(s.into()),
             ..Credentials::default()
@@ -426,5 +515,59 @@ mod tests {
             .contains("32"));
         assert!(hook(&"a".repeat(32)).check(ProviderKind::Fonnte).is_ok());
         assert_eq!(ProviderKind::WebPush.channel(), Channel::Push);
+    }
+
+    #[test]
+    fn a_changed_endpoint_asks_for_the_sent_secrets_again() {
+        let smtp = |url: &str, tls: Option<&str>| {
+            let c = Credentials {
+                tls: tls.map(str::to_owned),
+                ..Credentials::default()
+            };
+            Endpoint::new(ProviderKind::Smtp, Some(url), &c)
+        };
+        let fonnte =
+            |url: Option<&str>| Endpoint::new(ProviderKind::Fonnte, url, &Credentials::default());
+        let stored = ["token", "webhook_token"];
+        // The public address written out, or a pasted send path: the same.
+        assert!(secrets_to_reenter(
+            &fonnte(None),
+            &fonnte(Some("https://api.fonnte.com/send")),
+            &stored,
+            &[]
+        )
+        .is_empty());
+        // Another host: the token again, the webhook token stays.
+        assert_eq!(
+            secrets_to_reenter(
+                &fonnte(None),
+                &fonnte(Some("https://evil.example")),
+                &stored,
+                &[]
+            ),
+            ["token"]
+        );
+        assert!(secrets_to_reenter(
+            &fonnte(None),
+            &fonnte(Some("https://evil.example")),
+            &stored,
+            &["token"]
+        )
+        .is_empty());
+        let mail = ["password", "from"];
+        assert_eq!(
+            secrets_to_reenter(
+                &smtp("smtp://mail.isp.example:587", None),
+                &smtp("smtp://mail.isp.example:587", Some("none")),
+                &mail,
+                &[]
+            ),
+            ["password"]
+        );
+        let woowa = Endpoint::new(ProviderKind::Woowa, None, &Credentials::default());
+        assert_eq!(
+            secrets_to_reenter(&fonnte(None), &woowa, &["token"], &[]),
+            ["token"]
+        );
     }
 }

@@ -98,26 +98,18 @@ pub fn endpoint_problem(endpoint: &str, loopback_allowed: bool) -> Option<&'stat
     } else {
         return Some("push endpoint must be an https URL");
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains(['@', '\\']) {
-        return Some("push endpoint must not carry a user or password");
-    }
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((h, port)) if port.is_empty() || port.starts_with(':') => h,
-            _ => return Some("push endpoint is not a URL"),
-        },
-        None => authority.split(':').next().unwrap_or(""),
+    let host = match host_of(rest) {
+        Ok(host) => host,
+        Err(HostProblem::UserPart) => {
+            return Some("push endpoint must not carry a user or password")
+        }
+        Err(HostProblem::NotUrl) => return Some("push endpoint is not a URL"),
     };
-    if host.is_empty() {
-        return Some("push endpoint is not a URL");
-    }
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
     let loopback = match host.parse::<IpAddr>() {
         Ok(ip) if ip.is_loopback() => true,
         Ok(ip) if !is_public_ip(ip) => return Some("push endpoint must be a public address"),
         Ok(_) => false,
-        Err(_) if host == "localhost" || host.ends_with(".localhost") => true,
+        Err(_) if is_loopback_host(&host) => true,
         Err(_) if internal_name(&host) => return Some("push endpoint must be a public address"),
         Err(_) => false,
     };
@@ -126,6 +118,40 @@ pub fn endpoint_problem(endpoint: &str, loopback_allowed: bool) -> Option<&'stat
         (true, _) => Some("push endpoint must be a public address"),
         (false, false) => Some("push endpoint must be https"),
         (false, true) => None,
+    }
+}
+
+pub(crate) enum HostProblem {
+    UserPart,
+    NotUrl,
+}
+
+/// The host of a URL given without its `scheme://`: lower case, without a
+/// trailing dot or an IPv6 address's brackets. A user part is refused: it
+/// is how `http://127.0.0.1:@10.0.0.5/` hides where it really goes.
+pub(crate) fn host_of(rest: &str) -> Result<String, HostProblem> {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains(['@', '\\']) {
+        return Err(HostProblem::UserPart);
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, port)) if port.is_empty() || port.starts_with(':') => h,
+            _ => return Err(HostProblem::NotUrl),
+        },
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    if host.is_empty() {
+        return Err(HostProblem::NotUrl);
+    }
+    Ok(host.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// This machine, by address or by name.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host == "localhost" || host.ends_with(".localhost"),
     }
 }
 

@@ -35,6 +35,15 @@ pub struct Config {
     /// How many days the providers' callbacks are kept
     /// (`CALLBACK_RETENTION_DAYS`, default 30; 0 keeps them for ever).
     pub callback_retention_days: u64,
+    /// `SECRET_KEY`: the key stored secrets are sealed with (64 hex digits).
+    pub secret_key: Option<String>,
+    /// `SECRET_KEY_FILE`: a file holding it; by default `secret.key` beside
+    /// an SQLite database (`data/secret.key` for PostgreSQL), made on first
+    /// start.
+    pub secret_key_file: std::path::PathBuf,
+    /// `SECRET_KEY_PREVIOUS`: keys secrets may still be sealed with
+    /// (comma-separated), during a rotation.
+    pub secret_key_previous: Vec<String>,
 }
 
 // Written by hand so the admin password can never end up in a log line.
@@ -58,6 +67,9 @@ impl std::fmt::Debug for Config {
             .field("sms_fallback_after_secs", &self.sms_fallback_after_secs)
             .field("push_loopback", &self.push_loopback)
             .field("callback_retention_days", &self.callback_retention_days)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("secret_key_file", &self.secret_key_file)
+            .field("secret_key_previous", &self.secret_key_previous.len())
             .finish()
     }
 }
@@ -143,9 +155,22 @@ impl Config {
                 })?,
             Err(_) => 30,
         };
+        let secret_key_file = match std::env::var("SECRET_KEY_FILE") {
+            Ok(f) if !f.is_empty() => f.into(),
+            _ => default_key_file(&database_url),
+        };
+        let secret_key_previous = std::env::var("SECRET_KEY_PREVIOUS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect();
         // Behind https the cookie must never travel over plain HTTP.
         let secure_cookies = flag("SECURE_COOKIES") || public_url.starts_with("https://");
         Ok(Config {
+            secret_key: std::env::var("SECRET_KEY").ok().filter(|k| !k.is_empty()),
+            secret_key_file,
+            secret_key_previous,
             callback_retention_days,
             admin_password,
             analytics_refresh_ms,
@@ -168,6 +193,86 @@ impl Config {
     }
 }
 
+/// Beside an SQLite database (each database its own key), or
+/// `data/secret.key` in the working directory.
+fn default_key_file(database_url: &str) -> std::path::PathBuf {
+    let file = database_url
+        .strip_prefix("sqlite://")
+        .or(database_url.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .filter(|p| !p.is_empty() && !p.starts_with(":memory:"));
+    match file.and_then(|f| std::path::Path::new(f).parent()) {
+        Some(dir) => dir.join("secret.key"),
+        None => "data/secret.key".into(),
+    }
+}
+
+impl Config {
+    /// The keys stored secrets are sealed with: `SECRET_KEY`, else the key
+    /// file, made (owner-only) with a fresh random key if it does not exist.
+    /// Instances sharing a database must share the key.
+    pub fn keyring(&self) -> Result<storage::secrets::Keyring, String> {
+        use storage::secrets::{parse_key, Keyring};
+        let current = match &self.secret_key {
+            Some(k) => parse_key(k).map_err(|e| format!("SECRET_KEY: {e}"))?,
+            None => read_or_make_key_file(&self.secret_key_file)?,
+        };
+        let previous = self
+            .secret_key_previous
+            .iter()
+            .map(|k| parse_key(k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("SECRET_KEY_PREVIOUS: {e}"))?;
+        Ok(Keyring::new(&current, &previous))
+    }
+}
+
+/// The key in `path`, or a fresh one written there. Written under another
+/// name and linked into place, so two instances starting at once never read
+/// a half-written file: one link wins, the other reads it.
+fn read_or_make_key_file(path: &std::path::Path) -> Result<[u8; 32], String> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("secret key file {}: {e}", path.display()))
+            .and_then(|text| {
+                storage::secrets::parse_key(&text)
+                    .map_err(|e| format!("secret key file {}: {e}", path.display()))
+            })
+    };
+    if path.exists() {
+        return read(path);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let key = storage::secrets::random_key();
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp)?;
+        writeln!(f, "{}", hex::encode(key))?;
+        f.sync_all()
+    };
+    let made = write().and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    match made {
+        Ok(()) => {
+            tracing::warn!(file = %path.display(), "made a new secret key: keep it apart from the database's backups, and give every instance the same one");
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(path),
+        Err(e) => Err(format!(
+            "cannot write the secret key file {}: {e}",
+            path.display()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +283,38 @@ mod tests {
         assert!(check_password("rahasia-panjang").is_ok());
         // Characters, not bytes.
         assert!(check_password("ééééééééé").is_err());
+    }
+
+    #[test]
+    fn the_key_file_sits_beside_an_sqlite_database() {
+        assert_eq!(
+            default_key_file("sqlite:data/notifikasi.db"),
+            std::path::Path::new("data/secret.key")
+        );
+        assert_eq!(
+            default_key_file("sqlite:///srv/notif/db.sqlite?mode=rwc"),
+            std::path::Path::new("/srv/notif/secret.key")
+        );
+        assert_eq!(
+            default_key_file("postgres://u@h/db"),
+            std::path::Path::new("data/secret.key")
+        );
+    }
+
+    #[test]
+    fn a_key_file_is_made_once_and_read_after() {
+        let dir = std::env::temp_dir().join(format!("notif-key-{}", std::process::id()));
+        let path = dir.join("secret.key");
+        let first = read_or_make_key_file(&path).unwrap();
+        assert_eq!(read_or_make_key_file(&path).unwrap(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "owner only: {mode:o}");
+        }
+        std::fs::write(&path, "bukan kunci").unwrap();
+        assert!(read_or_make_key_file(&path).unwrap_err().contains("64 hex"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

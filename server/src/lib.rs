@@ -142,6 +142,8 @@ pub struct StartOptions {
     /// development and tests only; never in production, where a user could
     /// make the server call its own local services).
     pub push_loopback: bool,
+    /// Seals the secrets stored in the database (`Config::keyring`).
+    pub keys: storage::secrets::Keyring,
 }
 
 /// Binds `listener` and serves the pages, the API and the webhooks, with the
@@ -152,10 +154,23 @@ pub async fn start(
     options: StartOptions,
 ) -> Result<Running, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let link_key = app::alerts::token::LinkKey::load_or_create(&db, app::time::now_ms())
+    let keys = options.keys.clone();
+    // Secrets written in plain text by an older version, or sealed with a
+    // previous key, are sealed with the current one before anything reads
+    // them; a key this instance lacks stops it here, saying which.
+    match storage::secrets::reseal(&db, &keys).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            rows = n,
+            key = keys.current_id(),
+            "sealed stored secrets with the current secret key"
+        ),
+        Err(e) => return Err(format!("stored secrets: {e}")),
+    }
+    let link_key = app::alerts::token::LinkKey::load_or_create(&db, &keys, app::time::now_ms())
         .await
         .map_err(|e| format!("acknowledgement link key: {e}"))?;
-    let vapid = app::push::vapid::VapidKey::load_or_create(&db, app::time::now_ms())
+    let vapid = app::push::vapid::VapidKey::load_or_create(&db, &keys, app::time::now_ms())
         .await
         .map_err(|e| format!("VAPID key: {e}"))?;
     // SQLite runs one instance: whatever it left `sending` died with its
@@ -184,13 +199,14 @@ pub async fn start(
             ..cfg
         })
         .map(|cfg| {
-            Dispatcher::new(db.clone(), wake.clone(), feed.clone(), cfg)
+            Dispatcher::new(db.clone(), keys.clone(), wake.clone(), feed.clone(), cfg)
                 .with_keys(link_key.clone(), vapid.clone())
         });
     let accounts = match &dispatcher {
         Some(d) => d.accounts.clone(),
         None => Arc::new(providers::AccountCache::new(
             db.clone(),
+            keys.clone(),
             Duration::from_secs(5),
         )),
     };
@@ -200,6 +216,7 @@ pub async fn start(
     let state = AppState {
         leptos_options: options.leptos_options,
         db: db.clone(),
+        keys: keys.clone(),
         secure_cookies: options.secure_cookies,
         wake: wake.clone(),
         feed: feed.clone(),

@@ -57,8 +57,13 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
     // The page's form and rules: what the page refuses is refused here.
     let valid = server::cli::provider_add(args)?;
     let config = Config::from_env()?;
+    let keys = config.keyring()?;
     let db = open_database(&config).await?;
-    let saved = app::providers::store::save(&db, &valid, app::time::now_ms()).await;
+    // Older rows sealed first, so the account is saved like the page's.
+    storage::secrets::reseal(&db, &keys)
+        .await
+        .map_err(|e| format!("stored secrets: {e}"))?;
+    let saved = app::providers::store::save(&db, &keys, &valid, app::time::now_ms()).await;
     db.close().await;
     let id = saved.map_err(|e| {
         format!(
@@ -106,8 +111,10 @@ async fn meta_templates_sync(id: Option<&String>) -> Result<(), String> {
         .and_then(|i| i.parse().ok())
         .ok_or("usage: server meta-templates-sync ACCOUNT_ID (see provider-list)")?;
     let config = Config::from_env()?;
+    let keys = config.keyring()?;
     let db = open_database(&config).await?;
-    let accounts = server::providers::AccountCache::new(db.clone(), std::time::Duration::ZERO);
+    let accounts =
+        server::providers::AccountCache::new(db.clone(), keys, std::time::Duration::ZERO);
     let http = server::providers::http_client();
     let result = server::providers::meta_sync::sync_id(&db, &http, &accounts, id).await;
     db.close().await;
@@ -137,6 +144,10 @@ async fn run() -> Result<(), String> {
         leptos_options.site_addr = addr;
     }
     let addr = leptos_options.site_addr;
+    // Read before the database is touched: a missing or wrong key stops
+    // the start at once.
+    let keys = config.keyring()?;
+    tracing::info!(key = keys.current_id(), "secret key loaded");
 
     let db = open_database(&config).await?;
     ensure_first_admin(&db, &config).await?;
@@ -165,6 +176,7 @@ async fn run() -> Result<(), String> {
             push_loopback: config.push_loopback,
             callback_retention: (config.callback_retention_days > 0)
                 .then(|| std::time::Duration::from_secs(config.callback_retention_days * 86_400)),
+            keys,
         },
     )
     .await?;

@@ -1257,7 +1257,8 @@ fn meta_templates() -> Vec<serde_json::Value> {
 async fn meta_with_templates(db: &storage::Db, meta: &Fake) -> i64 {
     meta.set_templates(meta_templates());
     let id = add_account(db, meta, Kind::Meta, 1, 600, 300, 2000).await;
-    let accounts = server::providers::AccountCache::new(db.clone(), Duration::ZERO);
+    let accounts =
+        server::providers::AccountCache::new(db.clone(), server::testkit::keys(), Duration::ZERO);
     let http = server::providers::http_client();
     let n = server::providers::meta_sync::sync_id(db, &http, &accounts, id)
         .await
@@ -1429,7 +1430,11 @@ store_test!(
                 .map(drop)
                 .unwrap()
         });
-        let accounts = server::providers::AccountCache::new(db.clone(), Duration::ZERO);
+        let accounts = server::providers::AccountCache::new(
+            db.clone(),
+            server::testkit::keys(),
+            Duration::ZERO,
+        );
         let http = server::providers::http_client();
         let err = server::providers::meta_sync::sync_id(db, &http, &accounts, id)
             .await

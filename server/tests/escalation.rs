@@ -365,7 +365,9 @@ store_test!(
             assert_eq!(res.status(), StatusCode::FORBIDDEN, "{forged}");
         }
         // Expired: signed by this server, days ago.
-        let key = LinkKey::load_or_create(db, now_ms()).await.unwrap();
+        let key = LinkKey::load_or_create(db, &server::testkit::keys(), now_ms())
+            .await
+            .unwrap();
         let ack_key: String = storage::on_db!(db, |pool| sqlx::query_scalar(
             "SELECT ack_key FROM alerts WHERE id = $1"
         )
@@ -861,7 +863,11 @@ store_test!(
             {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Konfirmasi"}]}]
     })]);
         let m = add_account(db, &meta, Kind::Meta, 1, 600, 0, 2000).await;
-        let accounts = server::providers::AccountCache::new(db.clone(), std::time::Duration::ZERO);
+        let accounts = server::providers::AccountCache::new(
+            db.clone(),
+            server::testkit::keys(),
+            std::time::Duration::ZERO,
+        );
         server::providers::meta_sync::sync_id(db, &server::providers::http_client(), &accounts, m)
             .await
             .unwrap();

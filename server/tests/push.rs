@@ -28,7 +28,7 @@ async fn only_push(db: &Db) {
 }
 
 async fn vapid_public(db: &Db) -> String {
-    app::push::vapid::VapidKey::load_or_create(db, app::time::now_ms())
+    app::push::vapid::VapidKey::load_or_create(db, &server::testkit::keys(), app::time::now_ms())
         .await
         .unwrap()
         .public_key()
@@ -245,9 +245,13 @@ store_test!(
             chrono::Utc::now(),
             &server::ingest::plan::Links::new(
                 "http://localhost:3000",
-                app::alerts::token::LinkKey::load_or_create(db, app::time::now_ms())
-                    .await
-                    .unwrap(),
+                app::alerts::token::LinkKey::load_or_create(
+                    db,
+                    &server::testkit::keys(),
+                    app::time::now_ms(),
+                )
+                .await
+                .unwrap(),
             ),
         )
         .await

@@ -47,10 +47,14 @@ pub enum LinkError {
 impl LinkKey {
     /// The key of `server_keys` row `ack_links`, made by whichever instance
     /// starts first; the others read the same one.
-    pub async fn load_or_create(db: &Db, now: i64) -> Result<LinkKey, AppError> {
+    pub async fn load_or_create(
+        db: &Db,
+        keys: &storage::secrets::Keyring,
+        now: i64,
+    ) -> Result<LinkKey, AppError> {
         let mut fresh = [0u8; 32];
         getrandom::fill(&mut fresh).map_err(|e| crate::error::internal("random key", &e))?;
-        let bytes = storage::db::server_key(db, "ack_links", &fresh, now).await?;
+        let bytes = storage::db::server_key(db, keys, "ack_links", &fresh, now).await?;
         Ok(LinkKey(bytes))
     }
 

@@ -200,8 +200,8 @@ impl ProviderForm {
                             "An SMTP address starts with smtp:// or smtps://.",
                         ),
                         _ => t(
-                            "Alamat diawali http:// atau https://.",
-                            "The address starts with http:// or https://.",
+                            "Alamat diawali https:// (http:// hanya ke mesin ini, mis. http://127.0.0.1:8080), tanpa nama pengguna.",
+                            "The address starts with https:// (http:// only to this machine, e.g. http://127.0.0.1:8080), without a user name.",
                         ),
                     },
                 ));
@@ -410,7 +410,7 @@ pub async fn list_providers() -> Result<Vec<ProviderView>, AppError> {
 pub async fn save_provider(form: ProviderForm) -> Result<i64, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Providers)?;
     let valid = form.validate().map_err(AppError::Validation)?;
-    let id = store::save(&state.db, &valid, crate::time::now_ms()).await?;
+    let id = store::save(&state.db, &state.keys, &valid, crate::time::now_ms()).await?;
     state
         .providers_changed
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

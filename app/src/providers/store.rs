@@ -1,5 +1,6 @@
-//! Provider accounts' SQL. Credentials are read here only to merge an edit
-//! into them; what leaves is the names of the fields that are set.
+//! Provider accounts' SQL. Credentials are stored sealed
+//! (`storage::secrets`) and opened here only to merge an edit into them;
+//! what leaves is the names of the fields that are set.
 
 use super::{ProviderView, ValidProvider, ValidTest};
 use crate::error::{AppError, FieldError};
@@ -9,6 +10,7 @@ use domain::Channel;
 use serde_json::{Map, Value};
 use storage::db::Db;
 use storage::outbox::{insert_event, NewDelivery, NewEvent};
+use storage::secrets::{credential_fields, Keyring};
 use storage::{in_tx, on_db};
 
 #[derive(sqlx::FromRow)]
@@ -41,7 +43,7 @@ pub async fn list(db: &Db, now: i64) -> Result<Vec<ProviderView>, AppError> {
     Ok(rows
         .into_iter()
         .map(|r| ProviderView {
-            credentials_set: set_fields(&r.credentials),
+            credentials_set: credential_fields(&r.credentials),
             channel: Channel::parse(&r.channel).unwrap_or(Channel::Whatsapp),
             id: r.id,
             name: r.name,
@@ -58,24 +60,9 @@ pub async fn list(db: &Db, now: i64) -> Result<Vec<ProviderView>, AppError> {
         .collect())
 }
 
-/// The names of the fields with a value (never the values).
-fn set_fields(credentials: &str) -> Vec<String> {
-    match serde_json::from_str::<Value>(credentials) {
-        Ok(Value::Object(map)) => map
-            .into_iter()
-            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
-            .map(|(k, _)| k)
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Stored credentials with an edit applied: a value replaces, `null` clears.
-fn merge(stored: &str, edit: &Map<String, Value>) -> Map<String, Value> {
-    let mut map = match serde_json::from_str::<Value>(stored) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
+/// Stored credentials (opened) with an edit applied: a value replaces,
+/// `null` clears.
+fn merge(mut map: Map<String, Value>, edit: &Map<String, Value>) -> Map<String, Value> {
     for (k, v) in edit {
         if v.is_null() {
             map.remove(k);
@@ -86,35 +73,91 @@ fn merge(stored: &str, edit: &Map<String, Value>) -> Map<String, Value> {
     map
 }
 
+/// The sent secrets an edit must give again because it moves the account
+/// to another endpoint ([`domain::providers::secrets_to_reenter`]).
+fn reenter(
+    kind: &str,
+    base_url: Option<&str>,
+    stored: &Map<String, Value>,
+    edit: &ValidProvider,
+    after: &Credentials,
+) -> Vec<&'static str> {
+    use domain::providers::{secrets_to_reenter, Endpoint, ProviderKind};
+    let stored_credentials =
+        serde_json::from_value::<Credentials>(Value::Object(stored.clone())).unwrap_or_default();
+    // A kind this version does not know (never written by it) counts as
+    // the sandbox, which has no endpoint: any other is a change.
+    let kind = ProviderKind::parse(kind).unwrap_or(ProviderKind::Sandbox);
+    let before = Endpoint::new(kind, base_url, &stored_credentials);
+    let after = Endpoint::new(edit.kind, edit.base_url.as_deref(), after);
+    let set: Vec<&str> = stored
+        .iter()
+        .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let edited: Vec<&str> = edit.credentials.keys().map(String::as_str).collect();
+    secrets_to_reenter(&before, &after, &set, &edited)
+}
+
 fn not_found(id: i64) -> AppError {
     AppError::NotFound(Missing::ProviderAccount(id))
 }
 
 /// Creates or updates an account. The merged credentials must be complete
-/// for the kind; otherwise nothing is written.
-pub async fn save(db: &Db, p: &ValidProvider, now: i64) -> Result<i64, AppError> {
+/// for the kind, and an account moved to another endpoint must be given its
+/// secrets again; otherwise nothing is written. Credentials are sealed with
+/// `keys`.
+pub async fn save(db: &Db, keys: &Keyring, p: &ValidProvider, now: i64) -> Result<i64, AppError> {
     let id = in_tx!(db, |tx| {
-        let stored: String = match p.id {
-            Some(id) => sqlx::query_scalar::<_, String>(
-                "SELECT credentials FROM provider_accounts WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| not_found(id))?,
-            None => "{}".into(),
+        let stored: Option<(String, Option<String>, String)> = match p.id {
+            Some(id) => Some(
+                sqlx::query_as(
+                    "SELECT kind, base_url, credentials FROM provider_accounts WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| not_found(id))?,
+            ),
+            None => None,
         };
-        let merged = Value::Object(merge(&stored, &p.credentials));
+        let opened = match &stored {
+            Some((_, _, sealed)) => keys
+                .open_credentials(sealed)
+                .map_err(|e| crate::error::internal("provider credentials", &e))?,
+            None => Map::new(),
+        };
+        let merged = Value::Object(merge(opened.clone(), &p.credentials));
         let complete = serde_json::from_value::<Credentials>(merged.clone())
             .map_err(|e| e.to_string())
-            .and_then(|c| c.check(p.kind));
-        if let Err(e) = complete {
-            return Err(AppError::Validation(vec![FieldError::new(
-                "credentials",
-                Words::same(e),
-            )]));
+            .and_then(|c| c.check(p.kind).map(|()| c));
+        let credentials_now = match complete {
+            Ok(c) => c,
+            Err(e) => {
+                return Err(AppError::Validation(vec![FieldError::new(
+                    "credentials",
+                    Words::same(e),
+                )]))
+            }
+        };
+        if let Some((kind, base_url, _)) = &stored {
+            let reenter = reenter(kind, base_url.as_deref(), &opened, p, &credentials_now);
+            if !reenter.is_empty() {
+                let fields = reenter.join(", ");
+                return Err(AppError::Validation(vec![FieldError::new(
+                    "credentials",
+                    Words::fill(
+                        "Alamat, jenis atau TLS akun ini berubah: masukkan lagi {} (rahasia yang tersimpan tidak dikirim ke alamat baru).",
+                        "This account's address, kind or TLS changed: enter {} again (stored secrets are not sent to a new address).",
+                        &[&fields],
+                    ),
+                )]));
+            }
         }
-        let credentials = merged.to_string();
+        let Value::Object(merged) = merged else {
+            unreachable!("built as an object above")
+        };
+        let credentials = keys.seal_credentials(&merged);
         let prices = serde_json::to_string(&p.template_prices)
             .map_err(|e| crate::error::internal("template prices", &e))?;
         match p.id {
@@ -211,7 +254,9 @@ mod tests {
 
     #[test]
     fn an_edit_replaces_clears_and_keeps_fields() {
-        let stored = r#"{"token": "old", "webhook_token": "hook", "secret": "s"}"#;
+        let stored: Map<String, Value> =
+            serde_json::from_str(r#"{"token": "old", "webhook_token": "hook", "secret": "s"}"#)
+                .unwrap();
         let edit: Map<String, Value> =
             serde_json::from_str(r#"{"token": "new", "secret": null}"#).unwrap();
         let merged = merge(stored, &edit);
@@ -219,7 +264,7 @@ mod tests {
         assert_eq!(merged["webhook_token"], "hook");
         assert!(!merged.contains_key("secret"));
         assert_eq!(
-            set_fields(&Value::Object(merged).to_string()),
+            credential_fields(&Value::Object(merged).to_string()),
             ["token", "webhook_token"]
         );
     }

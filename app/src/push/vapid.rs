@@ -27,7 +27,11 @@ impl std::fmt::Debug for VapidKey {
 
 impl VapidKey {
     /// The key in `server_keys`, made by whichever instance asks first.
-    pub async fn load_or_create(db: &Db, now: i64) -> Result<VapidKey, AppError> {
+    pub async fn load_or_create(
+        db: &Db,
+        keys: &storage::secrets::Keyring,
+        now: i64,
+    ) -> Result<VapidKey, AppError> {
         let fresh = loop {
             let mut bytes = [0u8; 32];
             getrandom::fill(&mut bytes).map_err(|e| internal("random key", &e))?;
@@ -36,7 +40,7 @@ impl VapidKey {
                 break bytes;
             }
         };
-        let bytes = storage::db::server_key(db, "vapid", &fresh, now).await?;
+        let bytes = storage::db::server_key(db, keys, "vapid", &fresh, now).await?;
         let signing =
             SigningKey::from_slice(&bytes).map_err(|e| internal("server_keys.vapid", &e))?;
         Ok(Self::from_signing(signing))

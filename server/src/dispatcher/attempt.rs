@@ -424,7 +424,9 @@ impl Dispatcher {
         };
         let key = match self
             .vapid
-            .get_or_try_init(|| app::push::vapid::VapidKey::load_or_create(&self.db, now_ms()))
+            .get_or_try_init(|| {
+                app::push::vapid::VapidKey::load_or_create(&self.db, &self.keys, now_ms())
+            })
             .await
         {
             Ok(k) => k,

@@ -59,6 +59,8 @@ impl Default for DispatcherConfig {
 #[derive(Clone)]
 pub struct Dispatcher {
     pub db: Db,
+    /// Opens the accounts' credentials and the server's keys.
+    pub keys: storage::secrets::Keyring,
     pub accounts: Arc<AccountCache>,
     pub http: reqwest::Client,
     /// For push services only (see `providers::webpush::client`).
@@ -154,7 +156,13 @@ impl Handoff {
 }
 
 impl Dispatcher {
-    pub fn new(db: Db, wake: Arc<Notify>, feed: Feed, config: DispatcherConfig) -> Self {
+    pub fn new(
+        db: Db,
+        keys: storage::secrets::Keyring,
+        wake: Arc<Notify>,
+        feed: Feed,
+        config: DispatcherConfig,
+    ) -> Self {
         let http = providers::client_builder()
             .pool_max_idle_per_host(config.concurrency)
             .build()
@@ -167,7 +175,12 @@ impl Dispatcher {
             slots: Arc::new(Semaphore::new(config.concurrency)),
             handed: Arc::new(std::sync::Mutex::new(Some(handed))),
             hand,
-            accounts: Arc::new(AccountCache::new(db.clone(), Duration::from_secs(5))),
+            accounts: Arc::new(AccountCache::new(
+                db.clone(),
+                keys.clone(),
+                Duration::from_secs(5),
+            )),
+            keys,
             db,
             http,
             push_http,
@@ -340,7 +353,9 @@ impl Dispatcher {
     ) -> Result<super::escalation::Swept, app::error::AppError> {
         let key = self
             .link_key
-            .get_or_try_init(|| app::alerts::token::LinkKey::load_or_create(&self.db, now))
+            .get_or_try_init(|| {
+                app::alerts::token::LinkKey::load_or_create(&self.db, &self.keys, now)
+            })
             .await?;
         let links = super::escalation::StepLinks {
             public_url: self.config.public_url.trim_end_matches('/'),

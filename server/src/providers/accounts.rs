@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use storage::db::Db;
 use storage::on_db;
+use storage::secrets::Keyring;
 use tokio::sync::RwLock;
 
 pub use domain::providers::{Credentials, ProviderKind};
@@ -64,8 +65,9 @@ struct Row {
     template_prices: String,
 }
 
-/// Every account, enabled or not, in failover order.
-pub async fn load_all(db: &Db) -> Result<Vec<Account>, AppError> {
+/// Every account, enabled or not, in failover order, its credentials
+/// opened with `keys`.
+pub async fn load_all(db: &Db, keys: &Keyring) -> Result<Vec<Account>, AppError> {
     let rows: Vec<Row> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT id, name, kind, channel, base_url, credentials, failover_order, rate_limit_per_minute,
@@ -80,7 +82,16 @@ pub async fn load_all(db: &Db) -> Result<Vec<Account>, AppError> {
         .filter_map(|r| {
             let kind = ProviderKind::parse(&r.kind);
             let channel = Channel::parse(&r.channel).ok();
-            let credentials = serde_json::from_str(&r.credentials);
+            let credentials = keys
+                .open_credentials(&r.credentials)
+                .map_err(|e| e.to_string())
+                .and_then(|map| {
+                    serde_json::from_value::<Credentials>(serde_json::Value::Object(map))
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(e) = &credentials {
+                tracing::warn!(account = r.id, "provider account skipped: its credentials cannot be read: {e}");
+            }
             match (kind, channel, credentials) {
                 (Some(kind), Some(channel), Ok(credentials)) => Some(Account {
                     id: r.id,
@@ -99,7 +110,7 @@ pub async fn load_all(db: &Db) -> Result<Vec<Account>, AppError> {
                         .unwrap_or_default(),
                 }),
                 _ => {
-                    tracing::warn!(account = r.id, kind = %r.kind, "provider account skipped: unknown kind/channel or bad credentials JSON");
+                    tracing::warn!(account = r.id, kind = %r.kind, "provider account skipped: unknown kind/channel or unreadable credentials");
                     None
                 }
             }
@@ -127,6 +138,7 @@ pub async fn pause(db: &Db, id: i64, until: i64) -> Result<(), AppError> {
 /// Accounts, reloaded at most every `ttl`.
 pub struct AccountCache {
     db: Db,
+    keys: Keyring,
     ttl: Duration,
     /// Bumped by the admin page's saves (`AppState::providers_changed`): a
     /// change reloads at once instead of after `ttl`.
@@ -138,9 +150,10 @@ pub struct AccountCache {
 type Loaded = (Instant, u64, Arc<Vec<Account>>);
 
 impl AccountCache {
-    pub fn new(db: Db, ttl: Duration) -> Self {
+    pub fn new(db: Db, keys: Keyring, ttl: Duration) -> Self {
         AccountCache {
             db,
+            keys,
             ttl,
             changed: Arc::default(),
             cached: RwLock::new(None),
@@ -155,7 +168,7 @@ impl AccountCache {
                 return Ok(accounts.clone());
             }
         }
-        let fresh = Arc::new(load_all(&self.db).await?);
+        let fresh = Arc::new(load_all(&self.db, &self.keys).await?);
         *self.cached.write().await = Some((Instant::now(), generation, fresh.clone()));
         Ok(fresh)
     }

@@ -7,6 +7,12 @@ pub mod push;
 
 use crate::dispatcher::DispatcherConfig;
 
+/// The secret key of every test server (several instances on one database
+/// share it, as in production).
+pub fn keys() -> storage::secrets::Keyring {
+    storage::secrets::Keyring::new(&[0x5a; 32], &[])
+}
+
 /// The whole server on 127.0.0.1 (a free port) over `db`, as the tests and
 /// the benchmarks run it: plain cookies, no analytics refresh task (timed
 /// runs measure the delivery path), the dispatcher if given.
@@ -28,6 +34,7 @@ pub async fn start_on_loopback(
         // The tests' push service fake listens on loopback.
         push_loopback: true,
         callback_retention: None,
+        keys: keys(),
     };
     crate::start(db, listener, options).await
 }

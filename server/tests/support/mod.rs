@@ -125,7 +125,7 @@ pub async fn ingest(
         chrono::Utc::now(),
         &plan::Links::new(
             "http://localhost:3000",
-            app::alerts::token::LinkKey::load_or_create(db, now_ms())
+            app::alerts::token::LinkKey::load_or_create(db, &server::testkit::keys(), now_ms())
                 .await
                 .unwrap(),
         ),
@@ -157,6 +157,7 @@ pub async fn ingest(
 pub fn dispatcher(db: &Db) -> Dispatcher {
     Dispatcher::new(
         db.clone(),
+        server::testkit::keys(),
         Arc::new(Notify::new()),
         storage::feed::Feed::new(),
         DispatcherConfig {

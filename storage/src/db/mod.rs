@@ -133,21 +133,24 @@ macro_rules! in_tx {
     };
 }
 
-/// The server-side secret `name` of `server_keys` (hex): `fresh` is stored
-/// if there is none yet, so instances starting together agree on one.
+/// The server-side secret `name` of `server_keys`: `fresh` is stored (sealed
+/// with `keys`) if there is none yet, so instances starting together agree
+/// on one.
 pub async fn server_key(
     db: &Db,
+    keys: &crate::secrets::Keyring,
     name: &str,
     fresh: &[u8],
     now: i64,
 ) -> Result<Vec<u8>, crate::Error> {
+    let label = crate::secrets::server_key_label(name);
     let value: String = on_db_write!(db, |pool| {
         sqlx::query(
             "INSERT INTO server_keys (name, value, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
-        .bind(hex::encode(fresh))
+        .bind(keys.seal(&label, &hex::encode(fresh)))
         .bind(now)
         .execute(pool)
         .await?;
@@ -156,8 +159,10 @@ pub async fn server_key(
             .fetch_one(pool)
             .await?
     });
-    hex::decode(value.trim())
-        .map_err(|e| crate::error::internal(&format!("server_keys.{name}"), &e))
+    let plain = keys
+        .open(&label, &value)
+        .map_err(|e| crate::error::internal(&label, &e))?;
+    hex::decode(plain.trim()).map_err(|e| crate::error::internal(&label, &e))
 }
 
 /// `($1, …, $cols), ($cols+1, …), …` for `rows` rows.
