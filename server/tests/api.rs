@@ -272,6 +272,183 @@ store_test!(the_openapi_document_matches_the_api, |db| {
     srv.stop().await;
 });
 
+/// `PUT` or `DELETE` on `/api/v1/users/{id}` with the demo key: status and body.
+async fn sync_user(
+    base: &str,
+    method: reqwest::Method,
+    id: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = client()
+        .request(method, format!("{base}/api/v1/users/{id}"))
+        .bearer_auth(DEMO_API_KEY);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+store_test!(
+    the_ticketing_system_syncs_its_people_and_addresses_them_by_its_ids,
+    |db| {
+        setup_with_api_key(db).await;
+        let srv = spawn_server(db).await;
+        let base = format!("http://{}", srv.addr);
+        let doc: Value = client()
+            .get(format!("{base}/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let op = &doc["paths"]["/api/v1/users/{external_id}"]["put"];
+        let example = op["requestBody"]["content"]["application/json"]["example"].clone();
+        let users = "SELECT COUNT(*) FROM users";
+        let before = count(db, users).await;
+
+        // Created, then the same body again: no change.
+        let (s, b) = sync_user(
+            &base,
+            reqwest::Method::PUT,
+            "TK-USR-0042",
+            Some(example.clone()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        assert_eq!(b["changed"], true);
+        let rudi = b["id"].as_i64().unwrap();
+        let (s, b) = sync_user(
+            &base,
+            reqwest::Method::PUT,
+            "TK-USR-0042",
+            Some(example.clone()),
+        )
+        .await;
+        assert_eq!(
+            (s, &b["changed"], b["id"].as_i64()),
+            (StatusCode::OK, &json!(false), Some(rudi))
+        );
+        assert_eq!(count(db, users).await, before + 1);
+        let stored: (String, Option<i64>, String) = storage::on_db!(db, |pool| sqlx::query_as(
+            "SELECT phone, phone_verified_at, work_zone FROM users WHERE id = $1"
+        )
+        .bind(rudi)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        assert_eq!(stored, ("+6281277770001".into(), None, "karawang".into()));
+
+        // The ticketing system vouches for a new number: verified, a change.
+        let mut vouched = example.clone();
+        vouched["phone"] = json!("+62 812 7777 0002");
+        vouched["phone_verified"] = json!(true);
+        let (s, b) = sync_user(&base, reqwest::Method::PUT, "TK-USR-0042", Some(vouched)).await;
+        assert_eq!((s, &b["changed"]), (StatusCode::OK, &json!(true)));
+        let verified = count_where(
+        db,
+        "SELECT COUNT(*) FROM users WHERE id = $1 AND phone = '+6281277770002' AND phone_verified_at IS NOT NULL",
+        rudi,
+    )
+    .await;
+        assert_eq!(verified, 1);
+
+        // Bad bodies: every field named, nothing written.
+        let bad =
+            json!({"name": "X", "email": "x@example.id", "phone": "0812-ABCD", "role": "boss"});
+        let (s, b) = sync_user(&base, reqwest::Method::PUT, "TK-USR-0043", Some(bad)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert_eq!(field_names(&b), ["phone", "role"]);
+        let mut elsewhere = example.clone();
+        elsewhere["work_zone"] = json!("atlantis");
+        elsewhere["email"] = json!("lain@example.id");
+        let (s, b) = sync_user(&base, reqwest::Method::PUT, "TK-USR-0043", Some(elsewhere)).await;
+        assert_eq!(
+            (s, field_names(&b)),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec!["work_zone"])
+        );
+        let mut taken = example.clone();
+        taken["email"] = json!("admin@demo.id");
+        let (s, b) = sync_user(&base, reqwest::Method::PUT, "TK-USR-0043", Some(taken)).await;
+        assert_eq!(
+            (s, field_names(&b)),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec!["email"])
+        );
+        let (s, _) = sync_user(&base, reqwest::Method::PUT, "a%20b", Some(example.clone())).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(count(db, users).await, before + 1, "nothing half-written");
+        let res = client()
+            .put(format!("{base}/api/v1/users/TK-USR-0042"))
+            .json(&example)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+        // Events name people by the ticketing system's ids; unknown ids are named.
+        let event = |ids: Value, key: &str| {
+            json!({"type": "ticket_status_changed", "priority": "low",
+               "recipients": {"external_ids": ids},
+               "data": {"ticket_id": "TK-1", "status": "on_progress"}, "idempotency_key": key})
+            .to_string()
+        };
+        let (s, b) = post_event(
+            &base,
+            Some(DEMO_API_KEY),
+            event(json!(["TK-USR-0042", "TK-NOPE"]), "e1"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert_eq!(field_names(&b), ["recipients.external_ids[1]"]);
+        let (s, b) = post_event(
+            &base,
+            Some(DEMO_API_KEY),
+            event(json!(["TK-USR-0042"]), "e2"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+        let inbox = "SELECT COUNT(*) FROM notifications WHERE user_id = $1";
+        assert_eq!(
+            count_where(db, inbox, rudi).await,
+            1,
+            "the inbox item is Rudi's"
+        );
+
+        // Deactivated: sessions end, nothing new reaches them; history stays.
+        app::auth::session::create_session(db, rudi, app::time::now_ms())
+            .await
+            .unwrap();
+        let (s, _) = sync_user(&base, reqwest::Method::DELETE, "TK-USR-0042", None).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert_eq!(
+            count_where(db, "SELECT COUNT(*) FROM sessions WHERE user_id = $1", rudi).await,
+            0
+        );
+        let (s, _) = sync_user(&base, reqwest::Method::DELETE, "TK-USR-0042", None).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "twice is no error");
+        let (s, b) = post_event(
+            &base,
+            Some(DEMO_API_KEY),
+            event(json!(["TK-USR-0042"]), "e3"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+        assert_eq!(
+            count_where(db, inbox, rudi).await,
+            1,
+            "nothing new for an inactive person"
+        );
+        let (s, b) = sync_user(&base, reqwest::Method::DELETE, "TK-NOPE", None).await;
+        assert_eq!(
+            (s, &b["error"]),
+            (StatusCode::NOT_FOUND, &json!("not_found"))
+        );
+        srv.stop().await;
+    }
+);
+
 /// A sent delivery to apply callbacks to; returns (delivery id, provider message id).
 async fn sent_via(db: &storage::db::Db, kind: Kind, key: &str) -> (i64, String, Fake) {
     let fake = Fake::start(kind).await;

@@ -25,6 +25,7 @@ pub mod meta_templates;
 pub mod outbox;
 pub mod pace;
 pub mod secrets;
+pub mod users;
 pub mod window;
 
 pub use db::Db;

@@ -11,6 +11,7 @@ pub mod figures;
 pub mod openapi;
 pub mod plan;
 pub mod request;
+pub mod users;
 pub mod writer;
 
 use crate::api_keys::ApiKeyCache;
@@ -19,7 +20,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use plan::ReferenceCache;
 use request::FieldProblem;
@@ -45,6 +46,10 @@ pub fn router(ingest: Arc<Ingest>) -> Router {
     Router::new()
         .route("/api/v1/events", post(post_event))
         .route("/api/v1/ticket-figures", post(post_ticket_figures))
+        .route(
+            "/api/v1/users/{external_id}",
+            put(users::put_user).delete(users::delete_user),
+        )
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -147,13 +152,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
-/// The caller's API key id and its JSON body, or the refusal: no or a bad
-/// key (401), a body too large (413) or not JSON (415, 400).
-async fn authorised_json(
-    ingest: &Ingest,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(i64, serde_json::Value), ApiError> {
+/// The caller's API key id, or the refusal (401).
+async fn authorised(ingest: &Ingest, headers: &HeaderMap) -> Result<i64, ApiError> {
     let key = bearer(headers).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -161,14 +161,23 @@ async fn authorised_json(
             "missing 'Authorization: Bearer <API key>'",
         )
     })?;
-    let key_id = ingest.keys.verify(key).await?.ok_or_else(|| {
+    ingest.keys.verify(key).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "unknown or revoked API key",
         )
-    })?;
+    })
+}
 
+/// The caller's API key id and its JSON body, or the refusal: no or a bad
+/// key (401), a body too large (413) or not JSON (415, 400).
+async fn authorised_json(
+    ingest: &Ingest,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(i64, serde_json::Value), ApiError> {
+    let key_id = authorised(ingest, headers).await?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(

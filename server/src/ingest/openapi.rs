@@ -57,6 +57,7 @@ fn error_schema() -> Value {
 pub fn document() -> Value {
     let types: Vec<&str> = NotificationType::ALL.iter().map(|t| t.as_str()).collect();
     let priorities: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
+    let roles: Vec<&str> = domain::Role::ALL.iter().map(|r| r.as_str()).collect();
     let variables: serde_json::Map<String, Value> = KNOWN_VARIABLES
         .iter()
         .map(|(k, d)| {
@@ -124,6 +125,44 @@ pub fn document() -> Value {
                         "500": err("Internal error, with a reference to quote")
                     }
                 }
+            },
+            "/api/v1/users/{external_id}": {
+                "parameters": [{"name": "external_id", "in": "path", "required": true,
+                    "description": "The ticketing system's own id for the person (1 to 100 visible characters, no '/')",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": super::request::MAX_EXTERNAL_ID}}],
+                "put": {
+                    "operationId": "putUser",
+                    "summary": "Create or update a person by the ticketing system's id",
+                    "description": "Idempotent: the same body again changes nothing (200, changed false). Events then name the person in recipients.external_ids. A new or changed phone is unverified (WhatsApp waits for the person's one-time code) unless phone_verified says the ticketing system verified it. Setting active false is the same as DELETE.",
+                    "requestBody": {"required": true, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/User"},
+                        "example": super::users::example()
+                    }}},
+                    "responses": {
+                        "200": {"description": "Updated, or unchanged",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserSynced"}}}},
+                        "201": {"description": "Created",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserSynced"}}}},
+                        "400": err("Malformed JSON"),
+                        "401": err("Missing, unknown or revoked API key"),
+                        "413": err("Body larger than 64 KiB"),
+                        "415": err("Content-Type is not application/json"),
+                        "422": err("Invalid fields (an unknown role or zone, an email of another person, a phone that is no Indonesian mobile number), each named; nothing was stored"),
+                        "500": err("Internal error, with a reference to quote")
+                    }
+                },
+                "delete": {
+                    "operationId": "deleteUser",
+                    "summary": "Deactivate a person",
+                    "description": "Their sessions end and their queued messages fail with the reason 'recipient deactivated'; nothing new is sent to them; their history is kept. A PUT with active true brings them back.",
+                    "responses": {
+                        "204": {"description": "Deactivated (or already inactive)"},
+                        "401": err("Missing, unknown or revoked API key"),
+                        "404": err("No person with this external id"),
+                        "422": err("The external id is not valid"),
+                        "500": err("Internal error, with a reference to quote")
+                    }
+                }
             }
         },
         "components": {
@@ -141,6 +180,9 @@ pub fn document() -> Value {
                             "type": "object", "additionalProperties": false,
                             "properties": {
                                 "user_ids": {"type": "array", "maxItems": super::request::MAX_RECIPIENTS, "items": {"type": "integer", "minimum": 1}},
+                                "external_ids": {"type": "array", "maxItems": super::request::MAX_RECIPIENTS,
+                                    "description": "People by the ticketing system's ids (PUT /api/v1/users/{external_id}); an unknown id is a 422 naming it",
+                                    "items": {"type": "string", "minLength": 1, "maxLength": super::request::MAX_EXTERNAL_ID}},
                                 "customer": {"type": "object", "additionalProperties": false, "properties": {
                                     "phone": {"type": "string", "description": "Indonesian mobile number in any common form (08…, +62…, 62…)"},
                                     "name": {"type": "string"},
@@ -184,6 +226,30 @@ pub fn document() -> Value {
                         "date": {"type": "string", "format": "date"},
                         "work_zone": {"type": ["string", "null"]},
                         "replaced": {"type": "boolean", "description": "An earlier post for this day and zone was replaced"}
+                    }
+                },
+                "User": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["name", "email", "role"],
+                    "properties": {
+                        "name": {"type": "string", "maxLength": 100},
+                        "email": {"type": "string", "format": "email", "description": "Unique per person"},
+                        "phone": {"type": ["string", "null"], "description": "Indonesian mobile number in any common form (08…, +62…, 62…)"},
+                        "phone_verified": {"type": "boolean", "default": false, "description": "The ticketing system verified this number itself; otherwise WhatsApp waits for the person's one-time code"},
+                        "role": {"type": "string", "enum": roles},
+                        "work_zone": {"type": ["string", "null"], "description": "A work zone code, e.g. karawang"},
+                        "locale": {"type": "string", "enum": ["id", "en"], "default": "id"},
+                        "time_zone": {"type": "string", "default": "Asia/Jakarta", "description": "IANA time zone (quiet hours)"},
+                        "active": {"type": "boolean", "default": true}
+                    }
+                },
+                "UserSynced": {
+                    "type": "object", "required": ["id", "external_id", "changed"],
+                    "properties": {
+                        "id": {"type": "integer", "description": "This product's id for the person"},
+                        "external_id": {"type": "string"},
+                        "changed": {"type": "boolean", "description": "false: the stored person already matched"}
                     }
                 },
                 "Error": error_schema()

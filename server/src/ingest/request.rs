@@ -39,6 +39,8 @@ pub struct EventRequest {
     pub priority: Priority,
     pub work_zone: Option<String>,
     pub user_ids: Vec<i64>,
+    /// People named by the ticketing system's own ids (`PUT /api/v1/users/{id}`).
+    pub external_ids: Vec<String>,
     pub customer: Option<Customer>,
     /// Template variables, every value as text.
     pub data: BTreeMap<String, String>,
@@ -55,6 +57,24 @@ const TOP_FIELDS: &[&str] = &[
     "data",
     "idempotency_key",
 ];
+
+/// The longest id a ticketing system may give a person.
+pub const MAX_EXTERNAL_ID: usize = 100;
+
+/// A ticketing system's user id as this API takes it (in a path and in
+/// `recipients.external_ids`): 1 to 100 visible characters, no slash.
+pub fn external_id(id: &str) -> Result<&str, &'static str> {
+    if id.is_empty() || id.chars().count() > MAX_EXTERNAL_ID {
+        return Err("must be 1 to 100 characters");
+    }
+    if id
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '/')
+    {
+        return Err("must not hold spaces, control characters or '/'");
+    }
+    Ok(id)
+}
 
 /// An optional `work_zone`: a code, lower-cased (existence is checked
 /// against the zones later).
@@ -114,6 +134,7 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
     let work_zone = work_zone(obj.get("work_zone"), &mut errors);
 
     let mut user_ids = Vec::new();
+    let mut external_ids = Vec::new();
     let mut customer = None;
     let recipients_json = obj
         .get("recipients")
@@ -122,10 +143,10 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
     match &recipients_json {
         Value::Object(r) => {
             for key in r.keys() {
-                if key != "user_ids" && key != "customer" {
+                if !["user_ids", "external_ids", "customer"].contains(&key.as_str()) {
                     errors.push(problem(
                         format!("recipients.{key}"),
-                        "unknown field; expected: user_ids, customer",
+                        "unknown field; expected: user_ids, external_ids, customer",
                     ));
                 }
             }
@@ -153,6 +174,33 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
                     "must be an array of user ids",
                 )),
             }
+            match r.get("external_ids") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(ids)) => {
+                    if ids.len() + user_ids.len() > MAX_RECIPIENTS {
+                        errors.push(problem(
+                            "recipients.external_ids",
+                            format!("at most {MAX_RECIPIENTS} users per event"),
+                        ));
+                    }
+                    for (i, id) in ids.iter().enumerate() {
+                        match id.as_str().map(external_id) {
+                            Some(Ok(id)) => external_ids.push(id.to_owned()),
+                            Some(Err(e)) => {
+                                errors.push(problem(format!("recipients.external_ids[{i}]"), e))
+                            }
+                            None => errors.push(problem(
+                                format!("recipients.external_ids[{i}]"),
+                                "must be a string (the ticketing system's user id)",
+                            )),
+                        }
+                    }
+                }
+                Some(_) => errors.push(problem(
+                    "recipients.external_ids",
+                    "must be an array of the ticketing system's user ids",
+                )),
+            }
             match r.get("customer") {
                 None | Some(Value::Null) => {}
                 Some(Value::Object(c)) => customer = parse_customer(c, &mut errors),
@@ -164,7 +212,7 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
         }
         _ => errors.push(problem(
             "recipients",
-            "must be an object with user_ids and/or customer",
+            "must be an object with user_ids, external_ids and/or customer",
         )),
     }
 
@@ -220,6 +268,7 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
             priority,
             work_zone,
             user_ids,
+            external_ids,
             customer,
             data,
             idempotency_key,

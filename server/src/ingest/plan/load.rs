@@ -301,7 +301,20 @@ pub(super) async fn facts<'r>(
     now: DateTime<Utc>,
 ) -> Result<Result<Facts<'r>, Vec<FieldProblem>>, AppError> {
     let admins = routing::admins_get_in_app(event.kind);
-    let users = load_users(db, &event.user_ids, admins).await?;
+    // People named by the ticketing system's ids join those named by ours.
+    let by_external = storage::users::ids_by_external(db, &event.external_ids).await?;
+    let named: Vec<i64> = event
+        .user_ids
+        .iter()
+        .copied()
+        .chain(
+            event
+                .external_ids
+                .iter()
+                .filter_map(|e| by_external.get(e).copied()),
+        )
+        .collect();
+    let users = load_users(db, &named, admins).await?;
     let known: BTreeSet<i64> = users.iter().map(|u| u.id).collect();
     let mut problems: Vec<FieldProblem> = event
         .user_ids
@@ -313,6 +326,17 @@ pub(super) async fn facts<'r>(
             message: format!("no user with id {id}"),
         })
         .collect();
+    problems.extend(
+        event
+            .external_ids
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !by_external.contains_key(*e))
+            .map(|(i, e)| FieldProblem {
+                field: format!("recipients.external_ids[{i}]"),
+                message: format!("no user with external id {e:?} (sync them with PUT /api/v1/users/{{external_id}})"),
+            }),
+    );
     if let Some(zone) = &event.work_zone {
         if let Some(problem) = reference.unknown_zone(zone) {
             problems.push(problem);
@@ -329,7 +353,7 @@ pub(super) async fn facts<'r>(
             disabled.entry(user).or_default().insert((k, c));
         }
     }
-    let explicit: BTreeSet<i64> = event.user_ids.iter().copied().collect();
+    let explicit: BTreeSet<i64> = named.iter().copied().collect();
     let facts: Vec<UserFacts> = users
         .iter()
         .map(|u| {

@@ -1,0 +1,277 @@
+//! The user sync API: the ticketing system states its people by its own
+//! ids, and then addresses events to them by those ids
+//! (`recipients.external_ids`).
+//!
+//! - `PUT /api/v1/users/{external_id}`: creates (201) or updates (200) the
+//!   person; the same body again changes nothing (200, `changed: false`).
+//! - `DELETE /api/v1/users/{external_id}`: deactivates them (204): their
+//!   sessions end, their queued messages fail with the reason, their
+//!   history stays.
+//!
+//! A synced WhatsApp number is unverified until the person verifies it with
+//! a code, unless the body says `"phone_verified": true`: the ticketing
+//! system vouches that it verified the number itself (its own OTP), which
+//! an ISP's system usually has, and a technician would otherwise get no
+//! WhatsApp until they first sign in here. A changed number loses the
+//! verification of the old one unless vouched for again.
+
+use super::request::{external_id, problem, work_zone, FieldProblem};
+use super::{authorised_json, ApiError, Ingest};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::{Locale, PhoneE164, Role};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use storage::users::{SyncedUser, UpsertError, Upserted};
+
+const FIELDS: &[&str] = &[
+    "name",
+    "email",
+    "phone",
+    "phone_verified",
+    "role",
+    "work_zone",
+    "locale",
+    "time_zone",
+    "active",
+];
+
+/// The documented example body.
+pub fn example() -> Value {
+    json!({
+        "name": "Rudi Teknisi",
+        "email": "rudi@example.id",
+        "phone": "0812-7777-0001",
+        "phone_verified": false,
+        "role": "technician",
+        "work_zone": "karawang",
+        "locale": "id",
+        "time_zone": "Asia/Jakarta",
+        "active": true
+    })
+}
+
+/// Checks a body field by field; every problem is named at once.
+pub fn parse(body: &Value) -> Result<SyncedUser, Vec<FieldProblem>> {
+    let mut errors = Vec::new();
+    let Some(obj) = body.as_object() else {
+        return Err(vec![problem("body", "must be a JSON object")]);
+    };
+    for key in obj.keys() {
+        if !FIELDS.contains(&key.as_str()) {
+            errors.push(problem(
+                key.clone(),
+                format!("unknown field; expected: {}", FIELDS.join(", ")),
+            ));
+        }
+    }
+    let text = |field: &str, errors: &mut Vec<FieldProblem>| match obj.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(_) => {
+            errors.push(problem(field, "must be a non-empty string, or absent"));
+            None
+        }
+    };
+    let flag = |field: &str, default: bool, errors: &mut Vec<FieldProblem>| match obj.get(field) {
+        None | Some(Value::Null) => default,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errors.push(problem(field, "must be true or false"));
+            default
+        }
+    };
+
+    let name = text("name", &mut errors);
+    match &name {
+        None => errors.push(problem("name", "is required")),
+        Some(n) if n.chars().count() > 100 => {
+            errors.push(problem("name", "at most 100 characters"))
+        }
+        Some(_) => {}
+    }
+    let email = text("email", &mut errors).map(|e| e.to_lowercase());
+    match &email {
+        None => errors.push(problem("email", "is required")),
+        Some(e) if !domain::email::plausible_address(e) || e.len() > 254 => {
+            errors.push(problem("email", "is not an email address"))
+        }
+        Some(_) => {}
+    }
+    let phone = text("phone", &mut errors).and_then(|p| {
+        PhoneE164::parse(&p)
+            .map_err(|e| errors.push(problem("phone", e.to_string())))
+            .ok()
+    });
+    let phone_verified = flag("phone_verified", false, &mut errors);
+    if phone_verified && phone.is_none() && !errors.iter().any(|e| e.field == "phone") {
+        errors.push(problem("phone_verified", "needs a phone"));
+    }
+    let role = match text("role", &mut errors) {
+        None if !errors.iter().any(|e| e.field == "role") => {
+            errors.push(problem("role", "is required"));
+            None
+        }
+        None => None,
+        Some(r) => Role::parse(&r)
+            .map_err(|e| errors.push(problem("role", e.to_string())))
+            .ok(),
+    };
+    let zone = work_zone(obj.get("work_zone"), &mut errors);
+    let locale = match text("locale", &mut errors) {
+        None => Some(Locale::Id),
+        Some(l) => Locale::parse(&l)
+            .map_err(|e| errors.push(problem("locale", e.to_string())))
+            .ok(),
+    };
+    let time_zone = text("time_zone", &mut errors).unwrap_or_else(|| "Asia/Jakarta".into());
+    if domain::quiet::parse_time_zone(&time_zone).is_none() {
+        errors.push(problem(
+            "time_zone",
+            "must be an IANA time zone, e.g. Asia/Jakarta",
+        ));
+    }
+    let active = flag("active", true, &mut errors);
+    match (name, email, role, locale, errors.is_empty()) {
+        (Some(name), Some(email), Some(role), Some(locale), true) => Ok(SyncedUser {
+            name,
+            email,
+            phone,
+            phone_verified,
+            role,
+            work_zone: zone,
+            locale,
+            time_zone,
+            active,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn checked_id(id: &str) -> Result<&str, ApiError> {
+    external_id(id).map_err(|e| ApiError::invalid(vec![problem("external_id", e)]))
+}
+
+pub(super) async fn put_user(
+    State(ingest): State<Arc<Ingest>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (_, value) = authorised_json(&ingest, &headers, body).await?;
+    let id = checked_id(&id)?;
+    let user = parse(&value).map_err(ApiError::invalid)?;
+    let now = app::time::now_ms();
+    let outcome = storage::users::upsert(&ingest.db, id, &user, now)
+        .await
+        .map_err(|e| match e {
+            UpsertError::EmailTaken => {
+                ApiError::invalid(vec![problem("email", "already belongs to another person")])
+            }
+            UpsertError::UnknownZone => ApiError::invalid(vec![problem(
+                "work_zone",
+                format!(
+                    "unknown work zone {:?}",
+                    user.work_zone.as_deref().unwrap_or_default()
+                ),
+            )]),
+            UpsertError::Storage(e) => e.into(),
+        })?;
+    let (status, changed) = match outcome {
+        Upserted::Created(_) => (StatusCode::CREATED, true),
+        Upserted::Updated(_) => (StatusCode::OK, true),
+        Upserted::Unchanged(_) => (StatusCode::OK, false),
+    };
+    if changed {
+        // The planner reads people on every event: nothing cached to drop.
+        tracing::info!(
+            external_id = id,
+            user = outcome.id(),
+            ?status,
+            "user synced"
+        );
+    }
+    let body = json!({"id": outcome.id(), "external_id": id, "changed": changed});
+    Ok((status, Json(body)).into_response())
+}
+
+pub(super) async fn delete_user(
+    State(ingest): State<Arc<Ingest>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    super::authorised(&ingest, &headers).await?;
+    let id = checked_id(&id)?;
+    match storage::users::deactivate(&ingest.db, id, app::time::now_ms()).await? {
+        Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no user with external id {id:?}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_checked_field_by_field() {
+        let u = parse(&example()).unwrap();
+        assert_eq!(u.phone.unwrap().as_str(), "+6281277770001");
+        assert_eq!(
+            (u.role, u.locale, u.active),
+            (Role::Technician, Locale::Id, true)
+        );
+        assert_eq!(u.work_zone.as_deref(), Some("karawang"));
+
+        let bad = json!({"name": "", "email": "bukan-email", "phone": "0812-77x7",
+            "role": "boss", "locale": "fr", "time_zone": "Mars/Olympus", "active": "ya",
+            "extra": 1});
+        let fields: Vec<String> = parse(&bad)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        for f in [
+            "extra",
+            "name",
+            "email",
+            "phone",
+            "role",
+            "locale",
+            "time_zone",
+            "active",
+        ] {
+            assert!(fields.contains(&f.to_owned()), "{f} in {fields:?}");
+        }
+        // Defaults: Indonesian, Jakarta, active, unverified.
+        let minimal = json!({"name": "Sari", "email": "SARI@Example.id", "role": "noc"});
+        let u = parse(&minimal).unwrap();
+        assert_eq!(u.email, "sari@example.id");
+        assert_eq!(
+            (u.locale, u.time_zone.as_str(), u.active, u.phone_verified),
+            (Locale::Id, "Asia/Jakarta", true, false)
+        );
+        assert!(parse(
+            &json!({"name": "A", "email": "a@b.id", "role": "noc", "phone_verified": true})
+        )
+        .unwrap_err()
+        .iter()
+        .any(|p| p.field == "phone_verified"));
+    }
+
+    #[test]
+    fn external_ids_are_short_visible_text() {
+        assert!(external_id("TK-USR-0042").is_ok());
+        assert!(external_id("").is_err());
+        assert!(external_id("a/b").is_err());
+        assert!(external_id("a b").is_err());
+        assert!(external_id(&"x".repeat(101)).is_err());
+    }
+}

@@ -1,0 +1,286 @@
+//! People synced from the ticketing system by its own ids
+//! (`users.external_id`): the upsert of `PUT /api/v1/users/{id}`, the
+//! deactivation of its `DELETE`, and the lookup events use to address
+//! people by those ids.
+
+use crate::db::Db;
+use crate::{in_tx, on_db, Error};
+use domain::phone::PhoneE164;
+use domain::{Locale, Role};
+use std::collections::HashMap;
+
+/// What deactivation ends: the person's sessions, and the deliveries
+/// still waiting to be sent to them. A macro, so each backend's
+/// transaction gets its own typed statements (as `in_tx!` compiles them).
+macro_rules! stop {
+    ($tx:ident, $user_id:expr, $now:expr) => {{
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind($user_id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(
+            "UPDATE deliveries SET status = 'failed', error = 'recipient deactivated',
+                 updated_at = $2
+             WHERE user_id = $1 AND status IN ('queued', 'deferred')",
+        )
+        .bind($user_id)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// A person as the ticketing system states them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedUser {
+    pub name: String,
+    /// Lower case.
+    pub email: String,
+    pub phone: Option<PhoneE164>,
+    /// The ticketing system vouches for the number (it verified it
+    /// itself); otherwise a new or changed number is unverified until the
+    /// person verifies it with a code.
+    pub phone_verified: bool,
+    pub role: Role,
+    pub work_zone: Option<String>,
+    pub locale: Locale,
+    pub time_zone: String,
+    pub active: bool,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created(i64),
+    Updated(i64),
+    /// The stored person already matched: nothing written.
+    Unchanged(i64),
+}
+
+impl Upserted {
+    pub fn id(self) -> i64 {
+        match self {
+            Upserted::Created(id) | Upserted::Updated(id) | Upserted::Unchanged(id) => id,
+        }
+    }
+}
+
+/// Why an upsert was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpsertError {
+    /// Another person has this email.
+    EmailTaken,
+    /// The work zone does not exist.
+    UnknownZone,
+    Storage(Error),
+}
+
+impl From<Error> for UpsertError {
+    fn from(e: Error) -> Self {
+        UpsertError::Storage(e)
+    }
+}
+
+impl From<sqlx::Error> for UpsertError {
+    fn from(e: sqlx::Error) -> Self {
+        UpsertError::Storage(e.into())
+    }
+}
+
+/// What an account synced before holds, to tell a change from a repeat.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    id: i64,
+    name: String,
+    email: String,
+    phone: Option<String>,
+    phone_verified_at: Option<i64>,
+    role: String,
+    work_zone: Option<String>,
+    locale: String,
+    time_zone: String,
+    active: bool,
+}
+
+impl Stored {
+    fn matches(&self, u: &SyncedUser) -> bool {
+        let phone = u.phone.as_ref().map(PhoneE164::as_str);
+        self.name == u.name
+            && self.email == u.email
+            && self.phone.as_deref() == phone
+            // Stating "verified" about a verified number is no change; not
+            // stating it leaves a verified number verified.
+            && (!u.phone_verified || self.phone_verified_at.is_some())
+            && self.role == u.role.as_str()
+            && self.work_zone == u.work_zone
+            && self.locale == u.locale.as_str()
+            && self.time_zone == u.time_zone
+            && self.active == u.active
+    }
+}
+
+/// A sign-in that matches no password: synced people set their own (a
+/// set-password link), and until then nobody can sign in as them.
+const NO_PASSWORD: &str = "!synced";
+
+/// Creates or updates the person the ticketing system knows as
+/// `external_id`, with default notification settings when new. A changed
+/// number loses its verification unless the sync vouches for it; a person
+/// made inactive loses their sessions and their queued deliveries.
+pub async fn upsert(
+    db: &Db,
+    external_id: &str,
+    u: &SyncedUser,
+    now: i64,
+) -> Result<Upserted, UpsertError> {
+    // Two first syncs of one id at once: the loser of the unique index
+    // finds the winner's row on its second pass.
+    match upsert_once(db, external_id, u, now).await {
+        Err(UpsertError::Storage(Error::Conflict)) => upsert_once(db, external_id, u, now).await,
+        other => other,
+    }
+}
+
+async fn upsert_once(
+    db: &Db,
+    external_id: &str,
+    u: &SyncedUser,
+    now: i64,
+) -> Result<Upserted, UpsertError> {
+    let phone = u.phone.as_ref().map(PhoneE164::as_str);
+    let outcome = in_tx!(db, |tx| {
+        if let Some(zone) = &u.work_zone {
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
+                    .bind(zone)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if known.is_none() {
+                return Err(UpsertError::UnknownZone);
+            }
+        }
+        let taken: Option<Option<String>> =
+            sqlx::query_scalar("SELECT external_id FROM users WHERE email = $1")
+                .bind(&u.email)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if matches!(&taken, Some(owner) if owner.as_deref() != Some(external_id)) {
+            return Err(UpsertError::EmailTaken);
+        }
+        let stored: Option<Stored> = sqlx::query_as(
+            "SELECT id, name, email, phone, phone_verified_at, role, work_zone, locale, time_zone, active
+             FROM users WHERE external_id = $1",
+        )
+        .bind(external_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match stored {
+            Some(s) if s.matches(u) => Upserted::Unchanged(s.id),
+            Some(s) => {
+                let verified_at = match (u.phone_verified, s.phone.as_deref() == phone) {
+                    (true, _) => s.phone_verified_at.or(Some(now)),
+                    (false, true) => s.phone_verified_at,
+                    (false, false) => None,
+                };
+                sqlx::query(
+                    "UPDATE users SET name = $2, email = $3, phone = $4, phone_verified_at = $5,
+                         role = $6, work_zone = $7, locale = $8, time_zone = $9, active = $10,
+                         updated_at = $11
+                     WHERE id = $1",
+                )
+                .bind(s.id)
+                .bind(&u.name)
+                .bind(&u.email)
+                .bind(phone)
+                .bind(verified_at)
+                .bind(u.role.as_str())
+                .bind(&u.work_zone)
+                .bind(u.locale.as_str())
+                .bind(&u.time_zone)
+                .bind(u.active)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if s.active && !u.active {
+                    stop!(tx, s.id, now);
+                }
+                Upserted::Updated(s.id)
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO users (name, email, password_hash, phone, phone_verified_at, role,
+                         work_zone, locale, time_zone, active, external_id, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+                )
+                .bind(&u.name)
+                .bind(&u.email)
+                .bind(NO_PASSWORD)
+                .bind(phone)
+                .bind((u.phone_verified && phone.is_some()).then_some(now))
+                .bind(u.role.as_str())
+                .bind(&u.work_zone)
+                .bind(u.locale.as_str())
+                .bind(&u.time_zone)
+                .bind(u.active)
+                .bind(external_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO notification_settings (user_id, updated_at) VALUES ($1, $2)",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                Upserted::Created(id)
+            }
+        }
+    });
+    Ok(outcome)
+}
+
+/// Deactivates the person known as `external_id`: no sign-in, no new
+/// messages, their queued ones failed with the reason; their history is
+/// kept. `None` when no such person exists; deactivating twice is no error.
+pub async fn deactivate(db: &Db, external_id: &str, now: i64) -> Result<Option<i64>, Error> {
+    let id = in_tx!(db, |tx| {
+        let found: Option<(i64, bool)> =
+            sqlx::query_as("SELECT id, active FROM users WHERE external_id = $1")
+                .bind(external_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((id, true)) = found {
+            sqlx::query("UPDATE users SET active = FALSE, updated_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            stop!(tx, id, now);
+        }
+        found.map(|(id, _)| id)
+    });
+    Ok(id)
+}
+
+/// The ids of the people known by these external ids (unknown ones are
+/// absent from the map).
+pub async fn ids_by_external(db: &Db, external: &[String]) -> Result<HashMap<String, i64>, Error> {
+    if external.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT external_id, id FROM users WHERE external_id IN ({})",
+        crate::db::rows_of(1, external.len(), true)
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+    );
+    let rows: Vec<(String, i64)> = on_db!(db, |pool| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for e in external {
+            q = q.bind(e);
+        }
+        q.fetch_all(pool).await?
+    });
+    Ok(rows.into_iter().collect())
+}
