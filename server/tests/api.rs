@@ -449,6 +449,86 @@ store_test!(
     }
 );
 
+store_test!(
+    a_first_import_of_a_thousand_people_is_all_or_nothing,
+    |db| {
+        setup_with_api_key(db).await;
+        let srv = spawn_server(db).await;
+        let base = format!("http://{}", srv.addr);
+        let person = |i: usize| {
+            let zone = ["karawang", "bekasi", "cikampek"][i % 3];
+            json!({"external_id": format!("TK-USR-{i:04}"), "name": format!("Teknisi {i}"),
+               "email": format!("teknisi{i}@isp.example"), "phone": format!("0812-55{i:04}-01"),
+               "role": "technician", "work_zone": zone})
+        };
+        let bulk = |users: Vec<Value>| {
+            let req = client()
+                .post(format!("{base}/api/v1/users:bulk"))
+                .bearer_auth(DEMO_API_KEY)
+                .json(&json!({ "users": users }));
+            async move {
+                let res = req.send().await.unwrap();
+                let status = res.status();
+                (status, res.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let users = "SELECT COUNT(*) FROM users";
+        let before = count(db, users).await;
+        // Bad rows, each named; the good ones are not written either.
+        let mut rows: Vec<Value> = (0..1000).map(person).collect();
+        rows[3]["phone"] = json!("0812-55AB-01");
+        rows[10]["role"] = json!("boss");
+        rows[20]["work_zone"] = json!("atlantis");
+        rows[30]["email"] = json!("admin@demo.id");
+        rows[40]["email"] = rows[41]["email"].clone();
+        let (s, b) = bulk(rows.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert_eq!(
+            field_names(&b),
+            ["users[3].phone", "users[10].role", "users[41].email"],
+            "the body's own problems first"
+        );
+        rows[3] = person(3);
+        rows[10] = person(10);
+        rows[40] = person(40);
+        let (s, b) = bulk(rows.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert_eq!(field_names(&b), ["users[20].work_zone", "users[30].email"]);
+        assert_eq!(count(db, users).await, before, "nothing half-written");
+
+        // All good: 1,000 in one request (over the events' 64 KiB limit).
+        let rows: Vec<Value> = (0..1000).map(person).collect();
+        assert!(json!({ "users": rows }).to_string().len() > 64 * 1024);
+        let (s, b) = bulk(rows.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(b, json!({"created": 1000, "updated": 0, "unchanged": 0}));
+        assert_eq!(count(db, users).await, before + 1000);
+        let (s, b) = bulk(rows).await;
+        assert_eq!(
+            (s, b),
+            (
+                StatusCode::OK,
+                json!({"created": 0, "updated": 0, "unchanged": 1000})
+            )
+        );
+        // And an event reaches one of them by the ticketing system's id.
+        let event = json!({"type": "ticket_status_changed", "priority": "low",
+        "recipients": {"external_ids": ["TK-USR-0999"]},
+        "data": {"ticket_id": "TK-1", "status": "on_progress"}})
+        .to_string();
+        let (s, b) = post_event(&base, Some(DEMO_API_KEY), event).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+        let inbox = count(
+            db,
+            "SELECT COUNT(*) FROM notifications n JOIN users u ON u.id = n.user_id
+         WHERE u.external_id = 'TK-USR-0999'",
+        )
+        .await;
+        assert_eq!(inbox, 1);
+        srv.stop().await;
+    }
+);
+
 /// A sent delivery to apply callbacks to; returns (delivery id, provider message id).
 async fn sent_via(db: &storage::db::Db, kind: Kind, key: &str) -> (i64, String, Fake) {
     let fake = Fake::start(kind).await;

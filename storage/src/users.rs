@@ -141,103 +141,143 @@ pub async fn upsert(
     }
 }
 
+/// One person's upsert inside the transaction `$tx`: evaluates to
+/// `Result<Upserted, UpsertError>`. A macro, so each backend's transaction
+/// gets its own typed statements; shared by [`upsert`] and [`upsert_all`].
+macro_rules! upsert_in {
+    ($tx:ident, $external_id:expr, $u:expr, $now:expr) => {{
+        let (external_id, u, now): (&str, &SyncedUser, i64) = ($external_id, $u, $now);
+        let phone = u.phone.as_ref().map(PhoneE164::as_str);
+        async {
+            if let Some(zone) = &u.work_zone {
+                let known: Option<String> =
+                    sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
+                        .bind(zone)
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                if known.is_none() {
+                    return Err::<Upserted, UpsertError>(UpsertError::UnknownZone);
+                }
+            }
+            let taken: Option<Option<String>> =
+                sqlx::query_scalar("SELECT external_id FROM users WHERE email = $1")
+                    .bind(&u.email)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            if matches!(&taken, Some(owner) if owner.as_deref() != Some(external_id)) {
+                return Err(UpsertError::EmailTaken);
+            }
+            let stored: Option<Stored> = sqlx::query_as(
+                "SELECT id, name, email, phone, phone_verified_at, role, work_zone, locale, time_zone, active
+                 FROM users WHERE external_id = $1",
+            )
+            .bind(external_id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+            match stored {
+                Some(s) if s.matches(u) => Ok(Upserted::Unchanged(s.id)),
+                Some(s) => {
+                    let verified_at = match (u.phone_verified, s.phone.as_deref() == phone) {
+                        (true, _) => s.phone_verified_at.or(Some(now)),
+                        (false, true) => s.phone_verified_at,
+                        (false, false) => None,
+                    };
+                    sqlx::query(
+                        "UPDATE users SET name = $2, email = $3, phone = $4, phone_verified_at = $5,
+                             role = $6, work_zone = $7, locale = $8, time_zone = $9, active = $10,
+                             updated_at = $11
+                         WHERE id = $1",
+                    )
+                    .bind(s.id)
+                    .bind(&u.name)
+                    .bind(&u.email)
+                    .bind(phone)
+                    .bind(verified_at)
+                    .bind(u.role.as_str())
+                    .bind(&u.work_zone)
+                    .bind(u.locale.as_str())
+                    .bind(&u.time_zone)
+                    .bind(u.active)
+                    .bind(now)
+                    .execute(&mut *$tx)
+                    .await?;
+                    if s.active && !u.active {
+                        stop!($tx, s.id, now);
+                    }
+                    Ok(Upserted::Updated(s.id))
+                }
+                None => {
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO users (name, email, password_hash, phone, phone_verified_at, role,
+                             work_zone, locale, time_zone, active, external_id, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+                    )
+                    .bind(&u.name)
+                    .bind(&u.email)
+                    .bind(NO_PASSWORD)
+                    .bind(phone)
+                    .bind((u.phone_verified && phone.is_some()).then_some(now))
+                    .bind(u.role.as_str())
+                    .bind(&u.work_zone)
+                    .bind(u.locale.as_str())
+                    .bind(&u.time_zone)
+                    .bind(u.active)
+                    .bind(external_id)
+                    .bind(now)
+                    .fetch_one(&mut *$tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO notification_settings (user_id, updated_at) VALUES ($1, $2)",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *$tx)
+                    .await?;
+                    Ok(Upserted::Created(id))
+                }
+            }
+        }
+        .await
+    }};
+}
+
 async fn upsert_once(
     db: &Db,
     external_id: &str,
     u: &SyncedUser,
     now: i64,
 ) -> Result<Upserted, UpsertError> {
-    let phone = u.phone.as_ref().map(PhoneE164::as_str);
-    let outcome = in_tx!(db, |tx| {
-        if let Some(zone) = &u.work_zone {
-            let known: Option<String> =
-                sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
-                    .bind(zone)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if known.is_none() {
-                return Err(UpsertError::UnknownZone);
-            }
+    Ok(in_tx!(db, |tx| upsert_in!(tx, external_id, u, now)?))
+}
+
+/// Why [`upsert_all`] wrote nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkError {
+    /// The first row refused (its index) and why.
+    Row(usize, UpsertError),
+    Storage(Error),
+}
+
+impl From<sqlx::Error> for BulkError {
+    fn from(e: sqlx::Error) -> Self {
+        BulkError::Storage(e.into())
+    }
+}
+
+/// Upserts every row in one transaction: all or nothing.
+pub async fn upsert_all(
+    db: &Db,
+    rows: &[(String, SyncedUser)],
+    now: i64,
+) -> Result<Vec<Upserted>, BulkError> {
+    let done = in_tx!(db, |tx| {
+        let mut done = Vec::with_capacity(rows.len());
+        for (i, (external_id, u)) in rows.iter().enumerate() {
+            done.push(upsert_in!(tx, external_id, u, now).map_err(|e| BulkError::Row(i, e))?);
         }
-        let taken: Option<Option<String>> =
-            sqlx::query_scalar("SELECT external_id FROM users WHERE email = $1")
-                .bind(&u.email)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if matches!(&taken, Some(owner) if owner.as_deref() != Some(external_id)) {
-            return Err(UpsertError::EmailTaken);
-        }
-        let stored: Option<Stored> = sqlx::query_as(
-            "SELECT id, name, email, phone, phone_verified_at, role, work_zone, locale, time_zone, active
-             FROM users WHERE external_id = $1",
-        )
-        .bind(external_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        match stored {
-            Some(s) if s.matches(u) => Upserted::Unchanged(s.id),
-            Some(s) => {
-                let verified_at = match (u.phone_verified, s.phone.as_deref() == phone) {
-                    (true, _) => s.phone_verified_at.or(Some(now)),
-                    (false, true) => s.phone_verified_at,
-                    (false, false) => None,
-                };
-                sqlx::query(
-                    "UPDATE users SET name = $2, email = $3, phone = $4, phone_verified_at = $5,
-                         role = $6, work_zone = $7, locale = $8, time_zone = $9, active = $10,
-                         updated_at = $11
-                     WHERE id = $1",
-                )
-                .bind(s.id)
-                .bind(&u.name)
-                .bind(&u.email)
-                .bind(phone)
-                .bind(verified_at)
-                .bind(u.role.as_str())
-                .bind(&u.work_zone)
-                .bind(u.locale.as_str())
-                .bind(&u.time_zone)
-                .bind(u.active)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                if s.active && !u.active {
-                    stop!(tx, s.id, now);
-                }
-                Upserted::Updated(s.id)
-            }
-            None => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO users (name, email, password_hash, phone, phone_verified_at, role,
-                         work_zone, locale, time_zone, active, external_id, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-                )
-                .bind(&u.name)
-                .bind(&u.email)
-                .bind(NO_PASSWORD)
-                .bind(phone)
-                .bind((u.phone_verified && phone.is_some()).then_some(now))
-                .bind(u.role.as_str())
-                .bind(&u.work_zone)
-                .bind(u.locale.as_str())
-                .bind(&u.time_zone)
-                .bind(u.active)
-                .bind(external_id)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO notification_settings (user_id, updated_at) VALUES ($1, $2)",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                Upserted::Created(id)
-            }
-        }
+        done
     });
-    Ok(outcome)
+    Ok(done)
 }
 
 /// Deactivates the person known as `external_id`: no sign-in, no new
@@ -278,6 +318,31 @@ pub async fn ids_by_external(db: &Db, external: &[String]) -> Result<HashMap<Str
     let rows: Vec<(String, i64)> = on_db!(db, |pool| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
         for e in external {
+            q = q.bind(e);
+        }
+        q.fetch_all(pool).await?
+    });
+    Ok(rows.into_iter().collect())
+}
+
+/// Who holds each of these emails: the holder's external id (`None` for a
+/// person made on this side). Emails nobody has are absent.
+pub async fn email_holders(
+    db: &Db,
+    emails: &[String],
+) -> Result<HashMap<String, Option<String>>, Error> {
+    if emails.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT email, external_id FROM users WHERE email IN ({})",
+        crate::db::rows_of(1, emails.len(), true)
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+    );
+    let rows: Vec<(String, Option<String>)> = on_db!(db, |pool| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for e in emails {
             q = q.bind(e);
         }
         q.fetch_all(pool).await?

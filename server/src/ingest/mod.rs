@@ -50,6 +50,11 @@ pub fn router(ingest: Arc<Ingest>) -> Router {
             "/api/v1/users/{external_id}",
             put(users::put_user).delete(users::delete_user),
         )
+        // The first import of a whole staff: a larger body, its own limit.
+        .route(
+            "/api/v1/users:bulk",
+            post(users::post_bulk).layer(DefaultBodyLimit::max(users::MAX_BULK_BYTES)),
+        )
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -183,7 +188,10 @@ async fn authorised_json(
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
-                format!("the body exceeds {MAX_BODY_BYTES} bytes"),
+                format!(
+                    "the body is too large (events: {MAX_BODY_BYTES} bytes; a bulk import: {} bytes)",
+                    users::MAX_BULK_BYTES
+                ),
             )
         } else {
             ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())

@@ -126,6 +126,33 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/v1/users:bulk": {
+                "post": {
+                    "operationId": "postUsersBulk",
+                    "summary": "Create or update up to 1,000 people at once",
+                    "description": "For the first import. All or nothing: a refusal names every bad row's field (users[3].phone, users[20].work_zone, a repeated external id or email) and stores nothing.",
+                    "requestBody": {"required": true, "content": {"application/json": {
+                        "schema": {"type": "object", "additionalProperties": false, "required": ["users"],
+                            "properties": {"users": {"type": "array", "minItems": 1, "maxItems": super::users::MAX_BULK_USERS,
+                                "items": {"allOf": [{"$ref": "#/components/schemas/User"}],
+                                          "required": ["external_id"],
+                                          "properties": {"external_id": {"type": "string", "minLength": 1, "maxLength": super::request::MAX_EXTERNAL_ID}}}}}},
+                        "example": {"users": [{"external_id": "TK-USR-0042", "name": "Rudi Teknisi", "email": "rudi@example.id", "phone": "0812-7777-0001", "role": "technician", "work_zone": "karawang"}]}
+                    }}},
+                    "responses": {
+                        "200": {"description": "Stored: how many were created, updated and already as stated",
+                                "content": {"application/json": {"schema": {"type": "object",
+                                    "required": ["created", "updated", "unchanged"],
+                                    "properties": {"created": {"type": "integer"}, "updated": {"type": "integer"}, "unchanged": {"type": "integer"}}}}}},
+                        "400": err("Malformed JSON"),
+                        "401": err("Missing, unknown or revoked API key"),
+                        "413": err("Body larger than 1 MiB"),
+                        "415": err("Content-Type is not application/json"),
+                        "422": err("Invalid rows, each field named; nothing was stored"),
+                        "500": err("Internal error, with a reference to quote")
+                    }
+                }
+            },
             "/api/v1/users/{external_id}": {
                 "parameters": [{"name": "external_id", "in": "path", "required": true,
                     "description": "The ticketing system's own id for the person (1 to 100 visible characters, no '/')",

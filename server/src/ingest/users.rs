@@ -7,6 +7,8 @@
 //! - `DELETE /api/v1/users/{external_id}`: deactivates them (204): their
 //!   sessions end, their queued messages fail with the reason, their
 //!   history stays.
+//! - `POST /api/v1/users:bulk`: up to 1,000 people at once (the first
+//!   import), all or nothing, every bad row named (`users[3].phone`).
 //!
 //! A synced WhatsApp number is unverified until the person verifies it with
 //! a code, unless the body says `"phone_verified": true`: the ticketing
@@ -26,7 +28,12 @@ use axum::Json;
 use domain::{Locale, PhoneE164, Role};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use storage::users::{SyncedUser, UpsertError, Upserted};
+use storage::users::{BulkError, SyncedUser, UpsertError, Upserted};
+
+/// People per bulk request.
+pub const MAX_BULK_USERS: usize = 1000;
+/// A bulk request's body limit: 1,000 people of a few hundred bytes each.
+pub const MAX_BULK_BYTES: usize = 1024 * 1024;
 
 const FIELDS: &[&str] = &[
     "name",
@@ -150,6 +157,134 @@ pub fn parse(body: &Value) -> Result<SyncedUser, Vec<FieldProblem>> {
         }),
         _ => Err(errors),
     }
+}
+
+/// A bulk body checked row by row: every problem of every row, each named
+/// `users[i].field`, including a row repeating an earlier row's id or
+/// email.
+pub fn parse_bulk(body: &Value) -> Result<Vec<(String, SyncedUser)>, Vec<FieldProblem>> {
+    let rows = match body.as_object().map(|o| (o.get("users"), o.len())) {
+        Some((Some(Value::Array(rows)), 1)) => rows,
+        _ => {
+            return Err(vec![problem(
+                "body",
+                "must be {\"users\": [ {\"external_id\": …, \"name\": …}, … ]}",
+            )])
+        }
+    };
+    if rows.is_empty() || rows.len() > MAX_BULK_USERS {
+        return Err(vec![problem(
+            "users",
+            format!("1 to {MAX_BULK_USERS} people per request"),
+        )]);
+    }
+    let mut errors = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
+    let mut seen_ids = std::collections::HashMap::new();
+    let mut seen_emails = std::collections::HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        let name = |field: &str| format!("users[{i}].{field}");
+        let mut fields = row.as_object().cloned().unwrap_or_default();
+        let id = match fields.remove("external_id") {
+            Some(Value::String(id)) => match external_id(&id) {
+                Ok(_) => Some(id),
+                Err(e) => {
+                    errors.push(problem(name("external_id"), e));
+                    None
+                }
+            },
+            _ => {
+                errors.push(problem(name("external_id"), "is required (a string)"));
+                None
+            }
+        };
+        if let Some(id) = &id {
+            if let Some(first) = seen_ids.insert(id.clone(), i) {
+                errors.push(problem(
+                    name("external_id"),
+                    format!("repeats users[{first}]"),
+                ));
+            }
+        }
+        match parse(&Value::Object(fields)) {
+            Ok(user) => {
+                if let Some(first) = seen_emails.insert(user.email.clone(), i) {
+                    errors.push(problem(name("email"), format!("repeats users[{first}]")));
+                }
+                if let Some(id) = id {
+                    out.push((id, user));
+                }
+            }
+            Err(problems) => errors.extend(problems.into_iter().map(|p| FieldProblem {
+                field: if p.field == "body" {
+                    format!("users[{i}]")
+                } else {
+                    name(&p.field)
+                },
+                message: p.message,
+            })),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+pub(super) async fn post_bulk(
+    State(ingest): State<Arc<Ingest>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (_, value) = authorised_json(&ingest, &headers, body).await?;
+    let rows = parse_bulk(&value).map_err(ApiError::invalid)?;
+    // What the database knows is checked for every row before writing, so
+    // a refusal names them all (the transaction below stops at the first).
+    let reference = ingest.reference.get().await?;
+    let emails: Vec<String> = rows.iter().map(|(_, u)| u.email.clone()).collect();
+    let holders = storage::users::email_holders(&ingest.db, &emails).await?;
+    let mut problems = Vec::new();
+    for (i, (id, u)) in rows.iter().enumerate() {
+        if let Some(p) = u
+            .work_zone
+            .as_deref()
+            .and_then(|z| reference.unknown_zone(z))
+        {
+            problems.push(problem(format!("users[{i}].work_zone"), p.message));
+        }
+        if matches!(holders.get(&u.email), Some(holder) if holder.as_deref() != Some(id.as_str())) {
+            problems.push(problem(
+                format!("users[{i}].email"),
+                "already belongs to another person",
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let done = storage::users::upsert_all(&ingest.db, &rows, app::time::now_ms())
+        .await
+        .map_err(|e| match e {
+            BulkError::Row(i, e) => ApiError::invalid(vec![match e {
+                UpsertError::EmailTaken => problem(
+                    format!("users[{i}].email"),
+                    "already belongs to another person",
+                ),
+                UpsertError::UnknownZone => {
+                    problem(format!("users[{i}].work_zone"), "unknown work zone")
+                }
+                UpsertError::Storage(e) => return e.into(),
+            }]),
+            BulkError::Storage(e) => e.into(),
+        })?;
+    let count = |f: fn(&Upserted) -> bool| done.iter().filter(|u| f(u)).count();
+    let body = json!({
+        "created": count(|u| matches!(u, Upserted::Created(_))),
+        "updated": count(|u| matches!(u, Upserted::Updated(_))),
+        "unchanged": count(|u| matches!(u, Upserted::Unchanged(_))),
+    });
+    Ok((StatusCode::OK, Json(body)).into_response())
 }
 
 fn checked_id(id: &str) -> Result<&str, ApiError> {
