@@ -24,6 +24,18 @@ fn field_names(body: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// The served OpenAPI document.
+async fn openapi(base: &str) -> Value {
+    client()
+        .get(format!("{base}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn post_event(base: &str, key: Option<&str>, body: String) -> (StatusCode, Value) {
     let mut req = client()
         .post(format!("{base}/api/v1/events"))
@@ -191,14 +203,7 @@ store_test!(the_openapi_document_matches_the_api, |db| {
     setup_with_api_key(db).await;
     let srv = spawn_server(db).await;
     let base = format!("http://{}", srv.addr);
-    let doc: Value = client()
-        .get(format!("{base}/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi(&base).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let event = &doc["components"]["schemas"]["Event"];
     let types: Vec<&str> = event["properties"]["type"]["enum"]
@@ -272,19 +277,28 @@ store_test!(the_openapi_document_matches_the_api, |db| {
     srv.stop().await;
 });
 
-/// `PUT` or `DELETE` on `/api/v1/users/{id}` with the demo key: status and body.
-async fn sync_user(
-    base: &str,
-    method: reqwest::Method,
-    id: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = client()
-        .request(method, format!("{base}/api/v1/users/{id}"))
-        .bearer_auth(DEMO_API_KEY);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
+/// `PUT /api/v1/users/{id}` with the demo key: status and body.
+async fn put_user(base: &str, id: &str, body: Value) -> (StatusCode, Value) {
+    answer(
+        client()
+            .put(format!("{base}/api/v1/users/{id}"))
+            .bearer_auth(DEMO_API_KEY)
+            .json(&body),
+    )
+    .await
+}
+
+/// `DELETE /api/v1/users/{id}` with the demo key: status and body.
+async fn delete_user(base: &str, id: &str) -> (StatusCode, Value) {
+    answer(
+        client()
+            .delete(format!("{base}/api/v1/users/{id}"))
+            .bearer_auth(DEMO_API_KEY),
+    )
+    .await
+}
+
+async fn answer(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let res = req.send().await.unwrap();
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
@@ -296,37 +310,18 @@ store_test!(
         setup_with_api_key(db).await;
         let srv = spawn_server(db).await;
         let base = format!("http://{}", srv.addr);
-        let doc: Value = client()
-            .get(format!("{base}/api/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc = openapi(&base).await;
         let op = &doc["paths"]["/api/v1/users/{external_id}"]["put"];
         let example = op["requestBody"]["content"]["application/json"]["example"].clone();
         let users = "SELECT COUNT(*) FROM users";
         let before = count(db, users).await;
 
         // Created, then the same body again: no change.
-        let (s, b) = sync_user(
-            &base,
-            reqwest::Method::PUT,
-            "TK-USR-0042",
-            Some(example.clone()),
-        )
-        .await;
+        let (s, b) = put_user(&base, "TK-USR-0042", example.clone()).await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         assert_eq!(b["changed"], true);
         let rudi = b["id"].as_i64().unwrap();
-        let (s, b) = sync_user(
-            &base,
-            reqwest::Method::PUT,
-            "TK-USR-0042",
-            Some(example.clone()),
-        )
-        .await;
+        let (s, b) = put_user(&base, "TK-USR-0042", example.clone()).await;
         assert_eq!(
             (s, &b["changed"], b["id"].as_i64()),
             (StatusCode::OK, &json!(false), Some(rudi))
@@ -345,7 +340,7 @@ store_test!(
         let mut vouched = example.clone();
         vouched["phone"] = json!("+62 812 7777 0002");
         vouched["phone_verified"] = json!(true);
-        let (s, b) = sync_user(&base, reqwest::Method::PUT, "TK-USR-0042", Some(vouched)).await;
+        let (s, b) = put_user(&base, "TK-USR-0042", vouched).await;
         assert_eq!((s, &b["changed"]), (StatusCode::OK, &json!(true)));
         let verified = count_where(
         db,
@@ -358,25 +353,25 @@ store_test!(
         // Bad bodies: every field named, nothing written.
         let bad =
             json!({"name": "X", "email": "x@example.id", "phone": "0812-ABCD", "role": "boss"});
-        let (s, b) = sync_user(&base, reqwest::Method::PUT, "TK-USR-0043", Some(bad)).await;
+        let (s, b) = put_user(&base, "TK-USR-0043", bad).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
         assert_eq!(field_names(&b), ["phone", "role"]);
         let mut elsewhere = example.clone();
         elsewhere["work_zone"] = json!("atlantis");
         elsewhere["email"] = json!("lain@example.id");
-        let (s, b) = sync_user(&base, reqwest::Method::PUT, "TK-USR-0043", Some(elsewhere)).await;
+        let (s, b) = put_user(&base, "TK-USR-0043", elsewhere).await;
         assert_eq!(
             (s, field_names(&b)),
             (StatusCode::UNPROCESSABLE_ENTITY, vec!["work_zone"])
         );
         let mut taken = example.clone();
         taken["email"] = json!("admin@demo.id");
-        let (s, b) = sync_user(&base, reqwest::Method::PUT, "TK-USR-0043", Some(taken)).await;
+        let (s, b) = put_user(&base, "TK-USR-0043", taken).await;
         assert_eq!(
             (s, field_names(&b)),
             (StatusCode::UNPROCESSABLE_ENTITY, vec!["email"])
         );
-        let (s, _) = sync_user(&base, reqwest::Method::PUT, "a%20b", Some(example.clone())).await;
+        let (s, _) = put_user(&base, "a%20b", example.clone()).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(count(db, users).await, before + 1, "nothing half-written");
         let res = client()
@@ -420,13 +415,13 @@ store_test!(
         app::auth::session::create_session(db, rudi, app::time::now_ms())
             .await
             .unwrap();
-        let (s, _) = sync_user(&base, reqwest::Method::DELETE, "TK-USR-0042", None).await;
+        let (s, _) = delete_user(&base, "TK-USR-0042").await;
         assert_eq!(s, StatusCode::NO_CONTENT);
         assert_eq!(
             count_where(db, "SELECT COUNT(*) FROM sessions WHERE user_id = $1", rudi).await,
             0
         );
-        let (s, _) = sync_user(&base, reqwest::Method::DELETE, "TK-USR-0042", None).await;
+        let (s, _) = delete_user(&base, "TK-USR-0042").await;
         assert_eq!(s, StatusCode::NO_CONTENT, "twice is no error");
         let (s, b) = post_event(
             &base,
@@ -440,7 +435,7 @@ store_test!(
             1,
             "nothing new for an inactive person"
         );
-        let (s, b) = sync_user(&base, reqwest::Method::DELETE, "TK-NOPE", None).await;
+        let (s, b) = delete_user(&base, "TK-NOPE").await;
         assert_eq!(
             (s, &b["error"]),
             (StatusCode::NOT_FOUND, &json!("not_found"))

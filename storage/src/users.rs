@@ -311,9 +311,7 @@ pub async fn ids_by_external(db: &Db, external: &[String]) -> Result<HashMap<Str
     }
     let sql = format!(
         "SELECT external_id, id FROM users WHERE external_id IN ({})",
-        crate::db::rows_of(1, external.len(), true)
-            .trim_start_matches('(')
-            .trim_end_matches(')')
+        crate::db::placeholders(1, external.len())
     );
     let rows: Vec<(String, i64)> = on_db!(db, |pool| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
@@ -336,9 +334,7 @@ pub async fn email_holders(
     }
     let sql = format!(
         "SELECT email, external_id FROM users WHERE email IN ({})",
-        crate::db::rows_of(1, emails.len(), true)
-            .trim_start_matches('(')
-            .trim_end_matches(')')
+        crate::db::placeholders(1, emails.len())
     );
     let rows: Vec<(String, Option<String>)> = on_db!(db, |pool| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));

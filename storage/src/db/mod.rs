@@ -165,6 +165,14 @@ pub async fn server_key(
     hex::decode(plain.trim()).map_err(|e| crate::error::internal(&label, &e))
 }
 
+/// `$from, $from+1, …`: `n` parameters for an `IN (…)` list.
+pub fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `($1, …, $cols), ($cols+1, …), …` for `rows` rows.
 pub fn value_rows(rows: usize, cols: usize) -> String {
     rows_of(rows, cols, true)

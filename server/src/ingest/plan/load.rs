@@ -14,6 +14,7 @@ use domain::{Channel, NotificationType, Priority, Role};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use storage::db::placeholders;
 use storage::db::Db;
 use storage::on_db;
 use tokio::sync::RwLock;
@@ -160,13 +161,6 @@ impl ReferenceCache {
             *c = None;
         }
     }
-}
-
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 async fn load_users(db: &Db, ids: &[i64], admins: bool) -> Result<Vec<UserRow>, AppError> {
