@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod digests;
 pub mod dispatcher;
+pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod live;
@@ -255,6 +256,11 @@ pub async fn start(
         .merge(live::router(live.clone()))
         .merge(ingest::router(ingest))
         .merge(webhooks::router(hooks))
+        .merge(health::router(health::Health {
+            db: db.clone(),
+            heartbeat: dispatcher.as_ref().map(|d| d.heartbeat.clone()),
+            started_at: app::time::now_ms(),
+        }))
         .merge(acks::router(Arc::new(acks::Acks {
             db: db.clone(),
             feed: feed.clone(),
@@ -448,7 +454,6 @@ fn pages(state: AppState, site: origin::SameSite) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
         .route(
             "/deliveries/export.csv",
             get(app::deliveries::export::export_csv),

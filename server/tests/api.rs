@@ -966,8 +966,36 @@ async fn while_the_disk_refuses_writes_the_server_answers_503_and_then_recovers_
     let base = format!("http://{}", srv.addr);
     let user = user_id(db, "tek.karawang1@demo.id").await;
     let event = assignment(user, "disk-1").to_string();
+    let probe = |path: &'static str| {
+        let url = format!("{base}{path}");
+        async move {
+            let res = client().get(url).send().await.unwrap();
+            let status = res.status();
+            (status, res.text().await.unwrap())
+        }
+    };
+    let (s, b) = probe("/readyz").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let b: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(
+        b,
+        json!({"ready": true, "database": "ok", "migrations": "ok", "dispatcher": "ok"})
+    );
 
     disk.refuse_writes(true);
+    // Alive, but not ready: it says why.
+    assert_eq!(probe("/healthz").await.0, StatusCode::OK);
+    let (s, b) = probe("/readyz").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+    let b: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(b["ready"], false);
+    assert!(
+        b["database"]
+            .as_str()
+            .unwrap()
+            .starts_with("refuses writes"),
+        "{b}"
+    );
     for _ in 0..2 {
         let res = client()
             .post(format!("{base}/api/v1/events"))
@@ -992,6 +1020,8 @@ async fn while_the_disk_refuses_writes_the_server_answers_503_and_then_recovers_
     // The disk is back: the same requests pass, nothing of the refused ones
     // was half-written (the event is new, not a duplicate).
     disk.refuse_writes(false);
+    let (s, b) = probe("/readyz").await;
+    assert_eq!(s, StatusCode::OK, "ready again by itself: {b}");
     let (s, b) = post_event(&base, Some(DEMO_API_KEY), event).await;
     assert_eq!((s, &b["duplicate"]), (StatusCode::ACCEPTED, &json!(false)));
     let (status, _) = sign_in(&base, "admin@demo.id").await;

@@ -86,6 +86,9 @@ pub struct Dispatcher {
     /// Where a push notification's click leads: the inbox.
     pub(super) inbox_url: String,
     /// Rows this instance has claimed since it started (each one attempt).
+    /// When this dispatcher last claimed from the database (ms; 0: not
+    /// yet): `/readyz` reports a dispatcher whose claims stopped.
+    pub heartbeat: Arc<std::sync::atomic::AtomicI64>,
     pub claimed: Arc<std::sync::atomic::AtomicU64>,
     /// One permit per provider call in flight.
     slots: Arc<Semaphore>,
@@ -199,6 +202,7 @@ impl Dispatcher {
             link_key: Arc::default(),
             vapid: Arc::default(),
             claimed: Arc::default(),
+            heartbeat: Arc::default(),
         }
     }
 
@@ -248,6 +252,10 @@ impl Dispatcher {
         let mut tasks = JoinSet::new();
         // One task per row, each holding its slot until its outcome is queued.
         let start = |tasks: &mut JoinSet<()>, rows: Handed| {
+            // Sends starting are a beat too: under load ingestion's
+            // hand-over may take every slot, and nothing is claimed.
+            self.heartbeat
+                .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
             for (d, permit) in rows {
                 let me = self.clone();
                 let tx = tx.clone();
@@ -297,6 +305,8 @@ impl Dispatcher {
             };
             self.claimed
                 .fetch_add(claimed.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            self.heartbeat
+                .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
             if claimed.is_empty() {
                 drop(permits);
                 let until = tokio::time::Instant::now() + self.idle_sleep().await;

@@ -374,6 +374,35 @@ impl Db {
         }
     }
 
+    /// Whether this database takes writes now: one small write through
+    /// the same path every write takes (on SQLite, the write gate and the
+    /// writer connection).
+    pub async fn check_writes(&self, now: i64) -> Result<(), crate::Error> {
+        in_tx!(self, |tx| sqlx::query(
+            "INSERT INTO readiness (id, checked_at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at"
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map(drop)?);
+        Ok(())
+    }
+
+    /// Whether every migration this build knows has been applied.
+    pub async fn schema_current(&self) -> Result<bool, crate::Error> {
+        let known = match self {
+            Db::Sqlite(..) => sqlx::migrate!("../migrations/sqlite").iter().count(),
+            Db::Postgres(_) => sqlx::migrate!("../migrations/postgres").iter().count(),
+        };
+        let applied: i64 = on_db!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM _sqlx_migrations WHERE success"
+        )
+        .fetch_one(pool)
+        .await?);
+        Ok(applied as usize >= known)
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(..) => Backend::Sqlite,
