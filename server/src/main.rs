@@ -7,7 +7,8 @@
 //!   adds a provider account;
 //! - `server provider-list`: lists accounts (never their credentials);
 //! - `server meta-templates-sync ACCOUNT_ID`: syncs a Meta account's message
-//!   templates now (they are synced at start and every six hours too).
+//!   templates now (they are synced at start and every six hours too);
+//! - `server backup FILE`: a consistent copy of the live SQLite database.
 
 use app::seed;
 use leptos::prelude::*;
@@ -31,8 +32,9 @@ async fn main() {
         Some("provider-add") => provider_add(&args[1..]).await,
         Some("provider-list") => provider_list().await,
         Some("meta-templates-sync") => meta_templates_sync(args.get(1)).await,
+        Some("backup") => backup(args.get(1)).await,
         Some(other) => Err(format!(
-            "unknown command '{other}'; usage: server [create-api-key NAME | provider-add … | provider-list | meta-templates-sync ACCOUNT_ID]"
+            "unknown command '{other}'; usage: server [create-api-key NAME | provider-add … | provider-list | meta-templates-sync ACCOUNT_ID | backup FILE]"
         )),
     };
     if let Err(e) = result {
@@ -120,6 +122,27 @@ async fn meta_templates_sync(id: Option<&String>) -> Result<(), String> {
     db.close().await;
     let n = result.map_err(|reason| format!("Meta refused the sync: {reason}"))?;
     println!("account #{id}: {n} templates synced");
+    Ok(())
+}
+
+async fn backup(file: Option<&String>) -> Result<(), String> {
+    let file = file.ok_or("usage: server backup FILE (a new file; the server may keep running)")?;
+    let config = Config::from_env()?;
+    if storage::db::Backend::of_url(&config.database_url)? != storage::db::Backend::Sqlite {
+        return Err(storage::db::BackupError::NotSqlite.to_string());
+    }
+    let db = open_database(&config).await?;
+    let made = db.backup_to(std::path::Path::new(file)).await;
+    db.close().await;
+    made.map_err(|e| e.to_string())?;
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let key = match &config.secret_key {
+        Some(_) => "SECRET_KEY".to_owned(),
+        None => config.secret_key_file.display().to_string(),
+    };
+    println!(
+        "backup written to {file} ({bytes} bytes). Its stored secrets are sealed: keep the secret key ({key}) too, apart from it"
+    );
     Ok(())
 }
 

@@ -204,6 +204,30 @@ pub fn placeholder(numbered: bool, n: usize) -> String {
     }
 }
 
+/// Why [`Db::backup_to`] made no backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupError {
+    NotSqlite,
+    /// The target file exists: a backup never overwrites.
+    Exists,
+    /// The path is not valid text.
+    Path,
+    Failed(String),
+}
+
+impl std::fmt::Display for BackupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackupError::NotSqlite => f.write_str(
+                "this is PostgreSQL: back it up with pg_dump -Fc (see the README), not with this command",
+            ),
+            BackupError::Exists => f.write_str("the file exists; a backup never overwrites one"),
+            BackupError::Path => f.write_str("the file name is not valid text"),
+            BackupError::Failed(e) => write!(f, "the backup failed: {e}"),
+        }
+    }
+}
+
 /// Which backend a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -386,6 +410,43 @@ impl Db {
         .execute(&mut *tx)
         .await
         .map(drop)?);
+        Ok(())
+    }
+
+    /// A consistent copy of a live SQLite database in a new file `to`
+    /// (`VACUUM INTO`: one read transaction, so writers go on meanwhile and
+    /// the copy is the database at one instant, compacted), checked with
+    /// SQLite's quick check before it is called done. A plain file copy of
+    /// a database in WAL mode is not a backup. PostgreSQL: `Err` with the
+    /// tool to use instead.
+    pub async fn backup_to(&self, to: &std::path::Path) -> Result<(), BackupError> {
+        let Db::Sqlite(pool, _) = self else {
+            return Err(BackupError::NotSqlite);
+        };
+        if to.exists() {
+            return Err(BackupError::Exists);
+        }
+        let target = to.to_str().ok_or(BackupError::Path)?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(pool)
+            .await
+            .map_err(|e| BackupError::Failed(e.to_string()))?;
+        let options = SqliteConnectOptions::new().filename(to).read_only(true);
+        let mut copy = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|e| BackupError::Failed(e.to_string()))?;
+        let check: String = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_one(&mut copy)
+            .await
+            .map_err(|e| BackupError::Failed(e.to_string()))?;
+        use sqlx::Connection as _;
+        let _ = copy.close().await;
+        if check != "ok" {
+            return Err(BackupError::Failed(format!(
+                "the copy fails SQLite's check: {check}"
+            )));
+        }
         Ok(())
     }
 
