@@ -1660,3 +1660,73 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
         Err(AppError::NotFound(_))
     ));
 });
+
+store_test!(
+    retention_prunes_old_rows_in_whole_days_and_keeps_their_figures,
+    |db| {
+        use app::analytics::store as analytics;
+        use storage::outbox::{insert_event, NewDelivery, NewEvent};
+        seed::ensure_reference_data(db).await.unwrap();
+        let old = app::time::parse_wib_date("2025-10-01").unwrap() + 3_600_000;
+        let now = app::time::parse_wib_date("2026-12-01").unwrap() + 3_600_000;
+        let queued = |at: i64| {
+            NewDelivery::test_send(
+                domain::Channel::Whatsapp,
+                "+6281200000005".into(),
+                None,
+                "Tiket".into(),
+                at,
+            )
+        };
+        let event = NewEvent::test_send(serde_json::json!({}));
+        // A year and two months ago: an event with two deliveries, one
+        // without any; today: one event with one delivery.
+        insert_event(db, &event, &[queued(old), queued(old)], &[], old)
+            .await
+            .unwrap();
+        insert_event(db, &event, &[], &[], old).await.unwrap();
+        insert_event(db, &event, &[queued(now)], &[], now)
+            .await
+            .unwrap();
+        analytics::refresh_all(db, now).await.unwrap();
+        let old_day = analytics::day_of(old);
+        let figures = |db: &Db| {
+            let db = db.clone();
+            async move {
+                analytics::report(&db, old_day, old_day)
+                    .await
+                    .unwrap()
+                    .total
+            }
+        };
+        assert_eq!(figures(db).await, 2);
+
+        // Keep a year: the cut is the start of a WIB day.
+        let cutoff = analytics::retention_cutoff(now, 365);
+        assert_eq!(analytics::day_of(cutoff), analytics::day_of(now) - 365);
+        assert_eq!(analytics::day_of(cutoff - 1), analytics::day_of(now) - 366);
+        // One row per batch: the batches go on until nothing is left.
+        let pruned = storage::retention::prune_before(db, cutoff, 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            pruned,
+            storage::retention::Pruned {
+                deliveries: 2,
+                events: 2
+            }
+        );
+        assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries").await, 1);
+        assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, 1);
+        // The start-up refresh finds the oldest day left and leaves the
+        // pruned day's figures as they were.
+        analytics::refresh_all(db, now).await.unwrap();
+        assert_eq!(figures(db).await, 2);
+        assert_eq!(
+            storage::retention::prune_before(db, cutoff, 1)
+                .await
+                .unwrap(),
+            storage::retention::Pruned::default()
+        );
+    }
+);

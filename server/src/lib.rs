@@ -139,6 +139,9 @@ pub struct StartOptions {
     pub public_url: String,
     /// How long the webhooks' callbacks are kept (`None`: for ever).
     pub callback_retention: Option<Duration>,
+    /// How many days of the delivery log and its events are kept (`None`:
+    /// for ever); pruned where the dispatcher runs.
+    pub retention_days: Option<i64>,
     /// Push endpoints may be plain HTTP on this machine (`PUSH_ALLOW_LOOPBACK`:
     /// development and tests only; never in production, where a user could
     /// make the server call its own local services).
@@ -286,6 +289,9 @@ pub async fn start(
     tokio::spawn(purge_sessions(db.clone(), shutdown.clone()));
     // Reports are written, and Meta's templates synced, by whichever
     // instance runs a dispatcher.
+    if let (Some(days), true) = (options.retention_days, dispatcher.is_some()) {
+        tokio::spawn(prune_history(db.clone(), days, shutdown.clone()));
+    }
     if dispatcher.is_some() {
         tokio::spawn(providers::meta_sync::run(
             db.clone(),
@@ -357,6 +363,32 @@ async fn prune_callbacks(db: Db, keep: Duration, shutdown: CancellationToken) {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "old provider callbacks pruned"),
             Err(e) => tracing::warn!("pruning provider callbacks: {e}"),
+        }
+    }
+}
+
+/// Deletes the delivery log and events older than `days` (whole WIB days),
+/// a minute after start and then every six hours, in small batches.
+async fn prune_history(db: Db, days: i64, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(60),
+        Duration::from_secs(6 * 3600),
+    );
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let before = app::analytics::store::retention_cutoff(app::time::now_ms(), days);
+        match storage::retention::prune_before(&db, before, storage::retention::BATCH).await {
+            Ok(p) if p == storage::retention::Pruned::default() => {}
+            Ok(p) => tracing::info!(
+                deliveries = p.deliveries,
+                events = p.events,
+                days,
+                "pruned the delivery log and events past retention"
+            ),
+            Err(e) => tracing::warn!("pruning the delivery log: {e}"),
         }
     }
 }

@@ -199,6 +199,7 @@ async fn run() -> Result<(), String> {
             push_loopback: config.push_loopback,
             callback_retention: (config.callback_retention_days > 0)
                 .then(|| std::time::Duration::from_secs(config.callback_retention_days * 86_400)),
+            retention_days: (config.retention_days > 0).then_some(config.retention_days as i64),
             keys,
         },
     )

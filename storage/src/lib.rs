@@ -24,6 +24,7 @@ pub mod feed;
 pub mod meta_templates;
 pub mod outbox;
 pub mod pace;
+pub mod retention;
 pub mod secrets;
 pub mod users;
 pub mod window;

@@ -16,6 +16,19 @@ pub fn day_of(ms: i64) -> i64 {
     (ms + WIB_MS).div_euclid(DAY_MS)
 }
 
+/// The first instant of WIB day `day`.
+pub fn day_start(day: i64) -> i64 {
+    day * DAY_MS - WIB_MS
+}
+
+/// Where retention cuts when it keeps `days` days before today: the start
+/// of a WIB day, so no day is left half pruned (the start-up refresh of
+/// the rollups begins at the oldest day still in the log, and must find it
+/// whole; the older days' rollups are kept as they are).
+pub fn retention_cutoff(now: i64, days: i64) -> i64 {
+    day_start(day_of(now) - days)
+}
+
 /// `CASE WHEN ms <= 1000 THEN 1 … END`: the latency bucket of `expr` (ms).
 fn bucket_case(expr: &str) -> String {
     let mut sql = String::from("CASE");

@@ -34,6 +34,7 @@ pub async fn start_on_loopback(
         // The tests' push service fake listens on loopback.
         push_loopback: true,
         callback_retention: None,
+        retention_days: None,
         keys: keys(),
     };
     crate::start(db, listener, options).await

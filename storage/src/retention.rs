@@ -1,0 +1,70 @@
+//! Retention: the delivery log and the events behind it are deleted after
+//! a configurable number of days, so the database does not grow for ever.
+//! The analytics rollups (`analytics_*` tables) stay: the figures of a
+//! pruned day are kept, only its rows go. Deleted in small batches, each
+//! its own short write transaction, so the dispatcher's writes interleave
+//! instead of waiting behind one long delete.
+//!
+//! What goes with them: a delivery's tries (cascade); an event, once none
+//! of its deliveries is left, takes its inbox items, alerts and digest
+//! entries (cascade). A replay of a pruned event's idempotency key makes a
+//! new event.
+
+use crate::db::Db;
+use crate::{on_db_write, Error};
+use std::time::Duration;
+
+/// Rows per delete.
+pub const BATCH: i64 = 1000;
+/// The pause between two batches: the writer is free for others meanwhile.
+const BREATHE: Duration = Duration::from_millis(20);
+
+/// What a prune deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub deliveries: u64,
+    pub events: u64,
+}
+
+/// Deletes the deliveries made before `before` (ms), whatever their state
+/// (rows that old are long finished or stale), then the events made
+/// before it that have no delivery left, `batch` rows at a time.
+pub async fn prune_before(db: &Db, before: i64, batch: i64) -> Result<Pruned, Error> {
+    let mut pruned = Pruned::default();
+    loop {
+        let n = on_db_write!(db, |pool| sqlx::query(
+            "DELETE FROM deliveries WHERE id IN
+                 (SELECT id FROM deliveries WHERE created_at < $1 ORDER BY id LIMIT $2)"
+        )
+        .bind(before)
+        .bind(batch)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())?);
+        pruned.deliveries += n;
+        if n < batch as u64 {
+            break;
+        }
+        tokio::time::sleep(BREATHE).await;
+    }
+    loop {
+        let n = on_db_write!(db, |pool| sqlx::query(
+            "DELETE FROM events WHERE id IN
+                 (SELECT e.id FROM events e
+                  WHERE e.created_at < $1
+                    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
+                  ORDER BY e.id LIMIT $2)"
+        )
+        .bind(before)
+        .bind(batch)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())?);
+        pruned.events += n;
+        if n < batch as u64 {
+            break;
+        }
+        tokio::time::sleep(BREATHE).await;
+    }
+    Ok(pruned)
+}
