@@ -1730,3 +1730,28 @@ store_test!(
         );
     }
 );
+
+store_test!(a_synced_person_without_a_password_cannot_sign_in, |db| {
+    seed::ensure_reference_data(db).await.unwrap();
+    let rudi = storage::users::SyncedUser {
+        name: "Rudi".into(),
+        email: "rudi@example.id".into(),
+        phone: None,
+        phone_verified: false,
+        role: Role::Technician,
+        work_zone: None,
+        locale: domain::Locale::Id,
+        time_zone: "Asia/Jakarta".into(),
+        active: true,
+    };
+    storage::users::upsert(db, "TK-1", &rudi, 1).await.unwrap();
+    for guess in ["", "!synced", "synced"] {
+        assert_eq!(
+            session::verify_credentials(db, "rudi@example.id", guess)
+                .await
+                .unwrap(),
+            None,
+            "{guess:?}"
+        );
+    }
+});
