@@ -57,7 +57,12 @@ fn error_schema() -> Value {
 pub fn document() -> Value {
     let types: Vec<&str> = NotificationType::ALL.iter().map(|t| t.as_str()).collect();
     let priorities: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
-    let roles: Vec<&str> = domain::Role::ALL.iter().map(|r| r.as_str()).collect();
+    // Admins are made in the product, never by the sync.
+    let roles: Vec<&str> = domain::Role::ALL
+        .iter()
+        .filter(|r| **r != domain::Role::Admin)
+        .map(|r| r.as_str())
+        .collect();
     let variables: serde_json::Map<String, Value> = KNOWN_VARIABLES
         .iter()
         .map(|(k, d)| {

@@ -124,6 +124,15 @@ pub fn parse(body: &Value) -> Result<SyncedUser, Vec<FieldProblem>> {
             None
         }
         None => None,
+        // An API key makes no admins: a leaked key must not mint accounts
+        // that manage providers, keys and people (admins are made here).
+        Some(r) if r == Role::Admin.as_str() => {
+            errors.push(problem(
+                "role",
+                "admins are made in this product, not by the sync",
+            ));
+            None
+        }
         Some(r) => Role::parse(&r)
             .map_err(|e| errors.push(problem("role", e.to_string())))
             .ok(),
@@ -386,6 +395,8 @@ mod tests {
             assert!(fields.contains(&f.to_owned()), "{f} in {fields:?}");
         }
         // Defaults: Indonesian, Jakarta, active, unverified.
+        let admin = json!({"name": "A", "email": "a@b.id", "role": "admin"});
+        assert!(parse(&admin).unwrap_err()[0].message.contains("admins"));
         let minimal = json!({"name": "Sari", "email": "SARI@Example.id", "role": "noc"});
         let u = parse(&minimal).unwrap();
         assert_eq!(u.email, "sari@example.id");
