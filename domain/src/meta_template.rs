@@ -46,6 +46,57 @@ pub const PRICE_CATEGORIES: [&str; 4] = ["utility", "marketing", "authentication
 pub type Prices = BTreeMap<String, i64>;
 
 /// The price of one message of `category` (Meta writes it in capitals).
+/// A refused template sync in plain words, from the reason the host wrote
+/// (`Meta error {code}: …`, `HTTP {status}: …`, `cannot reach Meta: …`).
+/// The pages show this; Meta's own answer is kept for the detail.
+pub fn sync_refusal(reason: &str) -> crate::Words {
+    use crate::Words;
+    let code = reason
+        .strip_prefix("Meta error ")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|c| c.trim().parse::<i64>().ok());
+    let status = reason
+        .strip_prefix("HTTP ")
+        .and_then(|rest| rest.split([' ', ':']).next())
+        .and_then(|s| s.parse::<u16>().ok());
+    match (code, status) {
+        (Some(190), _) | (_, Some(401)) => Words::new(
+            "Token akses Meta tidak berlaku atau sudah kedaluwarsa: masukkan token baru di kredensial akun.",
+            "Meta's access token is invalid or expired: enter a new one in the account's credentials.",
+        ),
+        (Some(100), _) | (_, Some(404)) => Words::new(
+            "Meta tidak mengenal ID Akun WhatsApp Business ini: periksa \"waba_id\" di kredensial akun.",
+            "Meta does not know this WhatsApp Business Account id: check \"waba_id\" in the account's credentials.",
+        ),
+        (Some(10 | 200..=299), _) | (_, Some(403)) => Words::new(
+            "Token ini tidak berizin membaca templat akun tersebut (izin whatsapp_business_management).",
+            "This token may not read that account's templates (whatsapp_business_management permission).",
+        ),
+        (Some(4 | 80007 | 130429), _) | (_, Some(429)) => Words::new(
+            "Meta membatasi permintaan untuk sementara: coba lagi beberapa menit lagi.",
+            "Meta is limiting requests for now: try again in a few minutes.",
+        ),
+        (_, Some(500..=599)) => Words::new(
+            "Server Meta sedang bermasalah: coba lagi nanti.",
+            "Meta's servers are having trouble: try again later.",
+        ),
+        _ if reason.starts_with("cannot reach Meta") || reason.starts_with("bad base URL") => {
+            Words::new(
+                "Meta tidak dapat dihubungi: periksa jaringan server dan alamat server akun.",
+                "Meta could not be reached: check the server's network and the account's server address.",
+            )
+        }
+        _ if reason.contains("waba_id") => Words::new(
+            "Isi \"waba_id\" (ID Akun WhatsApp Business) di kredensial akun ini.",
+            "Set \"waba_id\" (the WhatsApp Business Account id) in this account's credentials.",
+        ),
+        _ => Words::new(
+            "Meta menolak sinkronisasi templat.",
+            "Meta refused the template sync.",
+        ),
+    }
+}
+
 pub fn price(prices: &Prices, category: &str, otherwise: i64) -> i64 {
     prices
         .get(&category.to_ascii_lowercase())
@@ -252,5 +303,26 @@ mod tests {
     #[test]
     fn parameter_text_loses_new_lines_and_runs_of_spaces() {
         assert_eq!(param_text("a\n\tb     c "), "a b c");
+    }
+
+    #[test]
+    fn a_refused_sync_is_named_in_plain_words() {
+        use crate::Locale;
+        let says = |reason: &str| sync_refusal(reason).get(Locale::Id).to_owned();
+        assert!(says("Meta error 190: Error validating access token").contains("Token akses"));
+        assert!(
+            says("Meta error 100: Unsupported get request. (Object with ID '123')")
+                .contains("waba_id")
+        );
+        assert!(says("Meta error 200: Permissions error").contains("izin"));
+        assert!(says("Meta error 4: Application request limit reached").contains("membatasi"));
+        assert!(says("HTTP 503 Service Unavailable: <html>").contains("bermasalah"));
+        assert!(says("cannot reach Meta: error sending request").contains("tidak dapat dihubungi"));
+        assert!(
+            says("Meta account has no waba_id (WhatsApp Business Account id)").contains("waba_id")
+        );
+        assert_eq!(says("something new"), "Meta menolak sinkronisasi templat.");
+        // No English from Meta inside the Indonesian sentence.
+        assert!(!says("Meta error 190: Error validating access token").contains("Error"));
     }
 }

@@ -85,7 +85,8 @@ test("an admin syncs a Meta account's templates and picks one for a type", async
   // Meta refuses the sync: its reason is on the page, no template listed.
   const card = page.getByTestId("meta-templates");
   await card.getByRole("button", { name: "Sinkronkan sekarang" }).click();
-  await expect(card.getByTestId("meta-sync-refused")).toContainText("Meta error 100");
+  await expect(card.getByTestId("meta-sync-refused")).toContainText("periksa \"waba_id\"");
+  await expect(card.getByTestId("meta-sync-answer")).toContainText("Meta error 100");
   await expect(card.getByTestId("meta-template-list")).toHaveCount(0);
 
   // The WABA id corrected, the sync lists both templates with their status.

@@ -128,14 +128,12 @@ pub async fn sync_meta_templates(account_id: i64) -> Result<usize, AppError> {
     let Some(sync) = state.meta_sync.clone() else {
         return Err(crate::error::internal("meta sync", &"no sync hook"));
     };
+    // Plain words here; Meta's own answer is kept with the account's last
+    // sync and shown under them.
     (sync.0)(account_id).await.map_err(|reason| {
         AppError::Validation(vec![FieldError::new(
             "sync",
-            Words::fill(
-                "Meta menolak sinkronisasi: {}",
-                "Meta refused the sync: {}",
-                &[&reason],
-            ),
+            domain::meta_template::sync_refusal(&reason),
         )])
     })
 }

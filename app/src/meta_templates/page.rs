@@ -56,18 +56,31 @@ pub fn MetaTemplatesCard(#[prop(into)] accounts: Signal<usize>) -> impl IntoView
 fn AccountSection(a: AccountTemplates, sync: ServerAction<SyncMetaTemplates>) -> impl IntoView {
     let id = a.account_id;
     let state = match (&a.error, a.synced_at) {
-        (Some(reason), _) => view! {
-            <p class="error" data-testid="meta-sync-refused">
-                {fill(tr("Sinkronisasi terakhir ditolak Meta: {}", "Meta refused the last sync: {}"), &[reason])}
-            </p>
-        }.into_any(),
+        (Some(reason), _) => {
+            let plain = domain::meta_template::sync_refusal(reason);
+            view! {
+                <div class="error" data-testid="meta-sync-refused">
+                    <p>{tr("Sinkronisasi terakhir gagal.", "The last sync failed.")}" "
+                        {crate::i18n::say(&plain)}</p>
+                    <details>
+                        <summary>{tr("Jawaban Meta", "Meta's answer")}</summary>
+                        <code data-testid="meta-sync-answer">{reason.clone()}</code>
+                    </details>
+                </div>
+            }
+            .into_any()
+        }
         (None, Some(at)) => view! {
             <p class="muted" data-testid="meta-synced">
                 {fill(tr("Disinkronkan {} WIB: {} templat.", "Synced {} WIB: {} templates."),
                     &[&crate::time::format_wib(at), &a.templates.len()])}
             </p>
-        }.into_any(),
-        (None, None) => view! { <p class="muted">{tr("Belum pernah disinkronkan.", "Never synced.")}</p> }.into_any(),
+        }
+        .into_any(),
+        (None, None) => {
+            view! { <p class="muted">{tr("Belum pernah disinkronkan.", "Never synced.")}</p> }
+                .into_any()
+        }
     };
     view! {
         <h3>{a.account_name.clone()}</h3>
