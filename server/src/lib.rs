@@ -284,13 +284,33 @@ pub async fn start(
         ));
     }
     if let Some(keep) = options.callback_retention {
-        tokio::spawn(prune_callbacks(db.clone(), keep, shutdown.clone()));
+        let db = db.clone();
+        tokio::spawn(periodically(
+            Duration::ZERO,
+            HOUR,
+            shutdown.clone(),
+            move || prune_callbacks(db.clone(), keep),
+        ));
     }
-    tokio::spawn(purge_sessions(db.clone(), shutdown.clone()));
-    // Reports are written, and Meta's templates synced, by whichever
-    // instance runs a dispatcher.
+    {
+        let db = db.clone();
+        tokio::spawn(periodically(
+            Duration::ZERO,
+            HOUR,
+            shutdown.clone(),
+            move || purge_sessions(db.clone()),
+        ));
+    }
+    // Reports are written, Meta's templates synced and old history pruned
+    // by whichever instance runs a dispatcher.
     if let (Some(days), true) = (options.retention_days, dispatcher.is_some()) {
-        tokio::spawn(prune_history(db.clone(), days, shutdown.clone()));
+        let db = db.clone();
+        tokio::spawn(periodically(
+            Duration::from_secs(60),
+            6 * HOUR,
+            shutdown.clone(),
+            move || prune_history(db.clone(), days),
+        ));
     }
     if dispatcher.is_some() {
         tokio::spawn(providers::meta_sync::run(
@@ -329,70 +349,68 @@ pub async fn start(
     })
 }
 
-/// Keeps the analytics rollups current: every day once at start, then today
-/// and yesterday (where statuses still change) every `every`, and within
-/// [`LIVE_ANALYTICS`] of delivery changes this instance hears of; when a
-/// recompute changed the figures, the analytics pages are told to reload.
-/// Forgets ended sessions at start and every hour (any instance may).
-async fn purge_sessions(db: Db, shutdown: CancellationToken) {
-    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+/// Runs `job` after `first`, then every `period`, until shutdown: the
+/// housekeeping tasks (each logs its own outcome).
+async fn periodically<F, Fut>(
+    first: Duration,
+    period: Duration,
+    shutdown: CancellationToken,
+    mut job: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = hourly.tick() => {}
+            _ = ticks.tick() => job().await,
         }
-        match app::auth::session::purge_expired(&db, app::time::now_ms()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(n, "ended sessions purged"),
-            Err(e) => tracing::warn!("purging ended sessions: {e}"),
-        }
+    }
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Forgets ended sessions at start and every hour (any instance may).
+async fn purge_sessions(db: Db) {
+    match app::auth::session::purge_expired(&db, app::time::now_ms()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "ended sessions purged"),
+        Err(e) => tracing::warn!("purging ended sessions: {e}"),
     }
 }
 
 /// Forgets the webhooks' callbacks older than `keep`, at start and every
 /// hour (any instance may: the DELETE is the same from all).
-async fn prune_callbacks(db: Db, keep: Duration, shutdown: CancellationToken) {
-    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = hourly.tick() => {}
-        }
-        let before = app::time::now_ms() - keep.as_millis() as i64;
-        match storage::outbox::prune_callbacks(&db, before).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(n, "old provider callbacks pruned"),
-            Err(e) => tracing::warn!("pruning provider callbacks: {e}"),
-        }
+async fn prune_callbacks(db: Db, keep: Duration) {
+    let before = app::time::now_ms() - keep.as_millis() as i64;
+    match storage::outbox::prune_callbacks(&db, before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "old provider callbacks pruned"),
+        Err(e) => tracing::warn!("pruning provider callbacks: {e}"),
     }
 }
 
 /// Deletes the delivery log and events older than `days` (whole WIB days),
 /// a minute after start and then every six hours, in small batches.
-async fn prune_history(db: Db, days: i64, shutdown: CancellationToken) {
-    let mut every = tokio::time::interval_at(
-        tokio::time::Instant::now() + Duration::from_secs(60),
-        Duration::from_secs(6 * 3600),
-    );
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = every.tick() => {}
-        }
-        let before = app::analytics::store::retention_cutoff(app::time::now_ms(), days);
-        match storage::retention::prune_before(&db, before, storage::retention::BATCH).await {
-            Ok(p) if p == storage::retention::Pruned::default() => {}
-            Ok(p) => tracing::info!(
-                deliveries = p.deliveries,
-                events = p.events,
-                days,
-                "pruned the delivery log and events past retention"
-            ),
-            Err(e) => tracing::warn!("pruning the delivery log: {e}"),
-        }
+async fn prune_history(db: Db, days: i64) {
+    let before = app::analytics::store::retention_cutoff(app::time::now_ms(), days);
+    match storage::retention::prune_before(&db, before, storage::retention::BATCH).await {
+        Ok(p) if p == storage::retention::Pruned::default() => {}
+        Ok(p) => tracing::info!(
+            deliveries = p.deliveries,
+            events = p.events,
+            days,
+            "pruned the delivery log and events past retention"
+        ),
+        Err(e) => tracing::warn!("pruning the delivery log: {e}"),
     }
 }
 
+/// Keeps the analytics rollups current: every day once at start, then today
+/// and yesterday (where statuses still change) every `every`, and within
+/// [`LIVE_ANALYTICS`] of delivery changes this instance hears of; when a
+/// recompute changed the figures, the analytics pages are told to reload.
 async fn refresh_analytics(db: Db, feed: Feed, every: Duration, shutdown: CancellationToken) {
     use app::analytics::store::{day_of, refresh_all, refresh_days};
     use tokio::sync::broadcast::error::RecvError;
@@ -466,7 +484,6 @@ pub(crate) fn retry_after(headers: &mut axum::http::HeaderMap) {
     );
 }
 
-/// The Leptos pages and server functions, behind the session middleware.
 /// What every render gets besides Leptos's own: the state, and the nonce
 /// of the request's Content-Security-Policy (`origin::security_headers`)
 /// in place of the one Leptos made, so the page's scripts carry the nonce
@@ -482,6 +499,7 @@ fn render_context(state: AppState) -> impl Fn() + Clone + Send + 'static {
     }
 }
 
+/// The Leptos pages and server functions, behind the session middleware.
 fn pages(state: AppState, site: origin::SameSite) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();

@@ -85,10 +85,10 @@ pub struct Dispatcher {
     pub(super) vapid: Arc<tokio::sync::OnceCell<app::push::vapid::VapidKey>>,
     /// Where a push notification's click leads: the inbox.
     pub(super) inbox_url: String,
-    /// Rows this instance has claimed since it started (each one attempt).
-    /// When this dispatcher last claimed from the database (ms; 0: not
-    /// yet): `/readyz` reports a dispatcher whose claims stopped.
+    /// When this dispatcher last claimed from the database or started
+    /// sends (ms; 0: not yet): `/readyz` reports one whose beats stopped.
     pub heartbeat: Arc<std::sync::atomic::AtomicI64>,
+    /// Rows this instance has claimed since it started (each one attempt).
     pub claimed: Arc<std::sync::atomic::AtomicU64>,
     /// One permit per provider call in flight.
     slots: Arc<Semaphore>,
