@@ -181,13 +181,14 @@ impl Keyring {
     }
 
     /// Credentials as stored: every text value sealed under its field's
-    /// name, the names left readable.
+    /// name, the names left readable. An empty value holds no secret and
+    /// stays empty, so the pages still count the field as not set.
     pub fn seal_credentials(&self, plain: &Map<String, Value>) -> String {
         let sealed: Map<String, Value> = plain
             .iter()
             .map(|(k, v)| {
                 let v = match v {
-                    Value::String(s) => Value::String(self.seal(&field(k), s)),
+                    Value::String(s) if !s.is_empty() => Value::String(self.seal(&field(k), s)),
                     other => other.clone(),
                 };
                 (k.clone(), v)
@@ -217,9 +218,10 @@ impl Keyring {
     /// current key.
     fn credentials_current(&self, stored: &str) -> bool {
         match serde_json::from_str::<Value>(stored) {
-            Ok(Value::Object(map)) => map
-                .values()
-                .all(|v| v.as_str().is_none_or(|s| self.is_current(s))),
+            Ok(Value::Object(map)) => map.values().all(|v| {
+                v.as_str()
+                    .is_none_or(|s| s.is_empty() || self.is_current(s))
+            }),
             _ => true,
         }
     }
@@ -319,13 +321,18 @@ impl From<sqlx::Error> for ResealError {
 /// the pages: no key needed, since names are not sealed.
 pub fn credential_fields(stored: &str) -> Vec<String> {
     match serde_json::from_str::<Value>(stored) {
-        Ok(Value::Object(map)) => map
-            .into_iter()
-            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
-            .map(|(k, _)| k)
-            .collect(),
+        Ok(Value::Object(map)) => fields_set(&map).map(str::to_owned).collect(),
         _ => Vec::new(),
     }
+}
+
+/// The names of the credential fields that hold a value (neither `null`
+/// nor empty), sealed or opened alike.
+pub fn fields_set(credentials: &Map<String, Value>) -> impl Iterator<Item = &str> {
+    credentials
+        .iter()
+        .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+        .map(|(k, _)| k.as_str())
 }
 
 /// Whether a stored value is sealed (not plain text).
@@ -381,9 +388,11 @@ mod tests {
     fn credentials_keep_their_names_readable_and_their_values_sealed() {
         let keys = Keyring::new(&[3u8; 32], &[]);
         let plain: Map<String, Value> =
-            serde_json::from_str(r#"{"token": "rahasia", "api_version": "v21.0"}"#).unwrap();
+            serde_json::from_str(r#"{"token": "rahasia", "api_version": "v21.0", "secret": ""}"#)
+                .unwrap();
         let stored = keys.seal_credentials(&plain);
         assert!(!stored.contains("rahasia") && !stored.contains("v21.0"));
+        // An empty field is still not set once stored, and needs no reseal.
         assert_eq!(credential_fields(&stored), ["api_version", "token"]);
         assert_eq!(keys.open_credentials(&stored).unwrap(), plain);
         assert!(keys.credentials_current(&stored));

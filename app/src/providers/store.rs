@@ -10,7 +10,7 @@ use domain::Channel;
 use serde_json::{Map, Value};
 use storage::db::Db;
 use storage::outbox::{insert_event, NewDelivery, NewEvent};
-use storage::secrets::{credential_fields, Keyring};
+use storage::secrets::{credential_fields, fields_set, Keyring};
 use storage::{in_tx, on_db};
 
 #[derive(sqlx::FromRow)]
@@ -90,11 +90,7 @@ fn reenter(
     let kind = ProviderKind::parse(kind).unwrap_or(ProviderKind::Sandbox);
     let before = Endpoint::new(kind, base_url, &stored_credentials);
     let after = Endpoint::new(edit.kind, edit.base_url.as_deref(), after);
-    let set: Vec<&str> = stored
-        .iter()
-        .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
-        .map(|(k, _)| k.as_str())
-        .collect();
+    let set: Vec<&str> = fields_set(stored).collect();
     let edited: Vec<&str> = edit.credentials.keys().map(String::as_str).collect();
     secrets_to_reenter(&before, &after, &set, &edited)
 }
