@@ -123,8 +123,8 @@ pub async fn save(db: &Db, keys: &Keyring, p: &ValidProvider, now: i64) -> Resul
                 .map_err(|e| crate::error::internal("provider credentials", &e))?,
             None => Map::new(),
         };
-        let merged = Value::Object(merge(opened.clone(), &p.credentials));
-        let complete = serde_json::from_value::<Credentials>(merged.clone())
+        let merged = merge(opened.clone(), &p.credentials);
+        let complete = serde_json::from_value::<Credentials>(Value::Object(merged.clone()))
             .map_err(|e| e.to_string())
             .and_then(|c| c.check(p.kind).map(|()| c));
         let credentials_now = match complete {
@@ -150,9 +150,6 @@ pub async fn save(db: &Db, keys: &Keyring, p: &ValidProvider, now: i64) -> Resul
                 )]));
             }
         }
-        let Value::Object(merged) = merged else {
-            unreachable!("built as an object above")
-        };
         let credentials = keys.seal_credentials(&merged);
         let prices = serde_json::to_string(&p.template_prices)
             .map_err(|e| crate::error::internal("template prices", &e))?;

@@ -89,9 +89,6 @@ pub async fn load_all(db: &Db, keys: &Keyring) -> Result<Vec<Account>, AppError>
                     serde_json::from_value::<Credentials>(serde_json::Value::Object(map))
                         .map_err(|e| e.to_string())
                 });
-            if let Err(e) = &credentials {
-                tracing::warn!(account = r.id, "provider account skipped: its credentials cannot be read: {e}");
-            }
             match (kind, channel, credentials) {
                 (Some(kind), Some(channel), Ok(credentials)) => Some(Account {
                     id: r.id,
@@ -109,8 +106,12 @@ pub async fn load_all(db: &Db, keys: &Keyring) -> Result<Vec<Account>, AppError>
                     template_prices: serde_json::from_str(&r.template_prices)
                         .unwrap_or_default(),
                 }),
+                (_, _, Err(e)) => {
+                    tracing::warn!(account = r.id, "provider account skipped: its credentials cannot be read: {e}");
+                    None
+                }
                 _ => {
-                    tracing::warn!(account = r.id, kind = %r.kind, "provider account skipped: unknown kind/channel or unreadable credentials");
+                    tracing::warn!(account = r.id, kind = %r.kind, "provider account skipped: unknown kind or channel");
                     None
                 }
             }
