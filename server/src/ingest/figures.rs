@@ -34,14 +34,7 @@ pub fn parse(body: &Value, today: NaiveDate) -> Result<PostedDay, Vec<FieldProbl
         return Err(vec![problem("body", "must be a JSON object")]);
     };
     let mut errors = Vec::new();
-    for key in obj.keys() {
-        if !FIELDS.contains(&key.as_str()) {
-            errors.push(problem(
-                key,
-                format!("unknown field; expected: {}", FIELDS.join(", ")),
-            ));
-        }
-    }
+    super::request::unknown_fields(obj, "", FIELDS, &mut errors);
     let latest = today.checked_add_days(Days::new(1)).unwrap_or(today);
     let date = match obj.get("date") {
         Some(Value::String(s)) => match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {

@@ -58,6 +58,24 @@ const TOP_FIELDS: &[&str] = &[
     "idempotency_key",
 ];
 
+/// Names every key of `obj` that is not `expected`, as `{path}{key}`, with
+/// the fields it could have been.
+pub(crate) fn unknown_fields(
+    obj: &Map<String, Value>,
+    path: &str,
+    expected: &[&str],
+    errors: &mut Vec<FieldProblem>,
+) {
+    for key in obj.keys() {
+        if !expected.contains(&key.as_str()) {
+            errors.push(problem(
+                format!("{path}{key}"),
+                format!("unknown field; expected: {}", expected.join(", ")),
+            ));
+        }
+    }
+}
+
 /// The longest id a ticketing system may give a person.
 pub const MAX_EXTERNAL_ID: usize = 100;
 
@@ -99,14 +117,7 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
     let Some(obj) = body.as_object() else {
         return Err(vec![problem("body", "must be a JSON object")]);
     };
-    for key in obj.keys() {
-        if !TOP_FIELDS.contains(&key.as_str()) {
-            errors.push(problem(
-                key.clone(),
-                format!("unknown field; expected: {}", TOP_FIELDS.join(", ")),
-            ));
-        }
-    }
+    unknown_fields(obj, "", TOP_FIELDS, &mut errors);
 
     let kind = match obj.get("type") {
         Some(Value::String(s)) => NotificationType::parse(s)
@@ -142,14 +153,12 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
         .unwrap_or(Value::Object(Map::new()));
     match &recipients_json {
         Value::Object(r) => {
-            for key in r.keys() {
-                if !["user_ids", "external_ids", "customer"].contains(&key.as_str()) {
-                    errors.push(problem(
-                        format!("recipients.{key}"),
-                        "unknown field; expected: user_ids, external_ids, customer",
-                    ));
-                }
-            }
+            unknown_fields(
+                r,
+                "recipients.",
+                &["user_ids", "external_ids", "customer"],
+                &mut errors,
+            );
             match r.get("user_ids") {
                 None | Some(Value::Null) => {}
                 Some(Value::Array(ids)) => {
@@ -290,14 +299,12 @@ fn parse_customer(c: &Map<String, Value>, errors: &mut Vec<FieldProblem>) -> Opt
             None
         }
     };
-    for key in c.keys() {
-        if !matches!(key.as_str(), "phone" | "name" | "email") {
-            errors.push(problem(
-                format!("recipients.customer.{key}"),
-                "unknown field; expected: phone, name, email",
-            ));
-        }
-    }
+    unknown_fields(
+        c,
+        "recipients.customer.",
+        &["phone", "name", "email"],
+        errors,
+    );
     let phone = text("phone", errors).and_then(|p| {
         PhoneE164::parse(&p)
             .map_err(|e| errors.push(problem("recipients.customer.phone", e.to_string())))

@@ -17,7 +17,7 @@
 //! WhatsApp until they first sign in here. A changed number loses the
 //! verification of the old one unless vouched for again.
 
-use super::request::{external_id, problem, work_zone, FieldProblem};
+use super::request::{external_id, problem, unknown_fields, work_zone, FieldProblem};
 use super::{authorised_json, ApiError, Ingest};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -68,14 +68,7 @@ pub fn parse(body: &Value) -> Result<SyncedUser, Vec<FieldProblem>> {
     let Some(obj) = body.as_object() else {
         return Err(vec![problem("body", "must be a JSON object")]);
     };
-    for key in obj.keys() {
-        if !FIELDS.contains(&key.as_str()) {
-            errors.push(problem(
-                key.clone(),
-                format!("unknown field; expected: {}", FIELDS.join(", ")),
-            ));
-        }
-    }
+    unknown_fields(obj, "", FIELDS, &mut errors);
     let text = |field: &str, errors: &mut Vec<FieldProblem>| match obj.get(field) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
@@ -263,10 +256,7 @@ pub(super) async fn post_bulk(
             problems.push(problem(format!("users[{i}].work_zone"), p.message));
         }
         if matches!(holders.get(&u.email), Some(holder) if holder.as_deref() != Some(id.as_str())) {
-            problems.push(problem(
-                format!("users[{i}].email"),
-                "already belongs to another person",
-            ));
+            problems.push(problem(format!("users[{i}].email"), EMAIL_TAKEN));
         }
     }
     if !problems.is_empty() {
@@ -275,16 +265,7 @@ pub(super) async fn post_bulk(
     let done = storage::users::upsert_all(&ingest.db, &rows, app::time::now_ms())
         .await
         .map_err(|e| match e {
-            BulkError::Row(i, e) => ApiError::invalid(vec![match e {
-                UpsertError::EmailTaken => problem(
-                    format!("users[{i}].email"),
-                    "already belongs to another person",
-                ),
-                UpsertError::UnknownZone => {
-                    problem(format!("users[{i}].work_zone"), "unknown work zone")
-                }
-                UpsertError::Storage(e) => return e.into(),
-            }]),
+            BulkError::Row(i, e) => refused(&format!("users[{i}]."), &rows[i].1, e),
             BulkError::Storage(e) => e.into(),
         })?;
     let count = |f: fn(&Upserted) -> bool| done.iter().filter(|u| f(u)).count();
@@ -294,6 +275,25 @@ pub(super) async fn post_bulk(
         "unchanged": count(|u| matches!(u, Upserted::Unchanged(_))),
     });
     Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+const EMAIL_TAKEN: &str = "already belongs to another person";
+
+/// What the write refused for `u`, its fields named under `path`.
+fn refused(path: &str, u: &SyncedUser, e: UpsertError) -> ApiError {
+    match e {
+        UpsertError::EmailTaken => {
+            ApiError::invalid(vec![problem(format!("{path}email"), EMAIL_TAKEN)])
+        }
+        UpsertError::UnknownZone => ApiError::invalid(vec![problem(
+            format!("{path}work_zone"),
+            format!(
+                "unknown work zone {:?}",
+                u.work_zone.as_deref().unwrap_or_default()
+            ),
+        )]),
+        UpsertError::Storage(e) => e.into(),
+    }
 }
 
 fn checked_id(id: &str) -> Result<&str, ApiError> {
@@ -312,19 +312,7 @@ pub(super) async fn put_user(
     let now = app::time::now_ms();
     let outcome = storage::users::upsert(&ingest.db, id, &user, now)
         .await
-        .map_err(|e| match e {
-            UpsertError::EmailTaken => {
-                ApiError::invalid(vec![problem("email", "already belongs to another person")])
-            }
-            UpsertError::UnknownZone => ApiError::invalid(vec![problem(
-                "work_zone",
-                format!(
-                    "unknown work zone {:?}",
-                    user.work_zone.as_deref().unwrap_or_default()
-                ),
-            )]),
-            UpsertError::Storage(e) => e.into(),
-        })?;
+        .map_err(|e| refused("", &user, e))?;
     let (status, changed) = match outcome {
         Upserted::Created(_) => (StatusCode::CREATED, true),
         Upserted::Updated(_) => (StatusCode::OK, true),
