@@ -30,41 +30,43 @@ pub struct Pruned {
 /// (rows that old are long finished or stale), then the events made
 /// before it that have no delivery left, `batch` rows at a time.
 pub async fn prune_before(db: &Db, before: i64, batch: i64) -> Result<Pruned, Error> {
-    let mut pruned = Pruned::default();
+    let deliveries = in_batches(
+        db,
+        "DELETE FROM deliveries WHERE id IN
+             (SELECT id FROM deliveries WHERE created_at < $1 ORDER BY id LIMIT $2)",
+        before,
+        batch,
+    )
+    .await?;
+    let events = in_batches(
+        db,
+        "DELETE FROM events WHERE id IN
+             (SELECT e.id FROM events e
+              WHERE e.created_at < $1
+                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
+              ORDER BY e.id LIMIT $2)",
+        before,
+        batch,
+    )
+    .await?;
+    Ok(Pruned { deliveries, events })
+}
+
+/// Runs `delete` (bound to `before` and `batch`) until it deletes fewer
+/// than `batch` rows, pausing between batches; answers the rows deleted.
+async fn in_batches(db: &Db, delete: &'static str, before: i64, batch: i64) -> Result<u64, Error> {
+    let mut deleted = 0;
     loop {
-        let n = on_db_write!(db, |pool| sqlx::query(
-            "DELETE FROM deliveries WHERE id IN
-                 (SELECT id FROM deliveries WHERE created_at < $1 ORDER BY id LIMIT $2)"
-        )
-        .bind(before)
-        .bind(batch)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())?);
-        pruned.deliveries += n;
+        let n = on_db_write!(db, |pool| sqlx::query(delete)
+            .bind(before)
+            .bind(batch)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())?);
+        deleted += n;
         if n < batch as u64 {
-            break;
+            return Ok(deleted);
         }
         tokio::time::sleep(BREATHE).await;
     }
-    loop {
-        let n = on_db_write!(db, |pool| sqlx::query(
-            "DELETE FROM events WHERE id IN
-                 (SELECT e.id FROM events e
-                  WHERE e.created_at < $1
-                    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
-                  ORDER BY e.id LIMIT $2)"
-        )
-        .bind(before)
-        .bind(batch)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())?);
-        pruned.events += n;
-        if n < batch as u64 {
-            break;
-        }
-        tokio::time::sleep(BREATHE).await;
-    }
-    Ok(pruned)
 }
