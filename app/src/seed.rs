@@ -65,7 +65,8 @@ pub async fn user_count(db: &Db) -> Result<i64, AppError> {
     Ok(n)
 }
 
-/// Creates a user with default notification settings; returns its id.
+/// Creates a user with default notification settings (Indonesian,
+/// Jakarta, active); returns its id.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_user(
     db: &Db,
@@ -78,30 +79,21 @@ pub async fn insert_user(
     phone_verified: bool,
 ) -> Result<i64, AppError> {
     let now = now_ms();
-    let id = in_tx!(db, |tx| {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (name, email, password_hash, phone, phone_verified_at, role,
-                 work_zone, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-        )
-        .bind(name)
-        .bind(email.to_lowercase())
-        .bind(password_hash)
-        .bind(phone)
-        .bind(phone_verified.then_some(now))
-        .bind(role.as_str())
-        .bind(work_zone)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO notification_settings (user_id, updated_at) VALUES ($1, $2)")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        id
-    });
-    Ok(id)
+    let email = email.to_lowercase();
+    let person = storage::users::NewPerson {
+        name,
+        email: &email,
+        password_hash,
+        phone,
+        phone_verified_at: phone_verified.then_some(now),
+        role,
+        work_zone,
+        locale: domain::Locale::Id,
+        time_zone: "Asia/Jakarta",
+        active: true,
+        external_id: None,
+    };
+    Ok(storage::users::insert(db, &person, now).await?)
 }
 
 struct DemoUser {

@@ -30,6 +30,63 @@ macro_rules! stop {
     }};
 }
 
+/// A person to add, from any side: the seed, the first admin, the sync.
+pub struct NewPerson<'a> {
+    pub name: &'a str,
+    /// Lower case.
+    pub email: &'a str,
+    /// A PHC hash, or a `!…` marker for no password yet.
+    pub password_hash: &'a str,
+    pub phone: Option<&'a str>,
+    pub phone_verified_at: Option<i64>,
+    pub role: Role,
+    pub work_zone: Option<&'a str>,
+    pub locale: Locale,
+    pub time_zone: &'a str,
+    pub active: bool,
+    pub external_id: Option<&'a str>,
+}
+
+/// Inserts `$p` (a [`NewPerson`]) with default notification settings in
+/// the transaction `$tx`; evaluates to the new id. A macro, so each
+/// backend's transaction gets its own typed statements.
+macro_rules! insert_person {
+    ($tx:ident, $p:expr, $now:expr) => {{
+        let p: &NewPerson = $p;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (name, email, password_hash, phone, phone_verified_at, role,
+                 work_zone, locale, time_zone, active, external_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+        )
+        .bind(p.name)
+        .bind(p.email)
+        .bind(p.password_hash)
+        .bind(p.phone)
+        .bind(p.phone_verified_at)
+        .bind(p.role.as_str())
+        .bind(p.work_zone)
+        .bind(p.locale.as_str())
+        .bind(p.time_zone)
+        .bind(p.active)
+        .bind(p.external_id)
+        .bind($now)
+        .fetch_one(&mut *$tx)
+        .await?;
+        sqlx::query("INSERT INTO notification_settings (user_id, updated_at) VALUES ($1, $2)")
+            .bind(id)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        id
+    }};
+}
+
+/// Adds a person with default notification settings; answers the id. An
+/// email someone has is [`Error::Conflict`].
+pub async fn insert(db: &Db, p: &NewPerson<'_>, now: i64) -> Result<i64, Error> {
+    Ok(in_tx!(db, |tx| insert_person!(tx, p, now)))
+}
+
 /// A person as the ticketing system states them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncedUser {
@@ -207,33 +264,20 @@ macro_rules! upsert_in {
                     Ok(Upserted::Updated(s.id))
                 }
                 None => {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO users (name, email, password_hash, phone, phone_verified_at, role,
-                             work_zone, locale, time_zone, active, external_id, created_at, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-                    )
-                    .bind(&u.name)
-                    .bind(&u.email)
-                    .bind(NO_PASSWORD)
-                    .bind(phone)
-                    .bind((u.phone_verified && phone.is_some()).then_some(now))
-                    .bind(u.role.as_str())
-                    .bind(&u.work_zone)
-                    .bind(u.locale.as_str())
-                    .bind(&u.time_zone)
-                    .bind(u.active)
-                    .bind(external_id)
-                    .bind(now)
-                    .fetch_one(&mut *$tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO notification_settings (user_id, updated_at) VALUES ($1, $2)",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *$tx)
-                    .await?;
-                    Ok(Upserted::Created(id))
+                    let person = NewPerson {
+                        name: &u.name,
+                        email: &u.email,
+                        password_hash: NO_PASSWORD,
+                        phone,
+                        phone_verified_at: (u.phone_verified && phone.is_some()).then_some(now),
+                        role: u.role,
+                        work_zone: u.work_zone.as_deref(),
+                        locale: u.locale,
+                        time_zone: &u.time_zone,
+                        active: u.active,
+                        external_id: Some(external_id),
+                    };
+                    Ok(Upserted::Created(insert_person!($tx, &person, now)))
                 }
             }
         }
