@@ -61,7 +61,8 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
     let config = Config::from_env()?;
     let keys = config.keyring()?;
     let db = open_database(&config).await?;
-    // Older rows sealed first, so the account is saved like the page's.
+    // The key must be the database's: a wrong one stops here (naming the
+    // key it needs) instead of sealing the new account with it.
     storage::secrets::reseal(&db, &keys)
         .await
         .map_err(|e| format!("stored secrets: {e}"))?;
