@@ -186,6 +186,11 @@ test("a manager loads analytics for a range and switches the chart's breakdown",
   expect(from < to).toBe(true);
   await expect(page.getByTestId("volume-chart")).toHaveAttribute("aria-label", /Volume: \d+ pengiriman dalam 7 hari/);
   await expect(page.locator("figure.chart .legend")).toContainText("WhatsApp");
+  // The legend's swatches are small squares beside their names, not the
+  // chart's full width.
+  const swatch = await page.locator("figure.chart .legend .swatch").first().boundingBox();
+  expect(swatch && swatch.width).toBeLessThan(24);
+  expect(swatch && swatch.height).toBeLessThan(24);
   await page.getByTestId("dimension").selectOption("type");
   await expect(page.locator("figure.chart .legend")).toContainText("Kode verifikasi");
   // Each account's tries by how they ended: the sandbox accepted them.
