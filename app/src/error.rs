@@ -5,35 +5,12 @@
 //! and reaches the browser only as [`AppError::Internal`] with that reference, so
 //! SQL text and connection strings never leave the server.
 
+pub use domain::words::FieldError;
 use domain::words::{fill, pick, roles_message, Clash, Missing, Words};
 use domain::{Locale, Role};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
-
-/// A problem with one input field, shown next to that field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: Words,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: Words) -> Self {
-        FieldError {
-            field: field.into(),
-            message,
-        }
-    }
-
-    /// The message for `field` among `errors`, if any, in `locale`.
-    pub fn find(errors: &[FieldError], field: &str, locale: Locale) -> Option<String> {
-        errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.get(locale).to_owned())
-    }
-}
 
 /// What went wrong, as a kind and its fields: made wherever it happens
 /// (often where no reader's language is known) and put into words where it
@@ -179,7 +156,6 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 mod server {
     use super::AppError;
-    use domain::words::{Clash, Missing};
 
     /// Gives the server function's answer the error's status, unless the
     /// request is a plain form post that leptos_axum sends back to its page
@@ -220,13 +196,12 @@ mod server {
     }
 
     impl From<storage::Error> for AppError {
-        /// A unique index refusing a row is a conflict with data that
-        /// exists (the stores that expect one name it); a foreign key naming
-        /// nothing is a reference to something gone.
+        /// The same kinds, one for one.
         fn from(err: storage::Error) -> Self {
             match err {
-                storage::Error::Conflict => AppError::Conflict(Clash::Exists),
-                storage::Error::Missing => AppError::NotFound(Missing::Referenced),
+                storage::Error::Conflict(clash) => AppError::Conflict(clash),
+                storage::Error::NotFound(missing) => AppError::NotFound(missing),
+                storage::Error::Invalid(errors) => AppError::Validation(errors),
                 storage::Error::Unavailable { reference } => AppError::Unavailable(reference),
                 storage::Error::Internal { reference } => AppError::Internal(reference),
             }

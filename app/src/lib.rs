@@ -13,13 +13,11 @@
 //! - [`alerts`]: notifications open until acknowledged (escalation);
 //! - [`analytics`]: delivery statistics;
 //! - [`reports`]: scheduled reports' schedules;
-//! - [`digests`]: low-priority notifications gathered into a daily digest;
 //! - [`inbox`]: the in-app notifications;
 //! - [`live`]: live updates over the WebSocket (server feed, browser client);
 //! - [`templates`]: message templates (checked on save);
 //! - [`meta_templates`]: Meta's approved templates, synced, and which type
 //!   goes out with which;
-//! - [`seed`] (server only): reference and demo data;
 //! - [`i18n`]: the pages' language (Indonesian, or English by choice);
 //! - [`ui`]: the components every page uses and the labels of every
 //!   vocabulary;
@@ -29,7 +27,6 @@ pub mod alerts;
 pub mod analytics;
 pub mod auth;
 pub mod deliveries;
-pub mod digests;
 pub mod error;
 pub mod escalation;
 pub mod groups;
@@ -40,8 +37,6 @@ pub mod meta_templates;
 pub mod providers;
 pub mod push;
 pub mod reports;
-#[cfg(feature = "ssr")]
-pub mod seed;
 pub mod settings;
 pub mod shell;
 #[cfg(feature = "ssr")]

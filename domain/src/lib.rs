@@ -22,6 +22,9 @@
 //! - [`verification`]: the rules of one-time phone codes;
 //! - [`defaults`]: the default templates and demo master data;
 //! - [`live`]: the live socket's frames and the inbox items they carry;
+//! - [`time`]: timestamps and dates in WIB;
+//! - [`views`]: what the pages show and their forms send, by capability:
+//!   plain data the browser and the server share, with the forms' checks;
 //! - [`words`]: texts in both languages and the kinds of refusal.
 
 pub mod defaults;
@@ -42,7 +45,9 @@ pub mod routing;
 pub mod schedule;
 pub mod sms;
 pub mod template;
+pub mod time;
 pub mod verification;
+pub mod views;
 pub mod words;
 
 pub use ids::{AccountId, DeliveryId, UserId};

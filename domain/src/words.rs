@@ -11,6 +11,30 @@ use crate::{Locale, Role};
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 
+/// A problem with one input field, shown next to that field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: Words,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: Words) -> Self {
+        FieldError {
+            field: field.into(),
+            message,
+        }
+    }
+
+    /// The message for `field` among `errors`, if any, in `locale`.
+    pub fn find(errors: &[FieldError], field: &str, locale: Locale) -> Option<String> {
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.get(locale).to_owned())
+    }
+}
+
 /// `id` or `en`, as `locale` says.
 pub const fn pick(locale: Locale, id: &'static str, en: &'static str) -> &'static str {
     match locale {

@@ -8,20 +8,21 @@
 //! without the token; an expired one says so (410); a link used again shows
 //! who acknowledged and changes nothing.
 
-use app::alerts::store;
 use app::alerts::token::{LinkError, LinkKey};
 use app::alerts::{AckOutcome, AlertView};
-use app::time::{format_wib, now_ms};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use domain::escalation::AckChannel;
+use domain::time::format_wib;
 use domain::Locale;
 use std::sync::Arc;
+use storage::alerts as store;
 use storage::db::Db;
 use storage::feed::Feed;
+use storage::now_ms;
 
 pub struct Acks {
     pub db: Db,
@@ -104,7 +105,7 @@ fn not_found() -> Response {
     )
 }
 
-fn unavailable(e: &app::AppError) -> Response {
+fn unavailable(e: &storage::Error) -> Response {
     tracing::error!("acknowledgement link: {e}");
     page(
         StatusCode::SERVICE_UNAVAILABLE,

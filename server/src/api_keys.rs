@@ -4,12 +4,12 @@
 //! (a revoked key stops working within the cache's lifetime).
 
 use app::error::AppError;
-use app::time::now_ms;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use storage::db::Db;
+use storage::now_ms;
 use storage::{on_db, on_db_write};
 use tokio::sync::RwLock;
 

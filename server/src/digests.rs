@@ -8,15 +8,14 @@
 //! carries the idempotency key `digest:{user}:{due}`). A digest missed while
 //! nothing ran goes out once at start; lines never wait for more than one.
 
-use app::digests::store::{self, Digest, Due};
-use app::error::AppError;
 use domain::digest::{self, Item};
 use domain::{Channel, EventKind, Locale, Priority, SystemMessage};
 use storage::db::Db;
+use storage::digests::{self as store, Digest, Due};
 use storage::outbox::{NewDelivery, NewEvent};
 
 /// Sends every digest due at `now`; returns the events written.
-pub async fn run_due(db: &Db, now: i64, settings_url: &str) -> Result<Vec<i64>, AppError> {
+pub async fn run_due(db: &Db, now: i64, settings_url: &str) -> Result<Vec<i64>, storage::Error> {
     let mut written = Vec::new();
     for d in store::due(db, now).await? {
         if let Some(event) = send(db, &d, now, settings_url).await? {
@@ -29,7 +28,12 @@ pub async fn run_due(db: &Db, now: i64, settings_url: &str) -> Result<Vec<i64>, 
 
 /// Sends one person's digest as `due` found it; `None` if another instance
 /// (or an earlier sweep) took it first, or nothing waited.
-pub async fn send(db: &Db, d: &Due, now: i64, settings_url: &str) -> Result<Option<i64>, AppError> {
+pub async fn send(
+    db: &Db,
+    d: &Due,
+    now: i64,
+    settings_url: &str,
+) -> Result<Option<i64>, storage::Error> {
     let minute = d.digest_minute.clamp(0, 1439) as u16;
     // The next one comes after now, not after a missed one.
     let next = digest::next_at(minute, &d.time_zone, now.max(d.due));

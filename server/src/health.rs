@@ -55,7 +55,7 @@ pub fn dispatcher_state(last_beat: i64, started_at: i64, now: i64) -> Result<(),
 }
 
 async fn readyz(State(h): State<Health>) -> Response {
-    let now = app::time::now_ms();
+    let now = storage::now_ms();
     let database =
         h.db.check_writes(now)
             .await

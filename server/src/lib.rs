@@ -31,7 +31,6 @@ pub mod reports;
 pub mod testkit;
 pub mod webhooks;
 
-use app::seed;
 use app::state::AppState;
 use app::{shell, App};
 use axum::{routing::get, Router};
@@ -44,6 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use storage::db::Db;
 use storage::feed::Feed;
+use storage::seed;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
@@ -171,17 +171,17 @@ pub async fn start(
         ),
         Err(e) => return Err(format!("stored secrets: {e}")),
     }
-    let link_key = app::alerts::token::LinkKey::load_or_create(&db, &keys, app::time::now_ms())
+    let link_key = app::alerts::token::LinkKey::load_or_create(&db, &keys, storage::now_ms())
         .await
         .map_err(|e| format!("acknowledgement link key: {e}"))?;
-    let vapid = app::push::vapid::VapidKey::load_or_create(&db, &keys, app::time::now_ms())
+    let vapid = app::push::vapid::VapidKey::load_or_create(&db, &keys, storage::now_ms())
         .await
         .map_err(|e| format!("VAPID key: {e}"))?;
     // SQLite runs one instance: whatever it left `sending` died with its
     // last run. Requeued before anything here can claim or hand over a row,
     // so no row of this run is mistaken for one of the last.
     if options.dispatcher.is_some() && matches!(db, Db::Sqlite(..)) {
-        match storage::outbox::rescue_all_at_start(&db, app::time::now_ms()).await {
+        match storage::outbox::rescue_all_at_start(&db, storage::now_ms()).await {
             Ok(n) if n > 0 => tracing::warn!(
                 rows = n,
                 "requeued deliveries interrupted by the last shutdown"
@@ -262,7 +262,7 @@ pub async fn start(
         .merge(health::router(health::Health {
             db: db.clone(),
             heartbeat: dispatcher.as_ref().map(|d| d.heartbeat.clone()),
-            started_at: app::time::now_ms(),
+            started_at: storage::now_ms(),
         }))
         .merge(acks::router(Arc::new(acks::Acks {
             db: db.clone(),
@@ -373,7 +373,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 /// Forgets ended sessions at start and every hour (any instance may).
 async fn purge_sessions(db: Db) {
-    match app::auth::session::purge_expired(&db, app::time::now_ms()).await {
+    match app::auth::session::purge_expired(&db, storage::now_ms()).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(n, "ended sessions purged"),
         Err(e) => tracing::warn!("purging ended sessions: {e}"),
@@ -383,7 +383,7 @@ async fn purge_sessions(db: Db) {
 /// Forgets the webhooks' callbacks older than `keep`, at start and every
 /// hour (any instance may: the DELETE is the same from all).
 async fn prune_callbacks(db: Db, keep: Duration) {
-    let before = app::time::now_ms() - keep.as_millis() as i64;
+    let before = storage::now_ms() - keep.as_millis() as i64;
     match storage::outbox::prune_callbacks(&db, before).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(n, "old provider callbacks pruned"),
@@ -394,7 +394,7 @@ async fn prune_callbacks(db: Db, keep: Duration) {
 /// Deletes the delivery log and events older than `days` (whole WIB days),
 /// a minute after start and then every six hours, in small batches.
 async fn prune_history(db: Db, days: i64) {
-    let before = app::analytics::store::retention_cutoff(app::time::now_ms(), days);
+    let before = storage::analytics::retention_cutoff(storage::now_ms(), days);
     match storage::retention::prune_before(&db, before, storage::retention::BATCH).await {
         Ok(p) if p == storage::retention::Pruned::default() => {}
         Ok(p) => tracing::info!(
@@ -412,15 +412,15 @@ async fn prune_history(db: Db, days: i64) {
 /// [`LIVE_ANALYTICS`] of delivery changes this instance hears of; when a
 /// recompute changed the figures, the analytics pages are told to reload.
 async fn refresh_analytics(db: Db, feed: Feed, every: Duration, shutdown: CancellationToken) {
-    use app::analytics::store::{day_of, refresh_all, refresh_days};
+    use storage::analytics::{day_of, refresh_all, refresh_days};
     use tokio::sync::broadcast::error::RecvError;
     let mut batches = feed.subscribe();
-    if let Err(e) = refresh_all(&db, app::time::now_ms()).await {
+    if let Err(e) = refresh_all(&db, storage::now_ms()).await {
         tracing::warn!("analytics: {e}");
     }
     // What the pages loaded from now on show: reloads are asked for only
     // when the figures move away from it.
-    let today = day_of(app::time::now_ms());
+    let today = day_of(storage::now_ms());
     let mut shown = refresh_days(&db, today - 1, today).await.ok();
     let mut periodic = tokio::time::interval(every);
     periodic.reset();
@@ -442,7 +442,7 @@ async fn refresh_analytics(db: Db, feed: Feed, every: Duration, shutdown: Cancel
             }
         };
         if refresh {
-            let today = day_of(app::time::now_ms());
+            let today = day_of(storage::now_ms());
             match refresh_days(&db, today - 1, today).await {
                 Ok(figures) if shown != Some(figures) => {
                     feed.analytics();

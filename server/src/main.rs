@@ -10,12 +10,12 @@
 //!   templates now (they are synced at start and every six hours too);
 //! - `server backup FILE`: a consistent copy of the live SQLite database.
 
-use app::seed;
 use leptos::prelude::*;
 use server::config::Config;
 use server::dispatcher::DispatcherConfig;
 use server::{open_database, start, StartOptions};
 use storage::db::Db;
+use storage::seed;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -66,14 +66,10 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
     storage::secrets::reseal(&db, &keys)
         .await
         .map_err(|e| format!("stored secrets: {e}"))?;
-    let saved = app::providers::store::save(&db, &keys, &valid, app::time::now_ms()).await;
+    let saved = storage::providers::save(&db, &keys, &valid, storage::now_ms()).await;
     db.close().await;
-    let id = saved.map_err(|e| {
-        format!(
-            "cannot add the account: {}",
-            e.message_in(domain::Locale::En)
-        )
-    })?;
+    // (storage::Error reads in English.)
+    let id = saved.map_err(|e| format!("cannot add the account: {e}"))?;
     println!(
         "provider account #{id} '{}' ({}) added",
         valid.name,

@@ -50,13 +50,13 @@ pub async fn receipt(
             )
         }
     };
-    match app::push::store::push_delivery_owner(&state.db, receipt.delivery).await {
+    match storage::push::push_delivery_owner(&state.db, receipt.delivery).await {
         Ok(Some(owner)) if owner == session.user.id => {}
         Ok(_) => return refuse(StatusCode::NOT_FOUND, "no such push notification of yours"),
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
     let id = push_message_id(receipt.delivery);
-    let now = app::time::now_ms();
+    let now = storage::now_ms();
     // A receipt may beat the send's record: it is held and replayed then.
     match store::apply_or_hold(
         &state.db,

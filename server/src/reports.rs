@@ -10,8 +10,6 @@
 //! run missed while no instance was up is sent once when one starts, and the
 //! next is counted from then (no burst of old reports).
 
-use app::error::AppError;
-use app::reports::store::{self, Run, Schedule};
 use chrono::{DateTime, TimeZone, Utc};
 use domain::{Channel, DeliveryStatus, EventKind, NotificationType, Priority};
 use std::sync::Arc;
@@ -19,6 +17,7 @@ use std::time::Duration;
 use storage::db::Db;
 use storage::feed::Feed;
 use storage::outbox::{NewDelivery, NewEvent, NewInboxItem};
+use storage::reports::{self as store, Run, Schedule};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 pub const EVERY: Duration = Duration::from_secs(20);
 
 /// Sends every report due at `now`; returns the events written.
-pub async fn run_due(db: &Db, now: i64, settings_url: &str) -> Result<Vec<i64>, AppError> {
+pub async fn run_due(db: &Db, now: i64, settings_url: &str) -> Result<Vec<i64>, storage::Error> {
     let now_utc = Utc
         .timestamp_millis_opt(now)
         .single()
@@ -49,7 +48,7 @@ async fn run_one(
     due: i64,
     now: DateTime<Utc>,
     settings_url: &str,
-) -> Result<Option<i64>, AppError> {
+) -> Result<Option<i64>, storage::Error> {
     let when = s.when();
     let due_utc = Utc.timestamp_millis_opt(due).single().unwrap_or(now);
     // The next run comes after now, not after the missed one.
@@ -152,7 +151,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     loop {
-        let now = app::time::now_ms();
+        let now = storage::now_ms();
         let written = [
             ("scheduled reports", run_due(&db, now, &settings_url).await),
             (

@@ -412,7 +412,7 @@ store_test!(
         );
 
         // Deactivated: sessions end, nothing new reaches them; history stays.
-        app::auth::session::create_session(db, rudi, app::time::now_ms())
+        app::auth::session::create_session(db, rudi, storage::now_ms())
             .await
             .unwrap();
         let (s, _) = delete_user(&base, "TK-USR-0042").await;
@@ -625,7 +625,7 @@ store_test!(
         assert!(n <= 10, "{n} refusals recorded");
         assert!(longest.unwrap() < 1_000, "{longest:?}");
         // Old callbacks are forgotten by the retention task's DELETE.
-        let pruned = storage::outbox::prune_callbacks(db, app::time::now_ms() + 1)
+        let pruned = storage::outbox::prune_callbacks(db, storage::now_ms() + 1)
             .await
             .unwrap();
         assert_eq!(pruned, n as u64);
@@ -900,7 +900,7 @@ async fn cross_site_requests_are_refused_before_they_run() {
     // A JSON function takes JSON only: the same body as text/plain (what a
     // form or a fetch without pre-flight can send) is refused unread.
     let admin = user_id(db, "admin@demo.id").await;
-    let session = app::auth::session::create_session(db, admin, app::time::now_ms())
+    let session = app::auth::session::create_session(db, admin, storage::now_ms())
         .await
         .unwrap();
     let save = |content_type: &'static str| {

@@ -18,15 +18,15 @@ const SETTINGS: &str = "http://localhost:3000/settings";
 /// page does; returns his id and the digest's time.
 async fn digest_at_five(db: &Db) -> (i64, i64) {
     let budi = user_id(db, "tek.karawang1@demo.id").await;
-    let now = app::time::now_ms();
-    let mut form = app::settings::store::load(db, budi, now)
+    let now = storage::now_ms();
+    let mut form = storage::settings::load(db, budi, now)
         .await
         .unwrap()
         .to_form();
     form.digest_enabled = true;
     form.digest_time = "17:00".into();
     let valid = form.validate().unwrap();
-    app::settings::store::save(db, budi, &valid, now)
+    storage::settings::save(db, budi, &valid, now)
         .await
         .unwrap();
     let due: Option<i64> = storage::on_db!(db, |pool| sqlx::query_scalar(
@@ -98,7 +98,7 @@ store_test!(
 
         // Not before its time; at its time, from two instances at once, once.
         assert!(run_due(db, due - 1, SETTINGS).await.unwrap().is_empty());
-        let stale = app::digests::store::due(db, due).await.unwrap();
+        let stale = storage::digests::due(db, due).await.unwrap();
         assert_eq!(stale.len(), 1);
         let (a, b) = tokio::join!(run_due(db, due, SETTINGS), run_due(db, due, SETTINGS));
         let mut sent = a.unwrap();
@@ -161,13 +161,13 @@ store_test!(
         assert_eq!(digest_events(db).await.len(), 1);
 
         // Switched off: low priority goes out at once again.
-        let now = app::time::now_ms();
-        let mut form = app::settings::store::load(db, budi, now)
+        let now = storage::now_ms();
+        let mut form = storage::settings::load(db, budi, now)
             .await
             .unwrap()
             .to_form();
         form.digest_enabled = false;
-        app::settings::store::save(db, budi, &form.validate().unwrap(), now)
+        storage::settings::save(db, budi, &form.validate().unwrap(), now)
             .await
             .unwrap();
         let kept: i64 = storage::on_db!(db, |pool| sqlx::query_scalar(

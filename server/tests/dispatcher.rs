@@ -2,10 +2,10 @@
 
 mod support;
 
-use app::time::now_ms;
 use server::testkit::fakes::{Behaviour, Fake, Kind};
 use std::sync::Arc;
 use std::time::Duration;
+use storage::now_ms;
 use storage::outbox::{self as store, EventParts, Inserted, Outcome};
 use storage::store_test;
 use support::*;
@@ -463,7 +463,7 @@ store_test!(a_timeout_is_retried_on_the_same_account_only, |db| {
         ]
     );
     // As the delivery's page reads them: by account name, in order.
-    let detail = app::deliveries::store::detail(db, row.id).await.unwrap();
+    let detail = storage::deliveries::detail(db, row.id).await.unwrap();
     let name = format!("{} #1", kind_name(Kind::Fonnte));
     assert_eq!(
         detail
@@ -533,10 +533,10 @@ store_test!(
             "{until} vs {before}"
         );
         // The providers page shows it while it holds.
-        let shown = app::providers::store::list(db, now_ms()).await.unwrap();
+        let shown = storage::providers::list(db, now_ms()).await.unwrap();
         let paused = |id| shown.iter().find(|a| a.id == id).unwrap().paused_until;
         assert_eq!((paused(first), paused(second)), (Some(until), None));
-        let later = app::providers::store::list(db, until + 1).await.unwrap();
+        let later = storage::providers::list(db, until + 1).await.unwrap();
         assert!(later.iter().all(|a| a.paused_until.is_none()));
         let other = dispatcher(db);
         let e = ingest(db, assignment(budi, "w3")).await.unwrap();

@@ -130,7 +130,7 @@ async fn add_account_at(db: &Db, url: &str, extra: Value, price: i64) -> i64 {
     for (k, v) in extra.as_object().unwrap() {
         credentials[k] = v.clone();
     }
-    let now = app::time::now_ms();
+    let now = storage::now_ms();
     storage::on_db_write!(db, |pool| {
         sqlx::query_scalar(
         "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
@@ -184,7 +184,7 @@ store_test!(
         assert_eq!(row.cost_rupiah, 25);
         assert!(row.provider_message_id.is_some());
         // The delivery page shows the subject that went out.
-        let detail = app::deliveries::store::detail(db, row.id).await.unwrap();
+        let detail = storage::deliveries::detail(db, row.id).await.unwrap();
         assert_eq!(
             detail.subject.as_deref(),
             Some("[Tinggi] Tiket ditugaskan: TK-1")
@@ -255,9 +255,7 @@ store_test!(smtp_replies_decide_retry_or_failure, |db| {
     assert_eq!(busy.status, "queued", "{:?}", busy.error);
     let error = busy.error.unwrap_or_default();
     assert!(error.contains("451"), "{error}");
-    assert!(busy
-        .next_attempt_at
-        .is_some_and(|t| t > app::time::now_ms()));
+    assert!(busy.next_attempt_at.is_some_and(|t| t > storage::now_ms()));
 
     let gone = email_row(deliveries(db, gone.id()).await);
     assert_eq!(gone.status, "failed");

@@ -6,15 +6,15 @@
 
 mod support;
 
-use app::alerts::store as alerts;
 use app::alerts::token::{LinkKey, LINK_TTL_MS};
 use app::alerts::AckOutcome;
-use app::time::now_ms;
 use domain::escalation::AckChannel;
 use reqwest::StatusCode;
 use serde_json::json;
 use server::testkit::fakes::{Fake, Kind};
+use storage::alerts;
 use storage::db::Db;
+use storage::now_ms;
 use storage::store_test;
 use support::*;
 
@@ -105,7 +105,7 @@ store_test!(
         );
         // The delivery log shows that there is a link, not the link: it
         // would acknowledge in Budi's name.
-        let shown = app::deliveries::store::detail(db, wa.id)
+        let shown = storage::deliveries::detail(db, wa.id)
             .await
             .unwrap()
             .message;
@@ -134,7 +134,7 @@ store_test!(
                 ("whatsapp".into(), Some(sari), None),
             ]
         );
-        let sari_inbox = app::inbox::store::list(db, sari, 10).await.unwrap();
+        let sari_inbox = storage::inbox::list(db, sari, 10).await.unwrap();
         assert_eq!(sari_inbox.len(), 1);
         assert!(
             sari_inbox[0].title.starts_with("Eskalasi tahap 1"),
@@ -217,10 +217,7 @@ store_test!(
             AckOutcome::NotRecipient
         );
         // Budi's inbox shows it acknowledged.
-        let item = app::inbox::store::list(db, budi, 10)
-            .await
-            .unwrap()
-            .remove(0);
+        let item = storage::inbox::list(db, budi, 10).await.unwrap().remove(0);
         let a = item.alert.expect("under a policy");
         assert!(!a.open);
         assert_eq!(a.acknowledged_by.as_deref(), Some("Sari Supervisor"));
@@ -597,7 +594,7 @@ store_test!(
         .fetch_one(pool)
         .await
         .unwrap());
-        app::escalation::store::delete(db, policy).await.unwrap();
+        storage::escalation::delete(db, policy).await.unwrap();
         let d = dispatcher(db);
         assert!(d
             .escalate(alert.created_at + 60 * MINUTE)
@@ -664,7 +661,7 @@ store_test!(
             }],
             ..PolicyForm::default()
         };
-        app::escalation::store::save(db, &form.validate().unwrap(), now_ms())
+        storage::escalation::save(db, &form.validate().unwrap(), now_ms())
             .await
             .unwrap();
         let budi = user_id(db, "tek.karawang1@demo.id").await;
@@ -882,7 +879,7 @@ store_test!(
         };
         let tap = |n: u32, wamid: String, tapped: serde_json::Value| {
             let mut message = json!({"from": "6281200000005", "id": format!("wamid.tap{n}"),
-            "timestamp": (app::time::now_ms() / 1000).to_string(), "context": {"from": "6221000", "id": wamid}});
+            "timestamp": (storage::now_ms() / 1000).to_string(), "context": {"from": "6221000", "id": wamid}});
             for (k, v) in tapped.as_object().unwrap() {
                 message[k] = v.clone();
             }
@@ -963,7 +960,7 @@ store_test!(
         assert_eq!(alert_of(db, event.id()).await.status, "open");
         // Written now: it is.
         assert_eq!(
-            post(ok_at(2, app::time::now_ms() / 1000)).await,
+            post(ok_at(2, storage::now_ms() / 1000)).await,
             StatusCode::OK
         );
         assert_eq!(alert_of(db, event.id()).await.status, "acknowledged");

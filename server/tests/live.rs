@@ -24,7 +24,7 @@ type Socket =
 
 async fn session(db: &Db, email: &str) -> String {
     let id = user_id(db, email).await;
-    app::auth::session::create_session(db, id, app::time::now_ms())
+    app::auth::session::create_session(db, id, storage::now_ms())
         .await
         .unwrap()
 }
@@ -183,7 +183,7 @@ store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
     post(&base, in_app_only(tech, "live-2", "TK-L2")).await;
     post(&base, in_app_only(tech, "live-3", "TK-L3")).await;
     eventually("both stored", || async {
-        app::inbox::store::last_id(db, tech).await.unwrap() > first + 1
+        storage::inbox::last_id(db, tech).await.unwrap() > first + 1
     })
     .await;
     let mut ws = open(srv.addr, Some(&token), &format!("?after={first}"))
@@ -211,7 +211,7 @@ store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
     // A socket that saw no notification learns where its stream starts, so
     // its reconnect resumes from there.
     let (_fresh, hello) = signed_in(srv.addr, db, "tek.karawang1@demo.id").await;
-    let newest = app::inbox::store::last_id(db, tech).await.unwrap();
+    let newest = storage::inbox::last_id(db, tech).await.unwrap();
     assert!(
         matches!(hello, ServerFrame::Hello { last, .. } if last == newest),
         "{hello:?}"

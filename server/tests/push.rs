@@ -8,10 +8,11 @@
 
 mod support;
 
-use app::push::{store as push_store, BrowserSubscription};
+use app::push::BrowserSubscription;
 use serde_json::{json, Value};
 use server::testkit::push::PushService;
 use storage::db::Db;
+use storage::push as push_store;
 use storage::store_test;
 use support::*;
 
@@ -28,7 +29,7 @@ async fn only_push(db: &Db) {
 }
 
 async fn vapid_public(db: &Db) -> String {
-    app::push::vapid::VapidKey::load_or_create(db, &server::testkit::keys(), app::time::now_ms())
+    app::push::vapid::VapidKey::load_or_create(db, &server::testkit::keys(), storage::now_ms())
         .await
         .unwrap()
         .public_key()
@@ -39,8 +40,8 @@ async fn vapid_public(db: &Db) -> String {
 async fn device(db: &Db, fake: &PushService, user: i64, label: &str) -> String {
     let sub: BrowserSubscription =
         serde_json::from_value(fake.subscribe(&vapid_public(db).await)).unwrap();
-    let valid = sub.check(true).unwrap();
-    match push_store::subscribe(db, user, &valid, label, app::time::now_ms())
+    let valid = app::push::check_subscription(&sub, true).unwrap();
+    match push_store::subscribe(db, user, &valid, label, storage::now_ms())
         .await
         .unwrap()
     {
@@ -193,7 +194,7 @@ store_test!(
             .unwrap());
         assert_eq!(retry_of, Some(first.id));
         let due = due.unwrap();
-        assert!(due > app::time::now_ms() + 20_000, "not at once");
+        assert!(due > storage::now_ms() + 20_000, "not at once");
         // The worker running the first one again (after a crash) adds nothing.
         let again = push_store::follow_up(db, first.id, &[phone_id], 1, 2)
             .await
@@ -248,7 +249,7 @@ store_test!(
                 app::alerts::token::LinkKey::load_or_create(
                     db,
                     &server::testkit::keys(),
-                    app::time::now_ms(),
+                    storage::now_ms(),
                 )
                 .await
                 .unwrap(),
@@ -294,7 +295,7 @@ store_test!(
         push_store::subscribe(
             db,
             andi,
-            &stranger.check(true).unwrap(),
+            &app::push::check_subscription(&stranger, true).unwrap(),
             "Chrome di Linux",
             1,
         )
@@ -344,11 +345,11 @@ store_test!(
         let http = reqwest::Client::new();
         let budi = user_id(db, "tek.karawang1@demo.id").await;
         let cookie = |token: &str| format!("{}={token}", app::auth::session::COOKIE_NAME);
-        let budi_session = app::auth::session::create_session(db, budi, app::time::now_ms())
+        let budi_session = app::auth::session::create_session(db, budi, storage::now_ms())
             .await
             .unwrap();
         let andi = user_id(db, "tek.bekasi1@demo.id").await;
-        let andi_session = app::auth::session::create_session(db, andi, app::time::now_ms())
+        let andi_session = app::auth::session::create_session(db, andi, storage::now_ms())
             .await
             .unwrap();
 
@@ -516,8 +517,8 @@ store_test!(
         let joko = user_id(db, "tek.karawang2@demo.id").await;
         let sub: BrowserSubscription =
             serde_json::from_value(fake.subscribe(&vapid_public(db).await)).unwrap();
-        let budis = sub.check(true).unwrap();
-        let now = app::time::now_ms();
+        let budis = app::push::check_subscription(&sub, true).unwrap();
+        let now = storage::now_ms();
         assert!(matches!(
             push_store::subscribe(db, budi, &budis, "HP Budi", now)
                 .await

@@ -6,13 +6,13 @@
 
 mod support;
 
-use app::time::now_ms;
 use chrono::{Datelike, TimeZone, Utc};
 use domain::schedule::Cadence;
 use serde_json::{json, Value};
 use server::reports::run_due;
 use server::DEMO_API_KEY;
 use storage::db::Db;
+use storage::now_ms;
 use storage::store_test;
 use support::*;
 
@@ -150,7 +150,7 @@ store_test!(
             .iter()
             .any(|r| r.channel == "in_app" && r.user_id == Some(maya)));
         // (On a Sunday night the weekly report's item may be the newest.)
-        let inbox = app::inbox::store::list(db, maya, 5).await.unwrap();
+        let inbox = storage::inbox::list(db, maya, 5).await.unwrap();
         let titles: Vec<&str> = inbox.iter().map(|i| i.title.as_str()).collect();
         assert!(
             titles.iter().any(|t| t.starts_with("Laporan harian — ")),
@@ -180,7 +180,7 @@ store_test!(a_long_stop_sends_one_catch_up_report_not_a_burst, |db| {
         .unwrap()
         .is_empty());
     // The schedule's cadence as the domain reads it.
-    let s = app::reports::store::due(db, i64::MAX).await.unwrap();
+    let s = storage::reports::due(db, i64::MAX).await.unwrap();
     assert!(s.iter().any(|s| s.name == "Laporan mingguan"
         && s.when().cadence == Cadence::Weekly(chrono::Weekday::Mon)));
 });

@@ -5,11 +5,11 @@
 
 mod support;
 
-use app::time::now_ms;
 use server::dispatcher::fallback::WINDOW_MS;
 use server::testkit::fakes::{self, Behaviour, Fake, Kind};
 use server::webhooks::twilio_signature;
 use storage::db::Db;
+use storage::now_ms;
 use storage::store_test;
 use support::*;
 
@@ -185,7 +185,7 @@ store_test!(
         }
         .validate()
         .unwrap();
-        app::providers::store::test_send(db, &test, budi, domain::Locale::Id, now_ms())
+        storage::providers::test_send(db, &test, budi, domain::Locale::Id, now_ms())
             .await
             .unwrap();
         step(&d).await;
@@ -204,15 +204,7 @@ store_test!(
         .await
         .map(|_| ())
         .unwrap());
-        let me = app::auth::CurrentUser {
-            id: budi,
-            name: "Budi".into(),
-            email: "tek.karawang1@demo.id".into(),
-            role: domain::Role::Technician,
-            work_zone: Some("karawang".into()),
-            locale: domain::Locale::Id,
-        };
-        app::settings::store::send_code(db, &me, now_ms())
+        storage::settings::send_code(db, budi, domain::Locale::Id, now_ms())
             .await
             .unwrap();
         step(&d).await;
@@ -243,11 +235,9 @@ store_test!(
         assert!(d.sms_fallback(now_ms()).await.unwrap().is_empty());
         assert_eq!(fallback_of(db, added[0]).await, Some(whatsapp.id));
         // The delivery log links the two both ways.
-        let detail = app::deliveries::store::detail(db, added[0]).await.unwrap();
+        let detail = storage::deliveries::detail(db, added[0]).await.unwrap();
         assert_eq!(detail.fallback_of, Some(whatsapp.id));
-        let detail = app::deliveries::store::detail(db, whatsapp.id)
-            .await
-            .unwrap();
+        let detail = storage::deliveries::detail(db, whatsapp.id).await.unwrap();
         assert_eq!(detail.sms_fallback, Some(added[0]));
 
         step(&d).await;

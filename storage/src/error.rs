@@ -3,14 +3,22 @@
 //! the API in English); the driver's own message, which may hold SQL or a
 //! connection string, is logged here with a reference and goes no further.
 
-/// A storage failure.
+use domain::words::{Clash, FieldError, Missing, Named, Words};
+use domain::Locale;
+
+/// Why a store did not do what it was asked: a refusal the caller can
+/// show (the request's own fault), or a failure of the storage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    /// A unique index refused a row: the data exists already.
-    Conflict,
-    /// A foreign key refused a row: what it names does not exist (or is
-    /// still named by other rows, for a delete).
-    Missing,
+    /// The data clashes with what exists: a unique index refused a row
+    /// ([`Clash::Exists`], which the stores that expect one name more
+    /// precisely), or a rule of the store's own.
+    Conflict(Clash),
+    /// What the request names does not exist; a foreign key naming nothing
+    /// is [`Missing::Referenced`].
+    NotFound(Missing),
+    /// The input is wrong, field by field; nothing was written.
+    Invalid(Vec<FieldError>),
     /// The database cannot take the work right now: the disk refuses
     /// writes (full, failing, read-only), the server is down or out of
     /// connections. Nothing was written; the same request may succeed in a
@@ -20,6 +28,38 @@ pub enum Error {
     Internal { reference: String },
 }
 
+impl Error {
+    /// One field's refusal.
+    pub fn invalid(field: impl Into<String>, message: Words) -> Self {
+        Error::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// The message for one field in `locale`, if this refusal names it.
+    pub fn field_in(&self, name: &str, locale: Locale) -> Option<String> {
+        match self {
+            Error::Invalid(errors) => FieldError::find(errors, name, locale),
+            _ => None,
+        }
+    }
+
+    /// [`Error::field_in`] in Indonesian, the pages' default.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.field_in(name, Locale::Id)
+    }
+
+    /// A unique index's refusal told as "`what` '`name`' is taken"; any
+    /// other error as it is.
+    pub fn taken(self, what: Named, name: &str) -> Self {
+        match self {
+            Error::Conflict(_) => Error::Conflict(Clash::Taken {
+                what,
+                name: name.to_owned(),
+            }),
+            other => other,
+        }
+    }
+}
+
 /// What a client is told to wait before trying again after
 /// [`Error::Unavailable`] (the `Retry-After` of a 503).
 pub const RETRY_AFTER_SECS: u32 = 5;
@@ -27,8 +67,12 @@ pub const RETRY_AFTER_SECS: u32 = 5;
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::Conflict => f.write_str("the row exists already (unique index)"),
-            Error::Missing => f.write_str("a row it refers to does not exist (foreign key)"),
+            Error::Conflict(clash) => f.write_str(&clash.message(Locale::En)),
+            Error::NotFound(missing) => f.write_str(&missing.message(Locale::En)),
+            Error::Invalid(errors) => {
+                let fields: Vec<_> = errors.iter().map(|e| e.message.get(Locale::En)).collect();
+                write!(f, "invalid: {}", fields.join("; "))
+            }
             Error::Unavailable { reference } => {
                 write!(f, "storage unavailable (ref {reference})")
             }
@@ -88,11 +132,11 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Database(db) => match db.kind() {
                 ErrorKind::UniqueViolation => {
                     tracing::debug!("database: {db}");
-                    Error::Conflict
+                    Error::Conflict(Clash::Exists)
                 }
                 ErrorKind::ForeignKeyViolation => {
                     tracing::debug!("database: {db}");
-                    Error::Missing
+                    Error::NotFound(Missing::Referenced)
                 }
                 _ => {
                     let code = db.code().unwrap_or_default();
@@ -126,12 +170,12 @@ impl From<rusqlite::Error> for Error {
                 if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                     || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
             {
-                Error::Conflict
+                Error::Conflict(Clash::Exists)
             }
             rusqlite::Error::SqliteFailure(e, _)
                 if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
             {
-                Error::Missing
+                Error::NotFound(Missing::Referenced)
             }
             rusqlite::Error::SqliteFailure(e, _) if sqlite_storage_failure(e.extended_code) => {
                 unavailable("database", &err)

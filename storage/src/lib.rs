@@ -13,19 +13,40 @@
 //! - [`window`]: Meta's 24-hour customer-service windows;
 //! - [`meta_templates`]: Meta's approved templates and the admins' mappings;
 //! - [`error`]: what can go wrong in storage, as kinds; the words are chosen
-//!   by whoever shows them.
+//!   by whoever shows them;
+//! - the capabilities' stores, one module each, reading and writing the
+//!   types of `domain::views`: [`settings`] (a person's own settings and
+//!   phone codes), [`push`] (web push devices), [`groups`], [`deliveries`]
+//!   (the log), [`escalation`] (policies), [`alerts`] (acknowledgements),
+//!   [`analytics`] (rollups), [`reports`] (schedules and runs), [`digests`],
+//!   [`inbox`], [`templates`], [`providers`] (accounts, sealed credentials),
+//!   [`users`] (the ticketing system's sync), [`retention`], [`secrets`];
+//! - [`seed`]: reference data every install needs, and the demo data.
 //!
 //! The crates above: `app` (pages and server functions) and `server` (the
 //! Axum host, the dispatcher, providers) use this; `domain` is below it.
 
+pub mod alerts;
+pub mod analytics;
 pub mod db;
+pub mod deliveries;
+pub mod digests;
 pub mod error;
+pub mod escalation;
 pub mod feed;
+pub mod groups;
+pub mod inbox;
 pub mod meta_templates;
 pub mod outbox;
 pub mod pace;
+pub mod providers;
+pub mod push;
+pub mod reports;
 pub mod retention;
 pub mod secrets;
+pub mod seed;
+pub mod settings;
+pub mod templates;
 pub mod users;
 pub mod window;
 

@@ -193,7 +193,7 @@ pub async fn upsert(
     // Two first syncs of one id at once: the loser of the unique index
     // finds the winner's row on its second pass.
     match upsert_once(db, external_id, u, now).await {
-        Err(UpsertError::Storage(Error::Conflict)) => upsert_once(db, external_id, u, now).await,
+        Err(UpsertError::Storage(Error::Conflict(_))) => upsert_once(db, external_id, u, now).await,
         other => other,
     }
 }

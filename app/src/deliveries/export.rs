@@ -42,7 +42,10 @@ pub async fn export_csv(
     }
     let resolved = match filter.resolve() {
         Ok(r) => r,
-        Err(e) => return (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+        Err(e) => {
+            let e = crate::AppError::Validation(e);
+            return (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response();
+        }
     };
     let stream = futures_util::stream::unfold(
         Some((state.db.clone(), resolved, None::<Cursor>, true)),

@@ -1,8 +1,10 @@
 //! The in-app inbox.
+//!
+//! The SQL is `storage::inbox`.
 
 pub mod page;
 #[cfg(feature = "ssr")]
-pub mod store;
+use storage::inbox as store;
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
@@ -14,7 +16,7 @@ pub use domain::live::InboxItem;
 #[server(endpoint = "inbox/list")]
 pub async fn my_notifications() -> Result<Vec<InboxItem>, AppError> {
     let (user, state) = crate::state::guard(crate::auth::Area::Inbox)?;
-    store::list(&state.db, user.id, 100).await
+    Ok(store::list(&state.db, user.id, 100).await?)
 }
 
 /// Marks one item read; the user's other tabs and devices hear of it live.
@@ -40,7 +42,8 @@ pub async fn mark_all_read() -> Result<(), AppError> {
 /// its escalation stops, and everyone it was sent to sees who took it.
 #[server(endpoint = "inbox/acknowledge")]
 pub async fn acknowledge(id: i64) -> Result<(), AppError> {
-    use crate::alerts::{store as alerts, AckOutcome};
+    use crate::alerts::AckOutcome;
+    use storage::alerts;
     let (user, state) = crate::state::guard(crate::auth::Area::Inbox)?;
     let not_found = || AppError::NotFound(Missing::Alert);
     let alert_id = store::alert_of(&state.db, user.id, id)

@@ -2,12 +2,15 @@
 //! in (their subscriptions), the server's VAPID public key they subscribe
 //! with, and the settings page's part that manages them. The server's
 //! `providers::webpush` sends; `public/sw.js` shows what arrives.
+//!
+//! Here: the page and the server functions. The types they share are
+//! `domain::views::push`, the SQL `storage::push`.
 
 #[cfg(feature = "hydrate")]
 mod browser;
 pub mod page;
 #[cfg(feature = "ssr")]
-pub mod store;
+use storage::push as store;
 #[cfg(feature = "ssr")]
 pub mod vapid;
 
@@ -18,60 +21,27 @@ use domain::{
     Words,
 };
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// One of a person's devices, as their settings page lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct PushDevice {
-    pub id: i64,
-    /// "Chrome di Android" (`domain::push::device_label`).
-    pub device: String,
-    /// Lets the page tell which row is the browser it runs in.
-    pub endpoint: String,
-    pub created_at: i64,
-    pub last_success_at: Option<i64>,
-    /// The last push service refusal, if the last push to it failed.
-    pub last_error: Option<String>,
-}
+pub use domain::views::push::*;
 
-/// What the settings page needs to offer push.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PushOverview {
-    /// The server's VAPID public key (base64url); `None` when no push account
-    /// is enabled, so there is nothing to subscribe to.
-    pub public_key: Option<String>,
-    pub devices: Vec<PushDevice>,
-}
-
-/// A browser's `PushSubscription.toJSON()`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BrowserSubscription {
-    pub endpoint: String,
-    pub keys: BrowserKeys,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BrowserKeys {
-    pub p256dh: String,
-    pub auth: String,
-}
-
+/// The subscription as stored, if its endpoint and keys are usable: the
+/// endpoint a push service (`domain::push::endpoint_problem`), `p256dh` a
+/// P-256 point and `auth` 16 bytes, both base64url as browsers give them.
 #[cfg(feature = "ssr")]
-impl BrowserSubscription {
-    /// The subscription as stored, if its endpoint and keys are usable: the
-    /// endpoint a push service (`domain::push::endpoint_problem`), `p256dh`
-    /// a P-256 point and `auth` 16 bytes, both base64url as browsers give them.
-    pub fn check(&self, loopback_allowed: bool) -> Result<store::Subscription, AppError> {
+pub fn check_subscription(
+    sub: &BrowserSubscription,
+    loopback_allowed: bool,
+) -> Result<store::Subscription, AppError> {
+    {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         use base64::Engine;
-        let endpoint = self.endpoint.trim();
+        let endpoint = sub.endpoint.trim();
         if let Some(problem) = domain::push::endpoint_problem(endpoint, loopback_allowed) {
             // The browser's own subscription, not typed by anyone.
             return Err(AppError::invalid("endpoint", Words::same(problem)));
         }
         let decode = |s: &str| URL_SAFE_NO_PAD.decode(s.trim().trim_end_matches('='));
-        let point_ok = decode(&self.keys.p256dh)
+        let point_ok = decode(&sub.keys.p256dh)
             .ok()
             .is_some_and(|b| b.len() == 65 && p256::PublicKey::from_sec1_bytes(&b).is_ok());
         if !point_ok {
@@ -80,7 +50,7 @@ impl BrowserSubscription {
                 Words::same("p256dh must be the browser's P-256 public key (65 bytes, base64url)"),
             ));
         }
-        if !decode(&self.keys.auth).is_ok_and(|b| b.len() == 16) {
+        if !decode(&sub.keys.auth).is_ok_and(|b| b.len() == 16) {
             return Err(AppError::invalid(
                 "auth",
                 Words::same("auth must be the browser's 16-byte secret (base64url)"),
@@ -89,8 +59,8 @@ impl BrowserSubscription {
         Ok(store::Subscription {
             id: 0,
             endpoint: endpoint.to_owned(),
-            p256dh: self.keys.p256dh.trim().trim_end_matches('=').to_owned(),
-            auth: self.keys.auth.trim().trim_end_matches('=').to_owned(),
+            p256dh: sub.keys.p256dh.trim().trim_end_matches('=').to_owned(),
+            auth: sub.keys.auth.trim().trim_end_matches('=').to_owned(),
         })
     }
 }
@@ -111,7 +81,7 @@ pub async fn push_status() -> Result<PushOverview, AppError> {
 #[server(endpoint = "push/subscribe", input = leptos::server_fn::codec::Json)]
 pub async fn push_subscribe(subscription: BrowserSubscription) -> Result<i64, AppError> {
     let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
-    let valid = subscription.check(state.push_loopback)?;
+    let valid = check_subscription(&subscription, state.push_loopback)?;
     let agent = use_context::<http::request::Parts>()
         .and_then(|p| p.headers.get(http::header::USER_AGENT).cloned())
         .and_then(|v| v.to_str().ok().map(str::to_owned))

@@ -1,28 +1,22 @@
 //! Message templates: listed and saved by admins. Saving checks the syntax and
 //! every `{variable}` against the known ones, with the same domain code the
 //! browser uses for its live preview.
+//!
+//! Here: the page and the server functions. The types they share are
+//! `domain::views::templates`, the SQL `storage::templates`.
 
 #[cfg(feature = "ssr")]
-pub mod store;
+use storage::templates as store;
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TemplateView {
-    pub id: i64,
-    pub key: String,
-    pub channel: String,
-    pub locale: String,
-    pub subject: Option<String>,
-    pub body: String,
-}
+pub use domain::views::templates::*;
 
 #[server(endpoint = "templates/list")]
 pub async fn list_templates() -> Result<Vec<TemplateView>, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Templates)?;
-    store::list(&state.db).await
+    Ok(store::list(&state.db).await?)
 }
 
 /// Creates or replaces the template for (key, channel, locale).
@@ -35,7 +29,7 @@ pub async fn save_template(
     body: String,
 ) -> Result<i64, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Templates)?;
-    store::save(
+    Ok(store::save(
         &state.db,
         &key,
         &channel,
@@ -43,5 +37,5 @@ pub async fn save_template(
         subject.as_deref(),
         &body,
     )
-    .await
+    .await?)
 }

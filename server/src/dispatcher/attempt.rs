@@ -10,12 +10,12 @@ use super::worker::Dispatcher;
 use crate::providers::ratelimit::DEFAULT_PAUSE_MS;
 use crate::providers::{self, Answer, FailureClass, SendResult, To};
 use app::live::DeliveryChange;
-use app::time::now_ms;
 use domain::meta_template::{MetaTemplate, Param};
 use domain::{AccountId, Channel, DeliveryStatus, PhoneE164, TryOutcome};
 use std::time::Duration;
 use storage::db::Db;
 use storage::feed::Feed;
+use storage::now_ms;
 use storage::outbox::{self as store, Attempted, Claimed, Outcome, Try};
 
 /// What a row asks for, checked once per attempt.
@@ -432,10 +432,10 @@ impl Dispatcher {
             Ok(k) => k,
             Err(e) => return fail(FailureClass::Transient, format!("VAPID key: {e}")),
         };
-        let subs = match app::push::store::for_user(&self.db, user.0).await {
+        let subs = match storage::push::for_user(&self.db, user.0).await {
             // A follow-up goes to the devices that missed the first push.
             Ok(mut s) => {
-                if let Some(ids) = app::push::store::named_devices(&d.recipient) {
+                if let Some(ids) = storage::push::named_devices(&d.recipient) {
                     s.retain(|sub| ids.contains(&sub.id));
                 }
                 s
@@ -465,13 +465,13 @@ impl Dispatcher {
             loopback_allowed: self.config.push_loopback,
         };
         let pushed = providers::webpush::send(&self.push_http, &subs, &payload, &options).await;
-        if let Err(e) = app::push::store::record(&self.db, &pushed.answers, now_ms()).await {
+        if let Err(e) = storage::push::record(&self.db, &pushed.answers, now_ms()).await {
             tracing::error!(delivery = d.id.0, "recording push answers failed: {e}");
         }
         if matches!(pushed.result, SendResult::Accepted { .. }) && !pushed.try_again.is_empty() {
             let now = now_ms();
             let at = now + PUSH_FOLLOW_UP_MS;
-            match app::push::store::follow_up(&self.db, d.id.0, &pushed.try_again, now, at).await {
+            match storage::push::follow_up(&self.db, d.id.0, &pushed.try_again, now, at).await {
                 Ok(Some(id)) => self.feed.deliveries([DeliveryChange {
                     id,
                     status: DeliveryStatus::Queued,

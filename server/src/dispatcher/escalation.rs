@@ -1,5 +1,5 @@
 //! Escalation steps: an open alert whose timer (`alerts.next_step_at`) has
-//! come gets its policy's next step, written by `app::alerts::store::take_step`
+//! come gets its policy's next step, written by `storage::alerts::take_step`
 //! in one transaction fenced on the step number, so a restart loses no step
 //! and two instances sweeping at once take each step once.
 //!
@@ -8,12 +8,12 @@
 //! person without a verified number is skipped for WhatsApp, SMS and voice.
 //! Every message carries the person's signed acknowledgement link.
 
-use app::alerts::store::{self, StepWrite};
 use app::alerts::token::LinkKey;
 use app::error::AppError;
 use domain::escalation::{self, Step, StepTarget};
 use domain::template::fit_whatsapp;
 use domain::{routing, Channel, DeliveryStatus, Locale, NotificationType, Priority};
+use storage::alerts::{self as store, StepWrite};
 use storage::db::Db;
 use storage::on_db;
 use storage::outbox::{NewDelivery, NewInboxItem};
@@ -76,7 +76,7 @@ pub async fn sweep(db: &Db, now: i64, links: &StepLinks<'_>) -> Result<Swept, Ap
     let mut swept = Swept::default();
     for alert in due {
         let steps = match alert.policy_id {
-            Some(policy) => app::escalation::store::steps(db, policy).await?,
+            Some(policy) => storage::escalation::steps(db, policy).await?,
             None => Vec::new(),
         };
         let Some(step) = steps.get(alert.next_step as usize) else {

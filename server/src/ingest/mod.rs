@@ -363,13 +363,13 @@ async fn post_ticket_figures(
             return Err(ApiError::invalid(vec![problem]));
         }
     }
-    let replaced = app::reports::store::post_ticket_figures(
+    let replaced = storage::reports::post_ticket_figures(
         &ingest.db,
         posted.date,
         posted.work_zone.as_deref().unwrap_or(""),
         &posted.figures,
         &source_of(key_id),
-        app::time::now_ms(),
+        storage::now_ms(),
     )
     .await?;
     let body = json!({
@@ -383,7 +383,7 @@ async fn post_ticket_figures(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::error::FieldError;
+    use domain::words::FieldError;
     use domain::words::{Clash, Missing, Named};
     use domain::Words;
 

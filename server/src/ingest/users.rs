@@ -262,7 +262,7 @@ pub(super) async fn post_bulk(
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }
-    let done = storage::users::upsert_all(&ingest.db, &rows, app::time::now_ms())
+    let done = storage::users::upsert_all(&ingest.db, &rows, storage::now_ms())
         .await
         .map_err(|e| match e {
             BulkError::Row(i, e) => refused(&format!("users[{i}]."), &rows[i].1, e),
@@ -309,7 +309,7 @@ pub(super) async fn put_user(
     let (_, value) = authorised_json(&ingest, &headers, body).await?;
     let id = checked_id(&id)?;
     let user = parse(&value).map_err(ApiError::invalid)?;
-    let now = app::time::now_ms();
+    let now = storage::now_ms();
     let outcome = storage::users::upsert(&ingest.db, id, &user, now)
         .await
         .map_err(|e| refused("", &user, e))?;
@@ -338,7 +338,7 @@ pub(super) async fn delete_user(
 ) -> Result<Response, ApiError> {
     super::authorised(&ingest, &headers).await?;
     let id = checked_id(&id)?;
-    match storage::users::deactivate(&ingest.db, id, app::time::now_ms()).await? {
+    match storage::users::deactivate(&ingest.db, id, storage::now_ms()).await? {
         Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -5,11 +5,11 @@
 //! is a plain single-event commit.
 
 use crate::dispatcher::worker::Handoff;
-use app::time::now_ms;
 use domain::DeliveryStatus;
 use std::sync::Arc;
 use storage::db::Db;
 use storage::feed::Feed;
+use storage::now_ms;
 use storage::outbox::{self as store, EventParts, Inserted, NewDelivery, NewEvent, NewInboxItem};
 use storage::Error;
 use tokio::sync::{mpsc, oneshot, Notify};

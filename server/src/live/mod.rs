@@ -16,7 +16,6 @@ mod socket;
 
 use app::auth::session::{resolve, token_from_headers};
 use app::auth::Area;
-use app::time::now_ms;
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +25,7 @@ use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use storage::db::Db;
 use storage::feed::Feed;
+use storage::now_ms;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 

@@ -6,12 +6,12 @@ use super::peer::{encode, Broken, Due, Peer, Wire};
 use super::Live;
 use app::auth::session::resolve;
 use app::auth::CurrentUser;
-use app::inbox::store as inbox;
 use app::live::{ClientFrame, ServerFrame};
-use app::time::now_ms;
 use axum::extract::ws::close_code;
 use std::sync::Arc;
 use std::time::Duration;
+use storage::inbox;
+use storage::now_ms;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 
@@ -111,7 +111,7 @@ impl Connection {
     /// The hello (and, for a resuming socket, what it missed).
     async fn open(&mut self, after: Option<i64>) -> Result<(), Ended> {
         let db = self.live.db.clone();
-        let err = |e: app::AppError| e.to_string();
+        let err = |e: storage::Error| e.to_string();
         // The socket is registered before reading, so a change between the
         // two is not missed: shared frames wait behind the hello, inbox news
         // wakes this task after it.

@@ -10,17 +10,17 @@
 //! subscription was not made with) and 413 are not.
 
 use super::{FailureClass, SendResult};
-use app::push::store::{DeviceAnswer, Subscription};
 use app::push::vapid::VapidKey;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use std::time::Duration;
+use storage::push::{DeviceAnswer, Subscription};
 
 /// What a push to one person's devices came to.
 #[derive(Debug)]
 pub struct Pushed {
     pub result: SendResult,
-    /// Per subscription, for `app::push::store::record`.
+    /// Per subscription, for `storage::push::record`.
     pub answers: Vec<(i64, DeviceAnswer)>,
     /// When some device accepted (the delivery counts as sent): the devices
     /// whose push service failed in a way worth trying again (down, busy,

@@ -40,7 +40,6 @@ pub use twilio::twilio_signature;
 
 use crate::providers::{Account, AccountCache, ProviderKind};
 use app::live::DeliveryChange;
-use app::time::now_ms;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -56,6 +55,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use storage::db::Db;
 use storage::feed::Feed;
+use storage::now_ms;
 use storage::outbox::{self as store, Applied, MessageKey};
 
 pub struct Webhooks {
@@ -255,7 +255,7 @@ async fn apply(
 /// A WhatsApp message someone sent us: if it acknowledges, the alert it is
 /// about is closed for its sender. Returns what became of it.
 async fn reply(hooks: &Webhooks, provider: &str, m: Inbound<'_>, now: i64) -> String {
-    use app::alerts::store as alerts;
+    use storage::alerts;
     let Inbound {
         id,
         from,

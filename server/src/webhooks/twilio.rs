@@ -204,19 +204,19 @@ pub(super) async fn twilio_voice_gather(
 async fn key_one(hooks: &Webhooks, sid: &str, now: i64) -> (String, &'static str) {
     const SORRY: &str = "Maaf, terjadi kesalahan. Silakan konfirmasi lewat aplikasi.";
     let provider = ProviderKind::TwilioVoice.as_str();
-    let (alert_id, user_id) =
-        match app::alerts::store::alert_for_call(&hooks.db, provider, sid).await {
-            Ok(Some(found)) => found,
-            Ok(None) => {
-                return (
-                    "ignored: this call is about no alert".into(),
-                    "Tidak ada peringatan untuk panggilan ini.",
-                )
-            }
-            Err(e) => return (format!("error: {e}"), SORRY),
-        };
+    let (alert_id, user_id) = match storage::alerts::alert_for_call(&hooks.db, provider, sid).await
+    {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return (
+                "ignored: this call is about no alert".into(),
+                "Tidak ada peringatan untuk panggilan ini.",
+            )
+        }
+        Err(e) => return (format!("error: {e}"), SORRY),
+    };
     let ack = domain::escalation::AckChannel::Voice;
-    let acked = app::alerts::store::acknowledge_and_announce(
+    let acked = storage::alerts::acknowledge_and_announce(
         &hooks.db,
         &hooks.feed,
         alert_id,

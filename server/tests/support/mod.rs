@@ -4,15 +4,15 @@
 
 #![allow(dead_code)]
 
-use app::seed;
-use app::time::now_ms;
 use server::dispatcher::{Dispatcher, DispatcherConfig};
 use server::ingest::{plan, request};
 use server::testkit::fakes::{self, Fake, Kind};
 use std::sync::Arc;
 use std::time::Duration;
 use storage::db::Db;
+use storage::now_ms;
 use storage::outbox::{self as store, Inserted, NewEvent};
+use storage::seed;
 use storage::{on_db, on_db_write};
 use tokio::sync::Notify;
 

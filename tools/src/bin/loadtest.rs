@@ -10,7 +10,6 @@
 //! `--rate 1000` offers 1,000 events/s open-loop (latency). The default
 //! database is a new SQLite file in a temporary directory.
 
-use app::seed;
 use server::dispatcher::DispatcherConfig;
 use server::testkit::fakes::{Fake, Kind, FONNTE_TOKEN};
 use server::DEMO_API_KEY;
@@ -20,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use storage::db::Db;
 use storage::on_db_write;
+use storage::seed;
 
 struct Args {
     events: usize,
@@ -144,7 +144,7 @@ async fn run() -> Result<(), String> {
         Box::new(move |text: &str| clock.arrived(text))
     };
     let fake = Fake::start_with(Kind::Fonnte, true, Some(on_accept)).await;
-    let now = app::time::now_ms();
+    let now = storage::now_ms();
     on_db_write!(&db, |pool| sqlx::query(
         "UPDATE provider_accounts SET enabled = FALSE"
     )

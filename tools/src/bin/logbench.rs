@@ -11,11 +11,12 @@
 //! analytics rollup of all days and an analytics report. Prints the median and
 //! the worst of `--repeat` runs of each.
 
-use app::analytics::store as analytics;
-use app::deliveries::{store as log, Cursor, DeliveryFilter};
-use app::seed;
+use domain::views::deliveries::{Cursor, DeliveryFilter};
 use std::time::{Duration, Instant};
+use storage::analytics;
 use storage::db::Db;
+use storage::deliveries as log;
+use storage::seed;
 
 struct Args {
     rows: i64,
@@ -123,7 +124,7 @@ async fn main() -> Result<(), String> {
     seed::ensure_demo_data(&db)
         .await
         .map_err(|e| e.to_string())?;
-    let now = app::time::now_ms();
+    let now = storage::now_ms();
 
     let t = Instant::now();
     fill(&db, a.rows, now).await?;
@@ -135,13 +136,13 @@ async fn main() -> Result<(), String> {
 
     let all = DeliveryFilter::default()
         .resolve()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| storage::Error::Invalid(e).to_string())?;
     let failed = DeliveryFilter {
         status: "failed".into(),
         ..Default::default()
     }
     .resolve()
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| storage::Error::Invalid(e).to_string())?;
     let combo = DeliveryFilter {
         channel: "whatsapp".into(),
         provider: "fonnte".into(),
@@ -149,7 +150,7 @@ async fn main() -> Result<(), String> {
         ..Default::default()
     }
     .resolve()
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| storage::Error::Invalid(e).to_string())?;
     let middle = Some(Cursor {
         created_at: now - 15 * DAY_MS,
         id: i64::MAX,

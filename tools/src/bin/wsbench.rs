@@ -90,10 +90,10 @@ async fn serve(args: &[String]) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
-    app::seed::ensure_reference_data(&db)
+    storage::seed::ensure_reference_data(&db)
         .await
         .map_err(|e| e.to_string())?;
-    app::seed::ensure_demo_data(&db)
+    storage::seed::ensure_demo_data(&db)
         .await
         .map_err(|e| e.to_string())?;
     let manager: i64 = storage::on_db!(&db, |pool| sqlx::query_scalar(
@@ -102,7 +102,7 @@ async fn serve(args: &[String]) -> Result<(), String> {
     .fetch_one(pool)
     .await)
     .map_err(|e| e.to_string())?;
-    let token = app::auth::session::create_session(&db, manager, app::time::now_ms())
+    let token = app::auth::session::create_session(&db, manager, storage::now_ms())
         .await
         .map_err(|e| e.to_string())?;
     let running = server::testkit::start_on_loopback(db.clone(), None).await?;

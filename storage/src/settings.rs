@@ -1,19 +1,18 @@
 //! SQL for notification settings and phone verification codes.
 
-use super::{CodeSent, MySettings, TypeSwitch, ValidSettings};
-use crate::auth::CurrentUser;
-use crate::error::AppError;
+use crate::db::{value_rows, Db};
+use crate::outbox::write_event;
+use crate::outbox::{NewDelivery, NewEvent};
+use crate::Error;
+use crate::{in_tx, on_db, on_db_write};
 use domain::preferences::{TypeGroup, SWITCHABLE_CHANNELS};
 use domain::template::{Escape, Template};
 use domain::verification::{self, CodeError, IssuedCode};
+use domain::views::settings::{CodeSent, MySettings, TypeSwitch, ValidSettings};
 use domain::words::{Clash, Missing, Words};
 use domain::{Channel, DeliveryStatus, EventKind, Locale, PhoneE164, Priority, SystemMessage};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
-use storage::db::{value_rows, Db};
-use storage::outbox::write_event;
-use storage::outbox::{NewDelivery, NewEvent};
-use storage::{in_tx, on_db, on_db_write};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -32,7 +31,7 @@ struct Row {
     digest_minute: i64,
 }
 
-pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppError> {
+pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, Error> {
     type Rows = (Option<Row>, Vec<String>, Vec<(String, String)>, Option<i64>);
     let (row, groups, disabled, code_expires_at): Rows = on_db!(db, |pool| {
         let row = sqlx::query_as(
@@ -75,7 +74,7 @@ pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppErro
         .await?;
         (row, groups, disabled, code)
     });
-    let r = row.ok_or(AppError::NotFound(Missing::Settings))?;
+    let r = row.ok_or(Error::NotFound(Missing::Settings))?;
     let disabled: HashSet<(String, String)> = disabled.into_iter().collect();
     let type_switches = TypeGroup::ALL
         .iter()
@@ -109,12 +108,12 @@ pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, AppErro
     })
 }
 
-fn user_not_found() -> AppError {
-    AppError::NotFound(Missing::User)
+fn user_not_found() -> Error {
+    Error::NotFound(Missing::User)
 }
 
 /// The language of the user's pages and messages.
-pub async fn set_locale(db: &Db, user_id: i64, locale: Locale, now: i64) -> Result<(), AppError> {
+pub async fn set_locale(db: &Db, user_id: i64, locale: Locale, now: i64) -> Result<(), Error> {
     let changed = on_db_write!(db, |pool| sqlx::query(
         "UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3"
     )
@@ -132,7 +131,7 @@ pub async fn set_locale(db: &Db, user_id: i64, locale: Locale, now: i64) -> Resu
 
 /// Saves everything or nothing. A number that changes loses its verification
 /// (the old proof says nothing about the new number).
-pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<(), AppError> {
+pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<(), Error> {
     let phone = v.phone.as_ref().map(PhoneE164::as_str);
     // Each switch covers every type of its group.
     let rows: Vec<(&'static str, Channel, bool)> = v
@@ -209,7 +208,7 @@ pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        for chunk in rows.chunks(storage::outbox::INSERT_CHUNK) {
+        for chunk in rows.chunks(crate::outbox::INSERT_CHUNK) {
             let sql = format!(
                 "INSERT INTO notification_type_settings (user_id, notification_type, channel, enabled)
                  VALUES {}
@@ -231,7 +230,7 @@ fn code_hash(user_id: i64, phone: &str, code: &str) -> String {
 }
 
 /// Six random digits, uniformly (rejection sampling avoids the modulo bias).
-fn random_code() -> Result<String, AppError> {
+fn random_code() -> Result<String, Error> {
     loop {
         let mut b = [0u8; 4];
         getrandom::fill(&mut b).map_err(|e| crate::error::internal("getrandom", &e))?;
@@ -269,13 +268,14 @@ const LATEST_CODE: &str = "SELECT id, code_hash, created_at, expires_at, attempt
 
 /// Writes the code and its WhatsApp message in one transaction: the message
 /// goes out through the outbox like any other (retries, failover, log).
-pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent, AppError> {
+/// `user_id`'s code, in `locale` (the language of their messages).
+pub async fn send_code(db: &Db, user_id: i64, locale: Locale, now: i64) -> Result<CodeSent, Error> {
     let code = random_code()?;
-    let refuse = |e: CodeError| AppError::Conflict(Clash::Refused(Words::of(|l| e.message(l))));
+    let refuse = |e: CodeError| Error::Conflict(Clash::Refused(Words::of(|l| e.message(l))));
     let sent = in_tx!(db, |tx| {
         let (phone, verified): (Option<String>, Option<i64>) =
             sqlx::query_as("SELECT phone, phone_verified_at FROM users WHERE id = $1")
-                .bind(user.id)
+                .bind(user_id)
                 .fetch_one(&mut *tx)
                 .await?;
         let Some(phone) = phone else {
@@ -286,7 +286,7 @@ pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent
         }
         // The cooldown is per user, whichever number the last code went to.
         let latest: Option<CodeRow> = sqlx::query_as(LATEST_CODE)
-            .bind(user.id)
+            .bind(user_id)
             .bind(None::<String>)
             .fetch_optional(&mut *tx)
             .await?;
@@ -296,7 +296,7 @@ pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent
              WHERE created_at > $1 AND (user_id = $2 OR phone = $3)",
         )
         .bind(now - 24 * 3_600_000)
-        .bind(user.id)
+        .bind(user_id)
         .bind(&phone)
         .fetch_one(&mut *tx)
         .await?;
@@ -311,18 +311,18 @@ pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent
              WHERE key = 'phone_verification' AND channel = 'whatsapp' AND locale IN ($1, 'id')
              ORDER BY CASE WHEN locale = $1 THEN 0 ELSE 1 END LIMIT 1",
         )
-        .bind(user.locale.as_str())
+        .bind(locale.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let message = render_code_message(body.as_deref(), &code, user.locale)?;
+        let message = render_code_message(body.as_deref(), &code, locale)?;
         let expires_at = now + verification::CODE_TTL_MS;
         sqlx::query(
             "INSERT INTO phone_verifications (user_id, phone, code_hash, attempts, created_at, expires_at)
              VALUES ($1, $2, $3, 0, $4, $5)",
         )
-        .bind(user.id)
+        .bind(user_id)
         .bind(&phone)
-        .bind(code_hash(user.id, &phone, &code))
+        .bind(code_hash(user_id, &phone, &code))
         .bind(now)
         .bind(expires_at)
         .execute(&mut *tx)
@@ -333,14 +333,14 @@ pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent
             kind: EventKind::System(SystemMessage::PhoneVerification),
             priority: Priority::High,
             work_zone: None,
-            recipients: serde_json::json!({ "user_ids": [user.id] }).to_string(),
+            recipients: serde_json::json!({ "user_ids": [user_id] }).to_string(),
             // The code is in the message only, never in the event's data.
             data: "{}".into(),
             alert: None,
             digest: Vec::new(),
         };
         let delivery = NewDelivery {
-            user_id: Some(user.id),
+            user_id: Some(user_id),
             group_id: None,
             rule_id: None,
             channel: Channel::Whatsapp,
@@ -361,7 +361,7 @@ pub async fn send_code(db: &Db, user: &CurrentUser, now: i64) -> Result<CodeSent
     Ok(sent)
 }
 
-fn render_code_message(body: Option<&str>, code: &str, locale: Locale) -> Result<String, AppError> {
+fn render_code_message(body: Option<&str>, code: &str, locale: Locale) -> Result<String, Error> {
     let fallback = domain::defaults::TEMPLATES
         .iter()
         .find(|t| t.key == "phone_verification" && t.locale == locale)
@@ -392,16 +392,11 @@ pub fn mask_phone(e164: &str) -> String {
 
 /// Checks a code. A wrong code still counts (committed before the error is
 /// returned), so the attempt limit holds even across retries.
-pub async fn verify_code(
-    db: &Db,
-    user: &CurrentUser,
-    code: &str,
-    now: i64,
-) -> Result<(), AppError> {
+pub async fn verify_code(db: &Db, user_id: i64, code: &str, now: i64) -> Result<(), Error> {
     let verdict: Result<(), CodeError> = in_tx!(db, |tx| {
         let (phone, verified): (Option<String>, Option<i64>) =
             sqlx::query_as("SELECT phone, phone_verified_at FROM users WHERE id = $1")
-                .bind(user.id)
+                .bind(user_id)
                 .fetch_one(&mut *tx)
                 .await?;
         match (phone, verified) {
@@ -409,7 +404,7 @@ pub async fn verify_code(
             (Some(_), Some(_)) => Err(CodeError::AlreadyVerified),
             (Some(phone), None) => {
                 let latest: Option<CodeRow> = sqlx::query_as(LATEST_CODE)
-                    .bind(user.id)
+                    .bind(user_id)
                     .bind(Some(&phone))
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -431,7 +426,7 @@ pub async fn verify_code(
                         .rows_affected();
                         if counted == 0 {
                             Err(CodeError::TooManyAttempts)
-                        } else if code_hash(user.id, &phone, code) != latest.code_hash {
+                        } else if code_hash(user_id, &phone, code) != latest.code_hash {
                             Err(verification::wrong(&latest.issued()))
                         } else {
                             sqlx::query(
@@ -445,7 +440,7 @@ pub async fn verify_code(
                                 "UPDATE users SET phone_verified_at = $1, updated_at = $1 WHERE id = $2",
                             )
                             .bind(now)
-                            .bind(user.id)
+                            .bind(user_id)
                             .execute(&mut *tx)
                             .await?;
                             Ok(())
@@ -455,7 +450,7 @@ pub async fn verify_code(
             }
         }
     });
-    verdict.map_err(|e| AppError::invalid("code", Words::of(|l| e.message(l))))
+    verdict.map_err(|e| Error::invalid("code", Words::of(|l| e.message(l))))
 }
 
 #[cfg(test)]

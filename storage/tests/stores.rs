@@ -1,11 +1,10 @@
 //! Store tests: the same assertions against SQLite and PostgreSQL.
 
-use app::auth::session;
-use app::error::AppError;
-use app::seed;
 use domain::words::Clash;
 use domain::Role;
 use storage::db::Db;
+use storage::seed;
+use storage::Error;
 use storage::{on_db, on_db_write, store_test};
 
 async fn count(db: &Db, sql: &'static str) -> i64 {
@@ -66,7 +65,7 @@ store_test!(
     demo_data_has_the_seven_groups_with_zone_members_and_rules,
     |db| {
         demo(db).await;
-        let groups = app::groups::store::list(db).await.unwrap();
+        let groups = storage::groups::list(db).await.unwrap();
         let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(
             names,
@@ -114,7 +113,7 @@ store_test!(new_users_get_default_settings, |db| {
     )
     .await
     .unwrap();
-    let s = app::settings::store::load(db, id, 0).await.unwrap();
+    let s = storage::settings::load(db, id, 0).await.unwrap();
     assert!(s.whatsapp_enabled && s.email_enabled && !s.push_enabled);
     assert!(!s.quiet_hours_enabled);
     assert_eq!(
@@ -152,7 +151,7 @@ store_test!(invalid_rows_are_refused_and_nothing_is_half_written, |db| {
     let dup = seed::insert_user(db, "A2", "A@B.C", "h", Role::Noc, None, None, false).await;
     // The unique index refuses it: a conflict, not the server's failure.
     assert!(
-        matches!(dup, Err(AppError::Conflict(_))),
+        matches!(dup, Err(Error::Conflict(_))),
         "duplicate email refused: {dup:?}"
     );
     assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
@@ -162,155 +161,8 @@ store_test!(invalid_rows_are_refused_and_nothing_is_half_written, |db| {
     );
 });
 
-store_test!(
-    passwords_are_verified_and_inactive_users_cannot_sign_in,
-    |db| {
-        seed::ensure_reference_data(db).await.unwrap();
-        let hash = password_auth::generate_hash("rahasia-123");
-        let id = seed::insert_user(
-            db,
-            "Sari",
-            "sari@demo.id",
-            &hash,
-            Role::Supervisor,
-            None,
-            None,
-            false,
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            session::verify_credentials(db, "sari@demo.id", "rahasia-123")
-                .await
-                .unwrap(),
-            Some(id)
-        );
-        assert_eq!(
-            session::verify_credentials(db, " SARI@demo.id ", "rahasia-123")
-                .await
-                .unwrap(),
-            Some(id)
-        );
-        assert_eq!(
-            session::verify_credentials(db, "sari@demo.id", "salah")
-                .await
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            session::verify_credentials(db, "nobody@demo.id", "rahasia-123")
-                .await
-                .unwrap(),
-            None
-        );
-        on_db_write!(db, |pool| sqlx::query(
-            "UPDATE users SET active = FALSE WHERE id = $1"
-        )
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .unwrap());
-        assert_eq!(
-            session::verify_credentials(db, "sari@demo.id", "rahasia-123")
-                .await
-                .unwrap(),
-            None
-        );
-    }
-);
-
-store_test!(sessions_resolve_until_they_expire_or_are_deleted, |db| {
-    seed::ensure_reference_data(db).await.unwrap();
-    let id = seed::insert_user(
-        db,
-        "Nina",
-        "nina@demo.id",
-        "h",
-        Role::Noc,
-        None,
-        None,
-        false,
-    )
-    .await
-    .unwrap();
-    let t0 = 1_800_000_000_000;
-    let token = session::create_session(db, id, t0).await.unwrap();
-    let info = session::resolve(db, &token, t0 + 1000)
-        .await
-        .unwrap()
-        .expect("valid session");
-    assert_eq!(info.user.id, id);
-    assert_eq!(info.user.role, Role::Noc);
-    assert!(session::resolve(db, "not-a-token", t0)
-        .await
-        .unwrap()
-        .is_none());
-    // Past its expiry the session is gone.
-    assert!(
-        session::resolve(db, &token, t0 + session::SESSION_TTL_MS + 1)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    // Used in the second half of its life, it is extended.
-    let late = t0 + session::SESSION_TTL_MS * 3 / 4;
-    assert!(session::resolve(db, &token, late).await.unwrap().is_some());
-    assert!(
-        session::resolve(db, &token, t0 + session::SESSION_TTL_MS + 1)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    // Used every few days, it still ends SESSION_MAX_MS after sign-in.
-    let mut at = late;
-    while at + session::SESSION_TTL_MS / 2 < t0 + session::SESSION_MAX_MS {
-        at += session::SESSION_TTL_MS * 3 / 4;
-        if at >= t0 + session::SESSION_MAX_MS {
-            break;
-        }
-        assert!(
-            session::resolve(db, &token, at).await.unwrap().is_some(),
-            "used at {}",
-            at - t0
-        );
-    }
-    assert!(
-        session::resolve(db, &token, t0 + session::SESSION_MAX_MS)
-            .await
-            .unwrap()
-            .is_none(),
-        "past its maximum"
-    );
-    session::delete_session(db, &info.token_hash).await.unwrap();
-    assert!(session::resolve(db, &token, t0 + 2000)
-        .await
-        .unwrap()
-        .is_none());
-    // Only a hash of the token is stored.
-    let stored = count(db, "SELECT COUNT(*) FROM sessions").await;
-    assert_eq!(stored, 0);
-
-    // The hourly purge forgets ended sessions, and only those.
-    let idle = session::create_session(db, id, t0).await.unwrap();
-    // (A sign-in purges too: this one comes while the first still holds.)
-    let later = t0 + session::SESSION_TTL_MS - 1;
-    let live = session::create_session(db, id, later).await.unwrap();
-    assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 2);
-    assert_eq!(session::purge_expired(db, later + 1).await.unwrap(), 1);
-    assert!(session::resolve(db, &live, later + 2)
-        .await
-        .unwrap()
-        .is_some());
-    assert!(session::resolve(db, &idle, later + 2)
-        .await
-        .unwrap()
-        .is_none());
-    assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 1);
-});
-
 store_test!(templates_with_unknown_variables_are_refused_on_save, |db| {
-    use app::templates::store::{list, save};
+    use storage::templates::{list, save};
     seed::ensure_reference_data(db).await.unwrap();
     let before = list(db).await.unwrap();
     let err = save(
@@ -358,12 +210,19 @@ store_test!(templates_with_unknown_variables_are_refused_on_save, |db| {
 
 // --- notification settings and phone verification ---------------------------
 
-use app::auth::CurrentUser;
-use app::settings::store as settings;
-use app::settings::{SettingsForm, TypeSwitch};
+use domain::views::settings::{SettingsForm, TypeSwitch};
 use domain::{Channel, Locale};
+use storage::settings;
 
-async fn technician(db: &Db, phone: Option<&str>) -> CurrentUser {
+/// Who asks for a phone code (the signed-in user, on the page): their id
+/// and the language of their messages.
+#[derive(Debug, Clone)]
+struct Person {
+    id: i64,
+    locale: Locale,
+}
+
+async fn technician(db: &Db, phone: Option<&str>) -> Person {
     seed::ensure_reference_data(db).await.unwrap();
     let id = seed::insert_user(
         db,
@@ -377,12 +236,8 @@ async fn technician(db: &Db, phone: Option<&str>) -> CurrentUser {
     )
     .await
     .unwrap();
-    CurrentUser {
+    Person {
         id,
-        name: "Budi".into(),
-        email: "budi@example.id".into(),
-        role: Role::Technician,
-        work_zone: Some("bekasi".into()),
         locale: Locale::Id,
     }
 }
@@ -513,7 +368,9 @@ store_test!(
     |db| {
         let user = technician(db, Some("+6281234567890")).await;
         let t0 = 1_000_000;
-        let sent = settings::send_code(db, &user, t0).await.unwrap();
+        let sent = settings::send_code(db, user.id, user.locale, t0)
+            .await
+            .unwrap();
         assert_eq!(sent.masked_phone, "+62 812-****-7890");
         assert_eq!(sent.expires_at, t0 + domain::verification::CODE_TTL_MS);
         let (recipient, message) = sent_code_message(db, user.id).await;
@@ -534,31 +391,31 @@ store_test!(
         );
 
         // A resend inside the cooldown is refused and sends nothing.
-        let err = settings::send_code(db, &user, t0 + 5_000)
+        let err = settings::send_code(db, user.id, user.locale, t0 + 5_000)
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, AppError::Conflict(Clash::Refused(m)) if m.id.contains("55 detik")),
+            matches!(&err, Error::Conflict(Clash::Refused(m)) if m.id.contains("55 detik")),
             "{err:?}"
         );
         assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries").await, 1);
 
         let wrong = if code == "000000" { "111111" } else { "000000" };
-        let err = settings::verify_code(db, &user, wrong, t0 + 10_000)
+        let err = settings::verify_code(db, user.id, wrong, t0 + 10_000)
             .await
             .unwrap_err();
         assert_eq!(
             err.field("code").as_deref(),
             Some("Kode salah; sisa 4 percobaan.")
         );
-        settings::verify_code(db, &user, &code, t0 + 20_000)
+        settings::verify_code(db, user.id, &code, t0 + 20_000)
             .await
             .unwrap();
         let s = settings::load(db, user.id, t0 + 20_000).await.unwrap();
         assert!(s.phone_verified);
         assert_eq!(s.code_expires_at, None);
         // Used up: the same code cannot verify again (the number is verified, too).
-        assert!(settings::verify_code(db, &user, &code, t0 + 21_000)
+        assert!(settings::verify_code(db, user.id, &code, t0 + 21_000)
             .await
             .is_err());
     }
@@ -571,16 +428,16 @@ store_test!(
         let user = technician(db, Some("+6281234567890")).await;
         let step = RESEND_COOLDOWN_MS + 1;
         for i in 0..MAX_CODES_PER_DAY {
-            settings::send_code(db, &user, 1_000 + i * step)
+            settings::send_code(db, user.id, user.locale, 1_000 + i * step)
                 .await
                 .unwrap();
         }
         let past_cooldown = 1_000 + MAX_CODES_PER_DAY * step;
-        let err = settings::send_code(db, &user, past_cooldown)
+        let err = settings::send_code(db, user.id, user.locale, past_cooldown)
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, AppError::Conflict(Clash::Refused(m)) if m.en.contains("too many codes today")),
+            matches!(&err, Error::Conflict(Clash::Refused(m)) if m.en.contains("too many codes today")),
             "{err:?}"
         );
         // Another person typing the same number is refused too: the
@@ -597,15 +454,15 @@ store_test!(
         )
         .await
         .unwrap();
-        let sari = CurrentUser {
+        let sari = Person {
             id: other,
-            email: "sari@example.id".into(),
-            name: "Sari".into(),
             ..user.clone()
         };
-        assert!(settings::send_code(db, &sari, past_cooldown).await.is_err());
+        assert!(settings::send_code(db, sari.id, sari.locale, past_cooldown)
+            .await
+            .is_err());
         // A day after the first, one more may go.
-        settings::send_code(db, &user, 1_000 + 24 * 3_600_000 + 1)
+        settings::send_code(db, user.id, user.locale, 1_000 + 24 * 3_600_000 + 1)
             .await
             .unwrap();
         assert_eq!(
@@ -619,7 +476,9 @@ store_test!(
     the_delivery_log_hides_a_phone_code_unless_the_sandbox_sent_it,
     |db| {
         let user = technician(db, Some("+6281234567890")).await;
-        settings::send_code(db, &user, 1_000).await.unwrap();
+        settings::send_code(db, user.id, user.locale, 1_000)
+            .await
+            .unwrap();
         let (_, message) = sent_code_message(db, user.id).await;
         let code = code_in(&message);
         let id: i64 = on_db!(db, |pool| sqlx::query_scalar(
@@ -655,16 +514,18 @@ store_test!(
     |db| {
         let user = technician(db, Some("+6281234567890")).await;
         let t0 = 5_000_000;
-        settings::send_code(db, &user, t0).await.unwrap();
+        settings::send_code(db, user.id, user.locale, t0)
+            .await
+            .unwrap();
         let code = code_in(&sent_code_message(db, user.id).await.1);
         let wrong = if code == "000000" { "111111" } else { "000000" };
         for _ in 0..5 {
-            assert!(settings::verify_code(db, &user, wrong, t0 + 1)
+            assert!(settings::verify_code(db, user.id, wrong, t0 + 1)
                 .await
                 .is_err());
         }
         // The right code no longer helps: a new one is needed.
-        let err = settings::verify_code(db, &user, &code, t0 + 2)
+        let err = settings::verify_code(db, user.id, &code, t0 + 2)
             .await
             .unwrap_err();
         assert!(
@@ -680,10 +541,12 @@ store_test!(
 
         // A new code after the cooldown works, but not once it has expired.
         let t1 = t0 + domain::verification::RESEND_COOLDOWN_MS;
-        settings::send_code(db, &user, t1).await.unwrap();
+        settings::send_code(db, user.id, user.locale, t1)
+            .await
+            .unwrap();
         let code = code_in(&sent_code_message(db, user.id).await.1);
         let late = t1 + domain::verification::CODE_TTL_MS;
-        let err = settings::verify_code(db, &user, &code, late)
+        let err = settings::verify_code(db, user.id, &code, late)
             .await
             .unwrap_err();
         assert!(
@@ -701,10 +564,12 @@ store_test!(
 
 store_test!(a_code_is_only_for_the_number_it_was_sent_to, |db| {
     let none = technician(db, None).await;
-    let err = settings::send_code(db, &none, 0).await.unwrap_err();
-    assert!(matches!(err, AppError::Conflict(_)), "{err:?}");
+    let err = settings::send_code(db, none.id, none.locale, 0)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
 
-    let user = CurrentUser {
+    let user = Person {
         id: seed::insert_user(
             db,
             "Sari",
@@ -719,7 +584,9 @@ store_test!(a_code_is_only_for_the_number_it_was_sent_to, |db| {
         .unwrap(),
         ..none
     };
-    settings::send_code(db, &user, 0).await.unwrap();
+    settings::send_code(db, user.id, user.locale, 0)
+        .await
+        .unwrap();
     let code = code_in(&sent_code_message(db, user.id).await.1);
     // The number changes after the code was sent: the code no longer applies.
     let s = settings::load(db, user.id, 0).await.unwrap();
@@ -730,7 +597,7 @@ store_test!(a_code_is_only_for_the_number_it_was_sent_to, |db| {
     settings::save(db, user.id, &form.validate().unwrap(), 1)
         .await
         .unwrap();
-    let err = settings::verify_code(db, &user, &code, 2)
+    let err = settings::verify_code(db, user.id, &code, 2)
         .await
         .unwrap_err();
     assert!(
@@ -741,7 +608,8 @@ store_test!(a_code_is_only_for_the_number_it_was_sent_to, |db| {
 
 // --- the delivery log ----------------------------------------------------------
 
-use app::deliveries::{store as log, Cursor, DeliveryFilter};
+use domain::views::deliveries::{Cursor, DeliveryFilter};
+use storage::deliveries as log;
 
 /// `n` deliveries, alternating status and channel, one millisecond apart.
 async fn log_rows(db: &Db, n: i64) {
@@ -861,10 +729,10 @@ store_test!(a_failed_delivery_is_retried_once_as_a_new_row, |db| {
         .id;
 
     let err = log::retry(db, sent, 5).await.unwrap_err();
-    assert!(matches!(err, AppError::Conflict(_)), "{err:?}");
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
     assert!(matches!(
         log::retry(db, 999_999, 5).await,
-        Err(AppError::NotFound(_))
+        Err(Error::NotFound(_))
     ));
 
     let new_id = log::retry(db, failed, 5).await.unwrap();
@@ -888,7 +756,8 @@ store_test!(a_failed_delivery_is_retried_once_as_a_new_row, |db| {
 
 // --- WhatsApp groups master data ------------------------------------------------
 
-use app::groups::{store as groups, GroupForm, RuleForm};
+use domain::views::groups::{GroupForm, RuleForm};
+use storage::groups;
 
 fn group_form(name: &str) -> GroupForm {
     GroupForm {
@@ -1006,7 +875,7 @@ store_test!(
         groups::delete(db, id).await.unwrap();
         assert!(matches!(
             groups::detail(db, id).await,
-            Err(AppError::NotFound(_))
+            Err(Error::NotFound(_))
         ));
         assert_eq!(
             count(db, "SELECT COUNT(*) FROM notification_group_rules").await,
@@ -1095,11 +964,11 @@ store_test!(a_test_send_is_one_queued_group_delivery, |db| {
 
 // --- analytics rollups ------------------------------------------------------------
 
-use app::analytics::store as analytics;
+use storage::analytics;
 
 store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
     seed::ensure_reference_data(db).await.unwrap();
-    let day0 = app::time::parse_wib_date("2026-11-24").unwrap();
+    let day0 = domain::time::parse_wib_date("2026-11-24").unwrap();
     let hour = 3_600_000;
     // (created, channel, provider, status, cost, sent→delivered ms, error)
     type LogRow = (
@@ -1243,7 +1112,7 @@ store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
     assert_eq!(whatsapp, 3);
     // Counts per outcome, in TryOutcome::ALL's order (accepted, refused,
     // timed out, rate limited, account error, transient).
-    let tries = |account: Option<&str>, counts: [i64; 6]| app::analytics::AccountTries {
+    let tries = |account: Option<&str>, counts: [i64; 6]| domain::views::analytics::AccountTries {
         account: account.map(str::to_owned),
         counts: counts.to_vec(),
     };
@@ -1292,8 +1161,8 @@ fn keys() -> storage::secrets::Keyring {
     storage::secrets::Keyring::new(&[0x11; 32], &[])
 }
 
-fn provider_form(kind: &str, credentials: &str) -> app::providers::ProviderForm {
-    app::providers::ProviderForm {
+fn provider_form(kind: &str, credentials: &str) -> domain::views::providers::ProviderForm {
+    domain::views::providers::ProviderForm {
         name: format!("{kind} utama"),
         kind: kind.into(),
         credentials: credentials.into(),
@@ -1304,8 +1173,8 @@ fn provider_form(kind: &str, credentials: &str) -> app::providers::ProviderForm 
 store_test!(
     provider_accounts_keep_credentials_write_only_and_merge_edits,
     |db| {
-        use app::providers::store;
-        let valid = |f: app::providers::ProviderForm| f.validate().unwrap();
+        use storage::providers as store;
+        let valid = |f: domain::views::providers::ProviderForm| f.validate().unwrap();
         let id = store::save(
             db,
             &keys(),
@@ -1329,7 +1198,7 @@ store_test!(
         );
 
         // An edit that clears the hook token keeps the device token.
-        let edit = app::providers::ProviderForm {
+        let edit = domain::views::providers::ProviderForm {
             id: Some(id),
             price_rupiah: 200,
             ..provider_form("fonnte", r#"{"webhook_token": null}"#)
@@ -1355,7 +1224,7 @@ store_test!(
 
         // Clearing what the kind needs is refused, and nothing changes.
         let before = count(db, "SELECT COUNT(*) FROM provider_accounts").await;
-        let broken = app::providers::ProviderForm {
+        let broken = domain::views::providers::ProviderForm {
             id: Some(id),
             ..provider_form("fonnte", r#"{"token": null}"#)
         };
@@ -1363,7 +1232,7 @@ store_test!(
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, AppError::Validation(f) if f[0].field == "credentials"),
+            matches!(&err, Error::Invalid(f) if f[0].field == "credentials"),
             "{err:?}"
         );
         let incomplete = provider_form("twilio", r#"{"account_sid": "AC1", "auth_token": "t"}"#);
@@ -1383,13 +1252,13 @@ store_test!(
         .unwrap());
         assert_eq!(price, 200, "the refused edit left the last saved one");
 
-        let missing = app::providers::ProviderForm {
+        let missing = domain::views::providers::ProviderForm {
             id: Some(99_999),
             ..provider_form("sandbox", "")
         };
         assert!(matches!(
             store::save(db, &keys(), &valid(missing), 4).await,
-            Err(AppError::NotFound(_))
+            Err(Error::NotFound(_))
         ));
     }
 );
@@ -1397,8 +1266,8 @@ store_test!(
 store_test!(
     moving_an_account_to_another_address_or_tls_asks_for_its_secrets_again,
     |db| {
-        use app::providers::store;
-        let valid = |f: app::providers::ProviderForm| f.validate().unwrap();
+        use storage::providers as store;
+        let valid = |f: domain::views::providers::ProviderForm| f.validate().unwrap();
         let id = store::save(
             db,
             &keys(),
@@ -1407,7 +1276,7 @@ store_test!(
         )
         .await
         .unwrap();
-        let edit = |base_url: &str, credentials: &str| app::providers::ProviderForm {
+        let edit = |base_url: &str, credentials: &str| domain::views::providers::ProviderForm {
             id: Some(id),
             base_url: base_url.into(),
             ..provider_form("fonnte", credentials)
@@ -1428,7 +1297,7 @@ store_test!(
             .await
             .unwrap_err();
         match &err {
-            AppError::Validation(f) => {
+            Error::Invalid(f) => {
                 assert_eq!(f[0].field, "credentials");
                 assert!(
                     f[0].message.get(domain::Locale::Id).contains("token"),
@@ -1459,14 +1328,14 @@ store_test!(
         .unwrap();
         assert_eq!(base_url().await.as_deref(), Some("https://gw.isp.example"));
         // Another kind is another endpoint too.
-        let woowa = app::providers::ProviderForm {
+        let woowa = domain::views::providers::ProviderForm {
             id: Some(id),
             ..provider_form("woowa", r#"{"key": "k", "token": null}"#)
         };
         store::save(db, &keys(), &valid(woowa), 5).await.unwrap();
 
         // SMTP: switching TLS off needs the password again.
-        let smtp = |credentials: &str, id: Option<i64>| app::providers::ProviderForm {
+        let smtp = |credentials: &str, id: Option<i64>| domain::views::providers::ProviderForm {
             id,
             base_url: "smtp://mail.isp.example:587".into(),
             ..provider_form("smtp", credentials)
@@ -1509,14 +1378,14 @@ store_test!(
     a_channel_test_send_is_one_queued_delivery_through_the_outbox,
     |db| {
         demo(db).await;
-        let test = app::providers::ChannelTest {
+        let test = domain::views::providers::ChannelTest {
             channel: "sms".into(),
             recipient: "0812 3456 7890".into(),
             message: "*Uji* SMS".into(),
         }
         .validate()
         .unwrap();
-        let id = app::providers::store::test_send(db, &test, 1, domain::Locale::Id, 5)
+        let id = storage::providers::test_send(db, &test, 1, domain::Locale::Id, 5)
             .await
             .unwrap();
         let row: (String, String, String, String, i64, Option<String>) = on_db!(db, |pool| {
@@ -1544,7 +1413,8 @@ store_test!(
 
 // ---- escalation policies ----
 
-use app::escalation::{store as policies, PolicyForm, StepForm};
+use domain::views::escalation::{PolicyForm, StepForm};
+use storage::escalation as policies;
 
 fn policy_form(name: &str, steps: Vec<StepForm>) -> PolicyForm {
     PolicyForm {
@@ -1623,7 +1493,7 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
     let clash = policy_form("Gangguan", vec![StepForm::default()]);
     assert!(matches!(
         policies::save(db, &clash.validate().unwrap(), now).await,
-        Err(AppError::Conflict(_))
+        Err(Error::Conflict(_))
     ));
     let ghost = policy_form(
         "Hantu",
@@ -1637,7 +1507,7 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
         ],
     );
     match policies::save(db, &ghost.validate().unwrap(), now).await {
-        Err(AppError::Validation(errors)) => assert_eq!(errors[0].field, "steps[2]"),
+        Err(Error::Invalid(errors)) => assert_eq!(errors[0].field, "steps[2]"),
         other => panic!("expected a validation error, got {other:?}"),
     }
     assert_eq!(
@@ -1657,18 +1527,18 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
     );
     assert!(matches!(
         policies::delete(db, id).await,
-        Err(AppError::NotFound(_))
+        Err(Error::NotFound(_))
     ));
 });
 
 store_test!(
     retention_prunes_old_rows_in_whole_days_and_keeps_their_figures,
     |db| {
-        use app::analytics::store as analytics;
+        use storage::analytics;
         use storage::outbox::{insert_event, NewDelivery, NewEvent};
         seed::ensure_reference_data(db).await.unwrap();
-        let old = app::time::parse_wib_date("2025-10-01").unwrap() + 3_600_000;
-        let now = app::time::parse_wib_date("2026-12-01").unwrap() + 3_600_000;
+        let old = domain::time::parse_wib_date("2025-10-01").unwrap() + 3_600_000;
+        let now = domain::time::parse_wib_date("2026-12-01").unwrap() + 3_600_000;
         let queued = |at: i64| {
             NewDelivery::test_send(
                 domain::Channel::Whatsapp,
@@ -1730,28 +1600,3 @@ store_test!(
         );
     }
 );
-
-store_test!(a_synced_person_without_a_password_cannot_sign_in, |db| {
-    seed::ensure_reference_data(db).await.unwrap();
-    let rudi = storage::users::SyncedUser {
-        name: "Rudi".into(),
-        email: "rudi@example.id".into(),
-        phone: None,
-        phone_verified: false,
-        role: Role::Technician,
-        work_zone: None,
-        locale: domain::Locale::Id,
-        time_zone: "Asia/Jakarta".into(),
-        active: true,
-    };
-    storage::users::upsert(db, "TK-1", &rudi, 1).await.unwrap();
-    for guess in ["", "!synced", "synced"] {
-        assert_eq!(
-            session::verify_credentials(db, "rudi@example.id", guess)
-                .await
-                .unwrap(),
-            None,
-            "{guess:?}"
-        );
-    }
-});

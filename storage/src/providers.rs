@@ -1,17 +1,18 @@
 //! Provider accounts' SQL. Credentials are stored sealed
-//! (`storage::secrets`) and opened here only to merge an edit into them;
+//! (`crate::secrets`) and opened here only to merge an edit into them;
 //! what leaves is the names of the fields that are set.
 
-use super::{ProviderView, ValidProvider, ValidTest};
-use crate::error::{AppError, FieldError};
+use crate::db::Db;
+use crate::outbox::{insert_event, NewDelivery, NewEvent};
+use crate::secrets::{credential_fields, fields_set, Keyring};
+use crate::Error;
+use crate::{in_tx, on_db};
 use domain::providers::Credentials;
+use domain::views::providers::{ProviderView, ValidProvider, ValidTest};
+use domain::words::FieldError;
 use domain::words::{Missing, Words};
 use domain::Channel;
 use serde_json::{Map, Value};
-use storage::db::Db;
-use storage::outbox::{insert_event, NewDelivery, NewEvent};
-use storage::secrets::{credential_fields, fields_set, Keyring};
-use storage::{in_tx, on_db};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -32,7 +33,7 @@ struct Row {
 
 /// Every account, in failover order per channel; a pause shown while it
 /// holds at `now`.
-pub async fn list(db: &Db, now: i64) -> Result<Vec<ProviderView>, AppError> {
+pub async fn list(db: &Db, now: i64) -> Result<Vec<ProviderView>, Error> {
     let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(
         "SELECT id, name, kind, channel, base_url, credentials, enabled, failover_order,
                 rate_limit_per_minute, price_rupiah, timeout_ms, paused_until, template_prices
@@ -95,15 +96,15 @@ fn reenter(
     secrets_to_reenter(&before, &after, &set, &edited)
 }
 
-fn not_found(id: i64) -> AppError {
-    AppError::NotFound(Missing::ProviderAccount(id))
+fn not_found(id: i64) -> Error {
+    Error::NotFound(Missing::ProviderAccount(id))
 }
 
 /// Creates or updates an account. The merged credentials must be complete
 /// for the kind, and an account moved to another endpoint must be given its
 /// secrets again; otherwise nothing is written. Credentials are sealed with
 /// `keys`.
-pub async fn save(db: &Db, keys: &Keyring, p: &ValidProvider, now: i64) -> Result<i64, AppError> {
+pub async fn save(db: &Db, keys: &Keyring, p: &ValidProvider, now: i64) -> Result<i64, Error> {
     let id = in_tx!(db, |tx| {
         let stored: Option<(String, Option<String>, String)> = match p.id {
             Some(id) => Some(
@@ -130,7 +131,7 @@ pub async fn save(db: &Db, keys: &Keyring, p: &ValidProvider, now: i64) -> Resul
         let credentials_now = match complete {
             Ok(c) => c,
             Err(e) => {
-                return Err(AppError::Validation(vec![FieldError::new(
+                return Err(Error::Invalid(vec![FieldError::new(
                     "credentials",
                     Words::same(e),
                 )]))
@@ -140,7 +141,7 @@ pub async fn save(db: &Db, keys: &Keyring, p: &ValidProvider, now: i64) -> Resul
             let reenter = reenter(kind, base_url.as_deref(), &opened, p, &credentials_now);
             if !reenter.is_empty() {
                 let fields = reenter.join(", ");
-                return Err(AppError::Validation(vec![FieldError::new(
+                return Err(Error::Invalid(vec![FieldError::new(
                     "credentials",
                     Words::fill(
                         "Alamat, jenis atau TLS akun ini berubah: masukkan lagi {} (rahasia yang tersimpan tidak dikirim ke alamat baru).",
@@ -213,7 +214,7 @@ pub async fn test_send(
     by_user: i64,
     locale: domain::Locale,
     now: i64,
-) -> Result<i64, AppError> {
+) -> Result<i64, Error> {
     let event = NewEvent::test_send(
         serde_json::json!({ "channel": t.channel.as_str(), "by_user": by_user }),
     );

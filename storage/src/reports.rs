@@ -1,19 +1,18 @@
 //! SQL of report schedules: the page's list and edits, due schedules, the
 //! period's figures, and a run written exactly once.
 
-use super::{ReportPreview, ScheduleView, ValidSchedule};
-use crate::error::taken;
-use crate::error::AppError;
+use crate::db::Db;
+use crate::outbox::{NewDelivery, NewEvent, NewInboxItem};
+use crate::Error;
+use crate::{in_tx, on_db, on_db_write};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::schedule::{
     combine_posted, local_label, report_text, status_kind, Cadence, DayFigures, Figures, Period,
     Posted, When,
 };
+use domain::views::reports::{ReportPreview, ScheduleView, ValidSchedule};
 use domain::words::{Missing, Named, Words};
 use domain::Role;
-use storage::db::Db;
-use storage::outbox::{NewDelivery, NewEvent, NewInboxItem};
-use storage::{in_tx, on_db, on_db_write};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Schedule {
@@ -30,7 +29,7 @@ pub struct Schedule {
 
 impl Schedule {
     pub fn when(&self) -> When {
-        super::when_of(
+        domain::views::reports::when_of(
             self.weekday.and_then(|d| u8::try_from(d).ok()),
             self.minute_of_day.clamp(0, 1439) as u16,
             &self.time_zone,
@@ -58,7 +57,7 @@ struct ListRow {
 }
 
 /// Every schedule, by name, with its next and last run in its own zone.
-pub async fn list(db: &Db) -> Result<Vec<ScheduleView>, AppError> {
+pub async fn list(db: &Db) -> Result<Vec<ScheduleView>, Error> {
     let rows: Vec<ListRow> = on_db!(db, |pool| sqlx::query_as(
         "SELECT s.id, s.name, s.weekday, s.minute_of_day, s.time_zone, s.group_id,
                 g.name AS group_name, s.email_role, s.enabled, s.next_run_at, s.last_run_at
@@ -88,7 +87,7 @@ pub async fn list(db: &Db) -> Result<Vec<ScheduleView>, AppError> {
 }
 
 /// The WhatsApp groups a report may go to (active ones).
-pub async fn groups(db: &Db) -> Result<Vec<(i64, String)>, AppError> {
+pub async fn groups(db: &Db) -> Result<Vec<(i64, String)>, Error> {
     let rows = on_db!(db, |pool| sqlx::query_as(
         "SELECT id, name FROM whatsapp_groups WHERE active = TRUE ORDER BY name"
     )
@@ -102,14 +101,14 @@ pub async fn groups(db: &Db) -> Result<Vec<(i64, String)>, AppError> {
 /// it); otherwise it is the next firing after `now`, or none when off. A
 /// taken name is a conflict; a group that does not exist, a validation
 /// error.
-pub async fn save(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
+pub async fn save(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, Error> {
     // The unique index on the name decides (two saves at once included).
     write(db, v, now)
         .await
-        .map_err(|e| taken(e, Named::Schedule, &v.name))
+        .map_err(|e| e.taken(Named::Schedule, &v.name))
 }
 
-async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
+async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, Error> {
     if let Some(g) = v.group_id {
         let exists: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
             "SELECT id FROM whatsapp_groups WHERE id = $1"
@@ -118,7 +117,7 @@ async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
         .fetch_optional(pool)
         .await?);
         if exists.is_none() {
-            return Err(AppError::invalid(
+            return Err(Error::invalid(
                 "group_id",
                 Words::new(
                     "Grup yang dipilih tidak ada.",
@@ -162,7 +161,7 @@ async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
                 .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
-                updated.ok_or(AppError::NotFound(Missing::Schedule(id)))?
+                updated.ok_or(Error::NotFound(Missing::Schedule(id)))?
             }
             None => {
                 sqlx::query_scalar(
@@ -188,7 +187,7 @@ async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, AppError> {
     Ok(id)
 }
 
-pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
+pub async fn delete(db: &Db, id: i64) -> Result<(), Error> {
     let n = on_db_write!(db, |pool| sqlx::query(
         "DELETE FROM report_schedules WHERE id = $1"
     )
@@ -197,7 +196,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     .await?
     .rows_affected());
     if n == 0 {
-        return Err(AppError::NotFound(Missing::Schedule(id)));
+        return Err(Error::NotFound(Missing::Schedule(id)));
     }
     Ok(())
 }
@@ -209,7 +208,7 @@ pub async fn report(
     when: &When,
     run: DateTime<Utc>,
     now: i64,
-) -> Result<Option<(Period, Figures, String)>, AppError> {
+) -> Result<Option<(Period, Figures, String)>, Error> {
     let Some(period) = when.period(run) else {
         return Ok(None);
     };
@@ -220,7 +219,7 @@ pub async fn report(
 }
 
 /// What the next run of `when` would send, with the figures so far.
-pub async fn preview(db: &Db, when: &When, now: i64) -> Result<ReportPreview, AppError> {
+pub async fn preview(db: &Db, when: &When, now: i64) -> Result<ReportPreview, Error> {
     let next = utc(now).and_then(|t| when.next_after(t));
     let report = match next {
         Some(t) => report(db, when, t, now).await?,
@@ -232,7 +231,7 @@ pub async fn preview(db: &Db, when: &When, now: i64) -> Result<ReportPreview, Ap
             period: period.label(),
             text,
         }),
-        _ => Err(AppError::invalid(
+        _ => Err(Error::invalid(
             "time",
             Words::new(
                 "Jadwal ini tidak pernah berjalan.",
@@ -247,7 +246,7 @@ const COLUMNS: &str =
 
 /// Gives every enabled schedule without a timer its next run after `now`
 /// (a new schedule, or one switched on again).
-pub async fn arm(db: &Db, now: DateTime<Utc>) -> Result<(), AppError> {
+pub async fn arm(db: &Db, now: DateTime<Utc>) -> Result<(), Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM report_schedules WHERE enabled = TRUE AND next_run_at IS NULL"
     );
@@ -270,7 +269,7 @@ pub async fn arm(db: &Db, now: DateTime<Utc>) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn due(db: &Db, now: i64) -> Result<Vec<Schedule>, AppError> {
+pub async fn due(db: &Db, now: i64) -> Result<Vec<Schedule>, Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM report_schedules WHERE enabled = TRUE AND next_run_at <= $1
          ORDER BY next_run_at LIMIT 20"
@@ -291,7 +290,7 @@ pub async fn post_ticket_figures(
     f: &DayFigures,
     source: &str,
     now: i64,
-) -> Result<bool, AppError> {
+) -> Result<bool, Error> {
     let day = day.format("%Y-%m-%d").to_string();
     let replaced = in_tx!(db, |tx| {
         let before: Option<i64> = sqlx::query_scalar(
@@ -339,7 +338,7 @@ struct PostedRow {
 }
 
 /// The ticket figures posted for the period's days, combined.
-async fn posted(db: &Db, period: &Period) -> Result<Option<Posted>, AppError> {
+async fn posted(db: &Db, period: &Period) -> Result<Option<Posted>, Error> {
     let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
     let rows: Vec<PostedRow> = on_db!(db, |pool| sqlx::query_as(
         "SELECT f.day, f.work_zone, z.name AS zone_name, f.total, f.completed, f.in_progress,
@@ -378,7 +377,7 @@ async fn posted(db: &Db, period: &Period) -> Result<Option<Posted>, AppError> {
 /// and its events (any source but the app's own and the scheduler's) up to
 /// `to`, and every message but in-app ones (always delivered, they would
 /// flatter).
-pub async fn figures(db: &Db, period: &Period, to: i64) -> Result<Figures, AppError> {
+pub async fn figures(db: &Db, period: &Period, to: i64) -> Result<Figures, Error> {
     let from = period.from.timestamp_millis();
     let events: Vec<(String, String)> = on_db!(db, |pool| {
         sqlx::query_as(
@@ -438,7 +437,7 @@ pub async fn figures(db: &Db, period: &Period, to: i64) -> Result<Figures, AppEr
 pub async fn audience(
     db: &Db,
     s: &Schedule,
-) -> Result<(Option<(i64, String)>, Vec<(i64, String)>), AppError> {
+) -> Result<(Option<(i64, String)>, Vec<(i64, String)>), Error> {
     let group: Option<(i64, String)> = match s.group_id {
         Some(g) => on_db!(db, |pool| sqlx::query_as(
             "SELECT id, chat_id FROM whatsapp_groups WHERE id = $1 AND active = TRUE"
@@ -476,7 +475,7 @@ pub struct Run<'a> {
 /// `due`, and writes the report's event and messages in the same
 /// transaction. Returns the event id, or `None` when another instance took
 /// this run first.
-pub async fn take_run(db: &Db, run: &Run<'_>, now: i64) -> Result<Option<i64>, AppError> {
+pub async fn take_run(db: &Db, run: &Run<'_>, now: i64) -> Result<Option<i64>, Error> {
     let Run {
         schedule_id,
         due,
@@ -499,7 +498,7 @@ pub async fn take_run(db: &Db, run: &Run<'_>, now: i64) -> Result<Option<i64>, A
         .rows_affected();
         if moved == 1 {
             Some(
-                storage::outbox::write_event(&mut *tx, event, deliveries, inbox, now)
+                crate::outbox::write_event(&mut *tx, event, deliveries, inbox, now)
                     .await?
                     .id(),
             )

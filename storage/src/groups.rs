@@ -1,16 +1,20 @@
 //! SQL for WhatsApp groups.
 
-use super::{GroupDetail, GroupReach, GroupView, MemberOption, RuleView, ValidGroup};
-use crate::error::{internal, AppError, FieldError};
+use crate::db::{value_rows, Db};
+use crate::error::internal;
+use crate::outbox::write_event;
+use crate::outbox::{NewDelivery, NewEvent};
+use crate::Error;
+use crate::{in_tx, on_db, on_db_write};
+use domain::views::groups::{
+    GroupDetail, GroupReach, GroupView, MemberOption, RuleView, ValidGroup,
+};
+use domain::words::FieldError;
 use domain::words::{Missing, Words};
 use domain::{Channel, GroupCategory, NotificationType, Priority, Role};
-use storage::db::{value_rows, Db};
-use storage::outbox::write_event;
-use storage::outbox::{NewDelivery, NewEvent};
-use storage::{in_tx, on_db, on_db_write};
 
-fn group_not_found(id: i64) -> AppError {
-    AppError::NotFound(Missing::Group(id))
+fn group_not_found(id: i64) -> Error {
+    Error::NotFound(Missing::Group(id))
 }
 
 /// Inside `in_tx!`: returns `NotFound` unless group `$id` exists.
@@ -43,8 +47,8 @@ struct GroupRow {
 }
 
 impl TryFrom<GroupRow> for GroupView {
-    type Error = AppError;
-    fn try_from(r: GroupRow) -> Result<Self, AppError> {
+    type Error = Error;
+    fn try_from(r: GroupRow) -> Result<Self, Error> {
         Ok(GroupView {
             category: GroupCategory::parse(&r.category)
                 .map_err(|e| internal("whatsapp_groups.category", &e))?,
@@ -69,7 +73,7 @@ const GROUP_SELECT: &str = "SELECT g.id, g.name, g.description, g.chat_id, g.pho
          FROM whatsapp_groups g LEFT JOIN work_zones z ON z.code = g.work_zone";
 
 /// Every group, by name, with its member and rule counts.
-pub async fn list(db: &Db) -> Result<Vec<GroupView>, AppError> {
+pub async fn list(db: &Db) -> Result<Vec<GroupView>, Error> {
     let sql = format!("{GROUP_SELECT} ORDER BY g.name");
     let rows: Vec<GroupRow> = on_db!(db, |pool| {
         sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -79,7 +83,7 @@ pub async fn list(db: &Db) -> Result<Vec<GroupView>, AppError> {
     rows.into_iter().map(GroupView::try_from).collect()
 }
 
-pub async fn work_zones(db: &Db) -> Result<Vec<(String, String)>, AppError> {
+pub async fn work_zones(db: &Db) -> Result<Vec<(String, String)>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
         "SELECT code, name FROM work_zones ORDER BY name"
     )
@@ -98,7 +102,7 @@ struct RuleRow {
 }
 
 /// A group with every active user (members ticked) and its rules.
-pub async fn detail(db: &Db, id: i64) -> Result<GroupDetail, AppError> {
+pub async fn detail(db: &Db, id: i64) -> Result<GroupDetail, Error> {
     let sql = format!("{GROUP_SELECT} WHERE g.id = $1");
     type UserRow = (i64, String, String, Option<String>, bool);
     type Rows = (Option<GroupRow>, Vec<UserRow>, Vec<RuleRow>);
@@ -137,7 +141,7 @@ pub async fn detail(db: &Db, id: i64) -> Result<GroupDetail, AppError> {
                 member,
             })
         })
-        .collect::<Result<_, AppError>>()?;
+        .collect::<Result<_, Error>>()?;
     let rules = rules
         .into_iter()
         .map(|r| {
@@ -156,7 +160,7 @@ pub async fn detail(db: &Db, id: i64) -> Result<GroupDetail, AppError> {
                 template: r.template.unwrap_or_default(),
             })
         })
-        .collect::<Result<_, AppError>>()?;
+        .collect::<Result<_, Error>>()?;
     Ok(GroupDetail {
         group,
         members,
@@ -168,25 +172,25 @@ pub async fn detail(db: &Db, id: i64) -> Result<GroupDetail, AppError> {
 /// Database refusals a form can cause, as field errors: told by the
 /// driver's kind of violation, not by its message (which PostgreSQL writes
 /// in the server's language).
-fn refused(e: sqlx::Error) -> AppError {
+fn refused(e: sqlx::Error) -> Error {
     use sqlx::error::ErrorKind;
     match e.as_database_error().map(|d| d.kind()) {
-        Some(ErrorKind::UniqueViolation) => AppError::Validation(vec![FieldError::new(
+        Some(ErrorKind::UniqueViolation) => Error::Invalid(vec![FieldError::new(
             "name",
             Words::new(
                 "Nama grup sudah dipakai grup lain.",
                 "Another group already has this name.",
             ),
         )]),
-        Some(ErrorKind::ForeignKeyViolation) => AppError::Validation(vec![FieldError::new(
+        Some(ErrorKind::ForeignKeyViolation) => Error::Invalid(vec![FieldError::new(
             "work_zone",
             Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),
         )]),
-        _ => AppError::from(e),
+        _ => Error::from(e),
     }
 }
 
-pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<i64, AppError> {
+pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<i64, Error> {
     let phone = g.phone_number.as_ref().map(|p| p.as_str().to_owned());
     // One set of values for both statements; the update adds the id.
     let sql = match g.id {
@@ -221,7 +225,7 @@ pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<i64, AppError> {
         .ok_or_else(|| group_not_found(g.id.unwrap_or_default()))
 }
 
-pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
+pub async fn delete(db: &Db, id: i64) -> Result<(), Error> {
     let n = in_tx!(db, |tx| {
         // The rules' own templates go with them.
         sqlx::query(
@@ -244,12 +248,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn set_members(
-    db: &Db,
-    group_id: i64,
-    user_ids: &[i64],
-    now: i64,
-) -> Result<(), AppError> {
+pub async fn set_members(db: &Db, group_id: i64, user_ids: &[i64], now: i64) -> Result<(), Error> {
     let mut ids = user_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
@@ -259,7 +258,7 @@ pub async fn set_members(
             .bind(group_id)
             .execute(&mut *tx)
             .await?;
-        for chunk in ids.chunks(storage::outbox::INSERT_CHUNK) {
+        for chunk in ids.chunks(crate::outbox::INSERT_CHUNK) {
             let sql = format!(
                 "INSERT INTO whatsapp_group_members (group_id, user_id, added_at) VALUES {}",
                 value_rows(chunk.len(), 3)
@@ -271,11 +270,11 @@ pub async fn set_members(
             q.execute(&mut *tx)
                 .await
                 .map_err(|e| match e.as_database_error() {
-                    Some(d) if d.is_foreign_key_violation() => AppError::invalid(
+                    Some(d) if d.is_foreign_key_violation() => Error::invalid(
                         "members",
                         Words::new("Pengguna tidak dikenal.", "Unknown user."),
                     ),
-                    _ => AppError::from(e),
+                    _ => Error::from(e),
                 })?;
         }
     });
@@ -287,10 +286,10 @@ pub async fn set_members(
 pub async fn add_rule(
     db: &Db,
     group_id: i64,
-    (kind, min_priority, work_zone, template): super::ValidRule,
+    (kind, min_priority, work_zone, template): domain::views::groups::ValidRule,
     template_text: &str,
     now: i64,
-) -> Result<i64, AppError> {
+) -> Result<i64, Error> {
     let id = in_tx!(db, |tx| {
         ensure_group!(tx, group_id);
         if let Some(z) = &work_zone {
@@ -300,7 +299,7 @@ pub async fn add_rule(
                     .fetch_optional(&mut *tx)
                     .await?;
             if known.is_none() {
-                return Err(AppError::invalid(
+                return Err(Error::invalid(
                     "work_zone",
                     Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),
                 ));
@@ -339,7 +338,7 @@ pub async fn add_rule(
     Ok(id)
 }
 
-pub async fn delete_rule(db: &Db, id: i64) -> Result<(), AppError> {
+pub async fn delete_rule(db: &Db, id: i64) -> Result<(), Error> {
     let n = in_tx!(db, |tx| {
         let template: Option<Option<i64>> =
             sqlx::query_scalar("SELECT template_id FROM notification_group_rules WHERE id = $1")
@@ -360,7 +359,7 @@ pub async fn delete_rule(db: &Db, id: i64) -> Result<(), AppError> {
         n
     });
     if n == 0 {
-        return Err(AppError::NotFound(Missing::Rule(id)));
+        return Err(Error::NotFound(Missing::Rule(id)));
     }
     Ok(())
 }
@@ -372,9 +371,9 @@ pub async fn test_send(
     by_user: i64,
     message: &str,
     now: i64,
-) -> Result<i64, AppError> {
-    let text = crate::deliveries::check_test_message(message)
-        .map_err(|e| AppError::Validation(vec![e]))?;
+) -> Result<i64, Error> {
+    let text = domain::views::deliveries::check_test_message(message)
+        .map_err(|e| Error::Invalid(vec![e]))?;
     let id = in_tx!(db, |tx| {
         let chat: Option<(String, bool)> =
             sqlx::query_as("SELECT chat_id, active FROM whatsapp_groups WHERE id = $1")
@@ -405,7 +404,7 @@ pub async fn test_send(
 /// The enabled WhatsApp accounts split by whether their kind can post to a
 /// gateway group chat (`ProviderKind::reaches_gateway_groups`), as the
 /// dispatcher splits them.
-pub async fn senders(db: &Db) -> Result<GroupReach, AppError> {
+pub async fn senders(db: &Db) -> Result<GroupReach, Error> {
     let rows: Vec<(String, String)> = on_db!(db, |pool| {
         sqlx::query_as(
             "SELECT name, kind FROM provider_accounts WHERE enabled AND channel = 'whatsapp'

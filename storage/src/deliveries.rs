@@ -6,15 +6,18 @@
 //! ending in `(created_at, id)` (migrations 0001), so a filtered page reads
 //! only the rows it shows.
 
-use super::{Cursor, DeliveryDetail, DeliveryListItem, DeliveryPage, FilterOptions, Resolved};
-use crate::error::{internal, AppError};
+use crate::db::Db;
+use crate::error::internal;
+use crate::Error;
+use crate::{in_tx, on_db};
+use domain::views::deliveries::{
+    Cursor, DeliveryDetail, DeliveryListItem, DeliveryPage, FilterOptions, Resolved,
+};
 use domain::words::{Clash, Missing};
 use domain::{Channel, DeliveryStatus, SystemMessage};
-use storage::db::Db;
-use storage::{in_tx, on_db};
 
-fn not_found(id: i64) -> AppError {
-    AppError::NotFound(Missing::Delivery(id))
+fn not_found(id: i64) -> Error {
+    Error::NotFound(Missing::Delivery(id))
 }
 
 #[derive(sqlx::FromRow)]
@@ -31,8 +34,8 @@ struct Row {
 }
 
 impl TryFrom<Row> for DeliveryListItem {
-    type Error = AppError;
-    fn try_from(r: Row) -> Result<Self, AppError> {
+    type Error = Error;
+    fn try_from(r: Row) -> Result<Self, Error> {
         Ok(DeliveryListItem {
             channel: Channel::parse(&r.channel).map_err(|e| internal("deliveries.channel", &e))?,
             status: DeliveryStatus::parse(&r.status)
@@ -107,7 +110,7 @@ pub async fn page(
     f: &Resolved,
     after: Option<Cursor>,
     size: usize,
-) -> Result<DeliveryPage, AppError> {
+) -> Result<DeliveryPage, Error> {
     let (conds, params) = where_clause(f, after);
     let sql = format!(
         "SELECT id, created_at, notification_type, channel, provider, recipient, status, attempts, error
@@ -140,7 +143,7 @@ pub async fn page(
     Ok(DeliveryPage { items, next })
 }
 
-pub async fn filter_options(db: &Db) -> Result<FilterOptions, AppError> {
+pub async fn filter_options(db: &Db) -> Result<FilterOptions, Error> {
     let (providers, groups, users) = on_db!(db, |pool| {
         // Provider names come from the accounts (a handful of rows), not from
         // a DISTINCT over the whole log.
@@ -191,7 +194,7 @@ struct DetailRow {
     alert_step: Option<i64>,
 }
 
-pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
+pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, Error> {
     let row: Option<DetailRow> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT d.id, d.created_at, d.notification_type, d.channel, d.provider, d.recipient, d.status,
@@ -222,7 +225,7 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
         domain::escalation::redact_ack_links(&r.message)
     };
     let alert = match r.event_id {
-        Some(e) => crate::alerts::store::for_event(db, e).await?,
+        Some(e) => crate::alerts::for_event(db, e).await?,
         None => None,
     };
     let tries = on_db!(db, |pool| {
@@ -268,7 +271,7 @@ pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, AppError> {
 /// fresh attempts, due at `$3`, written at `$4`, to recipient `$2` (NULL: the
 /// same one). The unique index on `retry_of` makes a second insert for the
 /// same delivery add nothing (no row returned). Used by [`retry`] and by web
-/// push follow-ups (`crate::push::store::follow_up`).
+/// push follow-ups (`crate::push::follow_up`).
 pub const REQUEUE_SQL: &str =
     "INSERT INTO deliveries (event_id, notification_type, priority, user_id, group_id, rule_id,
          channel, recipient, subject, message, status, max_attempts, next_attempt_at, created_at,
@@ -281,7 +284,7 @@ pub const REQUEUE_SQL: &str =
 
 /// A failed delivery, queued again as a new row with fresh attempts. The
 /// unique index on `retry_of` makes a second request answer the first retry.
-pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, AppError> {
+pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, Error> {
     let new_id = in_tx!(db, |tx| {
         let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM deliveries WHERE id = $1")
@@ -292,7 +295,7 @@ pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, AppError> {
             None => return Err(not_found(id)),
             Some("failed") => {}
             Some(other) => {
-                return Err(AppError::Conflict(Clash::NotRetryable {
+                return Err(Error::Conflict(Clash::NotRetryable {
                     status: other.to_owned(),
                 }))
             }
@@ -318,7 +321,7 @@ pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, AppError> {
 }
 
 /// Deliveries per status (analytics' first figure).
-pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>, AppError> {
+pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>, Error> {
     let rows: Vec<(String, i64)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status"
     )

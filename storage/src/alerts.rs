@@ -1,10 +1,10 @@
 //! SQL of alerts: acknowledging, and reading an alert's state.
 
-use super::{AckOutcome, AlertView};
-use crate::error::AppError;
+use crate::db::Db;
+use crate::Error;
+use crate::{in_tx, on_db};
 use domain::escalation::AckChannel;
-use storage::db::Db;
-use storage::{in_tx, on_db};
+use domain::live::{AckOutcome, AlertView};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -37,7 +37,7 @@ const VIEW: &str = "SELECT a.id, a.event_id, a.status, a.next_step, a.next_step_
         u.name AS acknowledged_by, a.acknowledged_at, a.ack_channel, a.message
      FROM alerts a LEFT JOIN users u ON u.id = a.acknowledged_by";
 
-pub async fn view(db: &Db, alert_id: i64) -> Result<Option<AlertView>, AppError> {
+pub async fn view(db: &Db, alert_id: i64) -> Result<Option<AlertView>, Error> {
     let sql = format!("{VIEW} WHERE a.id = $1");
     let row: Option<Row> = on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(alert_id)
@@ -47,7 +47,7 @@ pub async fn view(db: &Db, alert_id: i64) -> Result<Option<AlertView>, AppError>
 }
 
 /// The alert of an event, if it is under a policy.
-pub async fn for_event(db: &Db, event_id: i64) -> Result<Option<AlertView>, AppError> {
+pub async fn for_event(db: &Db, event_id: i64) -> Result<Option<AlertView>, Error> {
     Ok(for_events(db, &[event_id]).await?.remove(&event_id))
 }
 
@@ -55,13 +55,13 @@ pub async fn for_event(db: &Db, event_id: i64) -> Result<Option<AlertView>, AppE
 pub async fn for_events(
     db: &Db,
     event_ids: &[i64],
-) -> Result<std::collections::HashMap<i64, AlertView>, AppError> {
+) -> Result<std::collections::HashMap<i64, AlertView>, Error> {
     if event_ids.is_empty() {
         return Ok(Default::default());
     }
     let sql = format!(
         "{VIEW} WHERE a.event_id IN {}",
-        storage::db::value_rows(1, event_ids.len())
+        crate::db::value_rows(1, event_ids.len())
     );
     let rows: Vec<Row> = on_db!(db, |pool| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
@@ -74,7 +74,7 @@ pub async fn for_events(
 }
 
 /// The alert a link names, with the message it is about.
-pub async fn by_ack_key(db: &Db, ack_key: &str) -> Result<Option<(AlertView, String)>, AppError> {
+pub async fn by_ack_key(db: &Db, ack_key: &str) -> Result<Option<(AlertView, String)>, Error> {
     #[derive(sqlx::FromRow)]
     struct WithMessage {
         #[sqlx(flatten)]
@@ -98,7 +98,7 @@ pub async fn acknowledge(
     user_id: i64,
     channel: AckChannel,
     now: i64,
-) -> Result<AckOutcome, AppError> {
+) -> Result<AckOutcome, Error> {
     let (closed, exists, asked): (u64, bool, bool) = in_tx!(db, |tx| {
         let closed = sqlx::query(
             "UPDATE alerts SET status = 'acknowledged', acknowledged_by = $2, acknowledged_at = $3,
@@ -142,7 +142,7 @@ pub async fn acknowledge(
 }
 
 /// Everyone asked about an alert (their inboxes show its state).
-pub async fn recipients(db: &Db, alert_id: i64) -> Result<Vec<i64>, AppError> {
+pub async fn recipients(db: &Db, alert_id: i64) -> Result<Vec<i64>, Error> {
     let ids: Vec<i64> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT user_id FROM alert_recipients WHERE alert_id = $1 ORDER BY user_id"
     )
@@ -157,12 +157,12 @@ pub async fn recipients(db: &Db, alert_id: i64) -> Result<Vec<i64>, AppError> {
 /// the delivery log. Every way of acknowledging goes through here.
 pub async fn acknowledge_and_announce(
     db: &Db,
-    feed: &crate::live::feed::Feed,
+    feed: &crate::feed::Feed,
     alert_id: i64,
     user_id: i64,
     channel: AckChannel,
     now: i64,
-) -> Result<AckOutcome, AppError> {
+) -> Result<AckOutcome, Error> {
     let outcome = acknowledge(db, alert_id, user_id, channel, now).await?;
     if outcome == AckOutcome::Acknowledged {
         tracing::info!(
@@ -187,7 +187,7 @@ pub async fn open_for_phone(
     db: &Db,
     phone: &str,
     written_at: Option<i64>,
-) -> Result<Result<(i64, i64), &'static str>, AppError> {
+) -> Result<Result<(i64, i64), &'static str>, Error> {
     let users: Vec<i64> = on_db!(db, |pool| {
         sqlx::query_scalar(
         "SELECT id FROM users WHERE phone = $1 AND phone_verified_at IS NOT NULL AND active = TRUE"
@@ -225,7 +225,7 @@ pub async fn alert_for_call(
     db: &Db,
     provider: &str,
     call_sid: &str,
-) -> Result<Option<(i64, i64)>, AppError> {
+) -> Result<Option<(i64, i64)>, Error> {
     let found: Option<(i64, i64)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT a.id, d.user_id FROM deliveries d
          JOIN alerts a ON a.event_id = d.event_id
@@ -246,7 +246,7 @@ pub async fn open_for_message(
     provider: &str,
     message_id: &str,
     phone: &str,
-) -> Result<Option<(i64, i64)>, AppError> {
+) -> Result<Option<(i64, i64)>, Error> {
     let found: Option<(i64, i64)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT a.id, r.user_id FROM deliveries d
          JOIN alerts a ON a.event_id = d.event_id
@@ -275,8 +275,8 @@ pub struct StepWrite<'a> {
     pub step: i64,
     /// When the step after it is due (`None`: it was the last).
     pub next_step_at: Option<i64>,
-    pub deliveries: &'a [storage::outbox::NewDelivery],
-    pub inbox: &'a [storage::outbox::NewInboxItem],
+    pub deliveries: &'a [crate::outbox::NewDelivery],
+    pub inbox: &'a [crate::outbox::NewInboxItem],
     /// Users asked at this step (they may acknowledge from now on).
     pub recipients: &'a [i64],
 }
@@ -284,7 +284,7 @@ pub struct StepWrite<'a> {
 /// Takes a step: moves the alert's timer on and writes the step's messages in
 /// one transaction. Returns `false`, writing nothing, when the alert moved
 /// meanwhile (another instance took the step, or someone acknowledged).
-pub async fn take_step(db: &Db, w: &StepWrite<'_>, now: i64) -> Result<bool, AppError> {
+pub async fn take_step(db: &Db, w: &StepWrite<'_>, now: i64) -> Result<bool, Error> {
     let taken = in_tx!(db, |tx| {
         let moved = sqlx::query(
             "UPDATE alerts SET next_step = next_step + 1, next_step_at = $3, updated_at = $4
@@ -299,13 +299,13 @@ pub async fn take_step(db: &Db, w: &StepWrite<'_>, now: i64) -> Result<bool, App
         .rows_affected();
         if moved == 1 {
             let step_no = w.step + 1;
-            use storage::outbox::Routed;
+            use crate::outbox::Routed;
             let deliveries: Vec<_> =
                 Routed::all(w.event_id, w.kind, w.priority, w.deliveries).collect();
-            storage::outbox::write_deliveries(&mut *tx, &deliveries, now, Some(step_no), None)
+            crate::outbox::write_deliveries(&mut *tx, &deliveries, now, Some(step_no), None)
                 .await?;
             let inbox: Vec<_> = Routed::all(w.event_id, w.kind, w.priority, w.inbox).collect();
-            storage::outbox::write_inbox(&mut *tx, &inbox, now).await?;
+            crate::outbox::write_inbox(&mut *tx, &inbox, now).await?;
             for user in w.recipients {
                 sqlx::query(
                     "INSERT INTO alert_recipients (alert_id, user_id, step, added_at)
@@ -326,8 +326,8 @@ pub async fn take_step(db: &Db, w: &StepWrite<'_>, now: i64) -> Result<bool, App
 
 /// Stops an alert's timer when its policy has no step left to take (the
 /// policy was shortened or deleted); fenced like [`take_step`].
-pub async fn stop_timer(db: &Db, alert_id: i64, step: i64, now: i64) -> Result<(), AppError> {
-    storage::on_db_write!(db, |pool| {
+pub async fn stop_timer(db: &Db, alert_id: i64, step: i64, now: i64) -> Result<(), Error> {
+    crate::on_db_write!(db, |pool| {
         sqlx::query(
         "UPDATE alerts SET next_step_at = NULL, updated_at = $3 WHERE id = $1 AND next_step = $2 AND status = 'open'"
     )

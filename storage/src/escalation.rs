@@ -1,13 +1,13 @@
 //! SQL of escalation policies and their steps.
 
-use super::{Choices, PolicyView, ValidPolicy};
-use crate::error::taken;
-use crate::error::{AppError, FieldError};
+use crate::db::Db;
+use crate::Error;
+use crate::{in_tx, on_db, on_db_write};
 use domain::escalation::{Step, StepTarget};
+use domain::views::escalation::{Choices, PolicyView, ValidPolicy};
+use domain::words::FieldError;
 use domain::words::{Missing, Named, Words};
 use domain::{Channel, NotificationType, Priority, Role};
-use storage::db::Db;
-use storage::{in_tx, on_db, on_db_write};
 
 #[derive(sqlx::FromRow)]
 struct PolicyRow {
@@ -61,7 +61,7 @@ const STEP_COLUMNS: &str =
      target_group_id, channels";
 
 /// A policy's steps, in order (what the escalation sweep takes).
-pub async fn steps(db: &Db, policy_id: i64) -> Result<Vec<Step>, AppError> {
+pub async fn steps(db: &Db, policy_id: i64) -> Result<Vec<Step>, Error> {
     let sql = format!(
         "SELECT {STEP_COLUMNS} FROM escalation_steps WHERE policy_id = $1 ORDER BY position"
     );
@@ -72,7 +72,7 @@ pub async fn steps(db: &Db, policy_id: i64) -> Result<Vec<Step>, AppError> {
     Ok(rows.iter().filter_map(step_of).collect())
 }
 
-pub async fn list(db: &Db) -> Result<Vec<PolicyView>, AppError> {
+pub async fn list(db: &Db) -> Result<Vec<PolicyView>, Error> {
     let policies: Vec<PolicyRow> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT p.id, p.name, p.notification_type, p.min_priority, p.enabled,
@@ -112,7 +112,7 @@ pub async fn list(db: &Db) -> Result<Vec<PolicyView>, AppError> {
         .collect())
 }
 
-pub async fn choices(db: &Db) -> Result<Choices, AppError> {
+pub async fn choices(db: &Db) -> Result<Choices, Error> {
     let users: Vec<(i64, String, String)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT id, name, role FROM users WHERE active = TRUE ORDER BY name"
     )
@@ -141,14 +141,14 @@ pub async fn choices(db: &Db) -> Result<Choices, AppError> {
 /// Saves a policy and replaces its steps, in one transaction. A person,
 /// group or zone that does not exist is a validation error naming the step;
 /// a taken name is a conflict.
-pub async fn save(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
+pub async fn save(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, Error> {
     // The unique index on the name decides (two saves at once included).
     write(db, p, now)
         .await
-        .map_err(|e| taken(e, Named::Policy, &p.name))
+        .map_err(|e| e.taken(Named::Policy, &p.name))
 }
 
-async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
+async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, Error> {
     // Ok(id), or Err(the step naming something that does not exist).
     let saved: Result<i64, usize> = in_tx!(db, |tx| {
         let mut missing = None;
@@ -197,7 +197,7 @@ async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    updated.ok_or(AppError::NotFound(Missing::Policy(id)))?
+                    updated.ok_or(Error::NotFound(Missing::Policy(id)))?
                 }
                 None => {
                     sqlx::query_scalar(
@@ -254,7 +254,7 @@ async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
         Ok(id) => return Ok(id),
         Err(n) => n,
     };
-    Err(AppError::Validation(vec![FieldError::new(
+    Err(Error::Invalid(vec![FieldError::new(
         format!("steps[{n}]"),
         Words::new(
             "orang, grup atau wilayah yang dipilih tidak ada",
@@ -263,7 +263,7 @@ async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, AppError> {
     )]))
 }
 
-pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
+pub async fn delete(db: &Db, id: i64) -> Result<(), Error> {
     let n = on_db_write!(db, |pool| sqlx::query(
         "DELETE FROM escalation_policies WHERE id = $1"
     )
@@ -272,7 +272,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     .await?
     .rows_affected());
     if n == 0 {
-        return Err(AppError::NotFound(Missing::Policy(id)));
+        return Err(Error::NotFound(Missing::Policy(id)));
     }
     Ok(())
 }

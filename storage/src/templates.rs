@@ -1,14 +1,15 @@
 //! SQL for message templates.
 
-use super::TemplateView;
-use crate::error::{AppError, FieldError};
-use crate::time::now_ms;
+use crate::db::Db;
+use crate::now_ms;
+use crate::Error;
+use crate::{on_db, on_db_write};
 use domain::template::Template;
+use domain::views::templates::TemplateView;
+use domain::words::FieldError;
 use domain::{Channel, Locale, NotificationType, Words};
-use storage::db::Db;
-use storage::{on_db, on_db_write};
 
-pub async fn list(db: &Db) -> Result<Vec<TemplateView>, AppError> {
+pub async fn list(db: &Db) -> Result<Vec<TemplateView>, Error> {
     let rows: Vec<(i64, String, String, String, Option<String>, String)> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT id, key, channel, locale, subject, body FROM message_templates ORDER BY key, channel, locale"
@@ -41,7 +42,7 @@ pub async fn save(
     locale: &str,
     subject: Option<&str>,
     body: &str,
-) -> Result<i64, AppError> {
+) -> Result<i64, Error> {
     let mut errors = Vec::new();
     if NotificationType::parse(key).is_err() && !SYSTEM_KEYS.contains(&key) {
         errors.push(FieldError::new(
@@ -68,7 +69,7 @@ pub async fn save(
         }
     }
     if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
+        return Err(Error::Invalid(errors));
     }
     let id: i64 = on_db_write!(db, |pool| {
         sqlx::query_scalar(

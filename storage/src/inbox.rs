@@ -1,9 +1,9 @@
 //! SQL for the in-app inbox.
 
-use super::InboxItem;
-use crate::error::AppError;
-use storage::db::Db;
-use storage::{on_db, on_db_write};
+use crate::db::Db;
+use crate::Error;
+use crate::{on_db, on_db_write};
+use domain::live::InboxItem;
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -38,7 +38,7 @@ const COLUMNS: &str =
     "id, event_id, notification_type, priority, title, body, link, created_at, read_at";
 
 /// The newest `limit` items, newest first.
-pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, AppError> {
+pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, Error> {
     let sql =
         format!("SELECT {COLUMNS} FROM notifications WHERE user_id = $1 ORDER BY id DESC LIMIT $2");
     let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -47,7 +47,7 @@ pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, A
         .fetch_all(pool)
         .await?);
     let events: Vec<i64> = rows.iter().filter_map(|r| r.event_id).collect();
-    let mut alerts = crate::alerts::store::for_events(db, &events).await?;
+    let mut alerts = crate::alerts::for_events(db, &events).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -58,7 +58,7 @@ pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, A
 }
 
 /// The alert of one of the user's notifications, if it has one.
-pub async fn alert_of(db: &Db, user_id: i64, id: i64) -> Result<Option<i64>, AppError> {
+pub async fn alert_of(db: &Db, user_id: i64, id: i64) -> Result<Option<i64>, Error> {
     let found: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT a.id FROM notifications n JOIN alerts a ON a.event_id = n.event_id
          WHERE n.id = $1 AND n.user_id = $2"
@@ -71,12 +71,7 @@ pub async fn alert_of(db: &Db, user_id: i64, id: i64) -> Result<Option<i64>, App
 }
 
 /// Items after `after`, oldest first: what a live socket has not sent yet.
-pub async fn after(
-    db: &Db,
-    user_id: i64,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<InboxItem>, AppError> {
+pub async fn after(db: &Db, user_id: i64, after: i64, limit: i64) -> Result<Vec<InboxItem>, Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
     );
@@ -90,7 +85,7 @@ pub async fn after(
 }
 
 /// The user's newest item id (0 with none): where a fresh socket starts.
-pub async fn last_id(db: &Db, user_id: i64) -> Result<i64, AppError> {
+pub async fn last_id(db: &Db, user_id: i64) -> Result<i64, Error> {
     let id: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT MAX(id) FROM notifications WHERE user_id = $1"
     )
@@ -100,7 +95,7 @@ pub async fn last_id(db: &Db, user_id: i64) -> Result<i64, AppError> {
     Ok(id.unwrap_or(0))
 }
 
-pub async fn unread_count(db: &Db, user_id: i64) -> Result<i64, AppError> {
+pub async fn unread_count(db: &Db, user_id: i64) -> Result<i64, Error> {
     let n: i64 = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL"
     )
@@ -112,7 +107,7 @@ pub async fn unread_count(db: &Db, user_id: i64) -> Result<i64, AppError> {
 
 /// Marks one of the user's items read (another user's id changes nothing).
 /// Returns whether it was unread.
-pub async fn mark_read(db: &Db, user_id: i64, id: i64, now: i64) -> Result<bool, AppError> {
+pub async fn mark_read(db: &Db, user_id: i64, id: i64, now: i64) -> Result<bool, Error> {
     let n = on_db_write!(db, |pool| {
         sqlx::query(
         "UPDATE notifications SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL"
@@ -128,7 +123,7 @@ pub async fn mark_read(db: &Db, user_id: i64, id: i64, now: i64) -> Result<bool,
 }
 
 /// Marks every unread item of the user read; returns how many.
-pub async fn mark_all_read(db: &Db, user_id: i64, now: i64) -> Result<u64, AppError> {
+pub async fn mark_all_read(db: &Db, user_id: i64, now: i64) -> Result<u64, Error> {
     let n = on_db_write!(db, |pool| sqlx::query(
         "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL"
     )

@@ -1,12 +1,13 @@
 //! SQL for the analytics rollups: recomputing days from the delivery log, and
 //! reading reports from the rollups.
 
-use super::{median_bucket, AccountTries, Report, Volume, LATENCY_BUCKETS};
-use crate::error::{internal, AppError};
+use crate::db::Db;
+use crate::error::internal;
+use crate::Error;
+use crate::{in_tx, on_db};
+use domain::views::analytics::{median_bucket, AccountTries, Report, Volume, LATENCY_BUCKETS};
 use domain::{DeliveryStatus, TryOutcome};
 use std::collections::BTreeMap;
-use storage::db::Db;
-use storage::{in_tx, on_db};
 
 const DAY_MS: i64 = 86_400_000;
 const WIB_MS: i64 = 7 * 3_600_000;
@@ -46,7 +47,7 @@ fn bucket_case(expr: &str) -> String {
 ///
 /// Returns a fingerprint of the figures: equal fingerprints, equal figures,
 /// so the pages are told to reload only when something moved.
-pub async fn refresh_day(db: &Db, day: i64) -> Result<u64, AppError> {
+pub async fn refresh_day(db: &Db, day: i64) -> Result<u64, Error> {
     let (start, end) = (day * DAY_MS - WIB_MS, (day + 1) * DAY_MS - WIB_MS);
     let latency_sql = format!(
         "SELECT 'delivered', b, COUNT(*) FROM
@@ -200,7 +201,7 @@ pub async fn refresh_day(db: &Db, day: i64) -> Result<u64, AppError> {
 /// Recomputes every day from `first` to `last`, one transaction per day so
 /// the dispatcher's writes are never held up for long. Returns the days'
 /// combined fingerprint (see [`refresh_day`]).
-pub async fn refresh_days(db: &Db, first: i64, last: i64) -> Result<u64, AppError> {
+pub async fn refresh_days(db: &Db, first: i64, last: i64) -> Result<u64, Error> {
     let mut combined = 0u64;
     for day in first..=last {
         combined = combined.rotate_left(17) ^ refresh_day(db, day).await?;
@@ -209,7 +210,7 @@ pub async fn refresh_days(db: &Db, first: i64, last: i64) -> Result<u64, AppErro
 }
 
 /// Every day the log holds (at start: the rollups may be missing or stale).
-pub async fn refresh_all(db: &Db, now: i64) -> Result<(), AppError> {
+pub async fn refresh_all(db: &Db, now: i64) -> Result<(), Error> {
     let oldest: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT MIN(created_at) FROM deliveries"
     )
@@ -224,7 +225,7 @@ pub async fn refresh_all(db: &Db, now: i64) -> Result<(), AppError> {
 }
 
 /// Sums the rollups of days `first ..= last`.
-pub async fn report(db: &Db, first: i64, last: i64) -> Result<Report, AppError> {
+pub async fn report(db: &Db, first: i64, last: i64) -> Result<Report, Error> {
     type StatRow = (i64, String, String, String, String, i64, i64);
     type Rollups = (
         Vec<StatRow>,
@@ -280,7 +281,7 @@ pub async fn report(db: &Db, first: i64, last: i64) -> Result<Report, AppError> 
     });
 
     let days: Vec<String> = (first..=last)
-        .map(|d| crate::time::wib_date(d * DAY_MS))
+        .map(|d| domain::time::wib_date(d * DAY_MS))
         .collect();
     let mut by_status: BTreeMap<DeliveryStatus, i64> = BTreeMap::new();
     let mut channel: BTreeMap<(usize, String), i64> = BTreeMap::new();
@@ -365,9 +366,7 @@ pub async fn report(db: &Db, first: i64, last: i64) -> Result<Report, AppError> 
 
 /// The tries rollup as one row per account (`None`: deleted since), counts
 /// in [`TryOutcome::ALL`]'s order.
-fn tries_by_account(
-    rows: Vec<(Option<String>, String, i64)>,
-) -> Result<Vec<AccountTries>, AppError> {
+fn tries_by_account(rows: Vec<(Option<String>, String, i64)>) -> Result<Vec<AccountTries>, Error> {
     let mut by: BTreeMap<Option<String>, Vec<i64>> = BTreeMap::new();
     for (account, outcome, n) in rows {
         let outcome = TryOutcome::parse(&outcome).map_err(|e| internal("try_stats_daily", &e))?;

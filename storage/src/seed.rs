@@ -5,18 +5,18 @@
 //! All of it is idempotent: running it again never duplicates or overwrites
 //! what an admin has changed.
 
-use crate::error::AppError;
-use crate::time::now_ms;
+use crate::now_ms;
+use crate::Db;
+use crate::Error;
+use crate::{in_tx, on_db, on_db_write};
 use domain::defaults::{TEMPLATES, WORK_ZONES};
 use domain::{GroupCategory, NotificationType, Priority, Role};
-use storage::Db;
-use storage::{in_tx, on_db, on_db_write};
 
 /// The password of every demo account (documented in the README).
 pub const DEMO_PASSWORD: &str = "demo12345";
 
 /// Work zones, default templates and the sandbox provider account.
-pub async fn ensure_reference_data(db: &Db) -> Result<(), AppError> {
+pub async fn ensure_reference_data(db: &Db) -> Result<(), Error> {
     let now = now_ms();
     in_tx!(db, |tx| {
         for (code, name) in WORK_ZONES {
@@ -58,7 +58,7 @@ pub async fn ensure_reference_data(db: &Db) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn user_count(db: &Db) -> Result<i64, AppError> {
+pub async fn user_count(db: &Db) -> Result<i64, Error> {
     let n: i64 = on_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(pool)
         .await?);
@@ -77,10 +77,10 @@ pub async fn insert_user(
     work_zone: Option<&str>,
     phone: Option<&str>,
     phone_verified: bool,
-) -> Result<i64, AppError> {
+) -> Result<i64, Error> {
     let now = now_ms();
     let email = email.to_lowercase();
-    let person = storage::users::NewPerson {
+    let person = crate::users::NewPerson {
         name,
         email: &email,
         password_hash,
@@ -93,7 +93,7 @@ pub async fn insert_user(
         active: true,
         external_id: None,
     };
-    Ok(storage::users::insert(db, &person, now).await?)
+    crate::users::insert(db, &person, now).await
 }
 
 struct DemoUser {
@@ -283,7 +283,7 @@ const DEMO_GROUPS: &[DemoGroup] = &[
 
 /// Seeds the demo people, groups, members and rules, once: if any group
 /// exists already, nothing is touched.
-pub async fn ensure_demo_data(db: &Db) -> Result<bool, AppError> {
+pub async fn ensure_demo_data(db: &Db) -> Result<bool, Error> {
     let groups: i64 = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT COUNT(*) FROM whatsapp_groups"
     )
@@ -372,7 +372,7 @@ pub async fn ensure_demo_data(db: &Db) -> Result<bool, AppError> {
 
 /// Web push: no credentials beyond a contact the browsers' push services are
 /// told (RFC 8292's `sub`); the key pair is the server's own (`server_keys`).
-async fn demo_push_account(db: &Db, now: i64) -> Result<(), AppError> {
+async fn demo_push_account(db: &Db, now: i64) -> Result<(), Error> {
     on_db_write!(db, |pool| sqlx::query(
         "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
              rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
@@ -389,7 +389,7 @@ async fn demo_push_account(db: &Db, now: i64) -> Result<(), AppError> {
 
 /// The daily summary at 07:00 WIB and the weekly report on Monday at 07:00,
 /// to the Management group and by email to the managers.
-async fn demo_reports(db: &Db, now: i64) -> Result<(), AppError> {
+async fn demo_reports(db: &Db, now: i64) -> Result<(), Error> {
     let management: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT id FROM whatsapp_groups WHERE category = 'managers' ORDER BY id LIMIT 1"
     )
@@ -419,7 +419,7 @@ async fn demo_reports(db: &Db, now: i64) -> Result<(), AppError> {
 /// Critical alerts climb until someone acknowledges: the zone's
 /// supervisors after 5 minutes, the NOC group after 10 more, the managers
 /// after 15 more.
-async fn demo_policy(db: &Db, now: i64) -> Result<(), AppError> {
+async fn demo_policy(db: &Db, now: i64) -> Result<(), Error> {
     use domain::escalation::{Step, StepTarget};
     use domain::Channel::{Email, InApp, Sms, Whatsapp};
     let noc: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
@@ -441,7 +441,7 @@ async fn demo_policy(db: &Db, now: i64) -> Result<(), AppError> {
         });
     }
     steps.push(role(15, Role::Manager, vec![Whatsapp, Email, InApp]));
-    let policy = crate::escalation::ValidPolicy {
+    let policy = domain::views::escalation::ValidPolicy {
         id: None,
         name: "Insiden kritis".into(),
         notification_type: None,
@@ -449,6 +449,6 @@ async fn demo_policy(db: &Db, now: i64) -> Result<(), AppError> {
         enabled: true,
         steps,
     };
-    crate::escalation::store::save(db, &policy, now).await?;
+    crate::escalation::save(db, &policy, now).await?;
     Ok(())
 }

@@ -2,11 +2,11 @@
 //! exactly once (the timer moved, fenced on its old value, in the
 //! transaction that writes the digest and marks its lines).
 
-use crate::error::AppError;
-use storage::db::Db;
-use storage::outbox::write_event;
-use storage::outbox::{NewDelivery, NewEvent};
-use storage::{in_tx, on_db};
+use crate::db::Db;
+use crate::outbox::write_event;
+use crate::outbox::{NewDelivery, NewEvent};
+use crate::Error;
+use crate::{in_tx, on_db};
 
 /// A person whose digest time has come, with how to reach them.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -24,7 +24,7 @@ pub struct Due {
     pub email_enabled: bool,
 }
 
-pub async fn due(db: &Db, now: i64) -> Result<Vec<Due>, AppError> {
+pub async fn due(db: &Db, now: i64) -> Result<Vec<Due>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
         "SELECT u.id AS user_id, s.digest_next_at AS due, s.digest_minute,
                 s.quiet_time_zone AS time_zone, u.locale, u.phone,
@@ -49,7 +49,7 @@ pub struct Waiting {
 }
 
 /// What waits for `user_id`'s digest due at `due`, oldest first.
-pub async fn waiting(db: &Db, user_id: i64, due: i64) -> Result<Vec<Waiting>, AppError> {
+pub async fn waiting(db: &Db, user_id: i64, due: i64) -> Result<Vec<Waiting>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
         "SELECT id, created_at, title, line FROM digest_items
          WHERE user_id = $1 AND digest_event_id IS NULL AND created_at <= $2
@@ -78,7 +78,7 @@ pub struct Digest<'a> {
 /// on `due`, and writes the digest's event and message and marks its lines
 /// in the same transaction. `Ok(None)` when another instance took it first
 /// or nothing waited; else the event id.
-pub async fn take(db: &Db, d: &Digest<'_>, now: i64) -> Result<Option<i64>, AppError> {
+pub async fn take(db: &Db, d: &Digest<'_>, now: i64) -> Result<Option<i64>, Error> {
     let written = in_tx!(db, |tx| {
         let moved = sqlx::query(
             "UPDATE notification_settings SET digest_next_at = $3
@@ -95,7 +95,7 @@ pub async fn take(db: &Db, d: &Digest<'_>, now: i64) -> Result<Option<i64>, AppE
                 let id = write_event(&mut *tx, event, d.deliveries, &[], now)
                     .await?
                     .id();
-                for chunk in d.items.chunks(storage::outbox::INSERT_CHUNK) {
+                for chunk in d.items.chunks(crate::outbox::INSERT_CHUNK) {
                     let sql = format!(
                         "UPDATE digest_items SET digest_event_id = $1
                          WHERE digest_event_id IS NULL AND id IN ({})",

@@ -1,10 +1,10 @@
 //! Push subscriptions' SQL: a person's devices, the subscriptions a push goes
 //! to, and what each push service answered.
 
-use super::PushDevice;
-use crate::error::AppError;
-use storage::db::Db;
-use storage::{in_tx, on_db, on_db_write};
+use crate::db::Db;
+use crate::Error;
+use crate::{in_tx, on_db, on_db_write};
+use domain::views::push::PushDevice;
 
 /// A person may keep this many devices; the next one is refused with a
 /// message asking to remove one (an old phone rarely unsubscribes itself).
@@ -40,7 +40,7 @@ pub async fn subscribe(
     s: &Subscription,
     device: &str,
     now: i64,
-) -> Result<Saved, AppError> {
+) -> Result<Saved, Error> {
     let others: i64 = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT COUNT(*) FROM push_subscriptions WHERE user_id = $1 AND endpoint <> $2"
     )
@@ -84,7 +84,7 @@ pub async fn subscribe(
 }
 
 /// A person's devices, newest first.
-pub async fn devices(db: &Db, user_id: i64) -> Result<Vec<PushDevice>, AppError> {
+pub async fn devices(db: &Db, user_id: i64) -> Result<Vec<PushDevice>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
         "SELECT id, device, endpoint, created_at, last_success_at, last_error
          FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
@@ -95,7 +95,7 @@ pub async fn devices(db: &Db, user_id: i64) -> Result<Vec<PushDevice>, AppError>
 }
 
 /// Removes one of `user_id`'s devices; false if it is not theirs (or gone).
-pub async fn remove(db: &Db, user_id: i64, id: i64) -> Result<bool, AppError> {
+pub async fn remove(db: &Db, user_id: i64, id: i64) -> Result<bool, Error> {
     let n = on_db_write!(db, |pool| sqlx::query(
         "DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2"
     )
@@ -108,7 +108,7 @@ pub async fn remove(db: &Db, user_id: i64, id: i64) -> Result<bool, AppError> {
 }
 
 /// The subscriptions a push to `user_id` goes to.
-pub async fn for_user(db: &Db, user_id: i64) -> Result<Vec<Subscription>, AppError> {
+pub async fn for_user(db: &Db, user_id: i64) -> Result<Vec<Subscription>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
         "SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1 ORDER BY id"
     )
@@ -144,9 +144,9 @@ pub async fn follow_up(
     devices: &[i64],
     now: i64,
     at: i64,
-) -> Result<Option<i64>, AppError> {
+) -> Result<Option<i64>, Error> {
     let id = on_db_write!(db, |pool| {
-        sqlx::query_scalar(crate::deliveries::store::REQUEUE_SQL)
+        sqlx::query_scalar(crate::deliveries::REQUEUE_SQL)
             .bind(delivery)
             .bind(devices_recipient(devices))
             .bind(at)
@@ -168,7 +168,7 @@ pub enum DeviceAnswer {
 
 /// Records one push's answers: accepted devices get `last_success_at`, failed
 /// ones `last_error`, and gone ones are deleted.
-pub async fn record(db: &Db, answers: &[(i64, DeviceAnswer)], now: i64) -> Result<(), AppError> {
+pub async fn record(db: &Db, answers: &[(i64, DeviceAnswer)], now: i64) -> Result<(), Error> {
     for (id, answer) in answers {
         match answer {
             DeviceAnswer::Accepted => on_db_write!(db, |pool| {
@@ -202,7 +202,7 @@ pub async fn record(db: &Db, answers: &[(i64, DeviceAnswer)], now: i64) -> Resul
 }
 
 /// Whether any enabled account sends push (else the page offers no switch).
-pub async fn configured(db: &Db) -> Result<bool, AppError> {
+pub async fn configured(db: &Db) -> Result<bool, Error> {
     let n: i64 = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT COUNT(*) FROM provider_accounts WHERE channel = 'push' AND enabled = TRUE"
     )
@@ -212,7 +212,7 @@ pub async fn configured(db: &Db) -> Result<bool, AppError> {
 }
 
 /// The person a delivery is for, if it is a push (receipts check it).
-pub async fn push_delivery_owner(db: &Db, delivery: i64) -> Result<Option<i64>, AppError> {
+pub async fn push_delivery_owner(db: &Db, delivery: i64) -> Result<Option<i64>, Error> {
     let owner: Option<Option<i64>> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT user_id FROM deliveries WHERE id = $1 AND channel = 'push'"
     )
