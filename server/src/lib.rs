@@ -373,7 +373,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 /// Forgets ended sessions at start and every hour (any instance may).
 async fn purge_sessions(db: Db) {
-    match app::auth::session::purge_expired(&db, storage::now_ms()).await {
+    match storage::sessions::purge_expired(&db, storage::now_ms()).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(n, "ended sessions purged"),
         Err(e) => tracing::warn!("purging ended sessions: {e}"),

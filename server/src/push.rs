@@ -4,7 +4,6 @@
 //! someone else's delivery, or without a session, changes nothing.
 
 use crate::dispatcher::attempt::push_message_id;
-use app::auth::session::SessionInfo;
 use app::live::DeliveryChange;
 use app::state::AppState;
 use axum::body::Bytes;
@@ -15,6 +14,7 @@ use axum::Extension;
 use domain::DeliveryStatus;
 use serde::Deserialize;
 use storage::outbox::{self as store, Applied, MessageKey};
+use storage::sessions::SessionInfo;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

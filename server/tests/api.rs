@@ -412,7 +412,7 @@ store_test!(
         );
 
         // Deactivated: sessions end, nothing new reaches them; history stays.
-        app::auth::session::create_session(db, rudi, storage::now_ms())
+        storage::sessions::create_session(db, rudi, storage::now_ms())
             .await
             .unwrap();
         let (s, _) = delete_user(&base, "TK-USR-0042").await;
@@ -900,7 +900,7 @@ async fn cross_site_requests_are_refused_before_they_run() {
     // A JSON function takes JSON only: the same body as text/plain (what a
     // form or a fetch without pre-flight can send) is refused unread.
     let admin = user_id(db, "admin@demo.id").await;
-    let session = app::auth::session::create_session(db, admin, storage::now_ms())
+    let session = storage::sessions::create_session(db, admin, storage::now_ms())
         .await
         .unwrap();
     let save = |content_type: &'static str| {

@@ -24,7 +24,7 @@ type Socket =
 
 async fn session(db: &Db, email: &str) -> String {
     let id = user_id(db, email).await;
-    app::auth::session::create_session(db, id, storage::now_ms())
+    storage::sessions::create_session(db, id, storage::now_ms())
         .await
         .unwrap()
 }
@@ -316,7 +316,7 @@ store_test!(the_inbox_streams_live_and_replays_after_a_reconnect, |db| {
     assert!(hello < seen.find(r#""type":"pong""#).unwrap(), "{seen}");
 
     // A signed-out session is refused from then on.
-    app::auth::session::delete_session(db, &hex_sha256(&token))
+    storage::sessions::delete_session(db, &hex_sha256(&token))
         .await
         .unwrap();
     assert_eq!(refused_with(open(srv.addr, Some(&token), "").await), 401);

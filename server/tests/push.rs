@@ -345,11 +345,11 @@ store_test!(
         let http = reqwest::Client::new();
         let budi = user_id(db, "tek.karawang1@demo.id").await;
         let cookie = |token: &str| format!("{}={token}", app::auth::session::COOKIE_NAME);
-        let budi_session = app::auth::session::create_session(db, budi, storage::now_ms())
+        let budi_session = storage::sessions::create_session(db, budi, storage::now_ms())
             .await
             .unwrap();
         let andi = user_id(db, "tek.bekasi1@demo.id").await;
-        let andi_session = app::auth::session::create_session(db, andi, storage::now_ms())
+        let andi_session = storage::sessions::create_session(db, andi, storage::now_ms())
             .await
             .unwrap();
 

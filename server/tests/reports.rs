@@ -335,7 +335,7 @@ store_test!(
         let base = format!("http://{}", srv.addr);
         let session = |email: &'static str| async move {
             let id = user_id(db, email).await;
-            app::auth::session::create_session(db, id, now_ms())
+            storage::sessions::create_session(db, id, now_ms())
                 .await
                 .unwrap()
         };

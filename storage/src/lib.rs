@@ -21,6 +21,7 @@
 //!   [`analytics`] (rollups), [`reports`] (schedules and runs), [`digests`],
 //!   [`inbox`], [`templates`], [`providers`] (accounts, sealed credentials),
 //!   [`users`] (the ticketing system's sync), [`retention`], [`secrets`];
+//! - [`sessions`]: sign-in's session rows and password check;
 //! - [`seed`]: reference data every install needs, and the demo data.
 //!
 //! The crates above: `app` (pages and server functions) and `server` (the
@@ -45,6 +46,7 @@ pub mod reports;
 pub mod retention;
 pub mod secrets;
 pub mod seed;
+pub mod sessions;
 pub mod settings;
 pub mod templates;
 pub mod users;

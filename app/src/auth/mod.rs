@@ -1,7 +1,8 @@
 //! Who is signed in and what their role lets them use.
 //!
-//! Sessions are server-side rows keyed by the SHA-256 of a random token; the
-//! browser holds only the token, in an HttpOnly, SameSite=Lax cookie.
+//! Sessions are server-side rows keyed by the SHA-256 of a random token
+//! (`storage::sessions`); the browser holds only the token, in an HttpOnly,
+//! SameSite=Lax cookie.
 
 pub mod page;
 #[cfg(feature = "ssr")]
@@ -12,19 +13,8 @@ pub mod throttle;
 use crate::error::AppError;
 use domain::Role;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// The signed-in person, as the pages see them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CurrentUser {
-    pub id: i64,
-    pub name: String,
-    pub email: String,
-    pub role: Role,
-    pub work_zone: Option<String>,
-    /// The language of the pages and of the messages sent to this user.
-    pub locale: domain::Locale,
-}
+pub use domain::views::auth::CurrentUser;
 
 /// The parts of the app, each open to some roles. The navigation shows only
 /// what the role may use and every server function checks the same table.

@@ -1,48 +1,23 @@
-//! Server side of sign-in: password checks, session rows, the cookie, and the
-//! middleware that resolves the cookie into a [`CurrentUser`] for each request.
+//! Server side of sign-in: the cookie, and the middleware that resolves it
+//! into a [`CurrentUser`] for each request. The rows and the password check
+//! are `storage::sessions`.
 
 use super::{Area, CurrentUser};
 use crate::error::AppError;
 use crate::state::{app_state, AppState};
-use crate::time::{now_ms, Millis};
+use crate::time::now_ms;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use base64::Engine;
-use domain::Role;
 use http::header::{COOKIE, SET_COOKIE};
 use http::HeaderValue;
 use leptos::prelude::{expect_context, use_context};
-use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
-use storage::db::Db;
-use storage::{in_tx, on_db, on_db_write};
+pub use storage::sessions::SessionInfo;
+use storage::sessions::{
+    create_session, delete_session, resolve, verify_credentials, SESSION_TTL_MS,
+};
 
 pub const COOKIE_NAME: &str = "notifikasi_session";
-/// A session lasts a working week without use; each use within the last half
-/// of that pushes it forward.
-pub const SESSION_TTL_MS: Millis = 7 * 24 * 3_600_000;
-/// However often it is used, a session ends this long after sign-in: a
-/// stolen cookie (a shared phone, a lost laptop) does not live forever.
-pub const SESSION_MAX_MS: Millis = 30 * 24 * 3_600_000;
-
-/// What the middleware found for this request.
-#[derive(Clone, Debug)]
-pub struct SessionInfo {
-    pub user: CurrentUser,
-    pub token_hash: String,
-}
-
-fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn new_token() -> Result<String, AppError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| crate::error::internal("random", &e))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
 /// The session token from a `Cookie` header, if any.
 pub fn token_from_headers(headers: &http::HeaderMap) -> Option<String> {
     headers
@@ -62,60 +37,6 @@ fn cookie(value: &str, max_age_s: i64, secure: bool) -> HeaderValue {
         "{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"
     ))
     .expect("cookie is ASCII")
-}
-
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    id: i64,
-    name: String,
-    email: String,
-    role: String,
-    work_zone: Option<String>,
-    locale: String,
-    created_at: i64,
-    expires_at: i64,
-}
-
-/// Looks a token up; expired sessions and deactivated users find nothing.
-pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<SessionInfo>, AppError> {
-    let token_hash = hash_token(token);
-    let row: Option<SessionRow> = on_db!(db, |pool| {
-        sqlx::query_as(
-        "SELECT u.id, u.name, u.email, u.role, u.work_zone, u.locale, s.created_at, s.expires_at
-         FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3 AND u.active = TRUE"
-    )
-    .bind(&token_hash)
-    .bind(now)
-    .bind(now - SESSION_MAX_MS)
-    .fetch_optional(pool)
-    .await?
-    });
-    let Some(row) = row else { return Ok(None) };
-    // Extended in the second half of its life, never past its maximum.
-    let extended = (now + SESSION_TTL_MS).min(row.created_at + SESSION_MAX_MS);
-    if row.expires_at - now < SESSION_TTL_MS / 2 && extended > row.expires_at {
-        on_db_write!(db, |pool| sqlx::query(
-            "UPDATE sessions SET expires_at = $1 WHERE token_hash = $2"
-        )
-        .bind(extended)
-        .bind(&token_hash)
-        .execute(pool)
-        .await
-        .map(|_| ())?);
-    }
-    let role = Role::parse(&row.role).map_err(|e| crate::error::internal("users.role", &e))?;
-    Ok(Some(SessionInfo {
-        user: CurrentUser {
-            id: row.id,
-            name: row.name,
-            email: row.email,
-            role,
-            work_zone: row.work_zone,
-            locale: domain::Locale::parse(&row.locale).unwrap_or_default(),
-        },
-        token_hash,
-    }))
 }
 
 /// Axum middleware: puts `Option<SessionInfo>` into the request's extensions.
@@ -153,91 +74,6 @@ pub fn require_area(area: Area) -> Result<CurrentUser, AppError> {
     } else {
         Err(area.refusal())
     }
-}
-
-/// Verified against when the email is unknown, so a wrong email costs as much
-/// time as a wrong password and response times do not reveal who has an account.
-fn dummy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| password_auth::generate_hash("not-a-real-password"))
-}
-
-/// Checks an email and password; the user's id if they match an active account.
-pub async fn verify_credentials(
-    db: &Db,
-    email: &str,
-    password: &str,
-) -> Result<Option<i64>, AppError> {
-    let row: Option<(i64, String)> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT id, password_hash FROM users WHERE email = $1 AND active = TRUE"
-    )
-    .bind(email.trim().to_lowercase())
-    .fetch_optional(pool)
-    .await?);
-    let (id, hash) = match row {
-        Some((id, hash)) if !hash.starts_with('!') => (Some(id), hash),
-        // No account, or one without a password yet (people synced by the
-        // ticketing system): hashed against the dummy all the same, so
-        // the answer takes as long and says nothing of which it was.
-        _ => (None, dummy_hash().to_owned()),
-    };
-    let password = password.to_owned();
-    // Argon2 is deliberately slow and large: off the async workers, and a
-    // bounded number at a time.
-    let _slot = super::throttle::hashing_slots()
-        .acquire()
-        .await
-        .map_err(|e| crate::error::internal("hashing slots", &e))?;
-    let ok = tokio::task::spawn_blocking(move || {
-        password_auth::verify_password(password, &hash).is_ok()
-    })
-    .await?;
-    Ok(id.filter(|_| ok))
-}
-
-/// Opens a session for `user_id`; returns the token for the cookie.
-pub async fn create_session(db: &Db, user_id: i64, now: Millis) -> Result<String, AppError> {
-    let token = new_token()?;
-    in_tx!(db, |tx| {
-        // Housekeeping on the way in: expired sessions are useless.
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(hash_token(&token))
-            .bind(user_id)
-            .bind(now)
-            .bind(now + SESSION_TTL_MS)
-            .execute(&mut *tx)
-            .await?;
-    });
-    Ok(token)
-}
-
-/// Forgets every session that ended by `now` (idle or past its absolute
-/// lifetime: `expires_at` never passes it); answers how many. Run hourly, so
-/// the table does not keep what no one can use.
-pub async fn purge_expired(db: &Db, now: Millis) -> Result<u64, AppError> {
-    let n = on_db_write!(db, |pool| sqlx::query(
-        "DELETE FROM sessions WHERE expires_at <= $1"
-    )
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected())?);
-    Ok(n)
-}
-
-pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), AppError> {
-    on_db_write!(db, |pool| sqlx::query(
-        "DELETE FROM sessions WHERE token_hash = $1"
-    )
-    .bind(token_hash)
-    .execute(pool)
-    .await
-    .map(|_| ())?);
-    Ok(())
 }
 
 /// The `login` server function's work: validate, verify, open a session, set the
@@ -308,15 +144,5 @@ mod tests {
         assert_eq!(token_from_headers(&headers).as_deref(), Some("abc"));
         headers.insert(COOKIE, HeaderValue::from_static("notifikasi_session="));
         assert_eq!(token_from_headers(&headers), None);
-    }
-
-    #[test]
-    fn tokens_are_random_and_only_their_hash_is_stored() {
-        let a = new_token().unwrap();
-        let b = new_token().unwrap();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 43);
-        assert_eq!(hash_token(&a).len(), 64);
-        assert_ne!(hash_token(&a), a);
     }
 }

@@ -125,16 +125,6 @@ fn keys(email: &str, client: Option<IpAddr>) -> impl Iterator<Item = Key> {
     std::iter::once(Key::Account(normalise(email))).chain(client.map(Key::Client))
 }
 
-/// How many Argon2 hashes run at once: twice the cores, so a burst of
-/// sign-ins queues instead of taking a blocking thread (and 19 MiB) each.
-pub fn hashing_slots() -> &'static tokio::sync::Semaphore {
-    static S: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    S.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        tokio::sync::Semaphore::new(2 * cores)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

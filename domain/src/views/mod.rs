@@ -5,6 +5,7 @@
 //! (`app`) show them.
 
 pub mod analytics;
+pub mod auth;
 pub mod deliveries;
 pub mod escalation;
 pub mod groups;

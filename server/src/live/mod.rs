@@ -14,7 +14,7 @@ mod fanout;
 mod peer;
 mod socket;
 
-use app::auth::session::{resolve, token_from_headers};
+use app::auth::session::token_from_headers;
 use app::auth::Area;
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -26,6 +26,7 @@ use std::sync::Arc;
 use storage::db::Db;
 use storage::feed::Feed;
 use storage::now_ms;
+use storage::sessions::resolve;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
@@ -144,7 +145,7 @@ async fn upgrade(State(live): State<Arc<Live>>, mut request: Request) -> Respons
                 "the session has expired; sign in again",
             )
         }
-        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &e.message()),
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
     let upgraded = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {

@@ -4,7 +4,6 @@
 
 use super::peer::{encode, Broken, Due, Peer, Wire};
 use super::Live;
-use app::auth::session::resolve;
 use app::auth::CurrentUser;
 use app::live::{ClientFrame, ServerFrame};
 use axum::extract::ws::close_code;
@@ -12,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use storage::inbox;
 use storage::now_ms;
+use storage::sessions::resolve;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 

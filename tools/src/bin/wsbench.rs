@@ -102,7 +102,7 @@ async fn serve(args: &[String]) -> Result<(), String> {
     .fetch_one(pool)
     .await)
     .map_err(|e| e.to_string())?;
-    let token = app::auth::session::create_session(&db, manager, storage::now_ms())
+    let token = storage::sessions::create_session(&db, manager, storage::now_ms())
         .await
         .map_err(|e| e.to_string())?;
     let running = server::testkit::start_on_loopback(db.clone(), None).await?;

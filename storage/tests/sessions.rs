@@ -1,10 +1,9 @@
-//! Sign-in and sessions against both databases: the SQL that stays with
-//! the session middleware in `app::auth::session`.
+//! Sign-in and sessions against both databases (`storage::sessions`).
 
-use app::auth::session;
 use domain::Role;
 use storage::db::Db;
 use storage::seed;
+use storage::sessions as session;
 use storage::{on_db, on_db_write, store_test};
 
 async fn count(db: &Db, sql: &'static str) -> i64 {
