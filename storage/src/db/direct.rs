@@ -252,6 +252,41 @@ mod tests {
         assert!(direct.transaction(create).await.is_err(), "closed");
         let _ = std::fs::remove_dir_all(dir);
     }
+
+    /// A COMMIT or ROLLBACK that failed (a disk refusing writes) leaves the
+    /// connection inside a transaction; without `recover` every later BEGIN
+    /// fails with it, for good.
+    #[tokio::test]
+    async fn a_transaction_a_job_left_open_is_rolled_back_before_the_next() {
+        let (db, dir) = temp_db().await;
+        let Db::Sqlite(_, gate) = &db else {
+            unreachable!()
+        };
+        let direct = gate.direct().expect("a file database has a direct writer");
+        direct
+            .transaction(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER)")?))
+            .await
+            .unwrap();
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let job: super::Job = Box::new(move |conn| {
+            conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (1);")
+                .unwrap();
+            let _ = done.send(conn.is_autocommit());
+        });
+        direct.jobs.send(super::Msg::Run(job)).unwrap();
+        assert!(
+            !finished.await.unwrap(),
+            "the job left its transaction open"
+        );
+
+        let rows: i64 = direct
+            .transaction(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?))
+            .await
+            .expect("the next transaction begins");
+        assert_eq!(rows, 0, "the open transaction was rolled back, not kept");
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 #[cfg(test)]
