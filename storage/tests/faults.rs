@@ -90,3 +90,34 @@ async fn the_sqlite_read_pool_refuses_writes_so_every_write_goes_through_the_wri
     assert_eq!(count(&t.db, "SELECT COUNT(*) FROM server_keys").await, 1);
     t.close().await;
 }
+
+/// A refusal is told by its SQLSTATE, never by its words: a PostgreSQL
+/// server answering in German (`lc_messages`) names a taken row as a
+/// conflict and a dangling reference as missing all the same.
+#[tokio::test]
+async fn constraint_refusals_are_known_by_their_code_in_any_language() {
+    use domain::words::{Clash, Missing};
+    let Some(t) = TestDb::postgres().await else {
+        return;
+    };
+    let Db::Postgres(pool) = &t.db else {
+        unreachable!()
+    };
+    let unique = sqlx::query(
+        "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '23505',
+           MESSAGE = 'doppelter Schlüsselwert verletzt Unique-Constraint'; END $$",
+    )
+    .execute(pool)
+    .await
+    .unwrap_err();
+    assert_eq!(Error::from(unique), Error::Conflict(Clash::Exists));
+    let foreign = sqlx::query(
+        "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '23503',
+           MESSAGE = 'Einfügen in Tabelle verletzt Fremdschlüssel-Constraint'; END $$",
+    )
+    .execute(pool)
+    .await
+    .unwrap_err();
+    assert_eq!(Error::from(foreign), Error::NotFound(Missing::Referenced));
+    t.close().await;
+}
