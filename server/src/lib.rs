@@ -159,37 +159,7 @@ pub async fn start(
 ) -> Result<Running, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let keys = options.keys.clone();
-    // Secrets written in plain text by an older version, or sealed with a
-    // previous key, are sealed with the current one before anything reads
-    // them; a key this instance lacks stops it here, saying which.
-    match storage::secrets::reseal(&db, &keys).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(
-            rows = n,
-            key = keys.current_id(),
-            "sealed stored secrets with the current secret key"
-        ),
-        Err(e) => return Err(format!("stored secrets: {e}")),
-    }
-    let link_key = app::alerts::token::LinkKey::load_or_create(&db, &keys, storage::now_ms())
-        .await
-        .map_err(|e| format!("acknowledgement link key: {e}"))?;
-    let vapid = app::push::vapid::VapidKey::load_or_create(&db, &keys, storage::now_ms())
-        .await
-        .map_err(|e| format!("VAPID key: {e}"))?;
-    // SQLite runs one instance: whatever it left `sending` died with its
-    // last run. Requeued before anything here can claim or hand over a row,
-    // so no row of this run is mistaken for one of the last.
-    if options.dispatcher.is_some() && matches!(db, Db::Sqlite(..)) {
-        match storage::outbox::rescue_all_at_start(&db, storage::now_ms()).await {
-            Ok(n) if n > 0 => tracing::warn!(
-                rows = n,
-                "requeued deliveries interrupted by the last shutdown"
-            ),
-            Ok(_) => {}
-            Err(e) => return Err(format!("requeueing interrupted deliveries: {e}")),
-        }
-    }
+    let (link_key, vapid) = open_storage(&db, &keys, options.dispatcher.is_some()).await?;
     let wake = Arc::new(Notify::new());
     let shutdown = CancellationToken::new();
     let feed = Feed::new();
@@ -275,59 +245,21 @@ pub async fn start(
         ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span));
 
-    if let Some(every) = options.analytics_refresh {
-        tokio::spawn(refresh_analytics(
-            db.clone(),
-            feed.clone(),
-            every,
-            shutdown.clone(),
-        ));
-    }
-    if let Some(keep) = options.callback_retention {
-        let db = db.clone();
-        tokio::spawn(periodically(
-            Duration::ZERO,
-            HOUR,
-            shutdown.clone(),
-            move || prune_callbacks(db.clone(), keep),
-        ));
-    }
-    {
-        let db = db.clone();
-        tokio::spawn(periodically(
-            Duration::ZERO,
-            HOUR,
-            shutdown.clone(),
-            move || purge_sessions(db.clone()),
-        ));
-    }
-    // Reports are written, Meta's templates synced and old history pruned
-    // by whichever instance runs a dispatcher.
-    if let (Some(days), true) = (options.retention_days, dispatcher.is_some()) {
-        let db = db.clone();
-        tokio::spawn(periodically(
-            Duration::from_secs(60),
-            6 * HOUR,
-            shutdown.clone(),
-            move || prune_history(db.clone(), days),
-        ));
-    }
-    if dispatcher.is_some() {
-        tokio::spawn(providers::meta_sync::run(
-            db.clone(),
-            provider_http,
-            accounts.clone(),
-            providers::meta_sync::SYNC_EVERY,
-            shutdown.clone(),
-        ));
-        tokio::spawn(reports::run(
-            db.clone(),
-            feed.clone(),
-            wake.clone(),
-            domain::email::settings_url(&options.public_url),
-            shutdown.clone(),
-        ));
-    }
+    housekeeping(
+        &db,
+        &feed,
+        &wake,
+        &options.public_url,
+        Housekeeping {
+            analytics_refresh: options.analytics_refresh,
+            callback_retention: options.callback_retention,
+            retention_days: options.retention_days,
+        },
+        dispatcher
+            .is_some()
+            .then(|| (provider_http, accounts.clone())),
+        &shutdown,
+    );
     let claimed = dispatcher
         .as_ref()
         .map(|d| d.claimed.clone())
@@ -347,6 +279,122 @@ pub async fn start(
         feed,
         live,
     })
+}
+
+/// Before anything is served: stored secrets sealed with the current key,
+/// the acknowledgement link and VAPID keys loaded (made at first start),
+/// and, on SQLite, the deliveries the last run left `sending` requeued.
+async fn open_storage(
+    db: &Db,
+    keys: &storage::secrets::Keyring,
+    dispatcher_runs: bool,
+) -> Result<(app::alerts::token::LinkKey, app::push::vapid::VapidKey), String> {
+    // Secrets written in plain text by an older version, or sealed with a
+    // previous key, are sealed with the current one before anything reads
+    // them; a key this instance lacks stops it here, saying which.
+    match storage::secrets::reseal(db, keys).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            rows = n,
+            key = keys.current_id(),
+            "sealed stored secrets with the current secret key"
+        ),
+        Err(e) => return Err(format!("stored secrets: {e}")),
+    }
+    let link_key = app::alerts::token::LinkKey::load_or_create(db, keys, storage::now_ms())
+        .await
+        .map_err(|e| format!("acknowledgement link key: {e}"))?;
+    let vapid = app::push::vapid::VapidKey::load_or_create(db, keys, storage::now_ms())
+        .await
+        .map_err(|e| format!("VAPID key: {e}"))?;
+    // SQLite runs one instance: whatever it left `sending` died with its
+    // last run. Requeued before anything here can claim or hand over a row,
+    // so no row of this run is mistaken for one of the last.
+    if dispatcher_runs && matches!(db, Db::Sqlite(..)) {
+        match storage::outbox::rescue_all_at_start(db, storage::now_ms()).await {
+            Ok(n) if n > 0 => tracing::warn!(
+                rows = n,
+                "requeued deliveries interrupted by the last shutdown"
+            ),
+            Ok(_) => {}
+            Err(e) => return Err(format!("requeueing interrupted deliveries: {e}")),
+        }
+    }
+    Ok((link_key, vapid))
+}
+
+/// The background tasks' settings ([`StartOptions`]).
+struct Housekeeping {
+    analytics_refresh: Option<Duration>,
+    callback_retention: Option<Duration>,
+    retention_days: Option<i64>,
+}
+
+/// Starts the periodic tasks: analytics rollups, pruning, session purge,
+/// and, where a dispatcher runs (`dispatching`: its provider client and
+/// accounts), reports, Meta's template sync and the history's retention.
+fn housekeeping(
+    db: &Db,
+    feed: &Feed,
+    wake: &Arc<Notify>,
+    public_url: &str,
+    h: Housekeeping,
+    dispatching: Option<(reqwest::Client, Arc<providers::AccountCache>)>,
+    shutdown: &CancellationToken,
+) {
+    if let Some(every) = h.analytics_refresh {
+        tokio::spawn(refresh_analytics(
+            db.clone(),
+            feed.clone(),
+            every,
+            shutdown.clone(),
+        ));
+    }
+    if let Some(keep) = h.callback_retention {
+        let db = db.clone();
+        tokio::spawn(periodically(
+            Duration::ZERO,
+            HOUR,
+            shutdown.clone(),
+            move || prune_callbacks(db.clone(), keep),
+        ));
+    }
+    {
+        let db = db.clone();
+        tokio::spawn(periodically(
+            Duration::ZERO,
+            HOUR,
+            shutdown.clone(),
+            move || purge_sessions(db.clone()),
+        ));
+    }
+    // Reports are written, Meta's templates synced and old history pruned
+    // by whichever instance runs a dispatcher.
+    if let (Some(days), true) = (h.retention_days, dispatching.is_some()) {
+        let db = db.clone();
+        tokio::spawn(periodically(
+            Duration::from_secs(60),
+            6 * HOUR,
+            shutdown.clone(),
+            move || prune_history(db.clone(), days),
+        ));
+    }
+    if let Some((provider_http, accounts)) = dispatching {
+        tokio::spawn(providers::meta_sync::run(
+            db.clone(),
+            provider_http,
+            accounts,
+            providers::meta_sync::SYNC_EVERY,
+            shutdown.clone(),
+        ));
+        tokio::spawn(reports::run(
+            db.clone(),
+            feed.clone(),
+            wake.clone(),
+            domain::email::settings_url(public_url),
+            shutdown.clone(),
+        ));
+    }
 }
 
 /// Runs `job` after `first`, then every `period`, until shutdown: the

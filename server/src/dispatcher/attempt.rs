@@ -61,6 +61,95 @@ struct LastError {
     response: Option<String>,
 }
 
+/// Why an account did not take the message in this attempt.
+enum Pass {
+    /// At its pace, or paused by its gateway: free again in this many ms.
+    Wait(u64),
+    /// A Meta account outside the person's 24-hour window, with no
+    /// approved template for the type; why.
+    WindowClosed(String),
+    /// It could not even be tried (its template mapping is unreadable).
+    Failed(String),
+}
+
+/// What one account's answer means for the attempt.
+enum Judged {
+    Done(Outcome),
+    /// It failed for its own reasons: the next account may send.
+    Next(LastError),
+}
+
+/// The accounts an attempt went through without sending.
+#[derive(Default)]
+struct PassedOver<'a> {
+    last: Option<LastError>,
+    soonest_token: Option<u64>,
+    tried: usize,
+    /// A Meta account passed over: the person has not written within 24
+    /// hours, Meta delivers no free text then (131047), and the type has no
+    /// approved template to send instead; and why.
+    window_closed: Option<(&'a providers::Account, String)>,
+}
+
+impl<'a> PassedOver<'a> {
+    fn note(&mut self, account: &'a providers::Account, why: Pass) {
+        match why {
+            Pass::Wait(wait) => {
+                self.soonest_token = Some(self.soonest_token.map_or(wait, |s| s.min(wait)));
+            }
+            Pass::WindowClosed(reason) => self.window_closed = Some((account, reason)),
+            Pass::Failed(error) => {
+                self.last = Some(LastError {
+                    provider: account.kind.as_str().to_owned(),
+                    account_id: AccountId(account.id),
+                    error,
+                    response: None,
+                });
+            }
+        }
+    }
+
+    /// The attempt's outcome when no account sent it.
+    fn outcome(self, d: &Claimed, end: i64) -> Outcome {
+        match self.last {
+            Some(e) => retry_later(
+                d,
+                Some(&e.provider),
+                Some(e.account_id),
+                e.error,
+                e.response,
+                end,
+                false,
+            ),
+            // Only Meta could send it, and its window is closed: no later
+            // attempt changes that until the person writes.
+            None if self.tried == 0 && self.soonest_token.is_none() => match self.window_closed {
+                Some((meta, reason)) => Outcome::Failed {
+                    provider: Some(meta.kind.as_str().to_owned()),
+                    account_id: Some(AccountId(meta.id)),
+                    error: format!("{WINDOW_CLOSED}: {reason}"),
+                    response: None,
+                },
+                None => Outcome::Postpone {
+                    next_attempt_at: end + 1000,
+                },
+            },
+            None if self.tried == 0 => Outcome::Postpone {
+                next_attempt_at: end + self.soonest_token.unwrap_or(1000) as i64,
+            },
+            None => retry_later(
+                d,
+                None,
+                None,
+                "no account could send".into(),
+                None,
+                end,
+                false,
+            ),
+        }
+    }
+}
+
 impl Dispatcher {
     /// One attempt at one delivery: every eligible account in failover order,
     /// starting after the account the previous attempt used; its outcome and
@@ -102,186 +191,181 @@ impl Dispatcher {
             .provider_account_id
             .and_then(|prev| senders.iter().position(|a| a.id == prev.0))
             .map_or(0, |i| (i + 1) % senders.len());
-        let mut last: Option<LastError> = None;
-        let mut soonest_token: Option<u64> = None;
-        let mut tried = 0;
-        // A Meta account passed over: the person has not written within
-        // 24 hours, and Meta delivers no free text then (131047), and the
-        // type has no approved template to send instead; and why.
-        let mut window_closed: Option<(&providers::Account, String)> = None;
+        let mut passed = PassedOver::default();
         for i in 0..senders.len() {
             let account = senders[(start + i) % senders.len()];
-            let mut meta_message = None;
-            if let (providers::ProviderKind::Meta, Address::Whatsapp(phone)) =
-                (account.kind, &route.address)
-            {
-                match self.meta_message(d, account, phone).await {
-                    Ok(m) => meta_message = Some(m),
-                    Err(MetaBlocked::Closed(reason)) => {
-                        window_closed = Some((account, reason));
-                        continue;
-                    }
-                    Err(MetaBlocked::Unreadable(error)) => {
-                        last = Some(LastError {
-                            provider: account.kind.as_str().to_owned(),
-                            account_id: AccountId(account.id),
-                            error,
-                            response: None,
-                        });
-                        continue;
-                    }
+            let meta_message = match self.clear_to_send(d, route, account).await {
+                Ok(m) => m,
+                Err(why) => {
+                    passed.note(account, why);
+                    continue;
                 }
-            }
-            if let Some(wait) = self
-                .limiter
-                .paused_for(account.id, account.paused_until, now_ms())
-            {
-                soonest_token = Some(soonest_token.map_or(wait, |s| s.min(wait)));
-                continue;
-            }
-            if let Err(wait) = self
-                .limiter
-                .take(&self.db, account.id, account.rate_limit_per_minute)
-                .await
-            {
-                soonest_token = Some(soonest_token.map_or(wait, |s| s.min(wait)));
-                continue;
-            }
-            tried += 1;
-            let provider = account.kind.as_str();
-            let mut started_at = now_ms();
-            let mut answer = match (&meta_message, route.via(d)) {
-                (Some(m), Via::Whatsapp(to)) => {
-                    providers::meta::send(&self.http, account, to, m.body(&d.message)).await
-                }
-                _ => self.send(d, route, account).await,
             };
-            // Meta counts the window closed though our record said open:
-            // forget it, and send the type's template instead, once.
-            let sent_text = matches!(meta_message, Some(MetaMessage::Text { .. }));
-            if let (true, Address::Whatsapp(phone)) = (sent_text, &route.address) {
-                if providers::meta::outside_window(&answer.result) {
-                    tries.push(try_of(account, started_at, &answer));
-                    if let Err(e) =
-                        storage::window::forget(&self.db, account.id, phone.as_str()).await
-                    {
-                        tracing::warn!(account = account.id, "window not forgotten: {e}");
-                    }
-                    if let Ok(template) = self.meta_template(d, account).await {
-                        let to = To::Phone(phone);
-                        let body = template.body(&d.message);
-                        started_at = now_ms();
-                        answer = providers::meta::send(&self.http, account, to, body).await;
-                        meta_message = Some(template);
-                    }
-                }
+            passed.tried += 1;
+            let (answer, meta_message) =
+                self.send_once(d, route, account, meta_message, tries).await;
+            match self.judge(d, route, account, meta_message, answer).await {
+                Judged::Done(outcome) => return outcome,
+                Judged::Next(e) => passed.last = Some(e),
             }
-            tries.push(try_of(account, started_at, &answer));
-            match answer.result {
-                SendResult::Accepted {
-                    message_id,
-                    reference,
-                    response,
-                } => {
-                    if account.kind == providers::ProviderKind::Sandbox {
-                        if let Some(id) = &message_id {
-                            simulate_receipts(self.db.clone(), self.feed.clone(), id.clone());
-                        }
-                    }
-                    return Outcome::Sent {
-                        provider: provider.to_owned(),
-                        account_id: AccountId(account.id),
-                        message_id,
-                        reference,
-                        response,
-                        cost_rupiah: match &meta_message {
-                            Some(m) => m.cost(account),
-                            None => account.price_rupiah * route.units,
-                        },
-                    };
+        }
+        passed.outcome(d, now_ms())
+    }
+
+    /// Whether `account` may take `d` now, and what it sends on Meta; or
+    /// why it is passed over.
+    async fn clear_to_send(
+        &self,
+        d: &Claimed,
+        route: &Route<'_>,
+        account: &providers::Account,
+    ) -> Result<Option<MetaMessage>, Pass> {
+        let mut meta_message = None;
+        if let (providers::ProviderKind::Meta, Address::Whatsapp(phone)) =
+            (account.kind, &route.address)
+        {
+            match self.meta_message(d, account, phone).await {
+                Ok(m) => meta_message = Some(m),
+                Err(MetaBlocked::Closed(reason)) => return Err(Pass::WindowClosed(reason)),
+                Err(MetaBlocked::Unreadable(error)) => return Err(Pass::Failed(error)),
+            }
+        }
+        if let Some(wait) = self
+            .limiter
+            .paused_for(account.id, account.paused_until, now_ms())
+        {
+            return Err(Pass::Wait(wait));
+        }
+        self.limiter
+            .take(&self.db, account.id, account.rate_limit_per_minute)
+            .await
+            .map_err(Pass::Wait)?;
+        Ok(meta_message)
+    }
+
+    /// One account's send, its try recorded. Meta counts the window closed
+    /// though our record said open: the window is forgotten and the type's
+    /// template sent instead, once.
+    async fn send_once(
+        &self,
+        d: &Claimed,
+        route: &Route<'_>,
+        account: &providers::Account,
+        mut meta_message: Option<MetaMessage>,
+        tries: &mut Vec<Try>,
+    ) -> (Answer, Option<MetaMessage>) {
+        let mut started_at = now_ms();
+        let mut answer = match (&meta_message, route.via(d)) {
+            (Some(m), Via::Whatsapp(to)) => {
+                providers::meta::send(&self.http, account, to, m.body(&d.message)).await
+            }
+            _ => self.send(d, route, account).await,
+        };
+        let sent_text = matches!(meta_message, Some(MetaMessage::Text { .. }));
+        if let (true, Address::Whatsapp(phone)) = (sent_text, &route.address) {
+            if providers::meta::outside_window(&answer.result) {
+                tries.push(try_of(account, started_at, &answer));
+                if let Err(e) = storage::window::forget(&self.db, account.id, phone.as_str()).await
+                {
+                    tracing::warn!(account = account.id, "window not forgotten: {e}");
                 }
-                SendResult::Failed {
-                    class,
-                    error,
-                    response,
-                    retry_after,
-                } => {
-                    tracing::info!(
-                        delivery = d.id.0,
-                        account = account.id,
-                        ?class,
-                        "send failed: {error}"
-                    );
-                    match class {
-                        FailureClass::Recipient => {
-                            return Outcome::Failed {
-                                provider: Some(provider.to_owned()),
-                                account_id: Some(AccountId(account.id)),
-                                error,
-                                response,
-                            };
-                        }
-                        // It may have gone out: no second account now.
-                        FailureClass::Unknown => {
-                            let id = Some(AccountId(account.id));
-                            let end = now_ms();
-                            return retry_later(d, Some(provider), id, error, response, end, true);
-                        }
-                        FailureClass::Account
-                        | FailureClass::Transient
-                        | FailureClass::RateLimited => {
-                            // One push service's 429 is about one device's
-                            // service, not the whole web push account.
-                            if class == FailureClass::RateLimited
-                                && account.kind != providers::ProviderKind::WebPush
-                            {
-                                self.pause(account, retry_after).await;
-                            }
-                            last = Some(LastError {
-                                provider: provider.to_owned(),
-                                account_id: AccountId(account.id),
-                                error,
-                                response,
-                            });
-                        }
-                    }
+                if let Ok(template) = self.meta_template(d, account).await {
+                    let to = To::Phone(phone);
+                    let body = template.body(&d.message);
+                    started_at = now_ms();
+                    answer = providers::meta::send(&self.http, account, to, body).await;
+                    meta_message = Some(template);
                 }
             }
         }
-        let end = now_ms();
-        match last {
-            Some(e) => retry_later(
-                d,
-                Some(&e.provider),
-                Some(e.account_id),
-                e.error,
-                e.response,
-                end,
-                false,
-            ),
-            // Only Meta could send it, and its window is closed: no later
-            // attempt changes that until the person writes.
-            None if tried == 0 && soonest_token.is_none() && window_closed.is_some() => {
-                let (meta, reason) = window_closed.expect("checked");
-                Outcome::Failed {
-                    provider: Some(meta.kind.as_str().to_owned()),
-                    account_id: Some(AccountId(meta.id)),
-                    error: format!("{WINDOW_CLOSED}: {reason}"),
-                    response: None,
+        tries.push(try_of(account, started_at, &answer));
+        (answer, meta_message)
+    }
+
+    /// What one account's answer means for the attempt: done (sent, the
+    /// recipient refused, or it may have gone out), or on to the next account.
+    async fn judge(
+        &self,
+        d: &Claimed,
+        route: &Route<'_>,
+        account: &providers::Account,
+        meta_message: Option<MetaMessage>,
+        answer: Answer,
+    ) -> Judged {
+        let provider = account.kind.as_str();
+        match answer.result {
+            SendResult::Accepted {
+                message_id,
+                reference,
+                response,
+            } => {
+                if account.kind == providers::ProviderKind::Sandbox {
+                    if let Some(id) = &message_id {
+                        simulate_receipts(self.db.clone(), self.feed.clone(), id.clone());
+                    }
+                }
+                Judged::Done(Outcome::Sent {
+                    provider: provider.to_owned(),
+                    account_id: AccountId(account.id),
+                    message_id,
+                    reference,
+                    response,
+                    cost_rupiah: match &meta_message {
+                        Some(m) => m.cost(account),
+                        None => account.price_rupiah * route.units,
+                    },
+                })
+            }
+            SendResult::Failed {
+                class,
+                error,
+                response,
+                retry_after,
+            } => {
+                tracing::info!(
+                    delivery = d.id.0,
+                    account = account.id,
+                    ?class,
+                    "send failed: {error}"
+                );
+                match class {
+                    FailureClass::Recipient => Judged::Done(Outcome::Failed {
+                        provider: Some(provider.to_owned()),
+                        account_id: Some(AccountId(account.id)),
+                        error,
+                        response,
+                    }),
+                    // It may have gone out: no second account now.
+                    FailureClass::Unknown => {
+                        let id = Some(AccountId(account.id));
+                        let end = now_ms();
+                        Judged::Done(retry_later(
+                            d,
+                            Some(provider),
+                            id,
+                            error,
+                            response,
+                            end,
+                            true,
+                        ))
+                    }
+                    FailureClass::Account | FailureClass::Transient | FailureClass::RateLimited => {
+                        // One push service's 429 is about one device's
+                        // service, not the whole web push account.
+                        if class == FailureClass::RateLimited
+                            && account.kind != providers::ProviderKind::WebPush
+                        {
+                            self.pause(account, retry_after).await;
+                        }
+                        Judged::Next(LastError {
+                            provider: provider.to_owned(),
+                            account_id: AccountId(account.id),
+                            error,
+                            response,
+                        })
+                    }
                 }
             }
-            None if tried == 0 => Outcome::Postpone {
-                next_attempt_at: end + soonest_token.unwrap_or(1000) as i64,
-            },
-            None => retry_later(
-                d,
-                None,
-                None,
-                "no account could send".into(),
-                None,
-                end,
-                false,
-            ),
         }
     }
 
