@@ -116,6 +116,46 @@ pub async fn sweep(db: &Db, now: i64, links: &StepLinks<'_>) -> Result<Swept, Ap
 const PERSON: &str =
     "SELECT id, email, phone, phone_verified_at, locale FROM users WHERE active = TRUE";
 
+/// What every message of one step shares: the alert, which step, how long
+/// it has been open, the links.
+struct StepText<'a> {
+    alert: &'a Due,
+    step_no: usize,
+    open_minutes: i64,
+    now: i64,
+    max_attempts: i64,
+    links: &'a StepLinks<'a>,
+}
+
+impl StepText<'_> {
+    fn queued(
+        &self,
+        channel: Channel,
+        recipient: String,
+        subject: Option<String>,
+        message: String,
+    ) -> NewDelivery {
+        NewDelivery::queued(
+            channel,
+            recipient,
+            subject,
+            message,
+            self.now,
+            self.max_attempts,
+        )
+    }
+
+    fn kind_label(&self, locale: Locale) -> &'static str {
+        NotificationType::parse(&self.alert.notification_type)
+            .map(|k| k.label(locale))
+            .unwrap_or("Notifikasi")
+    }
+
+    fn message(&self, locale: Locale) -> String {
+        escalation::step_message(locale, self.step_no, self.open_minutes, &self.alert.message)
+    }
+}
+
 /// The step's messages, inbox items and the people it asks.
 async fn compose(
     db: &Db,
@@ -125,17 +165,62 @@ async fn compose(
     links: &StepLinks<'_>,
 ) -> Result<(Vec<NewDelivery>, Vec<NewInboxItem>, Vec<i64>), AppError> {
     let priority = Priority::parse(&alert.priority).unwrap_or(Priority::Critical);
-    let max_attempts = i64::from(routing::max_attempts(priority));
-    let step_no = alert.next_step as usize + 1;
-    let open_minutes = (now - alert.created_at) / 60_000;
-    let queued = |channel, recipient: String, subject, message: String| {
-        NewDelivery::queued(channel, recipient, subject, message, now, max_attempts)
+    let text = StepText {
+        alert,
+        step_no: alert.next_step as usize + 1,
+        open_minutes: (now - alert.created_at) / 60_000,
+        now,
+        max_attempts: i64::from(routing::max_attempts(priority)),
+        links,
     };
     let mut deliveries = Vec::new();
     let mut inbox = Vec::new();
-    let mut recipients = Vec::new();
-    let target = &step.target;
-    let people: Vec<Person> = match target {
+    let people = match &step.target {
+        StepTarget::Group { group_id } => {
+            let group: Option<(String, bool)> = on_db!(db, |pool| sqlx::query_as(
+                "SELECT chat_id, active FROM whatsapp_groups WHERE id = $1"
+            )
+            .bind(group_id)
+            .fetch_optional(pool)
+            .await?);
+            if let Some((chat_id, true)) = group {
+                let message = format!(
+                    "{}\n\n{}",
+                    text.message(Locale::Id),
+                    escalation::group_ack_line(Locale::Id)
+                );
+                deliveries.push(NewDelivery {
+                    group_id: Some(*group_id),
+                    ..text.queued(
+                        Channel::WhatsappGroup,
+                        chat_id,
+                        None,
+                        fit_whatsapp(&message),
+                    )
+                });
+            }
+            // Members are asked through the group; they may acknowledge by
+            // a reply from their own number.
+            step_people(db, alert, &step.target).await?
+        }
+        target => {
+            let people = step_people(db, alert, target).await?;
+            for p in &people {
+                person_messages(p, &step.channels, &text, &mut deliveries, &mut inbox);
+            }
+            people
+        }
+    };
+    let mut recipients: Vec<i64> = people.iter().map(|p| p.id).collect();
+    recipients.sort_unstable();
+    recipients.dedup();
+    Ok((deliveries, inbox, recipients))
+}
+
+/// The people a step's target names: a user, a role (in the alert's zone
+/// unless the step names one), or a group's members.
+async fn step_people(db: &Db, alert: &Due, target: &StepTarget) -> Result<Vec<Person>, AppError> {
+    Ok(match target {
         StepTarget::User { user_id } => on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
             format!("{PERSON} AND id = $1")
         ))
@@ -154,124 +239,87 @@ async fn compose(
             .await?
             })
         }
-        StepTarget::Group { group_id } => {
-            let group: Option<(String, bool)> = on_db!(db, |pool| sqlx::query_as(
-                "SELECT chat_id, active FROM whatsapp_groups WHERE id = $1"
-            )
-            .bind(group_id)
-            .fetch_optional(pool)
-            .await?);
-            if let Some((chat_id, true)) = group {
-                let text = format!(
-                    "{}\n\n{}",
-                    escalation::step_message(Locale::Id, step_no, open_minutes, &alert.message),
-                    escalation::group_ack_line(Locale::Id)
-                );
-                deliveries.push(NewDelivery {
-                    group_id: Some(*group_id),
-                    ..queued(Channel::WhatsappGroup, chat_id, None, fit_whatsapp(&text))
-                });
-            }
-            // Members may acknowledge (by a reply from their own number).
-            on_db!(db, |pool| {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        StepTarget::Group { group_id } => on_db!(db, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "{PERSON} AND id IN (SELECT user_id FROM whatsapp_group_members WHERE group_id = $1)"
             )))
             .bind(group_id)
             .fetch_all(pool)
             .await?
-            })
-        }
-    };
-    let channels = &step.channels;
-    let kind_label = |locale| {
-        NotificationType::parse(&alert.notification_type)
-            .map(|k| k.label(locale))
-            .unwrap_or("Notifikasi")
-    };
-    for p in &people {
-        recipients.push(p.id);
-        if matches!(target, StepTarget::Group { .. }) {
-            continue;
-        }
-        let locale = Locale::parse(&p.locale).unwrap_or_default();
-        let link = links.key.link(links.public_url, &alert.ack_key, p.id, now);
-        let text = escalation::step_message(locale, step_no, open_minutes, &alert.message);
-        let phone = p.phone.clone().filter(|_| p.phone_verified_at.is_some());
-        for &channel in channels {
-            let mine = |d: NewDelivery| NewDelivery {
-                user_id: Some(p.id),
-                ..d
-            };
-            match channel {
-                Channel::InApp => {
-                    let plain = domain::sms::plain(&text);
-                    deliveries.push(NewDelivery {
-                        status: DeliveryStatus::Delivered,
-                        next_attempt_at: None,
-                        ..mine(queued(
-                            channel,
-                            format!("user:{}", p.id),
-                            None,
-                            plain.clone(),
-                        ))
-                    });
-                    inbox.push(NewInboxItem {
-                        user_id: p.id,
-                        title: format!(
-                            "{} · {}",
-                            escalation::step_title(locale, step_no),
-                            kind_label(locale)
-                        ),
-                        body: plain,
-                        link: None,
-                    });
-                }
-                Channel::Whatsapp => {
-                    if let Some(phone) = &phone {
-                        let message = fit_whatsapp(&format!(
-                            "{text}\n\n{}",
-                            escalation::ack_line(locale, &link, true)
-                        ));
-                        deliveries.push(mine(queued(channel, phone.clone(), None, message)));
-                    }
-                }
-                Channel::Sms => {
-                    if let Some(phone) = &phone {
-                        let message = domain::sms::from_whatsapp_with_tail(
-                            &text,
-                            &escalation::ack_line(locale, &link, false),
-                        );
-                        deliveries.push(mine(queued(channel, phone.clone(), None, message)));
-                    }
-                }
-                Channel::Voice => {
-                    if let Some(phone) = &phone {
-                        let message = domain::sms::plain(&text);
-                        deliveries.push(mine(queued(channel, phone.clone(), None, message)));
-                    }
-                }
-                Channel::Email if !p.email.is_empty() => {
-                    let body = domain::email::plain_body(
-                        &format!(
-                            "{}\n\n{}",
-                            domain::sms::plain(&text),
-                            escalation::ack_line(locale, &link, false)
-                        ),
-                        &domain::email::footer(locale, links.settings_url),
-                    );
-                    let subject = format!(
-                        "[{}] {}",
-                        escalation::step_title(locale, step_no),
-                        kind_label(locale)
-                    );
-                    deliveries.push(mine(queued(channel, p.email.clone(), Some(subject), body)));
-                }
-                _ => {}
+        }),
+    })
+}
+
+/// One person's messages of a step, on each of its channels they can be
+/// reached on, in their language, each with their acknowledgement link.
+fn person_messages(
+    p: &Person,
+    channels: &[Channel],
+    step: &StepText<'_>,
+    deliveries: &mut Vec<NewDelivery>,
+    inbox: &mut Vec<NewInboxItem>,
+) {
+    let locale = Locale::parse(&p.locale).unwrap_or_default();
+    let links = step.links;
+    let link = links
+        .key
+        .link(links.public_url, &step.alert.ack_key, p.id, step.now);
+    let text = step.message(locale);
+    let title = escalation::step_title(locale, step.step_no);
+    let phone = p.phone.clone().filter(|_| p.phone_verified_at.is_some());
+    for &channel in channels {
+        let mine = |d: NewDelivery| NewDelivery {
+            user_id: Some(p.id),
+            ..d
+        };
+        let to_phone = |message: String| {
+            phone
+                .as_ref()
+                .map(|phone| mine(step.queued(channel, phone.clone(), None, message)))
+        };
+        match channel {
+            Channel::InApp => {
+                let plain = domain::sms::plain(&text);
+                let recipient = format!("user:{}", p.id);
+                deliveries.push(NewDelivery {
+                    status: DeliveryStatus::Delivered,
+                    next_attempt_at: None,
+                    ..mine(step.queued(channel, recipient, None, plain.clone()))
+                });
+                inbox.push(NewInboxItem {
+                    user_id: p.id,
+                    title: format!("{title} · {}", step.kind_label(locale)),
+                    body: plain,
+                    link: None,
+                });
             }
+            Channel::Whatsapp => deliveries.extend(to_phone(fit_whatsapp(&format!(
+                "{text}\n\n{}",
+                escalation::ack_line(locale, &link, true)
+            )))),
+            Channel::Sms => deliveries.extend(to_phone(domain::sms::from_whatsapp_with_tail(
+                &text,
+                &escalation::ack_line(locale, &link, false),
+            ))),
+            Channel::Voice => deliveries.extend(to_phone(domain::sms::plain(&text))),
+            Channel::Email if !p.email.is_empty() => {
+                let body = domain::email::plain_body(
+                    &format!(
+                        "{}\n\n{}",
+                        domain::sms::plain(&text),
+                        escalation::ack_line(locale, &link, false)
+                    ),
+                    &domain::email::footer(locale, links.settings_url),
+                );
+                let subject = format!("[{title}] {}", step.kind_label(locale));
+                deliveries.push(mine(step.queued(
+                    channel,
+                    p.email.clone(),
+                    Some(subject),
+                    body,
+                )));
+            }
+            _ => {}
         }
     }
-    recipients.sort_unstable();
-    recipients.dedup();
-    Ok((deliveries, inbox, recipients))
 }

@@ -144,20 +144,71 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
     };
     let work_zone = work_zone(obj.get("work_zone"), &mut errors);
 
-    let mut user_ids = Vec::new();
-    let mut external_ids = Vec::new();
-    let mut customer = None;
     let recipients_json = obj
         .get("recipients")
         .cloned()
         .unwrap_or(Value::Object(Map::new()));
-    match &recipients_json {
+    let Recipients {
+        user_ids,
+        external_ids,
+        customer,
+    } = recipients(&recipients_json, &mut errors);
+    let data = data(obj.get("data"), &mut errors);
+
+    let idempotency_key = match obj.get("idempotency_key") {
+        None | Some(Value::Null) => header_key.map(str::to_owned),
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.push(problem("idempotency_key", "must be a string"));
+            None
+        }
+    };
+    if let Some(k) = &idempotency_key {
+        if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY {
+            errors.push(problem(
+                "idempotency_key",
+                format!("must be 1 to {MAX_IDEMPOTENCY_KEY} characters"),
+            ));
+        }
+    }
+
+    match (kind, priority, errors.is_empty()) {
+        (Some(kind), Some(priority), true) => Ok(EventRequest {
+            kind,
+            priority,
+            work_zone,
+            user_ids,
+            external_ids,
+            customer,
+            data,
+            idempotency_key,
+            recipients_json,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Whom an event names, as its `recipients` object lists them.
+#[derive(Default)]
+struct Recipients {
+    user_ids: Vec<i64>,
+    external_ids: Vec<String>,
+    customer: Option<Customer>,
+}
+
+/// The `recipients` object: user ids, the ticketing system's ids and a
+/// customer; each bad entry named.
+fn recipients(recipients_json: &Value, errors: &mut Vec<FieldProblem>) -> Recipients {
+    let mut user_ids = Vec::new();
+    let mut external_ids = Vec::new();
+    let mut customer = None;
+    match recipients_json {
         Value::Object(r) => {
             unknown_fields(
                 r,
                 "recipients.",
                 &["user_ids", "external_ids", "customer"],
-                &mut errors,
+                errors,
             );
             match r.get("user_ids") {
                 None | Some(Value::Null) => {}
@@ -212,7 +263,7 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
             }
             match r.get("customer") {
                 None | Some(Value::Null) => {}
-                Some(Value::Object(c)) => customer = parse_customer(c, &mut errors),
+                Some(Value::Object(c)) => customer = parse_customer(c, errors),
                 Some(_) => errors.push(problem(
                     "recipients.customer",
                     "must be an object with phone, name, email",
@@ -225,8 +276,18 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
         )),
     }
 
+    Recipients {
+        user_ids,
+        external_ids,
+        customer,
+    }
+}
+
+/// The `data` object: the templates' variables as text, each at most
+/// [`MAX_VALUE_CHARS`].
+fn data(value: Option<&Value>, errors: &mut Vec<FieldProblem>) -> BTreeMap<String, String> {
     let mut data = BTreeMap::new();
-    match obj.get("data") {
+    match value {
         None | Some(Value::Null) => {}
         Some(Value::Object(d)) => {
             for (k, v) in d {
@@ -254,37 +315,7 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
         Some(_) => errors.push(problem("data", "must be an object of template variables")),
     }
 
-    let idempotency_key = match obj.get("idempotency_key") {
-        None | Some(Value::Null) => header_key.map(str::to_owned),
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            errors.push(problem("idempotency_key", "must be a string"));
-            None
-        }
-    };
-    if let Some(k) = &idempotency_key {
-        if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY {
-            errors.push(problem(
-                "idempotency_key",
-                format!("must be 1 to {MAX_IDEMPOTENCY_KEY} characters"),
-            ));
-        }
-    }
-
-    match (kind, priority, errors.is_empty()) {
-        (Some(kind), Some(priority), true) => Ok(EventRequest {
-            kind,
-            priority,
-            work_zone,
-            user_ids,
-            external_ids,
-            customer,
-            data,
-            idempotency_key,
-            recipients_json,
-        }),
-        _ => Err(errors),
-    }
+    data
 }
 
 fn parse_customer(c: &Map<String, Value>, errors: &mut Vec<FieldProblem>) -> Option<Customer> {
