@@ -177,71 +177,37 @@ impl ProviderForm {
             Some(k) => Some(k.channel()),
             None => None,
         };
-        let base_url = match kind {
-            Some(k) => k.normalise_base_url(&self.base_url),
-            None => self.base_url.trim().trim_end_matches('/').to_owned(),
-        };
-        if let Some(k) = kind {
-            if base_url.is_empty() && k.needs_base_url() {
-                errors.push(FieldError::new(
-                    "base_url",
-                    t(
-                        "Jenis ini perlu alamat server (Wablas: https://<server>.wablas.com; SMTP: smtp://host:587 atau smtps://host:465).",
-                        "This kind needs a server address (Wablas: https://<server>.wablas.com; SMTP: smtp://host:587 or smtps://host:465).",
-                    ),
-                ));
-            } else if !base_url.is_empty() && !k.base_url_ok(&base_url) {
-                errors.push(FieldError::new(
-                    "base_url",
-                    match k {
-                        ProviderKind::Smtp => t(
-                            "Alamat SMTP diawali smtp:// atau smtps://.",
-                            "An SMTP address starts with smtp:// or smtps://.",
-                        ),
-                        _ => t(
-                            "Alamat diawali https:// (http:// hanya ke mesin ini, mis. http://127.0.0.1:8080), tanpa nama pengguna.",
-                            "The address starts with https:// (http:// only to this machine, e.g. http://127.0.0.1:8080), without a user name.",
-                        ),
-                    },
-                ));
-            }
+        let base_url = base_url(kind, &self.base_url, &mut errors);
+        let credentials = credentials(&self.credentials, &mut errors);
+        self.check_figures(&mut errors);
+        match (kind, channel, errors.is_empty()) {
+            (Some(kind), Some(channel), true) => Ok(ValidProvider {
+                id: self.id,
+                name,
+                kind,
+                channel,
+                base_url: (!base_url.is_empty()).then_some(base_url),
+                credentials,
+                enabled: self.enabled,
+                failover_order: self.failover_order,
+                rate_limit_per_minute: self.rate_limit_per_minute,
+                price_rupiah: self.price_rupiah,
+                timeout_ms: self.timeout_ms,
+                // Only Meta bills by category.
+                template_prices: if kind == ProviderKind::Meta {
+                    self.template_prices.clone()
+                } else {
+                    Default::default()
+                },
+            }),
+            _ => Err(errors),
         }
-        let credentials = match self.credentials.trim() {
-            "" => serde_json::Map::new(),
-            text => match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(serde_json::Value::Object(map)) => {
-                    // Unknown names are refused here, not silently stored.
-                    let set: serde_json::Map<_, _> = map
-                        .iter()
-                        .filter(|(_, v)| !v.is_null())
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    if let Err(e) =
-                        serde_json::from_value::<Credentials>(serde_json::Value::Object(set))
-                    {
-                        errors.push(FieldError::new(
-                            "credentials",
-                            Words::fill(
-                                "Isian kredensial tidak dikenal atau bukan teks: {}",
-                                "Unknown or non-text credential field: {}",
-                                &[&e],
-                            ),
-                        ));
-                    }
-                    map
-                }
-                _ => {
-                    errors.push(FieldError::new(
-                        "credentials",
-                        t(
-                            "Kredensial ditulis sebagai objek JSON, mis. {\"token\": \"…\"}.",
-                            "Credentials are a JSON object, e.g. {\"token\": \"…\"}.",
-                        ),
-                    ));
-                    serde_json::Map::new()
-                }
-            },
-        };
+    }
+
+    /// The pace, price, timeout, order and Meta's category prices within
+    /// their ranges.
+    fn check_figures(&self, errors: &mut Vec<FieldError>) {
+        let t = |id: &str, en: &str| Words::new(id, en);
         let ranges = [
             (
                 "rate_limit_per_minute",
@@ -285,28 +251,88 @@ impl ProviderForm {
                 ));
             }
         }
-        match (kind, channel, errors.is_empty()) {
-            (Some(kind), Some(channel), true) => Ok(ValidProvider {
-                id: self.id,
-                name,
-                kind,
-                channel,
-                base_url: (!base_url.is_empty()).then_some(base_url),
-                credentials,
-                enabled: self.enabled,
-                failover_order: self.failover_order,
-                rate_limit_per_minute: self.rate_limit_per_minute,
-                price_rupiah: self.price_rupiah,
-                timeout_ms: self.timeout_ms,
-                // Only Meta bills by category.
-                template_prices: if kind == ProviderKind::Meta {
-                    self.template_prices.clone()
-                } else {
-                    Default::default()
+    }
+}
+
+/// The account's server address, normalised for its kind; refused when the
+/// kind needs one and it is missing, or it is not https (http only to this
+/// machine) or carries a user name.
+fn base_url(kind: Option<ProviderKind>, given: &str, errors: &mut Vec<FieldError>) -> String {
+    let t = |id: &str, en: &str| Words::new(id, en);
+    let base_url = match kind {
+        Some(k) => k.normalise_base_url(given),
+        None => given.trim().trim_end_matches('/').to_owned(),
+    };
+    if let Some(k) = kind {
+        if base_url.is_empty() && k.needs_base_url() {
+            errors.push(FieldError::new(
+                "base_url",
+                t(
+                    "Jenis ini perlu alamat server (Wablas: https://<server>.wablas.com; SMTP: smtp://host:587 atau smtps://host:465).",
+                    "This kind needs a server address (Wablas: https://<server>.wablas.com; SMTP: smtp://host:587 or smtps://host:465).",
+                ),
+            ));
+        } else if !base_url.is_empty() && !k.base_url_ok(&base_url) {
+            errors.push(FieldError::new(
+                "base_url",
+                match k {
+                    ProviderKind::Smtp => t(
+                        "Alamat SMTP diawali smtp:// atau smtps://.",
+                        "An SMTP address starts with smtp:// or smtps://.",
+                    ),
+                    _ => t(
+                        "Alamat diawali https:// (http:// hanya ke mesin ini, mis. http://127.0.0.1:8080), tanpa nama pengguna.",
+                        "The address starts with https:// (http:// only to this machine, e.g. http://127.0.0.1:8080), without a user name.",
+                    ),
                 },
-            }),
-            _ => Err(errors),
+            ));
         }
+    }
+    base_url
+}
+
+/// The credentials' JSON object as typed; names the account kinds do not
+/// know, and values that are not text, are refused here, not stored.
+fn credentials(
+    text: &str,
+    errors: &mut Vec<FieldError>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let t = |id: &str, en: &str| Words::new(id, en);
+    match text.trim() {
+        "" => serde_json::Map::new(),
+        text => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => {
+                // Unknown names are refused here, not silently stored.
+                let set: serde_json::Map<_, _> = map
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if let Err(e) =
+                    serde_json::from_value::<Credentials>(serde_json::Value::Object(set))
+                {
+                    errors.push(FieldError::new(
+                        "credentials",
+                        Words::fill(
+                            "Isian kredensial tidak dikenal atau bukan teks: {}",
+                            "Unknown or non-text credential field: {}",
+                            &[&e],
+                        ),
+                    ));
+                }
+                map
+            }
+            _ => {
+                errors.push(FieldError::new(
+                    "credentials",
+                    t(
+                        "Kredensial ditulis sebagai objek JSON, mis. {\"token\": \"…\"}.",
+                        "Credentials are a JSON object, e.g. {\"token\": \"…\"}.",
+                    ),
+                ));
+                serde_json::Map::new()
+            }
+        },
     }
 }
 
