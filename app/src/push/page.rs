@@ -101,7 +101,7 @@ pub fn PushDevices(#[prop(optional)] on_subscribed: Option<Callback<()>>) -> imp
         });
     };
     // Removing this browser's row also unsubscribes it here.
-    let remove_device = move |id: i64, is_here: bool| {
+    let on_remove = Callback::new(move |(id, is_here): (i64, bool)| {
         in_browser(async move {
             #[cfg(feature = "hydrate")]
             if is_here {
@@ -114,7 +114,7 @@ pub fn PushDevices(#[prop(optional)] on_subscribed: Option<Callback<()>>) -> imp
             let _ = is_here;
             remove.dispatch(PushRemove { id });
         });
-    };
+    });
 
     view! {
         <section class="card" data-testid="push-devices">
@@ -154,27 +154,8 @@ pub fn PushDevices(#[prop(optional)] on_subscribed: Option<Callback<()>>) -> imp
                             } else {
                                 view! {
                                     <ul class="devices">
-                                        {s.devices.into_iter().map(|d| {
-                                            let id = d.id;
-                                            let endpoint = d.endpoint.clone();
-                                            let is_here = move || this_endpoint.with(|m| m.as_deref() == Some(endpoint.as_str()));
-                                            let is_here_now = is_here.clone();
-                                            let state = match (&d.last_error, d.last_success_at) {
-                                                (Some(e), _) => format!("{}: {e}", tr("Gagal terakhir", "Last failure")),
-                                                (None, Some(at)) => format!("{} {}", tr("Terakhir terkirim", "Last delivered"), format_wib(at)),
-                                                (None, None) => tr("Belum pernah dikirimi", "Nothing sent yet").to_owned(),
-                                            };
-                                            view! {
-                                                <li data-testid="push-device">
-                                                    <strong>{d.device}</strong>
-                                                    {move || is_here().then(|| view! { " " <span class="badge">{tr("perangkat ini", "this device")}</span> })}
-                                                    <small class="muted">" · " {tr("sejak", "since")} " " {format_wib(d.created_at)} " · " {state}</small>
-                                                    <button type="button" class="link" data-testid="push-remove"
-                                                        on:click=move |_| remove_device(id, is_here_now())>
-                                                        {tr("Hapus", "Remove")}
-                                                    </button>
-                                                </li>
-                                            }
+                                        {s.devices.into_iter().map(|device| view! {
+                                            <DeviceItem device this_endpoint on_remove/>
                                         }).collect_view()}
                                     </ul>
                                 }.into_any()
@@ -185,5 +166,39 @@ pub fn PushDevices(#[prop(optional)] on_subscribed: Option<Callback<()>>) -> imp
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// One device in the list, marked when it is this browser; `on_remove`
+/// gets its id and whether it is this browser.
+#[component]
+fn DeviceItem(
+    device: super::PushDevice,
+    this_endpoint: RwSignal<Option<String>>,
+    on_remove: Callback<(i64, bool)>,
+) -> impl IntoView {
+    let id = device.id;
+    let endpoint = device.endpoint.clone();
+    let is_here = move || this_endpoint.with(|m| m.as_deref() == Some(endpoint.as_str()));
+    let is_here_now = is_here.clone();
+    let state = match (&device.last_error, device.last_success_at) {
+        (Some(e), _) => format!("{}: {e}", tr("Gagal terakhir", "Last failure")),
+        (None, Some(at)) => format!(
+            "{} {}",
+            tr("Terakhir terkirim", "Last delivered"),
+            format_wib(at)
+        ),
+        (None, None) => tr("Belum pernah dikirimi", "Nothing sent yet").to_owned(),
+    };
+    view! {
+        <li data-testid="push-device">
+            <strong>{device.device}</strong>
+            {move || is_here().then(|| view! { " " <span class="badge">{tr("perangkat ini", "this device")}</span> })}
+            <small class="muted">" · " {tr("sejak", "since")} " " {format_wib(device.created_at)} " · " {state}</small>
+            <button type="button" class="link" data-testid="push-remove"
+                on:click=move |_| on_remove.run((id, is_here_now()))>
+                {tr("Hapus", "Remove")}
+            </button>
+        </li>
     }
 }
