@@ -321,6 +321,7 @@ impl Dispatcher {
                 error,
                 response,
                 retry_after,
+                ..
             } => {
                 tracing::info!(
                     delivery = d.id.0,

@@ -307,6 +307,7 @@ pub fn parse(status: u16, body: &str) -> SendResult {
         Some(err) => {
             let code = err.get("code").and_then(Value::as_i64).unwrap_or(-1);
             SendResult::failed(classify_code(code), error_text(err), Some(response))
+                .with_code(code.to_string())
         }
         None => super::classify_http(status, body).unwrap_or_else(|| {
             SendResult::failed(
@@ -318,9 +319,12 @@ pub fn parse(status: u16, body: &str) -> SendResult {
     }
 }
 
+/// Meta's error code for a message outside the 24-hour window.
+const OUTSIDE_WINDOW: &str = "131047";
+
 /// Whether Meta refused a message as outside the 24-hour window (131047).
 pub fn outside_window(result: &SendResult) -> bool {
-    matches!(result, SendResult::Failed { error, .. } if error.starts_with("Meta error 131047"))
+    result.code() == Some(OUTSIDE_WINDOW)
 }
 
 /// What a status word in a Meta status callback means for the delivery
@@ -338,6 +342,25 @@ pub fn callback_status(s: &str) -> Option<DeliveryStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_refusal_is_known_by_metas_code_not_its_words() {
+        let refusal = |code: i64, message: &str| {
+            let body = serde_json::json!({"error": {"code": code, "message": message}});
+            parse(400, &body.to_string())
+        };
+        let closed = refusal(131047, "Re-engagement message");
+        assert_eq!(closed.code(), Some("131047"));
+        assert!(outside_window(&closed));
+        // Meta rewords its messages; the code stays.
+        assert!(outside_window(&refusal(131047, "Pesan di luar jendela")));
+        assert!(!outside_window(&refusal(131026, "Message undeliverable")));
+        assert!(!outside_window(&SendResult::failed(
+            FailureClass::Account,
+            "Meta error 131047: written by hand",
+            None
+        )));
+    }
 
     #[test]
     fn an_accepted_message_returns_its_wamid() {

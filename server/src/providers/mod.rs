@@ -62,6 +62,9 @@ pub enum SendResult {
         /// How long the provider asked us to wait (`Retry-After` of a
         /// rate-limited answer).
         retry_after: Option<Duration>,
+        /// The provider's own error code, where its answer has one (Meta's
+        /// `error.code`), so a caller acts on it without reading `error`.
+        code: Option<String>,
     },
 }
 
@@ -80,6 +83,35 @@ impl SendResult {
             error: error.into(),
             response,
             retry_after: None,
+            code: None,
+        }
+    }
+
+    /// The same failure carrying the provider's error `code`.
+    pub fn with_code(self, code: impl Into<String>) -> Self {
+        match self {
+            SendResult::Failed {
+                class,
+                error,
+                response,
+                retry_after,
+                ..
+            } => SendResult::Failed {
+                class,
+                error,
+                response,
+                retry_after,
+                code: Some(code.into()),
+            },
+            accepted => accepted,
+        }
+    }
+
+    /// The provider's error code, if this is a failure that carries one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            SendResult::Failed { code, .. } => code.as_deref(),
+            SendResult::Accepted { .. } => None,
         }
     }
 }
@@ -226,12 +258,14 @@ pub(crate) async fn exchange(
             class: FailureClass::RateLimited,
             error,
             response,
+            code,
             ..
         } => SendResult::Failed {
             class: FailureClass::RateLimited,
             error,
             response,
             retry_after: wait,
+            code,
         },
         other => other,
     };
