@@ -1358,9 +1358,11 @@ store_test!(
         );
         let kept = tries(db, row.id).await;
         assert_eq!(kept.len(), 2, "{kept:?}");
-        assert!(!storage::window::is_open(db, meta_id, BUDI_PHONE, now_ms())
-            .await
-            .unwrap());
+        assert!(
+            !storage::window::is_open(db, domain::AccountId(meta_id), BUDI_PHONE, now_ms())
+                .await
+                .unwrap()
+        );
 
         // An admin maps the type to a positional template.
         let mapping = storage::meta_templates::Mapping {
@@ -1480,9 +1482,11 @@ store_test!(
         assert_eq!(meta_sends(&meta)[1]["type"], "template");
         let row = whatsapp_row(db, event.id()).await;
         assert_ne!(row.provider_message_id.as_deref(), Some(wamid.as_str()));
-        assert!(!storage::window::is_open(db, meta_id, BUDI_PHONE, now_ms())
-            .await
-            .unwrap());
+        assert!(
+            !storage::window::is_open(db, domain::AccountId(meta_id), BUDI_PHONE, now_ms())
+                .await
+                .unwrap()
+        );
         srv.stop().await;
     }
 );

@@ -15,10 +15,11 @@ pub type Params = BTreeMap<String, String>;
 /// deleted in Meta's manager goes), and its sync is noted as done.
 pub async fn replace(
     db: &Db,
-    account: i64,
+    account: domain::AccountId,
     templates: &[MetaTemplate],
     now: i64,
 ) -> Result<(), Error> {
+    let account = account.0;
     in_tx!(db, |tx| {
         sqlx::query("DELETE FROM meta_templates WHERE account_id = $1")
             .bind(account)
@@ -61,7 +62,13 @@ pub async fn replace(
 }
 
 /// Notes that Meta refused a sync, and why; the templates stay as they were.
-pub async fn refused(db: &Db, account: i64, error: &str, now: i64) -> Result<(), Error> {
+pub async fn refused(
+    db: &Db,
+    account: domain::AccountId,
+    error: &str,
+    now: i64,
+) -> Result<(), Error> {
+    let account = account.0;
     on_db_write!(db, |pool| {
         sqlx::query(
             "INSERT INTO meta_template_syncs (account_id, attempted_at, error) VALUES ($1, $2, $3)
@@ -254,10 +261,11 @@ pub async fn delete_mapping(db: &Db, notification_type: &str, language: &str) ->
 /// is none (not synced, not approved, not in that language).
 pub async fn for_type(
     db: &Db,
-    account: i64,
+    account: domain::AccountId,
     notification_type: &str,
     locale: &str,
 ) -> Result<Option<(MetaTemplate, Params)>, Error> {
+    let account = account.0;
     let mapping: Option<(String, String)> = on_db!(db, |pool| {
         sqlx::query_as(
             "SELECT template_name, params FROM meta_template_mappings
@@ -411,7 +419,9 @@ mod tests {
                 template("ticket_assigned", "en_US", "APPROVED"),
                 template("sla_warning", "id", "PENDING"),
             ];
-            replace(db, meta, &first, 1000).await.unwrap();
+            replace(db, domain::AccountId(meta), &first, 1000)
+                .await
+                .unwrap();
             assert_eq!(list(db).await.unwrap().len(), 3);
             // Listed, and whether it names a WABA (the test account did not).
             let waba = |db: &Db| {
@@ -435,22 +445,29 @@ mod tests {
                     .unwrap()
             });
             assert_eq!(waba(db).await, [(meta, true)]);
-            let found = for_type(db, meta, "ticket_assigned", "en").await.unwrap();
+            let found = for_type(db, domain::AccountId(meta), "ticket_assigned", "en")
+                .await
+                .unwrap();
             assert_eq!(found.map(|(t, _)| t.language), Some("en_US".to_owned()));
             assert_eq!(
                 found_language(db, meta, "ticket_assigned", "id").await,
                 Some("id".into())
             );
             // Not approved: not sendable.
-            assert!(for_type(db, meta, "sla_warning", "id")
+            assert!(for_type(db, domain::AccountId(meta), "sla_warning", "id")
                 .await
                 .unwrap()
                 .is_none());
 
             // A refusal keeps what was synced and says why.
-            refused(db, meta, "Meta error 190: token expired", 2000)
-                .await
-                .unwrap();
+            refused(
+                db,
+                domain::AccountId(meta),
+                "Meta error 190: token expired",
+                2000,
+            )
+            .await
+            .unwrap();
             assert_eq!(list(db).await.unwrap().len(), 3);
             let s = &syncs(db).await.unwrap()[0];
             assert_eq!(
@@ -460,21 +477,28 @@ mod tests {
             assert_eq!(s.error.as_deref(), Some("Meta error 190: token expired"));
 
             // The next sync replaces them all and clears the reason.
-            replace(db, meta, &[template("sla_warning", "id", "APPROVED")], 3000)
-                .await
-                .unwrap();
+            replace(
+                db,
+                domain::AccountId(meta),
+                &[template("sla_warning", "id", "APPROVED")],
+                3000,
+            )
+            .await
+            .unwrap();
             assert_eq!(list(db).await.unwrap().len(), 1);
-            assert!(for_type(db, meta, "ticket_assigned", "id")
-                .await
-                .unwrap()
-                .is_none());
+            assert!(
+                for_type(db, domain::AccountId(meta), "ticket_assigned", "id")
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
             let s = &syncs(db).await.unwrap()[0];
             assert_eq!((s.synced_at, s.error.as_deref()), (Some(3000), None));
         }
     );
 
     async fn found_language(db: &Db, account: i64, kind: &str, locale: &str) -> Option<String> {
-        for_type(db, account, kind, locale)
+        for_type(db, domain::AccountId(account), kind, locale)
             .await
             .unwrap()
             .map(|(t, _)| t.language)
@@ -484,7 +508,7 @@ mod tests {
         let meta = crate::db::testing::provider_account(db, "meta").await;
         replace(
             db,
-            meta,
+            domain::AccountId(meta),
             &[
                 template("ticket_assigned", "id", "APPROVED"),
                 template("tugas_teknisi", "id", "APPROVED"),
@@ -500,7 +524,7 @@ mod tests {
             params: [("ticket_id".to_owned(), "invoice_id".to_owned())].into(),
         };
         save_mapping(db, &mapping, 2).await.unwrap();
-        let (t, params) = for_type(db, meta, "ticket_assigned", "id")
+        let (t, params) = for_type(db, domain::AccountId(meta), "ticket_assigned", "id")
             .await
             .unwrap()
             .unwrap();
@@ -511,7 +535,7 @@ mod tests {
         );
         assert_eq!(mappings(db).await.unwrap(), vec![mapping]);
         delete_mapping(db, "ticket_assigned", "id").await.unwrap();
-        let (t, params) = for_type(db, meta, "ticket_assigned", "id")
+        let (t, params) = for_type(db, domain::AccountId(meta), "ticket_assigned", "id")
             .await
             .unwrap()
             .unwrap();

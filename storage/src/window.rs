@@ -6,6 +6,7 @@
 
 use crate::error::Error;
 use crate::{on_db, on_db_write, Db};
+use domain::AccountId;
 
 /// How long after a person's last message free text may be sent.
 pub const WINDOW_MS: i64 = 24 * 3_600_000;
@@ -56,7 +57,8 @@ pub async fn first_time(
 /// Forgets `phone`'s window on `account`: Meta answered that it is closed
 /// (131047) though our record said open (a message we never heard of, a
 /// clock apart), so the next message to it goes as a template.
-pub async fn forget(db: &Db, account: i64, phone: &str) -> Result<(), Error> {
+pub async fn forget(db: &Db, account: AccountId, phone: &str) -> Result<(), Error> {
+    let account = account.0;
     on_db_write!(db, |pool| {
         sqlx::query("DELETE FROM whatsapp_windows WHERE account_id = $1 AND phone = $2")
             .bind(account)
@@ -98,12 +100,13 @@ pub async fn resend_outside_window(
     let Some((id, phone)) = row else {
         return Ok(None);
     };
-    forget(db, account, &phone).await?;
+    forget(db, AccountId(account), &phone).await?;
     Ok(Some(id))
 }
 
 /// Whether `phone` wrote to `account` within the window before `now`.
-pub async fn is_open(db: &Db, account: i64, phone: &str, now: i64) -> Result<bool, Error> {
+pub async fn is_open(db: &Db, account: AccountId, phone: &str, now: i64) -> Result<bool, Error> {
+    let account = account.0;
     let last: Option<i64> = on_db!(db, |pool| {
         sqlx::query_scalar(
             "SELECT last_inbound_at FROM whatsapp_windows WHERE account_id = $1 AND phone = $2",
@@ -125,22 +128,33 @@ mod tests {
         let meta = crate::db::testing::provider_account(db, "meta").await;
         let budi = "+6281200000005";
         let t0 = 1_800_000_000_000;
-        assert!(!is_open(db, meta, budi, t0).await.unwrap(), "never wrote");
+        assert!(
+            !is_open(db, AccountId(meta), budi, t0).await.unwrap(),
+            "never wrote"
+        );
         record_inbound(db, meta, budi, t0).await.unwrap();
-        assert!(is_open(db, meta, budi, t0 + WINDOW_MS - 1).await.unwrap());
-        assert!(!is_open(db, meta, budi, t0 + WINDOW_MS).await.unwrap());
+        assert!(is_open(db, AccountId(meta), budi, t0 + WINDOW_MS - 1)
+            .await
+            .unwrap());
+        assert!(!is_open(db, AccountId(meta), budi, t0 + WINDOW_MS)
+            .await
+            .unwrap());
         // A late webhook of an older message does not shorten it.
         record_inbound(db, meta, budi, t0 + 1000).await.unwrap();
         record_inbound(db, meta, budi, t0 - 5000).await.unwrap();
-        assert!(is_open(db, meta, budi, t0 + WINDOW_MS).await.unwrap());
+        assert!(is_open(db, AccountId(meta), budi, t0 + WINDOW_MS)
+            .await
+            .unwrap());
         // Another number, or the same number on another account: closed.
-        assert!(!is_open(db, meta, "+6281200000006", t0).await.unwrap());
-        assert!(!is_open(db, meta + 1, budi, t0).await.unwrap());
+        assert!(!is_open(db, AccountId(meta), "+6281200000006", t0)
+            .await
+            .unwrap());
+        assert!(!is_open(db, AccountId(meta + 1), budi, t0).await.unwrap());
         // Meta said it is closed: it is, until he writes again.
-        forget(db, meta, budi).await.unwrap();
-        assert!(!is_open(db, meta, budi, t0 + 1).await.unwrap());
+        forget(db, AccountId(meta), budi).await.unwrap();
+        assert!(!is_open(db, AccountId(meta), budi, t0 + 1).await.unwrap());
         record_inbound(db, meta, budi, t0 + 2).await.unwrap();
-        assert!(is_open(db, meta, budi, t0 + 3).await.unwrap());
+        assert!(is_open(db, AccountId(meta), budi, t0 + 3).await.unwrap());
     });
 
     store_test!(a_message_is_handled_once_per_provider, |db| {

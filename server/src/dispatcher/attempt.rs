@@ -101,7 +101,7 @@ impl<'a> PassedOver<'a> {
             Pass::Failed(error) => {
                 self.last = Some(LastError {
                     provider: account.kind.as_str().to_owned(),
-                    account_id: AccountId(account.id),
+                    account_id: account.id,
                     error,
                     response: None,
                 });
@@ -126,7 +126,7 @@ impl<'a> PassedOver<'a> {
             None if self.tried == 0 && self.soonest_token.is_none() => match self.window_closed {
                 Some((meta, reason)) => Outcome::Failed {
                     provider: Some(meta.kind.as_str().to_owned()),
-                    account_id: Some(AccountId(meta.id)),
+                    account_id: Some(meta.id),
                     error: format!("{WINDOW_CLOSED}: {reason}"),
                     response: None,
                 },
@@ -189,7 +189,7 @@ impl Dispatcher {
         let senders = &route.senders;
         let start = d
             .provider_account_id
-            .and_then(|prev| senders.iter().position(|a| a.id == prev.0))
+            .and_then(|prev| senders.iter().position(|a| a.id == prev))
             .map_or(0, |i| (i + 1) % senders.len());
         let mut passed = PassedOver::default();
         for i in 0..senders.len() {
@@ -267,7 +267,7 @@ impl Dispatcher {
                 tries.push(try_of(account, started_at, &answer));
                 if let Err(e) = storage::window::forget(&self.db, account.id, phone.as_str()).await
                 {
-                    tracing::warn!(account = account.id, "window not forgotten: {e}");
+                    tracing::warn!(account = account.id.0, "window not forgotten: {e}");
                 }
                 if let Ok(template) = self.meta_template(d, account).await {
                     let to = To::Phone(phone);
@@ -306,7 +306,7 @@ impl Dispatcher {
                 }
                 Judged::Done(Outcome::Sent {
                     provider: provider.to_owned(),
-                    account_id: AccountId(account.id),
+                    account_id: account.id,
                     message_id,
                     reference,
                     response,
@@ -325,20 +325,20 @@ impl Dispatcher {
             } => {
                 tracing::info!(
                     delivery = d.id.0,
-                    account = account.id,
+                    account = account.id.0,
                     ?class,
                     "send failed: {error}"
                 );
                 match class {
                     FailureClass::Recipient => Judged::Done(Outcome::Failed {
                         provider: Some(provider.to_owned()),
-                        account_id: Some(AccountId(account.id)),
+                        account_id: Some(account.id),
                         error,
                         response,
                     }),
                     // It may have gone out: no second account now.
                     FailureClass::Unknown => {
-                        let id = Some(AccountId(account.id));
+                        let id = Some(account.id);
                         let end = now_ms();
                         Judged::Done(retry_later(
                             d,
@@ -360,7 +360,7 @@ impl Dispatcher {
                         }
                         Judged::Next(LastError {
                             provider: provider.to_owned(),
-                            account_id: AccountId(account.id),
+                            account_id: account.id,
                             error,
                             response,
                         })
@@ -449,12 +449,12 @@ impl Dispatcher {
         let until = now_ms() + wait;
         self.limiter.pause(account.id, until);
         tracing::info!(
-            account = account.id,
+            account = account.id.0,
             wait_ms = wait,
             "provider account paused"
         );
         if let Err(e) = providers::accounts::pause(&self.db, account.id, until).await {
-            tracing::warn!(account = account.id, "pause not stored: {e}");
+            tracing::warn!(account = account.id.0, "pause not stored: {e}");
         }
     }
 
@@ -601,8 +601,8 @@ fn route<'d>(d: &Claimed, all: &'d [providers::Account]) -> Result<Route<'d>, Ou
     // The last try timed out there and may have gone out: a second account
     // would send a second copy. (If that account is gone, any may.)
     if let Some(unconfirmed) = d.unconfirmed_account_id {
-        if senders.iter().any(|a| a.id == unconfirmed.0) {
-            senders.retain(|a| a.id == unconfirmed.0);
+        if senders.iter().any(|a| a.id == unconfirmed) {
+            senders.retain(|a| a.id == unconfirmed);
         }
     }
     if senders.is_empty() {
@@ -773,7 +773,7 @@ fn try_of(account: &providers::Account, started_at: i64, answer: &Answer) -> Try
         }
     };
     Try {
-        account_id: AccountId(account.id),
+        account_id: account.id,
         provider: account.kind.as_str().to_owned(),
         started_at,
         finished_at: now_ms(),

@@ -3,7 +3,7 @@
 //! them for every message.
 
 use app::error::AppError;
-use domain::Channel;
+use domain::{AccountId, Channel};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use storage::db::Db;
@@ -15,7 +15,7 @@ pub use domain::providers::{Credentials, ProviderKind};
 
 #[derive(Debug, Clone)]
 pub struct Account {
-    pub id: i64,
+    pub id: AccountId,
     pub name: String,
     pub kind: ProviderKind,
     pub channel: Channel,
@@ -91,7 +91,7 @@ pub async fn load_all(db: &Db, keys: &Keyring) -> Result<Vec<Account>, AppError>
                 });
             match (kind, channel, credentials) {
                 (Some(kind), Some(channel), Ok(credentials)) => Some(Account {
-                    id: r.id,
+                    id: AccountId(r.id),
                     name: r.name,
                     kind,
                     channel,
@@ -121,7 +121,8 @@ pub async fn load_all(db: &Db, keys: &Keyring) -> Result<Vec<Account>, AppError>
 
 /// Holds an account until `until` (ms) for every instance; a later pause
 /// already stored stands.
-pub async fn pause(db: &Db, id: i64, until: i64) -> Result<(), AppError> {
+pub async fn pause(db: &Db, id: AccountId, until: i64) -> Result<(), AppError> {
+    let id = id.0;
     storage::on_db_write!(db, |pool| {
         sqlx::query(
             "UPDATE provider_accounts SET paused_until = $1
@@ -192,7 +193,7 @@ impl AccountCache {
     }
 
     /// Any account, enabled or not (webhooks take a disabled one's receipts).
-    pub async fn by_id(&self, id: i64) -> Result<Option<Account>, AppError> {
+    pub async fn by_id(&self, id: AccountId) -> Result<Option<Account>, AppError> {
         Ok(self.all().await?.iter().find(|a| a.id == id).cloned())
     }
 

@@ -175,7 +175,8 @@ fn message(account: &Account, email: &Email<'_>) -> Result<Message, SendResult> 
 /// An edited account (address, login, TLS, timeout) gets a fresh one.
 #[derive(Default)]
 pub struct Mailers {
-    by_account: std::sync::Mutex<HashMap<i64, (u64, AsyncSmtpTransport<Tokio1Executor>)>>,
+    by_account:
+        std::sync::Mutex<HashMap<domain::AccountId, (u64, AsyncSmtpTransport<Tokio1Executor>)>>,
 }
 
 impl Mailers {
@@ -278,7 +279,7 @@ mod tests {
 
     fn account(url: &str, tls: Option<&str>) -> Account {
         Account {
-            id: 1,
+            id: domain::AccountId(1),
             name: "mail".into(),
             kind: ProviderKind::Smtp,
             channel: Channel::Email,

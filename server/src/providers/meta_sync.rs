@@ -30,7 +30,7 @@ pub async fn sync_account(
         }
         Err(reason) => {
             if let Err(e) = storage::meta_templates::refused(db, account.id, &reason, now).await {
-                tracing::warn!(account = account.id, "sync refusal not stored: {e}");
+                tracing::warn!(account = account.id.0, "sync refusal not stored: {e}");
             }
             Err(reason)
         }
@@ -46,7 +46,7 @@ pub async fn sync_id(
 ) -> Result<usize, String> {
     accounts.invalidate();
     let account = accounts
-        .by_id(id)
+        .by_id(domain::AccountId(id))
         .await
         .map_err(|e| e.to_string())?
         .filter(|a| a.kind == ProviderKind::Meta)
@@ -82,10 +82,17 @@ pub async fn run(
         for account in metas {
             match sync_account(&db, &http, account).await {
                 Ok(n) => {
-                    tracing::info!(account = account.id, templates = n, "Meta templates synced")
+                    tracing::info!(
+                        account = account.id.0,
+                        templates = n,
+                        "Meta templates synced"
+                    )
                 }
                 Err(reason) => {
-                    tracing::warn!(account = account.id, "Meta template sync refused: {reason}")
+                    tracing::warn!(
+                        account = account.id.0,
+                        "Meta template sync refused: {reason}"
+                    )
                 }
             }
         }

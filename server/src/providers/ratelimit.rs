@@ -9,6 +9,7 @@
 //! once for no longer than those sends' share of the rate, so the cluster
 //! never runs ahead of the limit by more than that quarter second.
 
+use domain::AccountId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -49,7 +50,8 @@ pub const DEFAULT_PAUSE_MS: i64 = 30_000;
 
 impl RateLimiter {
     /// Holds `account` until `until_ms`.
-    pub fn pause(&self, account: i64, until_ms: i64) {
+    pub fn pause(&self, account: AccountId, until_ms: i64) {
+        let account = account.0;
         let mut paused = self.paused.lock().expect("rate limiter poisoned");
         let until = paused.entry(account).or_insert(until_ms);
         *until = (*until).max(until_ms);
@@ -57,7 +59,8 @@ impl RateLimiter {
 
     /// How many milliseconds `account` is still held at `now_ms`, by this
     /// instance's pause or by `stored` (another instance's, as loaded).
-    pub fn paused_for(&self, account: i64, stored: Option<i64>, now_ms: i64) -> Option<u64> {
+    pub fn paused_for(&self, account: AccountId, stored: Option<i64>, now_ms: i64) -> Option<u64> {
+        let account = account.0;
         let here = self
             .paused
             .lock()
@@ -70,7 +73,8 @@ impl RateLimiter {
 
     /// Takes a send of `account`'s pace if one is free; otherwise how many
     /// milliseconds until one is. Shared by all instances on PostgreSQL.
-    pub async fn take(&self, db: &Db, account: i64, per_minute: i64) -> Result<(), u64> {
+    pub async fn take(&self, db: &Db, account: AccountId, per_minute: i64) -> Result<(), u64> {
+        let account = account.0;
         match db {
             Db::Sqlite(..) => self.try_take(account, per_minute, Instant::now()),
             Db::Postgres(pool) => {
@@ -189,14 +193,17 @@ mod tests {
     #[test]
     fn a_pause_holds_an_account_until_its_time_and_the_later_one_wins() {
         let rl = RateLimiter::default();
-        assert_eq!(rl.paused_for(1, None, 1_000), None);
-        rl.pause(1, 61_000);
-        rl.pause(1, 5_000); // an earlier end does not shorten it
-        assert_eq!(rl.paused_for(1, None, 1_000), Some(60_000));
-        assert_eq!(rl.paused_for(1, None, 61_000), None);
+        assert_eq!(rl.paused_for(AccountId(1), None, 1_000), None);
+        rl.pause(AccountId(1), 61_000);
+        rl.pause(AccountId(1), 5_000); // an earlier end does not shorten it
+        assert_eq!(rl.paused_for(AccountId(1), None, 1_000), Some(60_000));
+        assert_eq!(rl.paused_for(AccountId(1), None, 61_000), None);
         // Another instance's pause, as stored, holds it here too.
-        assert_eq!(rl.paused_for(2, Some(3_000), 1_000), Some(2_000));
-        assert_eq!(rl.paused_for(1, Some(90_000), 1_000), Some(89_000));
+        assert_eq!(rl.paused_for(AccountId(2), Some(3_000), 1_000), Some(2_000));
+        assert_eq!(
+            rl.paused_for(AccountId(1), Some(90_000), 1_000),
+            Some(89_000)
+        );
     }
 
     #[test]

@@ -156,7 +156,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 type Refusal = (StatusCode, &'static str);
 
 async fn account(hooks: &Webhooks, id: i64, kind: ProviderKind) -> Result<Account, Refusal> {
-    match hooks.accounts.by_id(id).await {
+    match hooks.accounts.by_id(domain::AccountId(id)).await {
         Ok(Some(a)) if a.kind == kind => Ok(a),
         Ok(_) => Err((StatusCode::NOT_FOUND, "no such provider account")),
         Err(_) => Err((StatusCode::SERVICE_UNAVAILABLE, "try again")),
