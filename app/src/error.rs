@@ -33,7 +33,8 @@ pub enum AppError {
     Unavailable(String),
     /// The reference logged with the internal error.
     Internal(String),
-    /// The browser could not reach the server (the client's own words).
+    /// The browser could not reach the server (the client's own words, for
+    /// the console; the page says it in plain words).
     Transport(String),
 }
 
@@ -94,13 +95,13 @@ impl AppError {
                 ),
                 &[reference],
             ),
-            AppError::Transport(detail) => fill(
-                tr(
-                    "Gagal menghubungi server: {}",
-                    "Could not reach the server: {}",
-                ),
-                &[detail],
-            ),
+            // The browser's own words ("TypeError: Failed to fetch") stay
+            // in the console; the reader is told what to do.
+            AppError::Transport(_) => tr(
+                "Gagal menghubungi server. Periksa koneksi internet Anda, lalu coba lagi.",
+                "Could not reach the server. Check your connection, then try again.",
+            )
+            .into(),
         }
     }
 
@@ -136,7 +137,10 @@ impl FromServerFnError for AppError {
             // A form field that does not deserialise (e.g. a missing field in a
             // hand-made POST) is the caller's mistake, not ours.
             ServerFnErrorErr::Args(msg) => AppError::invalid("form", Words::same(msg)),
-            other => AppError::Transport(other.to_string()),
+            other => {
+                leptos::logging::warn!("server function: {other}");
+                AppError::Transport(other.to_string())
+            }
         }
     }
 
@@ -241,3 +245,24 @@ pub fn taken(e: AppError, what: domain::words::Named, name: &str) -> AppError {
 
 #[cfg(feature = "ssr")]
 pub use server::internal;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_server_is_told_in_the_readers_words_not_the_browsers() {
+        let e = AppError::Transport(
+            "error reaching server to call server function: TypeError: Failed to fetch".into(),
+        );
+        let id = e.message_in(Locale::Id);
+        assert!(id.starts_with("Gagal menghubungi server."), "{id}");
+        assert!(
+            !id.contains("TypeError") && !id.contains("error reaching"),
+            "{id}"
+        );
+        assert!(e
+            .message_in(Locale::En)
+            .starts_with("Could not reach the server."));
+    }
+}
