@@ -3,7 +3,6 @@
 //! ingestion at a thousand events a second does not read the table each time
 //! (a revoked key stops working within the cache's lifetime).
 
-use app::error::AppError;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -24,9 +23,9 @@ pub async fn create(
     db: &Db,
     name: &str,
     created_by: Option<i64>,
-) -> Result<(i64, String), AppError> {
+) -> Result<(i64, String), storage::Error> {
     let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).map_err(|e| app::error::internal("random", &e))?;
+    getrandom::fill(&mut bytes).map_err(|e| storage::error::internal("random", &e))?;
     let key = format!(
         "{PREFIX}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -41,7 +40,7 @@ pub async fn insert(
     name: &str,
     key: &str,
     created_by: Option<i64>,
-) -> Result<i64, AppError> {
+) -> Result<i64, storage::Error> {
     let id: i64 = on_db_write!(db, |pool| {
         sqlx::query_scalar(
         "INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"
@@ -74,7 +73,7 @@ impl ApiKeyCache {
     }
 
     /// The key's id if it is valid and not revoked.
-    pub async fn verify(&self, key: &str) -> Result<Option<i64>, AppError> {
+    pub async fn verify(&self, key: &str) -> Result<Option<i64>, storage::Error> {
         let h = hash(key);
         if let Some((id, at)) = self.known.read().await.get(&h) {
             if at.elapsed() < self.ttl {

@@ -73,10 +73,14 @@ impl std::fmt::Display for Error {
                 let fields: Vec<_> = errors.iter().map(|e| e.message.get(Locale::En)).collect();
                 write!(f, "invalid: {}", fields.join("; "))
             }
-            Error::Unavailable { reference } => {
-                write!(f, "storage unavailable (ref {reference})")
-            }
-            Error::Internal { reference } => write!(f, "internal error (ref {reference})"),
+            Error::Unavailable { reference } => write!(
+                f,
+                "The server cannot save data right now (ref {reference}). Nothing was saved; try again in a few seconds."
+            ),
+            Error::Internal { reference } => write!(
+                f,
+                "Something went wrong on the server (ref {reference}). Please try again later."
+            ),
         }
     }
 }

@@ -8,7 +8,6 @@
 //! check; a link used again finds the alert already acknowledged and changes
 //! nothing.
 
-use crate::error::AppError;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -51,9 +50,9 @@ impl LinkKey {
         db: &Db,
         keys: &storage::secrets::Keyring,
         now: i64,
-    ) -> Result<LinkKey, AppError> {
+    ) -> Result<LinkKey, storage::Error> {
         let mut fresh = [0u8; 32];
-        getrandom::fill(&mut fresh).map_err(|e| crate::error::internal("random key", &e))?;
+        getrandom::fill(&mut fresh).map_err(|e| storage::error::internal("random key", &e))?;
         let bytes = storage::db::server_key(db, keys, "ack_links", &fresh, now).await?;
         Ok(LinkKey(bytes))
     }

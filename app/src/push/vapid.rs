@@ -4,12 +4,12 @@
 //! half; each push carries a short-lived ES256 token signed with the private
 //! half, which never leaves the server.
 
-use crate::error::{internal, AppError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use storage::db::Db;
+use storage::error::internal;
 
 #[derive(Clone)]
 pub struct VapidKey {
@@ -31,7 +31,7 @@ impl VapidKey {
         db: &Db,
         keys: &storage::secrets::Keyring,
         now: i64,
-    ) -> Result<VapidKey, AppError> {
+    ) -> Result<VapidKey, storage::Error> {
         let fresh = loop {
             let mut bytes = [0u8; 32];
             getrandom::fill(&mut bytes).map_err(|e| internal("random key", &e))?;

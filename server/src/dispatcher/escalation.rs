@@ -9,7 +9,6 @@
 //! Every message carries the person's signed acknowledgement link.
 
 use app::alerts::token::LinkKey;
-use app::error::AppError;
 use domain::escalation::{self, Step, StepTarget};
 use domain::template::fit_whatsapp;
 use domain::{routing, Channel, DeliveryStatus, Locale, NotificationType, Priority};
@@ -61,7 +60,7 @@ pub struct Swept {
 }
 
 /// Takes every step due at `now`.
-pub async fn sweep(db: &Db, now: i64, links: &StepLinks<'_>) -> Result<Swept, AppError> {
+pub async fn sweep(db: &Db, now: i64, links: &StepLinks<'_>) -> Result<Swept, storage::Error> {
     let due: Vec<Due> = on_db!(db, |pool| sqlx::query_as(
         "SELECT a.id, a.event_id, a.policy_id, a.ack_key, a.message, a.next_step, a.created_at,
                 e.notification_type, e.priority, e.work_zone
@@ -163,7 +162,7 @@ async fn compose(
     step: &Step,
     now: i64,
     links: &StepLinks<'_>,
-) -> Result<(Vec<NewDelivery>, Vec<NewInboxItem>, Vec<i64>), AppError> {
+) -> Result<(Vec<NewDelivery>, Vec<NewInboxItem>, Vec<i64>), storage::Error> {
     let priority = Priority::parse(&alert.priority).unwrap_or(Priority::Critical);
     let text = StepText {
         alert,
@@ -219,7 +218,11 @@ async fn compose(
 
 /// The people a step's target names: a user, a role (in the alert's zone
 /// unless the step names one), or a group's members.
-async fn step_people(db: &Db, alert: &Due, target: &StepTarget) -> Result<Vec<Person>, AppError> {
+async fn step_people(
+    db: &Db,
+    alert: &Due,
+    target: &StepTarget,
+) -> Result<Vec<Person>, storage::Error> {
     Ok(match target {
         StepTarget::User { user_id } => on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
             format!("{PERSON} AND id = $1")

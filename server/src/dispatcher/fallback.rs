@@ -13,7 +13,6 @@
 //! Only messages from the last [`WINDOW_MS`] qualify: an SMS about a failure
 //! hours old (say, SMS was switched on later) would be noise.
 
-use app::error::AppError;
 use domain::{routing, sms, Priority};
 use storage::db::Db;
 use storage::{on_db, on_db_write};
@@ -62,7 +61,7 @@ const WORTH_AN_SMS: &str = "d.notification_type NOT IN ('test_send', 'phone_veri
                      AND s.channel = 'sms' AND s.recipient = d.recipient)";
 
 /// Adds the SMS deliveries due at `now`; returns their ids.
-pub async fn sweep(db: &Db, now: i64, config: FallbackConfig) -> Result<Vec<i64>, AppError> {
+pub async fn sweep(db: &Db, now: i64, config: FallbackConfig) -> Result<Vec<i64>, storage::Error> {
     let failed_sql = format!(
         "SELECT {COLUMNS} FROM deliveries d
          WHERE d.channel = 'whatsapp' AND d.status = 'failed' AND d.failed_at >= $1 AND {WORTH_AN_SMS}

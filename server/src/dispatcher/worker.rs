@@ -357,10 +357,7 @@ impl Dispatcher {
     }
 
     /// Takes the escalation steps due at `now` (see `escalation`).
-    pub async fn escalate(
-        &self,
-        now: i64,
-    ) -> Result<super::escalation::Swept, app::error::AppError> {
+    pub async fn escalate(&self, now: i64) -> Result<super::escalation::Swept, storage::Error> {
         let key = self
             .link_key
             .get_or_try_init(|| {
@@ -383,7 +380,7 @@ impl Dispatcher {
 
     /// Queues the SMS fallbacks due at `now` (see `fallback`), if any SMS
     /// account is enabled; returns the new deliveries' ids.
-    pub async fn sms_fallback(&self, now: i64) -> Result<Vec<i64>, app::error::AppError> {
+    pub async fn sms_fallback(&self, now: i64) -> Result<Vec<i64>, storage::Error> {
         if self.accounts.for_channel(Channel::Sms).await?.is_empty() {
             return Ok(Vec::new());
         }

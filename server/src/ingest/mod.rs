@@ -91,15 +91,14 @@ impl ApiError {
     }
 }
 
-impl From<app::AppError> for ApiError {
+impl From<storage::Error> for ApiError {
     /// The API speaks English; the error's kind picks the status.
-    fn from(e: app::AppError) -> Self {
-        use app::AppError as E;
-        let message = e.message_in(domain::Locale::En);
+    fn from(e: storage::Error) -> Self {
+        use storage::Error as E;
         let (status, code) = match &e {
             // A unique index refused a row: data that exists, not our failure.
             E::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            E::Validation(fields) => {
+            E::Invalid(fields) => {
                 return ApiError::invalid(
                     fields
                         .iter()
@@ -108,23 +107,13 @@ impl From<app::AppError> for ApiError {
                 )
             }
             E::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            E::Unauthenticated | E::InvalidCredentials => {
-                (StatusCode::UNAUTHORIZED, "unauthorized")
-            }
-            E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            E::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             // Storage refuses work for now: nothing was stored, try again.
-            E::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            E::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             // Internal errors were logged with their reference when created.
-            E::Internal(_) | E::Transport(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            E::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
-        ApiError::new(status, code, message)
-    }
-}
-
-impl From<storage::Error> for ApiError {
-    fn from(e: storage::Error) -> Self {
-        app::AppError::from(e).into()
+        // (storage::Error reads in English.)
+        ApiError::new(status, code, e.to_string())
     }
 }
 
@@ -320,7 +309,7 @@ async fn repeated(
     .bind(key)
     .fetch_optional(pool)
     .await
-    .map_err(app::AppError::from)?);
+    .map_err(storage::Error::from)?);
     let Some(First { id, event }) = first else {
         return Ok(None);
     };
@@ -387,18 +376,17 @@ mod tests {
     use domain::words::{Clash, Missing, Named};
     use domain::Words;
 
-    /// Errors made without a reader's language (here: no session, whose
-    /// default is Indonesian) are told in English by the API.
+    /// Errors carry no reader's language; the API tells them in English.
     #[test]
     fn the_api_tells_every_kind_of_refusal_in_english_with_its_status() {
         let cases = [
             (
-                app::AppError::NotFound(Missing::Group(3)),
+                storage::Error::NotFound(Missing::Group(3)),
                 StatusCode::NOT_FOUND,
                 "Not found: group #3",
             ),
             (
-                app::AppError::Conflict(Clash::Taken {
+                storage::Error::Conflict(Clash::Taken {
                     what: Named::Schedule,
                     name: "Harian".into(),
                 }),
@@ -410,7 +398,7 @@ mod tests {
             let api = ApiError::from(e);
             assert_eq!((api.status, api.message.as_str()), (status, message));
         }
-        let invalid = ApiError::from(app::AppError::Validation(vec![FieldError::new(
+        let invalid = ApiError::from(storage::Error::Invalid(vec![FieldError::new(
             "work_zone",
             Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),
         )]));

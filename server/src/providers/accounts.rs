@@ -2,7 +2,6 @@
 //! order, rate limit and price. Cached for a few seconds: the dispatcher reads
 //! them for every message.
 
-use app::error::AppError;
 use domain::{AccountId, Channel};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,7 +66,7 @@ struct Row {
 
 /// Every account, enabled or not, in failover order, its credentials
 /// opened with `keys`.
-pub async fn load_all(db: &Db, keys: &Keyring) -> Result<Vec<Account>, AppError> {
+pub async fn load_all(db: &Db, keys: &Keyring) -> Result<Vec<Account>, storage::Error> {
     let rows: Vec<Row> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT id, name, kind, channel, base_url, credentials, failover_order, rate_limit_per_minute,
@@ -121,7 +120,7 @@ pub async fn load_all(db: &Db, keys: &Keyring) -> Result<Vec<Account>, AppError>
 
 /// Holds an account until `until` (ms) for every instance; a later pause
 /// already stored stands.
-pub async fn pause(db: &Db, id: AccountId, until: i64) -> Result<(), AppError> {
+pub async fn pause(db: &Db, id: AccountId, until: i64) -> Result<(), storage::Error> {
     let id = id.0;
     storage::on_db_write!(db, |pool| {
         sqlx::query(
@@ -163,7 +162,7 @@ impl AccountCache {
     }
 
     /// Every account, the disabled ones too (see [`Account::enabled`]).
-    pub async fn all(&self) -> Result<Arc<Vec<Account>>, AppError> {
+    pub async fn all(&self) -> Result<Arc<Vec<Account>>, storage::Error> {
         let generation = self.changed.load(std::sync::atomic::Ordering::Relaxed);
         if let Some((at, seen, accounts)) = &*self.cached.read().await {
             if at.elapsed() < self.ttl && *seen == generation {
@@ -177,7 +176,7 @@ impl AccountCache {
 
     /// Enabled accounts that carry `channel` (WhatsApp groups go through
     /// WhatsApp accounts).
-    pub async fn for_channel(&self, channel: Channel) -> Result<Vec<Account>, AppError> {
+    pub async fn for_channel(&self, channel: Channel) -> Result<Vec<Account>, storage::Error> {
         let wanted = if channel == Channel::WhatsappGroup {
             Channel::Whatsapp
         } else {
@@ -193,7 +192,7 @@ impl AccountCache {
     }
 
     /// Any account, enabled or not (webhooks take a disabled one's receipts).
-    pub async fn by_id(&self, id: AccountId) -> Result<Option<Account>, AppError> {
+    pub async fn by_id(&self, id: AccountId) -> Result<Option<Account>, storage::Error> {
         Ok(self.all().await?.iter().find(|a| a.id == id).cloned())
     }
 

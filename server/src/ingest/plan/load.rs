@@ -4,7 +4,6 @@
 //! then the pure router's plan.
 
 use super::super::request::{EventRequest, FieldProblem};
-use app::error::AppError;
 use chrono::{DateTime, Utc};
 use domain::escalation::PolicyFacts;
 use domain::quiet::QuietHours;
@@ -102,7 +101,7 @@ impl ReferenceCache {
         }
     }
 
-    pub async fn get(&self) -> Result<Arc<Reference>, AppError> {
+    pub async fn get(&self) -> Result<Arc<Reference>, storage::Error> {
         if let Some((at, r)) = &*self.cached.read().await {
             if at.elapsed() < self.ttl {
                 return Ok(r.clone());
@@ -163,7 +162,7 @@ impl ReferenceCache {
     }
 }
 
-async fn load_users(db: &Db, ids: &[i64], admins: bool) -> Result<Vec<UserRow>, AppError> {
+async fn load_users(db: &Db, ids: &[i64], admins: bool) -> Result<Vec<UserRow>, storage::Error> {
     if ids.is_empty() && !admins {
         return Ok(vec![]);
     }
@@ -195,7 +194,10 @@ async fn load_users(db: &Db, ids: &[i64], admins: bool) -> Result<Vec<UserRow>, 
     Ok(rows)
 }
 
-async fn load_disabled_types(db: &Db, ids: &[i64]) -> Result<Vec<(i64, String, String)>, AppError> {
+async fn load_disabled_types(
+    db: &Db,
+    ids: &[i64],
+) -> Result<Vec<(i64, String, String)>, storage::Error> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -216,7 +218,7 @@ async fn load_disabled_types(db: &Db, ids: &[i64]) -> Result<Vec<(i64, String, S
 
 /// Every rule with its group, and every active member: small tables, cached
 /// with the templates (a change reaches routing within the cache's lifetime).
-async fn load_all_rules(db: &Db) -> Result<(Vec<RuleRow>, Vec<(i64, i64, bool)>), AppError> {
+async fn load_all_rules(db: &Db) -> Result<(Vec<RuleRow>, Vec<(i64, i64, bool)>), storage::Error> {
     let rules: Vec<RuleRow> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT r.notification_type, r.id, r.group_id, r.enabled, r.min_priority, r.work_zone, r.template_id,
@@ -240,7 +242,7 @@ async fn load_all_rules(db: &Db) -> Result<(Vec<RuleRow>, Vec<(i64, i64, bool)>)
 }
 
 /// Every escalation policy with its first step's delay.
-async fn load_policies(db: &Db) -> Result<Vec<PolicyFacts>, AppError> {
+async fn load_policies(db: &Db) -> Result<Vec<PolicyFacts>, storage::Error> {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
@@ -293,7 +295,7 @@ pub(super) async fn facts<'r>(
     reference: &'r Reference,
     event: &EventRequest,
     now: DateTime<Utc>,
-) -> Result<Result<Facts<'r>, Vec<FieldProblem>>, AppError> {
+) -> Result<Result<Facts<'r>, Vec<FieldProblem>>, storage::Error> {
     let admins = routing::admins_get_in_app(event.kind);
     // People named by the ticketing system's ids join those named by ours.
     let by_external = storage::users::ids_by_external(db, &event.external_ids).await?;

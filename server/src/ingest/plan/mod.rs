@@ -11,7 +11,6 @@ pub use load::{Reference, ReferenceCache, RuleRow};
 pub use render::Links;
 
 use super::request::{EventRequest, FieldProblem};
-use app::error::AppError;
 use chrono::{DateTime, Utc};
 use domain::Channel;
 use storage::db::Db;
@@ -44,7 +43,7 @@ pub async fn prepare(
     event: &EventRequest,
     now: DateTime<Utc>,
     links: &Links,
-) -> Result<Result<Prepared, Vec<FieldProblem>>, AppError> {
+) -> Result<Result<Prepared, Vec<FieldProblem>>, storage::Error> {
     let facts = match load::facts(db, reference, event, now).await? {
         Ok(facts) => facts,
         Err(problems) => return Ok(Err(problems)),
