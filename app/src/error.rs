@@ -211,36 +211,6 @@ mod server {
             }
         }
     }
-
-    impl From<sqlx::Error> for AppError {
-        fn from(err: sqlx::Error) -> Self {
-            storage::Error::from(err).into()
-        }
-    }
-
-    impl From<sqlx::migrate::MigrateError> for AppError {
-        fn from(err: sqlx::migrate::MigrateError) -> Self {
-            storage::Error::from(err).into()
-        }
-    }
-
-    impl From<tokio::task::JoinError> for AppError {
-        fn from(err: tokio::task::JoinError) -> Self {
-            internal("blocking task", &err)
-        }
-    }
-}
-
-/// A unique index's refusal told as "`what` '`name`' is taken"; any other
-/// error as it is.
-pub fn taken(e: AppError, what: domain::words::Named, name: &str) -> AppError {
-    match e {
-        AppError::Conflict(_) => AppError::Conflict(Clash::Taken {
-            what,
-            name: name.to_owned(),
-        }),
-        other => other,
-    }
 }
 
 #[cfg(feature = "ssr")]
