@@ -111,8 +111,8 @@ impl<'a> PassedOver<'a> {
 
     /// The attempt's outcome when no account sent it.
     fn outcome(self, d: &Claimed, end: i64) -> Outcome {
-        match self.last {
-            Some(e) => retry_later(
+        match (self.last, self.window_closed) {
+            (Some(e), _) => retry_later(
                 d,
                 Some(&e.provider),
                 Some(e.account_id),
@@ -123,21 +123,18 @@ impl<'a> PassedOver<'a> {
             ),
             // Only Meta could send it, and its window is closed: no later
             // attempt changes that until the person writes.
-            None if self.tried == 0 && self.soonest_token.is_none() => match self.window_closed {
-                Some((meta, reason)) => Outcome::Failed {
+            (None, Some((meta, reason))) if self.tried == 0 && self.soonest_token.is_none() => {
+                Outcome::Failed {
                     provider: Some(meta.kind.as_str().to_owned()),
                     account_id: Some(meta.id),
                     error: format!("{WINDOW_CLOSED}: {reason}"),
                     response: None,
-                },
-                None => Outcome::Postpone {
-                    next_attempt_at: end + 1000,
-                },
-            },
-            None if self.tried == 0 => Outcome::Postpone {
+                }
+            }
+            (None, _) if self.tried == 0 => Outcome::Postpone {
                 next_attempt_at: end + self.soonest_token.unwrap_or(1000) as i64,
             },
-            None => retry_later(
+            (None, _) => retry_later(
                 d,
                 None,
                 None,

@@ -189,7 +189,6 @@ pub fn parse(body: &Value, header_key: Option<&str>) -> Result<EventRequest, Vec
 }
 
 /// Whom an event names, as its `recipients` object lists them.
-#[derive(Default)]
 struct Recipients {
     user_ids: Vec<i64>,
     external_ids: Vec<String>,

@@ -88,23 +88,11 @@ impl SendResult {
     }
 
     /// The same failure carrying the provider's error `code`.
-    pub fn with_code(self, code: impl Into<String>) -> Self {
-        match self {
-            SendResult::Failed {
-                class,
-                error,
-                response,
-                retry_after,
-                ..
-            } => SendResult::Failed {
-                class,
-                error,
-                response,
-                retry_after,
-                code: Some(code.into()),
-            },
-            accepted => accepted,
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        if let SendResult::Failed { code: c, .. } = &mut self {
+            *c = Some(code.into());
         }
+        self
     }
 
     /// The provider's error code, if this is a failure that carries one.
@@ -253,22 +241,15 @@ pub(crate) async fn exchange(
             }
         }
     };
-    let result = match parse(status, &body) {
-        SendResult::Failed {
-            class: FailureClass::RateLimited,
-            error,
-            response,
-            code,
-            ..
-        } => SendResult::Failed {
-            class: FailureClass::RateLimited,
-            error,
-            response,
-            retry_after: wait,
-            code,
-        },
-        other => other,
-    };
+    let mut result = parse(status, &body);
+    if let SendResult::Failed {
+        class: FailureClass::RateLimited,
+        retry_after,
+        ..
+    } = &mut result
+    {
+        *retry_after = wait;
+    }
     Answer {
         result,
         http_status,
