@@ -7,13 +7,11 @@ use crate::error::internal;
 use crate::Error;
 use crate::{in_tx, on_db, on_db_write};
 use base64::Engine;
+use domain::time::Millis;
 use domain::views::auth::CurrentUser;
 use domain::Role;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
-
-/// Milliseconds, as every timestamp.
-type Millis = i64;
 
 /// A session lasts a working week without use; each use within the last half
 /// of that pushes it forward.

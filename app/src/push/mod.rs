@@ -32,37 +32,35 @@ pub fn check_subscription(
     sub: &BrowserSubscription,
     loopback_allowed: bool,
 ) -> Result<store::Subscription, AppError> {
-    {
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        use base64::Engine;
-        let endpoint = sub.endpoint.trim();
-        if let Some(problem) = domain::push::endpoint_problem(endpoint, loopback_allowed) {
-            // The browser's own subscription, not typed by anyone.
-            return Err(AppError::invalid("endpoint", Words::same(problem)));
-        }
-        let decode = |s: &str| URL_SAFE_NO_PAD.decode(s.trim().trim_end_matches('='));
-        let point_ok = decode(&sub.keys.p256dh)
-            .ok()
-            .is_some_and(|b| b.len() == 65 && p256::PublicKey::from_sec1_bytes(&b).is_ok());
-        if !point_ok {
-            return Err(AppError::invalid(
-                "p256dh",
-                Words::same("p256dh must be the browser's P-256 public key (65 bytes, base64url)"),
-            ));
-        }
-        if !decode(&sub.keys.auth).is_ok_and(|b| b.len() == 16) {
-            return Err(AppError::invalid(
-                "auth",
-                Words::same("auth must be the browser's 16-byte secret (base64url)"),
-            ));
-        }
-        Ok(store::Subscription {
-            id: 0,
-            endpoint: endpoint.to_owned(),
-            p256dh: sub.keys.p256dh.trim().trim_end_matches('=').to_owned(),
-            auth: sub.keys.auth.trim().trim_end_matches('=').to_owned(),
-        })
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let endpoint = sub.endpoint.trim();
+    if let Some(problem) = domain::push::endpoint_problem(endpoint, loopback_allowed) {
+        // The browser's own subscription, not typed by anyone.
+        return Err(AppError::invalid("endpoint", Words::same(problem)));
     }
+    let decode = |s: &str| URL_SAFE_NO_PAD.decode(s.trim().trim_end_matches('='));
+    let point_ok = decode(&sub.keys.p256dh)
+        .ok()
+        .is_some_and(|b| b.len() == 65 && p256::PublicKey::from_sec1_bytes(&b).is_ok());
+    if !point_ok {
+        return Err(AppError::invalid(
+            "p256dh",
+            Words::same("p256dh must be the browser's P-256 public key (65 bytes, base64url)"),
+        ));
+    }
+    if !decode(&sub.keys.auth).is_ok_and(|b| b.len() == 16) {
+        return Err(AppError::invalid(
+            "auth",
+            Words::same("auth must be the browser's 16-byte secret (base64url)"),
+        ));
+    }
+    Ok(store::Subscription {
+        id: 0,
+        endpoint: endpoint.to_owned(),
+        p256dh: sub.keys.p256dh.trim().trim_end_matches('=').to_owned(),
+        auth: sub.keys.auth.trim().trim_end_matches('=').to_owned(),
+    })
 }
 
 /// The signed-in person's devices and, if push is set up, the key to
