@@ -4,9 +4,9 @@
 //! again by themselves once the disk does.
 
 use std::sync::Arc;
-use storage::db::testing::TestDb;
+use storage::db::testing::{count, TestDb};
 use storage::outbox::{self, EventParts, NewEvent};
-use storage::{in_tx, on_db, Db, Error};
+use storage::{in_tx, Db, Error};
 
 /// A write through sqlx's writer connection (`in_tx!`).
 async fn write_key(db: &Db, name: &str) -> Result<(), Error> {
@@ -30,13 +30,6 @@ async fn write_event(db: &Db, key: &str) -> Result<(), Error> {
     };
     outbox::insert_events(db, Arc::new(vec![parts]), storage::now_ms(), None).await?;
     Ok(())
-}
-
-async fn count(db: &Db, sql: &'static str) -> i64 {
-    on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(pool)
-        .await
-        .unwrap())
 }
 
 fn unavailable<T: std::fmt::Debug>(result: Result<T, Error>) -> bool {

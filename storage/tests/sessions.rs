@@ -1,17 +1,10 @@
 //! Sign-in and sessions against both databases (`storage::sessions`).
 
 use domain::Role;
-use storage::db::Db;
+use storage::db::testing::count;
 use storage::seed;
 use storage::sessions as session;
-use storage::{on_db, on_db_write, store_test};
-
-async fn count(db: &Db, sql: &'static str) -> i64 {
-    on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(pool)
-        .await
-        .unwrap())
-}
+use storage::{on_db_write, store_test};
 
 store_test!(
     passwords_are_verified_and_inactive_users_cannot_sign_in,

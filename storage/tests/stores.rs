@@ -2,17 +2,11 @@
 
 use domain::words::Clash;
 use domain::Role;
+use storage::db::testing::count;
 use storage::db::Db;
 use storage::seed;
 use storage::Error;
 use storage::{on_db, on_db_write, store_test};
-
-async fn count(db: &Db, sql: &'static str) -> i64 {
-    on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(pool)
-        .await
-        .unwrap())
-}
 
 async fn demo(db: &Db) {
     seed::ensure_reference_data(db).await.unwrap();

@@ -222,12 +222,8 @@ pub async fn deliveries(db: &Db, event_id: i64) -> Vec<Row> {
     })
 }
 
-pub async fn count(db: &Db, sql: &'static str) -> i64 {
-    on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(pool)
-        .await
-        .unwrap())
-}
+#[allow(unused_imports)] // (not every test binary counts rows)
+pub use storage::db::testing::count;
 
 /// The number of the demo technician the tests address (tek.karawang1).
 pub const BUDI_PHONE: &str = "+6281200000005";

@@ -171,6 +171,15 @@ macro_rules! store_test {
     };
 }
 
+/// The single number a `SELECT COUNT(*) …` (or any one-integer query)
+/// answers, for tests' assertions.
+pub async fn count(db: &Db, sql: &'static str) -> i64 {
+    crate::on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap())
+}
+
 /// A bare enabled WhatsApp provider account of `kind` (no credentials),
 /// for tests of tables that refer to one; answers its id.
 pub async fn provider_account(db: &Db, kind: &str) -> i64 {
