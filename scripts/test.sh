@@ -12,6 +12,13 @@ scripts/setup.sh --with-browser
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+if [ "${CI:-}" = "true" ]; then
+  # A clean clone builds everything once: incremental caches (several GB)
+  # would only fill the disk, which once ended a CI run early.
+  export CARGO_INCREMENTAL=0
+  df -h "$ROOT" | tail -n1 | awk '{print "disk: " $4 " free of " $2}'
+fi
+
 # CI machines run PostgreSQL before the session; start it if it has stopped.
 if [ "${CI:-}" = "true" ] && ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null; then
