@@ -6,7 +6,9 @@
 //! SQL text and connection strings never leave the server.
 
 pub use domain::words::FieldError;
-use domain::words::{fill, pick, roles_message, Clash, Missing, Words};
+use domain::words::{
+    fill, internal_message, pick, roles_message, unavailable_message, Clash, Missing, Words,
+};
 use domain::{Locale, Role};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -81,20 +83,8 @@ impl AppError {
                     .join("; ")],
             ),
             AppError::Conflict(clash) => clash.message(locale),
-            AppError::Unavailable(reference) => fill(
-                tr(
-                    "Server sedang tidak dapat menyimpan data (ref {}). Tidak ada yang tersimpan; coba lagi beberapa detik lagi.",
-                    "The server cannot save data right now (ref {}). Nothing was saved; try again in a few seconds.",
-                ),
-                &[reference],
-            ),
-            AppError::Internal(reference) => fill(
-                tr(
-                    "Terjadi kesalahan di server (ref {}). Coba lagi nanti.",
-                    "Something went wrong on the server (ref {}). Please try again later.",
-                ),
-                &[reference],
-            ),
+            AppError::Unavailable(reference) => unavailable_message(reference, locale),
+            AppError::Internal(reference) => internal_message(reference, locale),
             // The browser's own words ("TypeError: Failed to fetch") stay
             // in the console; the reader is told what to do.
             AppError::Transport(_) => tr(

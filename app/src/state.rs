@@ -27,7 +27,7 @@ pub struct AppState {
     /// right after adding an account uses it).
     pub providers_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The VAPID key browsers subscribe to push with (its public half).
-    pub vapid: crate::push::vapid::VapidKey,
+    pub vapid: storage::keys::vapid::VapidKey,
     /// Push endpoints may be plain HTTP on this machine (tests only).
     pub push_loopback: bool,
     /// Syncs a Meta account's templates (the host's; `None` where no host

@@ -50,7 +50,7 @@ pub mod verification;
 pub mod views;
 pub mod words;
 
-pub use ids::{AccountId, DeliveryId, UserId};
+pub use ids::{AccountId, DeliveryId, GroupId, UserId};
 pub use kinds::*;
 pub use phone::{PhoneE164, PhoneError};
 pub use words::Words;

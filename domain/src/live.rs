@@ -82,7 +82,7 @@ pub enum ServerFrame {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryChange {
-    pub id: i64,
+    pub id: crate::DeliveryId,
     pub status: DeliveryStatus,
 }
 
@@ -102,7 +102,7 @@ mod tests {
     fn frames_have_a_type_tag_and_snake_case_names() {
         let f = ServerFrame::Deliveries {
             changes: vec![DeliveryChange {
-                id: 7,
+                id: crate::DeliveryId(7),
                 status: DeliveryStatus::Read,
             }],
             added: false,

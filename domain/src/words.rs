@@ -112,10 +112,10 @@ impl Words {
 /// What a request named that does not exist (a 404).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Missing {
-    Delivery(i64),
-    Group(i64),
+    Delivery(crate::DeliveryId),
+    Group(crate::GroupId),
     Rule(i64),
-    ProviderAccount(i64),
+    ProviderAccount(crate::AccountId),
     Schedule(i64),
     Policy(i64),
     Alert,
@@ -133,10 +133,10 @@ impl Missing {
     pub fn message(&self, locale: Locale) -> String {
         let t = |id, en| pick(locale, id, en);
         let (what, id): (&str, Option<i64>) = match self {
-            Missing::Delivery(id) => (t("pengiriman", "delivery"), Some(*id)),
-            Missing::Group(id) => (t("grup", "group"), Some(*id)),
+            Missing::Delivery(id) => (t("pengiriman", "delivery"), Some(id.0)),
+            Missing::Group(id) => (t("grup", "group"), Some(id.0)),
             Missing::Rule(id) => (t("aturan", "rule"), Some(*id)),
-            Missing::ProviderAccount(id) => (t("akun penyedia", "provider account"), Some(*id)),
+            Missing::ProviderAccount(id) => (t("akun penyedia", "provider account"), Some(id.0)),
             Missing::Schedule(id) => (t("jadwal laporan", "report schedule"), Some(*id)),
             Missing::Policy(id) => (t("kebijakan eskalasi", "escalation policy"), Some(*id)),
             Missing::Alert => (t("peringatan", "alert"), None),
@@ -220,6 +220,31 @@ impl Clash {
     }
 }
 
+/// Storage refused a write (a full disk, a lost database): nothing was
+/// saved, and trying again shortly may work. `reference` is in the logs.
+pub fn unavailable_message(reference: &str, locale: Locale) -> String {
+    fill(
+        pick(
+            locale,
+            "Server sedang tidak dapat menyimpan data (ref {}). Tidak ada yang tersimpan; coba lagi beberapa detik lagi.",
+            "The server cannot save data right now (ref {}). Nothing was saved; try again in a few seconds.",
+        ),
+        &[&reference],
+    )
+}
+
+/// A failure on the server; `reference` is in the logs.
+pub fn internal_message(reference: &str, locale: Locale) -> String {
+    fill(
+        pick(
+            locale,
+            "Terjadi kesalahan di server (ref {}). Coba lagi nanti.",
+            "Something went wrong on the server (ref {}). Please try again later.",
+        ),
+        &[&reference],
+    )
+}
+
 /// The roles that may do what was refused, by name.
 pub fn roles_message(roles: &[Role], locale: Locale) -> String {
     let names: Vec<&str> = roles.iter().map(|r| r.label(locale)).collect();
@@ -256,9 +281,12 @@ mod tests {
 
     #[test]
     fn refusals_are_told_in_the_readers_language() {
-        assert_eq!(Missing::Group(3).message(Locale::En), "Not found: group #3");
         assert_eq!(
-            Missing::Group(3).message(Locale::Id),
+            Missing::Group(crate::GroupId(3)).message(Locale::En),
+            "Not found: group #3"
+        );
+        assert_eq!(
+            Missing::Group(crate::GroupId(3)).message(Locale::Id),
             "Tidak ditemukan: grup #3"
         );
         let taken = Clash::Taken {

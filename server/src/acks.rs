@@ -8,7 +8,6 @@
 //! without the token; an expired one says so (410); a link used again shows
 //! who acknowledged and changes nothing.
 
-use app::alerts::token::{LinkError, LinkKey};
 use app::alerts::{AckOutcome, AlertView};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -22,6 +21,7 @@ use std::sync::Arc;
 use storage::alerts as store;
 use storage::db::Db;
 use storage::feed::Feed;
+use storage::keys::ack_links::{LinkError, LinkKey};
 use storage::now_ms;
 
 pub struct Acks {

@@ -19,7 +19,7 @@ pub async fn run_due(db: &Db, now: i64, settings_url: &str) -> Result<Vec<i64>, 
     let mut written = Vec::new();
     for d in store::due(db, now).await? {
         if let Some(event) = send(db, &d, now, settings_url).await? {
-            tracing::info!(user = d.user_id, event, "digest sent");
+            tracing::info!(user = %d.user_id, event, "digest sent");
             written.push(event);
         }
     }

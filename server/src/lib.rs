@@ -288,7 +288,13 @@ async fn open_storage(
     db: &Db,
     keys: &storage::secrets::Keyring,
     dispatcher_runs: bool,
-) -> Result<(app::alerts::token::LinkKey, app::push::vapid::VapidKey), String> {
+) -> Result<
+    (
+        storage::keys::ack_links::LinkKey,
+        storage::keys::vapid::VapidKey,
+    ),
+    String,
+> {
     // Secrets written in plain text by an older version, or sealed with a
     // previous key, are sealed with the current one before anything reads
     // them; a key this instance lacks stops it here, saying which.
@@ -301,10 +307,10 @@ async fn open_storage(
         ),
         Err(e) => return Err(format!("stored secrets: {e}")),
     }
-    let link_key = app::alerts::token::LinkKey::load_or_create(db, keys, storage::now_ms())
+    let link_key = storage::keys::ack_links::LinkKey::load_or_create(db, keys, storage::now_ms())
         .await
         .map_err(|e| format!("acknowledgement link key: {e}"))?;
-    let vapid = app::push::vapid::VapidKey::load_or_create(db, keys, storage::now_ms())
+    let vapid = storage::keys::vapid::VapidKey::load_or_create(db, keys, storage::now_ms())
         .await
         .map_err(|e| format!("VAPID key: {e}"))?;
     // SQLite runs one instance: whatever it left `sending` died with its

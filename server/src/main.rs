@@ -78,30 +78,29 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// id, name, kind, base URL, enabled, order, rate per minute, price.
-type AccountLine = (i64, String, String, Option<String>, bool, i64, i64, i64);
-
 async fn provider_list() -> Result<(), String> {
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
-    let rows: Vec<AccountLine> = storage::on_db!(&db, |pool| sqlx::query_as(
-        "SELECT id, name, kind, base_url, enabled, failover_order, rate_limit_per_minute, price_rupiah
-         FROM provider_accounts ORDER BY failover_order, id"
-    )
-    .fetch_all(pool)
-    .await)
-    .map_err(|e| e.to_string())?;
+    let listed = storage::providers::list(&db, storage::now_ms()).await;
+    db.close().await;
+    let accounts = listed.map_err(|e| e.to_string())?;
     println!(
         "{:>4}  {:<24} {:<8} {:<8} {:>5} {:>9} {:>8}  base URL",
         "id", "name", "kind", "enabled", "order", "per min", "Rp/msg"
     );
-    for (id, name, kind, base, enabled, order, rate, price) in rows {
+    for a in accounts {
         println!(
-            "{id:>4}  {name:<24} {kind:<8} {enabled:<8} {order:>5} {rate:>9} {price:>8}  {}",
-            base.unwrap_or_default()
+            "{:>4}  {:<24} {:<8} {:<8} {:>5} {:>9} {:>8}  {}",
+            a.id.0,
+            a.name,
+            a.kind,
+            a.enabled,
+            a.failover_order,
+            a.rate_limit_per_minute,
+            a.price_rupiah,
+            a.base_url.unwrap_or_default()
         );
     }
-    db.close().await;
     Ok(())
 }
 

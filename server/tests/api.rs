@@ -229,7 +229,7 @@ store_test!(the_openapi_document_matches_the_api, |db| {
     let example = op["requestBody"]["content"]["application/json"]["example"].clone();
     assert_eq!(
         example["recipients"]["user_ids"][0].as_i64(),
-        Some(user_id(db, "tek.karawang1@demo.id").await)
+        Some(user_id(db, "tek.karawang1@demo.id").await.0)
     );
     let (s, b) = post_event(&base, Some(DEMO_API_KEY), example.to_string()).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{b}");
@@ -412,7 +412,7 @@ store_test!(
         );
 
         // Deactivated: sessions end, nothing new reaches them; history stays.
-        storage::sessions::create_session(db, rudi, storage::now_ms())
+        storage::sessions::create_session(db, domain::UserId(rudi), storage::now_ms())
             .await
             .unwrap();
         let (s, _) = delete_user(&base, "TK-USR-0042").await;
@@ -605,7 +605,10 @@ store_test!(
         );
         assert_eq!(post(read.clone(), None).await, StatusCode::UNAUTHORIZED);
         assert_eq!(
-            storage::outbox::status_of(db, id).await.unwrap().as_str(),
+            storage::outbox::status_of(db, domain::DeliveryId(id))
+                .await
+                .unwrap()
+                .as_str(),
             "sent"
         );
         // A flood of forged callbacks (256 KiB each) is refused; a few
@@ -647,7 +650,10 @@ store_test!(
                 StatusCode::OK
             );
             assert_eq!(
-                storage::outbox::status_of(db, id).await.unwrap().as_str(),
+                storage::outbox::status_of(db, domain::DeliveryId(id))
+                    .await
+                    .unwrap()
+                    .as_str(),
                 expected,
                 "after {s}"
             );
@@ -719,7 +725,10 @@ store_test!(
         // First callback links the stateid; later ones carry only the stateid.
         assert_eq!(post("fonnte-hook-5f2c1a9e7b3d4c6a8e0f1b2d", json!({"device": "6281200000000", "id": message_id.parse::<i64>().unwrap(), "stateid": "st-77", "status": "sent", "state": "delivered"})).await, StatusCode::OK);
         assert_eq!(
-            storage::outbox::status_of(db, id).await.unwrap().as_str(),
+            storage::outbox::status_of(db, domain::DeliveryId(id))
+                .await
+                .unwrap()
+                .as_str(),
             "delivered"
         );
         assert_eq!(
@@ -731,7 +740,10 @@ store_test!(
             StatusCode::OK
         );
         assert_eq!(
-            storage::outbox::status_of(db, id).await.unwrap().as_str(),
+            storage::outbox::status_of(db, domain::DeliveryId(id))
+                .await
+                .unwrap()
+                .as_str(),
             "read"
         );
         // An unknown message is acknowledged (Fonnte would retry 15 times) but logged.
@@ -780,7 +792,10 @@ store_test!(wablas_tracking_callbacks_map_received_to_delivered, |db| {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
-        storage::outbox::status_of(db, id).await.unwrap().as_str(),
+        storage::outbox::status_of(db, domain::DeliveryId(id))
+            .await
+            .unwrap()
+            .as_str(),
         "delivered"
     );
     srv.stop().await;

@@ -59,7 +59,7 @@ async fn wait_healthy(port: u16) {
     .await;
 }
 
-fn event(i: usize, users: &[i64]) -> String {
+fn event(i: usize, users: &[domain::UserId]) -> String {
     serde_json::json!({
         "type": "ticket_assigned", "priority": "critical", "work_zone": "karawang",
         "recipients": {"user_ids": users},
@@ -72,7 +72,7 @@ fn event(i: usize, users: &[i64]) -> String {
 }
 
 /// Posts every event, retrying (same idempotency key) until the server answers.
-async fn post_all(port: u16, users: Vec<i64>, accepted: Arc<AtomicUsize>) {
+async fn post_all(port: u16, users: Vec<domain::UserId>, accepted: Arc<AtomicUsize>) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

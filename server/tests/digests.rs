@@ -16,7 +16,7 @@ const SETTINGS: &str = "http://localhost:3000/settings";
 
 /// Switches budi's digest on at 17:00 through the settings store, as the
 /// page does; returns his id and the digest's time.
-async fn digest_at_five(db: &Db) -> (i64, i64) {
+async fn digest_at_five(db: &Db) -> (domain::UserId, i64) {
     let budi = user_id(db, "tek.karawang1@demo.id").await;
     let now = storage::now_ms();
     let mut form = storage::settings::load(db, budi, now)
@@ -39,7 +39,7 @@ async fn digest_at_five(db: &Db) -> (i64, i64) {
     (budi, due.expect("the digest is armed"))
 }
 
-fn assigned(user: i64, priority: &str, ticket: &str) -> serde_json::Value {
+fn assigned(user: domain::UserId, priority: &str, ticket: &str) -> serde_json::Value {
     json!({
         "type": "ticket_assigned", "priority": priority, "work_zone": "karawang",
         "recipients": {"user_ids": [user]},
@@ -117,7 +117,7 @@ store_test!(
         let d = &rows[0];
         assert_eq!(
             (d.channel.as_str(), d.recipient.as_str(), d.user_id),
-            ("whatsapp", "+6281200000005", Some(budi))
+            ("whatsapp", "+6281200000005", Some(budi.0))
         );
         assert!(
             d.message.starts_with("🗂️ *Ringkasan notifikasi* (2)"),

@@ -463,7 +463,9 @@ store_test!(a_timeout_is_retried_on_the_same_account_only, |db| {
         ]
     );
     // As the delivery's page reads them: by account name, in order.
-    let detail = storage::deliveries::detail(db, row.id).await.unwrap();
+    let detail = storage::deliveries::detail(db, domain::DeliveryId(row.id))
+        .await
+        .unwrap();
     let name = format!("{} #1", kind_name(Kind::Fonnte));
     assert_eq!(
         detail
@@ -534,7 +536,13 @@ store_test!(
         );
         // The providers page shows it while it holds.
         let shown = storage::providers::list(db, now_ms()).await.unwrap();
-        let paused = |id| shown.iter().find(|a| a.id == id).unwrap().paused_until;
+        let paused = |id| {
+            shown
+                .iter()
+                .find(|a| a.id == domain::AccountId(id))
+                .unwrap()
+                .paused_until
+        };
         assert_eq!((paused(first), paused(second)), (Some(until), None));
         let later = storage::providers::list(db, until + 1).await.unwrap();
         assert!(later.iter().all(|a| a.paused_until.is_none()));
@@ -831,7 +839,7 @@ store_test!(system_alerts_reach_the_noc_group_and_admins_in_app, |db| {
     let admin = user_id(db, "admin@demo.id").await;
     let admin_rows: Vec<&str> = rows
         .iter()
-        .filter(|r| r.user_id == Some(admin))
+        .filter(|r| r.user_id == Some(admin.0))
         .map(|r| r.channel.as_str())
         .collect();
     assert_eq!(admin_rows, vec!["in_app"]);
@@ -839,7 +847,7 @@ store_test!(system_alerts_reach_the_noc_group_and_admins_in_app, |db| {
     let noc = user_id(db, "noc@demo.id").await;
     assert!(rows
         .iter()
-        .any(|r| r.user_id == Some(noc) && r.channel == "in_app"));
+        .any(|r| r.user_id == Some(noc.0) && r.channel == "in_app"));
     // No template for system alerts: the generic message carries the data.
     let msg = &rows
         .iter()
@@ -1111,7 +1119,7 @@ store_test!(
                 3,
             )],
             inbox: vec![NewInboxItem {
-                user_id: someone,
+                user_id: domain::UserId(someone),
                 title: format!("untuk {to}"),
                 body: "isi".into(),
                 link: None,

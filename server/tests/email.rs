@@ -184,7 +184,9 @@ store_test!(
         assert_eq!(row.cost_rupiah, 25);
         assert!(row.provider_message_id.is_some());
         // The delivery page shows the subject that went out.
-        let detail = storage::deliveries::detail(db, row.id).await.unwrap();
+        let detail = storage::deliveries::detail(db, domain::DeliveryId(row.id))
+            .await
+            .unwrap();
         assert_eq!(
             detail.subject.as_deref(),
             Some("[Tinggi] Tiket ditugaskan: TK-1")

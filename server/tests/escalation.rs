@@ -6,7 +6,6 @@
 
 mod support;
 
-use app::alerts::token::{LinkKey, LINK_TTL_MS};
 use app::alerts::AckOutcome;
 use domain::escalation::AckChannel;
 use reqwest::StatusCode;
@@ -14,6 +13,7 @@ use serde_json::json;
 use server::testkit::fakes::{Fake, Kind};
 use storage::alerts;
 use storage::db::Db;
+use storage::keys::ack_links::{LinkKey, LINK_TTL_MS};
 use storage::now_ms;
 use storage::store_test;
 use support::*;
@@ -89,9 +89,9 @@ store_test!(
     a_critical_alert_climbs_step_by_step_until_acknowledged,
     |db| {
         setup(db).await;
-        let budi = user_id(db, "tek.karawang1@demo.id").await;
-        let sari = user_id(db, "spv.karawang@demo.id").await;
-        let maya = user_id(db, "manager@demo.id").await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await.0;
+        let sari = user_id(db, "spv.karawang@demo.id").await.0;
+        let maya = user_id(db, "manager@demo.id").await.0;
         let event = ingest(db, outage(budi, "esc-1")).await.unwrap();
         let alert = alert_of(db, event.id()).await;
         assert_eq!(alert.status, "open");
@@ -105,7 +105,7 @@ store_test!(
         );
         // The delivery log shows that there is a link, not the link: it
         // would acknowledge in Budi's name.
-        let shown = storage::deliveries::detail(db, wa.id)
+        let shown = storage::deliveries::detail(db, domain::DeliveryId(wa.id))
             .await
             .unwrap()
             .message;
@@ -134,7 +134,9 @@ store_test!(
                 ("whatsapp".into(), Some(sari), None),
             ]
         );
-        let sari_inbox = storage::inbox::list(db, sari, 10).await.unwrap();
+        let sari_inbox = storage::inbox::list(db, domain::UserId(sari), 10)
+            .await
+            .unwrap();
         assert_eq!(sari_inbox.len(), 1);
         assert!(
             sari_inbox[0].title.starts_with("Eskalasi tahap 1"),
@@ -180,9 +182,15 @@ store_test!(
         );
 
         // Sari acknowledges in her inbox: the managers' step never comes.
-        let outcome = alerts::acknowledge(db, alert.id, sari, AckChannel::InApp, t0 + 20 * MINUTE)
-            .await
-            .unwrap();
+        let outcome = alerts::acknowledge(
+            db,
+            alert.id,
+            domain::UserId(sari),
+            AckChannel::InApp,
+            t0 + 20 * MINUTE,
+        )
+        .await
+        .unwrap();
         assert_eq!(outcome, AckOutcome::Acknowledged);
         assert!(d.escalate(t0 + 60 * MINUTE).await.unwrap().steps.is_empty());
         assert!(step_rows(db, event.id(), 3).await.is_empty());
@@ -198,9 +206,15 @@ store_test!(
         );
 
         // Budi was second: nothing changes, and he sees who took it.
-        match alerts::acknowledge(db, alert.id, budi, AckChannel::InApp, t0 + 21 * MINUTE)
-            .await
-            .unwrap()
+        match alerts::acknowledge(
+            db,
+            alert.id,
+            domain::UserId(budi),
+            AckChannel::InApp,
+            t0 + 21 * MINUTE,
+        )
+        .await
+        .unwrap()
         {
             AckOutcome::Already(v) => {
                 assert_eq!(v.acknowledged_by.as_deref(), Some("Sari Supervisor"));
@@ -211,13 +225,16 @@ store_test!(
         }
         // Maya was never asked (the step that would have asked her never came).
         assert_eq!(
-            alerts::acknowledge(db, alert.id, maya, AckChannel::InApp, t0)
+            alerts::acknowledge(db, alert.id, domain::UserId(maya), AckChannel::InApp, t0)
                 .await
                 .unwrap(),
             AckOutcome::NotRecipient
         );
         // Budi's inbox shows it acknowledged.
-        let item = storage::inbox::list(db, budi, 10).await.unwrap().remove(0);
+        let item = storage::inbox::list(db, domain::UserId(budi), 10)
+            .await
+            .unwrap()
+            .remove(0);
         let a = item.alert.expect("under a policy");
         assert!(!a.open);
         assert_eq!(a.acknowledged_by.as_deref(), Some("Sari Supervisor"));
@@ -228,8 +245,8 @@ store_test!(
     an_unacknowledged_alert_reaches_every_step_and_then_stays_open,
     |db| {
         setup(db).await;
-        let budi = user_id(db, "tek.karawang1@demo.id").await;
-        let maya = user_id(db, "manager@demo.id").await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await.0;
+        let maya = user_id(db, "manager@demo.id").await.0;
         let event = ingest(db, outage(budi, "esc-2")).await.unwrap();
         let t0 = alert_of(db, event.id()).await.created_at;
         let d = dispatcher(db);
@@ -280,7 +297,7 @@ store_test!(
     two_instances_and_a_restart_take_each_step_exactly_once,
     |db| {
         setup(db).await;
-        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await.0;
         let mut events = Vec::new();
         for i in 0..5 {
             events.push(
@@ -321,7 +338,7 @@ store_test!(
     acknowledgement_links_are_signed_and_only_a_post_acknowledges,
     |db| {
         setup(db).await;
-        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await.0;
         let srv = spawn_server(db).await;
         let event = ingest(db, outage(budi, "esc-link")).await.unwrap();
         let alert = alert_of(db, event.id()).await;
@@ -345,7 +362,7 @@ store_test!(
         // Altered (another user, a later expiry) or made up: refused, nothing acknowledged.
         let token = link.rsplit('/').next().unwrap().to_owned();
         let parts: Vec<&str> = token.split('.').collect();
-        let sari = user_id(db, "spv.karawang@demo.id").await;
+        let sari = user_id(db, "spv.karawang@demo.id").await.0;
         let base = link.trim_end_matches(&token).to_owned();
         for forged in [
             format!("{}.{sari}.{}.{}", parts[0], parts[2], parts[3]),
@@ -372,7 +389,11 @@ store_test!(
         .fetch_one(pool)
         .await
         .unwrap());
-        let old = key.sign(&ack_key, budi, now_ms() - LINK_TTL_MS - 60_000);
+        let old = key.sign(
+            &ack_key,
+            domain::UserId(budi),
+            now_ms() - LINK_TTL_MS - 60_000,
+        );
         let res = http.post(format!("{base}{old}")).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::GONE);
         assert_eq!(alert_of(db, event.id()).await.status, "open");
@@ -415,7 +436,7 @@ store_test!(whatsapp_replies_acknowledge_the_senders_open_alert, |db| {
     let w = add_account(db, &wablas, Kind::Wablas, 3, 600, 0, 2000).await;
     // Budi wrote to the business number today: Meta may send him text.
     open_window(db, m, BUDI_PHONE).await;
-    let budi = user_id(db, "tek.karawang1@demo.id").await;
+    let budi = user_id(db, "tek.karawang1@demo.id").await.0;
     let srv = spawn_server(db).await;
     let http = reqwest::Client::new();
     let fonnte_url = format!(
@@ -584,7 +605,7 @@ store_test!(
     a_deleted_policy_stops_its_alerts_timers_but_not_their_acknowledgement,
     |db| {
         setup(db).await;
-        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await.0;
         let event = ingest(db, outage(budi, "esc-del")).await.unwrap();
         let alert = alert_of(db, event.id()).await;
         let policy: i64 = storage::on_db!(db, |pool| sqlx::query_scalar(
@@ -605,9 +626,15 @@ store_test!(
         let a = alert_of(db, event.id()).await;
         assert_eq!((a.status.as_str(), a.next_step_at), ("open", None));
         assert_eq!(
-            alerts::acknowledge(db, alert.id, budi, AckChannel::InApp, now_ms())
-                .await
-                .unwrap(),
+            alerts::acknowledge(
+                db,
+                alert.id,
+                domain::UserId(budi),
+                AckChannel::InApp,
+                now_ms()
+            )
+            .await
+            .unwrap(),
             AckOutcome::Acknowledged
         );
     }
@@ -647,7 +674,7 @@ store_test!(
         let account = add_account(db, &twilio, Kind::TwilioVoice, 1, 600, 2500, 2000).await;
         // Critical incidents call the manager at once (this policy names the
         // type, so it wins over the demo's policy for every type).
-        let maya = user_id(db, "manager@demo.id").await;
+        let maya = user_id(db, "manager@demo.id").await.0;
         let form = PolicyForm {
             name: "Telepon manajer".into(),
             notification_type: "critical_incident".into(),
@@ -664,7 +691,7 @@ store_test!(
         storage::escalation::save(db, &form.validate().unwrap(), now_ms())
             .await
             .unwrap();
-        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await.0;
         let event = ingest(
             db,
             json!({"type": "critical_incident", "priority": "critical", "work_zone": "karawang",
@@ -868,7 +895,7 @@ store_test!(
         server::providers::meta_sync::sync_id(db, &server::providers::http_client(), &accounts, m)
             .await
             .unwrap();
-        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await.0;
         let srv = spawn_server(db).await;
         let sent_id = |event: i64| async move {
             eventually("the alert sent through Meta", || async {
@@ -945,7 +972,7 @@ store_test!(
         disable_all_accounts(db).await;
         let meta = Fake::start(Kind::Meta).await;
         let m = add_account(db, &meta, Kind::Meta, 1, 600, 0, 2000).await;
-        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await.0;
         let srv = spawn_server(db).await;
         let event = ingest(db, outage(budi, "stale-ok")).await.unwrap();
         let opened = alert_of(db, event.id()).await.created_at;

@@ -122,7 +122,7 @@ async fn post(base: &str, body: serde_json::Value) {
     assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
 }
 
-fn in_app_only(user: i64, key: &str, ticket: &str) -> serde_json::Value {
+fn in_app_only(user: domain::UserId, key: &str, ticket: &str) -> serde_json::Value {
     json!({"type": "ticket_status_changed", "priority": "low", "recipients": {"user_ids": [user]},
            "data": {"ticket_id": ticket, "status": "on_progress"}, "idempotency_key": key})
 }

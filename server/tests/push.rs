@@ -29,7 +29,7 @@ async fn only_push(db: &Db) {
 }
 
 async fn vapid_public(db: &Db) -> String {
-    app::push::vapid::VapidKey::load_or_create(db, &server::testkit::keys(), storage::now_ms())
+    storage::keys::vapid::VapidKey::load_or_create(db, &server::testkit::keys(), storage::now_ms())
         .await
         .unwrap()
         .public_key()
@@ -37,7 +37,7 @@ async fn vapid_public(db: &Db) -> String {
 }
 
 /// A browser subscription made at `fake` with the server's key, stored for `user`.
-async fn device(db: &Db, fake: &PushService, user: i64, label: &str) -> String {
+async fn device(db: &Db, fake: &PushService, user: domain::UserId, label: &str) -> String {
     let sub: BrowserSubscription =
         serde_json::from_value(fake.subscribe(&vapid_public(db).await)).unwrap();
     let valid = app::push::check_subscription(&sub, true).unwrap();
@@ -51,7 +51,7 @@ async fn device(db: &Db, fake: &PushService, user: i64, label: &str) -> String {
 }
 
 /// A high-priority status change for `user`: in-app, WhatsApp, push, email.
-fn status_change(user: i64, key: &str) -> Value {
+fn status_change(user: domain::UserId, key: &str) -> Value {
     json!({
         "type": "ticket_status_changed", "priority": "high", "work_zone": "karawang",
         "recipients": {"user_ids": [user]},
@@ -196,7 +196,7 @@ store_test!(
         let due = due.unwrap();
         assert!(due > storage::now_ms() + 20_000, "not at once");
         // The worker running the first one again (after a crash) adds nothing.
-        let again = push_store::follow_up(db, first.id, &[phone_id], 1, 2)
+        let again = push_store::follow_up(db, domain::DeliveryId(first.id), &[phone_id], 1, 2)
             .await
             .unwrap();
         assert_eq!(again, None);
@@ -246,7 +246,7 @@ store_test!(
             chrono::Utc::now(),
             &server::ingest::plan::Links::new(
                 "http://localhost:3000",
-                app::alerts::token::LinkKey::load_or_create(
+                storage::keys::ack_links::LinkKey::load_or_create(
                     db,
                     &server::testkit::keys(),
                     storage::now_ms(),
@@ -529,7 +529,7 @@ store_test!(
             let db = db.clone();
             let endpoint = budis.endpoint.clone();
             async move {
-                let o: i64 = storage::on_db!(&db, |pool| sqlx::query_scalar(
+                let o: domain::UserId = storage::on_db!(&db, |pool| sqlx::query_scalar(
                     "SELECT user_id FROM push_subscriptions WHERE endpoint = $1"
                 )
                 .bind(endpoint)

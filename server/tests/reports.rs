@@ -144,11 +144,11 @@ store_test!(
             .expect("by email to the manager");
         assert_eq!(
             (email.user_id, email.recipient.as_str()),
-            (Some(maya), "manager@demo.id")
+            (Some(maya.0), "manager@demo.id")
         );
         assert!(rows
             .iter()
-            .any(|r| r.channel == "in_app" && r.user_id == Some(maya)));
+            .any(|r| r.channel == "in_app" && r.user_id == Some(maya.0)));
         // (On a Sunday night the weekly report's item may be the newest.)
         let inbox = storage::inbox::list(db, maya, 5).await.unwrap();
         let titles: Vec<&str> = inbox.iter().map(|i| i.title.as_str()).collect();

@@ -15,7 +15,7 @@ use support::*;
 
 /// A critical SLA breach for one technician: routed to every channel,
 /// SMS included.
-fn breach(user_id: i64, key: &str, priority: &str) -> serde_json::Value {
+fn breach(user_id: domain::UserId, key: &str, priority: &str) -> serde_json::Value {
     serde_json::json!({
         "type": "sla_breach", "priority": priority, "work_zone": "karawang",
         "recipients": {"user_ids": [user_id]},
@@ -230,14 +230,16 @@ store_test!(
         let other = dispatcher(db); // a second instance sweeping too
         let now = now_ms();
         let (a, b) = tokio::join!(d.sms_fallback(now), other.sms_fallback(now));
-        let added: Vec<i64> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+        let added: Vec<domain::DeliveryId> = a.unwrap().into_iter().chain(b.unwrap()).collect();
         assert_eq!(added.len(), 1, "one SMS however many sweep: {added:?}");
         assert!(d.sms_fallback(now_ms()).await.unwrap().is_empty());
-        assert_eq!(fallback_of(db, added[0]).await, Some(whatsapp.id));
+        assert_eq!(fallback_of(db, added[0].0).await, Some(whatsapp.id));
         // The delivery log links the two both ways.
         let detail = storage::deliveries::detail(db, added[0]).await.unwrap();
-        assert_eq!(detail.fallback_of, Some(whatsapp.id));
-        let detail = storage::deliveries::detail(db, whatsapp.id).await.unwrap();
+        assert_eq!(detail.fallback_of, Some(domain::DeliveryId(whatsapp.id)));
+        let detail = storage::deliveries::detail(db, domain::DeliveryId(whatsapp.id))
+            .await
+            .unwrap();
         assert_eq!(detail.sms_fallback, Some(added[0]));
 
         step(&d).await;
@@ -246,7 +248,7 @@ store_test!(
         assert_eq!(sms.recipient, whatsapp.recipient);
         assert_eq!(
             sms.user_id,
-            Some(budi),
+            Some(budi.0),
             "it counts as the technician's in the log"
         );
         assert_eq!(sms.message, domain::sms::plain(&whatsapp.message));

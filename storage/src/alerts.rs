@@ -4,7 +4,9 @@ use crate::db::Db;
 use crate::Error;
 use crate::{in_tx, on_db};
 use domain::escalation::AckChannel;
+use domain::escalation::StepTarget;
 use domain::live::{AckOutcome, AlertView};
+use domain::{GroupId, UserId};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -95,7 +97,7 @@ pub async fn by_ack_key(db: &Db, ack_key: &str) -> Result<Option<(AlertView, Str
 pub async fn acknowledge(
     db: &Db,
     alert_id: i64,
-    user_id: i64,
+    user_id: UserId,
     channel: AckChannel,
     now: i64,
 ) -> Result<AckOutcome, Error> {
@@ -142,8 +144,8 @@ pub async fn acknowledge(
 }
 
 /// Everyone asked about an alert (their inboxes show its state).
-pub async fn recipients(db: &Db, alert_id: i64) -> Result<Vec<i64>, Error> {
-    let ids: Vec<i64> = on_db!(db, |pool| sqlx::query_scalar(
+pub async fn recipients(db: &Db, alert_id: i64) -> Result<Vec<UserId>, Error> {
+    let ids: Vec<UserId> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT user_id FROM alert_recipients WHERE alert_id = $1 ORDER BY user_id"
     )
     .bind(alert_id)
@@ -159,7 +161,7 @@ pub async fn acknowledge_and_announce(
     db: &Db,
     feed: &crate::feed::Feed,
     alert_id: i64,
-    user_id: i64,
+    user_id: UserId,
     channel: AckChannel,
     now: i64,
 ) -> Result<AckOutcome, Error> {
@@ -167,7 +169,7 @@ pub async fn acknowledge_and_announce(
     if outcome == AckOutcome::Acknowledged {
         tracing::info!(
             alert = alert_id,
-            user = user_id,
+            user = %user_id,
             via = channel.as_str(),
             "alert acknowledged"
         );
@@ -187,7 +189,7 @@ pub async fn open_for_phone(
     db: &Db,
     phone: &str,
     written_at: Option<i64>,
-) -> Result<Result<(i64, i64), &'static str>, Error> {
+) -> Result<Result<(i64, UserId), &'static str>, Error> {
     let users: Vec<i64> = on_db!(db, |pool| {
         sqlx::query_scalar(
         "SELECT id FROM users WHERE phone = $1 AND phone_verified_at IS NOT NULL AND active = TRUE"
@@ -199,7 +201,7 @@ pub async fn open_for_phone(
     if users.is_empty() {
         return Ok(Err("unknown sender"));
     }
-    let found: Option<(i64, i64)> = on_db!(db, |pool| {
+    let found: Option<(i64, UserId)> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT a.id, r.user_id FROM alerts a
          JOIN alert_recipients r ON r.alert_id = a.id
@@ -225,8 +227,8 @@ pub async fn alert_for_call(
     db: &Db,
     provider: &str,
     call_sid: &str,
-) -> Result<Option<(i64, i64)>, Error> {
-    let found: Option<(i64, i64)> = on_db!(db, |pool| sqlx::query_as(
+) -> Result<Option<(i64, UserId)>, Error> {
+    let found: Option<(i64, UserId)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT a.id, d.user_id FROM deliveries d
          JOIN alerts a ON a.event_id = d.event_id
          WHERE d.provider = $1 AND d.provider_message_id = $2 AND d.user_id IS NOT NULL
@@ -246,8 +248,8 @@ pub async fn open_for_message(
     provider: &str,
     message_id: &str,
     phone: &str,
-) -> Result<Option<(i64, i64)>, Error> {
-    let found: Option<(i64, i64)> = on_db!(db, |pool| sqlx::query_as(
+) -> Result<Option<(i64, UserId)>, Error> {
+    let found: Option<(i64, UserId)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT a.id, r.user_id FROM deliveries d
          JOIN alerts a ON a.event_id = d.event_id
          JOIN alert_recipients r ON r.alert_id = a.id
@@ -278,7 +280,7 @@ pub struct StepWrite<'a> {
     pub deliveries: &'a [crate::outbox::NewDelivery],
     pub inbox: &'a [crate::outbox::NewInboxItem],
     /// Users asked at this step (they may acknowledge from now on).
-    pub recipients: &'a [i64],
+    pub recipients: &'a [UserId],
 }
 
 /// Takes a step: moves the alert's timer on and writes the step's messages in
@@ -339,4 +341,95 @@ pub async fn stop_timer(db: &Db, alert_id: i64, step: i64, now: i64) -> Result<(
     .map(|_| ())?
     });
     Ok(())
+}
+
+/// An open alert whose next step is due.
+#[derive(sqlx::FromRow)]
+pub struct DueAlert {
+    pub id: i64,
+    pub event_id: i64,
+    pub policy_id: Option<i64>,
+    pub ack_key: String,
+    pub message: String,
+    pub next_step: i64,
+    pub created_at: i64,
+    pub notification_type: String,
+    pub priority: String,
+    pub work_zone: Option<String>,
+}
+
+/// Up to `limit` open alerts whose next step is due at `now`, longest
+/// waiting first.
+pub async fn due_steps(db: &Db, now: i64, limit: i64) -> Result<Vec<DueAlert>, Error> {
+    Ok(on_db!(db, |pool| sqlx::query_as(
+        "SELECT a.id, a.event_id, a.policy_id, a.ack_key, a.message, a.next_step, a.created_at,
+                e.notification_type, e.priority, e.work_zone
+         FROM alerts a JOIN events e ON e.id = a.event_id
+         WHERE a.status = 'open' AND a.next_step_at <= $1
+         ORDER BY a.next_step_at LIMIT $2"
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?))
+}
+
+/// A WhatsApp group's chat id and whether it is active.
+pub async fn group_chat(db: &Db, group: GroupId) -> Result<Option<(String, bool)>, Error> {
+    Ok(on_db!(db, |pool| sqlx::query_as(
+        "SELECT chat_id, active FROM whatsapp_groups WHERE id = $1"
+    )
+    .bind(group)
+    .fetch_optional(pool)
+    .await?))
+}
+
+/// A person an escalation step reaches (active users only).
+#[derive(sqlx::FromRow)]
+pub struct StepPerson {
+    pub id: UserId,
+    pub email: String,
+    pub phone: Option<String>,
+    pub phone_verified_at: Option<i64>,
+    pub locale: String,
+}
+
+const STEP_PERSON: &str =
+    "SELECT id, email, phone, phone_verified_at, locale FROM users WHERE active = TRUE";
+
+/// The people a step's target names: a user, a role (in `alert_zone`
+/// unless the step names one), or a group's members.
+pub async fn step_people(
+    db: &Db,
+    alert: &DueAlert,
+    target: &StepTarget,
+) -> Result<Vec<StepPerson>, Error> {
+    Ok(match target {
+        StepTarget::User { user_id } => on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            format!("{STEP_PERSON} AND id = $1")
+        ))
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?),
+        StepTarget::Role { role, zone } => {
+            let zone = zone.clone().or_else(|| alert.work_zone.clone());
+            on_db!(db, |pool| {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{STEP_PERSON} AND role = $1 AND ($2 IS NULL OR work_zone = $2 OR work_zone IS NULL) ORDER BY id"
+            )))
+            .bind(role.as_str())
+            .bind(zone)
+            .fetch_all(pool)
+            .await?
+            })
+        }
+        StepTarget::Group { group_id } => on_db!(db, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{STEP_PERSON} AND id IN (SELECT user_id FROM whatsapp_group_members WHERE group_id = $1)"
+            )))
+            .bind(group_id)
+            .fetch_all(pool)
+            .await?
+        }),
+    })
 }

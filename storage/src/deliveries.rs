@@ -14,15 +14,15 @@ use domain::views::deliveries::{
     Cursor, DeliveryDetail, DeliveryListItem, DeliveryPage, FilterOptions, Resolved,
 };
 use domain::words::{Clash, Missing};
-use domain::{Channel, DeliveryStatus, SystemMessage};
+use domain::{Channel, DeliveryId, DeliveryStatus, SystemMessage};
 
-fn not_found(id: i64) -> Error {
+fn not_found(id: DeliveryId) -> Error {
     Error::NotFound(Missing::Delivery(id))
 }
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: i64,
+    id: DeliveryId,
     created_at: i64,
     notification_type: String,
     channel: String,
@@ -93,7 +93,7 @@ fn where_clause(f: &Resolved, after: Option<Cursor>) -> (String, Vec<Param>) {
         // Row-value comparison: both backends walk the (…, created_at, id)
         // index backwards from here.
         params.push(Param::Int(c.created_at));
-        params.push(Param::Int(c.id));
+        params.push(Param::Int(c.id.0));
         let n = params.len();
         conds.push(format!("(created_at, id) < (${}, ${})", n - 1, n));
     }
@@ -187,14 +187,14 @@ struct DetailRow {
     delivered_at: Option<i64>,
     read_at: Option<i64>,
     failed_at: Option<i64>,
-    retry_of: Option<i64>,
-    retried_as: Option<i64>,
-    fallback_of: Option<i64>,
-    sms_fallback: Option<i64>,
+    retry_of: Option<DeliveryId>,
+    retried_as: Option<DeliveryId>,
+    fallback_of: Option<DeliveryId>,
+    sms_fallback: Option<DeliveryId>,
     alert_step: Option<i64>,
 }
 
-pub async fn detail(db: &Db, id: i64) -> Result<DeliveryDetail, Error> {
+pub async fn detail(db: &Db, id: DeliveryId) -> Result<DeliveryDetail, Error> {
     let row: Option<DetailRow> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT d.id, d.created_at, d.notification_type, d.channel, d.provider, d.recipient, d.status,
@@ -284,7 +284,7 @@ pub const REQUEUE_SQL: &str =
 
 /// A failed delivery, queued again as a new row with fresh attempts. The
 /// unique index on `retry_of` makes a second request answer the first retry.
-pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, Error> {
+pub async fn retry(db: &Db, id: DeliveryId, now: i64) -> Result<DeliveryId, Error> {
     let new_id = in_tx!(db, |tx| {
         let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM deliveries WHERE id = $1")
@@ -300,7 +300,7 @@ pub async fn retry(db: &Db, id: i64, now: i64) -> Result<i64, Error> {
                 }))
             }
         }
-        let created: Option<i64> = sqlx::query_scalar(REQUEUE_SQL)
+        let created: Option<DeliveryId> = sqlx::query_scalar(REQUEUE_SQL)
             .bind(id)
             .bind(None::<String>)
             .bind(now)

@@ -7,11 +7,12 @@ use crate::outbox::write_event;
 use crate::outbox::{NewDelivery, NewEvent};
 use crate::Error;
 use crate::{in_tx, on_db};
+use domain::UserId;
 
 /// A person whose digest time has come, with how to reach them.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Due {
-    pub user_id: i64,
+    pub user_id: UserId,
     /// `digest_next_at` as found: the write is fenced on it.
     pub due: i64,
     pub digest_minute: i64,
@@ -49,7 +50,7 @@ pub struct Waiting {
 }
 
 /// What waits for `user_id`'s digest due at `due`, oldest first.
-pub async fn waiting(db: &Db, user_id: i64, due: i64) -> Result<Vec<Waiting>, Error> {
+pub async fn waiting(db: &Db, user_id: UserId, due: i64) -> Result<Vec<Waiting>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
         "SELECT id, created_at, title, line FROM digest_items
          WHERE user_id = $1 AND digest_event_id IS NULL AND created_at <= $2
@@ -63,7 +64,7 @@ pub async fn waiting(db: &Db, user_id: i64, due: i64) -> Result<Vec<Waiting>, Er
 
 /// One digest, ready to write.
 pub struct Digest<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub due: i64,
     /// The next digest time (`None`: none can be computed; the timer stops).
     pub next: Option<i64>,

@@ -3,7 +3,7 @@
 //! the API in English); the driver's own message, which may hold SQL or a
 //! connection string, is logged here with a reference and goes no further.
 
-use domain::words::{Clash, FieldError, Missing, Named, Words};
+use domain::words::{self, Clash, FieldError, Missing, Named, Words};
 use domain::Locale;
 
 /// Why a store did not do what it was asked: a refusal the caller can
@@ -73,14 +73,12 @@ impl std::fmt::Display for Error {
                 let fields: Vec<_> = errors.iter().map(|e| e.message.get(Locale::En)).collect();
                 write!(f, "invalid: {}", fields.join("; "))
             }
-            Error::Unavailable { reference } => write!(
-                f,
-                "The server cannot save data right now (ref {reference}). Nothing was saved; try again in a few seconds."
-            ),
-            Error::Internal { reference } => write!(
-                f,
-                "Something went wrong on the server (ref {reference}). Please try again later."
-            ),
+            Error::Unavailable { reference } => {
+                f.write_str(&words::unavailable_message(reference, Locale::En))
+            }
+            Error::Internal { reference } => {
+                f.write_str(&words::internal_message(reference, Locale::En))
+            }
         }
     }
 }

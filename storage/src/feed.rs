@@ -16,6 +16,7 @@
 
 use crate::db::Db;
 use domain::live::{DeliveryChange, ServerFrame};
+use domain::UserId;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,12 +43,12 @@ pub struct Changes {
     pub origin: String,
     /// Users with new or re-read inbox items.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inbox: Vec<i64>,
+    pub inbox: Vec<UserId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliveries: Vec<DeliveryChange>,
     /// Users who signed out: their other sockets check their sessions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub signed_out: Vec<i64>,
+    pub signed_out: Vec<UserId>,
     /// New deliveries were queued.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub added: bool,
@@ -79,12 +80,12 @@ impl Changes {
 #[derive(Debug)]
 pub struct Batch {
     /// Sorted, so a socket finds its user by binary search.
-    pub inbox: Vec<i64>,
+    pub inbox: Vec<UserId>,
     /// The deliveries frame, serialised once for all sockets that may see it
     /// (cloning it shares the bytes).
     pub deliveries_frame: Option<String>,
     /// Users who signed out, sorted.
-    pub signed_out: Vec<i64>,
+    pub signed_out: Vec<UserId>,
     pub resync: bool,
     pub analytics: bool,
 }
@@ -113,15 +114,15 @@ impl Batch {
         }
     }
 
-    pub fn has_inbox_for(&self, user_id: i64) -> bool {
+    pub fn has_inbox_for(&self, user_id: UserId) -> bool {
         self.inbox.binary_search(&user_id).is_ok()
     }
 }
 
 #[derive(Default)]
 struct Pending {
-    inbox: BTreeSet<i64>,
-    signed_out: BTreeSet<i64>,
+    inbox: BTreeSet<UserId>,
+    signed_out: BTreeSet<UserId>,
     deliveries: Vec<DeliveryChange>,
     added: bool,
     resync: bool,
@@ -181,7 +182,7 @@ impl Feed {
     }
 
     /// These users have new inbox items, or read some.
-    pub fn inbox(&self, users: impl IntoIterator<Item = i64>) {
+    pub fn inbox(&self, users: impl IntoIterator<Item = UserId>) {
         self.pending(|p| p.inbox.extend(users));
     }
 
@@ -192,7 +193,7 @@ impl Feed {
 
     /// A session of this user ended: their open sockets check theirs at
     /// once, on every instance, instead of at their next periodic check.
-    pub fn signed_out(&self, user: i64) {
+    pub fn signed_out(&self, user: UserId) {
         self.pending(|p| {
             p.signed_out.insert(user);
         });
@@ -359,7 +360,7 @@ mod tests {
 
     fn change(id: i64) -> DeliveryChange {
         DeliveryChange {
-            id,
+            id: domain::DeliveryId(id),
             status: DeliveryStatus::Delivered,
         }
     }
@@ -368,9 +369,9 @@ mod tests {
     fn payloads_stay_under_the_notify_limit_and_lose_nothing() {
         let changes = Changes {
             origin: "abcdef0123456789".into(),
-            inbox: (1_000_000_000_000..1_000_000_000_700).collect(),
+            inbox: (1_000_000_000_000..1_000_000_000_700).map(UserId).collect(),
             deliveries: (1_000_000_000_000..1_000_000_001_000).map(change).collect(),
-            signed_out: vec![42],
+            signed_out: vec![UserId(42)],
             added: true,
             resync: false,
             analytics: false,
@@ -392,7 +393,7 @@ mod tests {
         }
         assert_eq!(
             signed_out,
-            [42],
+            [UserId(42)],
             "a sign-out reaches the other instances once"
         );
         assert_eq!(inbox, changes.inbox);
@@ -410,11 +411,15 @@ mod tests {
     #[test]
     fn a_batch_serialises_its_deliveries_frame_once_and_finds_users() {
         let batch = Batch::of(Changes {
-            inbox: vec![9, 3, 3, 5],
+            inbox: [9, 3, 3, 5].map(UserId).to_vec(),
             deliveries: vec![change(1)],
             ..Changes::default()
         });
-        assert!(batch.has_inbox_for(3) && batch.has_inbox_for(9) && !batch.has_inbox_for(4));
+        assert!(
+            batch.has_inbox_for(UserId(3))
+                && batch.has_inbox_for(UserId(9))
+                && !batch.has_inbox_for(UserId(4))
+        );
         let frame: ServerFrame =
             serde_json::from_str(batch.deliveries_frame.as_deref().unwrap()).unwrap();
         assert_eq!(
@@ -425,7 +430,7 @@ mod tests {
             }
         );
         let inbox_only = Batch::of(Changes {
-            inbox: vec![1],
+            inbox: vec![UserId(1)],
             ..Changes::default()
         });
         assert!(inbox_only.deliveries_frame.is_none());
@@ -438,14 +443,14 @@ mod tests {
         let mut rx = feed.subscribe();
         let stop = CancellationToken::new();
         let relay = tokio::spawn(feed.clone().run(db, stop.clone()));
-        feed.inbox([4]);
+        feed.inbox([UserId(4)]);
         feed.deliveries([change(10), change(11)]);
         feed.added();
         let batch = tokio::time::timeout(Duration::from_secs(5), rx.recv())
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(batch.inbox, vec![4]);
+        assert_eq!(batch.inbox, vec![UserId(4)]);
         let frame: ServerFrame =
             serde_json::from_str(batch.deliveries_frame.as_deref().unwrap()).unwrap();
         assert_eq!(

@@ -11,9 +11,11 @@ use domain::views::groups::{
 };
 use domain::words::FieldError;
 use domain::words::{Missing, Words};
-use domain::{Channel, GroupCategory, NotificationType, Priority, Role};
+use domain::{
+    Channel, DeliveryId, GroupCategory, GroupId, NotificationType, Priority, Role, UserId,
+};
 
-fn group_not_found(id: i64) -> Error {
+fn group_not_found(id: GroupId) -> Error {
     Error::NotFound(Missing::Group(id))
 }
 
@@ -33,7 +35,7 @@ macro_rules! ensure_group {
 
 #[derive(sqlx::FromRow)]
 struct GroupRow {
-    id: i64,
+    id: GroupId,
     name: String,
     description: String,
     chat_id: String,
@@ -102,9 +104,9 @@ struct RuleRow {
 }
 
 /// A group with every active user (members ticked) and its rules.
-pub async fn detail(db: &Db, id: i64) -> Result<GroupDetail, Error> {
+pub async fn detail(db: &Db, id: GroupId) -> Result<GroupDetail, Error> {
     let sql = format!("{GROUP_SELECT} WHERE g.id = $1");
-    type UserRow = (i64, String, String, Option<String>, bool);
+    type UserRow = (UserId, String, String, Option<String>, bool);
     type Rows = (Option<GroupRow>, Vec<UserRow>, Vec<RuleRow>);
     let (group, users, rules): Rows = on_db!(db, |pool| {
         let group = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -190,7 +192,7 @@ fn refused(e: sqlx::Error) -> Error {
     }
 }
 
-pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<i64, Error> {
+pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<GroupId, Error> {
     let phone = g.phone_number.as_ref().map(|p| p.as_str().to_owned());
     // One set of values for both statements; the update adds the id.
     let sql = match g.id {
@@ -205,7 +207,7 @@ pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<i64, Error> {
              WHERE id = $9 RETURNING id"
         }
     };
-    let result: Result<Option<i64>, sqlx::Error> = on_db_write!(db, |pool| {
+    let result: Result<Option<GroupId>, sqlx::Error> = on_db_write!(db, |pool| {
         let mut q = sqlx::query_scalar(sql)
             .bind(&g.name)
             .bind(&g.description)
@@ -225,7 +227,7 @@ pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<i64, Error> {
         .ok_or_else(|| group_not_found(g.id.unwrap_or_default()))
 }
 
-pub async fn delete(db: &Db, id: i64) -> Result<(), Error> {
+pub async fn delete(db: &Db, id: GroupId) -> Result<(), Error> {
     let n = in_tx!(db, |tx| {
         // The rules' own templates go with them.
         sqlx::query(
@@ -248,7 +250,12 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), Error> {
     Ok(())
 }
 
-pub async fn set_members(db: &Db, group_id: i64, user_ids: &[i64], now: i64) -> Result<(), Error> {
+pub async fn set_members(
+    db: &Db,
+    group_id: GroupId,
+    user_ids: &[UserId],
+    now: i64,
+) -> Result<(), Error> {
     let mut ids = user_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
@@ -285,7 +292,7 @@ pub async fn set_members(db: &Db, group_id: i64, user_ids: &[i64], now: i64) -> 
 /// for unknown variables like every template.
 pub async fn add_rule(
     db: &Db,
-    group_id: i64,
+    group_id: GroupId,
     (kind, min_priority, work_zone, template): domain::views::groups::ValidRule,
     template_text: &str,
     now: i64,
@@ -367,11 +374,11 @@ pub async fn delete_rule(db: &Db, id: i64) -> Result<(), Error> {
 /// A test message to the group's chat, through the outbox.
 pub async fn test_send(
     db: &Db,
-    group_id: i64,
-    by_user: i64,
+    group_id: GroupId,
+    by_user: UserId,
     message: &str,
     now: i64,
-) -> Result<i64, Error> {
+) -> Result<DeliveryId, Error> {
     let text = domain::views::deliveries::check_test_message(message)
         .map_err(|e| Error::Invalid(vec![e]))?;
     let id = in_tx!(db, |tx| {
@@ -392,7 +399,7 @@ pub async fn test_send(
         let event_id = write_event(&mut *tx, &event, std::slice::from_ref(&delivery), &[], now)
             .await?
             .id();
-        let id: i64 = sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id = $1")
+        let id: DeliveryId = sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id = $1")
             .bind(event_id)
             .fetch_one(&mut *tx)
             .await?;

@@ -4,6 +4,7 @@ use crate::db::Db;
 use crate::Error;
 use crate::{on_db, on_db_write};
 use domain::live::InboxItem;
+use domain::UserId;
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -38,7 +39,7 @@ const COLUMNS: &str =
     "id, event_id, notification_type, priority, title, body, link, created_at, read_at";
 
 /// The newest `limit` items, newest first.
-pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, Error> {
+pub async fn list(db: &Db, user_id: UserId, limit: i64) -> Result<Vec<InboxItem>, Error> {
     let sql =
         format!("SELECT {COLUMNS} FROM notifications WHERE user_id = $1 ORDER BY id DESC LIMIT $2");
     let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -58,7 +59,7 @@ pub async fn list(db: &Db, user_id: i64, limit: i64) -> Result<Vec<InboxItem>, E
 }
 
 /// The alert of one of the user's notifications, if it has one.
-pub async fn alert_of(db: &Db, user_id: i64, id: i64) -> Result<Option<i64>, Error> {
+pub async fn alert_of(db: &Db, user_id: UserId, id: i64) -> Result<Option<i64>, Error> {
     let found: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT a.id FROM notifications n JOIN alerts a ON a.event_id = n.event_id
          WHERE n.id = $1 AND n.user_id = $2"
@@ -71,7 +72,12 @@ pub async fn alert_of(db: &Db, user_id: i64, id: i64) -> Result<Option<i64>, Err
 }
 
 /// Items after `after`, oldest first: what a live socket has not sent yet.
-pub async fn after(db: &Db, user_id: i64, after: i64, limit: i64) -> Result<Vec<InboxItem>, Error> {
+pub async fn after(
+    db: &Db,
+    user_id: UserId,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<InboxItem>, Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
     );
@@ -85,7 +91,7 @@ pub async fn after(db: &Db, user_id: i64, after: i64, limit: i64) -> Result<Vec<
 }
 
 /// The user's newest item id (0 with none): where a fresh socket starts.
-pub async fn last_id(db: &Db, user_id: i64) -> Result<i64, Error> {
+pub async fn last_id(db: &Db, user_id: UserId) -> Result<i64, Error> {
     let id: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT MAX(id) FROM notifications WHERE user_id = $1"
     )
@@ -95,7 +101,7 @@ pub async fn last_id(db: &Db, user_id: i64) -> Result<i64, Error> {
     Ok(id.unwrap_or(0))
 }
 
-pub async fn unread_count(db: &Db, user_id: i64) -> Result<i64, Error> {
+pub async fn unread_count(db: &Db, user_id: UserId) -> Result<i64, Error> {
     let n: i64 = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL"
     )
@@ -107,7 +113,7 @@ pub async fn unread_count(db: &Db, user_id: i64) -> Result<i64, Error> {
 
 /// Marks one of the user's items read (another user's id changes nothing).
 /// Returns whether it was unread.
-pub async fn mark_read(db: &Db, user_id: i64, id: i64, now: i64) -> Result<bool, Error> {
+pub async fn mark_read(db: &Db, user_id: UserId, id: i64, now: i64) -> Result<bool, Error> {
     let n = on_db_write!(db, |pool| {
         sqlx::query(
         "UPDATE notifications SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL"
@@ -123,7 +129,7 @@ pub async fn mark_read(db: &Db, user_id: i64, id: i64, now: i64) -> Result<bool,
 }
 
 /// Marks every unread item of the user read; returns how many.
-pub async fn mark_all_read(db: &Db, user_id: i64, now: i64) -> Result<u64, Error> {
+pub async fn mark_all_read(db: &Db, user_id: UserId, now: i64) -> Result<u64, Error> {
     let n = on_db_write!(db, |pool| sqlx::query(
         "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL"
     )

@@ -20,7 +20,8 @@
 //!   (the log), [`escalation`] (policies), [`alerts`] (acknowledgements),
 //!   [`analytics`] (rollups), [`reports`] (schedules and runs), [`digests`],
 //!   [`inbox`], [`templates`], [`providers`] (accounts, sealed credentials),
-//!   [`users`] (the ticketing system's sync), [`retention`], [`secrets`];
+//!   [`users`] (the ticketing system's sync), [`retention`], [`secrets`],
+//!   [`keys`] (the server's signing keys: acknowledgement links, VAPID);
 //! - [`sessions`]: sign-in's session rows and password check;
 //! - [`seed`]: reference data every install needs, and the demo data.
 //!
@@ -29,14 +30,17 @@
 
 pub mod alerts;
 pub mod analytics;
+pub mod api_keys;
 pub mod db;
 pub mod deliveries;
 pub mod digests;
 pub mod error;
 pub mod escalation;
+pub mod fallback;
 pub mod feed;
 pub mod groups;
 pub mod inbox;
+pub mod keys;
 pub mod meta_templates;
 pub mod outbox;
 pub mod pace;
@@ -44,6 +48,7 @@ pub mod providers;
 pub mod push;
 pub mod reports;
 pub mod retention;
+pub mod routing;
 pub mod secrets;
 pub mod seed;
 pub mod sessions;

@@ -7,16 +7,16 @@ use crate::outbox::{insert_event, NewDelivery, NewEvent};
 use crate::secrets::{credential_fields, fields_set, Keyring};
 use crate::Error;
 use crate::{in_tx, on_db};
-use domain::providers::Credentials;
+use domain::providers::{Credentials, ProviderKind};
 use domain::views::providers::{ProviderView, ValidProvider, ValidTest};
 use domain::words::FieldError;
 use domain::words::{Missing, Words};
-use domain::Channel;
+use domain::{AccountId, Channel, DeliveryId, UserId};
 use serde_json::{Map, Value};
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: i64,
+    id: AccountId,
     name: String,
     kind: String,
     channel: String,
@@ -31,16 +31,24 @@ struct Row {
     template_prices: String,
 }
 
+/// Every account's row, in failover order.
+async fn rows(db: &Db) -> Result<Vec<Row>, Error> {
+    Ok(on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, name, kind, channel, base_url, credentials, enabled, failover_order,
+                rate_limit_per_minute, price_rupiah, timeout_ms, paused_until, template_prices
+         FROM provider_accounts ORDER BY failover_order, id"
+    )
+    .fetch_all(pool)
+    .await?))
+}
+
 /// Every account, in failover order per channel; a pause shown while it
 /// holds at `now`.
 pub async fn list(db: &Db, now: i64) -> Result<Vec<ProviderView>, Error> {
-    let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT id, name, kind, channel, base_url, credentials, enabled, failover_order,
-                rate_limit_per_minute, price_rupiah, timeout_ms, paused_until, template_prices
-         FROM provider_accounts ORDER BY channel, failover_order, id"
-    )
-    .fetch_all(pool)
-    .await?);
+    let mut rows = rows(db).await?;
+    rows.sort_by(|a, b| {
+        (&a.channel, a.failover_order, a.id).cmp(&(&b.channel, b.failover_order, b.id))
+    });
     Ok(rows
         .into_iter()
         .map(|r| ProviderView {
@@ -96,7 +104,7 @@ fn reenter(
     secrets_to_reenter(&before, &after, &set, &edited)
 }
 
-fn not_found(id: i64) -> Error {
+fn not_found(id: AccountId) -> Error {
     Error::NotFound(Missing::ProviderAccount(id))
 }
 
@@ -104,7 +112,12 @@ fn not_found(id: i64) -> Error {
 /// for the kind, and an account moved to another endpoint must be given its
 /// secrets again; otherwise nothing is written. Credentials are sealed with
 /// `keys`.
-pub async fn save(db: &Db, keys: &Keyring, p: &ValidProvider, now: i64) -> Result<i64, Error> {
+pub async fn save(
+    db: &Db,
+    keys: &Keyring,
+    p: &ValidProvider,
+    now: i64,
+) -> Result<AccountId, Error> {
     let id = in_tx!(db, |tx| {
         let stored: Option<(String, Option<String>, String)> = match p.id {
             Some(id) => Some(
@@ -211,10 +224,10 @@ pub async fn save(db: &Db, keys: &Keyring, p: &ValidProvider, now: i64) -> Resul
 pub async fn test_send(
     db: &Db,
     t: &ValidTest,
-    by_user: i64,
+    by_user: UserId,
     locale: domain::Locale,
     now: i64,
-) -> Result<i64, Error> {
+) -> Result<DeliveryId, Error> {
     let event = NewEvent::test_send(
         serde_json::json!({ "channel": t.channel.as_str(), "by_user": by_user }),
     );
@@ -233,13 +246,112 @@ pub async fn test_send(
     let event_id = insert_event(db, &event, std::slice::from_ref(&delivery), &[], now)
         .await?
         .id();
-    let id: i64 = on_db!(db, |pool| sqlx::query_scalar(
+    let id: DeliveryId = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT id FROM deliveries WHERE event_id = $1"
     )
     .bind(event_id)
     .fetch_one(pool)
     .await?);
     Ok(id)
+}
+
+/// An account as the dispatcher sends through it: credentials opened.
+/// Never serialised: it holds secrets.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub kind: ProviderKind,
+    pub channel: Channel,
+    pub base_url: Option<String>,
+    pub credentials: Credentials,
+    pub failover_order: i64,
+    pub rate_limit_per_minute: i64,
+    pub price_rupiah: i64,
+    pub timeout_ms: i64,
+    /// Disabled: sends nothing new, but its receipts and replies are still
+    /// taken (messages it sent before go on being delivered and read).
+    pub enabled: bool,
+    /// A gateway's "too many requests" holds it until then (ms), on every
+    /// instance (as loaded; the dispatcher also holds its own at once).
+    pub paused_until: Option<i64>,
+    /// Meta: the price per message category (rupiah).
+    pub template_prices: domain::meta_template::Prices,
+}
+
+impl Account {
+    /// The configured base URL, or the provider's public one, normalised
+    /// (accounts saved before normalisation may still hold Wablas' `/api`).
+    pub fn base(&self) -> Result<String, String> {
+        self.base_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .or(self.kind.default_base_url())
+            .map(|u| self.kind.normalise_base_url(u))
+            .ok_or_else(|| format!("account '{}' needs a base URL", self.name))
+    }
+
+    /// The row as an account, or why it cannot be used (it is then skipped,
+    /// with a warning, rather than stopping every send).
+    fn open(r: Row, keys: &Keyring) -> Result<Account, String> {
+        let kind =
+            ProviderKind::parse(&r.kind).ok_or_else(|| format!("unknown kind {}", r.kind))?;
+        let channel = Channel::parse(&r.channel).map_err(|e| e.to_string())?;
+        let credentials = keys
+            .open_credentials(&r.credentials)
+            .map_err(|e| e.to_string())
+            .and_then(|map| {
+                serde_json::from_value::<Credentials>(Value::Object(map)).map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("its credentials cannot be read: {e}"))?;
+        Ok(Account {
+            id: r.id,
+            name: r.name,
+            kind,
+            channel,
+            base_url: r.base_url,
+            credentials,
+            failover_order: r.failover_order,
+            rate_limit_per_minute: r.rate_limit_per_minute,
+            price_rupiah: r.price_rupiah,
+            timeout_ms: r.timeout_ms,
+            enabled: r.enabled,
+            paused_until: r.paused_until,
+            template_prices: serde_json::from_str(&r.template_prices).unwrap_or_default(),
+        })
+    }
+}
+
+/// Every account, enabled or not, in failover order, its credentials
+/// opened with `keys`; one that cannot be used is skipped with a warning.
+pub async fn accounts(db: &Db, keys: &Keyring) -> Result<Vec<Account>, Error> {
+    Ok(rows(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            let id = r.id;
+            Account::open(r, keys)
+                .inspect_err(|e| tracing::warn!(account = %id, "provider account skipped: {e}"))
+                .ok()
+        })
+        .collect())
+}
+
+/// Holds an account until `until` (ms) for every instance; a later pause
+/// already stored stands.
+pub async fn pause(db: &Db, id: AccountId, until: i64) -> Result<(), Error> {
+    crate::on_db_write!(db, |pool| {
+        sqlx::query(
+            "UPDATE provider_accounts SET paused_until = $1
+             WHERE id = $2 AND (paused_until IS NULL OR paused_until < $1)",
+        )
+        .bind(until)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|_| ())?
+    });
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use crate::db::Db;
 use crate::Error;
 use crate::{in_tx, on_db, on_db_write};
 use domain::views::push::PushDevice;
+use domain::UserId;
 
 /// A person may keep this many devices; the next one is refused with a
 /// message asking to remove one (an old phone rarely unsubscribes itself).
@@ -36,7 +37,7 @@ pub enum Saved {
 /// enough to take someone's notifications.
 pub async fn subscribe(
     db: &Db,
-    user_id: i64,
+    user_id: domain::UserId,
     s: &Subscription,
     device: &str,
     now: i64,
@@ -84,7 +85,7 @@ pub async fn subscribe(
 }
 
 /// A person's devices, newest first.
-pub async fn devices(db: &Db, user_id: i64) -> Result<Vec<PushDevice>, Error> {
+pub async fn devices(db: &Db, user_id: UserId) -> Result<Vec<PushDevice>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
         "SELECT id, device, endpoint, created_at, last_success_at, last_error
          FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
@@ -95,7 +96,7 @@ pub async fn devices(db: &Db, user_id: i64) -> Result<Vec<PushDevice>, Error> {
 }
 
 /// Removes one of `user_id`'s devices; false if it is not theirs (or gone).
-pub async fn remove(db: &Db, user_id: i64, id: i64) -> Result<bool, Error> {
+pub async fn remove(db: &Db, user_id: UserId, id: i64) -> Result<bool, Error> {
     let n = on_db_write!(db, |pool| sqlx::query(
         "DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2"
     )
@@ -108,7 +109,7 @@ pub async fn remove(db: &Db, user_id: i64, id: i64) -> Result<bool, Error> {
 }
 
 /// The subscriptions a push to `user_id` goes to.
-pub async fn for_user(db: &Db, user_id: i64) -> Result<Vec<Subscription>, Error> {
+pub async fn for_user(db: &Db, user_id: UserId) -> Result<Vec<Subscription>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
         "SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1 ORDER BY id"
     )
@@ -140,11 +141,11 @@ pub fn named_devices(recipient: &str) -> Option<Vec<i64>> {
 /// after a crash) adds nothing. Returns the new row's id.
 pub async fn follow_up(
     db: &Db,
-    delivery: i64,
+    delivery: domain::DeliveryId,
     devices: &[i64],
     now: i64,
     at: i64,
-) -> Result<Option<i64>, Error> {
+) -> Result<Option<domain::DeliveryId>, Error> {
     let id = on_db_write!(db, |pool| {
         sqlx::query_scalar(crate::deliveries::REQUEUE_SQL)
             .bind(delivery)
@@ -212,8 +213,8 @@ pub async fn configured(db: &Db) -> Result<bool, Error> {
 }
 
 /// The person a delivery is for, if it is a push (receipts check it).
-pub async fn push_delivery_owner(db: &Db, delivery: i64) -> Result<Option<i64>, Error> {
-    let owner: Option<Option<i64>> = on_db!(db, |pool| sqlx::query_scalar(
+pub async fn push_delivery_owner(db: &Db, delivery: i64) -> Result<Option<domain::UserId>, Error> {
+    let owner: Option<Option<domain::UserId>> = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT user_id FROM deliveries WHERE id = $1 AND channel = 'push'"
     )
     .bind(delivery)

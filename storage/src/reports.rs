@@ -12,7 +12,7 @@ use domain::schedule::{
 };
 use domain::views::reports::{ReportPreview, ScheduleView, ValidSchedule};
 use domain::words::{Missing, Named, Words};
-use domain::Role;
+use domain::{GroupId, Role, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Schedule {
@@ -437,8 +437,8 @@ pub async fn figures(db: &Db, period: &Period, to: i64) -> Result<Figures, Error
 pub async fn audience(
     db: &Db,
     s: &Schedule,
-) -> Result<(Option<(i64, String)>, Vec<(i64, String)>), Error> {
-    let group: Option<(i64, String)> = match s.group_id {
+) -> Result<(Option<(GroupId, String)>, Vec<(UserId, String)>), Error> {
+    let group: Option<(GroupId, String)> = match s.group_id {
         Some(g) => on_db!(db, |pool| sqlx::query_as(
             "SELECT id, chat_id FROM whatsapp_groups WHERE id = $1 AND active = TRUE"
         )
@@ -447,7 +447,7 @@ pub async fn audience(
         .await?),
         None => None,
     };
-    let people: Vec<(i64, String)> = match &s.email_role {
+    let people: Vec<(UserId, String)> = match &s.email_role {
         Some(role) => on_db!(db, |pool| sqlx::query_as(
             "SELECT id, email FROM users WHERE role = $1 AND active = TRUE ORDER BY id"
         )

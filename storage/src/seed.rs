@@ -77,7 +77,7 @@ pub async fn insert_user(
     work_zone: Option<&str>,
     phone: Option<&str>,
     phone_verified: bool,
-) -> Result<i64, Error> {
+) -> Result<domain::UserId, Error> {
     let now = now_ms();
     let email = email.to_lowercase();
     let person = crate::users::NewPerson {
@@ -294,9 +294,9 @@ pub async fn ensure_demo_data(db: &Db) -> Result<bool, Error> {
     }
     // One hash serves every demo account: they share the documented password.
     let hash = tokio::task::spawn_blocking(|| password_auth::generate_hash(DEMO_PASSWORD)).await?;
-    let mut users: Vec<(i64, Role, Option<&str>)> = Vec::new();
+    let mut users: Vec<(domain::UserId, Role, Option<&str>)> = Vec::new();
     for d in DEMO_USERS {
-        let existing: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
+        let existing: Option<domain::UserId> = on_db!(db, |pool| sqlx::query_scalar(
             "SELECT id FROM users WHERE email = $1"
         )
         .bind(d.email)

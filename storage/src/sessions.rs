@@ -10,6 +10,7 @@ use base64::Engine;
 use domain::time::Millis;
 use domain::views::auth::CurrentUser;
 use domain::Role;
+use domain::UserId;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
@@ -40,7 +41,7 @@ fn new_token() -> Result<String, Error> {
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
-    id: i64,
+    id: UserId,
     name: String,
     email: String,
     role: String,
@@ -104,8 +105,8 @@ pub async fn verify_credentials(
     db: &Db,
     email: &str,
     password: &str,
-) -> Result<Option<i64>, Error> {
-    let row: Option<(i64, String)> = on_db!(db, |pool| sqlx::query_as(
+) -> Result<Option<UserId>, Error> {
+    let row: Option<(UserId, String)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT id, password_hash FROM users WHERE email = $1 AND active = TRUE"
     )
     .bind(email.trim().to_lowercase())
@@ -133,7 +134,7 @@ pub async fn verify_credentials(
 }
 
 /// Opens a session for `user_id`; returns the token for the cookie.
-pub async fn create_session(db: &Db, user_id: i64, now: Millis) -> Result<String, Error> {
+pub async fn create_session(db: &Db, user_id: UserId, now: Millis) -> Result<String, Error> {
     let token = new_token()?;
     in_tx!(db, |tx| {
         // Housekeeping on the way in: expired sessions are useless.

@@ -10,6 +10,7 @@ use domain::template::{Escape, Template};
 use domain::verification::{self, CodeError, IssuedCode};
 use domain::views::settings::{CodeSent, MySettings, TypeSwitch, ValidSettings};
 use domain::words::{Clash, Missing, Words};
+use domain::UserId;
 use domain::{Channel, DeliveryStatus, EventKind, Locale, PhoneE164, Priority, SystemMessage};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
@@ -31,7 +32,7 @@ struct Row {
     digest_minute: i64,
 }
 
-pub async fn load(db: &Db, user_id: i64, now: i64) -> Result<MySettings, Error> {
+pub async fn load(db: &Db, user_id: UserId, now: i64) -> Result<MySettings, Error> {
     type Rows = (Option<Row>, Vec<String>, Vec<(String, String)>, Option<i64>);
     let (row, groups, disabled, code_expires_at): Rows = on_db!(db, |pool| {
         let row = sqlx::query_as(
@@ -113,7 +114,7 @@ fn user_not_found() -> Error {
 }
 
 /// The language of the user's pages and messages.
-pub async fn set_locale(db: &Db, user_id: i64, locale: Locale, now: i64) -> Result<(), Error> {
+pub async fn set_locale(db: &Db, user_id: UserId, locale: Locale, now: i64) -> Result<(), Error> {
     let changed = on_db_write!(db, |pool| sqlx::query(
         "UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3"
     )
@@ -131,7 +132,7 @@ pub async fn set_locale(db: &Db, user_id: i64, locale: Locale, now: i64) -> Resu
 
 /// Saves everything or nothing. A number that changes loses its verification
 /// (the old proof says nothing about the new number).
-pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<(), Error> {
+pub async fn save(db: &Db, user_id: UserId, v: &ValidSettings, now: i64) -> Result<(), Error> {
     let phone = v.phone.as_ref().map(PhoneE164::as_str);
     // Each switch covers every type of its group.
     let rows: Vec<(&'static str, Channel, bool)> = v
@@ -225,7 +226,7 @@ pub async fn save(db: &Db, user_id: i64, v: &ValidSettings, now: i64) -> Result<
     Ok(())
 }
 
-fn code_hash(user_id: i64, phone: &str, code: &str) -> String {
+fn code_hash(user_id: UserId, phone: &str, code: &str) -> String {
     hex::encode(Sha256::digest(format!("{user_id}:{phone}:{code}")))
 }
 
@@ -269,7 +270,12 @@ const LATEST_CODE: &str = "SELECT id, code_hash, created_at, expires_at, attempt
 /// Writes the code and its WhatsApp message in one transaction: the message
 /// goes out through the outbox like any other (retries, failover, log).
 /// `user_id`'s code, in `locale` (the language of their messages).
-pub async fn send_code(db: &Db, user_id: i64, locale: Locale, now: i64) -> Result<CodeSent, Error> {
+pub async fn send_code(
+    db: &Db,
+    user_id: UserId,
+    locale: Locale,
+    now: i64,
+) -> Result<CodeSent, Error> {
     let code = random_code()?;
     let refuse = |e: CodeError| Error::Conflict(Clash::Refused(Words::of(|l| e.message(l))));
     let sent = in_tx!(db, |tx| {
@@ -392,7 +398,7 @@ pub fn mask_phone(e164: &str) -> String {
 
 /// Checks a code. A wrong code still counts (committed before the error is
 /// returned), so the attempt limit holds even across retries.
-pub async fn verify_code(db: &Db, user_id: i64, code: &str, now: i64) -> Result<(), Error> {
+pub async fn verify_code(db: &Db, user_id: UserId, code: &str, now: i64) -> Result<(), Error> {
     let verdict: Result<(), CodeError> = in_tx!(db, |tx| {
         let (phone, verified): (Option<String>, Option<i64>) =
             sqlx::query_as("SELECT phone, phone_verified_at FROM users WHERE id = $1")

@@ -6,7 +6,7 @@
 use crate::db::Db;
 use crate::{in_tx, on_db, Error};
 use domain::phone::PhoneE164;
-use domain::{Locale, Role};
+use domain::{Locale, Role, UserId};
 use std::collections::HashMap;
 
 /// What deactivation ends: the person's sessions, and the deliveries
@@ -53,7 +53,7 @@ pub struct NewPerson<'a> {
 macro_rules! insert_person {
     ($tx:ident, $p:expr, $now:expr) => {{
         let p: &NewPerson = $p;
-        let id: i64 = sqlx::query_scalar(
+        let id: UserId = sqlx::query_scalar(
             "INSERT INTO users (name, email, password_hash, phone, phone_verified_at, role,
                  work_zone, locale, time_zone, active, external_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
@@ -83,7 +83,7 @@ macro_rules! insert_person {
 
 /// Adds a person with default notification settings; answers the id. An
 /// email someone has is [`Error::Conflict`].
-pub async fn insert(db: &Db, p: &NewPerson<'_>, now: i64) -> Result<i64, Error> {
+pub async fn insert(db: &Db, p: &NewPerson<'_>, now: i64) -> Result<UserId, Error> {
     Ok(in_tx!(db, |tx| insert_person!(tx, p, now)))
 }
 
@@ -108,14 +108,14 @@ pub struct SyncedUser {
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {
-    Created(i64),
-    Updated(i64),
+    Created(UserId),
+    Updated(UserId),
     /// The stored person already matched: nothing written.
-    Unchanged(i64),
+    Unchanged(UserId),
 }
 
 impl Upserted {
-    pub fn id(self) -> i64 {
+    pub fn id(self) -> UserId {
         match self {
             Upserted::Created(id) | Upserted::Updated(id) | Upserted::Unchanged(id) => id,
         }
@@ -147,7 +147,7 @@ impl From<sqlx::Error> for UpsertError {
 /// What an account synced before holds, to tell a change from a repeat.
 #[derive(sqlx::FromRow)]
 struct Stored {
-    id: i64,
+    id: UserId,
     name: String,
     email: String,
     phone: Option<String>,
@@ -327,9 +327,9 @@ pub async fn upsert_all(
 /// Deactivates the person known as `external_id`: no sign-in, no new
 /// messages, their queued ones failed with the reason; their history is
 /// kept. `None` when no such person exists; deactivating twice is no error.
-pub async fn deactivate(db: &Db, external_id: &str, now: i64) -> Result<Option<i64>, Error> {
+pub async fn deactivate(db: &Db, external_id: &str, now: i64) -> Result<Option<UserId>, Error> {
     let id = in_tx!(db, |tx| {
-        let found: Option<(i64, bool)> =
+        let found: Option<(UserId, bool)> =
             sqlx::query_as("SELECT id, active FROM users WHERE external_id = $1")
                 .bind(external_id)
                 .fetch_optional(&mut *tx)
@@ -349,7 +349,10 @@ pub async fn deactivate(db: &Db, external_id: &str, now: i64) -> Result<Option<i
 
 /// The ids of the people known by these external ids (unknown ones are
 /// absent from the map).
-pub async fn ids_by_external(db: &Db, external: &[String]) -> Result<HashMap<String, i64>, Error> {
+pub async fn ids_by_external(
+    db: &Db,
+    external: &[String],
+) -> Result<HashMap<String, UserId>, Error> {
     if external.is_empty() {
         return Ok(HashMap::new());
     }
@@ -357,7 +360,7 @@ pub async fn ids_by_external(db: &Db, external: &[String]) -> Result<HashMap<Str
         "SELECT external_id, id FROM users WHERE external_id IN ({})",
         crate::db::placeholders(1, external.len())
     );
-    let rows: Vec<(String, i64)> = on_db!(db, |pool| {
+    let rows: Vec<(String, UserId)> = on_db!(db, |pool| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
         for e in external {
             q = q.bind(e);

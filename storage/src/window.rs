@@ -6,7 +6,7 @@
 
 use crate::error::Error;
 use crate::{on_db, on_db_write, Db};
-use domain::AccountId;
+use domain::{AccountId, DeliveryId};
 
 /// How long after a person's last message free text may be sent.
 pub const WINDOW_MS: i64 = 24 * 3_600_000;
@@ -77,12 +77,12 @@ pub async fn forget(db: &Db, account: AccountId, phone: &str) -> Result<(), Erro
 /// as that message and not yet delivered or failed.
 pub async fn resend_outside_window(
     db: &Db,
-    account: i64,
+    account: AccountId,
     message_id: &str,
     error: &str,
     now: i64,
-) -> Result<Option<i64>, Error> {
-    let row: Option<(i64, String)> = on_db_write!(db, |pool| {
+) -> Result<Option<DeliveryId>, Error> {
+    let row: Option<(DeliveryId, String)> = on_db_write!(db, |pool| {
         sqlx::query_as(
             "UPDATE deliveries SET status = 'queued', next_attempt_at = $4, error = $3,
                  updated_at = $4, lease_expires_at = NULL, locked_by = NULL
@@ -100,7 +100,7 @@ pub async fn resend_outside_window(
     let Some((id, phone)) = row else {
         return Ok(None);
     };
-    forget(db, AccountId(account), &phone).await?;
+    forget(db, account, &phone).await?;
     Ok(Some(id))
 }
 

@@ -212,7 +212,7 @@ use storage::settings;
 /// and the language of their messages.
 #[derive(Debug, Clone)]
 struct Person {
-    id: i64,
+    id: domain::UserId,
     locale: Locale,
 }
 
@@ -336,7 +336,7 @@ store_test!(a_changed_number_loses_its_verification, |db| {
     assert!(!s.phone_verified);
 });
 
-async fn sent_code_message(db: &Db, user_id: i64) -> (String, String) {
+async fn sent_code_message(db: &Db, user_id: domain::UserId) -> (String, String) {
     on_db!(db, |pool| sqlx::query_as(
         "SELECT recipient, message FROM deliveries
          WHERE user_id = $1 AND notification_type = 'phone_verification' AND channel = 'whatsapp'
@@ -475,7 +475,7 @@ store_test!(
             .unwrap();
         let (_, message) = sent_code_message(db, user.id).await;
         let code = code_in(&message);
-        let id: i64 = on_db!(db, |pool| sqlx::query_scalar(
+        let id: domain::DeliveryId = on_db!(db, |pool| sqlx::query_scalar(
             "SELECT id FROM deliveries WHERE notification_type = 'phone_verification'"
         )
         .fetch_one(pool)
@@ -725,7 +725,7 @@ store_test!(a_failed_delivery_is_retried_once_as_a_new_row, |db| {
     let err = log::retry(db, sent, 5).await.unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
     assert!(matches!(
-        log::retry(db, 999_999, 5).await,
+        log::retry(db, domain::DeliveryId(999_999), 5).await,
         Err(Error::NotFound(_))
     ));
 
@@ -803,9 +803,11 @@ store_test!(
         groups::set_members(db, id, &[user.id, user.id], 4)
             .await
             .unwrap();
-        assert!(groups::set_members(db, id, &[user.id, 999_999], 4)
-            .await
-            .is_err());
+        assert!(
+            groups::set_members(db, id, &[user.id, domain::UserId(999_999)], 4)
+                .await
+                .is_err()
+        );
         // The failed replacement changed nothing.
         let d = groups::detail(db, id).await.unwrap();
         assert_eq!(
@@ -1247,7 +1249,7 @@ store_test!(
         assert_eq!(price, 200, "the refused edit left the last saved one");
 
         let missing = domain::views::providers::ProviderForm {
-            id: Some(99_999),
+            id: Some(domain::AccountId(99_999)),
             ..provider_form("sandbox", "")
         };
         assert!(matches!(
@@ -1329,10 +1331,12 @@ store_test!(
         store::save(db, &keys(), &valid(woowa), 5).await.unwrap();
 
         // SMTP: switching TLS off needs the password again.
-        let smtp = |credentials: &str, id: Option<i64>| domain::views::providers::ProviderForm {
-            id,
-            base_url: "smtp://mail.isp.example:587".into(),
-            ..provider_form("smtp", credentials)
+        let smtp = |credentials: &str, id: Option<domain::AccountId>| {
+            domain::views::providers::ProviderForm {
+                id,
+                base_url: "smtp://mail.isp.example:587".into(),
+                ..provider_form("smtp", credentials)
+            }
         };
         let mail = store::save(
             db,
@@ -1379,7 +1383,7 @@ store_test!(
         }
         .validate()
         .unwrap();
-        let id = storage::providers::test_send(db, &test, 1, domain::Locale::Id, 5)
+        let id = storage::providers::test_send(db, &test, domain::UserId(1), domain::Locale::Id, 5)
             .await
             .unwrap();
         let row: (String, String, String, String, i64, Option<String>) = on_db!(db, |pool| {

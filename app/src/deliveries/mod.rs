@@ -18,6 +18,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 pub use domain::views::deliveries::*;
+use domain::DeliveryId;
 
 #[server(endpoint = "deliveries/list", input = Json)]
 pub async fn list_deliveries(
@@ -45,7 +46,7 @@ pub async fn delivery_filter_options() -> Result<FilterOptions, AppError> {
 }
 
 #[server(endpoint = "deliveries/get")]
-pub async fn get_delivery(id: i64) -> Result<DeliveryDetail, AppError> {
+pub async fn get_delivery(id: DeliveryId) -> Result<DeliveryDetail, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Deliveries)?;
     Ok(store::detail(&state.db, id).await?)
 }
@@ -53,7 +54,7 @@ pub async fn get_delivery(id: i64) -> Result<DeliveryDetail, AppError> {
 /// Queues a failed delivery again as a new row (admins only); the failed row
 /// keeps its reason. Answers the new row's id; asking twice answers the same.
 #[server(endpoint = "deliveries/retry")]
-pub async fn retry_delivery(id: i64) -> Result<i64, AppError> {
+pub async fn retry_delivery(id: DeliveryId) -> Result<DeliveryId, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Retry)?;
     let new_id = store::retry(&state.db, id, crate::time::now_ms()).await?;
     state.wake.notify_one();

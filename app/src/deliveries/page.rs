@@ -12,7 +12,7 @@ use crate::ui::{
     account_label, channel_label, priority_label, status_label, try_label, type_label, ErrorNote,
     Loading,
 };
-use domain::{Channel, DeliveryStatus};
+use domain::{Channel, DeliveryId, DeliveryStatus};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
@@ -95,47 +95,11 @@ pub fn DeliveriesPage() -> impl IntoView {
     };
     let set = {
         let go = go.clone();
-        move |field: &'static str, value: String| {
+        Callback::new(move |(field, value): (&'static str, String)| {
             let mut f = filter.get_untracked();
             f.set(field, value);
             go(f, None);
-        }
-    };
-
-    let select = {
-        let set = set.clone();
-        move |field: &'static str, label: &'static str, choices: Vec<(String, String)>| {
-            let set = set.clone();
-            view! {
-                <label>
-                    {label}
-                    <select data-testid=format!("filter-{field}")
-                        on:change=move |ev| set(field, event_target_value(&ev))>
-                        <option value="" selected=move || filter.with(|f| f.get(field).is_empty())>{tr("Semua", "All")}</option>
-                        {choices.into_iter().map(|(value, text)| {
-                            let v = value.clone();
-                            view! {
-                                <option value=value selected=move || filter.with(|f| f.get(field) == v)>{text}</option>
-                            }
-                        }).collect_view()}
-                    </select>
-                </label>
-            }
-        }
-    };
-    let date = {
-        let set = set.clone();
-        move |field: &'static str, label: &'static str| {
-            let set = set.clone();
-            view! {
-                <label>
-                    {label}
-                    <input type="date" data-testid=format!("filter-{field}")
-                        prop:value=move || filter.with(|f| f.get(field).to_owned())
-                        on:change=move |ev| set(field, event_target_value(&ev))/>
-                </label>
-            }
-        }
+        })
     };
 
     let statuses: Vec<(String, String)> = DeliveryStatus::ALL
@@ -153,28 +117,23 @@ pub fn DeliveriesPage() -> impl IntoView {
     view! {
         <h1>{tr("Log pengiriman", "Delivery log")}</h1>
         <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
-            {select("status", tr("Status", "Status"), statuses)}
-            {select("channel", tr("Saluran", "Channel"), channels)}
-            {select("type", tr("Jenis", "Type"), types)}
+            <FilterSelect field="status" label=tr("Status", "Status") choices=statuses filter set/>
+            <FilterSelect field="channel" label=tr("Saluran", "Channel") choices=channels filter set/>
+            <FilterSelect field="type" label=tr("Jenis", "Type") choices=types filter set/>
             <Suspense fallback=|| ()>
-                {
-                    let select = select.clone();
-                    move || {
-                        let select = select.clone();
-                        Suspend::new(async move {
-                            let o = options.await.unwrap_or_default();
-                            let as_choices = |v: Vec<(i64, String)>| v.into_iter().map(|(id, n)| (id.to_string(), n)).collect::<Vec<_>>();
-                            view! {
-                                {select("provider", tr("Penyedia", "Provider"), o.providers.iter().map(|p| (p.clone(), p.clone())).collect())}
-                                {select("group", tr("Grup", "Group"), as_choices(o.groups))}
-                                {select("user", tr("Pengguna", "User"), as_choices(o.users))}
-                            }
-                        })
+                {move || Suspend::new(async move {
+                    let o = options.await.unwrap_or_default();
+                    let as_choices = |v: Vec<(i64, String)>| v.into_iter().map(|(id, n)| (id.to_string(), n)).collect::<Vec<_>>();
+                    let providers = o.providers.iter().map(|p| (p.clone(), p.clone())).collect();
+                    view! {
+                        <FilterSelect field="provider" label=tr("Penyedia", "Provider") choices=providers filter set/>
+                        <FilterSelect field="group" label=tr("Grup", "Group") choices=as_choices(o.groups) filter set/>
+                        <FilterSelect field="user" label=tr("Pengguna", "User") choices=as_choices(o.users) filter set/>
                     }
-                }
+                })}
             </Suspense>
-            {date("from", tr("Dari tanggal", "From date"))}
-            {date("to", tr("Sampai tanggal", "To date"))}
+            <FilterDate field="from" label=tr("Dari tanggal", "From date") filter set/>
+            <FilterDate field="to" label=tr("Sampai tanggal", "To date") filter set/>
             <a class="button" data-testid="export-csv" download
                 href=move || format!("/deliveries/export.csv?{}", filter.with(DeliveryFilter::to_query))>
                 {tr("Ekspor CSV", "Export CSV")}
@@ -217,10 +176,55 @@ pub fn DeliveriesPage() -> impl IntoView {
     }
 }
 
+/// One of the log's filters: a choice, "all" when empty.
+#[component]
+fn FilterSelect(
+    field: &'static str,
+    label: &'static str,
+    choices: Vec<(String, String)>,
+    filter: Memo<DeliveryFilter>,
+    set: Callback<(&'static str, String)>,
+) -> impl IntoView {
+    view! {
+        <label>
+            {label}
+            <select data-testid=format!("filter-{field}")
+                on:change=move |ev| set.run((field, event_target_value(&ev)))>
+                <option value="" selected=move || filter.with(|f| f.get(field).is_empty())>{tr("Semua", "All")}</option>
+                {choices.into_iter().map(|(value, text)| {
+                    let v = value.clone();
+                    view! {
+                        <option value=value selected=move || filter.with(|f| f.get(field) == v)>{text}</option>
+                    }
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// One of the log's date filters (a day in WIB).
+#[component]
+fn FilterDate(
+    field: &'static str,
+    label: &'static str,
+    filter: Memo<DeliveryFilter>,
+    set: Callback<(&'static str, String)>,
+) -> impl IntoView {
+    view! {
+        <label>
+            {label}
+            <input type="date" data-testid=format!("filter-{field}")
+                prop:value=move || filter.with(|f| f.get(field).to_owned())
+                on:change=move |ev| set.run((field, event_target_value(&ev)))/>
+        </label>
+    }
+}
+
 #[component]
 pub fn DeliveryDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok())));
+    let id =
+        Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<DeliveryId>().ok())));
     let retry = ServerAction::<RetryDelivery>::new();
     let live = crate::live::Live::get();
     let detail = Resource::new(
@@ -261,7 +265,7 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
         )
     });
     view! {
-        <h1>{tr("Pengiriman #", "Delivery #")} {id}</h1>
+        <h1>{tr("Pengiriman #", "Delivery #")} {id.0}</h1>
         <section class="card">
             <dl class="pairs" data-testid="delivery-detail">
                 <dt>{tr("Status", "Status")}</dt><dd><StatusBadge status=d.item.status/></dd>
@@ -282,10 +286,10 @@ fn DetailView(d: DeliveryDetail, retry: ServerAction<RetryDelivery>) -> impl Int
                 <dt>{tr("Percobaan berikutnya", "Next attempt")}</dt><dd>{when(d.next_attempt_at)}</dd>
                 <dt>{tr("Galat", "Error")}</dt><dd>{d.item.error.clone().unwrap_or_else(|| "—".into())}</dd>
             </dl>
-            {d.retry_of.map(|o| view! { <p>{tr("Pengulangan dari ", "A retry of ")} <a href=format!("/deliveries/{o}")>"#" {o}</a></p> })}
-            {d.retried_as.map(|n| view! { <p>{tr("Diulang sebagai ", "Retried as ")} <a href=format!("/deliveries/{n}")>"#" {n}</a></p> })}
-            {d.fallback_of.map(|o| view! { <p data-testid="fallback-of">{tr("SMS pengganti WhatsApp ", "SMS standing in for WhatsApp ")} <a href=format!("/deliveries/{o}")>"#" {o}</a></p> })}
-            {d.sms_fallback.map(|n| view! { <p data-testid="sms-fallback">{tr("Tidak sampai lewat WhatsApp; dikirim lewat SMS sebagai ", "Did not arrive by WhatsApp; sent by SMS as ")} <a href=format!("/deliveries/{n}")>"#" {n}</a></p> })}
+            {d.retry_of.map(|o| view! { <p>{tr("Pengulangan dari ", "A retry of ")} <a href=format!("/deliveries/{o}")>"#" {o.0}</a></p> })}
+            {d.retried_as.map(|n| view! { <p>{tr("Diulang sebagai ", "Retried as ")} <a href=format!("/deliveries/{n}")>"#" {n.0}</a></p> })}
+            {d.fallback_of.map(|o| view! { <p data-testid="fallback-of">{tr("SMS pengganti WhatsApp ", "SMS standing in for WhatsApp ")} <a href=format!("/deliveries/{o}")>"#" {o.0}</a></p> })}
+            {d.sms_fallback.map(|n| view! { <p data-testid="sms-fallback">{tr("Tidak sampai lewat WhatsApp; dikirim lewat SMS sebagai ", "Did not arrive by WhatsApp; sent by SMS as ")} <a href=format!("/deliveries/{n}")>"#" {n.0}</a></p> })}
             {d.alert_step.map(|n| view! { <p data-testid="alert-step">{domain::escalation::step_title(crate::i18n::locale(), n as usize)}</p> })}
             {d.alert.clone().map(|a| view! { <p data-testid="delivery-alert">{alert_summary(&a)}</p> })}
             {(failed && d.retried_as.is_none()).then(|| view! {
@@ -368,7 +372,7 @@ fn TryTimeline(tries: Vec<super::TryView>) -> impl IntoView {
 /// A test send's delivery as it moves (queued → sent → delivered → read, or
 /// failed): read again whenever the live socket says it changed.
 #[component]
-pub fn DeliveryProgress(delivery_id: Memo<Option<i64>>) -> impl IntoView {
+pub fn DeliveryProgress(delivery_id: Memo<Option<DeliveryId>>) -> impl IntoView {
     let live = crate::live::Live::get();
     let moved = RwSignal::new(0u32);
     Effect::new(move |_| {

@@ -12,7 +12,7 @@ use crate::i18n::{self, fill, tr};
 use crate::ui::category_label;
 use crate::ui::{role_label, ErrorNote, Loading};
 use domain::template::{Escape, Template, KNOWN_VARIABLES};
-use domain::{GroupCategory, NotificationType, Priority};
+use domain::{GroupCategory, GroupId, NotificationType, Priority};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::NavigateOptions;
@@ -29,7 +29,8 @@ fn errors_of(result: Option<Result<impl Clone, AppError>>) -> Vec<FieldError> {
 #[component]
 pub fn GroupEditorPage() -> impl IntoView {
     let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok())));
+    let id =
+        Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<GroupId>().ok())));
     view! {
         <p><a href="/master/groups">{tr("« Grup WhatsApp", "« WhatsApp groups")}</a></p>
         {move || match id.get() {
@@ -64,7 +65,7 @@ fn NewGroup() -> impl IntoView {
 }
 
 #[component]
-fn ExistingGroup(id: i64) -> impl IntoView {
+fn ExistingGroup(id: GroupId) -> impl IntoView {
     let changed = RwSignal::new(0u32);
     let detail = Resource::new(move || changed.get(), move |_| get_group(id));
     view! {
@@ -197,7 +198,7 @@ fn GroupFields(initial: GroupForm, zones: Vec<(String, String)>) -> impl IntoVie
 
 #[component]
 fn Members(
-    group_id: i64,
+    group_id: GroupId,
     members: Vec<super::MemberOption>,
     changed: RwSignal<u32>,
 ) -> impl IntoView {
@@ -280,7 +281,7 @@ fn sample_values() -> BTreeMap<String, String> {
 
 #[component]
 fn Rules(
-    group_id: i64,
+    group_id: GroupId,
     rules: Vec<super::RuleView>,
     zones: Vec<(String, String)>,
     changed: RwSignal<u32>,
@@ -422,7 +423,7 @@ fn Rules(
 }
 
 #[component]
-fn TestSendCard(group_id: i64, sample: Option<String>) -> impl IntoView {
+fn TestSendCard(group_id: GroupId, sample: Option<String>) -> impl IntoView {
     let initial = sample
         .and_then(|t| Template::parse(&t).ok())
         .map(|t| t.render_lenient(&sample_values(), Escape::WhatsApp, ""))
@@ -456,7 +457,7 @@ fn TestSendCard(group_id: i64, sample: Option<String>) -> impl IntoView {
 }
 
 #[component]
-fn DeleteCard(group_id: i64, name: String) -> impl IntoView {
+fn DeleteCard(group_id: GroupId, name: String) -> impl IntoView {
     let delete = ServerAction::<DeleteGroup>::new();
     let confirming = RwSignal::new(false);
     let navigate = use_navigate();

@@ -13,6 +13,7 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 pub use domain::views::groups::*;
+use domain::{DeliveryId, GroupId, UserId};
 
 #[server(endpoint = "groups/list")]
 pub async fn list_groups() -> Result<Vec<GroupView>, AppError> {
@@ -34,14 +35,14 @@ pub async fn list_work_zones() -> Result<Vec<(String, String)>, AppError> {
 }
 
 #[server(endpoint = "groups/get")]
-pub async fn get_group(id: i64) -> Result<GroupDetail, AppError> {
+pub async fn get_group(id: GroupId) -> Result<GroupDetail, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
     Ok(store::detail(&state.db, id).await?)
 }
 
 /// Creates or updates a group; answers its id.
 #[server(endpoint = "groups/save", input = leptos::server_fn::codec::Json)]
-pub async fn save_group(form: GroupForm) -> Result<i64, AppError> {
+pub async fn save_group(form: GroupForm) -> Result<GroupId, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
     let valid = form.validate().map_err(AppError::Validation)?;
     Ok(store::save(&state.db, &valid, crate::time::now_ms()).await?)
@@ -50,14 +51,14 @@ pub async fn save_group(form: GroupForm) -> Result<i64, AppError> {
 /// Deletes a group with its members and rules; its past deliveries stay in
 /// the log (without the link).
 #[server(endpoint = "groups/delete")]
-pub async fn delete_group(id: i64) -> Result<(), AppError> {
+pub async fn delete_group(id: GroupId) -> Result<(), AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
     Ok(store::delete(&state.db, id).await?)
 }
 
 /// Replaces the member list.
 #[server(endpoint = "groups/members", input = leptos::server_fn::codec::Json)]
-pub async fn set_members(group_id: i64, user_ids: Vec<i64>) -> Result<(), AppError> {
+pub async fn set_members(group_id: GroupId, user_ids: Vec<UserId>) -> Result<(), AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
     Ok(store::set_members(&state.db, group_id, &user_ids, crate::time::now_ms()).await?)
 }
@@ -86,7 +87,7 @@ pub async fn delete_rule(id: i64) -> Result<(), AppError> {
 /// (the sandbox by default), via the outbox like every message; answers the
 /// delivery's id, whose progress [`crate::deliveries::get_delivery`] shows.
 #[server(endpoint = "groups/test-send")]
-pub async fn test_send(group_id: i64, message: String) -> Result<i64, AppError> {
+pub async fn test_send(group_id: GroupId, message: String) -> Result<DeliveryId, AppError> {
     let (user, state) = crate::state::guard(crate::auth::Area::Groups)?;
     let id = store::test_send(
         &state.db,

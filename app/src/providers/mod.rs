@@ -14,6 +14,7 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 pub use domain::views::providers::*;
+use domain::{AccountId, DeliveryId};
 
 #[server(endpoint = "providers/list")]
 pub async fn list_providers() -> Result<Vec<ProviderView>, AppError> {
@@ -23,7 +24,7 @@ pub async fn list_providers() -> Result<Vec<ProviderView>, AppError> {
 
 /// Creates or updates an account; answers its id.
 #[server(endpoint = "providers/save", input = leptos::server_fn::codec::Json)]
-pub async fn save_provider(form: ProviderForm) -> Result<i64, AppError> {
+pub async fn save_provider(form: ProviderForm) -> Result<AccountId, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Providers)?;
     let valid = form.validate().map_err(AppError::Validation)?;
     let id = store::save(&state.db, &state.keys, &valid, crate::time::now_ms()).await?;
@@ -36,7 +37,7 @@ pub async fn save_provider(form: ProviderForm) -> Result<i64, AppError> {
 /// Sends a test message on a channel through its enabled accounts, via the
 /// outbox like every message; answers the delivery's id.
 #[server(endpoint = "providers/test-send", input = leptos::server_fn::codec::Json)]
-pub async fn test_channel(test: ChannelTest) -> Result<i64, AppError> {
+pub async fn test_channel(test: ChannelTest) -> Result<DeliveryId, AppError> {
     let (user, state) = crate::state::guard(crate::auth::Area::Providers)?;
     let valid = test.validate().map_err(AppError::Validation)?;
     let id = store::test_send(

@@ -11,8 +11,6 @@ mod browser;
 pub mod page;
 #[cfg(feature = "ssr")]
 use storage::push as store;
-#[cfg(feature = "ssr")]
-pub mod vapid;
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]

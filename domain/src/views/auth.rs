@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// The signed-in person, as the pages see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
-    pub id: i64,
+    pub id: crate::UserId,
     pub name: String,
     pub email: String,
     pub role: Role,

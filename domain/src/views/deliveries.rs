@@ -36,7 +36,7 @@ pub fn check_test_message(message: &str) -> Result<&str, FieldError> {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryListItem {
-    pub id: i64,
+    pub id: crate::DeliveryId,
     pub created_at: i64,
     pub notification_type: String,
     pub channel: Channel,
@@ -201,7 +201,7 @@ pub fn encode_query_value(v: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     pub created_at: i64,
-    pub id: i64,
+    pub id: crate::DeliveryId,
 }
 
 impl Cursor {
@@ -255,13 +255,13 @@ pub struct DeliveryDetail {
     pub delivered_at: Option<i64>,
     pub read_at: Option<i64>,
     pub failed_at: Option<i64>,
-    pub retry_of: Option<i64>,
+    pub retry_of: Option<crate::DeliveryId>,
     /// The retry made of this delivery, if any.
-    pub retried_as: Option<i64>,
+    pub retried_as: Option<crate::DeliveryId>,
     /// The WhatsApp delivery this SMS stands in for.
-    pub fallback_of: Option<i64>,
+    pub fallback_of: Option<crate::DeliveryId>,
     /// The SMS sent because this WhatsApp delivery did not arrive.
-    pub sms_fallback: Option<i64>,
+    pub sms_fallback: Option<crate::DeliveryId>,
     /// The escalation step that sent it (`None`: the event's own routing).
     pub alert_step: Option<i64>,
     /// The event's alert, when it is under an escalation policy.
@@ -357,7 +357,7 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         let c = Cursor {
             created_at: 1_795_627_800_000,
-            id: 42,
+            id: crate::DeliveryId(42),
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("abc"), None);

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// A group as the admin pages show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupView {
-    pub id: i64,
+    pub id: crate::GroupId,
     pub name: String,
     pub description: String,
     pub chat_id: String,
@@ -39,7 +39,7 @@ impl GroupView {
 /// The group editor's form (create when `id` is `None`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupForm {
-    pub id: Option<i64>,
+    pub id: Option<crate::GroupId>,
     pub name: String,
     pub description: String,
     pub chat_id: String,
@@ -54,7 +54,7 @@ pub struct GroupForm {
 /// A form that passed [`GroupForm::validate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidGroup {
-    pub id: Option<i64>,
+    pub id: Option<crate::GroupId>,
     pub name: String,
     pub description: String,
     pub chat_id: String,
@@ -151,7 +151,7 @@ impl GroupForm {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberOption {
-    pub user_id: i64,
+    pub user_id: crate::UserId,
     pub name: String,
     pub role: crate::Role,
     pub work_zone: Option<String>,
@@ -172,7 +172,7 @@ pub struct RuleView {
 /// A rule to add to a group.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleForm {
-    pub group_id: i64,
+    pub group_id: crate::GroupId,
     pub notification_type: String,
     /// Empty: any priority.
     pub min_priority: String,

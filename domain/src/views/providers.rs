@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// An account as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderView {
-    pub id: i64,
+    pub id: crate::AccountId,
     pub name: String,
     pub kind: String,
     pub channel: Channel,
@@ -38,7 +38,7 @@ pub struct ProviderView {
 /// credentials.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderForm {
-    pub id: Option<i64>,
+    pub id: Option<crate::AccountId>,
     pub name: String,
     pub kind: String,
     /// Only the sandbox chooses; the others send on their own channel.
@@ -81,7 +81,7 @@ impl Default for ProviderForm {
 /// credential fields, never their values.
 #[derive(Clone, PartialEq)]
 pub struct ValidProvider {
-    pub id: Option<i64>,
+    pub id: Option<crate::AccountId>,
     pub name: String,
     pub kind: ProviderKind,
     pub channel: Channel,

@@ -450,7 +450,7 @@ impl Dispatcher {
             wait_ms = wait,
             "provider account paused"
         );
-        if let Err(e) = providers::accounts::pause(&self.db, account.id, until).await {
+        if let Err(e) = storage::providers::pause(&self.db, account.id, until).await {
             tracing::warn!(account = account.id.0, "pause not stored: {e}");
         }
     }
@@ -507,14 +507,14 @@ impl Dispatcher {
         let key = match self
             .vapid
             .get_or_try_init(|| {
-                app::push::vapid::VapidKey::load_or_create(&self.db, &self.keys, now_ms())
+                storage::keys::vapid::VapidKey::load_or_create(&self.db, &self.keys, now_ms())
             })
             .await
         {
             Ok(k) => k,
             Err(e) => return fail(FailureClass::Transient, format!("VAPID key: {e}")),
         };
-        let subs = match storage::push::for_user(&self.db, user.0).await {
+        let subs = match storage::push::for_user(&self.db, user).await {
             // A follow-up goes to the devices that missed the first push.
             Ok(mut s) => {
                 if let Some(ids) = storage::push::named_devices(&d.recipient) {
@@ -553,7 +553,7 @@ impl Dispatcher {
         if matches!(pushed.result, SendResult::Accepted { .. }) && !pushed.try_again.is_empty() {
             let now = now_ms();
             let at = now + PUSH_FOLLOW_UP_MS;
-            match storage::push::follow_up(&self.db, d.id.0, &pushed.try_again, now, at).await {
+            match storage::push::follow_up(&self.db, d.id, &pushed.try_again, now, at).await {
                 Ok(Some(id)) => self.feed.deliveries([DeliveryChange {
                     id,
                     status: DeliveryStatus::Queued,

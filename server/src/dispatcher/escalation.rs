@@ -8,13 +8,14 @@
 //! person without a verified number is skipped for WhatsApp, SMS and voice.
 //! Every message carries the person's signed acknowledgement link.
 
-use app::alerts::token::LinkKey;
 use domain::escalation::{self, Step, StepTarget};
 use domain::template::fit_whatsapp;
-use domain::{routing, Channel, DeliveryStatus, Locale, NotificationType, Priority};
-use storage::alerts::{self as store, StepWrite};
+use domain::{
+    routing, Channel, DeliveryStatus, GroupId, Locale, NotificationType, Priority, UserId,
+};
+use storage::alerts::{self as store, DueAlert as Due, StepPerson as Person, StepWrite};
 use storage::db::Db;
-use storage::on_db;
+use storage::keys::ack_links::LinkKey;
 use storage::outbox::{NewDelivery, NewInboxItem};
 
 /// Alerts handled per sweep; the next sweep takes the rest.
@@ -27,51 +28,18 @@ pub struct StepLinks<'a> {
     pub key: &'a LinkKey,
 }
 
-#[derive(sqlx::FromRow)]
-struct Due {
-    id: i64,
-    event_id: i64,
-    policy_id: Option<i64>,
-    ack_key: String,
-    message: String,
-    next_step: i64,
-    created_at: i64,
-    notification_type: String,
-    priority: String,
-    work_zone: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct Person {
-    id: i64,
-    email: String,
-    phone: Option<String>,
-    phone_verified_at: Option<i64>,
-    locale: String,
-}
-
 /// What a sweep did: how many messages it queued and whose inbox changed.
 #[derive(Debug, Default)]
 pub struct Swept {
     pub messages: usize,
-    pub inbox_users: Vec<i64>,
+    pub inbox_users: Vec<UserId>,
     /// (alert id, step number) of each step taken.
     pub steps: Vec<(i64, i64)>,
 }
 
 /// Takes every step due at `now`.
 pub async fn sweep(db: &Db, now: i64, links: &StepLinks<'_>) -> Result<Swept, storage::Error> {
-    let due: Vec<Due> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT a.id, a.event_id, a.policy_id, a.ack_key, a.message, a.next_step, a.created_at,
-                e.notification_type, e.priority, e.work_zone
-         FROM alerts a JOIN events e ON e.id = a.event_id
-         WHERE a.status = 'open' AND a.next_step_at <= $1
-         ORDER BY a.next_step_at LIMIT $2"
-    )
-    .bind(now)
-    .bind(BATCH)
-    .fetch_all(pool)
-    .await?);
+    let due = store::due_steps(db, now, BATCH).await?;
     let mut swept = Swept::default();
     for alert in due {
         let steps = match alert.policy_id {
@@ -111,9 +79,6 @@ pub async fn sweep(db: &Db, now: i64, links: &StepLinks<'_>) -> Result<Swept, st
     }
     Ok(swept)
 }
-
-const PERSON: &str =
-    "SELECT id, email, phone, phone_verified_at, locale FROM users WHERE active = TRUE";
 
 /// What every message of one step shares: the alert, which step, how long
 /// it has been open, the links.
@@ -162,7 +127,7 @@ async fn compose(
     step: &Step,
     now: i64,
     links: &StepLinks<'_>,
-) -> Result<(Vec<NewDelivery>, Vec<NewInboxItem>, Vec<i64>), storage::Error> {
+) -> Result<(Vec<NewDelivery>, Vec<NewInboxItem>, Vec<UserId>), storage::Error> {
     let priority = Priority::parse(&alert.priority).unwrap_or(Priority::Critical);
     let text = StepText {
         alert,
@@ -176,12 +141,7 @@ async fn compose(
     let mut inbox = Vec::new();
     let people = match &step.target {
         StepTarget::Group { group_id } => {
-            let group: Option<(String, bool)> = on_db!(db, |pool| sqlx::query_as(
-                "SELECT chat_id, active FROM whatsapp_groups WHERE id = $1"
-            )
-            .bind(group_id)
-            .fetch_optional(pool)
-            .await?);
+            let group = store::group_chat(db, GroupId(*group_id)).await?;
             if let Some((chat_id, true)) = group {
                 let message = format!(
                     "{}\n\n{}",
@@ -189,7 +149,7 @@ async fn compose(
                     escalation::group_ack_line(Locale::Id)
                 );
                 deliveries.push(NewDelivery {
-                    group_id: Some(*group_id),
+                    group_id: Some(GroupId(*group_id)),
                     ..text.queued(
                         Channel::WhatsappGroup,
                         chat_id,
@@ -200,57 +160,20 @@ async fn compose(
             }
             // Members are asked through the group; they may acknowledge by
             // a reply from their own number.
-            step_people(db, alert, &step.target).await?
+            store::step_people(db, alert, &step.target).await?
         }
         target => {
-            let people = step_people(db, alert, target).await?;
+            let people = store::step_people(db, alert, target).await?;
             for p in &people {
                 person_messages(p, &step.channels, &text, &mut deliveries, &mut inbox);
             }
             people
         }
     };
-    let mut recipients: Vec<i64> = people.iter().map(|p| p.id).collect();
+    let mut recipients: Vec<UserId> = people.iter().map(|p| p.id).collect();
     recipients.sort_unstable();
     recipients.dedup();
     Ok((deliveries, inbox, recipients))
-}
-
-/// The people a step's target names: a user, a role (in the alert's zone
-/// unless the step names one), or a group's members.
-async fn step_people(
-    db: &Db,
-    alert: &Due,
-    target: &StepTarget,
-) -> Result<Vec<Person>, storage::Error> {
-    Ok(match target {
-        StepTarget::User { user_id } => on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
-            format!("{PERSON} AND id = $1")
-        ))
-        .bind(user_id)
-        .fetch_all(pool)
-        .await?),
-        StepTarget::Role { role, zone } => {
-            let zone = zone.clone().or_else(|| alert.work_zone.clone());
-            on_db!(db, |pool| {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{PERSON} AND role = $1 AND ($2 IS NULL OR work_zone = $2 OR work_zone IS NULL) ORDER BY id"
-            )))
-            .bind(role.as_str())
-            .bind(zone)
-            .fetch_all(pool)
-            .await?
-            })
-        }
-        StepTarget::Group { group_id } => on_db!(db, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{PERSON} AND id IN (SELECT user_id FROM whatsapp_group_members WHERE group_id = $1)"
-            )))
-            .bind(group_id)
-            .fetch_all(pool)
-            .await?
-        }),
-    })
 }
 
 /// One person's messages of a step, on each of its channels they can be

@@ -12,13 +12,15 @@
 //!   and the lease rescuer;
 //! - [`attempt`]: one delivery's attempt: route → fail over (pacing) → send;
 //! - [`backoff`]: when to try again;
-//! - [`fallback`]: WhatsApp that did not arrive goes again as SMS;
+//! - [`fallback`] (`storage::fallback`, all SQL): WhatsApp that did not
+//!   arrive goes again as SMS;
 //! - [`escalation`]: open alerts' next steps when their time comes.
 
 pub mod attempt;
 pub mod backoff;
 pub mod escalation;
-pub mod fallback;
 pub mod worker;
+
+pub use storage::fallback;
 
 pub use worker::{Dispatcher, DispatcherConfig};

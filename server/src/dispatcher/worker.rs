@@ -80,9 +80,9 @@ pub struct Dispatcher {
     pub feed: Feed,
     /// Signs acknowledgement links in escalation messages (given by
     /// `with_keys`, else loaded on first use).
-    link_key: Arc<tokio::sync::OnceCell<app::alerts::token::LinkKey>>,
+    link_key: Arc<tokio::sync::OnceCell<storage::keys::ack_links::LinkKey>>,
     /// Signs web pushes (given by `with_keys`, else loaded on first use).
-    pub(super) vapid: Arc<tokio::sync::OnceCell<app::push::vapid::VapidKey>>,
+    pub(super) vapid: Arc<tokio::sync::OnceCell<storage::keys::vapid::VapidKey>>,
     /// Where a push notification's click leads: the inbox.
     pub(super) inbox_url: String,
     /// When this dispatcher last claimed from the database or started
@@ -210,8 +210,8 @@ impl Dispatcher {
     /// again (a dispatcher without them reads each on first use).
     pub fn with_keys(
         self,
-        link_key: app::alerts::token::LinkKey,
-        vapid: app::push::vapid::VapidKey,
+        link_key: storage::keys::ack_links::LinkKey,
+        vapid: storage::keys::vapid::VapidKey,
     ) -> Self {
         let _ = self.link_key.set(link_key);
         let _ = self.vapid.set(vapid);
@@ -361,7 +361,7 @@ impl Dispatcher {
         let key = self
             .link_key
             .get_or_try_init(|| {
-                app::alerts::token::LinkKey::load_or_create(&self.db, &self.keys, now)
+                storage::keys::ack_links::LinkKey::load_or_create(&self.db, &self.keys, now)
             })
             .await?;
         let links = super::escalation::StepLinks {
@@ -380,7 +380,7 @@ impl Dispatcher {
 
     /// Queues the SMS fallbacks due at `now` (see `fallback`), if any SMS
     /// account is enabled; returns the new deliveries' ids.
-    pub async fn sms_fallback(&self, now: i64) -> Result<Vec<i64>, storage::Error> {
+    pub async fn sms_fallback(&self, now: i64) -> Result<Vec<domain::DeliveryId>, storage::Error> {
         if self.accounts.for_channel(Channel::Sms).await?.is_empty() {
             return Ok(Vec::new());
         }

@@ -27,7 +27,7 @@ use request::FieldProblem;
 use serde_json::json;
 use std::sync::Arc;
 use storage::db::Db;
-use storage::outbox::{Inserted, NewEvent};
+use storage::outbox::{Inserted, KeyedEvent, NewEvent};
 
 /// Bodies above this are refused with 413: an event is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -218,7 +218,7 @@ async fn post_event(
 
     let source = source_of(key_id);
     let now = chrono::Utc::now();
-    let same = Repeat {
+    let same = KeyedEvent {
         notification_type: domain::EventKind::from(event.kind).as_str().to_owned(),
         priority: event.priority.as_str().to_owned(),
         work_zone: event.work_zone.clone(),
@@ -273,25 +273,6 @@ fn source_of(key_id: i64) -> String {
     format!("api:{key_id}")
 }
 
-/// What a request repeating an idempotency key must repeat: the event as
-/// it is stored.
-#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
-struct Repeat {
-    notification_type: String,
-    priority: String,
-    work_zone: Option<String>,
-    recipients: String,
-    data: String,
-}
-
-/// The event first written under an idempotency key.
-#[derive(sqlx::FromRow)]
-struct First {
-    id: i64,
-    #[sqlx(flatten)]
-    event: Repeat,
-}
-
 /// The event an idempotency key was first used for, if the request repeats
 /// it; a key reused for another event is refused (409): answering it as a
 /// duplicate would silently drop the new one.
@@ -299,18 +280,9 @@ async fn repeated(
     db: &Db,
     source: &str,
     key: &str,
-    same: &Repeat,
+    same: &KeyedEvent,
 ) -> Result<Option<i64>, ApiError> {
-    let first: Option<First> = storage::on_db!(db, |pool| sqlx::query_as(
-        "SELECT id, notification_type, priority, work_zone, recipients, data
-         FROM events WHERE source = $1 AND idempotency_key = $2"
-    )
-    .bind(source)
-    .bind(key)
-    .fetch_optional(pool)
-    .await
-    .map_err(storage::Error::from)?);
-    let Some(First { id, event }) = first else {
+    let Some((id, event)) = storage::outbox::keyed_event(db, source, key).await? else {
         return Ok(None);
     };
     if &event != same {
@@ -381,7 +353,7 @@ mod tests {
     fn the_api_tells_every_kind_of_refusal_in_english_with_its_status() {
         let cases = [
             (
-                storage::Error::NotFound(Missing::Group(3)),
+                storage::Error::NotFound(Missing::Group(domain::GroupId(3))),
                 StatusCode::NOT_FOUND,
                 "Not found: group #3",
             ),

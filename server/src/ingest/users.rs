@@ -322,7 +322,7 @@ pub(super) async fn put_user(
         // The planner reads people on every event: nothing cached to drop.
         tracing::info!(
             external_id = id,
-            user = outcome.id(),
+            user = %outcome.id(),
             ?status,
             "user synced"
         );

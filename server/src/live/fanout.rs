@@ -90,9 +90,9 @@ impl Peers {
 #[derive(Default)]
 struct Delivery {
     /// Users with inbox news, sorted.
-    inbox: Vec<i64>,
+    inbox: Vec<domain::UserId>,
     /// Users who signed out somewhere, sorted.
-    signed_out: Vec<i64>,
+    signed_out: Vec<domain::UserId>,
     resync: bool,
     /// Deliveries frames, one per batch, in order.
     deliveries: Vec<u8>,
@@ -207,7 +207,7 @@ mod tests {
 
     fn batch(inbox: &[i64], deliveries: Option<&str>, analytics: bool) -> Arc<Batch> {
         Arc::new(Batch {
-            inbox: inbox.to_vec(),
+            inbox: inbox.iter().copied().map(domain::UserId).collect(),
             deliveries_frame: deliveries.map(Into::into),
             signed_out: Vec::new(),
             resync: false,
@@ -222,7 +222,7 @@ mod tests {
             Arc::new(Batch {
                 inbox: Vec::new(),
                 deliveries_frame: None,
-                signed_out: users.to_vec(),
+                signed_out: users.iter().copied().map(domain::UserId).collect(),
                 resync: false,
                 analytics: false,
             })
@@ -231,7 +231,7 @@ mod tests {
         tx.send(signed_out(&[5, 2])).unwrap();
         let first = rx.try_recv().map_err(|_| RecvError::Closed);
         let d = Delivery::gather(first, &mut rx);
-        assert_eq!(d.signed_out, [2, 5]);
+        assert_eq!(d.signed_out, [2, 5].map(domain::UserId));
         assert!(d.inbox.is_empty() && !d.resync);
     }
 
@@ -243,7 +243,7 @@ mod tests {
         tx.send(batch(&[], Some("b"), true)).unwrap();
         let first = rx.try_recv().map_err(|_| RecvError::Closed);
         let d = Delivery::gather(first, &mut rx);
-        assert_eq!(d.inbox, [3, 7]);
+        assert_eq!(d.inbox, [3, 7].map(domain::UserId));
         assert!(!d.resync);
         assert_eq!(d.deliveries, [text_frame("a"), text_frame("b")].concat());
         assert_eq!(

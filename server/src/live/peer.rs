@@ -23,7 +23,7 @@ pub(super) struct Peer {
     /// Wakes the socket's task: bytes wait for the kernel, its user has new
     /// inbox items, or it must resync.
     pub wake: Notify,
-    pub user: i64,
+    pub user: domain::UserId,
     /// The role may see delivery statuses / analytics figures.
     pub deliveries: bool,
     pub analytics: bool,
@@ -62,7 +62,7 @@ pub(super) struct Due {
 pub(super) struct Broken;
 
 impl Peer {
-    pub fn new(tcp: TcpStream, user: i64, deliveries: bool, analytics: bool) -> Peer {
+    pub fn new(tcp: TcpStream, user: domain::UserId, deliveries: bool, analytics: bool) -> Peer {
         Peer {
             tcp,
             out: Mutex::new(Out {
@@ -258,7 +258,10 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        (Arc::new(Peer::new(server, 1, true, true)), browser)
+        (
+            Arc::new(Peer::new(server, domain::UserId(1), true, true)),
+            browser,
+        )
     }
 
     /// The payloads of the whole text frames in `bytes`, and what is left.

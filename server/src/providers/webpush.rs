@@ -10,10 +10,10 @@
 //! subscription was not made with) and 413 are not.
 
 use super::{FailureClass, SendResult};
-use app::push::vapid::VapidKey;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use std::time::Duration;
+use storage::keys::vapid::VapidKey;
 use storage::push::{DeviceAnswer, Subscription};
 
 /// What a push to one person's devices came to.

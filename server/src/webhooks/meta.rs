@@ -110,8 +110,14 @@ pub(super) async fn meta_post(
         // again as the type's template instead of failing.
         if s["errors"][0]["code"].as_i64() == Some(131047) {
             let reason = error.as_deref().unwrap_or("Meta error 131047");
-            match storage::window::resend_outside_window(&hooks.db, account_id, id, reason, now)
-                .await
+            match storage::window::resend_outside_window(
+                &hooks.db,
+                domain::AccountId(account_id),
+                id,
+                reason,
+                now,
+            )
+            .await
             {
                 Ok(Some(delivery)) => {
                     hooks.feed.deliveries([DeliveryChange {

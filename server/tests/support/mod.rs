@@ -29,7 +29,7 @@ pub async fn setup(db: &Db) {
     .unwrap());
 }
 
-pub async fn user_id(db: &Db, email: &str) -> i64 {
+pub async fn user_id(db: &Db, email: &str) -> domain::UserId {
     on_db!(db, |pool| sqlx::query_scalar(
         "SELECT id FROM users WHERE email = $1"
     )
@@ -125,9 +125,13 @@ pub async fn ingest(
         chrono::Utc::now(),
         &plan::Links::new(
             "http://localhost:3000",
-            app::alerts::token::LinkKey::load_or_create(db, &server::testkit::keys(), now_ms())
-                .await
-                .unwrap(),
+            storage::keys::ack_links::LinkKey::load_or_create(
+                db,
+                &server::testkit::keys(),
+                now_ms(),
+            )
+            .await
+            .unwrap(),
         ),
     )
     .await
@@ -259,7 +263,7 @@ pub async fn tries(db: &Db, delivery: i64) -> Vec<(i64, Option<i64>, Option<i64>
 }
 
 /// A ticket assignment to one technician: WhatsApp + in-app.
-pub fn assignment(user_id: i64, key: &str) -> serde_json::Value {
+pub fn assignment(user_id: domain::UserId, key: &str) -> serde_json::Value {
     serde_json::json!({
         "type": "ticket_assigned", "priority": "medium", "work_zone": "karawang",
         "recipients": {"user_ids": [user_id]},

@@ -178,7 +178,7 @@ async fn record_in(
             .await?;
         took.extend(ids.iter().copied());
         applied.extend(ids.into_iter().map(|id| DeliveryChange {
-            id,
+            id: DeliveryId(id),
             status: DeliveryStatus::Sent,
         }));
     }
@@ -191,7 +191,7 @@ async fn record_in(
             took.insert(a.id.0);
         }
         if let (true, Some(status)) = (done, status) {
-            applied.push(DeliveryChange { id: a.id.0, status });
+            applied.push(DeliveryChange { id: a.id, status });
         }
     }
     let tries: Vec<(&Attempted, &Try)> = results
@@ -432,7 +432,7 @@ pub async fn apply_status(
     status: DeliveryStatus,
     at: i64,
     error: Option<&str>,
-) -> Result<Option<(i64, DeliveryStatus)>, Error> {
+) -> Result<Option<(DeliveryId, DeliveryStatus)>, Error> {
     let allowed_from: &[&str] = match status {
         DeliveryStatus::Sent => &["sending"],
         DeliveryStatus::Delivered => &["sending", "sent"],
@@ -460,14 +460,15 @@ pub async fn apply_status(
          WHERE provider = $4 AND {column} = $5 AND status IN ({from_list})
          RETURNING id"
     );
-    let id: Option<i64> = on_db_write!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(status.as_str())
-        .bind(at)
-        .bind(error)
-        .bind(provider)
-        .bind(value)
-        .fetch_optional(pool)
-        .await?);
+    let id: Option<DeliveryId> =
+        on_db_write!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(status.as_str())
+            .bind(at)
+            .bind(error)
+            .bind(provider)
+            .bind(value)
+            .fetch_optional(pool)
+            .await?);
     Ok(id.map(|id| (id, status)))
 }
 
@@ -534,7 +535,7 @@ pub async fn prune_callbacks(db: &Db, before: i64) -> Result<u64, Error> {
 }
 
 /// The status of one delivery (tests and the API).
-pub async fn status_of(db: &Db, id: i64) -> Result<DeliveryStatus, Error> {
+pub async fn status_of(db: &Db, id: DeliveryId) -> Result<DeliveryStatus, Error> {
     let s: String = on_db!(db, |pool| sqlx::query_scalar(
         "SELECT status FROM deliveries WHERE id = $1"
     )
@@ -548,7 +549,7 @@ pub async fn status_of(db: &Db, id: i64) -> Result<DeliveryStatus, Error> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// The delivery moved to this status.
-    Moved(i64, DeliveryStatus),
+    Moved(DeliveryId, DeliveryStatus),
     /// The delivery exists; the status is a duplicate or out of order.
     Unchanged,
     /// No delivery has this id yet: held until its send is recorded.

@@ -6,10 +6,11 @@
 use crate::db::direct::Val;
 use crate::db::exec::{ready, Direct, Exec, Row};
 use crate::db::Db;
-use crate::in_tx;
 use crate::Error;
+use crate::{in_tx, on_db};
 use domain::{
-    AccountId, Channel, DeliveryId, DeliveryStatus, EventKind, Priority, SystemMessage, UserId,
+    AccountId, Channel, DeliveryId, DeliveryStatus, EventKind, GroupId, Priority, SystemMessage,
+    UserId,
 };
 use std::collections::HashMap;
 
@@ -31,7 +32,7 @@ pub struct NewEvent {
 
 /// A low-priority notification held for a person's next digest.
 pub struct NewDigestItem {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub title: String,
     pub line: String,
 }
@@ -50,8 +51,8 @@ pub struct NewAlert {
 }
 
 pub struct NewDelivery {
-    pub user_id: Option<i64>,
-    pub group_id: Option<i64>,
+    pub user_id: Option<UserId>,
+    pub group_id: Option<GroupId>,
     pub rule_id: Option<i64>,
     pub channel: Channel,
     pub recipient: String,
@@ -120,7 +121,7 @@ impl NewDelivery {
 }
 
 pub struct NewInboxItem {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub title: String,
     pub body: String,
     pub link: Option<String>,
@@ -321,8 +322,8 @@ fn delivery_values<'a>(
         int(r.event_id),
         Val::Text(Some(r.kind)),
         Val::Text(Some(r.priority)),
-        Val::Int(d.user_id),
-        Val::Int(d.group_id),
+        Val::Int(d.user_id.map(i64::from)),
+        Val::Int(d.group_id.map(i64::from)),
         Val::Int(d.rule_id),
         Val::Text(Some(d.channel.as_str())),
         Val::Text(Some(&d.recipient)),
@@ -355,7 +356,7 @@ fn inbox_values<'a>(r: &Routed<'a, NewInboxItem>, now: i64) -> [Val<'a>; 8] {
     let n = r.row;
     [
         Val::Int(Some(r.event_id)),
-        Val::Int(Some(n.user_id)),
+        Val::Int(Some(n.user_id.0)),
         Val::Text(Some(r.kind)),
         Val::Text(Some(r.priority)),
         Val::Text(Some(&n.title)),
@@ -429,7 +430,7 @@ const DIGEST_SQL: &str = "INSERT INTO digest_items (user_id, event_id, title, li
 
 fn digest_values(event_id: i64, item: &NewDigestItem, now: i64) -> [Val<'_>; 5] {
     [
-        Val::Int(Some(item.user_id)),
+        Val::Int(Some(item.user_id.0)),
         Val::Int(Some(event_id)),
         Val::Text(Some(&item.title)),
         Val::Text(Some(&item.line)),
@@ -705,4 +706,39 @@ mod tests {
         assert_eq!(sizes(160), vec![128, 32]);
         assert_eq!(sizes(700), vec![256, 256, 128, 32, 16, 8, 4]);
     }
+}
+
+/// What a request repeating an idempotency key must repeat: the event as
+/// it is stored.
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyedEvent {
+    pub notification_type: String,
+    pub priority: String,
+    pub work_zone: Option<String>,
+    pub recipients: String,
+    pub data: String,
+}
+
+/// The event first written from `source` under idempotency key `key`: its
+/// id and what it said.
+pub async fn keyed_event(
+    db: &Db,
+    source: &str,
+    key: &str,
+) -> Result<Option<(i64, KeyedEvent)>, Error> {
+    #[derive(sqlx::FromRow)]
+    struct First {
+        id: i64,
+        #[sqlx(flatten)]
+        event: KeyedEvent,
+    }
+    let first: Option<First> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, notification_type, priority, work_zone, recipients, data
+         FROM events WHERE source = $1 AND idempotency_key = $2"
+    )
+    .bind(source)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?);
+    Ok(first.map(|f| (f.id, f.event)))
 }

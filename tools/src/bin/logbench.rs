@@ -153,7 +153,7 @@ async fn main() -> Result<(), String> {
     .map_err(|e| storage::Error::Invalid(e).to_string())?;
     let middle = Some(Cursor {
         created_at: now - 15 * DAY_MS,
-        id: i64::MAX,
+        id: domain::DeliveryId(i64::MAX),
     });
     let r = a.repeat;
     time("log: first page", r, || async {

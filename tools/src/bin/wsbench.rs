@@ -96,7 +96,7 @@ async fn serve(args: &[String]) -> Result<(), String> {
     storage::seed::ensure_demo_data(&db)
         .await
         .map_err(|e| e.to_string())?;
-    let manager: i64 = storage::on_db!(&db, |pool| sqlx::query_scalar(
+    let manager: domain::UserId = storage::on_db!(&db, |pool| sqlx::query_scalar(
         "SELECT id FROM users WHERE email = 'manager@demo.id'"
     )
     .fetch_one(pool)
@@ -143,7 +143,7 @@ async fn serve(args: &[String]) -> Result<(), String> {
     while Instant::now() < end {
         tick.tick().await;
         running.feed.deliveries([DeliveryChange {
-            id: now_us(),
+            id: domain::DeliveryId(now_us()),
             status: domain::DeliveryStatus::Delivered,
         }]);
         published += 1;
@@ -218,7 +218,7 @@ async fn clients(args: &[String]) -> Result<(), String> {
                                     latencies.extend(
                                         changes
                                             .iter()
-                                            .map(|c| (c.id, (now - c.id) as f64 / 1000.0)),
+                                            .map(|c| (c.id.0, (now - c.id.0) as f64 / 1000.0)),
                                     );
                                 }
                             }

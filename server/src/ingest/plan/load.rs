@@ -1,7 +1,7 @@
-//! The facts an event is routed on, read from the database: the
-//! recipients with their settings and switches, the group rules, the
-//! templates, zones and escalation policies (cached, [`ReferenceCache`]);
-//! then the pure router's plan.
+//! The facts an event is routed on, read from the database
+//! (`storage::routing`): the recipients with their settings and switches,
+//! the group rules, the templates, zones and escalation policies (cached,
+//! [`ReferenceCache`]); then the pure router's plan.
 
 use super::super::request::{EventRequest, FieldProblem};
 use chrono::{DateTime, Utc};
@@ -13,47 +13,10 @@ use domain::{Channel, NotificationType, Priority, Role};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use storage::db::placeholders;
 use storage::db::Db;
-use storage::on_db;
+use storage::routing as store;
+pub use storage::routing::{RuleRow, UserRow};
 use tokio::sync::RwLock;
-
-#[derive(sqlx::FromRow)]
-pub(super) struct UserRow {
-    pub(super) id: i64,
-    pub(super) name: String,
-    pub(super) email: String,
-    pub(super) phone: Option<String>,
-    phone_verified_at: Option<i64>,
-    role: String,
-    active: bool,
-    pub(super) locale: String,
-    email_enabled: bool,
-    push_enabled: bool,
-    has_push_device: bool,
-    digest_enabled: bool,
-    whatsapp_enabled: bool,
-    receive_group_notifications: bool,
-    quiet_hours_enabled: bool,
-    quiet_start_minute: i64,
-    quiet_end_minute: i64,
-    quiet_time_zone: String,
-    critical_bypass_quiet: bool,
-}
-
-#[derive(sqlx::FromRow, Clone)]
-pub struct RuleRow {
-    notification_type: String,
-    pub(super) id: i64,
-    group_id: i64,
-    enabled: bool,
-    min_priority: Option<String>,
-    work_zone: Option<String>,
-    template_id: Option<i64>,
-    group_active: bool,
-    group_work_zone: Option<String>,
-    pub(super) chat_id: String,
-}
 
 /// Templates and work zones change rarely and are read for every event.
 pub struct ReferenceCache {
@@ -107,17 +70,8 @@ impl ReferenceCache {
                 return Ok(r.clone());
             }
         }
-        let rows: Vec<(i64, String, String, String, String)> =
-            on_db!(&self.db, |pool| sqlx::query_as(
-                "SELECT id, key, channel, locale, body FROM message_templates"
-            )
-            .fetch_all(pool)
-            .await?);
-        let zones: Vec<(String, String)> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT code, name FROM work_zones"
-        )
-        .fetch_all(pool)
-        .await?);
+        let rows = store::templates(&self.db).await?;
+        let zones = store::zones(&self.db).await?;
         let mut by_key = HashMap::new();
         let mut by_id = HashMap::new();
         for (id, key, channel, locale, body) in rows {
@@ -131,7 +85,7 @@ impl ReferenceCache {
                 Err(e) => tracing::warn!(template = id, "template does not parse: {e}"),
             }
         }
-        let (rule_rows, member_rows) = load_all_rules(&self.db).await?;
+        let (rule_rows, member_rows) = store::rules_and_members(&self.db).await?;
         let mut rules: HashMap<String, Vec<RuleRow>> = HashMap::new();
         for r in rule_rows {
             rules
@@ -149,7 +103,7 @@ impl ReferenceCache {
             zones: zones.into_iter().collect(),
             rules,
             members,
-            policies: load_policies(&self.db).await?,
+            policies: store::policies(&self.db).await?,
         });
         *self.cached.write().await = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
@@ -160,123 +114,6 @@ impl ReferenceCache {
             *c = None;
         }
     }
-}
-
-async fn load_users(db: &Db, ids: &[i64], admins: bool) -> Result<Vec<UserRow>, storage::Error> {
-    if ids.is_empty() && !admins {
-        return Ok(vec![]);
-    }
-    let mut cond = Vec::new();
-    if !ids.is_empty() {
-        cond.push(format!("u.id IN ({})", placeholders(1, ids.len())));
-    }
-    if admins {
-        cond.push("(u.role = 'admin' AND u.active = TRUE)".to_owned());
-    }
-    let sql = format!(
-        "SELECT u.id, u.name, u.email, u.phone, u.phone_verified_at, u.role, u.active, u.locale,
-                s.email_enabled, s.push_enabled, s.whatsapp_enabled, s.receive_group_notifications,
-                EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = u.id) AS has_push_device,
-                s.digest_enabled,
-                s.quiet_hours_enabled, s.quiet_start_minute, s.quiet_end_minute, s.quiet_time_zone,
-                s.critical_bypass_quiet
-         FROM users u JOIN notification_settings s ON s.user_id = u.id
-         WHERE {}",
-        cond.join(" OR ")
-    );
-    let rows = on_db!(db, |pool| {
-        let mut q = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.clone()));
-        for id in ids {
-            q = q.bind(*id);
-        }
-        q.fetch_all(pool).await?
-    });
-    Ok(rows)
-}
-
-async fn load_disabled_types(
-    db: &Db,
-    ids: &[i64],
-) -> Result<Vec<(i64, String, String)>, storage::Error> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let sql = format!(
-        "SELECT user_id, notification_type, channel FROM notification_type_settings
-         WHERE enabled = FALSE AND user_id IN ({})",
-        placeholders(1, ids.len())
-    );
-    let rows = on_db!(db, |pool| {
-        let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql.clone()));
-        for id in ids {
-            q = q.bind(*id);
-        }
-        q.fetch_all(pool).await?
-    });
-    Ok(rows)
-}
-
-/// Every rule with its group, and every active member: small tables, cached
-/// with the templates (a change reaches routing within the cache's lifetime).
-async fn load_all_rules(db: &Db) -> Result<(Vec<RuleRow>, Vec<(i64, i64, bool)>), storage::Error> {
-    let rules: Vec<RuleRow> = on_db!(db, |pool| {
-        sqlx::query_as(
-        "SELECT r.notification_type, r.id, r.group_id, r.enabled, r.min_priority, r.work_zone, r.template_id,
-                g.active AS group_active, g.work_zone AS group_work_zone, g.chat_id
-         FROM notification_group_rules r JOIN whatsapp_groups g ON g.id = r.group_id
-         ORDER BY r.id"
-    )
-    .fetch_all(pool)
-    .await?
-    });
-    let members: Vec<(i64, i64, bool)> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT m.group_id, m.user_id, s.receive_group_notifications
-         FROM whatsapp_group_members m
-         JOIN users u ON u.id = m.user_id
-         JOIN notification_settings s ON s.user_id = m.user_id
-         WHERE u.active = TRUE"
-    )
-    .fetch_all(pool)
-    .await?);
-    Ok((rules, members))
-}
-
-/// Every escalation policy with its first step's delay.
-async fn load_policies(db: &Db) -> Result<Vec<PolicyFacts>, storage::Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: i64,
-        notification_type: Option<String>,
-        min_priority: String,
-        enabled: bool,
-        first_delay: Option<i64>,
-    }
-    let rows: Vec<Row> = on_db!(db, |pool| {
-        sqlx::query_as(
-            "SELECT p.id, p.notification_type, p.min_priority, p.enabled,
-                    (SELECT s.delay_minutes FROM escalation_steps s WHERE s.policy_id = p.id
-                     ORDER BY s.position LIMIT 1) AS first_delay
-             FROM escalation_policies p ORDER BY p.id",
-        )
-        .fetch_all(pool)
-        .await?
-    });
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            let kind = match r.notification_type {
-                Some(k) => Some(NotificationType::parse(&k).ok()?),
-                None => None,
-            };
-            Some(PolicyFacts {
-                id: r.id,
-                kind,
-                min_priority: Priority::parse(&r.min_priority).ok()?,
-                enabled: r.enabled,
-                first_delay_minutes: r.first_delay,
-            })
-        })
-        .collect())
 }
 
 /// What rendering needs: the plan, and everyone it names.
@@ -307,10 +144,10 @@ pub(super) async fn facts<'r>(
             event
                 .external_ids
                 .iter()
-                .filter_map(|e| by_external.get(e).copied()),
+                .filter_map(|e| by_external.get(e).map(|u| u.0)),
         )
         .collect();
-    let users = load_users(db, &named, admins).await?;
+    let users = store::users(db, &named, admins).await?;
     let known: BTreeSet<i64> = users.iter().map(|u| u.id).collect();
     let mut problems: Vec<FieldProblem> = event
         .user_ids
@@ -344,7 +181,7 @@ pub(super) async fn facts<'r>(
 
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
     let mut disabled: HashMap<i64, BTreeSet<(NotificationType, Channel)>> = HashMap::new();
-    for (user, kind, channel) in load_disabled_types(db, &ids).await? {
+    for (user, kind, channel) in store::disabled_types(db, &ids).await? {
         if let (Ok(k), Ok(c)) = (NotificationType::parse(&kind), Channel::parse(&channel)) {
             disabled.entry(user).or_default().insert((k, c));
         }
@@ -382,7 +219,7 @@ pub(super) async fn facts<'r>(
             _ => None,
         })
         .collect();
-    let extra = load_users(db, &copies, false).await?;
+    let extra = store::users(db, &copies, false).await?;
     let users = users.into_iter().chain(extra).map(|u| (u.id, u)).collect();
     Ok(Ok(Facts { plan, users, rules }))
 }

@@ -6,13 +6,13 @@
 use super::load::{Facts, Reference, UserRow};
 use super::{Prepared, SkippedRoute};
 use crate::ingest::request::{EventRequest, FieldProblem};
-use app::alerts::token::{new_ack_key, LinkKey};
 use chrono::{DateTime, Utc};
 use domain::escalation;
 use domain::routing::{self, Planned, Target};
 use domain::template::{fit_whatsapp, Escape, Template};
-use domain::{Channel, DeliveryStatus, Locale};
+use domain::{Channel, DeliveryStatus, GroupId, Locale, UserId};
 use std::collections::BTreeMap;
+use storage::keys::ack_links::{new_ack_key, LinkKey};
 use storage::outbox::{NewAlert, NewDelivery, NewDigestItem, NewInboxItem};
 
 /// Where links in messages point, and the key that signs acknowledgement links.
@@ -145,8 +145,8 @@ impl Renderer<'_> {
 
 /// A planned delivery with its recipient and message.
 struct Addressed {
-    user_id: Option<i64>,
-    group_id: Option<i64>,
+    user_id: Option<UserId>,
+    group_id: Option<GroupId>,
     rule_id: Option<i64>,
     recipient: String,
     message: String,
@@ -187,7 +187,7 @@ pub(super) fn render(
     let ack_link = |user: i64| {
         ack_key
             .as_deref()
-            .map(|k| links.ack.link(&links.public_url, k, user, now_ms))
+            .map(|k| links.ack.link(&links.public_url, k, UserId(user), now_ms))
     };
     let max_attempts = i64::from(routing::max_attempts(event.priority));
     let mut deliveries = Vec::with_capacity(facts.plan.deliveries.len());
@@ -324,7 +324,7 @@ fn to_user(
         _ => (format!("user:{}", u.id), r.plain(locale, &u.name)),
     };
     Addressed {
-        user_id: Some(u.id),
+        user_id: Some(UserId(u.id)),
         locale,
         ..Addressed::to(recipient, message)
     }
@@ -372,7 +372,7 @@ fn to_group(
         .map(|x| x.chat_id.clone())
         .unwrap_or_default();
     Addressed {
-        group_id: Some(group_id),
+        group_id: Some(GroupId(group_id)),
         rule_id: Some(rule_id),
         ..Addressed::to(chat, r.whatsapp(p.template_id, Locale::Id, ""))
     }
@@ -385,7 +385,7 @@ fn digest_lines(facts: &Facts<'_>, event: &EventRequest) -> Vec<NewDigestItem> {
         let (Target::User(id), routing::SkipReason::InDigest) = (s.target, s.reason) else {
             continue;
         };
-        if digest.iter().any(|d| d.user_id == id) {
+        if digest.iter().any(|d| d.user_id == UserId(id)) {
             continue;
         }
         let locale = facts
@@ -395,7 +395,7 @@ fn digest_lines(facts: &Facts<'_>, event: &EventRequest) -> Vec<NewDigestItem> {
             .unwrap_or_default();
         let field = |k: &str| event.data.get(k).map(String::as_str);
         digest.push(NewDigestItem {
-            user_id: id,
+            user_id: UserId(id),
             title: event.kind.label(locale).to_owned(),
             line: domain::digest::line(
                 field("ticket_id"),

@@ -13,9 +13,9 @@
 //! Only messages from the last [`WINDOW_MS`] qualify: an SMS about a failure
 //! hours old (say, SMS was switched on later) would be noise.
 
+use crate::db::Db;
+use crate::{on_db, on_db_write};
 use domain::{routing, sms, Priority};
-use storage::db::Db;
-use storage::{on_db, on_db_write};
 
 /// How far back a failure or a late message still qualifies.
 pub const WINDOW_MS: i64 = 3_600_000;
@@ -61,7 +61,11 @@ const WORTH_AN_SMS: &str = "d.notification_type NOT IN ('test_send', 'phone_veri
                      AND s.channel = 'sms' AND s.recipient = d.recipient)";
 
 /// Adds the SMS deliveries due at `now`; returns their ids.
-pub async fn sweep(db: &Db, now: i64, config: FallbackConfig) -> Result<Vec<i64>, storage::Error> {
+pub async fn sweep(
+    db: &Db,
+    now: i64,
+    config: FallbackConfig,
+) -> Result<Vec<domain::DeliveryId>, crate::Error> {
     let failed_sql = format!(
         "SELECT {COLUMNS} FROM deliveries d
          WHERE d.channel = 'whatsapp' AND d.status = 'failed' AND d.failed_at >= $1 AND {WORTH_AN_SMS}
@@ -97,7 +101,7 @@ pub async fn sweep(db: &Db, now: i64, config: FallbackConfig) -> Result<Vec<i64>
     for c in candidates {
         let priority = Priority::parse(&c.priority).unwrap_or(Priority::High);
         let text = sms::from_whatsapp(&c.message);
-        let id: Option<i64> = on_db_write!(db, |pool| {
+        let id: Option<domain::DeliveryId> = on_db_write!(db, |pool| {
             sqlx::query_scalar(
                 "INSERT INTO deliveries (event_id, notification_type, priority, user_id, channel, recipient,
                      message, status, attempts, max_attempts, next_attempt_at, created_at, updated_at,
@@ -120,7 +124,7 @@ pub async fn sweep(db: &Db, now: i64, config: FallbackConfig) -> Result<Vec<i64>
         if let Some(id) = id {
             tracing::info!(
                 delivery = c.id,
-                sms = id,
+                sms = %id,
                 "WhatsApp not delivered: SMS fallback queued"
             );
             added.push(id);

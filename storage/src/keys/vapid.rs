@@ -4,12 +4,12 @@
 //! half; each push carries a short-lived ES256 token signed with the private
 //! half, which never leaves the server.
 
+use crate::db::Db;
+use crate::error::internal;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
-use storage::db::Db;
-use storage::error::internal;
 
 #[derive(Clone)]
 pub struct VapidKey {
@@ -29,9 +29,9 @@ impl VapidKey {
     /// The key in `server_keys`, made by whichever instance asks first.
     pub async fn load_or_create(
         db: &Db,
-        keys: &storage::secrets::Keyring,
+        keys: &crate::secrets::Keyring,
         now: i64,
-    ) -> Result<VapidKey, storage::Error> {
+    ) -> Result<VapidKey, crate::Error> {
         let fresh = loop {
             let mut bytes = [0u8; 32];
             getrandom::fill(&mut bytes).map_err(|e| internal("random key", &e))?;
@@ -40,7 +40,7 @@ impl VapidKey {
                 break bytes;
             }
         };
-        let bytes = storage::db::server_key(db, keys, "vapid", &fresh, now).await?;
+        let bytes = crate::db::server_key(db, keys, "vapid", &fresh, now).await?;
         let signing =
             SigningKey::from_slice(&bytes).map_err(|e| internal("server_keys.vapid", &e))?;
         Ok(Self::from_signing(signing))

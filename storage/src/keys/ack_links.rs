@@ -8,10 +8,11 @@
 //! check; a link used again finds the alert already acknowledged and changes
 //! nothing.
 
+use crate::db::Db;
 use base64::Engine;
+use domain::UserId;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use storage::db::Db;
 
 /// How long a link stays good. Each escalation step sends fresh links.
 pub const LINK_TTL_MS: i64 = 3 * 24 * 3_600_000;
@@ -32,7 +33,7 @@ impl std::fmt::Debug for LinkKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkClaim {
     pub ack_key: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub expires_ms: i64,
 }
 
@@ -48,12 +49,12 @@ impl LinkKey {
     /// starts first; the others read the same one.
     pub async fn load_or_create(
         db: &Db,
-        keys: &storage::secrets::Keyring,
+        keys: &crate::secrets::Keyring,
         now: i64,
-    ) -> Result<LinkKey, storage::Error> {
+    ) -> Result<LinkKey, crate::Error> {
         let mut fresh = [0u8; 32];
-        getrandom::fill(&mut fresh).map_err(|e| storage::error::internal("random key", &e))?;
-        let bytes = storage::db::server_key(db, keys, "ack_links", &fresh, now).await?;
+        getrandom::fill(&mut fresh).map_err(|e| crate::error::internal("random key", &e))?;
+        let bytes = crate::db::server_key(db, keys, "ack_links", &fresh, now).await?;
         Ok(LinkKey(bytes))
     }
 
@@ -61,13 +62,13 @@ impl LinkKey {
         LinkKey(bytes.to_vec())
     }
 
-    fn mac(&self, ack_key: &str, user_id: i64, expires_s: i64) -> Hmac<Sha256> {
+    fn mac(&self, ack_key: &str, user_id: UserId, expires_s: i64) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length");
         mac.update(format!("ack|{ack_key}|{user_id}|{expires_s}").as_bytes());
         mac
     }
 
-    fn signature(&self, ack_key: &str, user_id: i64, expires_s: i64) -> [u8; SIG_BYTES] {
+    fn signature(&self, ack_key: &str, user_id: UserId, expires_s: i64) -> [u8; SIG_BYTES] {
         let full = self
             .mac(ack_key, user_id, expires_s)
             .finalize()
@@ -78,7 +79,7 @@ impl LinkKey {
     }
 
     /// The token for `user_id` to acknowledge the alert `ack_key`.
-    pub fn sign(&self, ack_key: &str, user_id: i64, now: i64) -> String {
+    pub fn sign(&self, ack_key: &str, user_id: UserId, now: i64) -> String {
         let expires_s = (now + LINK_TTL_MS) / 1000;
         let sig = self.signature(ack_key, user_id, expires_s);
         format!(
@@ -88,7 +89,7 @@ impl LinkKey {
     }
 
     /// The link's full address under `public_url`.
-    pub fn link(&self, public_url: &str, ack_key: &str, user_id: i64, now: i64) -> String {
+    pub fn link(&self, public_url: &str, ack_key: &str, user_id: UserId, now: i64) -> String {
         format!(
             "{}/ack/{}",
             public_url.trim_end_matches('/'),
@@ -108,7 +109,7 @@ impl LinkKey {
         ) else {
             return Err(LinkError::Forged);
         };
-        let (Ok(user_id), Ok(expires_s)) = (user.parse::<i64>(), exp.parse::<i64>()) else {
+        let (Ok(user_id), Ok(expires_s)) = (user.parse::<UserId>(), exp.parse::<i64>()) else {
             return Err(LinkError::Forged);
         };
         let Ok(given) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig) else {
@@ -149,17 +150,20 @@ mod tests {
     fn a_signed_link_verifies_until_it_expires() {
         let key = LinkKey::from_bytes(b"0123456789abcdef0123456789abcdef");
         let now = 1_800_000_000_000;
-        let token = key.sign("a1b2c3d4e5f60718", 7, now);
+        let token = key.sign("a1b2c3d4e5f60718", UserId(7), now);
         let claim = key.verify(&token, now + 1000).expect("valid");
         assert_eq!(claim.ack_key, "a1b2c3d4e5f60718");
-        assert_eq!(claim.user_id, 7);
+        assert_eq!(claim.user_id, UserId(7));
         assert_eq!(
             key.verify(&token, now + LINK_TTL_MS + 1000),
             Err(LinkError::Expired)
         );
         assert_eq!(
-            key.link("https://notif.example/", "k", 3, now),
-            format!("https://notif.example/ack/{}", key.sign("k", 3, now))
+            key.link("https://notif.example/", "k", UserId(3), now),
+            format!(
+                "https://notif.example/ack/{}",
+                key.sign("k", UserId(3), now)
+            )
         );
     }
 
@@ -167,7 +171,7 @@ mod tests {
     fn altered_or_made_up_links_are_forged() {
         let key = LinkKey::from_bytes(b"secret-one");
         let now = 1_800_000_000_000;
-        let token = key.sign("a1b2c3d4e5f60718", 7, now);
+        let token = key.sign("a1b2c3d4e5f60718", UserId(7), now);
         let parts: Vec<&str> = token.split('.').collect();
         // Another user, another alert, a later expiry: each breaks the signature.
         for altered in [

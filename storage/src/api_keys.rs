@@ -1,0 +1,66 @@
+//! API keys for the ticketing system. Only a SHA-256 of each key is stored;
+//! the key itself is shown once, when it is made.
+
+use crate::db::Db;
+use crate::{now_ms, on_db, on_db_write, Error};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// Every key starts so, which makes a leaked one easy to search for.
+pub const PREFIX: &str = "nk_";
+
+pub fn hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Makes a key; returns its id and the key (shown once).
+pub async fn create(db: &Db, name: &str, created_by: Option<i64>) -> Result<(i64, String), Error> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| crate::error::internal("random", &e))?;
+    let key = format!(
+        "{PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let id = insert(db, name, &key, created_by).await?;
+    Ok((id, key))
+}
+
+/// Stores a given key (the documented demo key, tests).
+pub async fn insert(db: &Db, name: &str, key: &str, created_by: Option<i64>) -> Result<i64, Error> {
+    let id: i64 = on_db_write!(db, |pool| {
+        sqlx::query_scalar(
+        "INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"
+    )
+    .bind(name)
+    .bind(key.chars().take(10).collect::<String>())
+    .bind(hash(key))
+    .bind(created_by)
+    .bind(now_ms())
+    .fetch_one(pool)
+    .await?
+    });
+    Ok(id)
+}
+
+/// The id of the key with this hash, unless it was revoked.
+pub async fn find(db: &Db, key_hash: &str) -> Result<Option<i64>, Error> {
+    Ok(on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+    )
+    .bind(key_hash)
+    .fetch_optional(pool)
+    .await?))
+}
+
+/// Notes that key `id` was used now.
+pub async fn touch(db: &Db, id: i64) -> Result<(), Error> {
+    on_db_write!(db, |pool| sqlx::query(
+        "UPDATE api_keys SET last_used_at = $1 WHERE id = $2"
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|_| ())?);
+    Ok(())
+}
