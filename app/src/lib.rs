@@ -23,6 +23,7 @@
 //!   vocabulary;
 //! - [`shell`]: the document, the router and the navigation.
 
+pub mod account;
 pub mod alerts;
 pub mod analytics;
 pub mod auth;

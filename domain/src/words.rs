@@ -122,6 +122,8 @@ pub enum Missing {
     Device,
     User,
     Settings,
+    /// One of one's own sessions (it ended already).
+    Session,
     /// The page's address names nothing (not a number where one belongs).
     Page,
     /// A row the request refers to (a foreign key named nothing).
@@ -143,6 +145,7 @@ impl Missing {
             Missing::Device => (t("perangkat", "device"), None),
             Missing::User => (t("pengguna", "user"), None),
             Missing::Settings => (t("pengaturan notifikasi", "notification settings"), None),
+            Missing::Session => (t("sesi masuk ini", "this session"), None),
             Missing::Page => (t("halaman ini", "this page"), None),
             Missing::Referenced => (t("data yang dirujuk", "the data referred to"), None),
         };

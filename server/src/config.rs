@@ -82,9 +82,7 @@ fn flag(name: &str) -> bool {
     matches!(std::env::var(name).as_deref(), Ok("1" | "true" | "yes"))
 }
 
-/// The fewest characters a password may have (NIST SP 800-63B asks at
-/// least 8 where, as here, guessing is throttled; 10 leaves a margin).
-pub const MIN_PASSWORD_CHARS: usize = 10;
+pub use domain::views::auth::MIN_PASSWORD_CHARS;
 
 /// Why a password chosen for an account is refused.
 pub fn check_password(p: &str) -> Result<(), String> {

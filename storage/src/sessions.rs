@@ -8,7 +8,7 @@ use crate::Error;
 use crate::{in_tx, on_db, on_db_write};
 use base64::Engine;
 use domain::time::Millis;
-use domain::views::auth::CurrentUser;
+use domain::views::auth::{CurrentUser, SessionView};
 use domain::Role;
 use domain::UserId;
 use sha2::{Digest, Sha256};
@@ -20,6 +20,11 @@ pub const SESSION_TTL_MS: Millis = 7 * 24 * 3_600_000;
 /// However often it is used, a session ends this long after sign-in: a
 /// stolen cookie (a shared phone, a lost laptop) does not live forever.
 pub const SESSION_MAX_MS: Millis = 30 * 24 * 3_600_000;
+/// "Last seen" moves in steps this long: a write per request would cost
+/// more than the list of sessions is worth.
+pub const LAST_SEEN_STEP_MS: Millis = 5 * 60_000;
+/// Hex characters of a token's hash that name its session on the page.
+const HANDLE_CHARS: usize = 16;
 
 /// A live session: whose it is, and the hash it is stored under.
 #[derive(Clone, Debug)]
@@ -49,6 +54,7 @@ struct SessionRow {
     locale: String,
     created_at: i64,
     expires_at: i64,
+    last_seen_at: Option<i64>,
 }
 
 /// Looks a token up; expired sessions and deactivated users find nothing.
@@ -56,7 +62,8 @@ pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<Session
     let token_hash = hash_token(token);
     let row: Option<SessionRow> = on_db!(db, |pool| {
         sqlx::query_as(
-        "SELECT u.id, u.name, u.email, u.role, u.work_zone, u.locale, s.created_at, s.expires_at
+        "SELECT u.id, u.name, u.email, u.role, u.work_zone, u.locale, s.created_at, s.expires_at,
+                s.last_seen_at
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3 AND u.active = TRUE"
     )
@@ -69,11 +76,14 @@ pub async fn resolve(db: &Db, token: &str, now: Millis) -> Result<Option<Session
     let Some(row) = row else { return Ok(None) };
     // Extended in the second half of its life, never past its maximum.
     let extended = (now + SESSION_TTL_MS).min(row.created_at + SESSION_MAX_MS);
-    if row.expires_at - now < SESSION_TTL_MS / 2 && extended > row.expires_at {
+    let extend = row.expires_at - now < SESSION_TTL_MS / 2 && extended > row.expires_at;
+    let seen = row.last_seen_at.unwrap_or(row.created_at);
+    if extend || now - seen >= LAST_SEEN_STEP_MS {
         on_db_write!(db, |pool| sqlx::query(
-            "UPDATE sessions SET expires_at = $1 WHERE token_hash = $2"
+            "UPDATE sessions SET expires_at = $1, last_seen_at = $2 WHERE token_hash = $3"
         )
-        .bind(extended)
+        .bind(extended.max(row.expires_at))
+        .bind(now)
         .bind(&token_hash)
         .execute(pool)
         .await
@@ -135,6 +145,17 @@ pub async fn verify_credentials(
 
 /// Opens a session for `user_id`; returns the token for the cookie.
 pub async fn create_session(db: &Db, user_id: UserId, now: Millis) -> Result<String, Error> {
+    open_session(db, user_id, "", now).await
+}
+
+/// Opens a session for `user_id` in the browser `device` names; returns the
+/// token for the cookie.
+pub async fn open_session(
+    db: &Db,
+    user_id: UserId,
+    device: &str,
+    now: Millis,
+) -> Result<String, Error> {
     let token = new_token()?;
     in_tx!(db, |tx| {
         // Housekeeping on the way in: expired sessions are useless.
@@ -142,11 +163,15 @@ pub async fn create_session(db: &Db, user_id: UserId, now: Millis) -> Result<Str
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, device, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $3)",
+        )
             .bind(hash_token(&token))
             .bind(user_id)
             .bind(now)
             .bind(now + SESSION_TTL_MS)
+            .bind(device)
             .execute(&mut *tx)
             .await?;
     });
@@ -175,6 +200,127 @@ pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), Error> {
     .execute(pool)
     .await
     .map(|_| ())?);
+    Ok(())
+}
+
+/// `user_id`'s live sessions, the latest seen first; `current` marks the
+/// one stored under `current_hash`.
+pub async fn list_for(
+    db: &Db,
+    user_id: UserId,
+    current_hash: &str,
+    now: Millis,
+) -> Result<Vec<SessionView>, Error> {
+    let rows: Vec<(String, String, i64, Option<i64>)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT token_hash, device, created_at, last_seen_at FROM sessions
+         WHERE user_id = $1 AND expires_at > $2 AND created_at > $3"
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(now - SESSION_MAX_MS)
+    .fetch_all(pool)
+    .await?);
+    let mut sessions: Vec<SessionView> = rows
+        .into_iter()
+        .map(|(hash, device, created_at, last_seen_at)| SessionView {
+            current: hash == current_hash,
+            handle: hash[..HANDLE_CHARS.min(hash.len())].to_owned(),
+            device,
+            created_at,
+            last_seen_at: last_seen_at.unwrap_or(created_at),
+        })
+        .collect();
+    sessions.sort_by_key(|s| std::cmp::Reverse((s.current, s.last_seen_at)));
+    Ok(sessions)
+}
+
+/// Ends `user_id`'s session named `handle` (never another person's);
+/// whether there was one.
+pub async fn end_session(db: &Db, user_id: UserId, handle: &str) -> Result<bool, Error> {
+    if handle.len() != HANDLE_CHARS || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(false);
+    }
+    let pattern = format!("{}%", handle.to_ascii_lowercase());
+    let n = on_db_write!(db, |pool| sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1 AND token_hash LIKE $2"
+    )
+    .bind(user_id)
+    .bind(&pattern)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())?);
+    Ok(n > 0)
+}
+
+/// Ends every session of `user_id` but the one stored under `keep_hash`;
+/// answers how many ended.
+pub async fn end_other_sessions(db: &Db, user_id: UserId, keep_hash: &str) -> Result<u64, Error> {
+    let n = on_db_write!(db, |pool| sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2"
+    )
+    .bind(user_id)
+    .bind(keep_hash)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())?);
+    Ok(n)
+}
+
+/// Whether `password` is `user_id`'s (an active account with a password).
+pub async fn password_matches(db: &Db, user_id: UserId, password: &str) -> Result<bool, Error> {
+    let hash: Option<String> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT password_hash FROM users WHERE id = $1 AND active = TRUE"
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?);
+    let hash = match hash {
+        Some(h) if !h.starts_with('!') => h,
+        _ => dummy_hash().to_owned(),
+    };
+    let password = password.to_owned();
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| internal("hashing slots", &e))?;
+    let ok = tokio::task::spawn_blocking(move || {
+        password_auth::verify_password(password, &hash).is_ok()
+    })
+    .await?;
+    Ok(ok)
+}
+
+/// Sets `user_id`'s password to `new` (checked by the caller) and ends
+/// every other session, in one transaction: whoever knew the old password
+/// is signed out wherever they were.
+pub async fn set_password(
+    db: &Db,
+    user_id: UserId,
+    new: &str,
+    keep_hash: &str,
+    now: Millis,
+) -> Result<(), Error> {
+    let new = new.to_owned();
+    let hash = {
+        let _slot = hashing_slots()
+            .acquire()
+            .await
+            .map_err(|e| internal("hashing slots", &e))?;
+        tokio::task::spawn_blocking(move || password_auth::generate_hash(new)).await?
+    };
+    in_tx!(db, |tx| {
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $3 WHERE id = $2")
+            .bind(&hash)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep_hash)
+            .execute(&mut *tx)
+            .await?;
+    });
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use http::HeaderValue;
 use leptos::prelude::{expect_context, use_context};
 pub use storage::sessions::SessionInfo;
 use storage::sessions::{
-    create_session, delete_session, resolve, verify_credentials, SESSION_TTL_MS,
+    delete_session, open_session, resolve, verify_credentials, SESSION_TTL_MS,
 };
 
 pub const COOKIE_NAME: &str = "notifikasi_session";
@@ -109,7 +109,12 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         return Err(AppError::InvalidCredentials);
     };
     throttle.succeeded(&email);
-    let token = create_session(&state.db, user_id, now_ms()).await?;
+    // The browser's name for the list of one's sessions ("Chrome di Android").
+    let device = use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(http::header::USER_AGENT).cloned())
+        .and_then(|ua| ua.to_str().ok().map(domain::push::device_label))
+        .unwrap_or_default();
+    let token = open_session(&state.db, user_id, &device, now_ms()).await?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.append_header(
         SET_COOKIE,

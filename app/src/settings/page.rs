@@ -33,6 +33,7 @@ pub fn SettingsPage() -> impl IntoView {
         </Suspense>
         <crate::push::page::PushDevices
             on_subscribed=Callback::new(move |_| push_subscribed.update(|n| *n += 1))/>
+        <crate::account::page::AccountSection/>
     }
 }
 
