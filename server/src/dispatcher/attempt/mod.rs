@@ -4,13 +4,23 @@
 //! starting after the one the previous attempt used, each within its pace),
 //! **send** (one account's protocol). The outcome is recorded by the
 //! dispatcher's writer, fenced on the attempt.
+//!
+//! - [`meta`]: what a delivery becomes on a Meta account (the 24-hour
+//!   window, templates);
+//! - [`push`]: web push to every device of a person.
+
+mod meta;
+mod push;
+
+pub use meta::WINDOW_CLOSED;
+use meta::{MetaBlocked, MetaMessage};
+pub use push::{push_message_id, PUSH_FOLLOW_UP_MS};
 
 use super::backoff;
 use super::worker::Dispatcher;
 use crate::providers::ratelimit::DEFAULT_PAUSE_MS;
 use crate::providers::{self, Answer, FailureClass, SendResult, To};
 use app::live::DeliveryChange;
-use domain::meta_template::{MetaTemplate, Param};
 use domain::{AccountId, Channel, DeliveryStatus, PhoneE164, TryOutcome};
 use std::time::Duration;
 use storage::db::Db;
@@ -367,77 +377,6 @@ impl Dispatcher {
         }
     }
 
-    /// What `d` becomes on a Meta account: free text inside the person's
-    /// 24-hour window (with a "Konfirmasi" button for an alert that fits
-    /// one), else [`Self::meta_template`].
-    async fn meta_message(
-        &self,
-        d: &Claimed,
-        account: &providers::Account,
-        phone: &PhoneE164,
-    ) -> Result<MetaMessage, MetaBlocked> {
-        let open = storage::window::is_open(&self.db, account.id, phone.as_str(), now_ms())
-            .await
-            .map_err(|e| unreadable("the 24-hour window", &e))?;
-        if !open {
-            return self.meta_template(d, account).await;
-        }
-        let fits = d.message.chars().count() <= providers::meta::INTERACTIVE_MAX_CHARS;
-        let ack = fits
-            && storage::meta_templates::open_alert(&self.db, d.id.0)
-                .await
-                .map_err(|e| unreadable("the delivery's alert", &e))?;
-        Ok(MetaMessage::Text { ack })
-    }
-
-    /// The type's approved template for `d` on a Meta account, filled from
-    /// its event (with the acknowledgement button for an open alert), or
-    /// why there is none.
-    async fn meta_template(
-        &self,
-        d: &Claimed,
-        account: &providers::Account,
-    ) -> Result<MetaMessage, MetaBlocked> {
-        let facts = storage::meta_templates::facts(&self.db, d.id.0)
-            .await
-            .map_err(|e| unreadable("the delivery's event", &e))?
-            .ok_or_else(|| {
-                MetaBlocked::Closed("its event is gone, so no template can be filled".into())
-            })?;
-        let found = storage::meta_templates::for_type(
-            &self.db,
-            account.id,
-            &facts.notification_type,
-            &facts.locale,
-        )
-        .await
-        .map_err(|e| unreadable("Meta's templates", &e))?;
-        let Some((template, mapping)) = found else {
-            return Err(MetaBlocked::Closed(format!(
-                "no approved Meta template for \"{}\" in language \"{}\"",
-                facts.notification_type, facts.locale
-            )));
-        };
-        let params = template.fill(&mapping, &facts.values).map_err(|missing| {
-            MetaBlocked::Closed(format!(
-                "Meta template \"{}\" ({}) has no value for {}",
-                template.name,
-                template.language,
-                missing.join(", ")
-            ))
-        })?;
-        let ack = if facts.alert {
-            template.quick_reply
-        } else {
-            None
-        };
-        Ok(MetaMessage::Template {
-            template,
-            params,
-            ack,
-        })
-    }
-
     /// Holds an account a gateway said is sending too much: for its
     /// `Retry-After`, or [`DEFAULT_PAUSE_MS`] when it named no wait; here at
     /// once, and in the database for the other instances.
@@ -494,90 +433,6 @@ impl Dispatcher {
                 providers::sms::send(&self.http, account, phone, &d.message, callback.as_deref())
                     .await
             }
-        }
-    }
-
-    /// Pushes one delivery to every device of its person through a web push
-    /// account, and records what each device's push service said.
-    async fn push(&self, d: &Claimed, account: &providers::Account) -> SendResult {
-        let fail = |class, e: String| SendResult::failed(class, e, None);
-        let Some(user) = d.user_id else {
-            return fail(FailureClass::Recipient, "a push goes to a person".into());
-        };
-        let key = match self
-            .vapid
-            .get_or_try_init(|| {
-                storage::keys::vapid::VapidKey::load_or_create(&self.db, &self.keys, now_ms())
-            })
-            .await
-        {
-            Ok(k) => k,
-            Err(e) => return fail(FailureClass::Transient, format!("VAPID key: {e}")),
-        };
-        let subs = match storage::push::for_user(&self.db, user).await {
-            // A follow-up goes to the devices that missed the first push.
-            Ok(mut s) => {
-                if let Some(ids) = storage::push::named_devices(&d.recipient) {
-                    s.retain(|sub| ids.contains(&sub.id));
-                }
-                s
-            }
-            Err(e) => {
-                return fail(
-                    FailureClass::Transient,
-                    format!("loading subscriptions: {e}"),
-                )
-            }
-        };
-        let priority = d.priority;
-        let payload = domain::push::Payload::new(
-            d.subject.as_deref().unwrap_or("Notifikasi"),
-            &d.message,
-            &self.inbox_url,
-            d.id.0,
-        );
-        let payload = serde_json::to_string(&payload).expect("strings serialise");
-        let options = providers::webpush::PushOptions {
-            key,
-            subject: account.credentials.subject.as_deref().unwrap_or_default(),
-            ttl_seconds: domain::push::ttl_seconds(priority),
-            urgency: domain::push::urgency(priority),
-            timeout: Duration::from_millis(account.timeout_ms.max(1) as u64),
-            now_s: now_ms() / 1000,
-            loopback_allowed: self.config.push_loopback,
-        };
-        let pushed = providers::webpush::send(&self.push_http, &subs, &payload, &options).await;
-        if let Err(e) = storage::push::record(&self.db, &pushed.answers, now_ms()).await {
-            tracing::error!(delivery = d.id.0, "recording push answers failed: {e}");
-        }
-        if matches!(pushed.result, SendResult::Accepted { .. }) && !pushed.try_again.is_empty() {
-            let now = now_ms();
-            let at = now + PUSH_FOLLOW_UP_MS;
-            match storage::push::follow_up(&self.db, d.id, &pushed.try_again, now, at).await {
-                Ok(Some(id)) => self.feed.deliveries([DeliveryChange {
-                    id,
-                    status: DeliveryStatus::Queued,
-                }]),
-                Ok(None) => {}
-                // The delivery still counts as sent: those devices miss it
-                // (it is in the inbox).
-                Err(e) => {
-                    tracing::error!(delivery = d.id.0, "queueing a push follow-up failed: {e}")
-                }
-            }
-        }
-        match pushed.result {
-            // The service worker reports receipts under this id.
-            SendResult::Accepted {
-                reference,
-                response,
-                ..
-            } => SendResult::Accepted {
-                message_id: Some(push_message_id(d.id.0)),
-                reference,
-                response,
-            },
-            failed => failed,
         }
     }
 }
@@ -641,16 +496,6 @@ fn route<'d>(d: &Claimed, all: &'d [providers::Account]) -> Result<Route<'d>, Ou
     })
 }
 
-/// How long after a push that some device's service refused the follow-up
-/// for those devices is due.
-pub const PUSH_FOLLOW_UP_MS: i64 = 30_000;
-
-/// The provider message id of a push: the service worker knows only the
-/// delivery, and reports receipts under this.
-pub fn push_message_id(delivery: i64) -> String {
-    format!("push-{delivery}")
-}
-
 /// Channels whose senders exist in this version; the others are routed and
 /// logged as "channel not configured".
 fn channel_is_implemented(channel: Channel, account: &providers::Account) -> bool {
@@ -689,64 +534,6 @@ fn failed(error: String) -> Outcome {
         error,
         response: None,
     }
-}
-
-/// Why a message only Meta could carry was not sent (followed by why no
-/// template could go instead).
-pub const WINDOW_CLOSED: &str = "Meta: outside the 24-hour customer service window \
-     (the person has not written to the business number in the last 24 hours), \
-     no WhatsApp gateway account to send it instead";
-
-/// What a delivery goes out as through a Meta account.
-enum MetaMessage {
-    /// Inside the window; `ack`: with the acknowledgement button.
-    Text { ack: bool },
-    Template {
-        template: MetaTemplate,
-        params: Vec<Param>,
-        ack: Option<u32>,
-    },
-}
-
-impl MetaMessage {
-    /// What Meta bills for it: the template's category, `service` for
-    /// free text.
-    fn cost(&self, account: &providers::Account) -> i64 {
-        let category = match self {
-            MetaMessage::Template { template, .. } => template.category.as_str(),
-            MetaMessage::Text { .. } => "service",
-        };
-        domain::meta_template::price(&account.template_prices, category, account.price_rupiah)
-    }
-
-    fn body<'a>(&'a self, text: &'a str) -> providers::meta::Body<'a> {
-        use providers::meta::Body;
-        match self {
-            MetaMessage::Text { ack: false } => Body::Text(text),
-            MetaMessage::Text { ack: true } => Body::TextWithAck(text),
-            MetaMessage::Template {
-                template,
-                params,
-                ack,
-            } => Body::Template {
-                template,
-                params,
-                ack: *ack,
-            },
-        }
-    }
-}
-
-/// Why a Meta account is passed over for a delivery.
-enum MetaBlocked {
-    /// Outside the window with no template to send: the reason.
-    Closed(String),
-    /// The database could not say (another account may still send it).
-    Unreadable(String),
-}
-
-fn unreadable(what: &str, e: &dyn std::fmt::Display) -> MetaBlocked {
-    MetaBlocked::Unreadable(format!("cannot read {what}: {e}"))
 }
 
 /// What one account's try is kept as (`delivery_tries`).
