@@ -339,9 +339,185 @@ pub fn callback_status(s: &str) -> Option<DeliveryStatus> {
     }
 }
 
+/// One status in a Meta webhook: what became of one of our messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate<'a> {
+    /// Our message's id (`wamid…`).
+    pub id: &'a str,
+    /// `None`: a status that says nothing new.
+    pub status: Option<DeliveryStatus>,
+    /// Meta's time of it (ms), if it gave one.
+    pub at: Option<i64>,
+    /// "Meta error CODE: title" for a failure.
+    pub error: Option<String>,
+    /// Refused as outside the 24-hour window (131047): it may go again as
+    /// a template.
+    pub outside_window: bool,
+}
+
+/// One message a person wrote to the business number, or a button of ours
+/// they tapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written<'a> {
+    pub id: Option<&'a str>,
+    pub from: &'a str,
+    /// The text, or [`ACK_PAYLOAD`] when they tapped "Konfirmasi" (whatever
+    /// its label).
+    pub text: &'a str,
+    /// The id of our message it answers, if it quotes one.
+    pub quoted: Option<&'a str>,
+    /// Meta's time of it (ms, whole seconds), if it gave one.
+    pub written_at: Option<i64>,
+}
+
+/// The `value`s of a webhook's changes (`entry[].changes[].value`).
+fn values(v: &Value) -> impl Iterator<Item = &Value> {
+    v["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
+        .map(|c| &c["value"])
+}
+
+/// Meta's seconds as ms.
+fn seconds(v: &Value) -> Option<i64> {
+    v.as_str()
+        .and_then(|t| t.parse::<i64>().ok())
+        .map(|t| t * 1000)
+}
+
+/// Every status a webhook carries, in order; one without an id is skipped.
+pub fn statuses(v: &Value) -> Vec<StatusUpdate<'_>> {
+    values(v)
+        .flat_map(|value| value["statuses"].as_array().into_iter().flatten())
+        .filter_map(|s| {
+            let first_error = &s["errors"][0];
+            Some(StatusUpdate {
+                id: s["id"].as_str()?,
+                status: s["status"].as_str().and_then(callback_status),
+                at: seconds(&s["timestamp"]),
+                error: first_error.as_object().map(|e| {
+                    format!(
+                        "Meta error {}: {}",
+                        e.get("code").and_then(Value::as_i64).unwrap_or(-1),
+                        e.get("title")
+                            .or_else(|| e.get("message"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                    )
+                }),
+                outside_window: first_error["code"]
+                    .as_i64()
+                    .map(|c| c.to_string())
+                    .as_deref()
+                    == Some(OUTSIDE_WINDOW),
+            })
+        })
+        .collect()
+}
+
+/// Every message a webhook carries, in order.
+pub fn messages(v: &Value) -> Vec<Written<'_>> {
+    values(v)
+        .flat_map(|value| value["messages"].as_array().into_iter().flatten())
+        .map(|m| {
+            // The "Konfirmasi" button answers with our payload (a template's
+            // quick reply) or id (an interactive reply), whatever its label.
+            let tapped = m["button"]["payload"].as_str() == Some(ACK_PAYLOAD)
+                || m["interactive"]["button_reply"]["id"].as_str() == Some(ACK_PAYLOAD);
+            let text = if tapped {
+                ACK_PAYLOAD
+            } else {
+                m["text"]["body"]
+                    .as_str()
+                    .or_else(|| m["button"]["text"].as_str())
+                    .or_else(|| m["interactive"]["button_reply"]["title"].as_str())
+                    .unwrap_or("")
+            };
+            Written {
+                id: m["id"].as_str(),
+                from: m["from"].as_str().unwrap_or(""),
+                text,
+                quoted: m["context"]["id"].as_str(),
+                written_at: seconds(&m["timestamp"]),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A webhook as Meta sends it: one entry, one change, its value.
+    fn webhook(value: Value) -> Value {
+        serde_json::json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}]
+        })
+    }
+
+    #[test]
+    fn statuses_are_read_with_their_time_and_error() {
+        let v = webhook(serde_json::json!({
+            "messaging_product": "whatsapp",
+            "statuses": [
+                {"id": "wamid.A", "status": "delivered", "timestamp": "1790000000", "recipient_id": "6281200000005"},
+                {"id": "wamid.B", "status": "failed", "timestamp": "1790000001",
+                 "errors": [{"code": 131047, "title": "Re-engagement message"}]},
+                {"status": "read"},
+                {"id": "wamid.C", "status": "deleted"}
+            ]
+        }));
+        let got = statuses(&v);
+        assert_eq!(got.len(), 3, "the one without an id is skipped");
+        assert_eq!(
+            got[0],
+            StatusUpdate {
+                id: "wamid.A",
+                status: Some(DeliveryStatus::Delivered),
+                at: Some(1_790_000_000_000),
+                error: None,
+                outside_window: false,
+            }
+        );
+        assert_eq!(got[1].status, Some(DeliveryStatus::Failed));
+        assert_eq!(
+            got[1].error.as_deref(),
+            Some("Meta error 131047: Re-engagement message")
+        );
+        assert!(got[1].outside_window);
+        assert_eq!((got[2].id, got[2].status), ("wamid.C", None));
+    }
+
+    #[test]
+    fn a_tapped_button_reads_as_the_payload_whatever_its_label() {
+        let v = webhook(serde_json::json!({
+            "messages": [
+                {"id": "wamid.in1", "from": "6281200000005", "timestamp": "1790000002",
+                 "type": "text", "text": {"body": "OK siap"}, "context": {"id": "wamid.A"}},
+                {"id": "wamid.in2", "from": "6281200000005", "type": "button",
+                 "button": {"payload": ACK_PAYLOAD, "text": "Confirm"}},
+                {"id": "wamid.in3", "from": "6281200000006", "type": "interactive",
+                 "interactive": {"type": "button_reply", "button_reply": {"id": ACK_PAYLOAD, "title": "Siap"}}}
+            ]
+        }));
+        let got = messages(&v);
+        assert_eq!(
+            got[0],
+            Written {
+                id: Some("wamid.in1"),
+                from: "6281200000005",
+                text: "OK siap",
+                quoted: Some("wamid.A"),
+                written_at: Some(1_790_000_002_000),
+            }
+        );
+        assert_eq!((got[1].text, got[1].written_at), (ACK_PAYLOAD, None));
+        assert_eq!(got[2].text, ACK_PAYLOAD);
+        assert!(messages(&webhook(serde_json::json!({"statuses": []}))).is_empty());
+    }
 
     #[test]
     fn the_window_refusal_is_known_by_metas_code_not_its_words() {

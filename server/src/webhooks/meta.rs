@@ -2,6 +2,7 @@
 //! and incoming messages.
 
 use super::*;
+use crate::providers::meta as protocol;
 
 #[derive(Deserialize)]
 pub(super) struct Handshake {
@@ -80,127 +81,89 @@ pub(super) async fn meta_post(
     };
     let now = now_ms();
     let mut outcome = Vec::new();
-    let statuses = v["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
-        .flat_map(|c| c["value"]["statuses"].as_array().into_iter().flatten());
-    for s in statuses {
-        let Some(id) = s["id"].as_str() else { continue };
-        let status = s["status"]
-            .as_str()
-            .and_then(crate::providers::meta::callback_status);
-        let at = s["timestamp"]
-            .as_str()
-            .and_then(|t| t.parse::<i64>().ok())
-            .map(|t| t * 1000)
-            .unwrap_or(now);
-        let error = s["errors"][0].as_object().map(|e| {
-            format!(
-                "Meta error {}: {}",
-                e.get("code").and_then(Value::as_i64).unwrap_or(-1),
-                e.get("title")
-                    .or_else(|| e.get("message"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-            )
-        });
-        // Free text refused later as outside the window (131047): sent
-        // again as the type's template instead of failing.
-        if s["errors"][0]["code"].as_i64() == Some(131047) {
-            let reason = error.as_deref().unwrap_or("Meta error 131047");
-            match storage::window::resend_outside_window(
-                &hooks.db,
-                domain::AccountId(account_id),
-                id,
-                reason,
-                now,
-            )
-            .await
-            {
-                Ok(Some(delivery)) => {
-                    hooks.feed.deliveries([DeliveryChange {
-                        id: delivery,
-                        status: DeliveryStatus::Queued,
-                    }]);
-                    hooks.wake.notify_one();
-                    outcome.push(format!(
-                        "delivery {delivery} queued again as a template (131047)"
-                    ));
-                    continue;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    outcome.push(format!("error: {e}"));
-                    continue;
-                }
-            }
-        }
-        outcome.push(
-            apply(
-                &hooks,
-                "meta",
-                MessageKey::Id(id),
-                status,
-                at,
-                error.as_deref(),
-                None,
-            )
-            .await,
-        );
+    for update in protocol::statuses(&v) {
+        outcome.push(meta_status(&hooks, account_id, update, now).await);
     }
-    // Replies: a text (or a reply button) from a person, perhaps
-    // quoting the message it answers.
-    let messages = v["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
-        .flat_map(|c| c["value"]["messages"].as_array().into_iter().flatten());
-    for m in messages {
-        let from = m["from"].as_str().unwrap_or("");
-        // The "Konfirmasi" button answers with our payload (a template's
-        // quick reply) or id (an interactive reply), whatever its label.
-        let ack = crate::providers::meta::ACK_PAYLOAD;
-        let tapped = m["button"]["payload"].as_str() == Some(ack)
-            || m["interactive"]["button_reply"]["id"].as_str() == Some(ack);
-        let body = if tapped {
-            ack
-        } else {
-            m["text"]["body"]
-                .as_str()
-                .or_else(|| m["button"]["text"].as_str())
-                .or_else(|| m["interactive"]["button_reply"]["title"].as_str())
-                .unwrap_or("")
-        };
-        let quoted = m["context"]["id"].as_str();
-        // Meta's time of the message, in seconds.
-        let written_at = m["timestamp"]
-            .as_str()
-            .and_then(|t| t.parse::<i64>().ok())
-            .map(|t| (t * 1000).min(now));
-        // The person wrote: free text may reach them for a day.
-        if let Ok(phone) = domain::PhoneE164::parse(from) {
-            let at = written_at.unwrap_or(now);
-            if let Err(e) =
-                storage::window::record_inbound(&hooks.db, account_id, phone.as_str(), at).await
-            {
-                tracing::warn!(account = account_id, "24-hour window not recorded: {e}");
-            }
-        }
-        let inbound = Inbound {
-            id: m["id"].as_str(),
-            from,
-            text: body,
-            quoted,
-            // A second's grace: Meta's time is in whole seconds.
-            written_at: written_at.map(|t| t + 999),
-        };
-        outcome.push(reply(&hooks, "meta", inbound, now).await);
+    // Replies: a text (or a reply button) from a person, perhaps quoting the
+    // message it answers.
+    for written in protocol::messages(&v) {
+        outcome.push(meta_inbound(&hooks, account_id, written, now).await);
     }
     if outcome.is_empty() {
         outcome.push("ignored: no statuses or messages".into());
     }
     acknowledge(&hooks, "meta", account_id, &body, &outcome.join("; "), now).await
+}
+
+/// One status of a Meta callback applied; what it did.
+async fn meta_status(
+    hooks: &Webhooks,
+    account_id: i64,
+    s: protocol::StatusUpdate<'_>,
+    now: i64,
+) -> String {
+    // Free text refused later as outside the window (131047): sent again as
+    // the type's template instead of failing.
+    if s.outside_window {
+        let reason = s.error.as_deref().unwrap_or("Meta error 131047");
+        match storage::window::resend_outside_window(
+            &hooks.db,
+            domain::AccountId(account_id),
+            s.id,
+            reason,
+            now,
+        )
+        .await
+        {
+            Ok(Some(delivery)) => {
+                hooks.feed.deliveries([DeliveryChange {
+                    id: delivery,
+                    status: DeliveryStatus::Queued,
+                }]);
+                hooks.wake.notify_one();
+                return format!("delivery {delivery} queued again as a template (131047)");
+            }
+            Ok(None) => {}
+            Err(e) => return format!("error: {e}"),
+        }
+    }
+    apply(
+        hooks,
+        "meta",
+        MessageKey::Id(s.id),
+        s.status,
+        s.at.unwrap_or(now),
+        s.error.as_deref(),
+        None,
+    )
+    .await
+}
+
+/// One message a person wrote (or a button they tapped): it opens the
+/// 24-hour window and may acknowledge an alert; what it did.
+async fn meta_inbound(
+    hooks: &Webhooks,
+    account_id: i64,
+    m: protocol::Written<'_>,
+    now: i64,
+) -> String {
+    let written_at = m.written_at.map(|t| t.min(now));
+    // The person wrote: free text may reach them for a day.
+    if let Ok(phone) = domain::PhoneE164::parse(m.from) {
+        let at = written_at.unwrap_or(now);
+        if let Err(e) =
+            storage::window::record_inbound(&hooks.db, account_id, phone.as_str(), at).await
+        {
+            tracing::warn!(account = account_id, "24-hour window not recorded: {e}");
+        }
+    }
+    let inbound = Inbound {
+        id: m.id,
+        from: m.from,
+        text: m.text,
+        quoted: m.quoted,
+        // A second's grace: Meta's time is in whole seconds.
+        written_at: written_at.map(|t| t + 999),
+    };
+    reply(hooks, "meta", inbound, now).await
 }
