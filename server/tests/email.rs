@@ -130,22 +130,19 @@ async fn add_account_at(db: &Db, url: &str, extra: Value, price: i64) -> i64 {
     for (k, v) in extra.as_object().unwrap() {
         credentials[k] = v.clone();
     }
-    let now = storage::now_ms();
-    storage::on_db_write!(db, |pool| {
-        sqlx::query_scalar(
-        "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
-             rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-         VALUES ($1, 'smtp', 'email', $2, $3, TRUE, 1, 600, $4, 5000, $5, $5) RETURNING id"
-    )
-    .bind(format!("smtp {url} {extra}"))
-    .bind(url)
-    .bind(credentials.to_string())
-    .bind(price)
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .unwrap()
-    })
+    let name = format!("smtp {url} {extra}");
+    let credentials = credentials.to_string();
+    let account = storage::providers::NewAccount {
+        base_url: Some(url),
+        credentials: &credentials,
+        price_rupiah: price,
+        timeout_ms: 5000,
+        ..storage::providers::NewAccount::new(&name, domain::providers::ProviderKind::Smtp)
+    };
+    storage::providers::insert(db, &account, storage::now_ms())
+        .await
+        .unwrap()
+        .0
 }
 
 fn email_row(rows: Vec<Row>) -> Row {

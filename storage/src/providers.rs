@@ -31,6 +31,87 @@ struct Row {
     template_prices: String,
 }
 
+/// A provider account as written: the one INSERT of `provider_accounts`
+/// (the page's save, the seed, the tests and tools).
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub name: &'a str,
+    pub kind: ProviderKind,
+    /// The kind's own, but the sandbox may stand in on any channel.
+    pub channel: Channel,
+    pub base_url: Option<&'a str>,
+    /// As stored: [`save`] seals them; plain JSON (the seed, tests) is sealed
+    /// at the next start (`secrets::reseal`).
+    pub credentials: &'a str,
+    pub enabled: bool,
+    pub failover_order: i64,
+    pub rate_limit_per_minute: i64,
+    pub price_rupiah: i64,
+    pub timeout_ms: i64,
+    /// JSON: Meta's price per message category.
+    pub template_prices: &'a str,
+}
+
+impl<'a> NewAccount<'a> {
+    /// An enabled account of `kind` on its channel, first in failover order,
+    /// 600 a minute, free, a 10 s timeout, no credentials.
+    pub fn new(name: &'a str, kind: ProviderKind) -> Self {
+        NewAccount {
+            name,
+            kind,
+            channel: kind.channel(),
+            base_url: None,
+            credentials: "{}",
+            enabled: true,
+            failover_order: 1,
+            rate_limit_per_minute: 600,
+            price_rupiah: 0,
+            timeout_ms: 10_000,
+            template_prices: "{}",
+        }
+    }
+}
+
+/// Inserts `$a` (a [`NewAccount`]) through `$exec` (a pool or `&mut *tx`);
+/// evaluates to the new id. A macro, so each backend gets its own typed
+/// statement.
+macro_rules! insert_account {
+    ($exec:expr, $a:expr, $now:expr) => {{
+        let a: &$crate::providers::NewAccount = $a;
+        let id: domain::AccountId = sqlx::query_scalar(
+            "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled,
+                 failover_order, rate_limit_per_minute, price_rupiah, timeout_ms, created_at,
+                 updated_at, template_prices)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
+        )
+        .bind(a.name)
+        .bind(a.kind.as_str())
+        .bind(a.channel.as_str())
+        .bind(a.base_url)
+        .bind(a.credentials)
+        .bind(a.enabled)
+        .bind(a.failover_order)
+        .bind(a.rate_limit_per_minute)
+        .bind(a.price_rupiah)
+        .bind(a.timeout_ms)
+        .bind($now)
+        .bind(a.template_prices)
+        .fetch_one($exec)
+        .await?;
+        id
+    }};
+}
+
+pub(crate) use insert_account;
+
+/// Writes `a` as given (no checks: the page's [`save`] checks); answers its
+/// id.
+pub async fn insert(db: &Db, a: &NewAccount<'_>, now: i64) -> Result<AccountId, Error> {
+    Ok(crate::on_db_write!(db, |pool| insert_account!(
+        pool, a, now
+    )))
+}
+
 /// Every account's row, in failover order.
 async fn rows(db: &Db) -> Result<Vec<Row>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
@@ -193,26 +274,19 @@ pub async fn save(
                 id
             }
             None => {
-                sqlx::query_scalar(
-                    "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled,
-                         failover_order, rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at,
-                         template_prices)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
-                )
-                .bind(&p.name)
-                .bind(p.kind.as_str())
-                .bind(p.channel.as_str())
-                .bind(&p.base_url)
-                .bind(&credentials)
-                .bind(p.enabled)
-                .bind(p.failover_order)
-                .bind(p.rate_limit_per_minute)
-                .bind(p.price_rupiah)
-                .bind(p.timeout_ms)
-                .bind(now)
-                .bind(&prices)
-                .fetch_one(&mut *tx)
-                .await?
+                let account = NewAccount {
+                    channel: p.channel,
+                    base_url: p.base_url.as_deref(),
+                    credentials: &credentials,
+                    enabled: p.enabled,
+                    failover_order: p.failover_order,
+                    rate_limit_per_minute: p.rate_limit_per_minute,
+                    price_rupiah: p.price_rupiah,
+                    timeout_ms: p.timeout_ms,
+                    template_prices: &prices,
+                    ..NewAccount::new(&p.name, p.kind)
+                };
+                insert_account!(&mut *tx, &account, now)
             }
         }
     });

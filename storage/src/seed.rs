@@ -6,10 +6,12 @@
 //! what an admin has changed.
 
 use crate::now_ms;
+use crate::providers::NewAccount;
 use crate::Db;
 use crate::Error;
 use crate::{in_tx, on_db, on_db_write};
 use domain::defaults::{TEMPLATES, WORK_ZONES};
+use domain::providers::ProviderKind;
 use domain::{GroupCategory, NotificationType, Priority, Role};
 
 /// The password of every demo account (documented in the README).
@@ -45,15 +47,19 @@ pub async fn ensure_reference_data(db: &Db) -> Result<(), Error> {
         }
         // The sandbox sends nothing anywhere: it records what would have been sent,
         // so a fresh installation works with no credentials at all.
-        sqlx::query(
-            "INSERT INTO provider_accounts (name, kind, channel, enabled, failover_order,
-                 rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-             VALUES ('Sandbox', 'sandbox', 'whatsapp', TRUE, 1000, 6000, 0, 1000, $1, $1)
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let sandbox: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM provider_accounts WHERE name = 'Sandbox'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if sandbox.is_none() {
+            let account = NewAccount {
+                failover_order: 1000,
+                rate_limit_per_minute: 6000,
+                timeout_ms: 1000,
+                ..NewAccount::new("Sandbox", ProviderKind::Sandbox)
+            };
+            crate::providers::insert_account!(&mut *tx, &account, now);
+        }
     });
     Ok(())
 }
@@ -373,17 +379,19 @@ pub async fn ensure_demo_data(db: &Db) -> Result<bool, Error> {
 /// Web push: no credentials beyond a contact the browsers' push services are
 /// told (RFC 8292's `sub`); the key pair is the server's own (`server_keys`).
 async fn demo_push_account(db: &Db, now: i64) -> Result<(), Error> {
-    on_db_write!(db, |pool| sqlx::query(
-        "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
-             rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-         VALUES ('Web Push', 'webpush', 'push', '{\"subject\": \"mailto:noc@demo.id\"}', TRUE, 1,
-             6000, 0, 10000, $1, $1)
-         ON CONFLICT (name) DO NOTHING"
+    let exists: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM provider_accounts WHERE name = 'Web Push'"
     )
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|_| ())?);
+    .fetch_optional(pool)
+    .await?);
+    if exists.is_none() {
+        let account = NewAccount {
+            credentials: r#"{"subject": "mailto:noc@demo.id"}"#,
+            rate_limit_per_minute: 6000,
+            ..NewAccount::new("Web Push", ProviderKind::WebPush)
+        };
+        crate::providers::insert(db, &account, now).await?;
+    }
     Ok(())
 }
 

@@ -24,15 +24,12 @@ store_test!(
     secrets_are_sealed_at_start_and_resealed_by_a_rotation,
     |db| {
         // As a version before sealing left them.
+        let plain = storage::providers::NewAccount {
+            credentials: r#"{"token": "rahasia-token"}"#,
+            ..storage::providers::NewAccount::new("lama", domain::providers::ProviderKind::Fonnte)
+        };
+        storage::providers::insert(db, &plain, 0).await.unwrap();
         on_db_write!(db, |pool| {
-            sqlx::query(
-            "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
-                 rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-             VALUES ('lama', 'fonnte', 'whatsapp', '{\"token\": \"rahasia-token\"}', TRUE, 1, 20, 0, 5000, 0, 0)",
-        )
-        .execute(pool)
-        .await
-        .unwrap();
             sqlx::query(
             "INSERT INTO server_keys (name, value, created_at) VALUES ('vapid', 'abcdef0123', 0)",
         )

@@ -1,5 +1,6 @@
 //! Store tests: the same assertions against SQLite and PostgreSQL.
 
+use domain::providers::ProviderKind;
 use domain::words::Clash;
 use domain::Role;
 use storage::db::testing::count;
@@ -900,28 +901,23 @@ store_test!(
                 .execute(pool)
                 .await
                 .unwrap();
-            for (name, kind, channel, enabled, order) in [
-                ("Meta Cloud", "meta", "whatsapp", true, 1),
-                ("Wablas cadangan", "wablas", "whatsapp", true, 3),
-                ("Fonnte utama", "fonnte", "whatsapp", true, 2),
-                ("Woowa mati", "woowa", "whatsapp", false, 4),
-                ("Zenziva", "zenziva", "sms", true, 1),
-            ] {
-                sqlx::query(
-                "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
-                     rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-                 VALUES ($1, $2, $3, '{}', $4, $5, 60, 0, 1000, 0, 0)",
-            )
-            .bind(name)
-            .bind(kind)
-            .bind(channel)
-            .bind(enabled)
-            .bind(order)
-            .execute(pool)
-            .await
-            .unwrap();
-            }
         });
+        for (name, kind, enabled, order) in [
+            ("Meta Cloud", ProviderKind::Meta, true, 1),
+            ("Wablas cadangan", ProviderKind::Wablas, true, 3),
+            ("Fonnte utama", ProviderKind::Fonnte, true, 2),
+            ("Woowa mati", ProviderKind::Woowa, false, 4),
+            ("Zenziva", ProviderKind::Zenziva, true, 1),
+        ] {
+            let account = storage::providers::NewAccount {
+                enabled,
+                failover_order: order,
+                rate_limit_per_minute: 60,
+                timeout_ms: 1000,
+                ..storage::providers::NewAccount::new(name, kind)
+            };
+            storage::providers::insert(db, &account, 0).await.unwrap();
+        }
         let s = groups::senders(db).await.unwrap();
         assert_eq!(s.reach, ["Fonnte utama", "Wablas cadangan"]);
         assert_eq!(s.cannot, ["Meta Cloud"]);
@@ -1047,15 +1043,14 @@ store_test!(analytics_rollups_sum_the_log_per_wib_day, |db| {
     });
     // Tries: each Fonnte delivery timed out once, then was accepted; the
     // Wablas one met trouble at an account deleted since.
+    let fonnte = storage::providers::NewAccount {
+        rate_limit_per_minute: 60,
+        price_rupiah: 150,
+        timeout_ms: 1000,
+        ..storage::providers::NewAccount::new("Fonnte utama", ProviderKind::Fonnte)
+    };
+    let fonnte = storage::providers::insert(db, &fonnte, 0).await.unwrap();
     on_db_write!(db, |pool| {
-        let fonnte: i64 = sqlx::query_scalar(
-            "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
-                 rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-             VALUES ('Fonnte utama', 'fonnte', 'whatsapp', '{}', TRUE, 1, 60, 150, 1000, 0, 0) RETURNING id",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
         for outcome in ["timed_out", "accepted"] {
             sqlx::query(
                 "INSERT INTO delivery_tries (delivery_id, attempt, account_id, provider, started_at,

@@ -83,31 +83,29 @@ pub async fn add_account(
     price: i64,
     timeout_ms: i64,
 ) -> i64 {
-    let now = now_ms();
-    on_db_write!(db, |pool| {
-        sqlx::query_scalar(
-        "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
-             rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-         VALUES ($1, $2, $10, $3, $4, TRUE, $5, $6, $7, $8, $9, $9) RETURNING id"
-    )
-    .bind(format!("{} #{order}", kind_name(kind)))
-    .bind(kind_name(kind))
-    .bind(match kind {
+    let name = format!("{} #{order}", kind_name(kind));
+    let base_url = match kind {
         // Zenziva's path starts with the product ("reguler").
         Kind::Zenziva => format!("{}/reguler/api", fake.base),
         _ => fake.base.clone(),
-    })
-    .bind(credentials(kind).to_string())
-    .bind(order)
-    .bind(per_minute)
-    .bind(price)
-    .bind(timeout_ms)
-    .bind(now)
-    .bind(server::providers::ProviderKind::parse(kind_name(kind)).unwrap().channel().as_str())
-    .fetch_one(pool)
-    .await
-    .unwrap()
-    })
+    };
+    let credentials = credentials(kind).to_string();
+    let account = storage::providers::NewAccount {
+        base_url: Some(&base_url),
+        credentials: &credentials,
+        failover_order: order,
+        rate_limit_per_minute: per_minute,
+        price_rupiah: price,
+        timeout_ms,
+        ..storage::providers::NewAccount::new(
+            &name,
+            server::providers::ProviderKind::parse(kind_name(kind)).unwrap(),
+        )
+    };
+    storage::providers::insert(db, &account, now_ms())
+        .await
+        .unwrap()
+        .0
 }
 
 /// Routes, renders and writes an event as the API would (source `test`).

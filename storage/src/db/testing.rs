@@ -183,17 +183,14 @@ pub async fn count(db: &Db, sql: &'static str) -> i64 {
 /// A bare enabled WhatsApp provider account of `kind` (no credentials),
 /// for tests of tables that refer to one; answers its id.
 pub async fn provider_account(db: &Db, kind: &str) -> i64 {
-    crate::on_db_write!(db, |pool| {
-        sqlx::query_scalar(
-            "INSERT INTO provider_accounts (name, kind, channel, credentials, enabled, failover_order,
-                 rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-             VALUES ($1, $1, 'whatsapp', '{}', TRUE, 1, 600, 0, 1000, 0, 0) RETURNING id",
-        )
-        .bind(kind)
-        .fetch_one(pool)
-        .await
-        .expect("provider account")
-    })
+    use crate::providers::{insert, NewAccount};
+    let kind = domain::providers::ProviderKind::parse(kind).expect("a provider kind");
+    let account = NewAccount {
+        channel: domain::Channel::Whatsapp,
+        timeout_ms: 1000,
+        ..NewAccount::new(kind.as_str(), kind)
+    };
+    insert(db, &account, 0).await.expect("provider account").0
 }
 
 /// A URL another process can open the same test database with.

@@ -152,18 +152,20 @@ async fn run() -> Result<(), String> {
     .await
     .map(|_| ()))
     .map_err(|e| e.to_string())?;
-    on_db_write!(&db, |pool| sqlx::query(
-        "INSERT INTO provider_accounts (name, kind, channel, base_url, credentials, enabled, failover_order,
-             rate_limit_per_minute, price_rupiah, timeout_ms, created_at, updated_at)
-         VALUES ('Fonnte (fake)', 'fonnte', 'whatsapp', $1, $2, TRUE, 1, 100000000, 350, 10000, $3, $3)"
-    )
-    .bind(&fake.base)
-    .bind(serde_json::json!({"token": FONNTE_TOKEN}).to_string())
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|_| ()))
-    .map_err(|e| e.to_string())?;
+    let credentials = serde_json::json!({"token": FONNTE_TOKEN}).to_string();
+    let account = storage::providers::NewAccount {
+        base_url: Some(&fake.base),
+        credentials: &credentials,
+        rate_limit_per_minute: 100_000_000,
+        price_rupiah: 350,
+        ..storage::providers::NewAccount::new(
+            "Fonnte (fake)",
+            domain::providers::ProviderKind::Fonnte,
+        )
+    };
+    storage::providers::insert(&db, &account, now)
+        .await
+        .map_err(|e| e.to_string())?;
 
     let running =
         server::testkit::start_on_loopback(db.clone(), Some(DispatcherConfig::default())).await?;
