@@ -95,9 +95,88 @@ pub fn callback_status(s: &str) -> Option<DeliveryStatus> {
     }
 }
 
+/// A Fonnte status callback: the message id it returned at send time
+/// and/or its `stateid`, with what each says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCallback {
+    pub id: Option<String>,
+    /// Fonnte's `stateid`: later callbacks may name the message by it alone.
+    pub state_id: Option<String>,
+    /// The `status` word's meaning.
+    pub status: Option<DeliveryStatus>,
+    /// The `state` word's meaning (sent, delivered, read).
+    pub state: Option<DeliveryStatus>,
+    /// "Fonnte status: WORD" when `status` says it failed.
+    pub error: Option<String>,
+}
+
+/// Reads a Fonnte status callback's body.
+pub fn status_callback(v: &Value) -> StatusCallback {
+    let word = |k: &str| v.get(k).and_then(Value::as_str);
+    let status = word("status").and_then(callback_status);
+    StatusCallback {
+        id: id_string(v.get("id")),
+        state_id: id_string(v.get("stateid")),
+        status,
+        state: word("state").and_then(callback_status),
+        error: (status == Some(DeliveryStatus::Failed))
+            .then(|| format!("Fonnte status: {}", word("status").unwrap_or(""))),
+    }
+}
+
+/// A message someone wrote to a Fonnte number: (its id, who wrote — the
+/// member in a group, else the sender —, the text).
+pub fn inbound(v: &Value) -> (Option<String>, String, String) {
+    let from = id_string(v.get("member"))
+        .filter(|m| !m.is_empty())
+        .or_else(|| id_string(v.get("sender")))
+        .unwrap_or_default();
+    let id = id_string(v.get("inboxid")).or_else(|| id_string(v.get("id")));
+    (id, from, id_string(v.get("message")).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_callbacks_name_the_message_by_id_or_stateid() {
+        let cb = status_callback(&serde_json::json!({
+            "device": "6281", "id": "8891", "stateid": "st-1", "status": "sent", "state": "delivered"
+        }));
+        assert_eq!(
+            cb,
+            StatusCallback {
+                id: Some("8891".into()),
+                state_id: Some("st-1".into()),
+                status: Some(DeliveryStatus::Sent),
+                state: Some(DeliveryStatus::Delivered),
+                error: None,
+            }
+        );
+        let failed = status_callback(&serde_json::json!({"id": 8892, "status": "invalid"}));
+        assert_eq!(failed.id.as_deref(), Some("8892"), "numeric ids too");
+        assert_eq!(failed.error.as_deref(), Some("Fonnte status: invalid"));
+        let by_state = status_callback(&serde_json::json!({"stateid": "st-2", "state": "read"}));
+        assert_eq!(
+            (by_state.id, by_state.state),
+            (None, Some(DeliveryStatus::Read))
+        );
+    }
+
+    #[test]
+    fn an_inbound_message_in_a_group_is_the_members() {
+        let v = serde_json::json!({"sender": "120363@g.us", "member": "6281200000005", "message": "OK", "inboxid": 77});
+        assert_eq!(
+            inbound(&v),
+            (Some("77".into()), "6281200000005".into(), "OK".into())
+        );
+        let direct = serde_json::json!({"sender": "6281200000006", "member": "", "message": "siap", "id": "m1"});
+        assert_eq!(
+            inbound(&direct),
+            (Some("m1".into()), "6281200000006".into(), "siap".into())
+        );
+    }
 
     #[test]
     fn a_queued_message_is_accepted_with_its_numeric_id() {

@@ -220,9 +220,112 @@ pub fn twilio_callback_status(s: &str) -> Option<DeliveryStatus> {
     }
 }
 
+/// Twilio's `X-Twilio-Signature` for a callback to `url` with form
+/// `params`: base64 of HMAC-SHA1 (the auth token as key) over the URL and
+/// every parameter's name and value, sorted.
+pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    let mut mac =
+        Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).expect("any key length");
+    mac.update(url.as_bytes());
+    for (k, v) in sorted {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// A form parameter of a Twilio callback.
+pub fn twilio_param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A Twilio message status callback: (MessageSid, what its status means,
+/// "Twilio STATUS: error CODE" or "Twilio STATUS" for a failure); `None`
+/// without a sid or status.
+pub fn twilio_status_callback(
+    params: &[(String, String)],
+) -> Option<(&str, Option<DeliveryStatus>, Option<String>)> {
+    let sid = twilio_param(params, "MessageSid")?;
+    let status = twilio_param(params, "MessageStatus")?;
+    let error = twilio_param(params, "ErrorCode")
+        .filter(|c| !c.is_empty())
+        .map(|c| format!("Twilio {status}: error {c}"))
+        .or_else(|| matches!(status, "undelivered" | "failed").then(|| format!("Twilio {status}")));
+    Some((sid, twilio_callback_status(status), error))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn twilio_signatures_match_twilios_published_example() {
+        // The worked example of Twilio's "Webhooks security" page.
+        let params: Vec<(String, String)> = [
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Caller", "+12349013030"),
+            ("Digits", "1234"),
+            ("From", "+12349013030"),
+            ("To", "+18005551212"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(
+            twilio_signature(
+                "12345",
+                "https://mycompany.com/myapp.php?foo=1&bar=2",
+                &params
+            ),
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        );
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn twilio_status_callbacks_carry_the_error_code() {
+        let p = form(&[
+            ("MessageSid", "SM1"),
+            ("MessageStatus", "undelivered"),
+            ("ErrorCode", "30003"),
+        ]);
+        assert_eq!(
+            twilio_status_callback(&p),
+            Some((
+                "SM1",
+                twilio_callback_status("undelivered"),
+                Some("Twilio undelivered: error 30003".into())
+            ))
+        );
+        let p = form(&[
+            ("MessageSid", "SM2"),
+            ("MessageStatus", "failed"),
+            ("ErrorCode", ""),
+        ]);
+        assert_eq!(
+            twilio_status_callback(&p).unwrap().2.as_deref(),
+            Some("Twilio failed")
+        );
+        let p = form(&[("MessageSid", "SM3"), ("MessageStatus", "delivered")]);
+        assert_eq!(twilio_status_callback(&p).unwrap().2, None);
+        assert_eq!(
+            twilio_status_callback(&form(&[("MessageStatus", "sent")])),
+            None
+        );
+    }
 
     #[test]
     fn zenziva_answers_are_read() {

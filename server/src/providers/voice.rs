@@ -139,9 +139,43 @@ pub fn call_status(s: &str) -> Option<DeliveryStatus> {
     }
 }
 
+/// A call's progress callback: (CallSid, what its status means, "Twilio
+/// call STATUS" when it failed); `None` without a sid or status.
+pub fn status_callback(
+    params: &[(String, String)],
+) -> Option<(&str, Option<DeliveryStatus>, Option<String>)> {
+    let sid = super::sms::twilio_param(params, "CallSid")?;
+    let status = super::sms::twilio_param(params, "CallStatus")?;
+    let moved = call_status(status);
+    let error = (moved == Some(DeliveryStatus::Failed)).then(|| format!("Twilio call {status}"));
+    Some((sid, moved, error))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_status_callbacks_say_what_became_of_the_call() {
+        let form = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let busy = form(&[("CallSid", "CA1"), ("CallStatus", "busy")]);
+        assert_eq!(
+            status_callback(&busy),
+            Some((
+                "CA1",
+                Some(DeliveryStatus::Failed),
+                Some("Twilio call busy".into())
+            ))
+        );
+        let answered = form(&[("CallSid", "CA2"), ("CallStatus", "in-progress")]);
+        assert_eq!(status_callback(&answered).unwrap().2, None);
+        assert_eq!(status_callback(&form(&[("CallStatus", "busy")])), None);
+    }
 
     #[test]
     fn the_script_is_escaped_and_listens_for_one_key() {

@@ -93,9 +93,80 @@ pub fn callback_status(s: &str) -> Option<DeliveryStatus> {
     }
 }
 
+/// A Wablas status callback: (message id, what its status means, "Wablas
+/// status: WORD" when it failed); `None` without an id.
+pub fn status_callback(v: &Value) -> Option<(String, Option<DeliveryStatus>, Option<String>)> {
+    let id = id_string(v.get("id"))?;
+    let raw = v.get("status").and_then(Value::as_str).unwrap_or("");
+    let status = callback_status(raw);
+    let error = (status == Some(DeliveryStatus::Failed)).then(|| format!("Wablas status: {raw}"));
+    Some((id, status, error))
+}
+
+/// A message someone wrote to a Wablas number: (its id, who wrote — the
+/// sender in a group, else the phone —, the text); `None` for the number's
+/// own messages, which Wablas reports too.
+pub fn inbound(v: &Value) -> Option<(Option<String>, String, String)> {
+    // Form posts say "true"; JSON bodies may say true.
+    let flag = |k: &str| truthy(v.get(k));
+    if flag("isFromMe") {
+        return None;
+    }
+    let from = if flag("isGroup") {
+        id_string(v.get("sender"))
+    } else {
+        id_string(v.get("phone"))
+    }
+    .unwrap_or_default();
+    Some((
+        id_string(v.get("id")),
+        from,
+        id_string(v.get("message")).unwrap_or_default(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callbacks_are_read_and_our_own_messages_skipped() {
+        assert_eq!(
+            status_callback(&serde_json::json!({"id": "w-1", "status": "read"})),
+            Some(("w-1".into(), Some(DeliveryStatus::Read), None))
+        );
+        assert_eq!(
+            status_callback(&serde_json::json!({"id": "w-2", "status": "reject"})),
+            Some((
+                "w-2".into(),
+                Some(DeliveryStatus::Failed),
+                Some("Wablas status: reject".into())
+            ))
+        );
+        assert_eq!(
+            status_callback(&serde_json::json!({"status": "sent"})),
+            None
+        );
+        assert_eq!(
+            inbound(
+                &serde_json::json!({"id": "in-1", "phone": "6281200000005", "message": "OK", "isGroup": false})
+            ),
+            Some((Some("in-1".into()), "6281200000005".into(), "OK".into()))
+        );
+        assert_eq!(
+            inbound(&serde_json::json!({"phone": "120363", "sender": "6281200000006", "message": "siap", "isGroup": "true"}))
+                .map(|m| m.1),
+            Some("6281200000006".into())
+        );
+        assert_eq!(
+            inbound(&serde_json::json!({"message": "x", "isFromMe": true})),
+            None
+        );
+        assert_eq!(
+            inbound(&serde_json::json!({"message": "x", "isFromMe": "true"})),
+            None
+        );
+    }
 
     #[test]
     fn a_pending_message_is_accepted_with_its_uuid() {

@@ -2,6 +2,7 @@
 //! messages, on a URL that carries the account's `webhook_token`.
 
 use super::*;
+use crate::providers::{fonnte, wablas};
 
 pub(super) async fn fonnte(
     State(hooks): State<Arc<Webhooks>>,
@@ -14,22 +15,17 @@ pub(super) async fn fonnte(
         Err(r) => return r.into_response(),
     };
     let now = now_ms();
-    let id = text(&v, "id");
-    let state_id = text(&v, "stateid");
-    let status = v
-        .get("status")
-        .and_then(Value::as_str)
-        .and_then(crate::providers::fonnte::callback_status);
-    let state = v
-        .get("state")
-        .and_then(Value::as_str)
-        .and_then(crate::providers::fonnte::callback_status);
+    let fonnte::StatusCallback {
+        id,
+        state_id,
+        status,
+        state,
+        error,
+    } = fonnte::status_callback(&v);
     let mut outcome = Vec::new();
     if let (Some(id), Some(sid)) = (&id, &state_id) {
         let _ = store::link_reference(&hooks.db, "fonnte", id, sid).await;
     }
-    let error = (status == Some(DeliveryStatus::Failed))
-        .then(|| format!("Fonnte status: {}", v["status"].as_str().unwrap_or("")));
     if let Some(id) = &id {
         outcome.push(
             apply(
@@ -95,12 +91,8 @@ pub(super) async fn wablas(
         Err(r) => return r.into_response(),
     };
     let now = now_ms();
-    let raw_status = v.get("status").and_then(Value::as_str).unwrap_or("");
-    let outcome = match text(&v, "id") {
-        Some(id) => {
-            let status = crate::providers::wablas::callback_status(raw_status);
-            let error = (status == Some(DeliveryStatus::Failed))
-                .then(|| format!("Wablas status: {raw_status}"));
+    let outcome = match wablas::status_callback(&v) {
+        Some((id, status, error)) => {
             apply(
                 &hooks,
                 "wablas",
@@ -130,12 +122,7 @@ pub(super) async fn fonnte_inbound(
         Err(r) => return r.into_response(),
     };
     let now = now_ms();
-    let from = text(&v, "member")
-        .filter(|m| !m.is_empty())
-        .or_else(|| text(&v, "sender"))
-        .unwrap_or_default();
-    let message = text(&v, "message").unwrap_or_default();
-    let id = text(&v, "inboxid").or_else(|| text(&v, "id"));
+    let (id, from, message) = fonnte::inbound(&v);
     let inbound = Inbound::from_gateway(id.as_deref(), &from, &message);
     let outcome = reply(&hooks, "fonnte", inbound, now).await;
     acknowledge(&hooks, "fonnte", account_id, &body, &outcome, now).await
@@ -154,20 +141,12 @@ pub(super) async fn wablas_inbound(
         Err(r) => return r.into_response(),
     };
     let now = now_ms();
-    let flag = |k: &str| matches!(text(&v, k).as_deref(), Some("true" | "1"));
-    let outcome = if flag("isFromMe") {
-        "ignored: our own message".to_owned()
-    } else {
-        let from = if flag("isGroup") {
-            text(&v, "sender")
-        } else {
-            text(&v, "phone")
+    let outcome = match wablas::inbound(&v) {
+        None => "ignored: our own message".to_owned(),
+        Some((id, from, message)) => {
+            let inbound = Inbound::from_gateway(id.as_deref(), &from, &message);
+            reply(&hooks, "wablas", inbound, now).await
         }
-        .unwrap_or_default();
-        let message = text(&v, "message").unwrap_or_default();
-        let id = text(&v, "id");
-        let inbound = Inbound::from_gateway(id.as_deref(), &from, &message);
-        reply(&hooks, "wablas", inbound, now).await
     };
     acknowledge(&hooks, "wablas", account_id, &body, &outcome, now).await
 }

@@ -3,26 +3,9 @@
 
 use super::*;
 
-/// Twilio's signature: base64 of HMAC-SHA1(auth token, URL + each parameter's
-/// name and value, sorted by name).
-pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
-    use base64::Engine;
-    let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort();
-    let mut mac =
-        Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).expect("any key length");
-    mac.update(url.as_bytes());
-    for (k, v) in sorted {
-        mac.update(k.as_bytes());
-        mac.update(v.as_bytes());
-    }
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
+use crate::providers::sms::twilio_param as param;
+pub use crate::providers::sms::twilio_signature;
 
-/// The checks every Twilio callback passes: the account exists and is of
-/// `kind`, and `X-Twilio-Signature` matches the form signed with its auth
-/// token over the URL Twilio was given (`PUBLIC_URL` + path). Returns the
-/// form's parameters.
 async fn twilio_form(
     hooks: &Webhooks,
     account_id: i64,
@@ -64,13 +47,6 @@ async fn twilio_form(
     Ok(params)
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 pub(super) async fn twilio(
     State(hooks): State<Arc<Webhooks>>,
     Path(account_id): Path<i64>,
@@ -92,27 +68,20 @@ pub(super) async fn twilio(
         Err(r) => return r,
     };
     let now = now_ms();
-    let field = |name: &str| param(&params, name);
-    let outcome = match (field("MessageSid"), field("MessageStatus")) {
-        (Some(sid), Some(status)) => {
-            let error = field("ErrorCode")
-                .filter(|c| !c.is_empty())
-                .map(|c| format!("Twilio {status}: error {c}"))
-                .or_else(|| {
-                    matches!(status, "undelivered" | "failed").then(|| format!("Twilio {status}"))
-                });
+    let outcome = match crate::providers::sms::twilio_status_callback(&params) {
+        Some((sid, status, error)) => {
             apply(
                 &hooks,
                 "twilio",
                 MessageKey::Id(sid),
-                crate::providers::sms::twilio_callback_status(status),
+                status,
                 now,
                 error.as_deref(),
                 None,
             )
             .await
         }
-        _ => "ignored: no MessageSid or MessageStatus".into(),
+        None => "ignored: no MessageSid or MessageStatus".into(),
     };
     acknowledge(&hooks, "twilio", account_id, &body, &outcome, now).await
 }
@@ -133,11 +102,8 @@ pub(super) async fn twilio_voice_status(
         Err(r) => return r,
     };
     let now = now_ms();
-    let outcome = match (param(&params, "CallSid"), param(&params, "CallStatus")) {
-        (Some(sid), Some(status)) => {
-            let moved = crate::providers::voice::call_status(status);
-            let error =
-                (moved == Some(DeliveryStatus::Failed)).then(|| format!("Twilio call {status}"));
+    let outcome = match crate::providers::voice::status_callback(&params) {
+        Some((sid, moved, error)) => {
             apply(
                 &hooks,
                 kind.as_str(),
@@ -149,7 +115,7 @@ pub(super) async fn twilio_voice_status(
             )
             .await
         }
-        _ => "ignored: no CallSid or CallStatus".into(),
+        None => "ignored: no CallSid or CallStatus".into(),
     };
     acknowledge(&hooks, kind.as_str(), account_id, &body, &outcome, now).await
 }
