@@ -123,15 +123,23 @@ pub async fn verify_credentials(
     .fetch_optional(pool)
     .await?);
     let (id, hash) = match row {
-        Some((id, hash)) if !hash.starts_with('!') => (Some(id), hash),
-        // No account, or one without a password yet (people synced by the
-        // ticketing system): hashed against the dummy all the same, so
-        // the answer takes as long and says nothing of which it was.
-        _ => (None, dummy_hash().to_owned()),
+        Some((id, hash)) => (Some(id), Some(hash)),
+        None => (None, None),
     };
+    let ok = verify_hash(password, hash).await?;
+    Ok(id.filter(|_| ok))
+}
+
+/// Whether `password` matches `hash`. No account (`None`), or one without a
+/// password yet (people synced by the ticketing system, `!…`), is hashed
+/// against the dummy all the same, so the answer takes as long and says
+/// nothing of which it was. Argon2 is deliberately slow and large: off the
+/// async workers, and a bounded number at a time.
+async fn verify_hash(password: &str, hash: Option<String>) -> Result<bool, Error> {
+    let usable = hash.filter(|h| !h.starts_with('!'));
+    let known = usable.is_some();
+    let hash = usable.unwrap_or_else(|| dummy_hash().to_owned());
     let password = password.to_owned();
-    // Argon2 is deliberately slow and large: off the async workers, and a
-    // bounded number at a time.
     let _slot = hashing_slots()
         .acquire()
         .await
@@ -140,7 +148,7 @@ pub async fn verify_credentials(
         password_auth::verify_password(password, &hash).is_ok()
     })
     .await?;
-    Ok(id.filter(|_| ok))
+    Ok(known && ok)
 }
 
 /// Opens a session for `user_id`; returns the token for the cookie.
@@ -274,20 +282,7 @@ pub async fn password_matches(db: &Db, user_id: UserId, password: &str) -> Resul
     .bind(user_id)
     .fetch_optional(pool)
     .await?);
-    let hash = match hash {
-        Some(h) if !h.starts_with('!') => h,
-        _ => dummy_hash().to_owned(),
-    };
-    let password = password.to_owned();
-    let _slot = hashing_slots()
-        .acquire()
-        .await
-        .map_err(|e| internal("hashing slots", &e))?;
-    let ok = tokio::task::spawn_blocking(move || {
-        password_auth::verify_password(password, &hash).is_ok()
-    })
-    .await?;
-    Ok(ok)
+    verify_hash(password, hash).await
 }
 
 /// Sets `user_id`'s password to `new` (checked by the caller) and ends
