@@ -25,6 +25,9 @@ pub const SESSION_MAX_MS: Millis = 30 * 24 * 3_600_000;
 pub const LAST_SEEN_STEP_MS: Millis = 5 * 60_000;
 /// Hex characters of a token's hash that name its session on the page.
 const HANDLE_CHARS: usize = 16;
+/// Ends a person's (`$1`) sessions but one (`$2`): signing out elsewhere,
+/// and a new password.
+const END_OTHERS: &str = "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2";
 
 /// A live session: whose it is, and the hash it is stored under.
 #[derive(Clone, Debug)]
@@ -140,15 +143,18 @@ async fn verify_hash(password: &str, hash: Option<String>) -> Result<bool, Error
     let known = usable.is_some();
     let hash = usable.unwrap_or_else(|| dummy_hash().to_owned());
     let password = password.to_owned();
+    let ok = argon2(move || password_auth::verify_password(password, &hash).is_ok()).await?;
+    Ok(known && ok)
+}
+
+/// Runs Argon2 `work` on the blocking pool, at most [`hashing_slots`] at a
+/// time.
+async fn argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
     let _slot = hashing_slots()
         .acquire()
         .await
         .map_err(|e| internal("hashing slots", &e))?;
-    let ok = tokio::task::spawn_blocking(move || {
-        password_auth::verify_password(password, &hash).is_ok()
-    })
-    .await?;
-    Ok(known && ok)
+    Ok(tokio::task::spawn_blocking(work).await?)
 }
 
 /// Opens a session for `user_id`; returns the token for the cookie.
@@ -263,14 +269,12 @@ pub async fn end_session(db: &Db, user_id: UserId, handle: &str) -> Result<bool,
 /// Ends every session of `user_id` but the one stored under `keep_hash`;
 /// answers how many ended.
 pub async fn end_other_sessions(db: &Db, user_id: UserId, keep_hash: &str) -> Result<u64, Error> {
-    let n = on_db_write!(db, |pool| sqlx::query(
-        "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2"
-    )
-    .bind(user_id)
-    .bind(keep_hash)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected())?);
+    let n = on_db_write!(db, |pool| sqlx::query(END_OTHERS)
+        .bind(user_id)
+        .bind(keep_hash)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())?);
     Ok(n)
 }
 
@@ -296,13 +300,7 @@ pub async fn set_password(
     now: Millis,
 ) -> Result<(), Error> {
     let new = new.to_owned();
-    let hash = {
-        let _slot = hashing_slots()
-            .acquire()
-            .await
-            .map_err(|e| internal("hashing slots", &e))?;
-        tokio::task::spawn_blocking(move || password_auth::generate_hash(new)).await?
-    };
+    let hash = argon2(move || password_auth::generate_hash(new)).await?;
     in_tx!(db, |tx| {
         sqlx::query("UPDATE users SET password_hash = $1, updated_at = $3 WHERE id = $2")
             .bind(&hash)
@@ -310,7 +308,7 @@ pub async fn set_password(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        sqlx::query(END_OTHERS)
             .bind(user_id)
             .bind(keep_hash)
             .execute(&mut *tx)

@@ -48,9 +48,7 @@ pub async fn change_password(change: PasswordChange) -> Result<(), AppError> {
     let (user, state) = crate::state::guard(crate::auth::Area::Settings)?;
     change.validate().map_err(AppError::Validation)?;
     let here = this_session()?;
-    let client = use_context::<http::request::Parts>()
-        .and_then(|p| p.extensions.get::<ClientAddr>().copied())
-        .map(|c| c.0);
+    let client = ClientAddr::of_request();
     let throttle = Throttle::global();
     throttle
         .check(&user.email, client, now_ms())

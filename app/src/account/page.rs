@@ -4,7 +4,7 @@
 use super::{my_sessions, ChangePassword, EndOtherSessions, EndSession, PasswordChange};
 use crate::i18n::{fill, tr};
 use crate::time::format_wib;
-use crate::ui::{ErrorNote, Loading};
+use crate::ui::{ErrorNote, FieldMessage, Loading};
 use leptos::prelude::*;
 
 #[component]
@@ -24,13 +24,10 @@ fn PasswordCard() -> impl IntoView {
         Some(Err(e)) => Some(e),
         _ => None,
     };
-    let field = move |name: &'static str| {
-        move || {
-            error()
-                .and_then(|e| e.field(name))
-                .map(|m| view! { <p class="field-error" id=format!("{name}-error") role="alert">{m}</p> })
-        }
-    };
+    let field_errors = Signal::derive(move || match error() {
+        Some(crate::error::AppError::Validation(errors)) => errors,
+        _ => Vec::new(),
+    });
     // A saved change empties the form.
     Effect::new(move |_| {
         if matches!(result.get(), Some(Ok(()))) {
@@ -48,7 +45,7 @@ fn PasswordCard() -> impl IntoView {
                 aria-describedby=format!("{id}-error")
                 prop:value=move || form.with(get)
                 on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))/>
-            {field(id)}
+            <FieldMessage errors=field_errors field=id/>
         }
     };
     view! {

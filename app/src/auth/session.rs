@@ -96,9 +96,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         return Err(AppError::Validation(errors));
     }
     let state = app_state()?;
-    let client = use_context::<http::request::Parts>()
-        .and_then(|p| p.extensions.get::<super::throttle::ClientAddr>().copied())
-        .map(|c| c.0);
+    let client = super::throttle::ClientAddr::of_request();
     let throttle = super::throttle::Throttle::global();
     // Refused before any hashing: a guesser costs the server nothing.
     throttle

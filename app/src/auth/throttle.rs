@@ -20,6 +20,15 @@ use std::sync::{Mutex, OnceLock};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
+impl ClientAddr {
+    /// The address of the request being served (a server function's).
+    pub fn of_request() -> Option<IpAddr> {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<ClientAddr>().copied())
+            .map(|c| c.0)
+    }
+}
+
 /// Failures counted within this window; an older first failure starts a
 /// new count.
 const WINDOW_MS: i64 = 15 * 60_000;

@@ -10,7 +10,7 @@ use super::{
 use crate::error::{AppError, FieldError};
 use crate::i18n::{self, fill, tr};
 use crate::ui::channel_label;
-use crate::ui::{ErrorNote, Loading};
+use crate::ui::{ErrorNote, FieldMessage, Loading};
 use domain::preferences::{TypeGroup, SWITCHABLE_CHANNELS};
 use domain::quiet::{parse_hhmm, INDONESIAN_TIME_ZONES};
 use leptos::ev::SubmitEvent;
@@ -34,18 +34,6 @@ pub fn SettingsPage() -> impl IntoView {
         <crate::push::page::PushDevices
             on_subscribed=Callback::new(move |_| push_subscribed.update(|n| *n += 1))/>
         <crate::account::page::AccountSection/>
-    }
-}
-
-/// A field's error line; `aria-describedby` of the input points at its id.
-#[component]
-fn FieldMessage(errors: Signal<Vec<FieldError>>, field: &'static str) -> impl IntoView {
-    move || {
-        errors
-            .with(|e| FieldError::find(e, field, i18n::locale()))
-            .map(|m| {
-                view! { <p class="field-error" id=format!("{field}-error") role="alert">{m}</p> }
-            })
     }
 }
 

@@ -42,3 +42,19 @@ pub fn ConfirmDelete(testid: &'static str, on_confirm: Callback<()>) -> impl Int
 pub fn Loading() -> impl IntoView {
     view! { <p class="loading">{tr("Memuat…", "Loading…")}</p> }
 }
+
+/// A field's error line; `aria-describedby` of the input points at its id
+/// (`{field}-error`).
+#[component]
+pub fn FieldMessage(
+    errors: Signal<Vec<crate::error::FieldError>>,
+    field: &'static str,
+) -> impl IntoView {
+    move || {
+        errors
+            .with(|e| crate::error::FieldError::find(e, field, crate::i18n::locale()))
+            .map(|m| {
+                view! { <p class="field-error" id=format!("{field}-error") role="alert">{m}</p> }
+            })
+    }
+}

@@ -265,19 +265,23 @@ pub fn twilio_status_callback(
 mod tests {
     use super::*;
 
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
     fn twilio_signatures_match_twilios_published_example() {
         // The worked example of Twilio's "Webhooks security" page.
-        let params: Vec<(String, String)> = [
+        let params = form(&[
             ("CallSid", "CA1234567890ABCDE"),
             ("Caller", "+12349013030"),
             ("Digits", "1234"),
             ("From", "+12349013030"),
             ("To", "+18005551212"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        ]);
         assert_eq!(
             twilio_signature(
                 "12345",
@@ -286,13 +290,6 @@ mod tests {
             ),
             "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
         );
-    }
-
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     #[test]

@@ -6,6 +6,10 @@ use super::*;
 use crate::providers::sms::twilio_param as param;
 pub use crate::providers::sms::twilio_signature;
 
+/// The checks every Twilio callback passes: the account exists and is of
+/// `kind`, and `X-Twilio-Signature` matches the form signed with its auth
+/// token over the URL Twilio was given (`PUBLIC_URL` + path). Returns the
+/// form's parameters.
 async fn twilio_form(
     hooks: &Webhooks,
     account_id: i64,
