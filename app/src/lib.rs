@@ -45,6 +45,7 @@ pub mod state;
 pub mod templates;
 pub mod time;
 pub mod ui;
+pub mod users;
 
 pub use error::AppError;
 pub use shell::{shell, App};

@@ -16,6 +16,8 @@ use crate::reports::page::ReportsPage;
 use crate::settings::page::SettingsPage;
 use crate::settings::SetLocale;
 use crate::ui::{ErrorNote, Loading};
+use crate::users::page::{UserEditorPage, UsersPage};
+use crate::users::set_password::SetPasswordPage;
 use domain::Locale;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -94,6 +96,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
+                // Public: the one-time link is the credential.
+                <Route path=path!("/set-password") view=SetPasswordPage/>
                 // Rendered whole before the first byte: the sign-in check may redirect,
                 // which needs the response headers still unsent.
                 <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>
@@ -103,6 +107,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("master/groups") view=GroupsPage/>
                     <Route path=path!("master/groups/new") view=GroupEditorPage/>
                     <Route path=path!("master/groups/:id") view=GroupEditorPage/>
+                    <Route path=path!("master/users") view=UsersPage/>
+                    <Route path=path!("master/users/new") view=UserEditorPage/>
+                    <Route path=path!("master/users/:id") view=UserEditorPage/>
                     <Route path=path!("master/providers") view=ProvidersPage/>
                     <Route path=path!("master/escalation") view=EscalationPage/>
                     <Route path=path!("deliveries") view=DeliveriesPage/>
@@ -156,6 +163,9 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                             <span class="menu-title">{tr("Data master", "Master data")}</span>
                             <ul>
                                 <li><A href="/master/groups">{tr("Grup WhatsApp", "WhatsApp groups")}</A></li>
+                                {Area::Users.allows(role).then(|| view! {
+                                    <li><A href="/master/users">{tr("Pengguna", "Users")}</A></li>
+                                })}
                                 {Area::Providers.allows(role).then(|| view! {
                                     <li><A href="/master/providers">{tr("Penyedia", "Providers")}</A></li>
                                 })}

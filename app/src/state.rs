@@ -13,6 +13,9 @@ pub struct AppState {
     pub db: Db,
     /// Seals and opens the secrets stored in it (`storage::secrets`).
     pub keys: storage::secrets::Keyring,
+    /// Where users reach the app (`PUBLIC_URL`): set-password links start
+    /// with it.
+    pub public_url: String,
     /// Add `Secure` to the session cookie (behind HTTPS).
     pub secure_cookies: bool,
     /// Wakes this instance's dispatcher after a server function wrote to the

@@ -134,6 +134,34 @@ Zone: {work_zone}",
         None,
         "Your WhatsApp verification code: *{code}*\n\nValid for {minutes} minutes. Never share this code.",
     ),
+    t(
+        "password_reset",
+        Channel::Whatsapp,
+        Locale::Id,
+        None,
+        "🔑 Halo {recipient_name}, buat kata sandi akun notifikasi Anda lewat tautan ini:\n{link}\n\nBerlaku {hours} jam dan hanya sekali pakai. Abaikan jika Anda tidak memintanya.",
+    ),
+    t(
+        "password_reset",
+        Channel::Whatsapp,
+        Locale::En,
+        None,
+        "🔑 Hello {recipient_name}, set the password of your notification account with this link:\n{link}\n\nValid for {hours} hours and once only. Ignore it if you did not ask for it.",
+    ),
+    t(
+        "password_reset",
+        Channel::Email,
+        Locale::Id,
+        Some("Buat kata sandi akun notifikasi Anda"),
+        "Halo {recipient_name},\n\nBuat kata sandi akun notifikasi Anda lewat tautan ini:\n{link}\n\nTautan berlaku {hours} jam dan hanya sekali pakai. Abaikan email ini jika Anda tidak memintanya.",
+    ),
+    t(
+        "password_reset",
+        Channel::Email,
+        Locale::En,
+        Some("Set the password of your notification account"),
+        "Hello {recipient_name},\n\nSet the password of your notification account with this link:\n{link}\n\nThe link is valid for {hours} hours and once only. Ignore this email if you did not ask for it.",
+    ),
 ];
 
 /// Work zones of the demo operator (master data; more can be added).

@@ -116,6 +116,9 @@ vocabulary! {
     /// never accepted from the ingestion API.
     SystemMessage, "system message" {
         PhoneVerification => "phone_verification",
+        /// A one-time link to set one's password (a new person's first,
+        /// or one an admin sends after a forgotten password).
+        PasswordReset => "password_reset",
         TestSend => "test_send",
         Retry => "retry",
         /// A person's digest of low-priority notifications (`digest`).
@@ -172,6 +175,7 @@ impl SystemMessage {
     pub fn label(self, locale: Locale) -> &'static str {
         let (id, en) = match self {
             SystemMessage::PhoneVerification => ("Kode verifikasi", "Verification code"),
+            SystemMessage::PasswordReset => ("Tautan kata sandi", "Password link"),
             SystemMessage::TestSend => ("Uji kirim", "Test send"),
             SystemMessage::Retry => ("Kirim ulang", "Retry"),
             SystemMessage::Digest => ("Ringkasan notifikasi", "Notification digest"),

@@ -53,6 +53,8 @@ pub const KNOWN_VARIABLES: &[(&str, &str)] = &[
     ("estimated_recovery", "Perkiraan pulih"),
     ("code", "Kode verifikasi"),
     ("minutes", "Menit"),
+    ("link", "Tautan buat kata sandi (diisi sistem)"),
+    ("hours", "Jam berlakunya tautan"),
     ("priority", "Prioritas (diisi sistem)"),
     ("work_zone", "Zona kerja (diisi sistem)"),
     ("recipient_name", "Nama penerima (diisi sistem)"),

@@ -1,9 +1,10 @@
-//! The command line's provider account: `server provider-add` flags read
-//! into the providers page's form and checked by the same rules
-//! (`ProviderForm::validate`), so a base URL or credential the page refuses
+//! The command line's forms: `server provider-add` and `server user-add`
+//! flags read into the pages' forms and checked by the same rules
+//! (`ProviderForm::validate`, `UserForm::validate`), so what a page refuses
 //! is refused here too, with the same reason (in English).
 
 use app::providers::{ProviderForm, ValidProvider};
+use app::users::{UserForm, ValidUser};
 use domain::providers::ProviderKind;
 use domain::Locale;
 use std::collections::HashMap;
@@ -22,30 +23,48 @@ const FLAGS: [(&str, &str); 10] = [
     ("template-prices", "template_prices"),
 ];
 
-/// The flag a form field is written with.
-fn flag_of(field: &str) -> String {
-    FLAGS
-        .iter()
-        .find(|(_, f)| *f == field)
-        .map_or_else(|| field.to_owned(), |(flag, _)| format!("--{flag}"))
-}
-
-/// `provider-add`'s flags as a checked account; the error names every
-/// flag that is wrong and why.
-pub fn provider_add(args: &[String]) -> Result<ValidProvider, String> {
+/// `--flag value` pairs, each flag one of `known` (flag, form field);
+/// an unknown or valueless flag is refused.
+fn read_flags<'a>(
+    args: &[String],
+    known: &[(&'a str, &str)],
+) -> Result<HashMap<&'a str, String>, String> {
     let mut flags = HashMap::new();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let name = flag
             .strip_prefix("--")
-            .filter(|n| FLAGS.iter().any(|(f, _)| f == n))
+            .and_then(|n| known.iter().find(|(f, _)| *f == n))
+            .map(|(f, _)| *f)
             .ok_or_else(|| {
-                let known: Vec<&str> = FLAGS.iter().map(|(f, _)| *f).collect();
-                format!("unknown flag '{flag}' (known: --{})", known.join(", --"))
+                let names: Vec<&str> = known.iter().map(|(f, _)| *f).collect();
+                format!("unknown flag '{flag}' (known: --{})", names.join(", --"))
             })?;
         let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
         flags.insert(name, value.clone());
     }
+    Ok(flags)
+}
+
+/// A form's refusal, each line naming the flag that fills the field.
+fn refusal(errors: &[domain::words::FieldError], known: &[(&str, &str)]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            let flag = known
+                .iter()
+                .find(|(_, f)| *f == e.field)
+                .map_or_else(|| e.field.clone(), |(flag, _)| format!("--{flag}"));
+            format!("{flag}: {}", e.message.get(Locale::En))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `provider-add`'s flags as a checked account; the error names every
+/// flag that is wrong and why.
+pub fn provider_add(args: &[String]) -> Result<ValidProvider, String> {
+    let flags = read_flags(args, &FLAGS)?;
     let get = |k: &str| flags.get(k).cloned().unwrap_or_default();
     let num = |k: &str, default: i64| -> Result<i64, String> {
         flags.get(k).map_or(Ok(default), |v| {
@@ -82,13 +101,40 @@ pub fn provider_add(args: &[String]) -> Result<ValidProvider, String> {
         timeout_ms: num("timeout-ms", defaults.timeout_ms)?,
         template_prices: prices(flags.get("template-prices").map(String::as_str))?,
     };
-    form.validate().map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| format!("{}: {}", flag_of(&e.field), e.message.get(Locale::En)))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
+    form.validate().map_err(|errors| refusal(&errors, &FLAGS))
+}
+
+/// `user-add`'s flags and the users page's fields they fill.
+const USER_FLAGS: [(&str, &str); 7] = [
+    ("name", "name"),
+    ("email", "email"),
+    ("phone", "phone"),
+    ("role", "role"),
+    ("zone", "work_zone"),
+    ("locale", "locale"),
+    ("time-zone", "time_zone"),
+];
+
+/// `user-add`'s flags as a checked person (the users page's rules).
+pub fn user_add(args: &[String]) -> Result<ValidUser, String> {
+    let flags = read_flags(args, &USER_FLAGS)?;
+    let defaults = UserForm::default();
+    let get = |k: &str, default: &str| flags.get(k).cloned().unwrap_or_else(|| default.to_owned());
+    let form = UserForm {
+        id: None,
+        name: get("name", ""),
+        email: get("email", ""),
+        phone: get("phone", ""),
+        // No default role here: an admin made by mistake is worse than a
+        // question.
+        role: get("role", ""),
+        work_zone: get("zone", ""),
+        locale: get("locale", &defaults.locale),
+        time_zone: get("time-zone", &defaults.time_zone),
+        active: true,
+    };
+    form.validate()
+        .map_err(|errors| refusal(&errors, &USER_FLAGS))
 }
 
 /// `utility=356,marketing=586`.
@@ -117,6 +163,32 @@ mod tests {
 
     fn args(s: &[&str]) -> Vec<String> {
         s.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_command_line_checks_a_person_as_the_users_page_does() {
+        let ok = user_add(&args(&[
+            "--name",
+            "Rudi",
+            "--email",
+            "Rudi@Example.ID",
+            "--role",
+            "admin",
+            "--phone",
+            "0812-7777-0001",
+        ]))
+        .unwrap();
+        assert_eq!(ok.email, "rudi@example.id");
+        assert_eq!(ok.role, domain::Role::Admin);
+        assert_eq!(ok.phone.unwrap().as_str(), "+6281277770001");
+        let err = user_add(&args(&[
+            "--name", "Rudi", "--email", "x", "--zone", "karawang",
+        ]))
+        .unwrap_err();
+        assert!(err.contains("--email: Not an email address"), "{err}");
+        assert!(err.contains("--role: Choose a role."), "{err}");
+        let err = user_add(&args(&["--password", "x"])).unwrap_err();
+        assert!(err.contains("unknown flag '--password'"), "{err}");
     }
 
     #[test]

@@ -191,6 +191,7 @@ pub async fn start(
         leptos_options: options.leptos_options,
         db: db.clone(),
         keys: keys.clone(),
+        public_url: options.public_url.clone(),
         secure_cookies: options.secure_cookies,
         wake: wake.clone(),
         feed: feed.clone(),
@@ -425,12 +426,18 @@ async fn periodically<F, Fut>(
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// Forgets ended sessions at start and every hour (any instance may).
+/// Forgets ended sessions and expired set-password links at start and
+/// every hour (any instance may).
 async fn purge_sessions(db: Db) {
     match storage::sessions::purge_expired(&db, storage::now_ms()).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(n, "ended sessions purged"),
         Err(e) => tracing::warn!("purging ended sessions: {e}"),
+    }
+    match storage::password_resets::purge_expired(&db, storage::now_ms()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "expired set-password links purged"),
+        Err(e) => tracing::warn!("purging set-password links: {e}"),
     }
 }
 

@@ -8,7 +8,13 @@
 //! - `server provider-list`: lists accounts (never their credentials);
 //! - `server meta-templates-sync ACCOUNT_ID`: syncs a Meta account's message
 //!   templates now (they are synced at start and every six hours too);
-//! - `server backup FILE`: a consistent copy of the live SQLite database.
+//! - `server backup FILE`: a consistent copy of the live SQLite database;
+//! - `server user-add --name N --email E --role R [--zone Z] [--phone P]
+//!   [--locale id|en] [--time-zone TZ]`: adds a person (the users page's
+//!   rules) and prints their one-time set-password link;
+//! - `server user-list`: lists people;
+//! - `server user-reset-password EMAIL`: a new set-password link, printed
+//!   and sent (WhatsApp and email) when the server runs.
 
 use leptos::prelude::*;
 use server::config::Config;
@@ -33,8 +39,11 @@ async fn main() {
         Some("provider-list") => provider_list().await,
         Some("meta-templates-sync") => meta_templates_sync(args.get(1)).await,
         Some("backup") => backup(args.get(1)).await,
+        Some("user-add") => user_add(&args[1..]).await,
+        Some("user-list") => user_list().await,
+        Some("user-reset-password") => user_reset_password(args.get(1)).await,
         Some(other) => Err(format!(
-            "unknown command '{other}'; usage: server [create-api-key NAME | provider-add … | provider-list | meta-templates-sync ACCOUNT_ID | backup FILE]"
+            "unknown command '{other}'; usage: server [create-api-key NAME | provider-add … | provider-list | meta-templates-sync ACCOUNT_ID | backup FILE | user-add … | user-list | user-reset-password EMAIL]"
         )),
     };
     if let Err(e) = result {
@@ -101,6 +110,82 @@ async fn provider_list() -> Result<(), String> {
             a.base_url.unwrap_or_default()
         );
     }
+    Ok(())
+}
+
+async fn user_add(args: &[String]) -> Result<(), String> {
+    let valid = server::cli::user_add(args)?;
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    let now = storage::now_ms();
+    let made = async {
+        let id = storage::users::create(&db, &valid, now).await?;
+        storage::password_resets::issue(&db, id, None, &config.public_url, now)
+            .await
+            .map(|issued| (id, issued))
+    }
+    .await;
+    db.close().await;
+    let (id, issued) = made.map_err(|e| format!("cannot add the person: {e}"))?;
+    println!(
+        "person #{id} {} <{}> ({}) added.\nTheir set-password link (works once, for 24 hours; also queued to their email{}):\n{}",
+        valid.name,
+        valid.email,
+        valid.role.as_str(),
+        issued.sent.whatsapp.as_deref().map_or_else(String::new, |p| format!(" and WhatsApp {p}")),
+        issued.link
+    );
+    Ok(())
+}
+
+async fn user_list() -> Result<(), String> {
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    let listed = storage::users::list(&db).await;
+    db.close().await;
+    let people = listed.map_err(|e| e.to_string())?;
+    println!(
+        "{:>5}  {:<24} {:<28} {:<16} {:<10} {:<16} {:<8} password",
+        "id", "name", "email", "role", "zone", "phone", "active"
+    );
+    for u in people {
+        println!(
+            "{:>5}  {:<24} {:<28} {:<16} {:<10} {:<16} {:<8} {}",
+            u.id.0,
+            u.name,
+            u.email,
+            u.role.as_str(),
+            u.work_zone.unwrap_or_default(),
+            u.phone.unwrap_or_default(),
+            u.active,
+            if u.has_password { "set" } else { "not yet" }
+        );
+    }
+    Ok(())
+}
+
+async fn user_reset_password(email: Option<&String>) -> Result<(), String> {
+    let email = email.ok_or("usage: server user-reset-password EMAIL")?;
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    let now = storage::now_ms();
+    let issued = async {
+        match storage::users::id_by_email(&db, email).await? {
+            Some(id) => storage::password_resets::issue(&db, id, None, &config.public_url, now)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+    .await;
+    db.close().await;
+    let issued = issued
+        .map_err(|e| format!("cannot make a link: {e}"))?
+        .ok_or_else(|| format!("nobody has the email '{email}' (see user-list)"))?;
+    println!(
+        "set-password link (works once, for 24 hours; also queued to {}):\n{}",
+        issued.sent.email, issued.link
+    );
     Ok(())
 }
 

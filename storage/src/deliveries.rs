@@ -214,13 +214,15 @@ pub async fn detail(db: &Db, id: DeliveryId) -> Result<DeliveryDetail, Error> {
     .await?
     });
     let r = row.ok_or_else(|| not_found(id))?;
-    // A phone code or an acknowledgement link acts in its recipient's name:
+    // A phone code, a set-password link or an acknowledgement link acts in its recipient's name:
     // the log's readers see that there was one, not it, except where
     // nothing real was sent (the sandbox shows what would have gone out).
     let message = if r.row.provider.as_deref() == Some("sandbox") {
         r.message
     } else if r.row.notification_type == SystemMessage::PhoneVerification.as_str() {
         domain::verification::redact_codes(&r.message)
+    } else if r.row.notification_type == SystemMessage::PasswordReset.as_str() {
+        domain::views::users::redact_reset_links(&r.message)
     } else {
         domain::escalation::redact_ack_links(&r.message)
     };

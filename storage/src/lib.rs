@@ -44,6 +44,7 @@ pub mod keys;
 pub mod meta_templates;
 pub mod outbox;
 pub mod pace;
+pub mod password_resets;
 pub mod providers;
 pub mod push;
 pub mod reports;

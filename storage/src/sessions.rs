@@ -41,7 +41,7 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn new_token() -> Result<String, Error> {
+pub(crate) fn new_token() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| internal("random", &e))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
@@ -149,7 +149,9 @@ async fn verify_hash(password: &str, hash: Option<String>) -> Result<bool, Error
 
 /// Runs Argon2 `work` on the blocking pool, at most [`hashing_slots`] at a
 /// time.
-async fn argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+pub(crate) async fn argon2<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
     let _slot = hashing_slots()
         .acquire()
         .await

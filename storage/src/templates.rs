@@ -31,7 +31,7 @@ pub async fn list(db: &Db) -> Result<Vec<TemplateView>, Error> {
 }
 
 /// Keys that are not notification types but still have templates.
-const SYSTEM_KEYS: &[&str] = &["phone_verification"];
+const SYSTEM_KEYS: &[&str] = &["phone_verification", "password_reset"];
 
 /// Checks and stores a template; every problem is reported at once and
 /// nothing is written if there is any.

@@ -1,12 +1,15 @@
 //! People synced from the ticketing system by its own ids
 //! (`users.external_id`): the upsert of `PUT /api/v1/users/{id}`, the
 //! deactivation of its `DELETE`, and the lookup events use to address
-//! people by those ids.
+//! people by those ids; and the users page's list, create, edit and
+//! (de)activation by this product's own ids.
 
 use crate::db::Db;
 use crate::{in_tx, on_db, Error};
 use domain::phone::PhoneE164;
-use domain::{Locale, Role, UserId};
+use domain::views::users::{UserRow, ValidUser};
+use domain::words::FieldError;
+use domain::{Locale, Role, UserId, Words};
 use std::collections::HashMap;
 
 /// What deactivation ends: the person's sessions, and the deliveries
@@ -391,4 +394,211 @@ pub async fn email_holders(
         q.fetch_all(pool).await?
     });
     Ok(rows.into_iter().collect())
+}
+
+// ---- The users page: people by this product's own ids ----
+
+/// The users page's row: everything but the password, which only says
+/// whether one is set.
+const ROW: &str = "SELECT id, name, email, phone, phone_verified_at IS NOT NULL AS phone_verified,
+        role, work_zone, locale, time_zone, active, external_id,
+        password_hash NOT LIKE '!%' AS has_password
+     FROM users";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: UserId,
+    name: String,
+    email: String,
+    phone: Option<String>,
+    phone_verified: bool,
+    role: String,
+    work_zone: Option<String>,
+    locale: String,
+    time_zone: String,
+    active: bool,
+    external_id: Option<String>,
+    has_password: bool,
+}
+
+impl Row {
+    fn view(self) -> Result<UserRow, Error> {
+        Ok(UserRow {
+            id: self.id,
+            name: self.name,
+            email: self.email,
+            phone: self.phone,
+            phone_verified: self.phone_verified,
+            role: Role::parse(&self.role).map_err(|e| crate::error::internal("users.role", &e))?,
+            work_zone: self.work_zone,
+            locale: Locale::parse(&self.locale).unwrap_or(Locale::Id),
+            time_zone: self.time_zone,
+            active: self.active,
+            external_id: self.external_id,
+            has_password: self.has_password,
+        })
+    }
+}
+
+/// Everyone, by name (an ISP's staff: hundreds, a few thousand at most;
+/// the page filters them as the admin types).
+pub async fn list(db: &Db) -> Result<Vec<UserRow>, Error> {
+    let sql = format!("{ROW} ORDER BY name, id");
+    let rows: Vec<Row> = on_db!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_all(pool)
+            .await?
+    });
+    rows.into_iter().map(Row::view).collect()
+}
+
+pub async fn get(db: &Db, id: UserId) -> Result<UserRow, Error> {
+    let sql = format!("{ROW} WHERE id = $1");
+    let row: Option<Row> = on_db!(db, |pool| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    row.ok_or(Error::NotFound(domain::words::Missing::User))?
+        .view()
+}
+
+/// The email is another person's, or the zone is unknown: each named on
+/// its field, in the transaction `$tx`.
+macro_rules! check_unique {
+    ($tx:ident, $u:expr, $id:expr) => {{
+        let (u, id): (&ValidUser, Option<UserId>) = ($u, $id);
+        let mut errors = Vec::new();
+        let holder: Option<UserId> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(&u.email)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        if holder.is_some() && holder != id {
+            errors.push(FieldError::new(
+                "email",
+                Words::new(
+                    "Email ini sudah dipakai orang lain.",
+                    "Someone else has this email.",
+                ),
+            ));
+        }
+        if let Some(zone) = &u.work_zone {
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
+                    .bind(zone)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            if known.is_none() {
+                errors.push(FieldError::new(
+                    "work_zone",
+                    Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+    }};
+}
+
+/// Adds a person from the users page, with no password yet (they set
+/// their own with the link sent next) and default notification settings.
+pub async fn create(db: &Db, u: &ValidUser, now: i64) -> Result<UserId, Error> {
+    let id = in_tx!(db, |tx| {
+        check_unique!(tx, u, None);
+        let person = NewPerson {
+            name: &u.name,
+            email: &u.email,
+            password_hash: NO_PASSWORD,
+            phone: u.phone.as_ref().map(PhoneE164::as_str),
+            phone_verified_at: None,
+            role: u.role,
+            work_zone: u.work_zone.as_deref(),
+            locale: u.locale,
+            time_zone: &u.time_zone,
+            active: u.active,
+            external_id: None,
+        };
+        insert_person!(tx, &person, now)
+    });
+    Ok(id)
+}
+
+/// Saves the users page's edit of person `id`. A changed number is
+/// unverified until its owner verifies it; made inactive, the person loses
+/// their sessions and queued messages. Routing reads people at each event,
+/// so a new zone or role takes effect with the next one.
+pub async fn update(db: &Db, id: UserId, u: &ValidUser, now: i64) -> Result<(), Error> {
+    in_tx!(db, |tx| {
+        let before: Option<(Option<String>, bool)> =
+            sqlx::query_as("SELECT phone, active FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((phone, was_active)) = before else {
+            return Err(Error::NotFound(domain::words::Missing::User));
+        };
+        check_unique!(tx, u, Some(id));
+        let new_phone = u.phone.as_ref().map(PhoneE164::as_str);
+        sqlx::query(
+            "UPDATE users SET name = $2, email = $3, phone = $4,
+                 phone_verified_at = CASE WHEN $5 THEN phone_verified_at ELSE NULL END,
+                 role = $6, work_zone = $7, locale = $8, time_zone = $9, active = $10,
+                 updated_at = $11
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&u.name)
+        .bind(&u.email)
+        .bind(new_phone)
+        .bind(phone.as_deref() == new_phone)
+        .bind(u.role.as_str())
+        .bind(&u.work_zone)
+        .bind(u.locale.as_str())
+        .bind(&u.time_zone)
+        .bind(u.active)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if was_active && !u.active {
+            stop!(tx, id, now);
+        }
+    });
+    Ok(())
+}
+
+/// Deactivates (sessions end, queued messages fail with the reason,
+/// history stays) or reactivates person `id`.
+pub async fn set_active(db: &Db, id: UserId, active: bool, now: i64) -> Result<(), Error> {
+    in_tx!(db, |tx| {
+        let was: Option<bool> = sqlx::query_scalar("SELECT active FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(was) = was else {
+            return Err(Error::NotFound(domain::words::Missing::User));
+        };
+        sqlx::query("UPDATE users SET active = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(active)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if was && !active {
+            stop!(tx, id, now);
+        }
+    });
+    Ok(())
+}
+
+/// The person with this email (the command line names people by it).
+pub async fn id_by_email(db: &Db, email: &str) -> Result<Option<UserId>, Error> {
+    let email = email.trim().to_lowercase();
+    Ok(on_db!(db, |pool| {
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(pool)
+            .await?
+    }))
 }

@@ -35,15 +35,20 @@ pub enum Area {
     Templates,
     /// Sending a failed delivery again.
     Retry,
+    /// Staff accounts: create, edit, (de)activate, set-password links.
+    Users,
 }
 
 impl Area {
     pub fn roles(self) -> &'static [Role] {
         match self {
             Area::Inbox | Area::Settings => Role::ALL,
-            Area::Groups | Area::Providers | Area::Escalation | Area::Templates | Area::Retry => {
-                &[Role::Admin]
-            }
+            Area::Groups
+            | Area::Providers
+            | Area::Escalation
+            | Area::Templates
+            | Area::Retry
+            | Area::Users => &[Role::Admin],
             Area::Deliveries | Area::Analytics | Area::Reports => &[Role::Admin, Role::Manager],
         }
     }
@@ -88,6 +93,7 @@ mod tests {
             assert_eq!(Area::Groups.allows(*role), *role == Role::Admin);
             assert_eq!(Area::Templates.allows(*role), *role == Role::Admin);
             assert_eq!(Area::Retry.allows(*role), *role == Role::Admin);
+            assert_eq!(Area::Users.allows(*role), *role == Role::Admin);
             assert_eq!(
                 Area::Deliveries.allows(*role),
                 matches!(role, Role::Admin | Role::Manager)

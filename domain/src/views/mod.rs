@@ -14,3 +14,4 @@ pub mod push;
 pub mod reports;
 pub mod settings;
 pub mod templates;
+pub mod users;

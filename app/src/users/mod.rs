@@ -1,0 +1,195 @@
+//! Staff accounts (admin): the users page lists, creates, edits,
+//! deactivates and reactivates people, and sends them a one-time
+//! set-password link; the admin never sees or sets a password. The link's
+//! own page (`/set-password`) is public: the link is the credential.
+//!
+//! Here: the pages and the server functions. The types they share are
+//! `domain::views::users`, the SQL `storage::users` and
+//! `storage::password_resets`.
+
+pub mod page;
+pub mod set_password;
+
+use crate::error::AppError;
+use domain::UserId;
+use leptos::prelude::*;
+
+pub use domain::views::users::*;
+
+#[server(endpoint = "users/list")]
+pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
+    let (_, state) = crate::state::guard(crate::auth::Area::Users)?;
+    Ok(storage::users::list(&state.db).await?)
+}
+
+#[server(endpoint = "users/get")]
+pub async fn get_user(id: UserId) -> Result<UserRow, AppError> {
+    let (_, state) = crate::state::guard(crate::auth::Area::Users)?;
+    Ok(storage::users::get(&state.db, id).await?)
+}
+
+/// The work zones, for the pickers.
+#[server(endpoint = "users/zones")]
+pub async fn user_zones() -> Result<Vec<(String, String)>, AppError> {
+    let (_, state) = crate::state::guard(crate::auth::Area::Users)?;
+    Ok(storage::groups::work_zones(&state.db).await?)
+}
+
+/// What saving a person did: their id, and where a new person's
+/// set-password link went.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UserSaved {
+    pub id: UserId,
+    pub link_sent: Option<ResetSent>,
+}
+
+/// Creates a person (and sends them their set-password link) or saves an
+/// edit. An admin cannot take away their own admin role or deactivate
+/// themselves: the product would be left without anyone to undo it.
+#[server(endpoint = "users/save", input = leptos::server_fn::codec::Json)]
+pub async fn save_user(form: UserForm) -> Result<UserSaved, AppError> {
+    let (me, state) = crate::state::guard(crate::auth::Area::Users)?;
+    let valid = form.validate().map_err(AppError::Validation)?;
+    let now = crate::time::now_ms();
+    match valid.id {
+        None => {
+            let id = storage::users::create(&state.db, &valid, now).await?;
+            let sent = if valid.active {
+                let issued = storage::password_resets::issue(
+                    &state.db,
+                    id,
+                    Some(me.id),
+                    &state.public_url,
+                    now,
+                )
+                .await?;
+                state.wake.notify_one();
+                state.feed.added();
+                Some(issued.sent)
+            } else {
+                None
+            };
+            tracing::info!(user = %id, by = %me.id, "person created");
+            Ok(UserSaved {
+                id,
+                link_sent: sent,
+            })
+        }
+        Some(id) => {
+            if id == me.id {
+                refuse_self_lockout(valid.role.is_admin() && valid.active)?;
+            }
+            storage::users::update(&state.db, id, &valid, now).await?;
+            if !valid.active {
+                state.feed.signed_out(id);
+            }
+            tracing::info!(user = %id, by = %me.id, "person saved");
+            Ok(UserSaved {
+                id,
+                link_sent: None,
+            })
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn refuse_self_lockout(still_admin: bool) -> Result<(), AppError> {
+    if still_admin {
+        return Ok(());
+    }
+    Err(AppError::Conflict(domain::words::Clash::Refused(
+        domain::Words::new(
+            "Anda tidak dapat menonaktifkan diri sendiri atau melepas peran admin Anda sendiri: minta admin lain.",
+            "You cannot deactivate yourself or drop your own admin role: ask another admin.",
+        ),
+    )))
+}
+
+/// Deactivates (their sessions end, their queued messages fail with the
+/// reason, their history stays) or reactivates a person.
+#[server(endpoint = "users/active")]
+pub async fn set_user_active(id: UserId, active: bool) -> Result<(), AppError> {
+    let (me, state) = crate::state::guard(crate::auth::Area::Users)?;
+    if id == me.id {
+        refuse_self_lockout(active)?;
+    }
+    storage::users::set_active(&state.db, id, active, crate::time::now_ms()).await?;
+    if !active {
+        state.feed.signed_out(id);
+    }
+    tracing::info!(user = %id, by = %me.id, active, "person (de)activated");
+    Ok(())
+}
+
+/// Sends a person a new one-time set-password link (WhatsApp and email).
+#[server(endpoint = "users/reset-password")]
+pub async fn send_password_link(id: UserId) -> Result<ResetSent, AppError> {
+    let (me, state) = crate::state::guard(crate::auth::Area::Users)?;
+    let issued = storage::password_resets::issue(
+        &state.db,
+        id,
+        Some(me.id),
+        &state.public_url,
+        crate::time::now_ms(),
+    )
+    .await?;
+    state.wake.notify_one();
+    state.feed.added();
+    tracing::info!(user = %id, by = %me.id, "set-password link sent");
+    Ok(issued.sent)
+}
+
+/// Whose link this is (their name), or why it no longer works. Public:
+/// the token is the credential, and wrong tokens count toward the
+/// client's sign-in back-off.
+#[server(endpoint = "auth/link")]
+pub async fn password_link(token: String) -> Result<String, AppError> {
+    let state = crate::state::app_state()?;
+    let now = crate::time::now_ms();
+    let key = throttle_key(&token);
+    let client = crate::auth::throttle::ClientAddr::of_request();
+    let throttle = crate::auth::throttle::Throttle::global();
+    throttle
+        .check(&key, client, now)
+        .map_err(AppError::TooManyAttempts)?;
+    match storage::password_resets::lookup(&state.db, &token, now).await? {
+        Some((name, _)) => Ok(name),
+        None => {
+            throttle.failed(&key, client, now);
+            Err(storage::password_resets::dead_link().into())
+        }
+    }
+}
+
+/// Sets the password of the link's person; every session of theirs ends
+/// and the link (and any other of theirs) is used up.
+#[server(endpoint = "auth/set-password", input = leptos::server_fn::codec::Json)]
+pub async fn set_password(form: NewPassword) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    form.validate().map_err(AppError::Validation)?;
+    let now = crate::time::now_ms();
+    let key = throttle_key(&form.token);
+    let client = crate::auth::throttle::ClientAddr::of_request();
+    let throttle = crate::auth::throttle::Throttle::global();
+    throttle
+        .check(&key, client, now)
+        .map_err(AppError::TooManyAttempts)?;
+    match storage::password_resets::consume(&state.db, &form.token, &form.new, now).await {
+        Ok(id) => {
+            state.feed.signed_out(id);
+            tracing::info!(user = %id, "password set with a link");
+            Ok(())
+        }
+        Err(e @ storage::Error::Conflict(_)) => {
+            throttle.failed(&key, client, now);
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A link's back-off key: its hash's start, never the token.
+#[cfg(feature = "ssr")]
+fn throttle_key(token: &str) -> String {
+    format!("link:{}", &storage::sessions::hash_token(token)[..16])
+}

@@ -1,0 +1,225 @@
+//! The users page's stores on both databases (`storage::users` by this
+//! product's ids, `storage::password_resets`): a person is created with no
+//! password, edited (a changed number loses its verification), refused a
+//! taken email or an unknown zone, deactivated whole; a set-password link
+//! is queued to WhatsApp and email in one transaction, works once and ends
+//! every session.
+
+use domain::views::users::{redact_reset_links, UserForm, ValidUser, RESET_TTL_MS};
+use domain::{Role, UserId};
+use storage::db::testing::count;
+use storage::password_resets as resets;
+use storage::{on_db, on_db_write, seed, sessions, store_test, users, Db, Error};
+
+fn rudi() -> ValidUser {
+    UserForm {
+        name: "Rudi Teknisi".into(),
+        email: "Rudi@Example.id".into(),
+        phone: "0812-7777-0001".into(),
+        work_zone: "karawang".into(),
+        ..UserForm::default()
+    }
+    .validate()
+    .unwrap()
+}
+
+/// The token of the link in the newest email to `to`.
+async fn emailed_token(db: &Db, to: &str) -> String {
+    let message: String = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT message FROM deliveries WHERE channel = 'email' AND recipient = $1
+         ORDER BY id DESC LIMIT 1"
+    )
+    .bind(to)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    let at = message.find("token=").expect("a link in the email") + "token=".len();
+    message[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+store_test!(
+    a_person_is_created_edited_refused_and_deactivated_from_the_page,
+    |db| {
+        seed::ensure_reference_data(db).await.unwrap();
+        let id = users::create(db, &rudi(), 1).await.unwrap();
+        let row = users::get(db, id).await.unwrap();
+        assert_eq!(row.email, "rudi@example.id");
+        assert_eq!(row.phone.as_deref(), Some("+6281277770001"));
+        assert_eq!(
+            (row.role, row.has_password, row.active),
+            (Role::Technician, false, true)
+        );
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM notification_settings").await,
+            1,
+            "default settings come with the person"
+        );
+
+        // A second person with Rudi's email (any case) and an unknown zone:
+        // both named, nothing written.
+        let twin = ValidUser {
+            work_zone: Some("atlantis".into()),
+            ..rudi()
+        };
+        match users::create(db, &twin, 2).await {
+            Err(Error::Invalid(errors)) => {
+                let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, ["email", "work_zone"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
+
+        // A verified number stays verified through an edit that keeps it,
+        // and loses it when the number changes.
+        on_db_write!(db, |pool| {
+            sqlx::query("UPDATE users SET phone_verified_at = 5")
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let moved = ValidUser {
+            id: Some(id),
+            work_zone: Some("bekasi".into()),
+            role: Role::Supervisor,
+            ..rudi()
+        };
+        users::update(db, id, &moved, 6).await.unwrap();
+        let row = users::get(db, id).await.unwrap();
+        assert_eq!(
+            (row.work_zone.as_deref(), row.role, row.phone_verified),
+            (Some("bekasi"), Role::Supervisor, true)
+        );
+        let new_number = ValidUser {
+            phone: Some(domain::PhoneE164::parse("0813-1111-2222").unwrap()),
+            ..moved.clone()
+        };
+        users::update(db, id, &new_number, 7).await.unwrap();
+        assert!(!users::get(db, id).await.unwrap().phone_verified);
+        assert!(matches!(
+            users::update(db, UserId(9_999), &new_number, 8).await,
+            Err(Error::NotFound(_))
+        ));
+
+        // Deactivated: sessions end; reactivated: back, without them.
+        sessions::create_session(db, id, 9).await.unwrap();
+        users::set_active(db, id, false, 10).await.unwrap();
+        assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 0);
+        assert!(!users::get(db, id).await.unwrap().active);
+        users::set_active(db, id, true, 11).await.unwrap();
+        assert!(users::get(db, id).await.unwrap().active);
+        assert_eq!(
+            users::id_by_email(db, " RUDI@example.id").await.unwrap(),
+            Some(id)
+        );
+        assert_eq!(users::list(db).await.unwrap().len(), 1);
+    }
+);
+
+store_test!(
+    a_set_password_link_is_queued_works_once_and_ends_every_session,
+    |db| {
+        seed::ensure_reference_data(db).await.unwrap();
+        let id = users::create(db, &rudi(), 1).await.unwrap();
+        // Nobody can sign in before the link is used.
+        assert_eq!(
+            sessions::verify_credentials(db, "rudi@example.id", "!synced")
+                .await
+                .unwrap(),
+            None
+        );
+        let issued = resets::issue(db, id, None, "https://notif.example/", 2)
+            .await
+            .unwrap();
+        assert!(issued
+            .link
+            .starts_with("https://notif.example/set-password?token="));
+        assert_eq!(issued.sent.email, "rudi@example.id");
+        assert_eq!(issued.sent.whatsapp.as_deref(), Some("+62 812-****-0001"));
+        // One event, a WhatsApp and an email delivery, queued; the link is in
+        // the messages only, and only its hash is stored.
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM events WHERE notification_type = 'password_reset' AND data = '{}'").await,
+            1
+        );
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM deliveries WHERE notification_type = 'password_reset' AND status = 'queued'").await,
+            2
+        );
+        let token = emailed_token(db, "rudi@example.id").await;
+        assert!(issued.link.ends_with(&token));
+        let whatsapp: String = on_db!(db, |pool| sqlx::query_scalar(
+            "SELECT message FROM deliveries WHERE channel = 'whatsapp'"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        assert!(
+            whatsapp.contains("Halo Rudi Teknisi") && whatsapp.contains(&issued.link),
+            "{whatsapp}"
+        );
+        assert!(!redact_reset_links(&whatsapp).contains(&token));
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM password_resets WHERE token_hash LIKE '%-%'"
+            )
+            .await,
+            0
+        );
+
+        let (name, _) = resets::lookup(db, &token, 3).await.unwrap().unwrap();
+        assert_eq!(name, "Rudi Teknisi");
+        // A session from before (say, a stolen one) ends with the new password.
+        sessions::create_session(db, id, 3).await.unwrap();
+        assert_eq!(
+            resets::consume(db, &token, "kata-sandi-baru", 4)
+                .await
+                .unwrap(),
+            id
+        );
+        assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 0);
+        assert_eq!(
+            sessions::verify_credentials(db, "rudi@example.id", "kata-sandi-baru")
+                .await
+                .unwrap(),
+            Some(id)
+        );
+        // Once only; and an expired link or an unknown token does nothing.
+        assert!(matches!(
+            resets::consume(db, &token, "lagi-kata-sandi", 5).await,
+            Err(Error::Conflict(_))
+        ));
+        resets::issue(db, id, None, "http://h", 10).await.unwrap();
+        let late = emailed_token(db, "rudi@example.id").await;
+        assert!(resets::lookup(db, &late, 10 + RESET_TTL_MS)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(matches!(
+            resets::consume(db, &late, "terlambat-sekali", 10 + RESET_TTL_MS).await,
+            Err(Error::Conflict(_))
+        ));
+        assert!(resets::lookup(db, "tebakan", 11).await.unwrap().is_none());
+        assert_eq!(
+            sessions::verify_credentials(db, "rudi@example.id", "kata-sandi-baru")
+                .await
+                .unwrap(),
+            Some(id)
+        );
+        assert_eq!(
+            resets::purge_expired(db, 10 + RESET_TTL_MS).await.unwrap(),
+            2
+        );
+
+        // An inactive person gets no link.
+        users::set_active(db, id, false, 20).await.unwrap();
+        assert!(matches!(
+            resets::issue(db, id, None, "http://h", 21).await,
+            Err(Error::Conflict(_))
+        ));
+    }
+);
