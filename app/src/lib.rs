@@ -26,6 +26,7 @@
 pub mod account;
 pub mod alerts;
 pub mod analytics;
+pub mod api_keys;
 pub mod auth;
 pub mod deliveries;
 pub mod error;
@@ -46,6 +47,7 @@ pub mod templates;
 pub mod time;
 pub mod ui;
 pub mod users;
+pub mod zones;
 
 pub use error::AppError;
 pub use shell::{shell, App};

@@ -1,6 +1,7 @@
 //! The HTML document, the router, the navigation, and the sign-in guard.
 
 use crate::analytics::page::AnalyticsPage;
+use crate::api_keys::ApiKeysPage;
 use crate::auth::page::LoginPage;
 use crate::auth::{whoami, Area, CurrentUser, Login, Logout};
 use crate::deliveries::page::{DeliveriesPage, DeliveryDetailPage};
@@ -18,6 +19,7 @@ use crate::settings::SetLocale;
 use crate::ui::{ErrorNote, Loading};
 use crate::users::page::{UserEditorPage, UsersPage};
 use crate::users::set_password::SetPasswordPage;
+use crate::zones::ZonesPage;
 use domain::Locale;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -111,6 +113,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("master/users/new") view=UserEditorPage/>
                     <Route path=path!("master/users/:id") view=UserEditorPage/>
                     <Route path=path!("master/providers") view=ProvidersPage/>
+                    <Route path=path!("master/api-keys") view=ApiKeysPage/>
+                    <Route path=path!("master/zones") view=ZonesPage/>
                     <Route path=path!("master/escalation") view=EscalationPage/>
                     <Route path=path!("deliveries") view=DeliveriesPage/>
                     <Route path=path!("deliveries/:id") view=DeliveryDetailPage/>
@@ -166,11 +170,17 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                                 {Area::Users.allows(role).then(|| view! {
                                     <li><A href="/master/users">{tr("Pengguna", "Users")}</A></li>
                                 })}
+                                {Area::Zones.allows(role).then(|| view! {
+                                    <li><A href="/master/zones">{tr("Zona kerja", "Work zones")}</A></li>
+                                })}
                                 {Area::Providers.allows(role).then(|| view! {
                                     <li><A href="/master/providers">{tr("Penyedia", "Providers")}</A></li>
                                 })}
                                 {Area::Escalation.allows(role).then(|| view! {
                                     <li><A href="/master/escalation">{tr("Eskalasi", "Escalation")}</A></li>
+                                })}
+                                {Area::ApiKeys.allows(role).then(|| view! {
+                                    <li><A href="/master/api-keys">{tr("Kunci API", "API keys")}</A></li>
                                 })}
                             </ul>
                         </li>

@@ -128,6 +128,8 @@ pub enum Missing {
     Page,
     /// A row the request refers to (a foreign key named nothing).
     Referenced,
+    ApiKey(i64),
+    Zone,
 }
 
 impl Missing {
@@ -148,6 +150,8 @@ impl Missing {
             Missing::Session => (t("sesi masuk ini", "this session"), None),
             Missing::Page => (t("halaman ini", "this page"), None),
             Missing::Referenced => (t("data yang dirujuk", "the data referred to"), None),
+            Missing::ApiKey(id) => (t("kunci API", "API key"), Some(*id)),
+            Missing::Zone => (t("zona kerja", "work zone"), None),
         };
         let what = match id {
             Some(id) => format!("{what} #{id}"),

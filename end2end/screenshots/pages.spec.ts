@@ -42,6 +42,10 @@ test("screenshots of each page", async ({ page, request }) => {
     ["/settings", "settings"],
     ["/master/groups", "groups"],
     ["/master/groups/1", "group-editor"],
+    ["/master/users", "users"],
+    ["/master/users/5", "user-editor"],
+    ["/master/zones", "zones"],
+    ["/master/api-keys", "api-keys"],
     ["/master/providers", "providers"],
     ["/master/escalation", "escalation"],
     ["/deliveries", "deliveries"],
@@ -79,6 +83,7 @@ test("screenshots of each page", async ({ page, request }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   for (const [path, name] of [
     ["/master/groups/1", "group-editor-phone"],
+    ["/master/users", "users-phone"],
     ["/master/providers", "providers-phone"],
     ["/master/escalation", "escalation-phone"],
     ["/reports", "reports-phone"],

@@ -4,6 +4,7 @@
 use crate::db::Db;
 use crate::{now_ms, on_db, on_db_write, Error};
 use base64::Engine;
+use domain::views::api_keys::ApiKeyView;
 use sha2::{Digest, Sha256};
 
 /// Every key starts so, which makes a leaked one easy to search for.
@@ -63,4 +64,60 @@ pub async fn touch(db: &Db, id: i64) -> Result<(), Error> {
     .await
     .map(|_| ())?);
     Ok(())
+}
+
+/// id, name, prefix, created_at, creator's name, last_used_at, revoked_at.
+type KeyRow = (
+    i64,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// Every key, the live ones first, newest first; never a key, only its
+/// prefix.
+pub async fn list(db: &Db) -> Result<Vec<ApiKeyView>, Error> {
+    let rows: Vec<KeyRow> = on_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT k.id, k.name, k.prefix, k.created_at, u.name, k.last_used_at, k.revoked_at
+                 FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
+                 ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC, k.id DESC",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, name, prefix, created_at, created_by, last_used_at, revoked_at)| ApiKeyView {
+                id,
+                name,
+                prefix,
+                created_at,
+                created_by,
+                last_used_at,
+                revoked_at,
+            },
+        )
+        .collect())
+}
+
+/// Revokes key `id` (again: no change); ingestion refuses it once each
+/// instance's lookup cache forgets it (30 seconds at most).
+pub async fn revoke(db: &Db, id: i64, now: i64) -> Result<(), Error> {
+    let found: Option<i64> = on_db_write!(db, |pool| {
+        sqlx::query_scalar(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING id",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?
+    });
+    found
+        .map(|_| ())
+        .ok_or(Error::NotFound(domain::words::Missing::ApiKey(id)))
 }

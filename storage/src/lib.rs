@@ -57,6 +57,7 @@ pub mod settings;
 pub mod templates;
 pub mod users;
 pub mod window;
+pub mod zones;
 
 pub use db::Db;
 pub use error::Error;

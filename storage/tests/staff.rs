@@ -3,7 +3,7 @@
 //! password, edited (a changed number loses its verification), refused a
 //! taken email or an unknown zone, deactivated whole; a set-password link
 //! is queued to WhatsApp and email in one transaction, works once and ends
-//! every session.
+//! every session; API keys are listed without the key and revoked.
 
 use domain::views::users::{redact_reset_links, UserForm, ValidUser, RESET_TTL_MS};
 use domain::{Role, UserId};
@@ -220,6 +220,120 @@ store_test!(
         assert!(matches!(
             resets::issue(db, id, None, "http://h", 21).await,
             Err(Error::Conflict(_))
+        ));
+    }
+);
+
+store_test!(
+    api_keys_are_listed_without_the_key_and_revoked_for_good,
+    |db| {
+        use storage::api_keys;
+        seed::ensure_reference_data(db).await.unwrap();
+        let admin = users::create(
+            db,
+            &ValidUser {
+                role: Role::Admin,
+                ..rudi()
+            },
+            1,
+        )
+        .await
+        .unwrap();
+        let (old, _) = api_keys::create(db, "Sistem lama", None).await.unwrap();
+        let (id, key) = api_keys::create(db, "Sistem tiket", Some(admin.0))
+            .await
+            .unwrap();
+        api_keys::touch(db, id).await.unwrap();
+        api_keys::revoke(db, old, 5).await.unwrap();
+        let listed = api_keys::list(db).await.unwrap();
+        // The live key first; its creator named; only the key's start kept.
+        assert_eq!(
+            listed
+                .iter()
+                .map(|k| (k.id, k.revoked_at))
+                .collect::<Vec<_>>(),
+            [(id, None), (old, Some(5))]
+        );
+        assert_eq!(listed[0].created_by.as_deref(), Some("Rudi Teknisi"));
+        assert!(listed[0].last_used_at.is_some() && listed[1].last_used_at.is_none());
+        assert_eq!(listed[0].prefix, key[..10]);
+        assert!(listed.iter().all(|k| !format!("{k:?}").contains(&key)));
+        // Revoked: the lookup refuses it; revoking again keeps the first time.
+        api_keys::revoke(db, id, 7).await.unwrap();
+        api_keys::revoke(db, id, 9).await.unwrap();
+        assert_eq!(
+            api_keys::find(db, &api_keys::hash(&key)).await.unwrap(),
+            None
+        );
+        assert_eq!(api_keys::list(db).await.unwrap()[0].revoked_at, Some(7));
+        assert!(matches!(
+            api_keys::revoke(db, 9_999, 10).await,
+            Err(Error::NotFound(_))
+        ));
+    }
+);
+
+store_test!(
+    zones_are_added_renamed_switched_off_and_deleted_only_when_unused,
+    |db| {
+        use domain::views::zones::ValidZone;
+        use storage::zones;
+        seed::ensure_reference_data(db).await.unwrap();
+        let zone = |code: &str, name: &str, active| ValidZone {
+            code: code.into(),
+            name: name.into(),
+            active,
+        };
+        zones::create(db, &zone("purwakarta", "Purwakarta", true), 1)
+            .await
+            .unwrap();
+        assert!(matches!(
+            zones::create(db, &zone("purwakarta", "Lagi", true), 2).await,
+            Err(Error::Invalid(e)) if e[0].field == "code"
+        ));
+        zones::update(db, &zone("purwakarta", "Purwakarta Raya", false), 3)
+            .await
+            .unwrap();
+        let listed = zones::list(db).await.unwrap();
+        let p = listed.iter().find(|z| z.code == "purwakarta").unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.active, p.in_use()),
+            ("Purwakarta Raya", false, false)
+        );
+        // Offered for nothing new once inactive.
+        assert!(!zones::choices(db)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(c, _)| c == "purwakarta"));
+        assert!(zones::choices(db)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(c, _)| c == "karawang"));
+
+        // A zone someone has is refused deletion, naming what uses it.
+        users::create(db, &rudi(), 4).await.unwrap();
+        match zones::delete(db, "karawang").await {
+            Err(Error::Conflict(clash)) => assert_eq!(
+                clash.message(domain::Locale::Id),
+                "Zona ini dipakai oleh 1 orang: nonaktifkan saja, jangan dihapus."
+            ),
+            other => panic!("{other:?}"),
+        }
+        zones::delete(db, "purwakarta").await.unwrap();
+        assert!(!zones::list(db)
+            .await
+            .unwrap()
+            .iter()
+            .any(|z| z.code == "purwakarta"));
+        assert!(matches!(
+            zones::delete(db, "purwakarta").await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            zones::update(db, &zone("atlantis", "X", true), 5).await,
+            Err(Error::NotFound(_))
         ));
     }
 );

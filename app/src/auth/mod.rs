@@ -37,6 +37,10 @@ pub enum Area {
     Retry,
     /// Staff accounts: create, edit, (de)activate, set-password links.
     Users,
+    /// The ticketing system's API keys.
+    ApiKeys,
+    /// Work zones: add, rename, (de)activate, delete unused ones.
+    Zones,
 }
 
 impl Area {
@@ -48,7 +52,9 @@ impl Area {
             | Area::Escalation
             | Area::Templates
             | Area::Retry
-            | Area::Users => &[Role::Admin],
+            | Area::Users
+            | Area::ApiKeys
+            | Area::Zones => &[Role::Admin],
             Area::Deliveries | Area::Analytics | Area::Reports => &[Role::Admin, Role::Manager],
         }
     }
@@ -94,6 +100,8 @@ mod tests {
             assert_eq!(Area::Templates.allows(*role), *role == Role::Admin);
             assert_eq!(Area::Retry.allows(*role), *role == Role::Admin);
             assert_eq!(Area::Users.allows(*role), *role == Role::Admin);
+            assert_eq!(Area::ApiKeys.allows(*role), *role == Role::Admin);
+            assert_eq!(Area::Zones.allows(*role), *role == Role::Admin);
             assert_eq!(
                 Area::Deliveries.allows(*role),
                 matches!(role, Role::Admin | Role::Manager)

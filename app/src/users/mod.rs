@@ -28,11 +28,16 @@ pub async fn get_user(id: UserId) -> Result<UserRow, AppError> {
     Ok(storage::users::get(&state.db, id).await?)
 }
 
-/// The work zones, for the pickers.
+/// The work zones: every one (the list's filter), or the active ones (the
+/// editor offers no inactive zone for something new).
 #[server(endpoint = "users/zones")]
-pub async fn user_zones() -> Result<Vec<(String, String)>, AppError> {
+pub async fn user_zones(active_only: bool) -> Result<Vec<(String, String)>, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Users)?;
-    Ok(storage::groups::work_zones(&state.db).await?)
+    Ok(if active_only {
+        storage::zones::choices(&state.db).await?
+    } else {
+        storage::groups::work_zones(&state.db).await?
+    })
 }
 
 /// What saving a person did: their id, and where a new person's

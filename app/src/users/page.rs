@@ -20,7 +20,7 @@ pub fn UsersPage() -> impl IntoView {
         return refused;
     }
     let users = Resource::new(|| (), |_| list_users());
-    let zones = Resource::new(|| (), |_| user_zones());
+    let zones = Resource::new(|| (), |_| user_zones(false));
     let filter = RwSignal::new(UserFilter::default());
     let select = move |testid: &'static str,
                        label: &'static str,
@@ -144,8 +144,11 @@ pub fn UserEditorPage() -> impl IntoView {
     let params = use_params_map();
     let id =
         Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<UserId>().ok())));
-    let zones = Resource::new(|| (), |_| user_zones());
+    let zones = Resource::new(|| (), |_| user_zones(true));
     let changed = RwSignal::new(0u32);
+    // Outside the reloaded part: an edit's "saved" stays in view while the
+    // person is read again.
+    let saved = RwSignal::new(false);
     let person = Resource::new(
         move || (id.get(), changed.get()),
         |(id, _)| async move {
@@ -157,6 +160,9 @@ pub fn UserEditorPage() -> impl IntoView {
     );
     view! {
         <p><a href="/master/users">{tr("« Pengguna", "« Users")}</a></p>
+        {move || saved.get().then(|| view! {
+            <p class="notice" role="status" data-testid="user-saved">{tr("Tersimpan.", "Saved.")}</p>
+        })}
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match (person.await, zones.await) {
@@ -166,14 +172,14 @@ pub fn UserEditorPage() -> impl IntoView {
                         <p class="muted">{tr(
                             "Setelah disimpan, orang ini menerima tautan untuk membuat kata sandinya sendiri lewat WhatsApp dan email.",
                             "Once saved, this person receives a link to set their own password by WhatsApp and email.")}</p>
-                        <UserFields initial=UserForm::default() zones changed/>
+                        <UserFields initial=UserForm::default() zones changed saved/>
                     }.into_any(),
                     (Ok(Some(u)), Ok(zones)) => view! {
                         <h1>{u.name.clone()}</h1>
                         {u.external_id.clone().map(|x| view! {
                             <p class="muted">{fill(tr("ID di sistem tiket: {}", "Ticketing system id: {}"), &[&x])}</p>
                         })}
-                        <UserFields initial=UserForm::from(&u) zones changed/>
+                        <UserFields initial=UserForm::from(&u) zones changed saved/>
                         <AccessCard u changed/>
                     }.into_any(),
                 }
@@ -188,6 +194,7 @@ fn UserFields(
     initial: UserForm,
     zones: Vec<(String, String)>,
     changed: RwSignal<u32>,
+    saved: RwSignal<bool>,
 ) -> impl IntoView {
     let form = RwSignal::new(initial);
     let save = ServerAction::<SaveUser>::new();
@@ -217,8 +224,16 @@ fn UserFields(
                     }
                 });
             } else {
+                saved.set(true);
                 changed.update(|n| *n += 1);
             }
+        }
+    });
+    // Typing again: the "saved" above no longer describes the form.
+    Effect::new(move |first: Option<()>| {
+        form.track();
+        if first.is_some() {
+            saved.set(false);
         }
     });
     let text = move |field: &'static str,
@@ -256,6 +271,14 @@ fn UserFields(
         .map(|r| (r.as_str().to_owned(), role_label(*r).to_owned()))
         .collect();
     let mut zone_options = vec![(String::new(), tr("Tanpa zona", "No zone").to_owned())];
+    // A zone switched off since stays this person's until changed.
+    let current = form.with_untracked(|f| f.work_zone.clone());
+    if !current.is_empty() && !zones.iter().any(|(code, _)| *code == current) {
+        zone_options.push((
+            current.clone(),
+            fill(tr("{} (nonaktif)", "{} (inactive)"), &[&current]),
+        ));
+    }
     zone_options.extend(zones);
     let locales = vec![
         (
@@ -294,7 +317,6 @@ fn UserFields(
                     {tr("Simpan", "Save")}
                 </button>
                 {move || match save.value().get() {
-                    Some(Ok(_)) if form.with(|f| f.id.is_some()) => view! { <p class="notice" role="status" data-testid="user-saved">{tr("Tersimpan.", "Saved.")}</p> }.into_any(),
                     Some(Err(e)) if !matches!(e, AppError::Validation(_)) => view! { <ErrorNote error=e/> }.into_any(),
                     _ => ().into_any(),
                 }}

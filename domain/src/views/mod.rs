@@ -5,6 +5,7 @@
 //! (`app`) show them.
 
 pub mod analytics;
+pub mod api_keys;
 pub mod auth;
 pub mod deliveries;
 pub mod escalation;
@@ -15,3 +16,4 @@ pub mod reports;
 pub mod settings;
 pub mod templates;
 pub mod users;
+pub mod zones;
