@@ -17,7 +17,7 @@ test("an admin adds, renames, deactivates and deletes work zones; a zone in use 
   await form.getByRole("button", { name: "Tambah zona" }).click();
   const row = page.getByTestId("zone-row").filter({ hasText: "purwakarta" });
   await expect(row).toContainText("Aktif");
-  await expect(row).toContainText("Tidak ada");
+  await expect(row).toContainText("tidak ada");
 
   // The ticketing system may use it at once.
   const res = await request.post("/api/v1/events", {

@@ -70,9 +70,9 @@ pub fn UsersPage() -> impl IntoView {
         </div>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match users.await {
-                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(list) => view! { <UserTable list filter/> }.into_any(),
+                match (users.await, zones.await) {
+                    (Err(e), _) | (_, Err(e)) => view! { <ErrorNote error=e/> }.into_any(),
+                    (Ok(list), Ok(zones)) => view! { <UserTable list zones filter/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -81,8 +81,19 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 #[component]
-fn UserTable(list: Vec<UserRow>, filter: RwSignal<UserFilter>) -> impl IntoView {
+fn UserTable(
+    list: Vec<UserRow>,
+    zones: Vec<(String, String)>,
+    filter: RwSignal<UserFilter>,
+) -> impl IntoView {
     let list = StoredValue::new(list);
+    let zone_name = move |code: &Option<String>| match code {
+        None => "—".to_owned(),
+        Some(c) => zones
+            .iter()
+            .find(|(z, _)| z == c)
+            .map_or_else(|| c.clone(), |(_, name)| name.clone()),
+    };
     let visible = move || {
         filter.with(|f| {
             list.with_value(|l| {
@@ -101,7 +112,7 @@ fn UserTable(list: Vec<UserRow>, filter: RwSignal<UserFilter>) -> impl IntoView 
         <table class="users">
             <thead><tr>
                 <th>{tr("Nama", "Name")}</th><th>{tr("Peran", "Role")}</th><th>{tr("Zona", "Zone")}</th>
-                <th>{tr("WhatsApp", "WhatsApp")}</th><th>{tr("Status", "Status")}</th>
+                <th class="hide-sm">{tr("WhatsApp", "WhatsApp")}</th><th>{tr("Status", "Status")}</th>
             </tr></thead>
             <tbody>
                 <For each=visible key=|u| (u.id, u.active) let:u>
@@ -109,8 +120,8 @@ fn UserTable(list: Vec<UserRow>, filter: RwSignal<UserFilter>) -> impl IntoView 
                         <td><a href=format!("/master/users/{}", u.id)><strong>{u.name.clone()}</strong></a>
                             <br/><small class="muted">{u.email.clone()}</small></td>
                         <td>{role_label(u.role)}</td>
-                        <td>{u.work_zone.clone().unwrap_or_else(|| "—".into())}</td>
-                        <td>{match (&u.phone, u.phone_verified) {
+                        <td>{zone_name(&u.work_zone)}</td>
+                        <td class="hide-sm">{match (&u.phone, u.phone_verified) {
                             (None, _) => tr("Tidak ada nomor", "No number").to_owned(),
                             (Some(p), true) => format!("{p} ✓"),
                             (Some(p), false) => format!("{p} · {}", tr("belum terverifikasi", "not verified")),
@@ -366,6 +377,7 @@ fn AccessCard(u: UserRow, changed: RwSignal<u32>) -> impl IntoView {
         <section class="card" data-testid="access-card">
             <h2>{tr("Akses", "Access")}</h2>
             <p>{status_words(&u)}</p>
+            <div class="actions">
             {active.then(|| view! {
                 <p class="muted">{tr(
                     "Lupa kata sandi? Kirim tautan baru: orang ini membuat kata sandinya sendiri, Anda tidak melihatnya.",
@@ -390,6 +402,7 @@ fn AccessCard(u: UserRow, changed: RwSignal<u32>) -> impl IntoView {
                     tr("Aktifkan kembali", "Reactivate")
                 }}
             </button>
+            </div>
             {move || activate.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
         </section>
     }

@@ -7,7 +7,7 @@
 //! the SQL `storage::zones`.
 
 use crate::error::AppError;
-use crate::i18n::{fill, tr};
+use crate::i18n::tr;
 use crate::ui::{refused_page, ErrorNote, FieldMessage, Loading};
 use leptos::prelude::*;
 
@@ -139,17 +139,7 @@ fn ZoneRow(
 ) -> impl IntoView {
     let name = RwSignal::new(z.name.clone());
     let code = z.code.clone();
-    let used = if z.in_use() {
-        fill(
-            tr(
-                "{} orang, {} grup, {} aturan, {} langkah eskalasi",
-                "{} people, {} groups, {} rules, {} escalation steps",
-            ),
-            &[&z.people, &z.groups, &z.rules, &z.steps],
-        )
-    } else {
-        tr("Tidak ada", "Nothing").to_owned()
-    };
+    let used = z.use_summary(crate::i18n::locale());
     let form = move |active: bool| ZoneForm {
         new: false,
         code: code.clone(),

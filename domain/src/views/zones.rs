@@ -26,8 +26,9 @@ impl ZoneView {
         self.people + self.groups + self.rules + self.steps > 0
     }
 
-    /// "Dipakai oleh 3 orang, 1 grup: nonaktifkan saja."
-    pub fn use_words(&self, locale: Locale) -> String {
+    /// "3 orang, 1 grup" (what uses it, nothing said of what does not), or
+    /// "tidak ada".
+    pub fn use_summary(&self, locale: Locale) -> String {
         let t = |id, en| pick(locale, id, en);
         let parts: Vec<String> = [
             (self.people, t("orang", "people")),
@@ -39,12 +40,21 @@ impl ZoneView {
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
+        if parts.is_empty() {
+            return t("tidak ada", "nothing").to_owned();
+        }
+        parts.join(", ")
+    }
+
+    /// "Zona ini dipakai oleh 3 orang, 1 grup: nonaktifkan saja, …"
+    pub fn use_words(&self, locale: Locale) -> String {
         fill(
-            t(
+            pick(
+                locale,
                 "Zona ini dipakai oleh {}: nonaktifkan saja, jangan dihapus.",
                 "This zone is used by {}: deactivate it instead of deleting it.",
             ),
-            &[&parts.join(", ")],
+            &[&self.use_summary(locale)],
         )
     }
 }
@@ -144,6 +154,16 @@ mod tests {
             steps: 0,
         };
         assert!(z.in_use());
+        assert_eq!(z.use_summary(Locale::En), "3 people, 1 groups");
+        assert_eq!(
+            ZoneView {
+                people: 0,
+                groups: 0,
+                ..z.clone()
+            }
+            .use_summary(Locale::Id),
+            "tidak ada"
+        );
         assert_eq!(
             z.use_words(Locale::Id),
             "Zona ini dipakai oleh 3 orang, 1 grup: nonaktifkan saja, jangan dihapus."
