@@ -10,9 +10,9 @@ use crate::outbox::write::{write_event, NewDelivery, NewEvent};
 use crate::sessions::{argon2, hash_token, new_token};
 use crate::{in_tx, on_db, Error};
 use domain::template::{Escape, Template};
-use domain::views::users::{ResetSent, RESET_TTL_MS, SET_PASSWORD_PATH};
+use domain::views::users::{ResetSent, MAX_LINKS_PER_HOUR, RESET_TTL_MS, SET_PASSWORD_PATH};
 use domain::words::{Clash, Words};
-use domain::{Channel, EventKind, Locale, Priority, SystemMessage, UserId};
+use domain::{Channel, Locale, Priority, SystemMessage, UserId};
 use std::collections::BTreeMap;
 
 /// What [`issue`] did: where the link went, and the link itself (the
@@ -39,8 +39,9 @@ pub async fn lookup(db: &Db, token: &str, now: i64) -> Result<Option<(String, St
 }
 
 /// Makes a link for person `user_id` and queues it to their WhatsApp
-/// number (when they have one) and their email. Links sent before stay
-/// valid until used or expired: the newest may still be on its way.
+/// number (when they have one) and their email, at most
+/// [`MAX_LINKS_PER_HOUR`] an hour. Links sent before stay valid until used
+/// or expired: the newest may still be on its way.
 pub async fn issue(
     db: &Db,
     user_id: UserId,
@@ -66,6 +67,20 @@ pub async fn issue(
             return Err(Error::Conflict(Clash::Refused(Words::new(
                 "Pengguna ini nonaktif: aktifkan dulu.",
                 "This person is inactive: reactivate them first.",
+            ))));
+        }
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND created_at > $2",
+        )
+        .bind(user_id)
+        .bind(now - 3_600_000)
+        .fetch_one(&mut *tx)
+        .await?;
+        if recent >= MAX_LINKS_PER_HOUR {
+            return Err(Error::Conflict(Clash::Refused(Words::fill(
+                "Sudah {} tautan dikirim ke orang ini dalam satu jam terakhir: tunggu sebentar.",
+                "{} links were sent to this person in the last hour: wait a while.",
+                &[&MAX_LINKS_PER_HOUR],
             ))));
         }
         let locale = Locale::parse(&locale).unwrap_or(Locale::Id);
@@ -121,18 +136,7 @@ pub async fn issue(
                 max_attempts,
             )
         });
-        let event = NewEvent {
-            source: "app".into(),
-            idempotency_key: None,
-            kind: EventKind::System(SystemMessage::PasswordReset),
-            priority: Priority::High,
-            work_zone: None,
-            recipients: serde_json::json!({ "user_ids": [user_id] }).to_string(),
-            // The link is in the messages only, never in the event's data.
-            data: "{}".into(),
-            alert: None,
-            digest: Vec::new(),
-        };
+        let event = NewEvent::to_person(SystemMessage::PasswordReset, user_id);
         write_event(&mut *tx, &event, &deliveries, &[], now).await?;
         ResetSent {
             whatsapp: phone.as_deref().map(crate::settings::mask_phone),

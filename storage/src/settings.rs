@@ -11,7 +11,7 @@ use domain::verification::{self, CodeError, IssuedCode};
 use domain::views::settings::{CodeSent, MySettings, TypeSwitch, ValidSettings};
 use domain::words::{Clash, Missing, Words};
 use domain::UserId;
-use domain::{Channel, DeliveryStatus, EventKind, Locale, PhoneE164, Priority, SystemMessage};
+use domain::{Channel, DeliveryStatus, Locale, PhoneE164, Priority, SystemMessage};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
 
@@ -333,18 +333,7 @@ pub async fn send_code(
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
-        let event = NewEvent {
-            source: "app".into(),
-            idempotency_key: None,
-            kind: EventKind::System(SystemMessage::PhoneVerification),
-            priority: Priority::High,
-            work_zone: None,
-            recipients: serde_json::json!({ "user_ids": [user_id] }).to_string(),
-            // The code is in the message only, never in the event's data.
-            data: "{}".into(),
-            alert: None,
-            digest: Vec::new(),
-        };
+        let event = NewEvent::to_person(SystemMessage::PhoneVerification, user_id);
         let delivery = NewDelivery {
             user_id: Some(user_id),
             group_id: None,

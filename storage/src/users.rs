@@ -33,6 +33,18 @@ macro_rules! stop {
     }};
 }
 
+/// Whether zone code `$zone` exists, read in the transaction `$tx`.
+macro_rules! zone_known {
+    ($tx:ident, $zone:expr) => {{
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
+                .bind($zone)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        known.is_some()
+    }};
+}
+
 /// A person to add, from any side: the seed, the first admin, the sync.
 pub struct NewPerson<'a> {
     pub name: &'a str,
@@ -210,12 +222,7 @@ macro_rules! upsert_in {
         let phone = u.phone.as_ref().map(PhoneE164::as_str);
         async {
             if let Some(zone) = &u.work_zone {
-                let known: Option<String> =
-                    sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
-                        .bind(zone)
-                        .fetch_optional(&mut *$tx)
-                        .await?;
-                if known.is_none() {
+                if !zone_known!($tx, zone) {
                     return Err::<Upserted, UpsertError>(UpsertError::UnknownZone);
                 }
             }
@@ -484,12 +491,7 @@ macro_rules! check_unique {
             ));
         }
         if let Some(zone) = &u.work_zone {
-            let known: Option<String> =
-                sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
-                    .bind(zone)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-            if known.is_none() {
+            if !zone_known!($tx, zone) {
                 errors.push(FieldError::new(
                     "work_zone",
                     Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),

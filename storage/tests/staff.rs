@@ -73,6 +73,31 @@ store_test!(
         }
         assert_eq!(count(db, "SELECT COUNT(*) FROM users").await, 1);
 
+        // Routing reads people at each step: a supervisor step of an alert
+        // in Bekasi reaches Rudi once he is a supervisor there, at once.
+        let alert = storage::alerts::DueAlert {
+            id: 1,
+            event_id: 1,
+            policy_id: None,
+            ack_key: String::new(),
+            message: String::new(),
+            next_step: 0,
+            created_at: 0,
+            notification_type: "outage".into(),
+            priority: "critical".into(),
+            work_zone: Some("bekasi".into()),
+        };
+        let supervisors = domain::escalation::StepTarget::Role {
+            role: Role::Supervisor,
+            zone: None,
+        };
+        let reached = |people: Vec<storage::alerts::StepPerson>| people.iter().any(|p| p.id == id);
+        assert!(!reached(
+            storage::alerts::step_people(db, &alert, &supervisors)
+                .await
+                .unwrap()
+        ));
+
         // A verified number stays verified through an edit that keeps it,
         // and loses it when the number changes.
         on_db_write!(db, |pool| {
@@ -88,6 +113,11 @@ store_test!(
             ..rudi()
         };
         users::update(db, id, &moved, 6).await.unwrap();
+        assert!(reached(
+            storage::alerts::step_people(db, &alert, &supervisors)
+                .await
+                .unwrap()
+        ));
         let row = users::get(db, id).await.unwrap();
         assert_eq!(
             (row.work_zone.as_deref(), row.role, row.phone_verified),
@@ -214,6 +244,23 @@ store_test!(
             resets::purge_expired(db, 10 + RESET_TTL_MS).await.unwrap(),
             2
         );
+
+        // At most five links an hour per person.
+        for at in 100..105 {
+            resets::issue(db, id, None, "http://h", at).await.unwrap();
+        }
+        match resets::issue(db, id, None, "http://h", 106).await {
+            Err(Error::Conflict(clash)) => assert!(
+                clash
+                    .message(domain::Locale::Id)
+                    .contains("dalam satu jam terakhir"),
+                "{clash:?}"
+            ),
+            other => panic!("{:?}", other.map(|i| i.sent)),
+        }
+        resets::issue(db, id, None, "http://h", 106 + 3_600_000)
+            .await
+            .unwrap();
 
         // An inactive person gets no link.
         users::set_active(db, id, false, 20).await.unwrap();

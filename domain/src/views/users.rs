@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 /// person's first link and a forgotten password's both need.
 pub const RESET_TTL_MS: i64 = 24 * 3_600_000;
 
+/// Set-password links per person and hour: enough for a lost message and
+/// a retry, too few to flood someone's WhatsApp (or a provider's bill).
+pub const MAX_LINKS_PER_HOUR: i64 = 5;
+
 /// A person as the users page lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRow {

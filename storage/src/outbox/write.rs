@@ -65,6 +65,23 @@ pub struct NewDelivery {
 }
 
 impl NewEvent {
+    /// A message of the system to one person, sent at once (a phone code,
+    /// a set-password link). Its secret is in the message only, never in
+    /// the event's data.
+    pub fn to_person(kind: SystemMessage, user_id: UserId) -> Self {
+        NewEvent {
+            source: "app".into(),
+            idempotency_key: None,
+            kind: EventKind::System(kind),
+            priority: Priority::High,
+            work_zone: None,
+            recipients: serde_json::json!({ "user_ids": [user_id] }).to_string(),
+            data: "{}".into(),
+            alert: None,
+            digest: Vec::new(),
+        }
+    }
+
     /// The event of a test send made in the app; `recipients` says what was
     /// tested and by whom.
     pub fn test_send(recipients: serde_json::Value) -> Self {
