@@ -62,6 +62,21 @@ test("screenshots of each page", async ({ page, request }) => {
   await expect(page.getByTestId("delivery-detail")).toBeVisible();
   await page.screenshot({ path: out("delivery-detail"), fullPage: true });
 
+  // A staff list pasted from a spreadsheet, checked row by row.
+  await page.goto("/master/users");
+  await hydrated(page);
+  await page.getByTestId("import-card").locator("summary").click();
+  await page.getByTestId("import-text").fill([
+    "Nama;Email;Telepon;Peran;Zona",
+    "Wawan Teknisi;wawan@contoh.id;0812-6666-0001;Teknisi;karawang",
+    "Yuni Teknisi;yuni@contoh.id;0812-6666-0002;Teknisi;atlantis",
+    "Zaki;WAWAN@contoh.id;0812-66xx;bos;",
+    "Dedi Teknisi;tek.cikampek1@demo.id;0812-0000-0008;Teknisi;cikampek",
+  ].join("\n"));
+  await page.getByTestId("check-import").click();
+  await expect(page.getByTestId("import-summary")).toBeVisible();
+  await page.getByTestId("import-card").screenshot({ path: out("users-import") });
+
   // Report schedules, with the preview of the daily summary over the
   // ticketing system's counts for the two days it may cover.
   for (const [days, zone, total, completed] of [[-1, "karawang", 15, 12], [-1, "bekasi", 9, 9], [0, "karawang", 6, 2]] as const) {

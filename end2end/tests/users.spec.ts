@@ -127,3 +127,49 @@ test("the admin cannot lock themselves out", async ({ page }) => {
   await page.getByTestId("toggle-active").click();
   await expect(page.getByTestId("access-card").getByRole("alert")).toContainText("tidak dapat menonaktifkan diri sendiri");
 });
+
+test("an office imports its staff list: every bad row named first, then all saved at once", async ({ page }) => {
+  await login(page, "admin@demo.id");
+  await page.goto("/master/users");
+  await hydrated(page);
+  const card = page.getByTestId("import-card");
+  await card.locator("summary").click();
+  // As a spreadsheet in Indonesian settings writes it: semicolons.
+  const bad = [
+    "Nama;Email;Telepon;Peran;Zona",
+    "Wawan Teknisi;wawan@contoh.id;0812-6666-0001;Teknisi;karawang",
+    "Yuni Teknisi;yuni@contoh.id;0812-6666-0002;Teknisi;atlantis",
+    "Zaki;WAWAN@contoh.id;0812-66xx;bos;",
+  ].join("\n");
+  await card.getByTestId("import-text").fill(bad);
+  await card.getByTestId("check-import").click();
+  await expect(card.getByTestId("import-summary")).toHaveText("2 baris perlu diperbaiki; belum ada yang disimpan.");
+  const rows = card.getByTestId("import-row");
+  await expect(rows).toHaveCount(3);
+  await expect(rows.nth(0)).toContainText("Baru");
+  await expect(rows.nth(1)).toContainText("Zona 'atlantis' tidak ada atau nonaktif.");
+  await expect(rows.nth(2)).toContainText("Pilih peran.");
+  await expect(rows.nth(2)).toContainText("Nomor");
+  await expect(rows.nth(2)).toContainText("Email yang sama sudah ada di baris 2.");
+  await expect(card.getByTestId("save-import")).toBeDisabled();
+
+  // Fixed (and one row updating a demo person by email): saved whole.
+  const good = [
+    "Nama;Email;Telepon;Peran;Zona",
+    "Wawan Teknisi;wawan@contoh.id;0812-6666-0001;Teknisi;karawang",
+    "Yuni Teknisi;yuni@contoh.id;0812-6666-0002;Teknisi;bekasi",
+    "Dedi Teknisi;tek.cikampek1@demo.id;0812-0000-0008;Teknisi;cikampek",
+  ].join("\n");
+  await card.getByTestId("import-text").fill(good);
+  // The report is of the old text: saving waits for a new check.
+  await expect(card.getByTestId("save-import")).toBeDisabled();
+  await card.getByTestId("check-import").click();
+  await expect(card.getByTestId("import-summary")).toHaveText("Semua baris benar: 2 orang baru, 1 diperbarui. Belum disimpan.");
+  await card.getByTestId("save-import").click();
+  await expect(card.getByTestId("import-summary")).toHaveText(
+    "Tersimpan: 2 orang baru, 1 diperbarui. Tautan kata sandi dikirim ke 2 orang.",
+  );
+  await page.getByTestId("user-search").fill("contoh.id");
+  await expect(page.getByTestId("user-row").filter({ hasText: /Wawan|Yuni/ })).toHaveCount(2);
+  await expect(page.getByTestId("user-row").filter({ hasText: "Wawan" })).toContainText("belum membuat kata sandi");
+});

@@ -384,3 +384,56 @@ store_test!(
         ));
     }
 );
+
+store_test!(
+    an_import_saves_every_row_or_none_and_updates_people_by_email,
+    |db| {
+        seed::ensure_reference_data(db).await.unwrap();
+        let rudi_id = users::create(db, &rudi(), 1).await.unwrap();
+        let person = |name: &str, email: &str, zone: Option<&str>| ValidUser {
+            name: name.into(),
+            email: email.into(),
+            phone: None,
+            work_zone: zone.map(str::to_owned),
+            ..rudi()
+        };
+        let rows = [
+            person("Rudi Baru", "rudi@example.id", Some("bekasi")),
+            person("Sari", "sari@example.id", None),
+        ];
+        // The plan: Rudi exists, Sari is new; no zone is wrong.
+        let refs: Vec<&ValidUser> = rows.iter().collect();
+        let (existing, bad_zones) = users::import_plan(db, &refs).await.unwrap();
+        assert_eq!(existing, [Some(rudi_id), None]);
+        assert!(bad_zones.is_empty());
+
+        // A zone that is gone by the time of saving refuses everything.
+        let late = [
+            person("Ani", "ani@example.id", None),
+            person("Budi", "budi@example.id", Some("atlantis")),
+        ];
+        assert!(matches!(
+            users::import(db, &late, 2).await,
+            Err(Error::Invalid(_))
+        ));
+        assert_eq!(
+            users::id_by_email(db, "ani@example.id").await.unwrap(),
+            None
+        );
+
+        let done = users::import(db, &rows, 3).await.unwrap();
+        assert_eq!(done[0], (rudi_id, false));
+        assert!(done[1].1);
+        let rudi = users::get(db, rudi_id).await.unwrap();
+        assert_eq!(
+            (rudi.name.as_str(), rudi.work_zone.as_deref(), rudi.phone),
+            ("Rudi Baru", Some("bekasi"), None)
+        );
+        let sari = users::get(db, done[1].0).await.unwrap();
+        assert!(!sari.has_password && sari.active);
+        assert_eq!(
+            count(db, "SELECT COUNT(*) FROM notification_settings").await,
+            2
+        );
+    }
+);

@@ -14,6 +14,7 @@ use crate::error::AppError;
 use domain::UserId;
 use leptos::prelude::*;
 
+pub use domain::views::import::{ImportReport, ReportLine, RowOutcome};
 pub use domain::views::users::*;
 
 #[server(endpoint = "users/list")]
@@ -197,4 +198,111 @@ pub async fn set_password(form: NewPassword) -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 fn throttle_key(token: &str) -> String {
     format!("link:{}", &storage::sessions::hash_token(token)[..16])
+}
+
+/// Checks a pasted or uploaded staff list row by row; saves nothing.
+#[server(endpoint = "users/import-check")]
+pub async fn check_import(csv: String) -> Result<ImportReport, AppError> {
+    let (me, state) = crate::state::guard(crate::auth::Area::Users)?;
+    Ok(import_report(&state, &me, &csv).await?.0)
+}
+
+/// Saves a staff list whose every row passed, all at once (or none), then
+/// sends each new person their set-password link. A list with any refused
+/// row is answered with its report and nothing saved.
+#[server(endpoint = "users/import")]
+pub async fn import_users(csv: String) -> Result<ImportReport, AppError> {
+    let (me, state) = crate::state::guard(crate::auth::Area::Users)?;
+    let (mut report, valid) = import_report(&state, &me, &csv).await?;
+    if report.refused() > 0 {
+        return Ok(report);
+    }
+    let now = crate::time::now_ms();
+    let done = storage::users::import(&state.db, &valid, now).await?;
+    report.saved = true;
+    // The people are saved; each link is its own transaction after them.
+    // One that fails is reported in the log, and the person stays listed
+    // as "no password yet", where the admin can send it again.
+    for (id, _) in done.iter().filter(|(_, created)| *created) {
+        match storage::password_resets::issue(&state.db, *id, Some(me.id), &state.public_url, now)
+            .await
+        {
+            Ok(_) => report.links_sent += 1,
+            Err(e) => tracing::warn!(user = %id, "set-password link after an import: {e}"),
+        }
+    }
+    state.wake.notify_one();
+    state.feed.added();
+    tracing::info!(rows = done.len(), by = %me.id, "people imported");
+    Ok(report)
+}
+
+/// The report of `csv` and its rows' checked forms (in order; only
+/// meaningful when no row is refused).
+#[cfg(feature = "ssr")]
+async fn import_report(
+    state: &crate::state::AppState,
+    me: &crate::auth::CurrentUser,
+    csv: &str,
+) -> Result<(ImportReport, Vec<ValidUser>), AppError> {
+    use domain::views::import::{check_rows, read, ReportLine, RowOutcome};
+    let rows = read(csv).map_err(AppError::Validation)?;
+    let mut problems: std::collections::HashMap<usize, Vec<domain::Words>> =
+        check_rows(&rows).into_iter().collect();
+    let valid: Vec<ValidUser> = rows.iter().filter_map(|r| r.form.validate().ok()).collect();
+    let checked: Vec<&ValidUser> = valid.iter().collect();
+    let (existing, bad_zones) = storage::users::import_plan(&state.db, &checked).await?;
+    let mut valid_at = 0;
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut holder = None;
+        if row.form.validate().is_ok() {
+            holder = existing[valid_at];
+            if bad_zones.contains(&valid_at) {
+                problems
+                    .entry(row.line)
+                    .or_default()
+                    .push(domain::Words::fill(
+                        "Zona '{}' tidak ada atau nonaktif.",
+                        "Zone '{}' does not exist or is inactive.",
+                        &[&row.form.work_zone],
+                    ));
+            }
+            // An import must not take away the importing admin's own access.
+            if holder == Some(me.id)
+                && refuse_self_lockout(
+                    checked[valid_at].role.is_admin() && checked[valid_at].active,
+                )
+                .is_err()
+            {
+                problems
+                    .entry(row.line)
+                    .or_default()
+                    .push(domain::Words::new(
+                        "Baris ini melepas peran admin Anda sendiri.",
+                        "This row drops your own admin role.",
+                    ));
+            }
+            valid_at += 1;
+        }
+        let outcome = match problems.remove(&row.line) {
+            Some(words) => RowOutcome::Refused(words),
+            None if holder.is_some() => RowOutcome::Update,
+            None => RowOutcome::New,
+        };
+        lines.push(ReportLine {
+            line: row.line,
+            name: row.form.name.trim().to_owned(),
+            email: row.form.email.trim().to_lowercase(),
+            outcome,
+        });
+    }
+    Ok((
+        ImportReport {
+            lines,
+            saved: false,
+            links_sent: 0,
+        },
+        valid,
+    ))
 }

@@ -3,8 +3,9 @@
 //! set-password link.
 
 use super::{
-    get_user, list_users, user_zones, ResetSent, SaveUser, SendPasswordLink, SetUserActive,
-    UserFilter, UserForm, UserRow, UserSaved,
+    get_user, list_users, user_zones, CheckImport, ImportReport, ImportUsers, ResetSent,
+    RowOutcome, SaveUser, SendPasswordLink, SetUserActive, UserFilter, UserForm, UserRow,
+    UserSaved,
 };
 use crate::error::{AppError, FieldError};
 use crate::i18n::{fill, tr};
@@ -19,7 +20,8 @@ pub fn UsersPage() -> impl IntoView {
     if let Some(refused) = refused_page(crate::auth::Area::Users, tr("Pengguna", "Users")) {
         return refused;
     }
-    let users = Resource::new(|| (), |_| list_users());
+    let import = ServerAction::<ImportUsers>::new();
+    let users = Resource::new(move || import.version().get(), |_| list_users());
     let zones = Resource::new(|| (), |_| user_zones(false));
     let filter = RwSignal::new(UserFilter::default());
     let select = move |testid: &'static str,
@@ -50,6 +52,7 @@ pub fn UsersPage() -> impl IntoView {
             <h1>{tr("Pengguna", "Users")}</h1>
             <a class="button primary" href="/master/users/new" data-testid="new-user">{tr("Tambah pengguna", "Add a person")}</a>
         </div>
+        <ImportCard import/>
         <div class="filters" role="search">
             <label>{tr("Cari", "Search")}
                 <input type="search" data-testid="user-search"
@@ -405,5 +408,124 @@ fn AccessCard(u: UserRow, changed: RwSignal<u32>) -> impl IntoView {
             </div>
             {move || activate.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
         </section>
+    }
+}
+
+/// A staff list pasted from a spreadsheet: checked row by row first, then
+/// saved whole.
+#[component]
+fn ImportCard(import: ServerAction<ImportUsers>) -> impl IntoView {
+    let check = ServerAction::<CheckImport>::new();
+    let text = RwSignal::new(String::new());
+    // The text the shown report is of: saving needs a fresh check.
+    let checked = RwSignal::new(None::<String>);
+    let report = RwSignal::new(None::<Result<ImportReport, AppError>>);
+    Effect::new(move |_| {
+        if let Some(r) = check.value().get() {
+            report.set(Some(r));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = import.value().get() {
+            report.set(Some(r));
+        }
+    });
+    let ready = move || {
+        checked.get().as_deref() == Some(text.get().as_str())
+            && matches!(report.get(), Some(Ok(r)) if !r.saved && r.refused() == 0 && !r.lines.is_empty())
+    };
+    view! {
+        <details class="card" data-testid="import-card">
+            <summary>{tr("Impor dari spreadsheet (CSV)", "Import from a spreadsheet (CSV)")}</summary>
+            <p class="muted">{tr(
+                "Salin kolom dari spreadsheet beserta baris judulnya (nama, email, telepon, peran, zona; boleh juga bahasa, zona_waktu) lalu tempel di sini, atau tempel isi file CSV. Setiap baris diperiksa dulu; tidak ada yang disimpan sebelum semuanya benar. Email yang sudah ada memperbarui orangnya; orang baru menerima tautan untuk membuat kata sandi.",
+                "Copy the columns from a spreadsheet with their title row (name, email, phone, role, zone; also locale, time_zone) and paste them here, or paste a CSV file's text. Every row is checked first; nothing is saved until all are right. An email that exists updates that person; new people receive a link to set their password.")}</p>
+            <label for="import-csv">{tr("Daftar orang", "The list of people")}</label>
+            <textarea id="import-csv" rows="6" data-testid="import-text" aria-describedby="csv-error"
+                placeholder="nama;email;telepon;peran;zona"
+                prop:value=text on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            <div class="actions">
+                <button type="button" data-testid="check-import" disabled=move || check.pending().get()
+                    on:click=move |_| {
+                        checked.set(Some(text.get_untracked()));
+                        check.dispatch(CheckImport { csv: text.get_untracked() });
+                    }>{tr("Periksa", "Check")}</button>
+                <button type="button" class="primary" data-testid="save-import"
+                    disabled=move || !ready() || import.pending().get()
+                    on:click=move |_| { import.dispatch(ImportUsers { csv: text.get_untracked() }); }>
+                    {move || match report.get() {
+                        Some(Ok(r)) if !r.saved && r.refused() == 0 => fill(tr("Simpan {} orang", "Save {} people"), &[&r.lines.len()]),
+                        _ => tr("Simpan", "Save").to_owned(),
+                    }}
+                </button>
+            </div>
+            {move || report.get().map(|r| match r {
+                Err(e) => view! { <p class="field-error" id="csv-error" role="alert">{e.message()}</p> }.into_any(),
+                Ok(r) => view! { <ImportResult r/> }.into_any(),
+            })}
+        </details>
+    }
+}
+
+#[component]
+fn ImportResult(r: ImportReport) -> impl IntoView {
+    let refused = r.refused();
+    let new = r
+        .lines
+        .iter()
+        .filter(|l| l.outcome == RowOutcome::New)
+        .count();
+    let updated = r
+        .lines
+        .iter()
+        .filter(|l| l.outcome == RowOutcome::Update)
+        .count();
+    let summary = if r.saved {
+        fill(
+            tr(
+                "Tersimpan: {} orang baru, {} diperbarui. Tautan kata sandi dikirim ke {} orang.",
+                "Saved: {} new, {} updated. Password links sent to {} people.",
+            ),
+            &[&new, &updated, &r.links_sent],
+        )
+    } else if refused > 0 {
+        fill(
+            tr(
+                "{} baris perlu diperbaiki; belum ada yang disimpan.",
+                "{} rows need fixing; nothing was saved.",
+            ),
+            &[&refused],
+        )
+    } else {
+        fill(
+            tr(
+                "Semua baris benar: {} orang baru, {} diperbarui. Belum disimpan.",
+                "Every row is right: {} new, {} updated. Not saved yet.",
+            ),
+            &[&new, &updated],
+        )
+    };
+    let class = if refused > 0 { "error" } else { "notice" };
+    view! {
+        <p class=class role="status" data-testid="import-summary">{summary}</p>
+        <div class="table-wrap">
+        <table class="import">
+            <thead><tr>
+                <th>{tr("Baris", "Line")}</th><th>{tr("Nama", "Name")}</th><th>"Email"</th><th>{tr("Hasil", "Result")}</th>
+            </tr></thead>
+            <tbody>
+                {r.lines.into_iter().map(|l| view! {
+                    <tr data-testid="import-row">
+                        <td>{l.line}</td><td>{l.name}</td><td>{l.email}</td>
+                        <td>{match l.outcome {
+                            RowOutcome::New => tr("Baru", "New").to_owned(),
+                            RowOutcome::Update => tr("Diperbarui", "Updated").to_owned(),
+                            RowOutcome::Refused(words) => words.iter().map(crate::i18n::say).collect::<Vec<_>>().join(" "),
+                        }}</td>
+                    </tr>
+                }.into_any()).collect_view()}
+            </tbody>
+        </table>
+        </div>
     }
 }

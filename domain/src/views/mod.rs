@@ -10,6 +10,7 @@ pub mod auth;
 pub mod deliveries;
 pub mod escalation;
 pub mod groups;
+pub mod import;
 pub mod providers;
 pub mod push;
 pub mod reports;
