@@ -94,8 +94,8 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/notifikasi.css"/>
-        <Title text=tr("Notifikasi ISP", "ISP Notifications")/>
         <Router>
+            <PageTitle/>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
                 // Public: the one-time link is the credential.
@@ -124,6 +124,56 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
+}
+
+/// Each page's own `<title>` ("Pengguna · Notifikasi ISP"), so tabs,
+/// history and screen readers tell pages apart.
+#[component]
+fn PageTitle() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let text = move || {
+        let app = tr("Notifikasi ISP", "ISP Notifications");
+        match page_name(&location.pathname.get()) {
+            Some(page) => format!("{page} · {app}"),
+            None => app.to_owned(),
+        }
+    };
+    view! { <Title text=text/> }
+}
+
+/// The page at `path`, in the page's language.
+fn page_name(path: &str) -> Option<&'static str> {
+    let section = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    let pages: [(&str, &str, &str); 14] = [
+        ("/login", "Masuk", "Sign in"),
+        ("/set-password", "Buat kata sandi", "Set your password"),
+        ("/inbox", "Kotak masuk", "Inbox"),
+        (
+            "/settings",
+            "Pengaturan notifikasi",
+            "Notification settings",
+        ),
+        ("/master/groups", "Grup WhatsApp", "WhatsApp groups"),
+        ("/master/users", "Pengguna", "Users"),
+        ("/master/zones", "Zona kerja", "Work zones"),
+        ("/master/providers", "Penyedia", "Providers"),
+        ("/master/escalation", "Eskalasi", "Escalation"),
+        ("/master/api-keys", "Kunci API", "API keys"),
+        ("/deliveries", "Log pengiriman", "Delivery log"),
+        ("/analytics", "Analitik", "Analytics"),
+        ("/reports", "Laporan terjadwal", "Scheduled reports"),
+        ("/", "Beranda", "Home"),
+    ];
+    pages
+        .iter()
+        .find(|(prefix, _, _)| {
+            if *prefix == "/" {
+                path == "/"
+            } else {
+                section(prefix)
+            }
+        })
+        .map(|(_, id, en)| tr(id, en))
 }
 
 /// Signed-in pages: navigation plus the page, or off to the sign-in form.
@@ -275,5 +325,22 @@ fn NotFound() -> impl IntoView {
             <h1>{tr("Halaman tidak ditemukan", "Page not found")}</h1>
             <p><a href="/">{tr("Kembali ke beranda", "Back to the home page")}</a></p>
         </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_name;
+
+    #[test]
+    fn each_page_has_its_own_title_and_sub_pages_share_their_sections() {
+        assert_eq!(page_name("/"), Some("Beranda"));
+        assert_eq!(page_name("/master/users"), Some("Pengguna"));
+        assert_eq!(page_name("/master/users/12"), Some("Pengguna"));
+        assert_eq!(page_name("/deliveries/7"), Some("Log pengiriman"));
+        assert_eq!(page_name("/set-password"), Some("Buat kata sandi"));
+        // A prefix is a whole segment: no title borrowed by a look-alike.
+        assert_eq!(page_name("/inboxes"), None);
+        assert_eq!(page_name("/nowhere"), None);
     }
 }

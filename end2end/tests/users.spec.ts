@@ -44,6 +44,8 @@ test("an admin adds a person, who sets their own password from the link and sign
   // The list finds them by any form of the number; not signed up yet.
   await page.goto("/master/users");
   await hydrated(page);
+  // Each page names itself in the tab and to screen readers.
+  await expect(page).toHaveTitle("Pengguna · Notifikasi ISP");
   await page.getByTestId("user-search").fill("0812 5555 0101");
   const row = page.getByTestId("user-row");
   await expect(row).toHaveCount(1);
@@ -69,6 +71,7 @@ test("an admin adds a person, who sets their own password from the link and sign
   await person.goto(path);
   await hydrated(person);
   await expect(person.getByText(`Halo ${NAME}`)).toBeVisible();
+  await expect(person).toHaveTitle("Buat kata sandi · Notifikasi ISP");
   await person.getByLabel("Kata sandi baru").fill(PASSWORD);
   await person.getByLabel("Ulangi kata sandi").fill("lain-sekali-2026");
   await person.getByRole("button", { name: "Simpan kata sandi" }).click();
