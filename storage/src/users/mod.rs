@@ -361,17 +361,27 @@ pub async fn ids_by_external(
     db: &Db,
     external: &[String],
 ) -> Result<HashMap<String, UserId>, Error> {
-    if external.is_empty() {
+    ids_by(db, "external_id", external).await
+}
+
+/// The ids of the people whose `column` (a name written here, never
+/// input: `email`, `external_id`) is one of `keys`, by that key.
+async fn ids_by(
+    db: &Db,
+    column: &'static str,
+    keys: &[String],
+) -> Result<HashMap<String, UserId>, Error> {
+    if keys.is_empty() {
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "SELECT external_id, id FROM users WHERE external_id IN ({})",
-        crate::db::placeholders(1, external.len())
+        "SELECT {column}, id FROM users WHERE {column} IN ({})",
+        crate::db::placeholders(1, keys.len())
     );
     let rows: Vec<(String, UserId)> = on_db!(db, |pool| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-        for e in external {
-            q = q.bind(e);
+        for k in keys {
+            q = q.bind(k);
         }
         q.fetch_all(pool).await?
     });

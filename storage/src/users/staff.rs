@@ -195,7 +195,7 @@ pub async fn import_plan(
     rows: &[&ValidUser],
 ) -> Result<(Vec<Option<UserId>>, Vec<usize>), Error> {
     let emails: Vec<String> = rows.iter().map(|u| u.email.clone()).collect();
-    let holders = ids_by_email(db, &emails).await?;
+    let holders = super::ids_by(db, "email", &emails).await?;
     let zones: std::collections::HashSet<String> = crate::zones::choices(db)
         .await?
         .into_iter()
@@ -212,27 +212,6 @@ pub async fn import_plan(
         .map(|(i, _)| i)
         .collect();
     Ok((existing, bad_zones))
-}
-
-async fn ids_by_email(
-    db: &Db,
-    emails: &[String],
-) -> Result<std::collections::HashMap<String, UserId>, Error> {
-    if emails.is_empty() {
-        return Ok(Default::default());
-    }
-    let sql = format!(
-        "SELECT email, id FROM users WHERE email IN ({})",
-        crate::db::placeholders(1, emails.len())
-    );
-    let rows: Vec<(String, UserId)> = on_db!(db, |pool| {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-        for e in emails {
-            q = q.bind(e);
-        }
-        q.fetch_all(pool).await?
-    });
-    Ok(rows.into_iter().collect())
 }
 
 /// Saves every imported row in one transaction, all or none: a person
