@@ -16,6 +16,7 @@ use crate::providers::page::ProvidersPage;
 use crate::reports::page::ReportsPage;
 use crate::settings::page::SettingsPage;
 use crate::settings::SetLocale;
+use crate::templates::page::TemplatesPage;
 use crate::ui::{ErrorNote, Loading};
 use crate::users::page::{UserEditorPage, UsersPage};
 use crate::users::set_password::SetPasswordPage;
@@ -115,6 +116,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("master/providers") view=ProvidersPage/>
                     <Route path=path!("master/api-keys") view=ApiKeysPage/>
                     <Route path=path!("master/zones") view=ZonesPage/>
+                    <Route path=path!("master/templates") view=TemplatesPage/>
                     <Route path=path!("master/escalation") view=EscalationPage/>
                     <Route path=path!("deliveries") view=DeliveriesPage/>
                     <Route path=path!("deliveries/:id") view=DeliveryDetailPage/>
@@ -144,7 +146,7 @@ fn PageTitle() -> impl IntoView {
 /// The page at `path`, in the page's language.
 fn page_name(path: &str) -> Option<&'static str> {
     let section = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    let pages: [(&str, &str, &str); 14] = [
+    let pages: [(&str, &str, &str); 15] = [
         ("/login", "Masuk", "Sign in"),
         ("/set-password", "Buat kata sandi", "Set your password"),
         ("/inbox", "Kotak masuk", "Inbox"),
@@ -156,6 +158,7 @@ fn page_name(path: &str) -> Option<&'static str> {
         ("/master/groups", "Grup WhatsApp", "WhatsApp groups"),
         ("/master/users", "Pengguna", "Users"),
         ("/master/zones", "Zona kerja", "Work zones"),
+        ("/master/templates", "Template pesan", "Message templates"),
         ("/master/providers", "Penyedia", "Providers"),
         ("/master/escalation", "Eskalasi", "Escalation"),
         ("/master/api-keys", "Kunci API", "API keys"),
@@ -222,6 +225,9 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                                 })}
                                 {Area::Zones.allows(role).then(|| view! {
                                     <li><A href="/master/zones">{tr("Zona kerja", "Work zones")}</A></li>
+                                })}
+                                {Area::Templates.allows(role).then(|| view! {
+                                    <li><A href="/master/templates">{tr("Template pesan", "Message templates")}</A></li>
                                 })}
                                 {Area::Providers.allows(role).then(|| view! {
                                     <li><A href="/master/providers">{tr("Penyedia", "Providers")}</A></li>

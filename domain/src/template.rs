@@ -7,7 +7,11 @@
 //! names every missing variable: the dispatcher checks an event against the
 //! templates it routes to at ingestion, and refuses it there.
 //!
-//! `{{` and `}}` stand for literal braces.
+//! `{{` and `}}` stand for literal braces. `{name?}` is an optional variable:
+//! when the event has no value for it (or a blank one, or "-", which is how
+//! systems write "none", and what `work_zone` is without a zone) the line that
+//! holds it is left out, so "*Alamat:* {address?}" disappears instead of
+//! showing an empty label, and the event is not refused for lacking it.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -83,6 +87,80 @@ pub fn message_values(
     v
 }
 
+/// A realistic value for every known variable, for previews and test sends:
+/// what an FTTH ticket in Karawang would carry.
+pub const SAMPLES: &[(&str, &str)] = &[
+    ("ticket_id", "TKT-2026-0042"),
+    ("customer_name", "Ibu Sari Wulandari"),
+    ("customer_phone", "0812-3456-7890"),
+    ("customer_id", "PLG-0193"),
+    ("location", "ODP-KRW-FAB/012"),
+    ("address", "Perum Griya Asri Blok C2 No. 7, Karawang Barat"),
+    ("issue_type", "FTTH LOS merah"),
+    ("ticket_url", "https://tiket.example.id/t/TKT-2026-0042"),
+    ("status", "Dikerjakan"),
+    ("old_status", "Ditugaskan"),
+    ("technician_name", "Budi Santoso"),
+    ("technician_phone", "0813-1111-2222"),
+    ("sla_deadline", "7 Des 2026 14.00"),
+    ("remaining_time", "45 menit"),
+    ("total", "38"),
+    ("completed", "29"),
+    ("in_progress", "6"),
+    ("open", "3"),
+    ("sla_breached", "1"),
+    ("date", "7 Des 2026"),
+    ("period", "30 Nov – 6 Des 2026"),
+    ("amount", "Rp 350.000"),
+    ("invoice_id", "INV-2026-12-0193"),
+    ("due_date", "10 Des 2026"),
+    ("package", "Home 50 Mbps"),
+    ("title", "Pemeliharaan OLT Karawang"),
+    (
+        "message",
+        "Layanan di Karawang Barat terganggu mulai 13.10.",
+    ),
+    ("metric", "Tiket selesai dalam SLA"),
+    ("value", "82%"),
+    ("threshold", "90%"),
+    ("affected_customers", "214"),
+    ("estimated_recovery", "16.30 WIB"),
+    ("code", "482913"),
+    ("minutes", "10"),
+    (
+        "link",
+        "https://notifikasi.example.id/set-password?token=contoh",
+    ),
+    ("hours", "24"),
+    ("priority", "Tinggi"),
+    ("work_zone", "Karawang"),
+    ("recipient_name", "Budi Santoso"),
+    ("type", "Tiket ditugaskan"),
+];
+
+/// [`SAMPLES`] as template values.
+pub fn sample_values() -> BTreeMap<String, String> {
+    SAMPLES
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The templates a channel's text may come from, its own first: a channel
+/// with no template of its own uses the next one's, and every channel ends at
+/// WhatsApp's (SMS and the group messages are WhatsApp's text; email, push
+/// and the inbox show it without its formatting).
+pub fn template_channels(channel: crate::Channel) -> &'static [crate::Channel] {
+    use crate::Channel::*;
+    match channel {
+        Sms => &[Sms, Whatsapp],
+        Email => &[Email, InApp, Whatsapp],
+        Push => &[Push, InApp, Whatsapp],
+        InApp => &[InApp, Whatsapp],
+        Whatsapp | WhatsappGroup | Voice => &[Whatsapp],
+    }
+}
+
 pub fn is_known_variable(name: &str) -> bool {
     KNOWN_VARIABLES.iter().any(|(known, _)| *known == name)
 }
@@ -91,7 +169,14 @@ pub fn is_known_variable(name: &str) -> bool {
 pub enum Segment {
     Text(String),
     Var(String),
+    /// `{name?}`: the line is left out when the value is missing or blank.
+    Opt(String),
 }
+
+/// Marks, while rendering, a line to leave out. Never in a template's text
+/// (parsing drops it) nor in a value (`Escape::apply` turns control
+/// characters into spaces).
+const DROP: char = '\u{0}';
 
 /// Why a template cannot be saved or rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -174,17 +259,26 @@ impl Template {
                         .position(|&c| c == '}')
                         .ok_or(TemplateError::Unclosed(i))?;
                     let name: String = chars[i + 1..i + 1 + end].iter().collect();
-                    let name = name.trim().to_owned();
+                    let name = name.trim();
+                    let (name, optional) = match name.strip_suffix('?') {
+                        Some(n) => (n.trim_end().to_owned(), true),
+                        None => (name.to_owned(), false),
+                    };
                     if !valid_name(&name) {
                         return Err(TemplateError::BadName(name));
                     }
                     if !text.is_empty() {
                         segments.push(Segment::Text(std::mem::take(&mut text)));
                     }
-                    segments.push(Segment::Var(name));
+                    segments.push(if optional {
+                        Segment::Opt(name)
+                    } else {
+                        Segment::Var(name)
+                    });
                     i += end + 2;
                 }
                 '}' => return Err(TemplateError::StrayClose(i)),
+                DROP => i += 1,
                 c => {
                     text.push(c);
                     i += 1;
@@ -214,25 +308,74 @@ impl Template {
         }
     }
 
-    /// The distinct variables used, sorted.
+    /// The distinct variables used, optional or not, sorted.
     pub fn variables(&self) -> BTreeSet<&str> {
         self.segments
             .iter()
             .filter_map(|s| match s {
-                Segment::Var(v) => Some(v.as_str()),
+                Segment::Var(v) | Segment::Opt(v) => Some(v.as_str()),
                 Segment::Text(_) => None,
             })
             .collect()
     }
 
-    /// Variables this template needs that `values` lacks (an empty value counts
-    /// as present: "no address" is a legitimate answer).
+    /// The variables an event must carry: those used without `?`.
+    pub fn required(&self) -> BTreeSet<&str> {
+        self.segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Var(v) => Some(v.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Required variables that `values` lacks (an empty value counts as
+    /// present: "no address" is a legitimate answer).
     pub fn missing(&self, values: &BTreeMap<String, String>) -> Vec<String> {
-        self.variables()
+        self.required()
             .into_iter()
             .filter(|v| !values.contains_key(*v))
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Writes every segment through `text` and `value`, then leaves out the
+    /// lines whose optional variable had no value.
+    fn fill(
+        &self,
+        values: &BTreeMap<String, String>,
+        text: impl Fn(&str, &mut String),
+        value: impl Fn(&str, Option<&String>, &mut String),
+    ) -> String {
+        let mut out = String::new();
+        for segment in &self.segments {
+            match segment {
+                Segment::Text(t) => text(t, &mut out),
+                Segment::Var(name) => value(name, values.get(name), &mut out),
+                Segment::Opt(name) => match values.get(name) {
+                    Some(v) if !matches!(v.trim(), "" | "-") => value(name, Some(v), &mut out),
+                    _ => out.push(DROP),
+                },
+            }
+        }
+        if out.contains(DROP) {
+            // Leaving lines out may leave blank lines in a row, or at the end
+            // (a section whose every line went): one blank line at most.
+            let mut kept: Vec<&str> = Vec::new();
+            for line in out.split('\n').filter(|line| !line.contains(DROP)) {
+                let blank = line.trim().is_empty();
+                if blank && kept.last().is_none_or(|l| l.trim().is_empty()) {
+                    continue;
+                }
+                kept.push(line);
+            }
+            while kept.last().is_some_and(|l| l.trim().is_empty()) {
+                kept.pop();
+            }
+            out = kept.join("\n");
+        }
+        out
     }
 
     /// Fills every variable. Fails, naming them all, if any value is missing.
@@ -257,22 +400,19 @@ impl Template {
         escape: Escape,
         placeholder: &str,
     ) -> String {
-        let mut out = String::new();
-        for segment in &self.segments {
-            match segment {
-                Segment::Text(t) => out.push_str(t),
-                Segment::Var(name) => match values.get(name) {
-                    Some(value) => out.push_str(&escape.apply(value)),
-                    None if placeholder.is_empty() => {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
-                    }
-                    None => out.push_str(placeholder),
-                },
-            }
-        }
-        out
+        self.fill(
+            values,
+            |t, out| out.push_str(t),
+            |name, value, out| match value {
+                Some(value) => out.push_str(&escape.apply(value)),
+                None if placeholder.is_empty() => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+                None => out.push_str(placeholder),
+            },
+        )
     }
 }
 
@@ -285,16 +425,11 @@ impl Template {
         if !missing.is_empty() {
             return Err(TemplateError::MissingValues(missing));
         }
-        let mut out = String::new();
-        for segment in &self.segments {
-            match segment {
-                Segment::Text(t) => {
-                    out.extend(t.chars().filter(|c| !matches!(c, '*' | '_' | '~' | '`')))
-                }
-                Segment::Var(name) => out.push_str(&values[name]),
-            }
-        }
-        Ok(out)
+        Ok(self.fill(
+            values,
+            |t, out| out.extend(t.chars().filter(|c| !matches!(c, '*' | '_' | '~' | '`'))),
+            |_, value, out| out.push_str(value.map_or("", |v| v.as_str())),
+        ))
     }
 }
 
@@ -381,6 +516,46 @@ fn fit_utf16(text: &str, max_units: usize) -> String {
         out.push(c);
     }
     out.push('…');
+    out
+}
+
+/// A piece of a message as a page shows it: text, or a link it may make
+/// tappable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    Link(&'a str),
+}
+
+/// Splits `text` at its `http://` and `https://` addresses, so the inbox can
+/// show them as links (a ticket URL must be tappable in the field). An
+/// address ends at white space; a trailing `.`, `,`, `)` or similar stays
+/// text, as in "buka https://x.id/t/1." Only these two schemes are links:
+/// nothing else a value carries can become one.
+pub fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = ["https://", "http://"]
+        .iter()
+        .filter_map(|scheme| rest.find(scheme))
+        .min()
+    {
+        let tail = &rest[at..];
+        let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        let link = tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
+        if at > 0 {
+            out.push(Piece::Text(&rest[..at]));
+        }
+        if link.len() > "https://".len() {
+            out.push(Piece::Link(link));
+        } else {
+            out.push(Piece::Text(link));
+        }
+        rest = &tail[link.len()..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
     out
 }
 
@@ -556,5 +731,146 @@ mod tests {
         for t in crate::defaults::TEMPLATES {
             Template::parse_checked(t.body).unwrap_or_else(|e| panic!("{}: {e}", t.key));
         }
+    }
+
+    #[test]
+    fn every_known_variable_has_a_plain_sample() {
+        for (name, _) in KNOWN_VARIABLES {
+            let sample = SAMPLES.iter().find(|(k, _)| k == name);
+            let (_, sample) = sample.unwrap_or_else(|| panic!("no sample for {name}"));
+            // Samples go through WhatsApp escaping in previews: no markers.
+            assert_eq!(Escape::WhatsApp.apply(sample), *sample, "{name}");
+        }
+        assert_eq!(SAMPLES.len(), KNOWN_VARIABLES.len());
+    }
+
+    #[test]
+    fn a_line_with_an_optional_variable_goes_when_it_has_no_value() {
+        let t = Template::parse(
+            "*Tiket* {ticket_id}\n*Alamat:* {address?}\n*ODP:* {location ?}\nSelesai",
+        )
+        .unwrap();
+        assert_eq!(
+            t.required().into_iter().collect::<Vec<_>>(),
+            vec!["ticket_id"]
+        );
+        let full = values(&[
+            ("ticket_id", "T1"),
+            ("address", "Jl. A"),
+            ("location", "ODP-1"),
+        ]);
+        assert_eq!(
+            t.render(&full, Escape::None).unwrap(),
+            "*Tiket* T1\n*Alamat:* Jl. A\n*ODP:* ODP-1\nSelesai"
+        );
+        // Missing, blank and "-" all leave the line out; nothing is refused.
+        let partial = values(&[("ticket_id", "T1"), ("location", "  ")]);
+        let dash = values(&[("ticket_id", "T1"), ("address", "-"), ("location", "")]);
+        assert_eq!(
+            t.render(&dash, Escape::None).unwrap(),
+            "*Tiket* T1\nSelesai"
+        );
+        assert_eq!(
+            t.render(&partial, Escape::None).unwrap(),
+            "*Tiket* T1\nSelesai"
+        );
+        assert_eq!(t.render_plain(&partial).unwrap(), "Tiket T1\nSelesai");
+        assert_eq!(
+            t.render_lenient(&values(&[]), Escape::None, ""),
+            "*Tiket* {ticket_id}\nSelesai"
+        );
+        // A required variable is still required.
+        assert_eq!(
+            t.render(&values(&[]), Escape::None),
+            Err(TemplateError::MissingValues(vec!["ticket_id".into()]))
+        );
+        // Unknown optional names are refused like any other.
+        assert_eq!(
+            Template::parse_checked("{adress?}"),
+            Err(TemplateError::UnknownVariables(vec!["adress".into()]))
+        );
+        assert_eq!(
+            Template::parse("{?}"),
+            Err(TemplateError::BadName("".into()))
+        );
+    }
+
+    #[test]
+    fn every_type_has_a_default_that_needs_nothing_but_reads_well_without_data() {
+        use crate::{Locale, NotificationType, Priority};
+        for kind in NotificationType::ALL {
+            for locale in [Locale::Id, Locale::En] {
+                let default = crate::defaults::TEMPLATES
+                    .iter()
+                    .find(|t| {
+                        t.key == kind.as_str()
+                            && t.channel == crate::Channel::Whatsapp
+                            && t.locale == locale
+                    })
+                    .unwrap_or_else(|| panic!("no default for {}", kind.as_str()));
+                let t = Template::parse_checked(default.body).unwrap();
+                let system = message_values(
+                    &BTreeMap::new(),
+                    *kind,
+                    Priority::High,
+                    Some("Karawang"),
+                    "Budi",
+                    locale,
+                );
+                let bare = t.render(&system, Escape::WhatsApp);
+                // The three first types name what a technician cannot work
+                // without; every other type accepts an event with no data.
+                let strict = ["ticket_assigned", "sla_warning", "daily_summary"];
+                if strict.contains(&kind.as_str()) {
+                    continue;
+                }
+                let bare = bare.unwrap_or_else(|e| panic!("{}: {e}", kind.as_str()));
+                assert!(!bare.contains("\n\n\n"), "{bare}");
+                assert!(!bare.ends_with('\n'), "{bare}");
+                assert!(!bare.contains(":* \n") && !bare.ends_with(":*"), "{bare}");
+                assert!(!bare.contains("**"), "{bare}");
+                // With every sample, every line is there and nothing is left
+                // as a placeholder.
+                let full = t.render(&sample_values(), Escape::WhatsApp).unwrap();
+                assert!(!full.contains('{'), "{full}");
+                assert!(
+                    full.lines().count() > bare.lines().count(),
+                    "{}",
+                    kind.as_str()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn leaving_lines_out_leaves_no_run_of_blank_lines() {
+        let t = Template::parse("A\n\n{address?}\n{location?}\n\nB: {ticket_url?}").unwrap();
+        assert_eq!(t.render(&values(&[]), Escape::None).unwrap(), "A");
+        assert_eq!(
+            t.render(&values(&[("location", "L")]), Escape::None)
+                .unwrap(),
+            "A\n\nL"
+        );
+    }
+
+    #[test]
+    fn addresses_in_a_message_become_links_and_nothing_else_does() {
+        use Piece::*;
+        assert_eq!(
+            pieces("Buka tiket: https://t.id/a_b?x=1.\nLagi (http://x.id/1), javascript:alert(1)"),
+            vec![
+                Text("Buka tiket: "),
+                Link("https://t.id/a_b?x=1"),
+                Text(".\nLagi ("),
+                Link("http://x.id/1"),
+                Text("), javascript:alert(1)"),
+            ]
+        );
+        assert_eq!(pieces("tanpa tautan"), vec![Text("tanpa tautan")]);
+        assert_eq!(
+            pieces("https:// saja"),
+            vec![Text("https://"), Text(" saja")]
+        );
+        assert_eq!(pieces(""), vec![]);
     }
 }

@@ -848,14 +848,26 @@ store_test!(system_alerts_reach_the_noc_group_and_admins_in_app, |db| {
     assert!(rows
         .iter()
         .any(|r| r.user_id == Some(noc.0) && r.channel == "in_app"));
-    // No template for system alerts: the generic message carries the data.
+    // The default template words it; the zone line goes, as the alert has none.
     let msg = &rows
         .iter()
         .find(|r| r.channel == "whatsapp_group")
         .unwrap()
         .message;
-    assert!(msg.starts_with("*Peringatan sistem* (Tinggi)"), "{msg}");
-    assert!(msg.contains("title: OLT Karawang-01 down"), "{msg}");
+    assert_eq!(
+        msg,
+        "🖥️ *PERINGATAN SISTEM* (Tinggi)\n\n*OLT Karawang-01 down*\n12 ODP tidak merespons"
+    );
+    // In the inbox: the same words without WhatsApp's marks.
+    let inbox = &rows
+        .iter()
+        .find(|r| r.user_id == Some(admin.0))
+        .unwrap()
+        .message;
+    assert_eq!(
+        inbox,
+        "🖥️ PERINGATAN SISTEM (Tinggi)\n\nOLT Karawang-01 down\n12 ODP tidak merespons"
+    );
 });
 
 store_test!(

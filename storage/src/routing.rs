@@ -48,9 +48,13 @@ pub struct RuleRow {
 }
 
 /// Every template: (id, key, channel, locale, body).
-pub async fn templates(db: &Db) -> Result<Vec<(i64, String, String, String, String)>, Error> {
+/// A template row as the renderer reads it.
+pub type TemplateRow = (i64, String, String, String, Option<String>, String);
+
+/// Every template: (id, key, channel, locale, subject, body).
+pub async fn templates(db: &Db) -> Result<Vec<TemplateRow>, Error> {
     Ok(on_db!(db, |pool| sqlx::query_as(
-        "SELECT id, key, channel, locale, body FROM message_templates"
+        "SELECT id, key, channel, locale, subject, body FROM message_templates"
     )
     .fetch_all(pool)
     .await?))

@@ -4,10 +4,8 @@ use crate::db::Db;
 use crate::now_ms;
 use crate::Error;
 use crate::{on_db, on_db_write};
-use domain::template::Template;
-use domain::views::templates::TemplateView;
-use domain::words::FieldError;
-use domain::{Channel, Locale, NotificationType, Words};
+use domain::views::templates::{default_for, TemplateForm, TemplateView};
+use domain::{Channel, Locale};
 
 pub async fn list(db: &Db) -> Result<Vec<TemplateView>, Error> {
     let rows: Vec<(i64, String, String, String, Option<String>, String)> = on_db!(db, |pool| {
@@ -30,47 +28,11 @@ pub async fn list(db: &Db) -> Result<Vec<TemplateView>, Error> {
         .collect())
 }
 
-/// Keys that are not notification types but still have templates.
-const SYSTEM_KEYS: &[&str] = &["phone_verification", "password_reset"];
-
-/// Checks and stores a template; every problem is reported at once and
-/// nothing is written if there is any.
-pub async fn save(
-    db: &Db,
-    key: &str,
-    channel: &str,
-    locale: &str,
-    subject: Option<&str>,
-    body: &str,
-) -> Result<i64, Error> {
-    let mut errors = Vec::new();
-    if NotificationType::parse(key).is_err() && !SYSTEM_KEYS.contains(&key) {
-        errors.push(FieldError::new(
-            "key",
-            Words::fill(
-                "kunci template '{}' tidak dikenal",
-                "unknown template key '{}'",
-                &[&key],
-            ),
-        ));
-    }
-    if let Err(e) = Channel::parse(channel) {
-        errors.push(FieldError::new("channel", Words::same(e.to_string())));
-    }
-    if let Err(e) = Locale::parse(locale) {
-        errors.push(FieldError::new("locale", Words::same(e.to_string())));
-    }
-    if let Err(e) = Template::parse_checked(body) {
-        errors.push(FieldError::new("body", Words::of(|l| e.message(l))));
-    }
-    if let Some(s) = subject {
-        if let Err(e) = Template::parse_checked(s) {
-            errors.push(FieldError::new("subject", Words::of(|l| e.message(l))));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Error::Invalid(errors));
-    }
+/// Checks and stores a template (creating or replacing the one for its
+/// key, channel and language); every problem is reported at once and nothing
+/// is written if there is any.
+pub async fn save(db: &Db, form: &TemplateForm) -> Result<i64, Error> {
+    let t = form.validate().map_err(Error::Invalid)?;
     let id: i64 = on_db_write!(db, |pool| {
         sqlx::query_scalar(
         "INSERT INTO message_templates (key, channel, locale, subject, body, updated_at)
@@ -79,14 +41,45 @@ pub async fn save(
              updated_at = excluded.updated_at
          RETURNING id"
     )
-    .bind(key)
-    .bind(channel)
-    .bind(locale)
-    .bind(subject)
-    .bind(body)
+    .bind(&t.key)
+    .bind(t.channel.as_str())
+    .bind(t.locale.as_str())
+    .bind(&t.subject)
+    .bind(&t.body)
     .bind(now_ms())
     .fetch_one(pool)
     .await?
     });
     Ok(id)
+}
+
+/// Back to what ships: the default's text where (key, channel, locale) has
+/// one, else no template of its own (the channel then uses the next one's,
+/// `domain::views::templates::in_effect`).
+pub async fn reset(db: &Db, key: &str, channel: Channel, locale: Locale) -> Result<(), Error> {
+    match default_for(key, channel, locale) {
+        Some(d) => {
+            let form = TemplateForm {
+                key: key.to_owned(),
+                channel: channel.as_str().to_owned(),
+                locale: locale.as_str().to_owned(),
+                subject: d.subject.unwrap_or_default().to_owned(),
+                body: d.body.to_owned(),
+            };
+            save(db, &form).await?;
+        }
+        None => {
+            on_db_write!(db, |pool| {
+                sqlx::query(
+                    "DELETE FROM message_templates WHERE key = $1 AND channel = $2 AND locale = $3",
+                )
+                .bind(key)
+                .bind(channel.as_str())
+                .bind(locale.as_str())
+                .execute(pool)
+                .await?;
+            });
+        }
+    }
+    Ok(())
 }

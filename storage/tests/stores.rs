@@ -156,43 +156,58 @@ store_test!(invalid_rows_are_refused_and_nothing_is_half_written, |db| {
     );
 });
 
+fn template_form(
+    key: &str,
+    channel: &str,
+    locale: &str,
+    subject: &str,
+    body: &str,
+) -> domain::views::templates::TemplateForm {
+    domain::views::templates::TemplateForm {
+        key: key.into(),
+        channel: channel.into(),
+        locale: locale.into(),
+        subject: subject.into(),
+        body: body.into(),
+    }
+}
+
 store_test!(templates_with_unknown_variables_are_refused_on_save, |db| {
     use storage::templates::{list, save};
     seed::ensure_reference_data(db).await.unwrap();
     let before = list(db).await.unwrap();
-    let err = save(
-        db,
+    let bad = template_form(
         "ticket_assigned",
         "whatsapp",
         "id",
-        None,
+        "",
         "*Tiket* {ticket_id} untuk {custmer_name}",
-    )
-    .await
-    .unwrap_err();
+    );
+    let err = save(db, &bad).await.unwrap_err();
     assert_eq!(
         err.field_in("body", domain::Locale::En).as_deref(),
         Some("unknown variable(s): custmer_name")
     );
-    let err = save(db, "ticket_teleported", "pigeon", "fr", None, "{ticket_id")
-        .await
-        .unwrap_err();
+    let err = save(
+        db,
+        &template_form("ticket_teleported", "pigeon", "fr", "", "{ticket_id"),
+    )
+    .await
+    .unwrap_err();
     for field in ["key", "channel", "locale", "body"] {
         assert!(err.field(field).is_some(), "{field}: {err:?}");
     }
     assert_eq!(list(db).await.unwrap(), before, "nothing written");
 
     // A valid one replaces the template for its key, channel and locale.
-    let id = save(
-        db,
+    let edit = template_form(
         "ticket_assigned",
         "whatsapp",
         "id",
-        None,
+        "",
         "*Tiket baru* {ticket_id} — {customer_name}",
-    )
-    .await
-    .unwrap();
+    );
+    let id = save(db, &edit).await.unwrap();
     let after = list(db).await.unwrap();
     assert_eq!(after.len(), before.len());
     let t = after.iter().find(|t| t.id == id).unwrap();
@@ -201,6 +216,70 @@ store_test!(templates_with_unknown_variables_are_refused_on_save, |db| {
         ("ticket_assigned", "id")
     );
     assert_eq!(t.body, "*Tiket baru* {ticket_id} — {customer_name}");
+});
+
+store_test!(a_reset_template_is_the_default_again_or_gone, |db| {
+    use storage::templates::{list, reset, save};
+    seed::ensure_reference_data(db).await.unwrap();
+    let before = list(db).await.unwrap();
+    // Every type ships WhatsApp defaults in both languages.
+    for kind in domain::NotificationType::ALL {
+        for locale in ["id", "en"] {
+            assert!(
+                before.iter().any(|t| t.key == kind.as_str()
+                    && t.channel == "whatsapp"
+                    && t.locale == locale),
+                "{} {locale}",
+                kind.as_str()
+            );
+        }
+    }
+    let outage = |list: &[domain::views::templates::TemplateView], channel: &str| {
+        list.iter()
+            .find(|t| t.key == "outage" && t.channel == channel && t.locale == "id")
+            .cloned()
+    };
+    let shipped = outage(&before, "whatsapp").unwrap();
+    save(
+        db,
+        &template_form("outage", "whatsapp", "id", "", "*Gangguan* di {work_zone}"),
+    )
+    .await
+    .unwrap();
+    save(
+        db,
+        &template_form(
+            "outage",
+            "email",
+            "id",
+            "Gangguan {work_zone}",
+            "Gangguan di {work_zone}: {message?}",
+        ),
+    )
+    .await
+    .unwrap();
+    let edited = list(db).await.unwrap();
+    assert_eq!(
+        outage(&edited, "whatsapp").unwrap().body,
+        "*Gangguan* di {work_zone}"
+    );
+    assert_eq!(
+        outage(&edited, "email").unwrap().subject.as_deref(),
+        Some("Gangguan {work_zone}")
+    );
+
+    // WhatsApp has a default: its text comes back (same row).
+    reset(db, "outage", domain::Channel::Whatsapp, domain::Locale::Id)
+        .await
+        .unwrap();
+    // Email has none: the template goes and the channel uses the next one's.
+    reset(db, "outage", domain::Channel::Email, domain::Locale::Id)
+        .await
+        .unwrap();
+    let after = list(db).await.unwrap();
+    assert_eq!(outage(&after, "whatsapp"), Some(shipped));
+    assert_eq!(outage(&after, "email"), None);
+    assert_eq!(after, before);
 });
 
 // --- notification settings and phone verification ---------------------------

@@ -11,12 +11,11 @@ use crate::error::{AppError, FieldError};
 use crate::i18n::{self, fill, tr};
 use crate::ui::category_label;
 use crate::ui::{role_label, ErrorNote, Loading};
-use domain::template::{Escape, Template, KNOWN_VARIABLES};
+use domain::template::{Escape, Template};
 use domain::{GroupCategory, GroupId, NotificationType, Priority};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::NavigateOptions;
-use std::collections::BTreeMap;
 
 fn errors_of(result: Option<Result<impl Clone, AppError>>) -> Vec<FieldError> {
     match result {
@@ -259,26 +258,6 @@ fn Members(
     }
 }
 
-/// Sample values for the preview: each known variable's own name in
-/// brackets, so the author sees where every value lands.
-fn sample_values() -> BTreeMap<String, String> {
-    let mut v: BTreeMap<String, String> = KNOWN_VARIABLES
-        .iter()
-        .map(|(name, _)| ((*name).to_owned(), format!("[{name}]")))
-        .collect();
-    for (k, val) in [
-        ("ticket_id", "TKT-2026-0042"),
-        ("customer_name", "Ibu Sari"),
-        ("location", "Perum Griya Asri Blok C2"),
-        ("issue_type", "FTTH LOS merah"),
-        ("technician_name", "Budi Santoso"),
-        ("remaining_time", "45 menit"),
-    ] {
-        v.insert(k.into(), val.into());
-    }
-    v
-}
-
 #[component]
 fn Rules(
     group_id: GroupId,
@@ -324,7 +303,7 @@ fn Rules(
                 .to_owned());
             }
             Template::parse_checked(&f.template)
-                .map(|t| t.render_lenient(&sample_values(), Escape::WhatsApp, ""))
+                .map(|t| t.render_lenient(&domain::template::sample_values(), Escape::WhatsApp, ""))
                 .map_err(|e| e.message(i18n::locale()))
         })
     };
@@ -426,7 +405,7 @@ fn Rules(
 fn TestSendCard(group_id: GroupId, sample: Option<String>) -> impl IntoView {
     let initial = sample
         .and_then(|t| Template::parse(&t).ok())
-        .map(|t| t.render_lenient(&sample_values(), Escape::WhatsApp, ""))
+        .map(|t| t.render_lenient(&domain::template::sample_values(), Escape::WhatsApp, ""))
         .unwrap_or_else(|| {
             tr(
                 "✅ *Uji kirim* dari Notifikasi ISP. Abaikan pesan ini.",

@@ -55,7 +55,12 @@ pub fn InboxPage() -> impl IntoView {
                                     <li class:unread=unread data-id=id>
                                         <strong>{n.title}</strong>
                                         <small class="muted">" · " {format_wib(n.created_at)} " · " {priority_label(&n.priority)}</small>
-                                        <p>{n.body}</p>
+                                        <p>{domain::template::pieces(&n.body).into_iter().map(|p| match p {
+                                            domain::template::Piece::Text(t) => t.to_owned().into_any(),
+                                            domain::template::Piece::Link(l) => view! {
+                                                <a href=l.to_owned() target="_blank" rel="noopener noreferrer">{l.to_owned()}</a>
+                                            }.into_any(),
+                                        }).collect_view()}</p>
                                         {alert.map(|a| view! { <AlertState alert=*a on_ack=move || { ack.dispatch(Acknowledge { id }); }/> })}
                                         <Show when=move || unread>
                                             <button class="link" data-testid="mark-read"

@@ -28,6 +28,8 @@ pub struct ReferenceCache {
 pub struct Reference {
     /// (key, channel, locale) → template, and id → template.
     pub by_key: HashMap<(String, String, String), (i64, Template)>,
+    /// (key, channel, locale) → an email's own subject line.
+    pub subjects: HashMap<(String, String, String), Template>,
     pub by_id: HashMap<i64, Template>,
     /// code → name
     pub zones: HashMap<String, String>,
@@ -74,15 +76,30 @@ impl ReferenceCache {
         let zones = store::zones(&self.db).await?;
         let mut by_key = HashMap::new();
         let mut by_id = HashMap::new();
-        for (id, key, channel, locale, body) in rows {
+        let mut subjects = HashMap::new();
+        for (id, key, channel, locale, subject, body) in rows {
             // Templates are checked on save; one that no longer parses is skipped
             // (and the generic message used) rather than blocking every event.
-            match Template::parse(&body) {
-                Ok(t) => {
+            let subject = subject.filter(|s| !s.trim().is_empty());
+            match (
+                Template::parse(&body),
+                subject.as_deref().map(Template::parse),
+            ) {
+                (Ok(t), subject) => {
+                    let k = (key, channel, locale);
+                    match subject {
+                        Some(Ok(s)) => {
+                            subjects.insert(k.clone(), s);
+                        }
+                        Some(Err(e)) => {
+                            tracing::warn!(template = id, "subject does not parse: {e}")
+                        }
+                        None => {}
+                    }
                     by_id.insert(id, t.clone());
-                    by_key.insert((key, channel, locale), (id, t));
+                    by_key.insert(k, (id, t));
                 }
-                Err(e) => tracing::warn!(template = id, "template does not parse: {e}"),
+                (Err(e), _) => tracing::warn!(template = id, "template does not parse: {e}"),
             }
         }
         let (rule_rows, member_rows) = store::rules_and_members(&self.db).await?;
@@ -100,6 +117,7 @@ impl ReferenceCache {
         let fresh = Arc::new(Reference {
             by_key,
             by_id,
+            subjects,
             zones: zones.into_iter().collect(),
             rules,
             members,

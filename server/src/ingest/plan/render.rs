@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use domain::escalation;
 use domain::routing::{self, Planned, Target};
 use domain::template::{fit_whatsapp, Escape, Template};
+use domain::views::templates::in_effect;
 use domain::{Channel, DeliveryStatus, GroupId, Locale, UserId};
 use std::collections::BTreeMap;
 use storage::keys::ack_links::{new_ack_key, LinkKey};
@@ -56,9 +57,11 @@ fn values_for(
 }
 
 /// The message for types without a template: the type as a bold title and the
-/// event's data as lines.
+/// event's data as lines. Since every type has a default template this is
+/// only the escalation alert's summary and a safety net.
 fn generic(event: &EventRequest, locale: Locale, bold: bool) -> String {
     let title = event.kind.label(locale);
+    let escape = if bold { Escape::WhatsApp } else { Escape::None };
     let mut out = if bold {
         format!("*{title}*")
     } else {
@@ -66,9 +69,19 @@ fn generic(event: &EventRequest, locale: Locale, bold: bool) -> String {
     };
     out.push_str(&format!(" ({})", event.priority.label(locale)));
     for (k, v) in &event.data {
-        out.push_str(&format!("\n{k}: {}", Escape::WhatsApp.apply(v)));
+        out.push_str(&format!("\n{k}: {}", escape.apply(v)));
     }
     out
+}
+
+/// How a template's text is written.
+#[derive(Clone, Copy)]
+enum Style {
+    /// WhatsApp's `*bold*` kept, values escaped (WhatsApp, SMS before it is
+    /// made to fit).
+    WhatsApp,
+    /// No formatting (in-app, email, push).
+    Plain,
 }
 
 pub(super) struct Renderer<'a> {
@@ -77,69 +90,92 @@ pub(super) struct Renderer<'a> {
     problems: BTreeMap<String, String>,
 }
 
-impl Renderer<'_> {
+impl<'a> Renderer<'a> {
+    /// The template for `channel`: a group rule's own, else the type's
+    /// template [`in_effect`] for the channel and the reader's language.
     fn template(
         &self,
         template_id: Option<i64>,
-        channel: &str,
+        channel: Channel,
         locale: Locale,
-    ) -> Option<(String, &Template)> {
+    ) -> Option<(String, &'a Template, Option<&'a Template>)> {
+        let reference: &'a Reference = self.reference;
         if let Some(id) = template_id {
-            if let Some(t) = self.reference.by_id.get(&id) {
-                return Some((format!("template #{id}"), t));
+            if let Some(t) = reference.by_id.get(&id) {
+                return Some((format!("template #{id}"), t, None));
             }
         }
         let key = self.event.kind.as_str();
-        [locale, Locale::Id].iter().find_map(|l| {
-            self.reference
-                .by_key
-                .get(&(key.to_owned(), channel.to_owned(), l.as_str().to_owned()))
-                .map(|(id, t)| {
-                    (
-                        format!("template #{id} ({key}/{channel}/{})", l.as_str()),
-                        t,
-                    )
-                })
+        in_effect(channel, locale, |c, l| {
+            let k = (key.to_owned(), c.as_str().to_owned(), l.as_str().to_owned());
+            reference.by_key.get(&k).map(|(id, t)| {
+                let label = format!("template #{id} ({key}/{}/{})", c.as_str(), l.as_str());
+                (label, t, reference.subjects.get(&k))
+            })
         })
+    }
+
+    /// The text for `channel` in `locale`, with the email subject its
+    /// template may set. A missing required variable is noted in
+    /// `problems` (the event is refused) and gives an empty text.
+    fn text(
+        &mut self,
+        template_id: Option<i64>,
+        channel: Channel,
+        locale: Locale,
+        name: &str,
+        style: Style,
+    ) -> (String, Option<String>) {
+        let values = values_for(self.event, self.reference, locale, name);
+        let Some((label, t, subject)) = self.template(template_id, channel, locale) else {
+            return match style {
+                Style::WhatsApp => (fit_whatsapp(&generic(self.event, locale, true)), None),
+                Style::Plain => (generic(self.event, locale, false), None),
+            };
+        };
+        let body = match style {
+            Style::WhatsApp => t
+                .render(&values, Escape::WhatsApp)
+                .map(|b| fit_whatsapp(&b)),
+            Style::Plain => t.render_plain(&values),
+        };
+        let subject_text = subject.map(|s| s.render_plain(&values)).transpose();
+        match (body, subject_text) {
+            (Ok(body), Ok(subject)) => (body, subject),
+            _ => {
+                let mut missing = t.missing(&values);
+                missing.extend(subject.map(|s| s.missing(&values)).unwrap_or_default());
+                for var in missing {
+                    self.problems
+                        .insert(format!("data.{var}"), format!("required by {label}"));
+                }
+                (String::new(), None)
+            }
+        }
     }
 
     /// WhatsApp text (formatted, escaped, within 4,096 characters).
     fn whatsapp(&mut self, template_id: Option<i64>, locale: Locale, name: &str) -> String {
-        let values = values_for(self.event, self.reference, locale, name);
-        match self.template(template_id, "whatsapp", locale) {
-            Some((label, t)) => match t.render(&values, Escape::WhatsApp) {
-                Ok(text) => fit_whatsapp(&text),
-                Err(_) => {
-                    for var in t.missing(&values) {
-                        self.problems
-                            .insert(format!("data.{var}"), format!("required by {label}"));
-                    }
-                    String::new()
-                }
-            },
-            None => fit_whatsapp(&generic(self.event, locale, true)),
-        }
+        self.text(
+            template_id,
+            Channel::Whatsapp,
+            locale,
+            name,
+            Style::WhatsApp,
+        )
+        .0
     }
 
-    /// Unformatted text (in-app, email, push, SMS).
-    fn plain(&mut self, locale: Locale, name: &str) -> String {
-        let values = values_for(self.event, self.reference, locale, name);
-        let found = self
-            .template(None, "in_app", locale)
-            .or_else(|| self.template(None, "whatsapp", locale));
-        match found {
-            Some((label, t)) => match t.render_plain(&values) {
-                Ok(text) => text,
-                Err(_) => {
-                    for var in t.missing(&values) {
-                        self.problems
-                            .insert(format!("data.{var}"), format!("required by {label}"));
-                    }
-                    String::new()
-                }
-            },
-            None => generic(self.event, locale, false),
-        }
+    /// An SMS's text before it is made to fit: WhatsApp's text unless SMS
+    /// has its own template (`domain::sms` drops the formatting either way).
+    fn sms(&mut self, locale: Locale, name: &str) -> String {
+        self.text(None, Channel::Sms, locale, name, Style::WhatsApp)
+            .0
+    }
+
+    /// Unformatted text (in-app, email, push) and an email's own subject.
+    fn plain(&mut self, channel: Channel, locale: Locale, name: &str) -> (String, Option<String>) {
+        self.text(None, channel, locale, name, Style::Plain)
     }
 }
 
@@ -150,6 +186,8 @@ struct Addressed {
     rule_id: Option<i64>,
     recipient: String,
     message: String,
+    /// The email template's own subject, if it has one.
+    subject: Option<String>,
     locale: Locale,
 }
 
@@ -161,6 +199,7 @@ impl Addressed {
             rule_id: None,
             recipient,
             message,
+            subject: None,
             locale: Locale::Id,
         }
     }
@@ -222,12 +261,14 @@ pub(super) fn render(
         }
         // An email's subject is a push notification's title too.
         let subject = matches!(p.channel, Channel::Email | Channel::Push).then(|| {
-            domain::email::subject(
-                event.kind.label(a.locale),
-                event.priority,
-                event.data.get("ticket_id").map(String::as_str),
-                a.locale,
-            )
+            a.subject.clone().unwrap_or_else(|| {
+                domain::email::subject(
+                    event.kind.label(a.locale),
+                    event.priority,
+                    event.data.get("ticket_id").map(String::as_str),
+                    a.locale,
+                )
+            })
         });
         deliveries.push(NewDelivery {
             user_id: a.user_id,
@@ -287,6 +328,7 @@ fn to_user(
     settings_url: &str,
 ) -> Addressed {
     let locale = Locale::parse(&u.locale).unwrap_or_default();
+    let mut subject = None;
     let (recipient, message) = match channel {
         Channel::Whatsapp => {
             let text = r.whatsapp(None, locale, &u.name);
@@ -302,7 +344,7 @@ fn to_user(
         // The WhatsApp text without its formatting, cut to fit (around the
         // acknowledgement link, if any).
         Channel::Sms => {
-            let text = r.whatsapp(None, locale, &u.name);
+            let text = r.sms(locale, &u.name);
             let text = match &link {
                 Some(l) => domain::sms::from_whatsapp_with_tail(
                     &text,
@@ -314,18 +356,23 @@ fn to_user(
         }
         // Staff email says why it came and where to turn it off.
         Channel::Email => {
-            let mut text = r.plain(locale, &u.name);
+            let (mut text, own_subject) = r.plain(Channel::Email, locale, &u.name);
+            subject = own_subject;
             if let Some(l) = &link {
                 text = format!("{text}\n\n{}", escalation::ack_line(locale, l, false));
             }
             let footer = domain::email::footer(locale, settings_url);
             (u.email.clone(), domain::email::plain_body(&text, &footer))
         }
-        _ => (format!("user:{}", u.id), r.plain(locale, &u.name)),
+        _ => (
+            format!("user:{}", u.id),
+            r.plain(channel, locale, &u.name).0,
+        ),
     };
     Addressed {
         user_id: Some(UserId(u.id)),
         locale,
+        subject,
         ..Addressed::to(recipient, message)
     }
 }
@@ -343,10 +390,13 @@ fn to_customer(r: &mut Renderer<'_>, channel: Channel, event: &EventRequest) -> 
         .or_else(|| event.data.get("customer_name").cloned())
         .unwrap_or_default();
     match channel {
-        Channel::Email => Addressed::to(
-            c.email.clone().unwrap_or_default(),
-            r.plain(Locale::Id, &name),
-        ),
+        Channel::Email => {
+            let (message, subject) = r.plain(Channel::Email, Locale::Id, &name);
+            Addressed {
+                subject,
+                ..Addressed::to(c.email.clone().unwrap_or_default(), message)
+            }
+        }
         _ => Addressed::to(
             c.phone
                 .as_ref()
