@@ -27,6 +27,7 @@ pub mod account;
 pub mod alerts;
 pub mod analytics;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod deliveries;
 pub mod error;

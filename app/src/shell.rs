@@ -2,6 +2,7 @@
 
 use crate::analytics::page::AnalyticsPage;
 use crate::api_keys::ApiKeysPage;
+use crate::audit::AuditPage;
 use crate::auth::page::LoginPage;
 use crate::auth::{whoami, Area, CurrentUser, Login, Logout};
 use crate::deliveries::page::{DeliveriesPage, DeliveryDetailPage};
@@ -117,6 +118,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("master/api-keys") view=ApiKeysPage/>
                     <Route path=path!("master/zones") view=ZonesPage/>
                     <Route path=path!("master/templates") view=TemplatesPage/>
+                    <Route path=path!("master/audit") view=AuditPage/>
                     <Route path=path!("master/escalation") view=EscalationPage/>
                     <Route path=path!("deliveries") view=DeliveriesPage/>
                     <Route path=path!("deliveries/:id") view=DeliveryDetailPage/>
@@ -146,7 +148,7 @@ fn PageTitle() -> impl IntoView {
 /// The page at `path`, in the page's language.
 fn page_name(path: &str) -> Option<&'static str> {
     let section = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    let pages: [(&str, &str, &str); 15] = [
+    let pages: [(&str, &str, &str); 16] = [
         ("/login", "Masuk", "Sign in"),
         ("/set-password", "Buat kata sandi", "Set your password"),
         ("/inbox", "Kotak masuk", "Inbox"),
@@ -159,6 +161,7 @@ fn page_name(path: &str) -> Option<&'static str> {
         ("/master/users", "Pengguna", "Users"),
         ("/master/zones", "Zona kerja", "Work zones"),
         ("/master/templates", "Template pesan", "Message templates"),
+        ("/master/audit", "Jejak audit", "Audit trail"),
         ("/master/providers", "Penyedia", "Providers"),
         ("/master/escalation", "Eskalasi", "Escalation"),
         ("/master/api-keys", "Kunci API", "API keys"),
@@ -237,6 +240,9 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                                 })}
                                 {Area::ApiKeys.allows(role).then(|| view! {
                                     <li><A href="/master/api-keys">{tr("Kunci API", "API keys")}</A></li>
+                                })}
+                                {Area::Audit.allows(role).then(|| view! {
+                                    <li><A href="/master/audit">{tr("Jejak audit", "Audit trail")}</A></li>
                                 })}
                             </ul>
                         </li>

@@ -56,3 +56,8 @@ pub fn guard(area: crate::auth::Area) -> Result<(crate::auth::CurrentUser, AppSt
     let user = crate::auth::session::require_area(area)?;
     Ok((user, app_state()?))
 }
+
+/// The signed-in user as the audit trail names them.
+pub fn actor(user: &crate::auth::CurrentUser) -> storage::audit::Actor {
+    storage::audit::Actor::person(user.id, &user.name, &user.email)
+}

@@ -45,6 +45,7 @@ test("screenshots of each page", async ({ page, request }) => {
     ["/master/users", "users"],
     ["/master/users/5", "user-editor"],
     ["/master/zones", "zones"],
+    ["/master/templates", "templates"],
     ["/master/api-keys", "api-keys"],
     ["/master/providers", "providers"],
     ["/master/escalation", "escalation"],
@@ -99,6 +100,7 @@ test("screenshots of each page", async ({ page, request }) => {
   for (const [path, name] of [
     ["/master/groups/1", "group-editor-phone"],
     ["/master/users", "users-phone"],
+    ["/master/templates", "templates-phone"],
     ["/master/providers", "providers-phone"],
     ["/master/escalation", "escalation-phone"],
     ["/reports", "reports-phone"],

@@ -115,7 +115,7 @@ test("an admin creates a group with a rule, previews its template and test-sends
   await page.getByLabel(/^Template/).fill("🎫 *TIKET BARU* {ticket_id} di {lokasi}");
   await expect(page.getByTestId("template-preview-error")).toContainText("lokasi");
   await page.getByLabel(/^Template/).fill("🎫 *TIKET BARU* {ticket_id} di {location}");
-  await expect(page.getByTestId("template-preview")).toHaveText("🎫 *TIKET BARU* TKT-2026-0042 di Perum Griya Asri Blok C2");
+  await expect(page.getByTestId("template-preview")).toHaveText("🎫 *TIKET BARU* TKT-2026-0042 di ODP-KRW-FAB/012");
   await page.getByRole("button", { name: "Tambah aturan" }).click();
   await expect(page.getByTestId("rule-row")).toHaveCount(1);
   await expect(page.getByTestId("rule-row")).toContainText("Tiket baru");

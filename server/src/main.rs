@@ -56,7 +56,7 @@ async fn create_api_key(name: Option<String>) -> Result<(), String> {
     let name = name.ok_or("usage: server create-api-key NAME")?;
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
-    let (id, key) = server::api_keys::create(&db, &name, None)
+    let (id, key) = server::api_keys::create(&db, &storage::audit::Actor::cli(), &name)
         .await
         .map_err(|e| e.to_string())?;
     println!("API key #{id} for '{name}' (shown once):\n{key}");
@@ -119,7 +119,7 @@ async fn user_add(args: &[String]) -> Result<(), String> {
     let db = open_database(&config).await?;
     let now = storage::now_ms();
     let made = async {
-        let id = storage::users::create(&db, &valid, now).await?;
+        let id = storage::users::create(&db, &storage::audit::Actor::cli(), &valid, now).await?;
         storage::password_resets::issue(&db, id, None, &config.public_url, now)
             .await
             .map(|issued| (id, issued))

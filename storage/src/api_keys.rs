@@ -1,10 +1,12 @@
 //! API keys for the ticketing system. Only a SHA-256 of each key is stored;
 //! the key itself is shown once, when it is made.
 
+use crate::audit::{audit, Actor};
 use crate::db::Db;
-use crate::{now_ms, on_db, on_db_write, Error};
+use crate::{in_tx, now_ms, on_db, on_db_write, Error};
 use base64::Engine;
 use domain::views::api_keys::ApiKeyView;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// Every key starts so, which makes a leaked one easy to search for.
@@ -14,32 +16,52 @@ pub fn hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-/// Makes a key; returns its id and the key (shown once).
-pub async fn create(db: &Db, name: &str, created_by: Option<i64>) -> Result<(i64, String), Error> {
+/// The insert, on a pool or in a transaction.
+macro_rules! insert_key {
+    ($exec:expr, $name:expr, $key:expr, $created_by:expr) => {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind($name)
+        .bind($key.chars().take(10).collect::<String>())
+        .bind(hash($key))
+        .bind($created_by)
+        .bind(now_ms())
+        .fetch_one($exec)
+        .await?
+    };
+}
+
+/// Makes a key for `actor` and notes it in the audit trail (its name and
+/// prefix, never the key); returns its id and the key (shown once).
+pub async fn create(db: &Db, actor: &Actor, name: &str) -> Result<(i64, String), Error> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).map_err(|e| crate::error::internal("random", &e))?;
     let key = format!(
         "{PREFIX}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     );
-    let id = insert(db, name, &key, created_by).await?;
+    let prefix: String = key.chars().take(10).collect();
+    let id = in_tx!(db, |tx| {
+        let id = insert_key!(&mut *tx, name, &key, actor.id.map(|u| u.0));
+        let after = json!({"name": name, "prefix": prefix}).to_string();
+        audit!(
+            tx,
+            actor,
+            "api_key.create",
+            &format!("{name} ({prefix}…)"),
+            None::<String>,
+            Some(after),
+            now_ms()
+        );
+        id
+    });
     Ok((id, key))
 }
 
 /// Stores a given key (the documented demo key, tests).
 pub async fn insert(db: &Db, name: &str, key: &str, created_by: Option<i64>) -> Result<i64, Error> {
-    let id: i64 = on_db_write!(db, |pool| {
-        sqlx::query_scalar(
-        "INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"
-    )
-    .bind(name)
-    .bind(key.chars().take(10).collect::<String>())
-    .bind(hash(key))
-    .bind(created_by)
-    .bind(now_ms())
-    .fetch_one(pool)
-    .await?
-    });
+    let id: i64 = on_db_write!(db, |pool| insert_key!(pool, name, key, created_by));
     Ok(id)
 }
 
@@ -105,19 +127,37 @@ pub async fn list(db: &Db) -> Result<Vec<ApiKeyView>, Error> {
         .collect())
 }
 
-/// Revokes key `id` (again: no change); ingestion refuses it once each
-/// instance's lookup cache forgets it (30 seconds at most).
-pub async fn revoke(db: &Db, id: i64, now: i64) -> Result<(), Error> {
-    let found: Option<i64> = on_db_write!(db, |pool| {
-        sqlx::query_scalar(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING id",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_optional(pool)
-        .await?
+/// Revokes key `id` (again: no change, and no second audit entry);
+/// ingestion refuses it once each instance's lookup cache forgets it (30
+/// seconds at most).
+pub async fn revoke(db: &Db, actor: &Actor, id: i64, now: i64) -> Result<(), Error> {
+    in_tx!(db, |tx| {
+        let row: Option<(String, String, Option<i64>)> =
+            sqlx::query_as("SELECT name, prefix, revoked_at FROM api_keys WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((name, prefix, revoked_at)) = row else {
+            return Err(Error::NotFound(domain::words::Missing::ApiKey(id)));
+        };
+        if revoked_at.is_none() {
+            sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let before = json!({"name": name, "prefix": prefix, "revoked": false}).to_string();
+            let after = json!({"name": name, "prefix": prefix, "revoked": true}).to_string();
+            audit!(
+                tx,
+                actor,
+                "api_key.revoke",
+                &format!("{name} ({prefix}…)"),
+                Some(before),
+                Some(after),
+                now
+            );
+        }
     });
-    found
-        .map(|_| ())
-        .ok_or(Error::NotFound(domain::words::Missing::ApiKey(id)))
+    Ok(())
 }

@@ -123,11 +123,17 @@ pub async fn choices(db: &Db) -> Result<Choices, Error> {
     )
     .fetch_all(pool)
     .await?);
-    let zones: Vec<(String, String)> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT code, name FROM work_zones ORDER BY name"
+    // An inactive zone is offered for nothing new, but a step that has one
+    // keeps showing it.
+    let zones: Vec<(String, String)> = on_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT code, name FROM work_zones
+         WHERE active OR code IN (SELECT target_zone FROM escalation_steps WHERE target_zone IS NOT NULL)
+         ORDER BY name"
     )
     .fetch_all(pool)
-    .await?);
+    .await?
+    });
     Ok(Choices {
         users: users
             .into_iter()
@@ -166,11 +172,17 @@ async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, Error> {
                         .fetch_optional(&mut *tx)
                         .await?
                 }
+                // Active, or already this policy's (kept through an edit).
                 StepTarget::Role { zone: Some(z), .. } => {
-                    sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM work_zones WHERE code = $1")
-                        .bind(z)
-                        .fetch_optional(&mut *tx)
-                        .await?
+                    sqlx::query_scalar(
+                        "SELECT CAST(1 AS BIGINT) FROM work_zones WHERE code = $1
+                         AND (active OR code IN (SELECT target_zone FROM escalation_steps
+                                                 WHERE policy_id = $2 AND target_zone IS NOT NULL))",
+                    )
+                    .bind(z)
+                    .bind(p.id.unwrap_or(0))
+                    .fetch_optional(&mut *tx)
+                    .await?
                 }
                 StepTarget::Role { zone: None, .. } => Some(1),
             };
@@ -257,8 +269,8 @@ async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, Error> {
     Err(Error::Invalid(vec![FieldError::new(
         format!("steps[{n}]"),
         Words::new(
-            "orang, grup atau wilayah yang dipilih tidak ada",
-            "the person, group or zone chosen does not exist",
+            "orang, grup atau zona yang dipilih tidak ada (atau zonanya nonaktif)",
+            "the person, group or zone chosen does not exist (or the zone is inactive)",
         ),
     )]))
 }

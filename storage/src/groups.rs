@@ -163,12 +163,36 @@ pub async fn detail(db: &Db, id: GroupId) -> Result<GroupDetail, Error> {
             })
         })
         .collect::<Result<_, Error>>()?;
+    // Active zones, and those the group or its rules already have.
+    let work_zones = on_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT code, name FROM work_zones
+         WHERE active
+            OR code IN (SELECT work_zone FROM whatsapp_groups WHERE id = $1 AND work_zone IS NOT NULL)
+            OR code IN (SELECT work_zone FROM notification_group_rules WHERE group_id = $1 AND work_zone IS NOT NULL)
+         ORDER BY name"
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?
+    });
     Ok(GroupDetail {
         group,
         members,
         rules,
-        work_zones: work_zones(db).await?,
+        work_zones,
     })
+}
+
+/// A zone that does not exist, or is inactive and so offered for nothing new.
+fn unknown_zone() -> Error {
+    Error::invalid(
+        "work_zone",
+        Words::new(
+            "Zona kerja tidak dikenal atau nonaktif.",
+            "Unknown or inactive work zone.",
+        ),
+    )
 }
 
 /// Database refusals a form can cause, as field errors: told by the
@@ -184,15 +208,28 @@ fn refused(e: sqlx::Error) -> Error {
                 "Another group already has this name.",
             ),
         )]),
-        Some(ErrorKind::ForeignKeyViolation) => Error::Invalid(vec![FieldError::new(
-            "work_zone",
-            Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),
-        )]),
+        Some(ErrorKind::ForeignKeyViolation) => unknown_zone(),
         _ => Error::from(e),
     }
 }
 
 pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<GroupId, Error> {
+    // A zone must be active, unless the group already has it.
+    if let Some(zone) = &g.work_zone {
+        let offered: Option<String> = on_db!(db, |pool| {
+            sqlx::query_scalar(
+            "SELECT code FROM work_zones WHERE code = $1
+             AND (active OR code IN (SELECT work_zone FROM whatsapp_groups WHERE id = $2 AND work_zone IS NOT NULL))"
+        )
+        .bind(zone)
+        .bind(g.id.map_or(0, |id| id.0))
+        .fetch_optional(pool)
+        .await?
+        });
+        if offered.is_none() {
+            return Err(unknown_zone());
+        }
+    }
     let phone = g.phone_number.as_ref().map(|p| p.as_str().to_owned());
     // One set of values for both statements; the update adds the id.
     let sql = match g.id {
@@ -301,15 +338,12 @@ pub async fn add_rule(
         ensure_group!(tx, group_id);
         if let Some(z) = &work_zone {
             let known: Option<String> =
-                sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
+                sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1 AND active")
                     .bind(z)
                     .fetch_optional(&mut *tx)
                     .await?;
             if known.is_none() {
-                return Err(Error::invalid(
-                    "work_zone",
-                    Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),
-                ));
+                return Err(unknown_zone());
             }
         }
         let rule_id: i64 = sqlx::query_scalar(

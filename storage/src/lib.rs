@@ -31,6 +31,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod api_keys;
+pub mod audit;
 pub mod db;
 pub mod deliveries;
 pub mod digests;

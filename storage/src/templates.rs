@@ -1,11 +1,28 @@
 //! SQL for message templates.
 
+use crate::audit::{audit, Actor};
 use crate::db::Db;
 use crate::now_ms;
 use crate::Error;
-use crate::{on_db, on_db_write};
+use crate::{in_tx, on_db};
 use domain::views::templates::{default_for, TemplateForm, TemplateView};
 use domain::{Channel, Locale};
+use serde_json::json;
+
+/// The template's subject and body as the trail keeps them, if it exists.
+macro_rules! current {
+    ($tx:ident, $key:expr, $channel:expr, $locale:expr) => {{
+        let row: Option<(Option<String>, String)> = sqlx::query_as(
+            "SELECT subject, body FROM message_templates WHERE key = $1 AND channel = $2 AND locale = $3",
+        )
+        .bind($key)
+        .bind($channel)
+        .bind($locale)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        row.map(|(subject, body)| json!({"subject": subject, "body": body}).to_string())
+    }};
+}
 
 pub async fn list(db: &Db) -> Result<Vec<TemplateView>, Error> {
     let rows: Vec<(i64, String, String, String, Option<String>, String)> = on_db!(db, |pool| {
@@ -31,24 +48,38 @@ pub async fn list(db: &Db) -> Result<Vec<TemplateView>, Error> {
 /// Checks and stores a template (creating or replacing the one for its
 /// key, channel and language); every problem is reported at once and nothing
 /// is written if there is any.
-pub async fn save(db: &Db, form: &TemplateForm) -> Result<i64, Error> {
+pub async fn save(db: &Db, actor: &Actor, form: &TemplateForm) -> Result<i64, Error> {
     let t = form.validate().map_err(Error::Invalid)?;
-    let id: i64 = on_db_write!(db, |pool| {
-        sqlx::query_scalar(
-        "INSERT INTO message_templates (key, channel, locale, subject, body, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (key, channel, locale) DO UPDATE SET subject = excluded.subject, body = excluded.body,
-             updated_at = excluded.updated_at
-         RETURNING id"
-    )
-    .bind(&t.key)
-    .bind(t.channel.as_str())
-    .bind(t.locale.as_str())
-    .bind(&t.subject)
-    .bind(&t.body)
-    .bind(now_ms())
-    .fetch_one(pool)
-    .await?
+    let now = now_ms();
+    let subject = format!("{} / {} / {}", t.key, t.channel.as_str(), t.locale.as_str());
+    let id = in_tx!(db, |tx| {
+        let before = current!(tx, &t.key, t.channel.as_str(), t.locale.as_str());
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO message_templates (key, channel, locale, subject, body, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (key, channel, locale) DO UPDATE SET subject = excluded.subject, body = excluded.body,
+                 updated_at = excluded.updated_at
+             RETURNING id",
+        )
+        .bind(&t.key)
+        .bind(t.channel.as_str())
+        .bind(t.locale.as_str())
+        .bind(&t.subject)
+        .bind(&t.body)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let after = json!({"subject": t.subject, "body": t.body}).to_string();
+        audit!(
+            tx,
+            actor,
+            "template.save",
+            &subject,
+            before,
+            Some(after),
+            now
+        );
+        id
     });
     Ok(id)
 }
@@ -56,30 +87,49 @@ pub async fn save(db: &Db, form: &TemplateForm) -> Result<i64, Error> {
 /// Back to what ships: the default's text where (key, channel, locale) has
 /// one, else no template of its own (the channel then uses the next one's,
 /// `domain::views::templates::in_effect`).
-pub async fn reset(db: &Db, key: &str, channel: Channel, locale: Locale) -> Result<(), Error> {
-    match default_for(key, channel, locale) {
-        Some(d) => {
-            let form = TemplateForm {
-                key: key.to_owned(),
-                channel: channel.as_str().to_owned(),
-                locale: locale.as_str().to_owned(),
-                subject: d.subject.unwrap_or_default().to_owned(),
-                body: d.body.to_owned(),
-            };
-            save(db, &form).await?;
-        }
-        None => {
-            on_db_write!(db, |pool| {
+pub async fn reset(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+    channel: Channel,
+    locale: Locale,
+) -> Result<(), Error> {
+    let shipped = default_for(key, channel, locale);
+    let now = now_ms();
+    let subject = format!("{key} / {} / {}", channel.as_str(), locale.as_str());
+    in_tx!(db, |tx| {
+        let before = current!(tx, key, channel.as_str(), locale.as_str());
+        let after = match shipped {
+            Some(d) => {
+                sqlx::query(
+                    "INSERT INTO message_templates (key, channel, locale, subject, body, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (key, channel, locale) DO UPDATE SET subject = excluded.subject,
+                         body = excluded.body, updated_at = excluded.updated_at",
+                )
+                .bind(key)
+                .bind(channel.as_str())
+                .bind(locale.as_str())
+                .bind(d.subject)
+                .bind(d.body)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                Some(json!({"subject": d.subject, "body": d.body}).to_string())
+            }
+            None => {
                 sqlx::query(
                     "DELETE FROM message_templates WHERE key = $1 AND channel = $2 AND locale = $3",
                 )
                 .bind(key)
                 .bind(channel.as_str())
                 .bind(locale.as_str())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
-            });
-        }
-    }
+                None
+            }
+        };
+        audit!(tx, actor, "template.reset", &subject, before, after, now);
+    });
     Ok(())
 }

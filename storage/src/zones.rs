@@ -3,10 +3,12 @@
 //! API uses (`work_zone: "karawang"`) and never change; names are what
 //! people read.
 
+use crate::audit::{audit, Actor};
 use crate::db::Db;
 use crate::{in_tx, on_db, Error};
 use domain::views::zones::{ValidZone, ZoneView};
 use domain::words::{Clash, Words};
+use serde_json::json;
 
 /// Every zone, with how many people, groups, rules and escalation steps
 /// use it.
@@ -40,7 +42,7 @@ pub async fn list(db: &Db) -> Result<Vec<ZoneView>, Error> {
 }
 
 /// Adds a zone; a code in use is named on its field.
-pub async fn create(db: &Db, z: &ValidZone, now: i64) -> Result<(), Error> {
+pub async fn create(db: &Db, actor: &Actor, z: &ValidZone, now: i64) -> Result<(), Error> {
     in_tx!(db, |tx| {
         let taken: Option<String> =
             sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
@@ -64,32 +66,59 @@ pub async fn create(db: &Db, z: &ValidZone, now: i64) -> Result<(), Error> {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        let after = json!({"code": z.code, "name": z.name, "active": true}).to_string();
+        audit!(
+            tx,
+            actor,
+            "zone.create",
+            &z.code,
+            None::<String>,
+            Some(after),
+            now
+        );
     });
     Ok(())
 }
 
 /// Renames zone `code` and switches it on or off. An inactive zone keeps
 /// its people, groups and rules but is offered for nothing new.
-pub async fn update(db: &Db, z: &ValidZone, now: i64) -> Result<(), Error> {
-    let n = crate::on_db_write!(db, |pool| sqlx::query(
-        "UPDATE work_zones SET name = $2, active = $3, updated_at = $4 WHERE code = $1"
-    )
-    .bind(&z.code)
-    .bind(&z.name)
-    .bind(z.active)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected())?);
-    if n == 0 {
-        return Err(Error::NotFound(domain::words::Missing::Zone));
-    }
+pub async fn update(db: &Db, actor: &Actor, z: &ValidZone, now: i64) -> Result<(), Error> {
+    in_tx!(db, |tx| {
+        let before: Option<(String, bool)> =
+            sqlx::query_as("SELECT name, active FROM work_zones WHERE code = $1")
+                .bind(&z.code)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((name, active)) = before else {
+            return Err(Error::NotFound(domain::words::Missing::Zone));
+        };
+        sqlx::query(
+            "UPDATE work_zones SET name = $2, active = $3, updated_at = $4 WHERE code = $1",
+        )
+        .bind(&z.code)
+        .bind(&z.name)
+        .bind(z.active)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let before = json!({"code": z.code, "name": name, "active": active}).to_string();
+        let after = json!({"code": z.code, "name": z.name, "active": z.active}).to_string();
+        audit!(
+            tx,
+            actor,
+            "zone.update",
+            &z.code,
+            Some(before),
+            Some(after),
+            now
+        );
+    });
     Ok(())
 }
 
 /// Deletes zone `code` if nothing refers to it; otherwise says what does
 /// (deactivate it instead).
-pub async fn delete(db: &Db, code: &str) -> Result<(), Error> {
+pub async fn delete(db: &Db, actor: &Actor, code: &str, now: i64) -> Result<(), Error> {
     let zones = list(db).await?;
     let Some(z) = zones.iter().find(|z| z.code == code) else {
         return Err(Error::NotFound(domain::words::Missing::Zone));
@@ -100,13 +129,26 @@ pub async fn delete(db: &Db, code: &str) -> Result<(), Error> {
         }))));
     }
     // A reference added since the count is refused by the foreign keys.
-    crate::on_db_write!(db, |pool| sqlx::query(
-        "DELETE FROM work_zones WHERE code = $1"
-    )
-    .bind(code)
-    .execute(pool)
-    .await
-    .map(|_| ())?);
+    let before = json!({"code": z.code, "name": z.name, "active": z.active}).to_string();
+    in_tx!(db, |tx| {
+        let n = sqlx::query("DELETE FROM work_zones WHERE code = $1")
+            .bind(code)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound(domain::words::Missing::Zone));
+        }
+        audit!(
+            tx,
+            actor,
+            "zone.delete",
+            code,
+            Some(before),
+            None::<String>,
+            now
+        );
+    });
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 
 use domain::views::users::{redact_reset_links, UserForm, ValidUser, RESET_TTL_MS};
 use domain::{Role, UserId};
+use storage::audit::Actor;
 use storage::db::testing::count;
 use storage::password_resets as resets;
 use storage::{on_db, on_db_write, seed, sessions, store_test, users, Db, Error};
@@ -44,7 +45,7 @@ store_test!(
     a_person_is_created_edited_refused_and_deactivated_from_the_page,
     |db| {
         seed::ensure_reference_data(db).await.unwrap();
-        let id = users::create(db, &rudi(), 1).await.unwrap();
+        let id = users::create(db, &Actor::cli(), &rudi(), 1).await.unwrap();
         let row = users::get(db, id).await.unwrap();
         assert_eq!(row.email, "rudi@example.id");
         assert_eq!(row.phone.as_deref(), Some("+6281277770001"));
@@ -64,7 +65,7 @@ store_test!(
             work_zone: Some("atlantis".into()),
             ..rudi()
         };
-        match users::create(db, &twin, 2).await {
+        match users::create(db, &Actor::cli(), &twin, 2).await {
             Err(Error::Invalid(errors)) => {
                 let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
                 assert_eq!(fields, ["email", "work_zone"]);
@@ -112,7 +113,9 @@ store_test!(
             role: Role::Supervisor,
             ..rudi()
         };
-        users::update(db, id, &moved, 6).await.unwrap();
+        users::update(db, &Actor::cli(), id, &moved, 6)
+            .await
+            .unwrap();
         assert!(reached(
             storage::alerts::step_people(db, &alert, &supervisors)
                 .await
@@ -127,25 +130,65 @@ store_test!(
             phone: Some(domain::PhoneE164::parse("0813-1111-2222").unwrap()),
             ..moved.clone()
         };
-        users::update(db, id, &new_number, 7).await.unwrap();
+        users::update(db, &Actor::cli(), id, &new_number, 7)
+            .await
+            .unwrap();
         assert!(!users::get(db, id).await.unwrap().phone_verified);
         assert!(matches!(
-            users::update(db, UserId(9_999), &new_number, 8).await,
+            users::update(db, &Actor::cli(), UserId(9_999), &new_number, 8).await,
             Err(Error::NotFound(_))
         ));
 
         // Deactivated: sessions end; reactivated: back, without them.
         sessions::create_session(db, id, 9).await.unwrap();
-        users::set_active(db, id, false, 10).await.unwrap();
+        users::set_active(db, &Actor::cli(), id, false, 10)
+            .await
+            .unwrap();
         assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 0);
         assert!(!users::get(db, id).await.unwrap().active);
-        users::set_active(db, id, true, 11).await.unwrap();
+        users::set_active(db, &Actor::cli(), id, true, 11)
+            .await
+            .unwrap();
         assert!(users::get(db, id).await.unwrap().active);
         assert_eq!(
             users::id_by_email(db, " RUDI@example.id").await.unwrap(),
             Some(id)
         );
         assert_eq!(users::list(db).await.unwrap().len(), 1);
+
+        // The trail: each change with the person before and after (the
+        // number's verification lost shows), never a password.
+        let trail = storage::audit::list(
+            db,
+            &domain::views::audit::AuditFilter {
+                area: "user".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "user.activate",
+                "user.deactivate",
+                "user.update",
+                "user.update",
+                "user.create"
+            ]
+        );
+        let json = |s: &Option<String>| {
+            serde_json::from_str::<serde_json::Value>(s.as_deref().unwrap()).unwrap()
+        };
+        let renumbered = &trail[2];
+        assert_eq!(renumbered.subject, format!("#{id} rudi@example.id"));
+        assert_eq!(json(&renumbered.before)["phone_verified"], true);
+        assert_eq!(json(&renumbered.after)["phone"], "+6281311112222");
+        assert_eq!(json(&renumbered.after)["phone_verified"], false);
+        assert_eq!(json(&trail[3].after)["work_zone"], "bekasi");
+        assert!(trail[4].before.is_none());
+        assert!(!format!("{trail:?}").contains("password"));
     }
 );
 
@@ -153,7 +196,7 @@ store_test!(
     a_set_password_link_is_queued_works_once_and_ends_every_session,
     |db| {
         seed::ensure_reference_data(db).await.unwrap();
-        let id = users::create(db, &rudi(), 1).await.unwrap();
+        let id = users::create(db, &Actor::cli(), &rudi(), 1).await.unwrap();
         // Nobody can sign in before the link is used.
         assert_eq!(
             sessions::verify_credentials(db, "rudi@example.id", "!synced")
@@ -263,7 +306,9 @@ store_test!(
             .unwrap();
 
         // An inactive person gets no link.
-        users::set_active(db, id, false, 20).await.unwrap();
+        users::set_active(db, &Actor::cli(), id, false, 20)
+            .await
+            .unwrap();
         assert!(matches!(
             resets::issue(db, id, None, "http://h", 21).await,
             Err(Error::Conflict(_))
@@ -278,6 +323,7 @@ store_test!(
         seed::ensure_reference_data(db).await.unwrap();
         let admin = users::create(
             db,
+            &Actor::cli(),
             &ValidUser {
                 role: Role::Admin,
                 ..rudi()
@@ -286,12 +332,14 @@ store_test!(
         )
         .await
         .unwrap();
-        let (old, _) = api_keys::create(db, "Sistem lama", None).await.unwrap();
-        let (id, key) = api_keys::create(db, "Sistem tiket", Some(admin.0))
+        let (old, _) = api_keys::create(db, &Actor::cli(), "Sistem lama")
+            .await
+            .unwrap();
+        let (id, key) = api_keys::create(db, &admin_actor(admin), "Sistem tiket")
             .await
             .unwrap();
         api_keys::touch(db, id).await.unwrap();
-        api_keys::revoke(db, old, 5).await.unwrap();
+        api_keys::revoke(db, &Actor::cli(), old, 5).await.unwrap();
         let listed = api_keys::list(db).await.unwrap();
         // The live key first; its creator named; only the key's start kept.
         assert_eq!(
@@ -306,19 +354,62 @@ store_test!(
         assert_eq!(listed[0].prefix, key[..10]);
         assert!(listed.iter().all(|k| !format!("{k:?}").contains(&key)));
         // Revoked: the lookup refuses it; revoking again keeps the first time.
-        api_keys::revoke(db, id, 7).await.unwrap();
-        api_keys::revoke(db, id, 9).await.unwrap();
+        api_keys::revoke(db, &Actor::cli(), id, 7).await.unwrap();
+        api_keys::revoke(db, &Actor::cli(), id, 9).await.unwrap();
         assert_eq!(
             api_keys::find(db, &api_keys::hash(&key)).await.unwrap(),
             None
         );
         assert_eq!(api_keys::list(db).await.unwrap()[0].revoked_at, Some(7));
         assert!(matches!(
-            api_keys::revoke(db, 9_999, 10).await,
+            api_keys::revoke(db, &Actor::cli(), 9_999, 10).await,
             Err(Error::NotFound(_))
         ));
+        // The trail: who made and revoked which key (a second revoke adds
+        // nothing), newest first, and never the key itself.
+        let trail = storage::audit::list(
+            db,
+            &domain::views::audit::AuditFilter {
+                area: "api_key".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let seen: Vec<(&str, &str, Option<domain::UserId>)> = trail
+            .iter()
+            .map(|e| (e.action.as_str(), e.actor.as_str(), e.actor_id))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("api_key.revoke", "CLI", None),
+                ("api_key.revoke", "CLI", None),
+                (
+                    "api_key.create",
+                    "Rudi Teknisi <rudi@example.id>",
+                    Some(admin)
+                ),
+                ("api_key.create", "CLI", None),
+            ]
+        );
+        assert!(
+            trail[0].subject.starts_with("Sistem tiket ("),
+            "{:?}",
+            trail[0]
+        );
+        assert!(trail[0]
+            .after
+            .as_deref()
+            .unwrap()
+            .contains("\"revoked\":true"));
+        assert!(!format!("{trail:?}").contains(&key));
     }
 );
+
+fn admin_actor(id: domain::UserId) -> Actor {
+    Actor::person(id, "Rudi Teknisi", "rudi@example.id")
+}
 
 store_test!(
     zones_are_added_renamed_switched_off_and_deleted_only_when_unused,
@@ -331,16 +422,26 @@ store_test!(
             name: name.into(),
             active,
         };
-        zones::create(db, &zone("purwakarta", "Purwakarta", true), 1)
-            .await
-            .unwrap();
+        zones::create(
+            db,
+            &Actor::cli(),
+            &zone("purwakarta", "Purwakarta", true),
+            1,
+        )
+        .await
+        .unwrap();
         assert!(matches!(
-            zones::create(db, &zone("purwakarta", "Lagi", true), 2).await,
+            zones::create(db, &Actor::cli(), &zone("purwakarta", "Lagi", true), 2).await,
             Err(Error::Invalid(e)) if e[0].field == "code"
         ));
-        zones::update(db, &zone("purwakarta", "Purwakarta Raya", false), 3)
-            .await
-            .unwrap();
+        zones::update(
+            db,
+            &Actor::cli(),
+            &zone("purwakarta", "Purwakarta Raya", false),
+            3,
+        )
+        .await
+        .unwrap();
         let listed = zones::list(db).await.unwrap();
         let p = listed.iter().find(|z| z.code == "purwakarta").unwrap();
         assert_eq!(
@@ -360,28 +461,72 @@ store_test!(
             .any(|(c, _)| c == "karawang"));
 
         // A zone someone has is refused deletion, naming what uses it.
-        users::create(db, &rudi(), 4).await.unwrap();
-        match zones::delete(db, "karawang").await {
+        users::create(db, &Actor::cli(), &rudi(), 4).await.unwrap();
+        match zones::delete(db, &Actor::cli(), "karawang", 4).await {
             Err(Error::Conflict(clash)) => assert_eq!(
                 clash.message(domain::Locale::Id),
                 "Zona ini dipakai oleh 1 orang: nonaktifkan saja, jangan dihapus."
             ),
             other => panic!("{other:?}"),
         }
-        zones::delete(db, "purwakarta").await.unwrap();
+        zones::delete(db, &Actor::cli(), "purwakarta", 4)
+            .await
+            .unwrap();
         assert!(!zones::list(db)
             .await
             .unwrap()
             .iter()
             .any(|z| z.code == "purwakarta"));
         assert!(matches!(
-            zones::delete(db, "purwakarta").await,
+            zones::delete(db, &Actor::cli(), "purwakarta", 4).await,
             Err(Error::NotFound(_))
         ));
         assert!(matches!(
-            zones::update(db, &zone("atlantis", "X", true), 5).await,
+            zones::update(db, &Actor::cli(), &zone("atlantis", "X", true), 5).await,
             Err(Error::NotFound(_))
         ));
+        // The trail holds the three changes that happened, with the record
+        // before and after; the refused ones left nothing.
+        let trail = storage::audit::list(
+            db,
+            &domain::views::audit::AuditFilter {
+                area: "zone".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let json =
+            |s: Option<&String>| s.map(|s| serde_json::from_str::<serde_json::Value>(s).unwrap());
+        let seen: Vec<_> = trail
+            .iter()
+            .map(|e| {
+                (
+                    e.action.as_str(),
+                    e.subject.as_str(),
+                    json(e.before.as_ref()),
+                    json(e.after.as_ref()),
+                )
+            })
+            .collect();
+        let (first, renamed) = (
+            serde_json::json!({"code": "purwakarta", "name": "Purwakarta", "active": true}),
+            serde_json::json!({"code": "purwakarta", "name": "Purwakarta Raya", "active": false}),
+        );
+        assert_eq!(
+            seen,
+            [
+                ("zone.delete", "purwakarta", Some(renamed.clone()), None),
+                (
+                    "zone.update",
+                    "purwakarta",
+                    Some(first.clone()),
+                    Some(renamed)
+                ),
+                ("zone.create", "purwakarta", None, Some(first)),
+            ]
+        );
+        assert!(trail.iter().all(|e| e.at > 0 && e.actor == "CLI"));
     }
 );
 
@@ -389,7 +534,7 @@ store_test!(
     an_import_saves_every_row_or_none_and_updates_people_by_email,
     |db| {
         seed::ensure_reference_data(db).await.unwrap();
-        let rudi_id = users::create(db, &rudi(), 1).await.unwrap();
+        let rudi_id = users::create(db, &Actor::cli(), &rudi(), 1).await.unwrap();
         let person = |name: &str, email: &str, zone: Option<&str>| ValidUser {
             name: name.into(),
             email: email.into(),
@@ -413,7 +558,7 @@ store_test!(
             person("Budi", "budi@example.id", Some("atlantis")),
         ];
         assert!(matches!(
-            users::import(db, &late, 2).await,
+            users::import(db, &Actor::cli(), &late, 2).await,
             Err(Error::Invalid(_))
         ));
         assert_eq!(
@@ -421,7 +566,7 @@ store_test!(
             None
         );
 
-        let done = users::import(db, &rows, 3).await.unwrap();
+        let done = users::import(db, &Actor::cli(), &rows, 3).await.unwrap();
         assert_eq!(done[0], (rudi_id, false));
         assert!(done[1].1);
         let rudi = users::get(db, rudi_id).await.unwrap();

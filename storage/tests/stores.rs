@@ -183,13 +183,16 @@ store_test!(templates_with_unknown_variables_are_refused_on_save, |db| {
         "",
         "*Tiket* {ticket_id} untuk {custmer_name}",
     );
-    let err = save(db, &bad).await.unwrap_err();
+    let err = save(db, &storage::audit::Actor::cli(), &bad)
+        .await
+        .unwrap_err();
     assert_eq!(
         err.field_in("body", domain::Locale::En).as_deref(),
         Some("unknown variable(s): custmer_name")
     );
     let err = save(
         db,
+        &storage::audit::Actor::cli(),
         &template_form("ticket_teleported", "pigeon", "fr", "", "{ticket_id"),
     )
     .await
@@ -207,7 +210,9 @@ store_test!(templates_with_unknown_variables_are_refused_on_save, |db| {
         "",
         "*Tiket baru* {ticket_id} — {customer_name}",
     );
-    let id = save(db, &edit).await.unwrap();
+    let id = save(db, &storage::audit::Actor::cli(), &edit)
+        .await
+        .unwrap();
     let after = list(db).await.unwrap();
     assert_eq!(after.len(), before.len());
     let t = after.iter().find(|t| t.id == id).unwrap();
@@ -242,12 +247,14 @@ store_test!(a_reset_template_is_the_default_again_or_gone, |db| {
     let shipped = outage(&before, "whatsapp").unwrap();
     save(
         db,
+        &storage::audit::Actor::cli(),
         &template_form("outage", "whatsapp", "id", "", "*Gangguan* di {work_zone}"),
     )
     .await
     .unwrap();
     save(
         db,
+        &storage::audit::Actor::cli(),
         &template_form(
             "outage",
             "email",
@@ -269,17 +276,64 @@ store_test!(a_reset_template_is_the_default_again_or_gone, |db| {
     );
 
     // WhatsApp has a default: its text comes back (same row).
-    reset(db, "outage", domain::Channel::Whatsapp, domain::Locale::Id)
-        .await
-        .unwrap();
+    reset(
+        db,
+        &storage::audit::Actor::cli(),
+        "outage",
+        domain::Channel::Whatsapp,
+        domain::Locale::Id,
+    )
+    .await
+    .unwrap();
     // Email has none: the template goes and the channel uses the next one's.
-    reset(db, "outage", domain::Channel::Email, domain::Locale::Id)
-        .await
-        .unwrap();
+    reset(
+        db,
+        &storage::audit::Actor::cli(),
+        "outage",
+        domain::Channel::Email,
+        domain::Locale::Id,
+    )
+    .await
+    .unwrap();
     let after = list(db).await.unwrap();
     assert_eq!(outage(&after, "whatsapp"), Some(shipped));
     assert_eq!(outage(&after, "email"), None);
     assert_eq!(after, before);
+    // The trail: two saves, two resets, each with its text before and after.
+    let trail = storage::audit::list(
+        db,
+        &domain::views::audit::AuditFilter {
+            area: "template".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let seen: Vec<(&str, &str, bool, bool)> = trail
+        .iter()
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.subject.as_str(),
+                e.before.is_some(),
+                e.after.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("template.reset", "outage / email / id", true, false),
+            ("template.reset", "outage / whatsapp / id", true, true),
+            ("template.save", "outage / email / id", false, true),
+            ("template.save", "outage / whatsapp / id", true, true),
+        ]
+    );
+    assert!(trail[1]
+        .before
+        .as_deref()
+        .unwrap()
+        .contains("*Gangguan* di {work_zone}"));
 });
 
 // --- notification settings and phone verification ---------------------------
@@ -1497,6 +1551,113 @@ fn policy_form(name: &str, steps: Vec<StepForm>) -> PolicyForm {
         ..PolicyForm::default()
     }
 }
+
+store_test!(
+    an_inactive_zone_is_offered_for_nothing_new_but_kept_where_it_is,
+    |db| {
+        demo(db).await;
+        let now = 1_800_000_000_000;
+        // A group and an escalation step in Bekasi; then Bekasi is switched off.
+        let group = groups::save(
+            db,
+            &group_form("Teknisi Bekasi Uji").validate().unwrap(),
+            now,
+        )
+        .await
+        .unwrap();
+        let step = StepForm {
+            delay_minutes: 2,
+            zone: "bekasi".into(),
+            channels: vec![Channel::Sms],
+            ..StepForm::default()
+        };
+        let policy = policies::save(
+            db,
+            &policy_form("Bekasi", vec![step.clone()])
+                .validate()
+                .unwrap(),
+            now,
+        )
+        .await
+        .unwrap();
+        let off = domain::views::zones::ValidZone {
+            code: "bekasi".into(),
+            name: "Bekasi".into(),
+            active: false,
+        };
+        storage::zones::update(db, &storage::audit::Actor::cli(), &off, now)
+            .await
+            .unwrap();
+
+        // The group keeps it, shows it and saves with it.
+        let d = groups::detail(db, group).await.unwrap();
+        assert!(d.work_zones.iter().any(|(c, _)| c == "bekasi"));
+        let edit = GroupForm {
+            id: Some(group),
+            description: "diubah".into(),
+            ..group_form("Teknisi Bekasi Uji")
+        };
+        groups::save(db, &edit.validate().unwrap(), now)
+            .await
+            .unwrap();
+        // Nothing new gets it: a new group, a new rule.
+        let err = groups::save(db, &group_form("Grup Baru").validate().unwrap(), now)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.field_in("work_zone", Locale::Id).as_deref(),
+            Some("Zona kerja tidak dikenal atau nonaktif.")
+        );
+        let rule = RuleForm {
+            group_id: group,
+            notification_type: "new_ticket".into(),
+            min_priority: "".into(),
+            work_zone: "bekasi".into(),
+            template: "".into(),
+        };
+        let err = groups::add_rule(db, group, rule.validate().unwrap(), "", now)
+            .await
+            .unwrap_err();
+        assert!(err.field("work_zone").is_some(), "{err:?}");
+        // Another group's editor does not offer it.
+        let other = groups::save(
+            db,
+            &GroupForm {
+                work_zone: "karawang".into(),
+                ..group_form("Teknisi Karawang Uji")
+            }
+            .validate()
+            .unwrap(),
+            now,
+        )
+        .await
+        .unwrap();
+        let d = groups::detail(db, other).await.unwrap();
+        assert!(
+            !d.work_zones.iter().any(|(c, _)| c == "bekasi"),
+            "{:?}",
+            d.work_zones
+        );
+
+        // The policy that has it keeps it through an edit; a new one cannot.
+        let mut form = policy_form("Bekasi", vec![step.clone()]);
+        form.id = Some(policy);
+        policies::save(db, &form.validate().unwrap(), now)
+            .await
+            .unwrap();
+        let err = policies::save(
+            db,
+            &policy_form("Bekasi 2", vec![step]).validate().unwrap(),
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.field("steps[1]").is_some(), "{err:?}");
+        // Its editor still lists the zone (a step has it).
+        let choices = policies::choices(db).await.unwrap();
+        assert!(choices.zones.iter().any(|(c, _)| c == "bekasi"));
+    }
+);
 
 store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
     demo(db).await;

@@ -25,7 +25,7 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyView>, AppError> {
 pub async fn create_api_key(name: String) -> Result<NewApiKey, AppError> {
     let (me, state) = crate::state::guard(crate::auth::Area::ApiKeys)?;
     let name = check_key_name(&name).map_err(AppError::Validation)?;
-    let (id, key) = storage::api_keys::create(&state.db, &name, Some(me.id.0)).await?;
+    let (id, key) = storage::api_keys::create(&state.db, &crate::state::actor(&me), &name).await?;
     tracing::info!(key = id, by = %me.id, "API key created");
     Ok(NewApiKey { id, name, key })
 }
@@ -33,7 +33,13 @@ pub async fn create_api_key(name: String) -> Result<NewApiKey, AppError> {
 #[server(endpoint = "api-keys/revoke")]
 pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
     let (me, state) = crate::state::guard(crate::auth::Area::ApiKeys)?;
-    storage::api_keys::revoke(&state.db, id, crate::time::now_ms()).await?;
+    storage::api_keys::revoke(
+        &state.db,
+        &crate::state::actor(&me),
+        id,
+        crate::time::now_ms(),
+    )
+    .await?;
     tracing::info!(key = id, by = %me.id, "API key revoked");
     Ok(())
 }

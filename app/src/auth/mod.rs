@@ -41,6 +41,8 @@ pub enum Area {
     ApiKeys,
     /// Work zones: add, rename, (de)activate, delete unused ones.
     Zones,
+    /// The audit trail of admin changes.
+    Audit,
 }
 
 impl Area {
@@ -54,7 +56,8 @@ impl Area {
             | Area::Retry
             | Area::Users
             | Area::ApiKeys
-            | Area::Zones => &[Role::Admin],
+            | Area::Zones
+            | Area::Audit => &[Role::Admin],
             Area::Deliveries | Area::Analytics | Area::Reports => &[Role::Admin, Role::Manager],
         }
     }
@@ -102,6 +105,7 @@ mod tests {
             assert_eq!(Area::Users.allows(*role), *role == Role::Admin);
             assert_eq!(Area::ApiKeys.allows(*role), *role == Role::Admin);
             assert_eq!(Area::Zones.allows(*role), *role == Role::Admin);
+            assert_eq!(Area::Audit.allows(*role), *role == Role::Admin);
             assert_eq!(
                 Area::Deliveries.allows(*role),
                 matches!(role, Role::Admin | Role::Manager)

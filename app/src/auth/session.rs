@@ -104,6 +104,18 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         .map_err(AppError::TooManyAttempts)?;
     let Some(user_id) = verify_credentials(&state.db, &email, &password).await? else {
         throttle.failed(&email, client, now_ms());
+        // Into the audit trail: the email tried and from where (the
+        // throttle above bounds how many a guesser can write).
+        let from = storage::audit::Actor {
+            id: None,
+            name: client.map_or_else(|| "?".into(), |a| a.to_string()),
+        };
+        let tried = email.trim().to_lowercase();
+        if let Err(e) =
+            storage::audit::record(&state.db, &from, "auth.sign_in_failed", &tried, now_ms()).await
+        {
+            tracing::warn!("failed sign-in not audited: {e}");
+        }
         return Err(AppError::InvalidCredentials);
     };
     throttle.succeeded(&email);

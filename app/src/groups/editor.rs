@@ -41,7 +41,7 @@ pub fn GroupEditorPage() -> impl IntoView {
 
 #[component]
 fn NewGroup() -> impl IntoView {
-    let zones = Resource::new(|| (), |_| list_work_zones());
+    let zones = Resource::new(|| (), |_| list_work_zones(true));
     let form = GroupForm {
         active: true,
         category: GroupCategory::Technicians.as_str().into(),

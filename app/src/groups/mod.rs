@@ -27,11 +27,16 @@ pub async fn group_senders() -> Result<GroupReach, AppError> {
     Ok(store::senders(&state.db).await?)
 }
 
-/// The work zones, for pickers.
+/// The work zones: every one (the list's filter) or the active ones (a new
+/// group's picker: an inactive zone is offered for nothing new).
 #[server(endpoint = "groups/zones")]
-pub async fn list_work_zones() -> Result<Vec<(String, String)>, AppError> {
+pub async fn list_work_zones(active_only: bool) -> Result<Vec<(String, String)>, AppError> {
     let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
-    Ok(store::work_zones(&state.db).await?)
+    Ok(if active_only {
+        storage::zones::choices(&state.db).await?
+    } else {
+        store::work_zones(&state.db).await?
+    })
 }
 
 #[server(endpoint = "groups/get")]

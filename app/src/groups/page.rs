@@ -9,7 +9,7 @@ use leptos::prelude::*;
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     let groups = Resource::new(|| (), |_| list_groups());
-    let zones = Resource::new(|| (), |_| super::list_work_zones());
+    let zones = Resource::new(|| (), |_| super::list_work_zones(false));
     let senders = Resource::new(|| (), |_| super::group_senders());
     let query = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());

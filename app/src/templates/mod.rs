@@ -25,7 +25,7 @@ pub async fn list_templates() -> Result<Vec<TemplateView>, AppError> {
 #[server(endpoint = "templates/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_template(form: TemplateForm) -> Result<i64, AppError> {
     let (me, state) = crate::state::guard(crate::auth::Area::Templates)?;
-    let id = store::save(&state.db, &form).await?;
+    let id = store::save(&state.db, &crate::state::actor(&me), &form).await?;
     tracing::info!(template = id, key = %form.key, channel = %form.channel, by = %me.id, "template saved");
     Ok(id)
 }
@@ -43,7 +43,14 @@ pub async fn reset_template(key: String, channel: String, locale: String) -> Res
         body: "-".into(),
     };
     let valid = form.validate().map_err(AppError::Validation)?;
-    store::reset(&state.db, &valid.key, valid.channel, valid.locale).await?;
+    store::reset(
+        &state.db,
+        &crate::state::actor(&me),
+        &valid.key,
+        valid.channel,
+        valid.locale,
+    )
+    .await?;
     tracing::info!(%key, %channel, %locale, by = %me.id, "template reset to default");
     Ok(())
 }

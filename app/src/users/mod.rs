@@ -59,7 +59,8 @@ pub async fn save_user(form: UserForm) -> Result<UserSaved, AppError> {
     let now = crate::time::now_ms();
     match valid.id {
         None => {
-            let id = storage::users::create(&state.db, &valid, now).await?;
+            let id =
+                storage::users::create(&state.db, &crate::state::actor(&me), &valid, now).await?;
             let sent = if valid.active {
                 let issued = storage::password_resets::issue(
                     &state.db,
@@ -85,7 +86,7 @@ pub async fn save_user(form: UserForm) -> Result<UserSaved, AppError> {
             if id == me.id {
                 refuse_self_lockout(valid.role.is_admin() && valid.active)?;
             }
-            storage::users::update(&state.db, id, &valid, now).await?;
+            storage::users::update(&state.db, &crate::state::actor(&me), id, &valid, now).await?;
             if !valid.active {
                 state.feed.signed_out(id);
             }
@@ -119,7 +120,14 @@ pub async fn set_user_active(id: UserId, active: bool) -> Result<(), AppError> {
     if id == me.id {
         refuse_self_lockout(active)?;
     }
-    storage::users::set_active(&state.db, id, active, crate::time::now_ms()).await?;
+    storage::users::set_active(
+        &state.db,
+        &crate::state::actor(&me),
+        id,
+        active,
+        crate::time::now_ms(),
+    )
+    .await?;
     if !active {
         state.feed.signed_out(id);
     }
@@ -218,7 +226,7 @@ pub async fn import_users(csv: String) -> Result<ImportReport, AppError> {
         return Ok(report);
     }
     let now = crate::time::now_ms();
-    let done = storage::users::import(&state.db, &valid, now).await?;
+    let done = storage::users::import(&state.db, &crate::state::actor(&me), &valid, now).await?;
     report.saved = true;
     // The people are saved; each link is its own transaction after them.
     // One that fails is reported in the log, and the person stays listed

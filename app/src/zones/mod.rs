@@ -26,9 +26,9 @@ pub async fn save_zone(form: ZoneForm) -> Result<(), AppError> {
     let valid = form.validate().map_err(AppError::Validation)?;
     let now = crate::time::now_ms();
     if form.new {
-        storage::zones::create(&state.db, &valid, now).await?;
+        storage::zones::create(&state.db, &crate::state::actor(&me), &valid, now).await?;
     } else {
-        storage::zones::update(&state.db, &valid, now).await?;
+        storage::zones::update(&state.db, &crate::state::actor(&me), &valid, now).await?;
     }
     tracing::info!(zone = %valid.code, by = %me.id, "work zone saved");
     Ok(())
@@ -39,7 +39,13 @@ pub async fn save_zone(form: ZoneForm) -> Result<(), AppError> {
 #[server(endpoint = "zones/delete")]
 pub async fn delete_zone(code: String) -> Result<(), AppError> {
     let (me, state) = crate::state::guard(crate::auth::Area::Zones)?;
-    storage::zones::delete(&state.db, &code).await?;
+    storage::zones::delete(
+        &state.db,
+        &crate::state::actor(&me),
+        &code,
+        crate::time::now_ms(),
+    )
+    .await?;
     tracing::info!(zone = %code, by = %me.id, "work zone deleted");
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod deliveries;
 pub mod escalation;

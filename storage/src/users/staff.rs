@@ -3,6 +3,7 @@
 //! lookup by email of the command line.
 
 use super::{NewPerson, NO_PASSWORD};
+use crate::audit::{audit, Actor};
 use crate::db::Db;
 use crate::{in_tx, on_db, Error};
 use domain::phone::PhoneE164;
@@ -109,13 +110,52 @@ macro_rules! check_unique {
     }};
 }
 
+/// Person `$id` as the audit trail keeps them (never the password),
+/// read in transaction `$tx`: `Option<String>`.
+macro_rules! person_snapshot {
+    ($tx:ident, $id:expr) => {{
+        type Snap = (String, String, Option<String>, bool, String, Option<String>, String, String, bool);
+        let row: Option<Snap> = sqlx::query_as(
+            "SELECT name, email, phone, phone_verified_at IS NOT NULL, role, work_zone, locale,
+                    time_zone, active FROM users WHERE id = $1",
+        )
+        .bind($id)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        row.map(|(name, email, phone, verified, role, zone, locale, time_zone, active)| {
+            serde_json::json!({
+                "name": name, "email": email, "phone": phone, "phone_verified": verified,
+                "role": role, "work_zone": zone, "locale": locale, "time_zone": time_zone,
+                "active": active,
+            })
+            .to_string()
+        })
+    }};
+}
+
+/// How the trail names person `id`.
+fn subject(id: UserId, email: &str) -> String {
+    format!("#{id} {email}")
+}
+
 /// Adds a person from the users page, with no password yet (they set
 /// their own with the link sent next) and default notification settings.
-pub async fn create(db: &Db, u: &ValidUser, now: i64) -> Result<UserId, Error> {
+pub async fn create(db: &Db, actor: &Actor, u: &ValidUser, now: i64) -> Result<UserId, Error> {
     let id = in_tx!(db, |tx| {
         check_unique!(tx, u, None);
         let person = new_person(u);
-        insert_person!(tx, &person, now)
+        let id: UserId = insert_person!(tx, &person, now);
+        let after = person_snapshot!(tx, id);
+        audit!(
+            tx,
+            actor,
+            "user.create",
+            &subject(id, &u.email),
+            None::<String>,
+            after,
+            now
+        );
+        id
     });
     Ok(id)
 }
@@ -124,7 +164,13 @@ pub async fn create(db: &Db, u: &ValidUser, now: i64) -> Result<UserId, Error> {
 /// unverified until its owner verifies it; made inactive, the person loses
 /// their sessions and queued messages. Routing reads people at each event,
 /// so a new zone or role takes effect with the next one.
-pub async fn update(db: &Db, id: UserId, u: &ValidUser, now: i64) -> Result<(), Error> {
+pub async fn update(
+    db: &Db,
+    actor: &Actor,
+    id: UserId,
+    u: &ValidUser,
+    now: i64,
+) -> Result<(), Error> {
     in_tx!(db, |tx| {
         // Who is edited first: an unknown person is not found, whatever
         // the form says.
@@ -136,7 +182,20 @@ pub async fn update(db: &Db, id: UserId, u: &ValidUser, now: i64) -> Result<(), 
             return Err(Error::NotFound(domain::words::Missing::User));
         }
         check_unique!(tx, u, Some(id));
+        let before = person_snapshot!(tx, id);
         update_person!(tx, id, u, now);
+        let after = person_snapshot!(tx, id);
+        if before != after {
+            audit!(
+                tx,
+                actor,
+                "user.update",
+                &subject(id, &u.email),
+                before,
+                after,
+                now
+            );
+        }
     });
     Ok(())
 }
@@ -218,7 +277,12 @@ pub async fn import_plan(
 /// with the row's email is updated, anyone else created with no password
 /// yet. Answers each row's id and whether it was created. A zone that does
 /// not exist (or no longer) refuses the whole import.
-pub async fn import(db: &Db, rows: &[ValidUser], now: i64) -> Result<Vec<(UserId, bool)>, Error> {
+pub async fn import(
+    db: &Db,
+    actor: &Actor,
+    rows: &[ValidUser],
+    now: i64,
+) -> Result<Vec<(UserId, bool)>, Error> {
     let done = in_tx!(db, |tx| {
         let mut done = Vec::with_capacity(rows.len());
         for u in rows {
@@ -241,15 +305,51 @@ pub async fn import(db: &Db, rows: &[ValidUser], now: i64) -> Result<Vec<(UserId
                     .await?;
             match holder {
                 Some(id) => {
+                    let before = person_snapshot!(tx, id);
                     update_person!(tx, id, u, now);
+                    let after = person_snapshot!(tx, id);
+                    if before != after {
+                        audit!(
+                            tx,
+                            actor,
+                            "user.update",
+                            &subject(id, &u.email),
+                            before,
+                            after,
+                            now
+                        );
+                    }
                     done.push((id, false));
                 }
                 None => {
                     let person = new_person(u);
-                    done.push((insert_person!(tx, &person, now), true));
+                    let id: UserId = insert_person!(tx, &person, now);
+                    let after = person_snapshot!(tx, id);
+                    audit!(
+                        tx,
+                        actor,
+                        "user.create",
+                        &subject(id, &u.email),
+                        None::<String>,
+                        after,
+                        now
+                    );
+                    done.push((id, true));
                 }
             }
         }
+        // One entry for the import itself, beside each person's.
+        let created = done.iter().filter(|(_, c)| *c).count();
+        let summary = serde_json::json!({"rows": rows.len(), "created": created, "updated": rows.len() - created}).to_string();
+        audit!(
+            tx,
+            actor,
+            "user.import",
+            &format!("{} baris", rows.len()),
+            None::<String>,
+            Some(summary),
+            now
+        );
         done
     });
     Ok(done)
@@ -274,13 +374,20 @@ fn new_person(u: &ValidUser) -> NewPerson<'_> {
 
 /// Deactivates (sessions end, queued messages fail with the reason,
 /// history stays) or reactivates person `id`.
-pub async fn set_active(db: &Db, id: UserId, active: bool, now: i64) -> Result<(), Error> {
+pub async fn set_active(
+    db: &Db,
+    actor: &Actor,
+    id: UserId,
+    active: bool,
+    now: i64,
+) -> Result<(), Error> {
     in_tx!(db, |tx| {
-        let was: Option<bool> = sqlx::query_scalar("SELECT active FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(was) = was else {
+        let was: Option<(bool, String)> =
+            sqlx::query_as("SELECT active, email FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((was, email)) = was else {
             return Err(Error::NotFound(domain::words::Missing::User));
         };
         sqlx::query("UPDATE users SET active = $2, updated_at = $3 WHERE id = $1")
@@ -291,6 +398,23 @@ pub async fn set_active(db: &Db, id: UserId, active: bool, now: i64) -> Result<(
             .await?;
         if was && !active {
             stop!(tx, id, now);
+        }
+        if was != active {
+            let action = if active {
+                "user.activate"
+            } else {
+                "user.deactivate"
+            };
+            let state = |a: bool| Some(serde_json::json!({ "active": a }).to_string());
+            audit!(
+                tx,
+                actor,
+                action,
+                &subject(id, &email),
+                state(was),
+                state(active),
+                now
+            );
         }
     });
     Ok(())
