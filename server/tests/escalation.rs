@@ -615,7 +615,9 @@ store_test!(
         .fetch_one(pool)
         .await
         .unwrap());
-        storage::escalation::delete(db, policy).await.unwrap();
+        storage::escalation::delete(db, &storage::audit::Actor::cli(), policy, now_ms())
+            .await
+            .unwrap();
         let d = dispatcher(db);
         assert!(d
             .escalate(alert.created_at + 60 * MINUTE)
@@ -688,9 +690,14 @@ store_test!(
             }],
             ..PolicyForm::default()
         };
-        storage::escalation::save(db, &form.validate().unwrap(), now_ms())
-            .await
-            .unwrap();
+        storage::escalation::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &form.validate().unwrap(),
+            now_ms(),
+        )
+        .await
+        .unwrap();
         let budi = user_id(db, "tek.karawang1@demo.id").await.0;
         let event = ingest(
             db,

@@ -25,6 +25,14 @@ impl Actor {
         }
     }
 
+    /// The product itself (the demo data it seeds).
+    pub fn system() -> Self {
+        Actor {
+            id: None,
+            name: "Sistem".into(),
+        }
+    }
+
     /// The server's command line (an operator on the machine).
     pub fn cli() -> Self {
         Actor {

@@ -1,8 +1,9 @@
 //! SQL of escalation policies and their steps.
 
+use crate::audit::{audit, Actor};
 use crate::db::Db;
 use crate::Error;
-use crate::{in_tx, on_db, on_db_write};
+use crate::{in_tx, on_db};
 use domain::escalation::{Step, StepTarget};
 use domain::views::escalation::{Choices, PolicyView, ValidPolicy};
 use domain::words::FieldError;
@@ -144,19 +145,59 @@ pub async fn choices(db: &Db) -> Result<Choices, Error> {
     })
 }
 
+/// Policy `$id` with its steps as the audit trail keeps it, read in `$tx`.
+macro_rules! policy_snapshot {
+    ($tx:ident, $id:expr) => {{
+        let policy: Option<(String, Option<String>, String, bool)> = sqlx::query_as(
+            "SELECT name, notification_type, min_priority, enabled FROM escalation_policies WHERE id = $1",
+        )
+        .bind($id)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        type StepSnap = (i64, String, Option<i64>, Option<String>, Option<String>, Option<i64>, String);
+        let steps: Vec<StepSnap> = sqlx::query_as(
+            "SELECT delay_minutes, target_kind, target_user_id, target_role, target_zone,
+                    target_group_id, channels
+             FROM escalation_steps WHERE policy_id = $1 ORDER BY position",
+        )
+        .bind($id)
+        .fetch_all(&mut *$tx)
+        .await?;
+        policy.map(|(name, kind, min, enabled)| {
+            let steps: Vec<serde_json::Value> = steps
+                .into_iter()
+                .map(|(delay, target, user, role, zone, group, channels)| {
+                    serde_json::json!({
+                        "delay_minutes": delay, "target": target, "user_id": user, "role": role,
+                        "zone": zone, "group_id": group, "channels": channels,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "name": name, "type": kind, "min_priority": min, "enabled": enabled, "steps": steps,
+            })
+            .to_string()
+        })
+    }};
+}
+
 /// Saves a policy and replaces its steps, in one transaction. A person,
 /// group or zone that does not exist is a validation error naming the step;
 /// a taken name is a conflict.
-pub async fn save(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, Error> {
+pub async fn save(db: &Db, actor: &Actor, p: &ValidPolicy, now: i64) -> Result<i64, Error> {
     // The unique index on the name decides (two saves at once included).
-    write(db, p, now)
+    write(db, actor, p, now)
         .await
         .map_err(|e| e.taken(Named::Policy, &p.name))
 }
 
-async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, Error> {
+async fn write(db: &Db, actor: &Actor, p: &ValidPolicy, now: i64) -> Result<i64, Error> {
     // Ok(id), or Err(the step naming something that does not exist).
     let saved: Result<i64, usize> = in_tx!(db, |tx| {
+        let before = match p.id {
+            Some(id) => policy_snapshot!(tx, id),
+            None => None,
+        };
         let mut missing = None;
         for (i, s) in p.steps.iter().enumerate() {
             let exists: Option<i64> = match &s.target {
@@ -258,6 +299,23 @@ async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, Error> {
                 .execute(&mut *tx)
                 .await?;
                 }
+                let after = policy_snapshot!(tx, id);
+                if before != after {
+                    let action = if before.is_none() {
+                        "escalation.create"
+                    } else {
+                        "escalation.update"
+                    };
+                    audit!(
+                        tx,
+                        actor,
+                        action,
+                        &format!("#{id} {}", p.name),
+                        before,
+                        after,
+                        now
+                    );
+                }
                 Ok(id)
             }
         }
@@ -275,16 +333,24 @@ async fn write(db: &Db, p: &ValidPolicy, now: i64) -> Result<i64, Error> {
     )]))
 }
 
-pub async fn delete(db: &Db, id: i64) -> Result<(), Error> {
-    let n = on_db_write!(db, |pool| sqlx::query(
-        "DELETE FROM escalation_policies WHERE id = $1"
-    )
-    .bind(id)
-    .execute(pool)
-    .await?
-    .rows_affected());
-    if n == 0 {
-        return Err(Error::NotFound(Missing::Policy(id)));
-    }
+pub async fn delete(db: &Db, actor: &Actor, id: i64, now: i64) -> Result<(), Error> {
+    in_tx!(db, |tx| {
+        let Some(before) = policy_snapshot!(tx, id) else {
+            return Err(Error::NotFound(Missing::Policy(id)));
+        };
+        sqlx::query("DELETE FROM escalation_policies WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit!(
+            tx,
+            actor,
+            "escalation.delete",
+            &format!("#{id}"),
+            Some(before),
+            None::<String>,
+            now
+        );
+    });
     Ok(())
 }

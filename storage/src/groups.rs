@@ -1,11 +1,12 @@
 //! SQL for WhatsApp groups.
 
+use crate::audit::{audit, Actor};
 use crate::db::{value_rows, Db};
 use crate::error::internal;
 use crate::outbox::write_event;
 use crate::outbox::{NewDelivery, NewEvent};
 use crate::Error;
-use crate::{in_tx, on_db, on_db_write};
+use crate::{in_tx, on_db};
 use domain::views::groups::{
     GroupDetail, GroupReach, GroupView, MemberOption, RuleView, ValidGroup,
 };
@@ -213,7 +214,53 @@ fn refused(e: sqlx::Error) -> Error {
     }
 }
 
-pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<GroupId, Error> {
+/// Group `$id` as the audit trail keeps it, read in `$tx`.
+macro_rules! group_snapshot {
+    ($tx:ident, $id:expr) => {{
+        type Snap = (String, Option<String>, String, Option<String>, String, Option<String>, bool);
+        let row: Option<Snap> = sqlx::query_as(
+            "SELECT name, description, chat_id, phone_number, category, work_zone, active
+             FROM whatsapp_groups WHERE id = $1",
+        )
+        .bind($id)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        row.map(|(name, description, chat_id, phone, category, zone, active)| {
+            serde_json::json!({
+                "name": name, "description": description, "chat_id": chat_id,
+                "phone_number": phone, "category": category, "work_zone": zone, "active": active,
+            })
+            .to_string()
+        })
+    }};
+}
+
+/// Rule `$id` as the audit trail keeps it (with its own template), read in
+/// `$tx`.
+macro_rules! rule_snapshot {
+    ($tx:ident, $id:expr) => {{
+        type Snap = (i64, String, Option<String>, Option<String>, Option<String>);
+        let row: Option<Snap> = sqlx::query_as(
+            "SELECT r.group_id, r.notification_type, r.min_priority, r.work_zone, t.body
+             FROM notification_group_rules r LEFT JOIN message_templates t ON t.id = r.template_id
+             WHERE r.id = $1",
+        )
+        .bind($id)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        row.map(|(group, kind, min, zone, template)| {
+            (
+                group,
+                serde_json::json!({
+                    "type": kind, "min_priority": min, "work_zone": zone, "template": template,
+                })
+                .to_string(),
+            )
+        })
+    }};
+}
+
+pub async fn save(db: &Db, actor: &Actor, g: &ValidGroup, now: i64) -> Result<GroupId, Error> {
     // A zone must be active, unless the group already has it.
     if let Some(zone) = &g.work_zone {
         let offered: Option<String> = on_db!(db, |pool| {
@@ -244,7 +291,11 @@ pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<GroupId, Error> {
              WHERE id = $9 RETURNING id"
         }
     };
-    let result: Result<Option<GroupId>, sqlx::Error> = on_db_write!(db, |pool| {
+    let id = in_tx!(db, |tx| {
+        let before = match g.id {
+            Some(id) => group_snapshot!(tx, id),
+            None => None,
+        };
         let mut q = sqlx::query_scalar(sql)
             .bind(&g.name)
             .bind(&g.description)
@@ -257,15 +308,37 @@ pub async fn save(db: &Db, g: &ValidGroup, now: i64) -> Result<GroupId, Error> {
         if let Some(id) = g.id {
             q = q.bind(id);
         }
-        q.fetch_optional(pool).await
+        let saved: Option<GroupId> = q.fetch_optional(&mut *tx).await.map_err(refused)?;
+        let Some(id) = saved else {
+            return Err(group_not_found(g.id.unwrap_or_default()));
+        };
+        let after = group_snapshot!(tx, id);
+        if before != after {
+            let action = if before.is_none() {
+                "group.create"
+            } else {
+                "group.update"
+            };
+            audit!(
+                tx,
+                actor,
+                action,
+                &format!("#{id} {}", g.name),
+                before,
+                after,
+                now
+            );
+        }
+        id
     });
-    result
-        .map_err(refused)?
-        .ok_or_else(|| group_not_found(g.id.unwrap_or_default()))
+    Ok(id)
 }
 
-pub async fn delete(db: &Db, id: GroupId) -> Result<(), Error> {
-    let n = in_tx!(db, |tx| {
+pub async fn delete(db: &Db, actor: &Actor, id: GroupId, now: i64) -> Result<(), Error> {
+    in_tx!(db, |tx| {
+        let Some(before) = group_snapshot!(tx, id) else {
+            return Err(group_not_found(id));
+        };
         // The rules' own templates go with them.
         sqlx::query(
             "DELETE FROM message_templates WHERE id IN
@@ -278,17 +351,23 @@ pub async fn delete(db: &Db, id: GroupId) -> Result<(), Error> {
         sqlx::query("DELETE FROM whatsapp_groups WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
-            .await?
-            .rows_affected()
+            .await?;
+        audit!(
+            tx,
+            actor,
+            "group.delete",
+            &format!("#{id}"),
+            Some(before),
+            None::<String>,
+            now
+        );
     });
-    if n == 0 {
-        return Err(group_not_found(id));
-    }
     Ok(())
 }
 
 pub async fn set_members(
     db: &Db,
+    actor: &Actor,
     group_id: GroupId,
     user_ids: &[UserId],
     now: i64,
@@ -298,6 +377,12 @@ pub async fn set_members(
     ids.dedup();
     in_tx!(db, |tx| {
         ensure_group!(tx, group_id);
+        let before: Vec<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM whatsapp_group_members WHERE group_id = $1 ORDER BY user_id",
+        )
+        .bind(group_id)
+        .fetch_all(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM whatsapp_group_members WHERE group_id = $1")
             .bind(group_id)
             .execute(&mut *tx)
@@ -321,6 +406,19 @@ pub async fn set_members(
                     _ => Error::from(e),
                 })?;
         }
+        let after: Vec<i64> = ids.iter().map(|u| u.0).collect();
+        if before != after {
+            let ids = |v: &[i64]| Some(serde_json::json!({ "members": v }).to_string());
+            audit!(
+                tx,
+                actor,
+                "group.members",
+                &format!("#{group_id}"),
+                ids(&before),
+                ids(&after),
+                now
+            );
+        }
     });
     Ok(())
 }
@@ -329,6 +427,7 @@ pub async fn set_members(
 /// for unknown variables like every template.
 pub async fn add_rule(
     db: &Db,
+    actor: &Actor,
     group_id: GroupId,
     (kind, min_priority, work_zone, template): domain::views::groups::ValidRule,
     template_text: &str,
@@ -374,34 +473,51 @@ pub async fn add_rule(
                 .execute(&mut *tx)
                 .await?;
         }
+        let after = rule_snapshot!(tx, rule_id).map(|(_, r)| r);
+        audit!(
+            tx,
+            actor,
+            "rule.create",
+            &format!("#{rule_id} (grup #{group_id})"),
+            None::<String>,
+            after,
+            now
+        );
         rule_id
     });
     Ok(id)
 }
 
-pub async fn delete_rule(db: &Db, id: i64) -> Result<(), Error> {
-    let n = in_tx!(db, |tx| {
+pub async fn delete_rule(db: &Db, actor: &Actor, id: i64, now: i64) -> Result<(), Error> {
+    in_tx!(db, |tx| {
+        let Some((group, before)) = rule_snapshot!(tx, id) else {
+            return Err(Error::NotFound(Missing::Rule(id)));
+        };
         let template: Option<Option<i64>> =
             sqlx::query_scalar("SELECT template_id FROM notification_group_rules WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let n = sqlx::query("DELETE FROM notification_group_rules WHERE id = $1")
+        sqlx::query("DELETE FROM notification_group_rules WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .await?;
         if let Some(Some(t)) = template {
             sqlx::query("DELETE FROM message_templates WHERE id = $1 AND key LIKE 'rule:%'")
                 .bind(t)
                 .execute(&mut *tx)
                 .await?;
         }
-        n
+        audit!(
+            tx,
+            actor,
+            "rule.delete",
+            &format!("#{id} (grup #{group})"),
+            Some(before),
+            None::<String>,
+            now
+        );
     });
-    if n == 0 {
-        return Err(Error::NotFound(Missing::Rule(id)));
-    }
     Ok(())
 }
 

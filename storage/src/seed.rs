@@ -457,6 +457,6 @@ async fn demo_policy(db: &Db, now: i64) -> Result<(), Error> {
         enabled: true,
         steps,
     };
-    crate::escalation::save(db, &policy, now).await?;
+    crate::escalation::save(db, &crate::audit::Actor::system(), &policy, now).await?;
     Ok(())
 }

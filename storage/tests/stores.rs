@@ -904,21 +904,36 @@ store_test!(
     groups_are_created_edited_and_deleted_with_their_rules,
     |db| {
         let user = technician(db, Some("+6281234567890")).await;
-        let id = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 1)
-            .await
-            .unwrap();
+        let id = groups::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &group_form("Teknisi Uji").validate().unwrap(),
+            1,
+        )
+        .await
+        .unwrap();
         // A second group with the same name is refused on the name field.
-        let err = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 2)
-            .await
-            .unwrap_err();
+        let err = groups::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &group_form("Teknisi Uji").validate().unwrap(),
+            2,
+        )
+        .await
+        .unwrap_err();
         assert!(err.field("name").is_some(), "{err:?}");
         let unknown_zone = GroupForm {
             work_zone: "bandung".into(),
             ..group_form("Teknisi Bandung")
         };
-        let err = groups::save(db, &unknown_zone.validate().unwrap(), 2)
-            .await
-            .unwrap_err();
+        let err = groups::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &unknown_zone.validate().unwrap(),
+            2,
+        )
+        .await
+        .unwrap_err();
         assert!(err.field("work_zone").is_some(), "{err:?}");
 
         let edit = GroupForm {
@@ -928,20 +943,35 @@ store_test!(
             ..group_form("Teknisi Uji 2")
         };
         assert_eq!(
-            groups::save(db, &edit.validate().unwrap(), 3)
-                .await
-                .unwrap(),
+            groups::save(
+                db,
+                &storage::audit::Actor::cli(),
+                &edit.validate().unwrap(),
+                3
+            )
+            .await
+            .unwrap(),
             id
         );
 
-        groups::set_members(db, id, &[user.id, user.id], 4)
-            .await
-            .unwrap();
-        assert!(
-            groups::set_members(db, id, &[user.id, domain::UserId(999_999)], 4)
-                .await
-                .is_err()
-        );
+        groups::set_members(
+            db,
+            &storage::audit::Actor::cli(),
+            id,
+            &[user.id, user.id],
+            4,
+        )
+        .await
+        .unwrap();
+        assert!(groups::set_members(
+            db,
+            &storage::audit::Actor::cli(),
+            id,
+            &[user.id, domain::UserId(999_999)],
+            4
+        )
+        .await
+        .is_err());
         // The failed replacement changed nothing.
         let d = groups::detail(db, id).await.unwrap();
         assert_eq!(
@@ -968,9 +998,16 @@ store_test!(
             work_zone: "bekasi".into(),
             template: "*Tiket* {ticket_id}".into(),
         };
-        let rule_id = groups::add_rule(db, id, rule.validate().unwrap(), &rule.template, 5)
-            .await
-            .unwrap();
+        let rule_id = groups::add_rule(
+            db,
+            &storage::audit::Actor::cli(),
+            id,
+            rule.validate().unwrap(),
+            &rule.template,
+            5,
+        )
+        .await
+        .unwrap();
         let bad = RuleForm {
             template: "{lokasi}".into(),
             ..rule.clone()
@@ -989,7 +1026,9 @@ store_test!(
             1
         );
 
-        groups::delete_rule(db, rule_id).await.unwrap();
+        groups::delete_rule(db, &storage::audit::Actor::cli(), rule_id, 5)
+            .await
+            .unwrap();
         assert_eq!(
             count(
                 db,
@@ -998,11 +1037,48 @@ store_test!(
             .await,
             0
         );
-        groups::add_rule(db, id, rule.validate().unwrap(), &rule.template, 6)
+        groups::add_rule(
+            db,
+            &storage::audit::Actor::cli(),
+            id,
+            rule.validate().unwrap(),
+            &rule.template,
+            6,
+        )
+        .await
+        .unwrap();
+
+        groups::delete(db, &storage::audit::Actor::cli(), id, 7)
             .await
             .unwrap();
-
-        groups::delete(db, id).await.unwrap();
+        // The trail: what happened, not what was refused.
+        let trail = |area: &'static str| {
+            let filter = domain::views::audit::AuditFilter {
+                area: area.into(),
+                ..Default::default()
+            };
+            async move {
+                storage::audit::list(db, &filter)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.action)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            trail("group").await,
+            [
+                "group.delete",
+                "group.members",
+                "group.update",
+                "group.create"
+            ]
+        );
+        assert_eq!(
+            trail("rule").await,
+            ["rule.create", "rule.delete", "rule.create"]
+        );
         assert!(matches!(
             groups::detail(db, id).await,
             Err(Error::NotFound(_))
@@ -1059,9 +1135,14 @@ store_test!(
 
 store_test!(a_test_send_is_one_queued_group_delivery, |db| {
     let user = technician(db, None).await;
-    let id = groups::save(db, &group_form("Teknisi Uji").validate().unwrap(), 1)
-        .await
-        .unwrap();
+    let id = groups::save(
+        db,
+        &storage::audit::Actor::cli(),
+        &group_form("Teknisi Uji").validate().unwrap(),
+        1,
+    )
+    .await
+    .unwrap();
     assert!(groups::test_send(db, id, user.id, "   ", 2)
         .await
         .unwrap_err()
@@ -1560,6 +1641,7 @@ store_test!(
         // A group and an escalation step in Bekasi; then Bekasi is switched off.
         let group = groups::save(
             db,
+            &storage::audit::Actor::cli(),
             &group_form("Teknisi Bekasi Uji").validate().unwrap(),
             now,
         )
@@ -1573,6 +1655,7 @@ store_test!(
         };
         let policy = policies::save(
             db,
+            &storage::audit::Actor::cli(),
             &policy_form("Bekasi", vec![step.clone()])
                 .validate()
                 .unwrap(),
@@ -1597,13 +1680,23 @@ store_test!(
             description: "diubah".into(),
             ..group_form("Teknisi Bekasi Uji")
         };
-        groups::save(db, &edit.validate().unwrap(), now)
-            .await
-            .unwrap();
+        groups::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &edit.validate().unwrap(),
+            now,
+        )
+        .await
+        .unwrap();
         // Nothing new gets it: a new group, a new rule.
-        let err = groups::save(db, &group_form("Grup Baru").validate().unwrap(), now)
-            .await
-            .unwrap_err();
+        let err = groups::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &group_form("Grup Baru").validate().unwrap(),
+            now,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             err.field_in("work_zone", Locale::Id).as_deref(),
             Some("Zona kerja tidak dikenal atau nonaktif.")
@@ -1615,13 +1708,21 @@ store_test!(
             work_zone: "bekasi".into(),
             template: "".into(),
         };
-        let err = groups::add_rule(db, group, rule.validate().unwrap(), "", now)
-            .await
-            .unwrap_err();
+        let err = groups::add_rule(
+            db,
+            &storage::audit::Actor::cli(),
+            group,
+            rule.validate().unwrap(),
+            "",
+            now,
+        )
+        .await
+        .unwrap_err();
         assert!(err.field("work_zone").is_some(), "{err:?}");
         // Another group's editor does not offer it.
         let other = groups::save(
             db,
+            &storage::audit::Actor::cli(),
             &GroupForm {
                 work_zone: "karawang".into(),
                 ..group_form("Teknisi Karawang Uji")
@@ -1642,11 +1743,17 @@ store_test!(
         // The policy that has it keeps it through an edit; a new one cannot.
         let mut form = policy_form("Bekasi", vec![step.clone()]);
         form.id = Some(policy);
-        policies::save(db, &form.validate().unwrap(), now)
-            .await
-            .unwrap();
+        policies::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &form.validate().unwrap(),
+            now,
+        )
+        .await
+        .unwrap();
         let err = policies::save(
             db,
+            &storage::audit::Actor::cli(),
             &policy_form("Bekasi 2", vec![step]).validate().unwrap(),
             now,
         )
@@ -1686,9 +1793,14 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
             },
         ],
     );
-    let id = policies::save(db, &form.validate().unwrap(), now)
-        .await
-        .unwrap();
+    let id = policies::save(
+        db,
+        &storage::audit::Actor::cli(),
+        &form.validate().unwrap(),
+        now,
+    )
+    .await
+    .unwrap();
     let saved = policies::list(db)
         .await
         .unwrap()
@@ -1707,9 +1819,14 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
     let mut edit = PolicyForm::from(&saved);
     edit.steps.remove(0);
     edit.steps.push(StepForm::default());
-    policies::save(db, &edit.validate().unwrap(), now)
-        .await
-        .unwrap();
+    policies::save(
+        db,
+        &storage::audit::Actor::cli(),
+        &edit.validate().unwrap(),
+        now,
+    )
+    .await
+    .unwrap();
     let steps: Vec<(i64, i64)> = on_db!(db, |pool| {
         sqlx::query_as(
         "SELECT position, delay_minutes FROM escalation_steps WHERE policy_id = $1 ORDER BY position"
@@ -1725,7 +1842,13 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
     // neither writes anything.
     let clash = policy_form("Gangguan", vec![StepForm::default()]);
     assert!(matches!(
-        policies::save(db, &clash.validate().unwrap(), now).await,
+        policies::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &clash.validate().unwrap(),
+            now
+        )
+        .await,
         Err(Error::Conflict(_))
     ));
     let ghost = policy_form(
@@ -1739,7 +1862,14 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
             },
         ],
     );
-    match policies::save(db, &ghost.validate().unwrap(), now).await {
+    match policies::save(
+        db,
+        &storage::audit::Actor::cli(),
+        &ghost.validate().unwrap(),
+        now,
+    )
+    .await
+    {
         Err(Error::Invalid(errors)) => assert_eq!(errors[0].field, "steps[2]"),
         other => panic!("expected a validation error, got {other:?}"),
     }
@@ -1753,13 +1883,15 @@ store_test!(escalation_policies_are_saved_whole_with_their_steps, |db| {
     );
 
     // Deleted: gone with its steps.
-    policies::delete(db, id).await.unwrap();
+    policies::delete(db, &storage::audit::Actor::cli(), id, now)
+        .await
+        .unwrap();
     assert_eq!(
         count(db, "SELECT COUNT(*) FROM escalation_steps WHERE policy_id NOT IN (SELECT id FROM escalation_policies)").await,
         0
     );
     assert!(matches!(
-        policies::delete(db, id).await,
+        policies::delete(db, &storage::audit::Actor::cli(), id, now).await,
         Err(Error::NotFound(_))
     ));
 });

@@ -28,15 +28,27 @@ pub async fn list_policies() -> Result<Policies, AppError> {
 /// Creates or updates a policy with all its steps; returns its id.
 #[server(endpoint = "escalation/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_policy(form: PolicyForm) -> Result<i64, AppError> {
-    let (_, state) = crate::state::guard(crate::auth::Area::Escalation)?;
+    let (me, state) = crate::state::guard(crate::auth::Area::Escalation)?;
     let valid = form.validate().map_err(AppError::Validation)?;
-    Ok(store::save(&state.db, &valid, crate::time::now_ms()).await?)
+    Ok(store::save(
+        &state.db,
+        &crate::state::actor(&me),
+        &valid,
+        crate::time::now_ms(),
+    )
+    .await?)
 }
 
 /// Deletes a policy. Its open alerts stay open (they can still be
 /// acknowledged) but take no more steps.
 #[server(endpoint = "escalation/delete")]
 pub async fn delete_policy(id: i64) -> Result<(), AppError> {
-    let (_, state) = crate::state::guard(crate::auth::Area::Escalation)?;
-    Ok(store::delete(&state.db, id).await?)
+    let (me, state) = crate::state::guard(crate::auth::Area::Escalation)?;
+    Ok(store::delete(
+        &state.db,
+        &crate::state::actor(&me),
+        id,
+        crate::time::now_ms(),
+    )
+    .await?)
 }

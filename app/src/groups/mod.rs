@@ -48,32 +48,52 @@ pub async fn get_group(id: GroupId) -> Result<GroupDetail, AppError> {
 /// Creates or updates a group; answers its id.
 #[server(endpoint = "groups/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_group(form: GroupForm) -> Result<GroupId, AppError> {
-    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    let (me, state) = crate::state::guard(crate::auth::Area::Groups)?;
     let valid = form.validate().map_err(AppError::Validation)?;
-    Ok(store::save(&state.db, &valid, crate::time::now_ms()).await?)
+    Ok(store::save(
+        &state.db,
+        &crate::state::actor(&me),
+        &valid,
+        crate::time::now_ms(),
+    )
+    .await?)
 }
 
 /// Deletes a group with its members and rules; its past deliveries stay in
 /// the log (without the link).
 #[server(endpoint = "groups/delete")]
 pub async fn delete_group(id: GroupId) -> Result<(), AppError> {
-    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
-    Ok(store::delete(&state.db, id).await?)
+    let (me, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    Ok(store::delete(
+        &state.db,
+        &crate::state::actor(&me),
+        id,
+        crate::time::now_ms(),
+    )
+    .await?)
 }
 
 /// Replaces the member list.
 #[server(endpoint = "groups/members", input = leptos::server_fn::codec::Json)]
 pub async fn set_members(group_id: GroupId, user_ids: Vec<UserId>) -> Result<(), AppError> {
-    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
-    Ok(store::set_members(&state.db, group_id, &user_ids, crate::time::now_ms()).await?)
+    let (me, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    Ok(store::set_members(
+        &state.db,
+        &crate::state::actor(&me),
+        group_id,
+        &user_ids,
+        crate::time::now_ms(),
+    )
+    .await?)
 }
 
 #[server(endpoint = "groups/rules/add", input = leptos::server_fn::codec::Json)]
 pub async fn add_rule(form: RuleForm) -> Result<i64, AppError> {
-    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    let (me, state) = crate::state::guard(crate::auth::Area::Groups)?;
     let valid = form.validate().map_err(AppError::Validation)?;
     Ok(store::add_rule(
         &state.db,
+        &crate::state::actor(&me),
         form.group_id,
         valid,
         &form.template,
@@ -84,8 +104,14 @@ pub async fn add_rule(form: RuleForm) -> Result<i64, AppError> {
 
 #[server(endpoint = "groups/rules/delete")]
 pub async fn delete_rule(id: i64) -> Result<(), AppError> {
-    let (_, state) = crate::state::guard(crate::auth::Area::Groups)?;
-    Ok(store::delete_rule(&state.db, id).await?)
+    let (me, state) = crate::state::guard(crate::auth::Area::Groups)?;
+    Ok(store::delete_rule(
+        &state.db,
+        &crate::state::actor(&me),
+        id,
+        crate::time::now_ms(),
+    )
+    .await?)
 }
 
 /// Sends `message` to the group through the configured WhatsApp provider

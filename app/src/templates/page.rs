@@ -129,7 +129,7 @@ fn Overview(list: StoredValue<Vec<TemplateView>>, pick: RwSignal<Pick>) -> impl 
                 <button type="button" class=move || if own() { "cell own" } else { "cell" }
                     data-testid=format!("cell-{key}-{}", channel.as_str())
                     aria-pressed=move || (pick.get() == this()).to_string()
-                    on:click=move |_| pick.set(this())>{text}</button>
+                    on:click=move |_| { pick.set(this()); show_editor(); }>{text}</button>
             </td>
         }
         .into_any()
@@ -150,6 +150,13 @@ fn Overview(list: StoredValue<Vec<TemplateView>>, pick: RwSignal<Pick>) -> impl 
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// Brings the editor into view (on a phone it is below twenty rows).
+fn show_editor() {
+    if let Some(editor) = document().get_element_by_id("template-editor") {
+        editor.scroll_into_view();
     }
 }
 
@@ -246,7 +253,7 @@ fn Editor(
         .map_or("", |(_, l)| l);
     let is_email = pick.channel == Channel::Email;
     view! {
-        <form class="card form" data-testid="template-editor" on:submit=move |ev| {
+        <form class="card form" id="template-editor" data-testid="template-editor" on:submit=move |ev| {
             ev.prevent_default();
             save.dispatch(SaveTemplate { form: TemplateForm {
                 key: pick.key.into(),

@@ -55,6 +55,31 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ),
     ("user.activate", "Pengguna diaktifkan", "User activated"),
     ("user.import", "Daftar pengguna diimpor", "Users imported"),
+    ("group.create", "Grup ditambah", "Group added"),
+    ("group.update", "Grup diubah", "Group changed"),
+    ("group.delete", "Grup dihapus", "Group deleted"),
+    (
+        "group.members",
+        "Anggota grup diubah",
+        "Group members changed",
+    ),
+    ("rule.create", "Aturan grup ditambah", "Group rule added"),
+    ("rule.delete", "Aturan grup dihapus", "Group rule deleted"),
+    (
+        "escalation.create",
+        "Kebijakan eskalasi ditambah",
+        "Escalation policy added",
+    ),
+    (
+        "escalation.update",
+        "Kebijakan eskalasi diubah",
+        "Escalation policy changed",
+    ),
+    (
+        "escalation.delete",
+        "Kebijakan eskalasi dihapus",
+        "Escalation policy deleted",
+    ),
     ("auth.sign_in_failed", "Gagal masuk", "Failed sign-in"),
 ];
 
@@ -64,6 +89,9 @@ pub const AREAS: &[(&str, &str, &str)] = &[
     ("zone", "Zona kerja", "Work zones"),
     ("api_key", "Kunci API", "API keys"),
     ("user", "Pengguna", "Users"),
+    ("group", "Grup WhatsApp", "WhatsApp groups"),
+    ("rule", "Aturan grup", "Group rules"),
+    ("escalation", "Eskalasi", "Escalation"),
     ("auth", "Masuk", "Sign-in"),
 ];
 
