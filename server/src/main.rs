@@ -75,7 +75,14 @@ async fn provider_add(args: &[String]) -> Result<(), String> {
     storage::secrets::reseal(&db, &keys)
         .await
         .map_err(|e| format!("stored secrets: {e}"))?;
-    let saved = storage::providers::save(&db, &keys, &valid, storage::now_ms()).await;
+    let saved = storage::providers::save(
+        &db,
+        &storage::audit::Actor::cli(),
+        &keys,
+        &valid,
+        storage::now_ms(),
+    )
+    .await;
     db.close().await;
     // (storage::Error reads in English.)
     let id = saved.map_err(|e| format!("cannot add the account: {e}"))?;

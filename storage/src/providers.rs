@@ -2,6 +2,7 @@
 //! (`crate::secrets`) and opened here only to merge an edit into them;
 //! what leaves is the names of the fields that are set.
 
+use crate::audit::{audit, Actor};
 use crate::db::Db;
 use crate::outbox::{insert_event, NewDelivery, NewEvent};
 use crate::secrets::{credential_fields, fields_set, Keyring};
@@ -189,17 +190,56 @@ fn not_found(id: AccountId) -> Error {
     Error::NotFound(Missing::ProviderAccount(id))
 }
 
+/// Account `$id` as the audit trail keeps it: every setting, and of its
+/// credentials only the names of the fields set (never a value).
+macro_rules! account_snapshot {
+    ($tx:ident, $id:expr, $keys:expr) => {{
+        type Snap = (String, String, String, Option<String>, bool, i64, i64, i64, i64, String, String);
+        let row: Option<Snap> = sqlx::query_as(
+            "SELECT name, kind, channel, base_url, enabled, failover_order, rate_limit_per_minute,
+                    price_rupiah, timeout_ms, template_prices, credentials
+             FROM provider_accounts WHERE id = $1",
+        )
+        .bind($id)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        match row {
+            None => None,
+            Some((name, kind, channel, base_url, enabled, order, rate, price, timeout, prices, sealed)) => {
+                let opened = $keys
+                    .open_credentials(&sealed)
+                    .map_err(|e| crate::error::internal("provider credentials", &e))?;
+                let set: Vec<&str> = fields_set(&opened).collect();
+                Some(
+                    serde_json::json!({
+                        "name": name, "kind": kind, "channel": channel, "base_url": base_url,
+                        "enabled": enabled, "failover_order": order, "rate_limit_per_minute": rate,
+                        "price_rupiah": price, "timeout_ms": timeout, "template_prices": prices,
+                        "credentials_set": set,
+                    })
+                    .to_string(),
+                )
+            }
+        }
+    }};
+}
+
 /// Creates or updates an account. The merged credentials must be complete
 /// for the kind, and an account moved to another endpoint must be given its
 /// secrets again; otherwise nothing is written. Credentials are sealed with
 /// `keys`.
 pub async fn save(
     db: &Db,
+    actor: &Actor,
     keys: &Keyring,
     p: &ValidProvider,
     now: i64,
 ) -> Result<AccountId, Error> {
     let id = in_tx!(db, |tx| {
+        let before = match p.id {
+            Some(id) => account_snapshot!(tx, id, keys),
+            None => None,
+        };
         let stored: Option<(String, Option<String>, String)> = match p.id {
             Some(id) => Some(
                 sqlx::query_as(
@@ -248,7 +288,7 @@ pub async fn save(
         let credentials = keys.seal_credentials(&merged);
         let prices = serde_json::to_string(&p.template_prices)
             .map_err(|e| crate::error::internal("template prices", &e))?;
-        match p.id {
+        let id: AccountId = match p.id {
             Some(id) => {
                 sqlx::query(
                     "UPDATE provider_accounts SET name = $2, kind = $3, channel = $4, base_url = $5,
@@ -288,7 +328,25 @@ pub async fn save(
                 };
                 insert_account!(&mut *tx, &account, now)
             }
+        };
+        let after = account_snapshot!(tx, id, keys);
+        if before != after {
+            let action = if before.is_none() {
+                "provider.create"
+            } else {
+                "provider.update"
+            };
+            audit!(
+                tx,
+                actor,
+                action,
+                &format!("#{id} {}", p.name),
+                before,
+                after,
+                now
+            );
         }
+        id
     });
     Ok(id)
 }

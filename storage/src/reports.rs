@@ -1,6 +1,7 @@
 //! SQL of report schedules: the page's list and edits, due schedules, the
 //! period's figures, and a run written exactly once.
 
+use crate::audit::{audit, Actor};
 use crate::db::Db;
 use crate::outbox::{NewDelivery, NewEvent, NewInboxItem};
 use crate::Error;
@@ -96,19 +97,40 @@ pub async fn groups(db: &Db) -> Result<Vec<(i64, String)>, Error> {
     Ok(rows)
 }
 
+/// Schedule `$id` as the audit trail keeps it, read in `$tx`.
+macro_rules! schedule_snapshot {
+    ($tx:ident, $id:expr) => {{
+        type Snap = (String, String, Option<i64>, i64, String, Option<i64>, Option<String>, bool);
+        let row: Option<Snap> = sqlx::query_as(
+            "SELECT name, kind, weekday, minute_of_day, time_zone, group_id, email_role, enabled
+             FROM report_schedules WHERE id = $1",
+        )
+        .bind($id)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        row.map(|(name, kind, weekday, minute, zone, group, role, enabled)| {
+            serde_json::json!({
+                "name": name, "kind": kind, "weekday": weekday, "minute_of_day": minute,
+                "time_zone": zone, "group_id": group, "email_role": role, "enabled": enabled,
+            })
+            .to_string()
+        })
+    }};
+}
+
 /// Creates or updates a schedule. Its timer is kept when neither its time,
 /// day, zone nor switch changed (a save just before a run must not skip
 /// it); otherwise it is the next firing after `now`, or none when off. A
 /// taken name is a conflict; a group that does not exist, a validation
 /// error.
-pub async fn save(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, Error> {
+pub async fn save(db: &Db, actor: &Actor, v: &ValidSchedule, now: i64) -> Result<i64, Error> {
     // The unique index on the name decides (two saves at once included).
-    write(db, v, now)
+    write(db, actor, v, now)
         .await
         .map_err(|e| e.taken(Named::Schedule, &v.name))
 }
 
-async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, Error> {
+async fn write(db: &Db, actor: &Actor, v: &ValidSchedule, now: i64) -> Result<i64, Error> {
     if let Some(g) = v.group_id {
         let exists: Option<i64> = on_db!(db, |pool| sqlx::query_scalar(
             "SELECT id FROM whatsapp_groups WHERE id = $1"
@@ -137,7 +159,11 @@ async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, Error> {
     let minute = i64::from(v.minute_of_day);
     let role = v.email_role.map(|r| r.as_str());
     let id = in_tx!(db, |tx| {
-        match v.id {
+        let before = match v.id {
+            Some(id) => schedule_snapshot!(tx, id),
+            None => None,
+        };
+        let id: i64 = match v.id {
             Some(id) => {
                 let updated: Option<i64> = sqlx::query_scalar(
                     "UPDATE report_schedules SET
@@ -182,22 +208,48 @@ async fn write(db: &Db, v: &ValidSchedule, now: i64) -> Result<i64, Error> {
                 .fetch_one(&mut *tx)
                 .await?
             }
+        };
+        let after = schedule_snapshot!(tx, id);
+        if before != after {
+            let action = if before.is_none() {
+                "report.create"
+            } else {
+                "report.update"
+            };
+            audit!(
+                tx,
+                actor,
+                action,
+                &format!("#{id} {}", v.name),
+                before,
+                after,
+                now
+            );
         }
+        id
     });
     Ok(id)
 }
 
-pub async fn delete(db: &Db, id: i64) -> Result<(), Error> {
-    let n = on_db_write!(db, |pool| sqlx::query(
-        "DELETE FROM report_schedules WHERE id = $1"
-    )
-    .bind(id)
-    .execute(pool)
-    .await?
-    .rows_affected());
-    if n == 0 {
-        return Err(Error::NotFound(Missing::Schedule(id)));
-    }
+pub async fn delete(db: &Db, actor: &Actor, id: i64, now: i64) -> Result<(), Error> {
+    in_tx!(db, |tx| {
+        let Some(before) = schedule_snapshot!(tx, id) else {
+            return Err(Error::NotFound(Missing::Schedule(id)));
+        };
+        sqlx::query("DELETE FROM report_schedules WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit!(
+            tx,
+            actor,
+            "report.delete",
+            &format!("#{id}"),
+            Some(before),
+            None::<String>,
+            now
+        );
+    });
     Ok(())
 }
 

@@ -1380,9 +1380,7 @@ store_test!(
     |db| {
         use storage::providers as store;
         let valid = |f: domain::views::providers::ProviderForm| f.validate().unwrap();
-        let id = store::save(
-            db,
-            &keys(),
+        let id = store::save(db, &storage::audit::Actor::cli(), &keys(),
             &valid(provider_form(
                 "fonnte",
                 r#"{"token": "rahasia-token", "webhook_token": "rahasia-hook-3b9f0c2e7d1a4f6b8c5e2a9d"}"#,
@@ -1408,7 +1406,33 @@ store_test!(
             price_rupiah: 200,
             ..provider_form("fonnte", r#"{"webhook_token": null}"#)
         };
-        store::save(db, &keys(), &valid(edit), 2).await.unwrap();
+        store::save(db, &storage::audit::Actor::cli(), &keys(), &valid(edit), 2)
+            .await
+            .unwrap();
+        // The trail keeps every setting and which credentials are set,
+        // never a credential's value.
+        let trail = storage::audit::list(
+            db,
+            &domain::views::audit::AuditFilter {
+                area: "provider".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["provider.update", "provider.create"]);
+        let before: serde_json::Value =
+            serde_json::from_str(trail[0].before.as_deref().unwrap()).unwrap();
+        let after: serde_json::Value =
+            serde_json::from_str(trail[0].after.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            before["credentials_set"],
+            serde_json::json!(["token", "webhook_token"])
+        );
+        assert_eq!(after["credentials_set"], serde_json::json!(["token"]));
+        assert_eq!(after["price_rupiah"], 200);
+        assert!(!format!("{trail:?}").contains("rahasia"), "{trail:?}");
         let stored: String = on_db!(db, |pool| sqlx::query_scalar(
             "SELECT credentials FROM provider_accounts WHERE id = $1"
         )
@@ -1433,17 +1457,29 @@ store_test!(
             id: Some(id),
             ..provider_form("fonnte", r#"{"token": null}"#)
         };
-        let err = store::save(db, &keys(), &valid(broken), 3)
-            .await
-            .unwrap_err();
+        let err = store::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &keys(),
+            &valid(broken),
+            3,
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(&err, Error::Invalid(f) if f[0].field == "credentials"),
             "{err:?}"
         );
         let incomplete = provider_form("twilio", r#"{"account_sid": "AC1", "auth_token": "t"}"#);
-        assert!(store::save(db, &keys(), &valid(incomplete), 3)
-            .await
-            .is_err());
+        assert!(store::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &keys(),
+            &valid(incomplete),
+            3
+        )
+        .await
+        .is_err());
         assert_eq!(
             count(db, "SELECT COUNT(*) FROM provider_accounts").await,
             before
@@ -1462,7 +1498,14 @@ store_test!(
             ..provider_form("sandbox", "")
         };
         assert!(matches!(
-            store::save(db, &keys(), &valid(missing), 4).await,
+            store::save(
+                db,
+                &storage::audit::Actor::cli(),
+                &keys(),
+                &valid(missing),
+                4
+            )
+            .await,
             Err(Error::NotFound(_))
         ));
     }
@@ -1475,6 +1518,7 @@ store_test!(
         let valid = |f: domain::views::providers::ProviderForm| f.validate().unwrap();
         let id = store::save(
             db,
+            &storage::audit::Actor::cli(),
             &keys(),
             &valid(provider_form("fonnte", r#"{"token": "rahasia"}"#)),
             1,
@@ -1498,9 +1542,15 @@ store_test!(
         };
         // Another host with the stored token: refused, naming the field;
         // nothing changed.
-        let err = store::save(db, &keys(), &valid(edit("https://evil.example", "")), 2)
-            .await
-            .unwrap_err();
+        let err = store::save(
+            db,
+            &storage::audit::Actor::cli(),
+            &keys(),
+            &valid(edit("https://evil.example", "")),
+            2,
+        )
+        .await
+        .unwrap_err();
         match &err {
             Error::Invalid(f) => {
                 assert_eq!(f[0].field, "credentials");
@@ -1516,6 +1566,7 @@ store_test!(
         // endpoint, no secret asked.
         store::save(
             db,
+            &storage::audit::Actor::cli(),
             &keys(),
             &valid(edit("https://api.fonnte.com/send", "")),
             3,
@@ -1525,6 +1576,7 @@ store_test!(
         // Another host with the token entered again: saved.
         store::save(
             db,
+            &storage::audit::Actor::cli(),
             &keys(),
             &valid(edit("https://gw.isp.example", r#"{"token": "baru"}"#)),
             4,
@@ -1537,7 +1589,9 @@ store_test!(
             id: Some(id),
             ..provider_form("woowa", r#"{"key": "k", "token": null}"#)
         };
-        store::save(db, &keys(), &valid(woowa), 5).await.unwrap();
+        store::save(db, &storage::audit::Actor::cli(), &keys(), &valid(woowa), 5)
+            .await
+            .unwrap();
 
         // SMTP: switching TLS off needs the password again.
         let smtp = |credentials: &str, id: Option<domain::AccountId>| {
@@ -1549,6 +1603,7 @@ store_test!(
         };
         let mail = store::save(
             db,
+            &storage::audit::Actor::cli(),
             &keys(),
             &valid(smtp(
                 r#"{"from": "NOC <noc@isp.example>", "username": "noc", "password": "sandi"}"#,
@@ -1560,6 +1615,7 @@ store_test!(
         .unwrap();
         assert!(store::save(
             db,
+            &storage::audit::Actor::cli(),
             &keys(),
             &valid(smtp(r#"{"tls": "none"}"#, Some(mail))),
             7
@@ -1568,6 +1624,7 @@ store_test!(
         .is_err());
         store::save(
             db,
+            &storage::audit::Actor::cli(),
             &keys(),
             &valid(smtp(r#"{"tls": "none", "password": "sandi"}"#, Some(mail))),
             8,

@@ -25,9 +25,16 @@ pub async fn list_providers() -> Result<Vec<ProviderView>, AppError> {
 /// Creates or updates an account; answers its id.
 #[server(endpoint = "providers/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_provider(form: ProviderForm) -> Result<AccountId, AppError> {
-    let (_, state) = crate::state::guard(crate::auth::Area::Providers)?;
+    let (me, state) = crate::state::guard(crate::auth::Area::Providers)?;
     let valid = form.validate().map_err(AppError::Validation)?;
-    let id = store::save(&state.db, &state.keys, &valid, crate::time::now_ms()).await?;
+    let id = store::save(
+        &state.db,
+        &crate::state::actor(&me),
+        &state.keys,
+        &valid,
+        crate::time::now_ms(),
+    )
+    .await?;
     state
         .providers_changed
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

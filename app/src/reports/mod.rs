@@ -28,15 +28,27 @@ pub async fn list_schedules() -> Result<Schedules, AppError> {
 /// Creates or updates a schedule; returns its id.
 #[server(endpoint = "reports/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_schedule(form: ScheduleForm) -> Result<i64, AppError> {
-    let (_, state) = crate::state::guard(crate::auth::Area::Reports)?;
+    let (me, state) = crate::state::guard(crate::auth::Area::Reports)?;
     let valid = form.validate().map_err(AppError::Validation)?;
-    Ok(store::save(&state.db, &valid, crate::time::now_ms()).await?)
+    Ok(store::save(
+        &state.db,
+        &crate::state::actor(&me),
+        &valid,
+        crate::time::now_ms(),
+    )
+    .await?)
 }
 
 #[server(endpoint = "reports/delete")]
 pub async fn delete_schedule(id: i64) -> Result<(), AppError> {
-    let (_, state) = crate::state::guard(crate::auth::Area::Reports)?;
-    Ok(store::delete(&state.db, id).await?)
+    let (me, state) = crate::state::guard(crate::auth::Area::Reports)?;
+    Ok(store::delete(
+        &state.db,
+        &crate::state::actor(&me),
+        id,
+        crate::time::now_ms(),
+    )
+    .await?)
 }
 
 /// The report the form's schedule would send at its next run, with the

@@ -80,6 +80,31 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
         "Kebijakan eskalasi dihapus",
         "Escalation policy deleted",
     ),
+    (
+        "provider.create",
+        "Akun penyedia ditambah",
+        "Provider account added",
+    ),
+    (
+        "provider.update",
+        "Akun penyedia diubah",
+        "Provider account changed",
+    ),
+    (
+        "report.create",
+        "Jadwal laporan ditambah",
+        "Report schedule added",
+    ),
+    (
+        "report.update",
+        "Jadwal laporan diubah",
+        "Report schedule changed",
+    ),
+    (
+        "report.delete",
+        "Jadwal laporan dihapus",
+        "Report schedule deleted",
+    ),
     ("auth.sign_in_failed", "Gagal masuk", "Failed sign-in"),
 ];
 
@@ -92,6 +117,8 @@ pub const AREAS: &[(&str, &str, &str)] = &[
     ("group", "Grup WhatsApp", "WhatsApp groups"),
     ("rule", "Aturan grup", "Group rules"),
     ("escalation", "Eskalasi", "Escalation"),
+    ("provider", "Penyedia", "Providers"),
+    ("report", "Laporan terjadwal", "Scheduled reports"),
     ("auth", "Masuk", "Sign-in"),
 ];
 
