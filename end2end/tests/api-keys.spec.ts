@@ -42,6 +42,10 @@ test("an admin makes an API key, sees it once, the ticketing system uses it, and
   await row.getByTestId("confirm-revoke").click();
   await expect(row).toContainText("Dicabut");
   await expect(row.getByTestId("revoke-key")).toHaveCount(0);
+  // Refused at once, though the server had verified (and cached) it a moment ago.
+  await expect
+    .poll(async () => (await request.post("/api/v1/events", { headers: { Authorization: `Bearer ${key}` }, data: event })).status(), { timeout: 3_000 })
+    .toBe(401);
 
   // A manager is not shown the page.
   await page.context().clearCookies();

@@ -1,13 +1,18 @@
 //! API keys for the ticketing system (stored as `storage::api_keys`: only a
 //! hash). Lookups are cached briefly, so ingestion at a thousand events a
-//! second does not read the table each time (a revoked key stops working
-//! within the cache's lifetime).
+//! second does not read the table each time. A revoke is announced on the
+//! live feed (`Feed::key_revoked`, relayed between instances on
+//! PostgreSQL) and every instance's cache forgets at once; the cache's
+//! lifetime bounds only a lost announcement.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use storage::api_keys::{find, hash, touch};
 use storage::db::Db;
+use storage::feed::Feed;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::RwLock;
+use tokio_util::sync::CancellationToken;
 
 pub use storage::api_keys::{create, insert, PREFIX};
 
@@ -50,5 +55,24 @@ impl ApiKeyCache {
             }
         }
         Ok(id)
+    }
+
+    /// Forgets every verified key whenever one is revoked (here or on
+    /// another instance), or when announcements may have been missed.
+    pub async fn forget_on_revoke(&self, feed: &Feed, shutdown: CancellationToken) {
+        let mut batches = feed.subscribe();
+        loop {
+            let forget = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                batch = batches.recv() => match batch {
+                    Ok(b) => b.keys_revoked || b.resync,
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return,
+                },
+            };
+            if forget {
+                self.known.write().await.clear();
+            }
+        }
     }
 }

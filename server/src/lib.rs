@@ -216,6 +216,10 @@ pub async fn start(
         ),
         links: ingest::plan::Links::new(&options.public_url, link_key.clone()),
     });
+    tokio::spawn({
+        let (ingest, feed, shutdown) = (ingest.clone(), feed.clone(), shutdown.clone());
+        async move { ingest.keys.forget_on_revoke(&feed, shutdown).await }
+    });
     let hooks = Arc::new(webhooks::Webhooks {
         db: db.clone(),
         accounts: accounts.clone(),

@@ -532,3 +532,81 @@ async fn two_instances_share_the_work_and_the_updates() {
     other_db.close().await;
     t.close().await;
 }
+
+/// Posts `body` with API key `key`; answers the status.
+async fn post_with(base: &str, key: &str, body: serde_json::Value) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+// A revoke announced on the feed empties every instance's key cache: the
+// key, verified (and cached for 30 s) a moment before, is refused within
+// `eventually`'s 10 s — here on one instance, below across two.
+store_test!(a_revoked_api_key_is_refused_at_once, |db| {
+    setup_with_api_key(db).await;
+    let srv = spawn_server(db).await;
+    let base = format!("http://{}", srv.addr);
+    let tech = user_id(db, "tek.karawang1@demo.id").await;
+    let cli = storage::audit::Actor::cli();
+    let (id, key) = storage::api_keys::create(db, &cli, "lama").await.unwrap();
+    let event = |n: u32| in_app_only(tech, &format!("revoke-{n}"), "TK-R");
+    assert_eq!(post_with(&base, &key, event(1)).await, 202);
+    storage::api_keys::revoke(db, &cli, id, storage::now_ms())
+        .await
+        .unwrap();
+    srv.feed.key_revoked();
+    let mut n = 1;
+    eventually("the revoked key is refused", || {
+        n += 1;
+        let (base, key, body) = (base.clone(), key.clone(), event(n));
+        async move { post_with(&base, &key, body).await == 401 }
+    })
+    .await;
+    // The demo key, never revoked, still works after the cache was emptied.
+    post(&base, in_app_only(tech, "revoke-demo", "TK-R")).await;
+    srv.stop().await;
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_on_one_instance_is_refused_by_the_other_at_once() {
+    let Some(t) = storage::db::testing::TestDb::postgres().await else {
+        return;
+    };
+    let db = &t.db;
+    setup_with_api_key(db).await;
+    let other_db = Db::connect(&storage::db::testing::url_of(db).await, 5)
+        .await
+        .unwrap();
+    let a = spawn_server(db).await;
+    let b = spawn_server(&other_db).await;
+    let on_b = format!("http://{}", b.addr);
+    let tech = user_id(db, "tek.karawang1@demo.id").await;
+    let cli = storage::audit::Actor::cli();
+    let (id, key) = storage::api_keys::create(db, &cli, "lama").await.unwrap();
+    let event = |n: u32| in_app_only(tech, &format!("revoke-b-{n}"), "TK-RB");
+    assert_eq!(
+        post_with(&on_b, &key, event(1)).await,
+        202,
+        "B has verified it"
+    );
+    storage::api_keys::revoke(db, &cli, id, storage::now_ms())
+        .await
+        .unwrap();
+    a.feed.key_revoked();
+    let mut n = 1;
+    eventually("B refuses the key A revoked", || {
+        n += 1;
+        let (base, key, body) = (on_b.clone(), key.clone(), event(n));
+        async move { post_with(&base, &key, body).await == 401 }
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}

@@ -127,9 +127,9 @@ pub async fn list(db: &Db) -> Result<Vec<ApiKeyView>, Error> {
         .collect())
 }
 
-/// Revokes key `id` (again: no change, and no second audit entry);
-/// ingestion refuses it once each instance's lookup cache forgets it (30
-/// seconds at most).
+/// Revokes key `id` (again: no change, and no second audit entry). The
+/// caller announces it (`Feed::key_revoked`) so that every instance's
+/// lookup cache forgets it at once.
 pub async fn revoke(db: &Db, actor: &Actor, id: i64, now: i64) -> Result<(), Error> {
     in_tx!(db, |tx| {
         let row: Option<(String, String, Option<i64>)> =

@@ -55,6 +55,11 @@ pub struct Changes {
     /// Changes were lost: every socket should reload.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resync: bool,
+    /// An API key was revoked: every instance forgets the keys it had
+    /// verified, so the revoked one is refused at once, not when its cache
+    /// entry expires.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keys_revoked: bool,
     /// This instance recomputed the analytics rollups (not passed on: each
     /// instance recomputes from the changes it hears of).
     #[serde(skip)]
@@ -69,6 +74,7 @@ impl Changes {
             || !self.signed_out.is_empty()
             || self.added
             || self.resync
+            || self.keys_revoked
     }
 
     fn is_empty(&self) -> bool {
@@ -88,6 +94,8 @@ pub struct Batch {
     pub signed_out: Vec<UserId>,
     pub resync: bool,
     pub analytics: bool,
+    /// Forget verified API keys (one was revoked).
+    pub keys_revoked: bool,
 }
 
 impl Batch {
@@ -111,6 +119,7 @@ impl Batch {
             deliveries_frame,
             resync: changes.resync,
             analytics: changes.analytics,
+            keys_revoked: changes.keys_revoked,
         }
     }
 
@@ -127,6 +136,7 @@ struct Pending {
     added: bool,
     resync: bool,
     analytics: bool,
+    keys_revoked: bool,
 }
 
 struct Inner {
@@ -199,6 +209,11 @@ impl Feed {
         });
     }
 
+    /// An API key was revoked: every instance's key cache forgets.
+    pub fn key_revoked(&self) {
+        self.pending(|p| p.keys_revoked = true);
+    }
+
     /// New deliveries were queued.
     pub fn added(&self) {
         self.pending(|p| p.added = true);
@@ -224,6 +239,7 @@ impl Feed {
             added: p.added,
             resync: p.resync,
             analytics: p.analytics,
+            keys_revoked: p.keys_revoked,
         }
     }
 
@@ -331,6 +347,7 @@ fn notify_payloads(changes: &Changes) -> Vec<String> {
     let mut out = vec![Changes {
         added: changes.added,
         resync: changes.resync,
+        keys_revoked: changes.keys_revoked,
         signed_out: changes.signed_out.clone(),
         ..empty.clone()
     }];
@@ -375,12 +392,14 @@ mod tests {
             added: true,
             resync: false,
             analytics: false,
+            keys_revoked: true,
         };
         let payloads = notify_payloads(&changes);
         assert!(payloads.len() > 1);
         let mut inbox = Vec::new();
         let mut deliveries = Vec::new();
         let mut added = 0;
+        let mut revoked = 0;
         let mut signed_out = Vec::new();
         for p in &payloads {
             assert!(p.len() < 8_000, "payload of {} bytes", p.len());
@@ -389,6 +408,7 @@ mod tests {
             inbox.extend(c.inbox);
             deliveries.extend(c.deliveries);
             added += usize::from(c.added);
+            revoked += usize::from(c.keys_revoked);
             signed_out.extend(c.signed_out);
         }
         assert_eq!(
@@ -399,6 +419,12 @@ mod tests {
         assert_eq!(inbox, changes.inbox);
         assert_eq!(deliveries, changes.deliveries);
         assert_eq!(added, 1);
+        assert_eq!(revoked, 1, "a revoked key reaches the other instances");
+        let only_revoked = Changes {
+            keys_revoked: true,
+            ..Changes::default()
+        };
+        assert_eq!(notify_payloads(&only_revoked).len(), 1);
 
         // Each instance recomputes its own analytics: that flag stays home.
         let local_only = Changes {

@@ -40,6 +40,8 @@ pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
         crate::time::now_ms(),
     )
     .await?;
+    // Every instance's key cache forgets it now.
+    state.feed.key_revoked();
     tracing::info!(key = id, by = %me.id, "API key revoked");
     Ok(())
 }

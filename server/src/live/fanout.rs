@@ -212,6 +212,7 @@ mod tests {
             signed_out: Vec::new(),
             resync: false,
             analytics,
+            keys_revoked: false,
         })
     }
 
@@ -225,6 +226,7 @@ mod tests {
                 signed_out: users.iter().copied().map(domain::UserId).collect(),
                 resync: false,
                 analytics: false,
+                keys_revoked: false,
             })
         };
         tx.send(signed_out(&[5])).unwrap();
