@@ -105,17 +105,21 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     let Some(user_id) = verify_credentials(&state.db, &email, &password).await? else {
         throttle.failed(&email, client, now_ms());
         // Into the audit trail: the email tried and from where (the
-        // throttle above bounds how many a guesser can write).
+        // throttle above bounds how many a guesser can write). Spawned, so
+        // a client that hangs up at once is recorded all the same.
         let from = storage::audit::Actor {
             id: None,
             name: client.map_or_else(|| "?".into(), |a| a.to_string()),
         };
         let tried = email.trim().to_lowercase();
-        if let Err(e) =
-            storage::audit::record(&state.db, &from, "auth.sign_in_failed", &tried, now_ms()).await
-        {
-            tracing::warn!("failed sign-in not audited: {e}");
-        }
+        let db = state.db.clone();
+        tokio::spawn(async move {
+            let recorded =
+                storage::audit::record(&db, &from, "auth.sign_in_failed", &tried, now_ms()).await;
+            if let Err(e) = recorded {
+                tracing::warn!("failed sign-in not audited: {e}");
+            }
+        });
         return Err(AppError::InvalidCredentials);
     };
     throttle.succeeded(&email);
