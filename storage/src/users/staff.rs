@@ -143,19 +143,7 @@ fn subject(id: UserId, email: &str) -> String {
 pub async fn create(db: &Db, actor: &Actor, u: &ValidUser, now: i64) -> Result<UserId, Error> {
     let id = in_tx!(db, |tx| {
         check_unique!(tx, u, None);
-        let person = new_person(u);
-        let id: UserId = insert_person!(tx, &person, now);
-        let after = person_snapshot!(tx, id);
-        audit!(
-            tx,
-            actor,
-            "user.create",
-            &subject(id, &u.email),
-            None::<String>,
-            after,
-            now
-        );
-        id
+        create_audited!(tx, actor, u, now)
     });
     Ok(id)
 }
@@ -182,20 +170,7 @@ pub async fn update(
             return Err(Error::NotFound(domain::words::Missing::User));
         }
         check_unique!(tx, u, Some(id));
-        let before = person_snapshot!(tx, id);
-        update_person!(tx, id, u, now);
-        let after = person_snapshot!(tx, id);
-        if before != after {
-            audit!(
-                tx,
-                actor,
-                "user.update",
-                &subject(id, &u.email),
-                before,
-                after,
-                now
-            );
-        }
+        update_audited!(tx, actor, id, u, now);
     });
     Ok(())
 }
@@ -245,6 +220,45 @@ macro_rules! update_person {
     }};
 }
 use update_person;
+
+/// Adds page-made person `$u` in `$tx` with their audit entry (the page's
+/// create and the import's new rows); evaluates to their id.
+macro_rules! create_audited {
+    ($tx:ident, $actor:expr, $u:expr, $now:expr) => {{
+        let (u, now): (&ValidUser, i64) = ($u, $now);
+        let person = new_person(u);
+        let id: UserId = insert_person!($tx, &person, now);
+        let after = person_snapshot!($tx, id);
+        let subject = subject(id, &u.email);
+        audit!(
+            $tx,
+            $actor,
+            "user.create",
+            &subject,
+            None::<String>,
+            after,
+            now
+        );
+        id
+    }};
+}
+use create_audited;
+
+/// [`update_person!`] with its audit entry, written only when the person
+/// changed (the page's edit and the import's existing rows).
+macro_rules! update_audited {
+    ($tx:ident, $actor:expr, $id:expr, $u:expr, $now:expr) => {{
+        let (id, u, now): (UserId, &ValidUser, i64) = ($id, $u, $now);
+        let before = person_snapshot!($tx, id);
+        update_person!($tx, id, u, now);
+        let after = person_snapshot!($tx, id);
+        if before != after {
+            let subject = subject(id, &u.email);
+            audit!($tx, $actor, "user.update", &subject, before, after, now);
+        }
+    }};
+}
+use update_audited;
 
 /// What each imported row would do, without writing: `None` for a new
 /// person, the id of the one with the email otherwise; and the rows whose
@@ -305,37 +319,10 @@ pub async fn import(
                     .await?;
             match holder {
                 Some(id) => {
-                    let before = person_snapshot!(tx, id);
-                    update_person!(tx, id, u, now);
-                    let after = person_snapshot!(tx, id);
-                    if before != after {
-                        audit!(
-                            tx,
-                            actor,
-                            "user.update",
-                            &subject(id, &u.email),
-                            before,
-                            after,
-                            now
-                        );
-                    }
+                    update_audited!(tx, actor, id, u, now);
                     done.push((id, false));
                 }
-                None => {
-                    let person = new_person(u);
-                    let id: UserId = insert_person!(tx, &person, now);
-                    let after = person_snapshot!(tx, id);
-                    audit!(
-                        tx,
-                        actor,
-                        "user.create",
-                        &subject(id, &u.email),
-                        None::<String>,
-                        after,
-                        now
-                    );
-                    done.push((id, true));
-                }
+                None => done.push((create_audited!(tx, actor, u, now), true)),
             }
         }
         // One entry for the import itself, beside each person's.
