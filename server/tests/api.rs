@@ -440,6 +440,27 @@ store_test!(
             (s, &b["error"]),
             (StatusCode::NOT_FOUND, &json!("not_found"))
         );
+
+        // Every change is in the audit trail under the key that made it;
+        // the repeats and the refusals are not.
+        let people = domain::views::audit::AuditFilter {
+            area: "user".into(),
+            ..Default::default()
+        };
+        let trail = storage::audit::list(db, &people).await.unwrap();
+        let seen: Vec<(&str, &str)> = trail
+            .iter()
+            .map(|e| (e.action.as_str(), e.actor.as_str()))
+            .collect();
+        let by = "API: test (nk_demo_01…)";
+        assert_eq!(
+            seen,
+            [
+                ("user.deactivate", by),
+                ("user.update", by),
+                ("user.create", by)
+            ]
+        );
         srv.stop().await;
     }
 );
@@ -476,6 +497,20 @@ store_test!(
         rows[20]["work_zone"] = json!("atlantis");
         rows[30]["email"] = json!("admin@demo.id");
         rows[40]["email"] = rows[41]["email"].clone();
+        // A zone switched off takes nobody new.
+        let zone = |active| domain::views::zones::ValidZone {
+            code: "purwakarta".into(),
+            name: "Purwakarta".into(),
+            active,
+        };
+        let cli = storage::audit::Actor::cli();
+        storage::zones::create(db, &cli, &zone(true), 1)
+            .await
+            .unwrap();
+        storage::zones::update(db, &cli, &zone(false), 2)
+            .await
+            .unwrap();
+        rows[50]["work_zone"] = json!("purwakarta");
         let (s, b) = bulk(rows.clone()).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
         assert_eq!(
@@ -488,7 +523,14 @@ store_test!(
         rows[40] = person(40);
         let (s, b) = bulk(rows.clone()).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
-        assert_eq!(field_names(&b), ["users[20].work_zone", "users[30].email"]);
+        assert_eq!(
+            field_names(&b),
+            [
+                "users[20].work_zone",
+                "users[30].email",
+                "users[50].work_zone"
+            ]
+        );
         assert_eq!(count(db, users).await, before, "nothing half-written");
 
         // All good: 1,000 in one request (over the events' 64 KiB limit).
@@ -498,6 +540,8 @@ store_test!(
         assert_eq!(s, StatusCode::OK, "{b}");
         assert_eq!(b, json!({"created": 1000, "updated": 0, "unchanged": 0}));
         assert_eq!(count(db, users).await, before + 1000);
+        let trail = "SELECT COUNT(*) FROM audit_log WHERE actor = 'API: test (nk_demo_01…)'";
+        assert_eq!(count(db, trail).await, 1001, "each person and the import");
         let (s, b) = bulk(rows).await;
         assert_eq!(
             (s, b),
@@ -506,6 +550,7 @@ store_test!(
                 json!({"created": 0, "updated": 0, "unchanged": 1000})
             )
         );
+        assert_eq!(count(db, trail).await, 1001, "a repeat writes nothing");
         // And an event reaches one of them by the ticketing system's id.
         let event = json!({"type": "ticket_status_changed", "priority": "low",
         "recipients": {"external_ids": ["TK-USR-0999"]},

@@ -75,6 +75,18 @@ pub async fn find(db: &Db, key_hash: &str) -> Result<Option<i64>, Error> {
     .await?))
 }
 
+/// Who key `id` is in the audit trail.
+pub async fn actor(db: &Db, id: i64) -> Result<Actor, Error> {
+    let row: Option<(String, String)> = on_db!(db, |pool| {
+        sqlx::query_as("SELECT name, prefix FROM api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    let (name, prefix) = row.unwrap_or_else(|| (format!("#{id}"), PREFIX.to_owned()));
+    Ok(Actor::api_key(&name, &prefix))
+}
+
 /// Notes that key `id` was used now.
 pub async fn touch(db: &Db, id: i64) -> Result<(), Error> {
     on_db_write!(db, |pool| sqlx::query(

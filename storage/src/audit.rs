@@ -33,6 +33,15 @@ impl Actor {
         }
     }
 
+    /// The ticketing system, by the API key it called with ("API: Tiket
+    /// (nk_AbCdEfG…)"): the key's name and first characters, never the key.
+    pub fn api_key(name: &str, prefix: &str) -> Self {
+        Actor {
+            id: None,
+            name: format!("API: {name} ({prefix}…)"),
+        }
+    }
+
     /// The server's command line (an operator on the machine).
     pub fn cli() -> Self {
         Actor {

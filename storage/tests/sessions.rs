@@ -166,7 +166,9 @@ store_test!(a_synced_person_without_a_password_cannot_sign_in, |db| {
         time_zone: "Asia/Jakarta".into(),
         active: true,
     };
-    storage::users::upsert(db, "TK-1", &rudi, 1).await.unwrap();
+    storage::users::upsert(db, &storage::audit::Actor::cli(), "TK-1", &rudi, 1)
+        .await
+        .unwrap();
     for guess in ["", "!synced", "synced"] {
         assert_eq!(
             session::verify_credentials(db, "rudi@example.id", guess)

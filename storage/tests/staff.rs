@@ -548,9 +548,13 @@ store_test!(
         ];
         // The plan: Rudi exists, Sari is new; no zone is wrong.
         let refs: Vec<&ValidUser> = rows.iter().collect();
-        let (existing, bad_zones) = users::import_plan(db, &refs).await.unwrap();
-        assert_eq!(existing, [Some(rudi_id), None]);
-        assert!(bad_zones.is_empty());
+        let plan = users::import_plan(db, &refs).await.unwrap();
+        assert_eq!(
+            plan.iter()
+                .map(|p| (p.existing, p.zone_refused))
+                .collect::<Vec<_>>(),
+            [(Some(rudi_id), false), (None, false)]
+        );
 
         // A zone that is gone by the time of saving refuses everything.
         let late = [

@@ -255,48 +255,39 @@ async fn import_report(
 ) -> Result<(ImportReport, Vec<ValidUser>), AppError> {
     use domain::views::import::{check_rows, read, ReportLine, RowOutcome};
     let rows = read(csv).map_err(AppError::Validation)?;
-    let mut problems: std::collections::HashMap<usize, Vec<domain::Words>> =
-        check_rows(&rows).into_iter().collect();
-    let valid: Vec<ValidUser> = rows.iter().filter_map(|r| r.form.validate().ok()).collect();
-    let checked: Vec<&ValidUser> = valid.iter().collect();
-    let (existing, bad_zones) = storage::users::import_plan(&state.db, &checked).await?;
-    let mut valid_at = 0;
+    let mut checked = check_rows(&rows);
+    let valid: Vec<&ValidUser> = checked.iter().filter_map(|c| c.valid.as_ref()).collect();
+    let mut plans = storage::users::import_plan(&state.db, &valid)
+        .await?
+        .into_iter();
     let mut lines = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for (row, c) in rows.iter().zip(&mut checked) {
         let mut holder = None;
-        if row.form.validate().is_ok() {
-            holder = existing[valid_at];
-            if bad_zones.contains(&valid_at) {
-                problems
-                    .entry(row.line)
-                    .or_default()
-                    .push(domain::Words::fill(
-                        "Zona '{}' tidak ada atau nonaktif.",
-                        "Zone '{}' does not exist or is inactive.",
-                        &[&row.form.work_zone],
-                    ));
+        if let Some(v) = &c.valid {
+            let plan = plans.next().expect("a plan for every valid row");
+            holder = plan.existing;
+            if plan.zone_refused {
+                c.problems.push(domain::Words::fill(
+                    "Zona '{}' tidak ada atau nonaktif.",
+                    "Zone '{}' does not exist or is inactive.",
+                    &[&row.form.work_zone],
+                ));
             }
             // An import must not take away the importing admin's own access.
-            if holder == Some(me.id)
-                && refuse_self_lockout(
-                    checked[valid_at].role.is_admin() && checked[valid_at].active,
-                )
-                .is_err()
+            if holder == Some(me.id) && refuse_self_lockout(v.role.is_admin() && v.active).is_err()
             {
-                problems
-                    .entry(row.line)
-                    .or_default()
-                    .push(domain::Words::new(
-                        "Baris ini melepas peran admin Anda sendiri.",
-                        "This row drops your own admin role.",
-                    ));
+                c.problems.push(domain::Words::new(
+                    "Baris ini melepas peran admin Anda sendiri.",
+                    "This row drops your own admin role.",
+                ));
             }
-            valid_at += 1;
         }
-        let outcome = match problems.remove(&row.line) {
-            Some(words) => RowOutcome::Refused(words),
-            None if holder.is_some() => RowOutcome::Update,
-            None => RowOutcome::New,
+        let outcome = if !c.problems.is_empty() {
+            RowOutcome::Refused(std::mem::take(&mut c.problems))
+        } else if holder.is_some() {
+            RowOutcome::Update
+        } else {
+            RowOutcome::New
         };
         lines.push(ReportLine {
             line: row.line,
@@ -305,6 +296,7 @@ async fn import_report(
             outcome,
         });
     }
+    let valid = checked.into_iter().filter_map(|c| c.valid).collect();
     Ok((
         ImportReport {
             lines,

@@ -9,7 +9,7 @@
 //! its code or its name in either language. Zones and taken emails are the
 //! server's to check (`storage::users::import`).
 
-use super::users::UserForm;
+use super::users::{UserForm, ValidUser};
 use crate::words::{FieldError, Words};
 use crate::{Locale, Role};
 use serde::{Deserialize, Serialize};
@@ -191,31 +191,44 @@ fn split(line: &str, delimiter: char) -> Vec<String> {
     cells
 }
 
-/// Each row checked on its own (the form's rules) and against the rows
-/// before it (an email twice): the problems of every row, by line.
-pub fn check_rows(rows: &[ImportRow]) -> Vec<(usize, Vec<Words>)> {
+/// One row after [`check_rows`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedRow {
+    pub line: usize,
+    /// The row's form checked, when it passes the form's rules (it may
+    /// still repeat an earlier row's email).
+    pub valid: Option<ValidUser>,
+    /// Everything wrong with the row; none: it can be saved.
+    pub problems: Vec<Words>,
+}
+
+/// Each row checked once, on its own (the form's rules) and against the
+/// rows before it (an email twice), in order.
+pub fn check_rows(rows: &[ImportRow]) -> Vec<CheckedRow> {
     let mut seen = std::collections::HashMap::new();
-    let mut out = Vec::new();
-    for row in rows {
-        let mut problems: Vec<Words> = match row.form.validate() {
-            Ok(_) => Vec::new(),
-            Err(errors) => errors.into_iter().map(|e| e.message).collect(),
-        };
-        let email = row.form.email.trim().to_lowercase();
-        if !email.is_empty() {
-            if let Some(first) = seen.insert(email, row.line) {
-                problems.push(Words::fill(
-                    "Email yang sama sudah ada di baris {}.",
-                    "The same email is on line {} already.",
-                    &[&first],
-                ));
+    rows.iter()
+        .map(|row| {
+            let (valid, mut problems) = match row.form.validate() {
+                Ok(v) => (Some(v), Vec::new()),
+                Err(errors) => (None, errors.into_iter().map(|e| e.message).collect()),
+            };
+            let email = row.form.email.trim().to_lowercase();
+            if !email.is_empty() {
+                if let Some(first) = seen.insert(email, row.line) {
+                    problems.push(Words::fill(
+                        "Email yang sama sudah ada di baris {}.",
+                        "The same email is on line {} already.",
+                        &[&first],
+                    ));
+                }
             }
-        }
-        if !problems.is_empty() {
-            out.push((row.line, problems));
-        }
-    }
-    out
+            CheckedRow {
+                line: row.line,
+                valid,
+                problems,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -236,7 +249,7 @@ mod tests {
         assert_eq!(rows[1].line, 4);
         assert_eq!(rows[1].form.name, "Sari; S.T.");
         assert_eq!(rows[1].form.phone, "");
-        assert!(check_rows(&rows).is_empty());
+        assert!(check_rows(&rows).iter().all(|r| r.problems.is_empty()));
     }
 
     #[test]
@@ -269,11 +282,16 @@ mod tests {
              ,RUDI@contoh.id,,bos\n",
         )
         .unwrap();
-        let problems = check_rows(&rows);
-        assert_eq!(problems.len(), 2);
-        assert_eq!(problems[0].0, 2);
-        assert_eq!(problems[0].1.len(), 1, "the phone with letters");
-        let second: Vec<&str> = problems[1].1.iter().map(|w| w.get(Locale::Id)).collect();
+        let checked = check_rows(&rows);
+        assert_eq!(checked.len(), 2);
+        assert_eq!(checked[0].line, 2);
+        assert!(checked[0].valid.is_none());
+        assert_eq!(checked[0].problems.len(), 1, "the phone with letters");
+        let second: Vec<&str> = checked[1]
+            .problems
+            .iter()
+            .map(|w| w.get(Locale::Id))
+            .collect();
         assert!(second.contains(&"Nama wajib diisi."), "{second:?}");
         assert!(second.contains(&"Pilih peran."), "{second:?}");
         assert!(

@@ -239,30 +239,28 @@ pub(super) async fn post_bulk(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (_, value) = authorised_json(&ingest, &headers, body).await?;
+    let (key, value) = authorised_json(&ingest, &headers, body).await?;
     let rows = parse_bulk(&value).map_err(ApiError::invalid)?;
     // What the database knows is checked for every row before writing, so
     // a refusal names them all (the transaction below stops at the first).
-    let reference = ingest.reference.get().await?;
-    let emails: Vec<String> = rows.iter().map(|(_, u)| u.email.clone()).collect();
-    let holders = storage::users::email_holders(&ingest.db, &emails).await?;
+    let (checks, active) = storage::users::sync_check(&ingest.db, &rows).await?;
     let mut problems = Vec::new();
-    for (i, (id, u)) in rows.iter().enumerate() {
-        if let Some(p) = u
-            .work_zone
-            .as_deref()
-            .and_then(|z| reference.unknown_zone(z))
-        {
-            problems.push(problem(format!("users[{i}].work_zone"), p.message));
+    for (i, ((_, u), check)) in rows.iter().zip(&checks).enumerate() {
+        if check.zone_refused {
+            problems.push(problem(
+                format!("users[{i}].work_zone"),
+                zone_refusal(u, &active),
+            ));
         }
-        if matches!(holders.get(&u.email), Some(holder) if holder.as_deref() != Some(id.as_str())) {
+        if check.email_taken {
             problems.push(problem(format!("users[{i}].email"), EMAIL_TAKEN));
         }
     }
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }
-    let done = storage::users::upsert_all(&ingest.db, &rows, storage::now_ms())
+    let actor = storage::api_keys::actor(&ingest.db, key).await?;
+    let done = storage::users::upsert_all(&ingest.db, &actor, &rows, storage::now_ms())
         .await
         .map_err(|e| match e {
             BulkError::Row(i, e) => refused(&format!("users[{i}]."), &rows[i].1, e),
@@ -279,6 +277,18 @@ pub(super) async fn post_bulk(
 
 const EMAIL_TAKEN: &str = "already belongs to another person";
 
+/// Why `u`'s zone is refused, naming the active ones when known.
+fn zone_refusal(u: &SyncedUser, active: &[String]) -> String {
+    let zone = u.work_zone.as_deref().unwrap_or_default();
+    let mut message = format!(
+        "unknown or inactive work zone {zone:?} (a person already in an inactive zone keeps it)"
+    );
+    if !active.is_empty() {
+        message.push_str(&format!("; active: {}", active.join(", ")));
+    }
+    message
+}
+
 /// What the write refused for `u`, its fields named under `path`.
 fn refused(path: &str, u: &SyncedUser, e: UpsertError) -> ApiError {
     match e {
@@ -287,10 +297,7 @@ fn refused(path: &str, u: &SyncedUser, e: UpsertError) -> ApiError {
         }
         UpsertError::UnknownZone => ApiError::invalid(vec![problem(
             format!("{path}work_zone"),
-            format!(
-                "unknown work zone {:?}",
-                u.work_zone.as_deref().unwrap_or_default()
-            ),
+            zone_refusal(u, &[]),
         )]),
         UpsertError::Storage(e) => e.into(),
     }
@@ -306,11 +313,12 @@ pub(super) async fn put_user(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (_, value) = authorised_json(&ingest, &headers, body).await?;
+    let (key, value) = authorised_json(&ingest, &headers, body).await?;
     let id = checked_id(&id)?;
     let user = parse(&value).map_err(ApiError::invalid)?;
     let now = storage::now_ms();
-    let outcome = storage::users::upsert(&ingest.db, id, &user, now)
+    let actor = storage::api_keys::actor(&ingest.db, key).await?;
+    let outcome = storage::users::upsert(&ingest.db, &actor, id, &user, now)
         .await
         .map_err(|e| refused("", &user, e))?;
     let (status, changed) = match outcome {
@@ -336,9 +344,10 @@ pub(super) async fn delete_user(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    super::authorised(&ingest, &headers).await?;
+    let key = super::authorised(&ingest, &headers).await?;
     let id = checked_id(&id)?;
-    match storage::users::deactivate(&ingest.db, id, storage::now_ms()).await? {
+    let actor = storage::api_keys::actor(&ingest.db, key).await?;
+    match storage::users::deactivate(&ingest.db, &actor, id, storage::now_ms()).await? {
         Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,

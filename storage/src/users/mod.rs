@@ -4,6 +4,7 @@
 //! people by those ids. The users page's stores, by this product's own
 //! ids, are `staff`; the macros here serve both.
 
+use crate::audit::{audit, Actor};
 use crate::db::Db;
 use crate::{in_tx, on_db, Error};
 use domain::phone::PhoneE164;
@@ -31,16 +32,51 @@ macro_rules! stop {
     }};
 }
 
-/// Whether zone code `$zone` exists, read in the transaction `$tx`.
-macro_rules! zone_known {
-    ($tx:ident, $zone:expr) => {{
-        let known: Option<String> =
-            sqlx::query_scalar("SELECT code FROM work_zones WHERE code = $1")
-                .bind($zone)
-                .fetch_optional(&mut *$tx)
-                .await?;
-        known.is_some()
+/// Whether zone code `$zone` may be person `$person`'s (`None`: someone
+/// new), read in the transaction `$tx`: an active zone, or the inactive one
+/// they are already in (an inactive zone is offered for nothing new, but a
+/// person left in one keeps it through an edit).
+macro_rules! zone_allowed {
+    ($tx:ident, $zone:expr, $person:expr) => {{
+        let person: Option<UserId> = $person;
+        let allowed: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(1 AS BIGINT) FROM work_zones
+             WHERE code = $1 AND (active OR code IN (SELECT work_zone FROM users WHERE id = $2))",
+        )
+        .bind($zone)
+        .bind(person)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        allowed.is_some()
     }};
+}
+
+/// Person `$id` as the audit trail keeps them (never the password),
+/// read in transaction `$tx`: `Option<String>`.
+macro_rules! person_snapshot {
+    ($tx:ident, $id:expr) => {{
+        type Snap = (String, String, Option<String>, bool, String, Option<String>, String, String, bool);
+        let row: Option<Snap> = sqlx::query_as(
+            "SELECT name, email, phone, phone_verified_at IS NOT NULL, role, work_zone, locale,
+                    time_zone, active FROM users WHERE id = $1",
+        )
+        .bind($id)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        row.map(|(name, email, phone, verified, role, zone, locale, time_zone, active)| {
+            serde_json::json!({
+                "name": name, "email": email, "phone": phone, "phone_verified": verified,
+                "role": role, "work_zone": zone, "locale": locale, "time_zone": time_zone,
+                "active": active,
+            })
+            .to_string()
+        })
+    }};
+}
+
+/// How the trail names person `id`.
+fn subject(id: UserId, email: &str) -> String {
+    format!("#{id} {email}")
 }
 
 /// A person to add, from any side: the seed, the first admin, the sync.
@@ -199,14 +235,17 @@ const NO_PASSWORD: &str = "!synced";
 /// made inactive loses their sessions and their queued deliveries.
 pub async fn upsert(
     db: &Db,
+    actor: &Actor,
     external_id: &str,
     u: &SyncedUser,
     now: i64,
 ) -> Result<Upserted, UpsertError> {
     // Two first syncs of one id at once: the loser of the unique index
     // finds the winner's row on its second pass.
-    match upsert_once(db, external_id, u, now).await {
-        Err(UpsertError::Storage(Error::Conflict(_))) => upsert_once(db, external_id, u, now).await,
+    match upsert_once(db, actor, external_id, u, now).await {
+        Err(UpsertError::Storage(Error::Conflict(_))) => {
+            upsert_once(db, actor, external_id, u, now).await
+        }
         other => other,
     }
 }
@@ -215,12 +254,20 @@ pub async fn upsert(
 /// `Result<Upserted, UpsertError>`. A macro, so each backend's transaction
 /// gets its own typed statements; shared by [`upsert`] and [`upsert_all`].
 macro_rules! upsert_in {
-    ($tx:ident, $external_id:expr, $u:expr, $now:expr) => {{
-        let (external_id, u, now): (&str, &SyncedUser, i64) = ($external_id, $u, $now);
+    ($tx:ident, $actor:expr, $external_id:expr, $u:expr, $now:expr) => {{
+        let (actor, external_id, u, now): (&Actor, &str, &SyncedUser, i64) =
+            ($actor, $external_id, $u, $now);
         let phone = u.phone.as_ref().map(PhoneE164::as_str);
         async {
+            let stored: Option<Stored> = sqlx::query_as(
+                "SELECT id, name, email, phone, phone_verified_at, role, work_zone, locale, time_zone, active
+                 FROM users WHERE external_id = $1",
+            )
+            .bind(external_id)
+            .fetch_optional(&mut *$tx)
+            .await?;
             if let Some(zone) = &u.work_zone {
-                if !zone_known!($tx, zone) {
+                if !zone_allowed!($tx, zone, stored.as_ref().map(|s| s.id)) {
                     return Err::<Upserted, UpsertError>(UpsertError::UnknownZone);
                 }
             }
@@ -232,13 +279,6 @@ macro_rules! upsert_in {
             if matches!(&taken, Some(owner) if owner.as_deref() != Some(external_id)) {
                 return Err(UpsertError::EmailTaken);
             }
-            let stored: Option<Stored> = sqlx::query_as(
-                "SELECT id, name, email, phone, phone_verified_at, role, work_zone, locale, time_zone, active
-                 FROM users WHERE external_id = $1",
-            )
-            .bind(external_id)
-            .fetch_optional(&mut *$tx)
-            .await?;
             match stored {
                 Some(s) if s.matches(u) => Ok(Upserted::Unchanged(s.id)),
                 Some(s) => {
@@ -247,6 +287,7 @@ macro_rules! upsert_in {
                         (false, true) => s.phone_verified_at,
                         (false, false) => None,
                     };
+                    let before = person_snapshot!($tx, s.id);
                     sqlx::query(
                         "UPDATE users SET name = $2, email = $3, phone = $4, phone_verified_at = $5,
                              role = $6, work_zone = $7, locale = $8, time_zone = $9, active = $10,
@@ -269,6 +310,8 @@ macro_rules! upsert_in {
                     if s.active && !u.active {
                         stop!($tx, s.id, now);
                     }
+                    let after = person_snapshot!($tx, s.id);
+                    audit!($tx, actor, "user.update", &subject(s.id, &u.email), before, after, now);
                     Ok(Upserted::Updated(s.id))
                 }
                 None => {
@@ -285,7 +328,10 @@ macro_rules! upsert_in {
                         active: u.active,
                         external_id: Some(external_id),
                     };
-                    Ok(Upserted::Created(insert_person!($tx, &person, now)))
+                    let id = insert_person!($tx, &person, now);
+                    let after = person_snapshot!($tx, id);
+                    audit!($tx, actor, "user.create", &subject(id, &u.email), None::<String>, after, now);
+                    Ok(Upserted::Created(id))
                 }
             }
         }
@@ -295,11 +341,12 @@ macro_rules! upsert_in {
 
 async fn upsert_once(
     db: &Db,
+    actor: &Actor,
     external_id: &str,
     u: &SyncedUser,
     now: i64,
 ) -> Result<Upserted, UpsertError> {
-    Ok(in_tx!(db, |tx| upsert_in!(tx, external_id, u, now)?))
+    Ok(in_tx!(db, |tx| upsert_in!(tx, actor, external_id, u, now)?))
 }
 
 /// Why [`upsert_all`] wrote nothing.
@@ -316,16 +363,38 @@ impl From<sqlx::Error> for BulkError {
     }
 }
 
-/// Upserts every row in one transaction: all or nothing.
+/// Upserts every row in one transaction: all or nothing. Each person
+/// changed gets their audit entry, and the import one more when any did.
 pub async fn upsert_all(
     db: &Db,
+    actor: &Actor,
     rows: &[(String, SyncedUser)],
     now: i64,
 ) -> Result<Vec<Upserted>, BulkError> {
     let done = in_tx!(db, |tx| {
         let mut done = Vec::with_capacity(rows.len());
         for (i, (external_id, u)) in rows.iter().enumerate() {
-            done.push(upsert_in!(tx, external_id, u, now).map_err(|e| BulkError::Row(i, e))?);
+            done.push(
+                upsert_in!(tx, actor, external_id, u, now).map_err(|e| BulkError::Row(i, e))?,
+            );
+        }
+        let count = |f: fn(&Upserted) -> bool| done.iter().filter(|u| f(u)).count();
+        let (created, updated) = (
+            count(|u| matches!(u, Upserted::Created(_))),
+            count(|u| matches!(u, Upserted::Updated(_))),
+        );
+        if created + updated > 0 {
+            let summary =
+                serde_json::json!({"rows": rows.len(), "created": created, "updated": updated});
+            audit!(
+                tx,
+                actor,
+                "user.import",
+                &format!("{} baris", rows.len()),
+                None::<String>,
+                Some(summary.to_string()),
+                now
+            );
         }
         done
     });
@@ -335,22 +404,37 @@ pub async fn upsert_all(
 /// Deactivates the person known as `external_id`: no sign-in, no new
 /// messages, their queued ones failed with the reason; their history is
 /// kept. `None` when no such person exists; deactivating twice is no error.
-pub async fn deactivate(db: &Db, external_id: &str, now: i64) -> Result<Option<UserId>, Error> {
+pub async fn deactivate(
+    db: &Db,
+    actor: &Actor,
+    external_id: &str,
+    now: i64,
+) -> Result<Option<UserId>, Error> {
     let id = in_tx!(db, |tx| {
-        let found: Option<(UserId, bool)> =
-            sqlx::query_as("SELECT id, active FROM users WHERE external_id = $1")
+        let found: Option<(UserId, bool, String)> =
+            sqlx::query_as("SELECT id, active, email FROM users WHERE external_id = $1")
                 .bind(external_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if let Some((id, true)) = found {
+        if let Some((id, true, email)) = &found {
             sqlx::query("UPDATE users SET active = FALSE, updated_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
             stop!(tx, id, now);
+            let state = |a: bool| Some(serde_json::json!({ "active": a }).to_string());
+            audit!(
+                tx,
+                actor,
+                "user.deactivate",
+                &subject(*id, email),
+                state(true),
+                state(false),
+                now
+            );
         }
-        found.map(|(id, _)| id)
+        found.map(|(id, _, _)| id)
     });
     Ok(id)
 }
@@ -361,54 +445,77 @@ pub async fn ids_by_external(
     db: &Db,
     external: &[String],
 ) -> Result<HashMap<String, UserId>, Error> {
-    ids_by(db, "external_id", external).await
+    let found = people_by(db, "external_id", external).await?;
+    Ok(found.into_iter().map(|(k, (id, _))| (k, id)).collect())
 }
 
-/// The ids of the people whose `column` (a name written here, never
-/// input: `email`, `external_id`) is one of `keys`, by that key.
-async fn ids_by(
+/// The people whose `column` (a name written here, never input: `email`,
+/// `external_id`) is one of `keys`, by that key: their id and work zone.
+async fn people_by(
     db: &Db,
     column: &'static str,
     keys: &[String],
-) -> Result<HashMap<String, UserId>, Error> {
+) -> Result<HashMap<String, (UserId, Option<String>)>, Error> {
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "SELECT {column}, id FROM users WHERE {column} IN ({})",
+        "SELECT {column}, id, work_zone FROM users WHERE {column} IN ({})",
         crate::db::placeholders(1, keys.len())
     );
-    let rows: Vec<(String, UserId)> = on_db!(db, |pool| {
+    let rows: Vec<(String, UserId, Option<String>)> = on_db!(db, |pool| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
         for k in keys {
             q = q.bind(k);
         }
         q.fetch_all(pool).await?
     });
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|(key, id, zone)| (key, (id, zone)))
+        .collect())
 }
 
-/// Who holds each of these emails: the holder's external id (`None` for a
-/// person made on this side). Emails nobody has are absent.
-pub async fn email_holders(
+/// What would refuse one row of a bulk sync, read before writing so that
+/// a refusal names every bad row (the write itself stops at the first).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncCheck {
+    /// Another person has the row's email.
+    pub email_taken: bool,
+    /// The zone does not exist, or is inactive and not the person's own
+    /// already (as [`zone_allowed!`] decides on writing).
+    pub zone_refused: bool,
+}
+
+/// [`SyncCheck`] of each row, in order; and the active zones' codes (the
+/// refusal names them).
+pub async fn sync_check(
     db: &Db,
-    emails: &[String],
-) -> Result<HashMap<String, Option<String>>, Error> {
-    if emails.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!(
-        "SELECT email, external_id FROM users WHERE email IN ({})",
-        crate::db::placeholders(1, emails.len())
-    );
-    let rows: Vec<(String, Option<String>)> = on_db!(db, |pool| {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-        for e in emails {
-            q = q.bind(e);
-        }
-        q.fetch_all(pool).await?
-    });
-    Ok(rows.into_iter().collect())
+    rows: &[(String, SyncedUser)],
+) -> Result<(Vec<SyncCheck>, Vec<String>), Error> {
+    let emails: Vec<String> = rows.iter().map(|(_, u)| u.email.clone()).collect();
+    let external: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
+    let by_email = people_by(db, "email", &emails).await?;
+    let by_external = people_by(db, "external_id", &external).await?;
+    let active: Vec<String> = crate::zones::choices(db)
+        .await?
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    let checks = rows
+        .iter()
+        .map(|(external_id, u)| {
+            let me = by_external.get(external_id);
+            let holder = by_email.get(&u.email);
+            SyncCheck {
+                email_taken: holder.is_some_and(|(id, _)| me.is_none_or(|(mine, _)| mine != id)),
+                zone_refused: u.work_zone.as_ref().is_some_and(|z| {
+                    !active.contains(z) && me.is_none_or(|(_, own)| own.as_ref() != Some(z))
+                }),
+            }
+        })
+        .collect();
+    Ok((checks, active))
 }
 
 // The users page's stores, after the macros above, which they use.

@@ -2,7 +2,7 @@
 //! one person, create, edit, (de)activation, the CSV import, and the
 //! lookup by email of the command line.
 
-use super::{NewPerson, NO_PASSWORD};
+use super::{subject, NewPerson, NO_PASSWORD};
 use crate::audit::{audit, Actor};
 use crate::db::Db;
 use crate::{in_tx, on_db, Error};
@@ -97,10 +97,13 @@ macro_rules! check_unique {
             ));
         }
         if let Some(zone) = &u.work_zone {
-            if !zone_known!($tx, zone) {
+            if !zone_allowed!($tx, zone, id) {
                 errors.push(FieldError::new(
                     "work_zone",
-                    Words::new("Zona kerja tidak dikenal.", "Unknown work zone."),
+                    Words::new(
+                        "Zona kerja tidak dikenal atau nonaktif.",
+                        "Unknown or inactive work zone.",
+                    ),
                 ));
             }
         }
@@ -108,34 +111,6 @@ macro_rules! check_unique {
             return Err(Error::Invalid(errors));
         }
     }};
-}
-
-/// Person `$id` as the audit trail keeps them (never the password),
-/// read in transaction `$tx`: `Option<String>`.
-macro_rules! person_snapshot {
-    ($tx:ident, $id:expr) => {{
-        type Snap = (String, String, Option<String>, bool, String, Option<String>, String, String, bool);
-        let row: Option<Snap> = sqlx::query_as(
-            "SELECT name, email, phone, phone_verified_at IS NOT NULL, role, work_zone, locale,
-                    time_zone, active FROM users WHERE id = $1",
-        )
-        .bind($id)
-        .fetch_optional(&mut *$tx)
-        .await?;
-        row.map(|(name, email, phone, verified, role, zone, locale, time_zone, active)| {
-            serde_json::json!({
-                "name": name, "email": email, "phone": phone, "phone_verified": verified,
-                "role": role, "work_zone": zone, "locale": locale, "time_zone": time_zone,
-                "active": active,
-            })
-            .to_string()
-        })
-    }};
-}
-
-/// How the trail names person `id`.
-fn subject(id: UserId, email: &str) -> String {
-    format!("#{id} {email}")
 }
 
 /// Adds a person from the users page, with no password yet (they set
@@ -260,31 +235,39 @@ macro_rules! update_audited {
 }
 use update_audited;
 
-/// What each imported row would do, without writing: `None` for a new
-/// person, the id of the one with the email otherwise; and the rows whose
-/// zone does not exist or is inactive.
-pub async fn import_plan(
-    db: &Db,
-    rows: &[&ValidUser],
-) -> Result<(Vec<Option<UserId>>, Vec<usize>), Error> {
+/// What one imported row would do, without writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowPlan {
+    /// The person with the row's email, who would be updated; `None`: a
+    /// new person.
+    pub existing: Option<UserId>,
+    /// The row's zone does not exist, or is inactive and not the person's
+    /// own already (as [`zone_allowed!`] decides on saving).
+    pub zone_refused: bool,
+}
+
+/// What each imported row would do, in their order.
+pub async fn import_plan(db: &Db, rows: &[&ValidUser]) -> Result<Vec<RowPlan>, Error> {
     let emails: Vec<String> = rows.iter().map(|u| u.email.clone()).collect();
-    let holders = super::ids_by(db, "email", &emails).await?;
-    let zones: std::collections::HashSet<String> = crate::zones::choices(db)
+    let holders = super::people_by(db, "email", &emails).await?;
+    let active: std::collections::HashSet<String> = crate::zones::choices(db)
         .await?
         .into_iter()
         .map(|(code, _)| code)
         .collect();
-    let existing = rows
+    Ok(rows
         .iter()
-        .map(|u| holders.get(&u.email).copied())
-        .collect();
-    let bad_zones = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, u)| u.work_zone.as_ref().is_some_and(|z| !zones.contains(z)))
-        .map(|(i, _)| i)
-        .collect();
-    Ok((existing, bad_zones))
+        .map(|u| {
+            let holder = holders.get(&u.email);
+            let zone_refused = u.work_zone.as_ref().is_some_and(|z| {
+                !active.contains(z) && holder.is_none_or(|(_, own)| own.as_ref() != Some(z))
+            });
+            RowPlan {
+                existing: holder.map(|(id, _)| *id),
+                zone_refused,
+            }
+        })
+        .collect())
 }
 
 /// Saves every imported row in one transaction, all or none: a person
@@ -300,23 +283,23 @@ pub async fn import(
     let done = in_tx!(db, |tx| {
         let mut done = Vec::with_capacity(rows.len());
         for u in rows {
-            if let Some(zone) = &u.work_zone {
-                if !zone_known!(tx, zone) {
-                    return Err(Error::invalid(
-                        "csv",
-                        Words::fill(
-                            "Zona '{}' tidak dikenal: periksa lagi sebelum menyimpan.",
-                            "Unknown zone '{}': check again before saving.",
-                            &[zone],
-                        ),
-                    ));
-                }
-            }
             let holder: Option<UserId> =
                 sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
                     .bind(&u.email)
                     .fetch_optional(&mut *tx)
                     .await?;
+            if let Some(zone) = &u.work_zone {
+                if !zone_allowed!(tx, zone, holder) {
+                    return Err(Error::invalid(
+                        "csv",
+                        Words::fill(
+                            "Zona '{}' tidak ada atau nonaktif: periksa lagi sebelum menyimpan.",
+                            "Zone '{}' does not exist or is inactive: check again before saving.",
+                            &[zone],
+                        ),
+                    ));
+                }
+            }
             match holder {
                 Some(id) => {
                     update_audited!(tx, actor, id, u, now);
