@@ -20,8 +20,36 @@ macro_rules! current {
         .bind($locale)
         .fetch_optional(&mut *$tx)
         .await?;
-        row.map(|(subject, body)| json!({"subject": subject, "body": body}).to_string())
+        row.map(|(subject, body)| record(subject.as_deref(), &body))
     }};
+}
+
+/// Creates or replaces the template of (key, channel, locale) in `$tx`;
+/// evaluates to its id.
+macro_rules! put {
+    ($tx:ident, $key:expr, $channel:expr, $locale:expr, $subject:expr, $body:expr, $now:expr) => {{
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO message_templates (key, channel, locale, subject, body, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (key, channel, locale) DO UPDATE SET subject = excluded.subject,
+                 body = excluded.body, updated_at = excluded.updated_at
+             RETURNING id",
+        )
+        .bind($key)
+        .bind($channel)
+        .bind($locale)
+        .bind($subject)
+        .bind($body)
+        .bind($now)
+        .fetch_one(&mut *$tx)
+        .await?;
+        id
+    }};
+}
+
+/// The trail's record of a template's text.
+fn record(subject: Option<&str>, body: &str) -> String {
+    json!({"subject": subject, "body": body}).to_string()
 }
 
 pub async fn list(db: &Db) -> Result<Vec<TemplateView>, Error> {
@@ -54,31 +82,19 @@ pub async fn save(db: &Db, actor: &Actor, form: &TemplateForm) -> Result<i64, Er
     let subject = format!("{} / {} / {}", t.key, t.channel.as_str(), t.locale.as_str());
     let id = in_tx!(db, |tx| {
         let before = current!(tx, &t.key, t.channel.as_str(), t.locale.as_str());
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO message_templates (key, channel, locale, subject, body, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (key, channel, locale) DO UPDATE SET subject = excluded.subject, body = excluded.body,
-                 updated_at = excluded.updated_at
-             RETURNING id",
-        )
-        .bind(&t.key)
-        .bind(t.channel.as_str())
-        .bind(t.locale.as_str())
-        .bind(&t.subject)
-        .bind(&t.body)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let after = json!({"subject": t.subject, "body": t.body}).to_string();
-        audit!(
+        let id = put!(
             tx,
-            actor,
-            "template.save",
-            &subject,
-            before,
-            Some(after),
+            &t.key,
+            t.channel.as_str(),
+            t.locale.as_str(),
+            &t.subject,
+            &t.body,
             now
         );
+        let after = Some(record(t.subject.as_deref(), &t.body));
+        if before != after {
+            audit!(tx, actor, "template.save", &subject, before, after, now);
+        }
         id
     });
     Ok(id)
@@ -101,21 +117,16 @@ pub async fn reset(
         let before = current!(tx, key, channel.as_str(), locale.as_str());
         let after = match shipped {
             Some(d) => {
-                sqlx::query(
-                    "INSERT INTO message_templates (key, channel, locale, subject, body, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (key, channel, locale) DO UPDATE SET subject = excluded.subject,
-                         body = excluded.body, updated_at = excluded.updated_at",
-                )
-                .bind(key)
-                .bind(channel.as_str())
-                .bind(locale.as_str())
-                .bind(d.subject)
-                .bind(d.body)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                Some(json!({"subject": d.subject, "body": d.body}).to_string())
+                put!(
+                    tx,
+                    key,
+                    channel.as_str(),
+                    locale.as_str(),
+                    d.subject,
+                    d.body,
+                    now
+                );
+                Some(record(d.subject, d.body))
             }
             None => {
                 sqlx::query(
@@ -129,7 +140,9 @@ pub async fn reset(
                 None
             }
         };
-        audit!(tx, actor, "template.reset", &subject, before, after, now);
+        if before != after {
+            audit!(tx, actor, "template.reset", &subject, before, after, now);
+        }
     });
     Ok(())
 }

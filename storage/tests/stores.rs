@@ -295,6 +295,16 @@ store_test!(a_reset_template_is_the_default_again_or_gone, |db| {
     )
     .await
     .unwrap();
+    // A reset of what is already the default changes nothing: no entry.
+    reset(
+        db,
+        &storage::audit::Actor::cli(),
+        "outage",
+        domain::Channel::Whatsapp,
+        domain::Locale::Id,
+    )
+    .await
+    .unwrap();
     let after = list(db).await.unwrap();
     assert_eq!(outage(&after, "whatsapp"), Some(shipped));
     assert_eq!(outage(&after, "email"), None);
