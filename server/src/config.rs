@@ -38,6 +38,9 @@ pub struct Config {
     /// How many days of the delivery log and its events are kept
     /// (`RETENTION_DAYS`, default 365; 0 keeps them for ever; at least 30).
     pub retention_days: u64,
+    /// How many days of the audit trail are kept (`AUDIT_RETENTION_DAYS`,
+    /// default 730; 0 keeps it for ever; at least 90).
+    pub audit_retention_days: u64,
     /// `SECRET_KEY`: the key stored secrets are sealed with (64 hex digits).
     pub secret_key: Option<String>,
     /// `SECRET_KEY_FILE`: a file holding it; by default `secret.key` beside
@@ -71,6 +74,7 @@ impl std::fmt::Debug for Config {
             .field("push_loopback", &self.push_loopback)
             .field("callback_retention_days", &self.callback_retention_days)
             .field("retention_days", &self.retention_days)
+            .field("audit_retention_days", &self.audit_retention_days)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("secret_key_file", &self.secret_key_file)
             .field("secret_key_previous", &self.secret_key_previous.len())
@@ -169,6 +173,18 @@ impl Config {
                 })?,
             Err(_) => 365,
         };
+        let audit_retention_days = match std::env::var("AUDIT_RETENTION_DAYS") {
+            Ok(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|d| *d == 0 || (90..=36_500).contains(d))
+                .ok_or_else(|| {
+                    format!(
+                        "AUDIT_RETENTION_DAYS must be 0 (keep for ever) or 90 to 36500 days, got '{v}'"
+                    )
+                })?,
+            Err(_) => 730,
+        };
         let secret_key_file = match std::env::var("SECRET_KEY_FILE") {
             Ok(f) if !f.is_empty() => f.into(),
             _ => default_key_file(&database_url),
@@ -183,6 +199,7 @@ impl Config {
         let secure_cookies = flag("SECURE_COOKIES") || public_url.starts_with("https://");
         Ok(Config {
             retention_days,
+            audit_retention_days,
             secret_key: std::env::var("SECRET_KEY").ok().filter(|k| !k.is_empty()),
             secret_key_file,
             secret_key_previous,

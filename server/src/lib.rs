@@ -142,6 +142,8 @@ pub struct StartOptions {
     /// How many days of the delivery log and its events are kept (`None`:
     /// for ever); pruned where the dispatcher runs.
     pub retention_days: Option<i64>,
+    /// How long the audit trail is kept (`None`: for ever).
+    pub audit_retention: Option<Duration>,
     /// Push endpoints may be plain HTTP on this machine (`PUSH_ALLOW_LOOPBACK`:
     /// development and tests only; never in production, where a user could
     /// make the server call its own local services).
@@ -259,6 +261,7 @@ pub async fn start(
             analytics_refresh: options.analytics_refresh,
             callback_retention: options.callback_retention,
             retention_days: options.retention_days,
+            audit_retention: options.audit_retention,
         },
         dispatcher
             .is_some()
@@ -339,6 +342,7 @@ struct Housekeeping {
     analytics_refresh: Option<Duration>,
     callback_retention: Option<Duration>,
     retention_days: Option<i64>,
+    audit_retention: Option<Duration>,
 }
 
 /// Starts the periodic tasks: analytics rollups, pruning, session purge,
@@ -368,6 +372,15 @@ fn housekeeping(
             HOUR,
             shutdown.clone(),
             move || prune_callbacks(db.clone(), keep),
+        ));
+    }
+    if let Some(keep) = h.audit_retention {
+        let db = db.clone();
+        tokio::spawn(periodically(
+            Duration::from_secs(60),
+            6 * HOUR,
+            shutdown.clone(),
+            move || prune_audit(db.clone(), keep),
         ));
     }
     {
@@ -453,6 +466,17 @@ async fn prune_callbacks(db: Db, keep: Duration) {
         Ok(0) => {}
         Ok(n) => tracing::info!(n, "old provider callbacks pruned"),
         Err(e) => tracing::warn!("pruning provider callbacks: {e}"),
+    }
+}
+
+/// Deletes the audit entries older than `keep`, a minute after start and
+/// then every six hours (any instance may: the DELETE is the same from all).
+async fn prune_audit(db: Db, keep: Duration) {
+    let before = storage::now_ms() - keep.as_millis() as i64;
+    match storage::retention::prune_audit_before(&db, before, storage::retention::BATCH).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "audit entries past retention pruned"),
+        Err(e) => tracing::warn!("pruning the audit trail: {e}"),
     }
 }
 

@@ -288,6 +288,8 @@ async fn run() -> Result<(), String> {
             callback_retention: (config.callback_retention_days > 0)
                 .then(|| std::time::Duration::from_secs(config.callback_retention_days * 86_400)),
             retention_days: (config.retention_days > 0).then_some(config.retention_days as i64),
+            audit_retention: (config.audit_retention_days > 0)
+                .then(|| std::time::Duration::from_secs(config.audit_retention_days * 86_400)),
             keys,
         },
     )

@@ -52,6 +52,19 @@ pub async fn prune_before(db: &Db, before: i64, batch: i64) -> Result<Pruned, Er
     Ok(Pruned { deliveries, events })
 }
 
+/// Deletes the audit entries written before `before` (ms), `batch` rows at
+/// a time; answers how many. Nothing else refers to them.
+pub async fn prune_audit_before(db: &Db, before: i64, batch: i64) -> Result<u64, Error> {
+    in_batches(
+        db,
+        "DELETE FROM audit_log WHERE id IN
+             (SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2)",
+        before,
+        batch,
+    )
+    .await
+}
+
 /// Runs `delete` (bound to `before` and `batch`) until it deletes fewer
 /// than `batch` rows, pausing between batches; answers the rows deleted.
 async fn in_batches(db: &Db, delete: &'static str, before: i64, batch: i64) -> Result<u64, Error> {

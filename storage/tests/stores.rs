@@ -2032,3 +2032,35 @@ store_test!(
         );
     }
 );
+
+store_test!(audit_entries_past_retention_are_pruned_in_batches, |db| {
+    use storage::audit::{record, Actor};
+    let day = 86_400_000;
+    let now = 1_000 * day;
+    for (i, at) in [now - 800 * day, now - 731 * day, now - 729 * day, now]
+        .into_iter()
+        .enumerate()
+    {
+        record(
+            db,
+            &Actor::cli(),
+            "auth.sign_in_failed",
+            &format!("#{i}"),
+            at,
+        )
+        .await
+        .unwrap();
+    }
+    // Two years kept; one row per batch until none is older.
+    let pruned = storage::retention::prune_audit_before(db, now - 730 * day, 1)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 2);
+    let left: Vec<String> = storage::audit::list(db, &Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.subject)
+        .collect();
+    assert_eq!(left, ["#3", "#2"]);
+});

@@ -35,6 +35,7 @@ pub async fn start_on_loopback(
         push_loopback: true,
         callback_retention: None,
         retention_days: None,
+        audit_retention: None,
         keys: keys(),
     };
     crate::start(db, listener, options).await
