@@ -242,6 +242,49 @@ store_test!(the_openapi_document_matches_the_api, |db| {
             "{field}"
         );
     }
+    // Each type's documented variables are what the API asks for: an event
+    // with just the required ones is accepted, one short of them is refused
+    // naming the missing one.
+    let by_type = event["allOf"].as_array().unwrap();
+    assert_eq!(by_type.len(), domain::NotificationType::ALL.len());
+    let samples: std::collections::HashMap<&str, &str> =
+        domain::template::SAMPLES.iter().copied().collect();
+    let budi = user_id(db, "tek.karawang1@demo.id").await.0;
+    let mut needing = 0;
+    for rule in by_type {
+        let kind = rule["if"]["properties"]["type"]["const"].as_str().unwrap();
+        let required: Vec<&str> = rule["then"]["properties"]["data"]["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let data: serde_json::Map<String, Value> = required
+            .iter()
+            .map(|v| (v.to_string(), json!(samples[v])))
+            .collect();
+        let event = |data: &serde_json::Map<String, Value>| {
+            json!({"type": kind, "priority": "low", "recipients": {"user_ids": [budi]}, "data": data})
+                .to_string()
+        };
+        let (s, b) = post_event(&base, Some(DEMO_API_KEY), event(&data)).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{kind}: {b}");
+        if let Some(first) = required.first() {
+            needing += 1;
+            let mut short = data.clone();
+            short.remove(*first);
+            let (s, b) = post_event(&base, Some(DEMO_API_KEY), event(&short)).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{kind}: {b}");
+            assert!(
+                field_names(&b).contains(&format!("data.{first}").as_str()),
+                "{kind}: {b}"
+            );
+        }
+    }
+    assert!(
+        needing >= 3,
+        "ticket_assigned, sla_warning, daily_summary need data"
+    );
     // The ticket figures: the documented codes and fields, and the example
     // (a past day) stored with the documented answer.
     let op = &doc["paths"]["/api/v1/ticket-figures"]["post"];

@@ -64,6 +64,22 @@ pub fn default_for(
         .find(|t| t.key == key && t.channel == channel && t.locale == locale)
 }
 
+/// The variables messages of `key` carry, as its shipped WhatsApp text in
+/// Indonesian uses them: those it needs (an event without one is refused,
+/// naming it) and every one it uses, sorted. The page's chips and the API
+/// document both say this; an admin's own template may use others.
+pub fn documented_variables(key: &str) -> (Vec<String>, Vec<String>) {
+    default_for(key, Channel::Whatsapp, Locale::Id)
+        .and_then(|d| crate::template::Template::parse(d.body).ok())
+        .map(|t| {
+            let owned = |set: std::collections::BTreeSet<&str>| {
+                set.into_iter().map(str::to_owned).collect::<Vec<_>>()
+            };
+            (owned(t.required()), owned(t.variables()))
+        })
+        .unwrap_or_default()
+}
+
 /// Which template words a `channel` message in `locale`: the reader's
 /// language first, then Indonesian; within each, the channel's own template
 /// and then those of [`template_channels`]. `find` answers whether

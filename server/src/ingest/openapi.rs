@@ -4,6 +4,7 @@
 //! status code against the running server.
 
 use domain::template::KNOWN_VARIABLES;
+use domain::views::templates::documented_variables;
 use domain::{NotificationType, Priority};
 use serde_json::{json, Value};
 
@@ -54,6 +55,49 @@ fn error_schema() -> Value {
     })
 }
 
+/// The variables the system fills itself: never needed in `data`.
+const SYSTEM_FILLED: [&str; 4] = ["priority", "type", "recipient_name", "work_zone"];
+
+/// For each type, what its shipped templates need in `data` (an event
+/// without one is a 422 naming `data.<name>`) and what else they use when
+/// present: one `if`/`then` per type, so a schema validator checks it too.
+fn variables_by_type() -> Vec<Value> {
+    NotificationType::ALL
+        .iter()
+        .map(|t| {
+            let (required, all) = documented_variables(t.as_str());
+            let in_data = |v: Vec<String>| -> Vec<String> {
+                v.into_iter()
+                    .filter(|v| !SYSTEM_FILLED.contains(&v.as_str()))
+                    .collect()
+            };
+            let (required, all) = (in_data(required), in_data(all));
+            let optional: Vec<&str> = all
+                .iter()
+                .filter(|v| !required.contains(v))
+                .map(String::as_str)
+                .collect();
+            let list = |v: &[&str]| if v.is_empty() { "nothing".to_owned() } else { v.join(", ") };
+            let needs: Vec<&str> = required.iter().map(String::as_str).collect();
+            let mut then = json!({
+                "description": format!(
+                    "{}: data needs {}; the message also shows {} when given (with the shipped templates; an admin's own template may need others, and the 422 names them)",
+                    t.as_str(), list(&needs), list(&optional)
+                ),
+                "properties": {"data": {"required": required}},
+                "x-optional-variables": optional,
+            });
+            if !required.is_empty() {
+                then["required"] = json!(["data"]);
+            }
+            json!({
+                "if": {"properties": {"type": {"const": t.as_str()}}, "required": ["type"]},
+                "then": then,
+            })
+        })
+        .collect()
+}
+
 pub fn document() -> Value {
     let types: Vec<&str> = NotificationType::ALL.iter().map(|t| t.as_str()).collect();
     let priorities: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
@@ -72,6 +116,7 @@ pub fn document() -> Value {
             )
         })
         .collect();
+    let by_type = variables_by_type();
     let count = |description: &str| json!({"type": "integer", "minimum": 0, "maximum": super::figures::MAX_COUNT, "description": description});
     let err = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     json!({
@@ -204,6 +249,7 @@ pub fn document() -> Value {
                     "type": "object",
                     "additionalProperties": false,
                     "required": ["type"],
+                    "allOf": by_type,
                     "properties": {
                         "type": {"type": "string", "enum": types},
                         "priority": {"type": "string", "enum": priorities, "default": "medium"},
