@@ -291,6 +291,18 @@ vocabulary! {
     }
 }
 
+impl Locale {
+    /// The language's name in `reader`'s language ("Bahasa Inggris" on an
+    /// Indonesian page). The switch between the two names each in itself.
+    pub const fn name(self, reader: Locale) -> &'static str {
+        let (id, en) = match self {
+            Locale::Id => ("Bahasa Indonesia", "Indonesian"),
+            Locale::En => ("Bahasa Inggris", "English"),
+        };
+        crate::words::pick(reader, id, en)
+    }
+}
+
 // Not derived: vocabulary! fixes the derive list of every enum it declares.
 #[allow(clippy::derivable_impls)]
 impl Default for Locale {
@@ -329,6 +341,37 @@ impl DeliveryStatus {
             DeliveryStatus::Delivered => ("Diterima", "Delivered"),
             DeliveryStatus::Read => ("Dibaca", "Read"),
             DeliveryStatus::Failed => ("Gagal", "Failed"),
+        };
+        crate::words::pick(locale, id, en)
+    }
+}
+
+impl Channel {
+    /// The channel's name for people.
+    pub const fn label(self, locale: Locale) -> &'static str {
+        let (id, en) = match self {
+            Channel::InApp => ("Dalam aplikasi", "In the app"),
+            Channel::Whatsapp => ("WhatsApp", "WhatsApp"),
+            Channel::WhatsappGroup => ("Grup WhatsApp", "WhatsApp group"),
+            Channel::Email => ("Email", "Email"),
+            Channel::Push => ("Push", "Push"),
+            Channel::Sms => ("SMS", "SMS"),
+            Channel::Voice => ("Telepon", "Voice call"),
+        };
+        crate::words::pick(locale, id, en)
+    }
+}
+
+impl GroupCategory {
+    /// The category's name for people.
+    pub const fn label(self, locale: Locale) -> &'static str {
+        let (id, en) = match self {
+            GroupCategory::Technicians => ("Teknisi", "Technicians"),
+            GroupCategory::Supervisors => ("Supervisor", "Supervisors"),
+            GroupCategory::Managers => ("Manajemen", "Management"),
+            GroupCategory::Noc => ("NOC", "NOC"),
+            GroupCategory::CustomerService => ("Layanan pelanggan", "Customer service"),
+            GroupCategory::All => ("Semua", "Everyone"),
         };
         crate::words::pick(locale, id, en)
     }

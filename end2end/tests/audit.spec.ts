@@ -34,8 +34,13 @@ test("an admin's changes and failed sign-ins are in the audit trail, with before
   await expect(rows.first()).toContainText("Admin");
   await expect(rows.nth(1)).toContainText("Zona ditambah");
   await rows.first().locator("summary").click();
-  await expect(rows.first().locator("pre").first()).toContainText('"name": "Subang"');
-  await expect(rows.first().locator("pre").nth(1)).toContainText('"name": "Subang Kota"');
+  // Only what changed, in words: the name, not the code nor the switch.
+  const changes = rows.first().getByTestId("audit-change");
+  await expect(changes).toHaveCount(1);
+  await expect(changes.first().locator("th")).toHaveText("Nama");
+  await expect(changes.first().locator("td")).toHaveText(["Subang", "Subang Kota"]);
+  await rows.nth(1).locator("summary").click();
+  await expect(rows.nth(1).getByTestId("audit-change").filter({ hasText: "Aktif" }).locator("td")).toHaveText(["—", "ya"]);
 
   await filters.getByLabel("Bagian").selectOption("auth");
   await filters.getByRole("button", { name: "Tampilkan" }).click();

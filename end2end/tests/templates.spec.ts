@@ -11,10 +11,10 @@ test("an admin words a type's in-app message, checked as typed, and the next eve
   // Every type has its own WhatsApp text; the inbox falls back to it.
   await expect(page.getByTestId("cell-outage-whatsapp")).toHaveText("Sendiri");
   const inApp = page.getByTestId("cell-outage-in_app");
-  await expect(inApp).toHaveText("↳ WhatsApp (Indonesia)");
+  await expect(inApp).toHaveText("↳ WhatsApp");
   await inApp.click();
   const editor = page.getByTestId("template-editor");
-  await expect(editor.getByTestId("template-source")).toContainText("WhatsApp (Indonesia)");
+  await expect(editor.getByTestId("template-source")).toContainText("memakai template WhatsApp.");
   // It starts from the text in effect, previewed on sample values.
   await expect(editor.getByTestId("template-preview")).toContainText("GANGGUAN JARINGAN");
   await expect(editor.getByTestId("template-preview")).toContainText("214");
@@ -37,7 +37,7 @@ test("an admin words a type's in-app message, checked as typed, and the next eve
   await expect(editor.getByTestId("template-saved")).toContainText("Tersimpan");
   await expect(page.getByTestId("cell-outage-in_app")).toHaveText("Sendiri");
   // Push and email now use it (their next channel).
-  await expect(page.getByTestId("cell-outage-push")).toHaveText("↳ Dalam aplikasi (Indonesia)");
+  await expect(page.getByTestId("cell-outage-push")).toHaveText("↳ Dalam aplikasi");
 
   // The next event to Budi's inbox reads the new text; the line whose
   // optional value is missing is left out, and the address is a link.
@@ -62,7 +62,7 @@ test("an admin words a type's in-app message, checked as typed, and the next eve
   await page.getByTestId("cell-outage-in_app").click();
   await editor.getByTestId("reset-template").click();
   await editor.getByTestId("confirm-reset").click();
-  await expect(page.getByTestId("cell-outage-in_app")).toHaveText("↳ WhatsApp (Indonesia)");
+  await expect(page.getByTestId("cell-outage-in_app")).toHaveText("↳ WhatsApp");
 });
 
 test("an email template sets its own subject, and English readers see the English defaults", async ({ page }) => {
@@ -72,7 +72,7 @@ test("an email template sets its own subject, and English readers see the Englis
   await page.getByTestId("locale-en").click();
   await page.getByTestId("cell-kpi_alert-email").click();
   const editor = page.getByTestId("template-editor");
-  await expect(editor.getByTestId("template-source")).toContainText("WhatsApp (English)");
+  await expect(editor.getByTestId("template-source")).toContainText("memakai template WhatsApp.");
   await expect(editor.getByTestId("template-preview")).toContainText("KPI ALERT");
   await editor.getByLabel("Subjek (kosong: jenis, prioritas dan nomor tiket)").fill("KPI {metric} di {work_zone}");
   await expect(editor.getByTestId("subject-preview")).toHaveText("KPI Tiket selesai dalam SLA di Karawang");
@@ -80,5 +80,5 @@ test("an email template sets its own subject, and English readers see the Englis
   await expect(page.getByTestId("cell-kpi_alert-email")).toHaveText("Sendiri");
   // The Indonesian column is untouched.
   await page.getByTestId("locale-id").click();
-  await expect(page.getByTestId("cell-kpi_alert-email")).toHaveText("↳ WhatsApp (Indonesia)");
+  await expect(page.getByTestId("cell-kpi_alert-email")).toHaveText("↳ WhatsApp");
 });

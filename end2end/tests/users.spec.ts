@@ -176,3 +176,36 @@ test("an office imports its staff list: every bad row named first, then all save
   await expect(page.getByTestId("user-row").filter({ hasText: /Wawan|Yuni/ })).toHaveCount(2);
   await expect(page.getByTestId("user-row").filter({ hasText: "Wawan" })).toContainText("belum membuat kata sandi");
 });
+
+test("a long list is drawn a page at a time, and a new filter starts again at the top", async ({ page, request }) => {
+  // A first sync of 60 people (their own email domain keeps other tests' rows out).
+  const users = Array.from({ length: 60 }, (_, i) => ({
+    external_id: `HAL-${i}`,
+    name: `Halaman ${String(i).padStart(2, "0")}`,
+    email: `halaman${i}@paging.example`,
+    role: "customer_service",
+  }));
+  const synced = await request.post("/api/v1/users:bulk", {
+    headers: { Authorization: "Bearer nk_demo_0123456789abcdef" },
+    data: { users },
+  });
+  expect(synced.status()).toBe(200);
+
+  await login(page, "admin@demo.id");
+  await page.goto("/master/users");
+  await hydrated(page);
+  await page.getByTestId("user-search").fill("paging.example");
+  await expect(page.getByTestId("user-count")).toHaveText(/^60 dari \d+ orang$/);
+  const rows = page.getByTestId("user-row");
+  await expect(rows).toHaveCount(50);
+  const more = page.getByTestId("more-users");
+  await expect(more).toHaveText("Tampilkan 10 lagi (masih 10 orang)");
+  await more.click();
+  await expect(rows).toHaveCount(60);
+  await expect(rows.last()).toContainText("Halaman 59");
+  await expect(more).toHaveCount(0);
+  // Another search draws its first page again.
+  await page.getByTestId("user-search").fill("halaman");
+  await expect(rows).toHaveCount(50);
+  await expect(more).toBeVisible();
+});

@@ -8,7 +8,7 @@
 use crate::error::AppError;
 use crate::i18n::{locale, tr};
 use crate::ui::{refused_page, ErrorNote, FieldMessage, Loading};
-use domain::views::audit::{action_label, AuditEntry, AuditFilter, AREAS, PAGE_SIZE};
+use domain::views::audit::{action_label, changes, AuditEntry, AuditFilter, AREAS, PAGE_SIZE};
 use leptos::prelude::*;
 
 #[server(endpoint = "audit/list", input = leptos::server_fn::codec::Json)]
@@ -118,11 +118,45 @@ pub fn AuditPage() -> impl IntoView {
     .into_any()
 }
 
-/// A record's JSON, indented for reading.
+/// A record's JSON, indented for reading (an older build's record that
+/// is not a plain object).
 fn pretty(json: &str) -> String {
     serde_json::from_str::<serde_json::Value>(json)
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_else(|_| json.to_owned())
+}
+
+/// The fields an entry changed, in words; its raw records when they are
+/// not plain objects.
+fn details(e: &AuditEntry) -> AnyView {
+    match changes(e.before.as_deref(), e.after.as_deref(), locale()) {
+        Some(fields) => view! {
+            <table class="changes">
+                <thead><tr>
+                    <th scope="col">{tr("Isian", "Field")}</th>
+                    <th scope="col">{tr("Sebelum", "Before")}</th>
+                    <th scope="col">{tr("Sesudah", "After")}</th>
+                </tr></thead>
+                <tbody>{fields.into_iter().map(|c| view! {
+                    <tr data-testid="audit-change">
+                        <th scope="row">{c.field}</th>
+                        <td class="multiline">{c.before}</td>
+                        <td class="multiline">{c.after}</td>
+                    </tr>
+                }).collect_view()}</tbody>
+            </table>
+        }
+        .into_any(),
+        None => view! {
+            <div class="row">
+                <div><strong>{tr("Sebelum", "Before")}</strong>
+                    <pre>{e.before.as_deref().map_or_else(|| "—".to_owned(), pretty)}</pre></div>
+                <div><strong>{tr("Sesudah", "After")}</strong>
+                    <pre>{e.after.as_deref().map_or_else(|| "—".to_owned(), pretty)}</pre></div>
+            </div>
+        }
+        .into_any(),
+    }
 }
 
 #[component]
@@ -137,12 +171,7 @@ fn Entry(e: AuditEntry) -> impl IntoView {
             <td>{has_details.then(|| view! {
                 <details>
                     <summary>{tr("Sebelum / sesudah", "Before / after")}</summary>
-                    <div class="row">
-                        <div><strong>{tr("Sebelum", "Before")}</strong>
-                            <pre>{e.before.as_deref().map_or_else(|| "—".to_owned(), pretty)}</pre></div>
-                        <div><strong>{tr("Sesudah", "After")}</strong>
-                            <pre>{e.after.as_deref().map_or_else(|| "—".to_owned(), pretty)}</pre></div>
-                    </div>
+                    {details(&e)}
                 </details>
             })}</td>
         </tr>

@@ -205,8 +205,8 @@ fn MappingEditor(
             </label>
             <label for="m-lang">{tr("Bahasa", "Language")}
                 <select id="m-lang" prop:value=language on:change=move |ev| language.set(event_target_value(&ev))>
-                    <option value="id">"Bahasa Indonesia"</option>
-                    <option value="en">"English"</option>
+                    <option value="id">{domain::Locale::Id.name(crate::i18n::locale())}</option>
+                    <option value="en">{domain::Locale::En.name(crate::i18n::locale())}</option>
                 </select>
             </label>
             <label for="m-template">{tr("Templat (kosong: templat bernama sama dengan jenisnya)", "Template (empty: the one named like the type)")}

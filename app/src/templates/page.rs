@@ -14,7 +14,8 @@ use crate::ui::labels::channel_label;
 use crate::ui::{refused_page, ErrorNote, FieldMessage, Loading};
 use domain::template::{sample_values, Escape, Template, KNOWN_VARIABLES};
 use domain::views::templates::{
-    check_body, default_for, in_effect, keys, TemplateForm, TemplateView, CHANNELS,
+    check_body, default_for, documented_variables, in_effect, keys, TemplateForm, TemplateView,
+    CHANNELS,
 };
 use domain::{Channel, Locale};
 use leptos::prelude::*;
@@ -39,15 +40,15 @@ fn effective(list: &[TemplateView], pick: Pick) -> Option<(&TemplateView, bool)>
     })
 }
 
-/// "WhatsApp (Indonesia)": where a fallback's text comes from.
-fn source_label(t: &TemplateView) -> String {
+/// Where a fallback's text comes from, for messages in `editing`:
+/// "WhatsApp", or "WhatsApp (Bahasa Indonesia)" when it is another
+/// language's.
+fn source_label(t: &TemplateView, editing: Locale) -> String {
     let channel = Channel::parse(&t.channel).map_or("?", channel_label);
-    let language = if t.locale == "en" {
-        "English"
-    } else {
-        "Indonesia"
-    };
-    format!("{channel} ({language})")
+    match Locale::parse(&t.locale).unwrap_or_default() {
+        l if l == editing => channel.to_owned(),
+        l => format!("{channel} ({})", l.name(locale())),
+    }
 }
 
 #[component]
@@ -82,7 +83,7 @@ pub fn TemplatesPage() -> impl IntoView {
                 <button type="button" data-testid=format!("locale-{}", l.as_str())
                     aria-pressed=move || (pick.get().locale == l).to_string()
                     on:click=move |_| pick.update(|p| p.locale = l)>
-                    {if l == Locale::Id { "Bahasa Indonesia" } else { "English" }}
+                    {l.name(locale())}
                 </button>
             }).collect_view()}
         </div>
@@ -119,7 +120,7 @@ fn Overview(list: StoredValue<Vec<TemplateView>>, pick: RwSignal<Pick>) -> impl 
         let text = move || {
             list.with_value(|l| match effective(l, this()) {
                 Some((_, true)) => tr("Sendiri", "Own").to_owned(),
-                Some((t, false)) => format!("↳ {}", source_label(t)),
+                Some((t, false)) => format!("↳ {}", source_label(t, this().locale)),
                 None => tr("Teks umum", "Generic text").to_owned(),
             })
         };
@@ -193,22 +194,7 @@ fn Editor(
     let confirm_reset = RwSignal::new(false);
     let shipped = default_for(pick.key, pick.channel, pick.locale);
     // The variables this type's message carries (from its WhatsApp default).
-    let documented = default_for(pick.key, Channel::Whatsapp, Locale::Id)
-        .and_then(|d| Template::parse(d.body).ok())
-        .map(|t| {
-            let required = t
-                .required()
-                .into_iter()
-                .map(str::to_owned)
-                .collect::<Vec<_>>();
-            let all = t
-                .variables()
-                .into_iter()
-                .map(str::to_owned)
-                .collect::<Vec<_>>();
-            (required, all)
-        })
-        .unwrap_or_default();
+    let documented = documented_variables(pick.key);
     let checked = Memo::new(move |_| body.with(|b| check_body(b)));
     let server_errors = Signal::derive(move || match save.value().get() {
         Some(Err(AppError::Validation(v))) => v,
@@ -237,7 +223,7 @@ fn Editor(
                 "Saluran ini belum punya template sendiri; pesannya memakai template",
                 "This channel has no template of its own; its messages use the template of"
             ),
-            source_label(t)
+            source_label(t, pick.locale)
         )),
         None => Some(
             tr(
@@ -263,7 +249,7 @@ fn Editor(
                 body: body.get_untracked(),
             }});
         }>
-            <h2>{format!("{title} · {} · {}", channel_label(pick.channel), if pick.locale == Locale::En { "English" } else { "Bahasa Indonesia" })}</h2>
+            <h2>{format!("{title} · {} · {}", channel_label(pick.channel), pick.locale.name(locale()))}</h2>
             {source_note.map(|n| view! { <p class="muted" data-testid="template-source">{n}</p> })}
             {is_email.then(|| view! {
                 <label for="template-subject">{tr("Subjek (kosong: jenis, prioritas dan nomor tiket)", "Subject (blank: type, priority and ticket number)")}

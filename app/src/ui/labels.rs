@@ -26,15 +26,7 @@ pub fn try_label(o: TryOutcome) -> &'static str {
 
 /// A channel.
 pub fn channel_label(c: Channel) -> &'static str {
-    match c {
-        Channel::InApp => tr("Dalam aplikasi", "In the app"),
-        Channel::Whatsapp => "WhatsApp",
-        Channel::WhatsappGroup => tr("Grup WhatsApp", "WhatsApp group"),
-        Channel::Email => "Email",
-        Channel::Push => "Push",
-        Channel::Sms => "SMS",
-        Channel::Voice => tr("Telepon", "Voice call"),
-    }
+    c.label(i18n::locale())
 }
 
 /// A notification type's label, or the wire name for system messages.
@@ -47,14 +39,7 @@ pub fn type_label(t: &str) -> String {
 
 /// A WhatsApp group's category.
 pub fn category_label(c: GroupCategory) -> &'static str {
-    match c {
-        GroupCategory::Technicians => tr("Teknisi", "Technicians"),
-        GroupCategory::Supervisors => tr("Supervisor", "Supervisors"),
-        GroupCategory::Managers => tr("Manajemen", "Management"),
-        GroupCategory::Noc => "NOC",
-        GroupCategory::CustomerService => tr("Layanan pelanggan", "Customer service"),
-        GroupCategory::All => tr("Semua", "Everyone"),
-    }
+    c.label(i18n::locale())
 }
 
 /// "Tinggi" / "High" for the stored wire name; an unknown name as it is.

@@ -97,7 +97,15 @@ fn UserTable(
             .find(|(z, _)| z == c)
             .map_or_else(|| c.clone(), |(_, name)| name.clone()),
     };
-    let visible = move || {
+    // A first sync brings a thousand people: the table draws a page of
+    // them and more on request, and a new filter starts again at the top.
+    let shown = RwSignal::new(ROWS_SHOWN);
+    Effect::watch(
+        move || filter.track(),
+        move |_, _, _| shown.set(ROWS_SHOWN),
+        false,
+    );
+    let matching = Memo::new(move |_| {
         filter.with(|f| {
             list.with_value(|l| {
                 l.iter()
@@ -106,10 +114,13 @@ fn UserTable(
                     .collect::<Vec<_>>()
             })
         })
-    };
+    });
+    let visible =
+        move || matching.with(|m| m.iter().take(shown.get()).cloned().collect::<Vec<_>>());
+    let hidden = move || matching.with(Vec::len).saturating_sub(shown.get());
     view! {
         <p class="muted" data-testid="user-count">
-            {move || fill(tr("{} dari {} orang", "{} of {} people"), &[&visible().len(), &list.with_value(Vec::len)])}
+            {move || fill(tr("{} dari {} orang", "{} of {} people"), &[&matching.with(Vec::len), &list.with_value(Vec::len)])}
         </p>
         <div class="table-wrap">
         <table class="users">
@@ -135,8 +146,18 @@ fn UserTable(
             </tbody>
         </table>
         </div>
+        <Show when=move || { hidden() > 0 }>
+            <button type="button" class="secondary" data-testid="more-users"
+                on:click=move |_| shown.update(|n| *n += ROWS_SHOWN)>
+                {move || fill(tr("Tampilkan {} lagi (masih {} orang)", "Show {} more ({} left)"),
+                    &[&hidden().min(ROWS_SHOWN), &hidden()])}
+            </button>
+        </Show>
     }
 }
+
+/// Rows drawn at first, and added by each "show more".
+const ROWS_SHOWN: usize = 50;
 
 fn status_words(u: &UserRow) -> &'static str {
     match (u.active, u.has_password) {
@@ -294,13 +315,15 @@ fn UserFields(
         ));
     }
     zone_options.extend(zones);
-    let locales = vec![
-        (
-            Locale::Id.as_str().to_owned(),
-            "Bahasa Indonesia".to_owned(),
-        ),
-        (Locale::En.as_str().to_owned(), "English".to_owned()),
-    ];
+    let locales = [Locale::Id, Locale::En]
+        .into_iter()
+        .map(|l| {
+            (
+                l.as_str().to_owned(),
+                l.name(crate::i18n::locale()).to_owned(),
+            )
+        })
+        .collect();
     view! {
         <form class="card form" data-testid="user-form" novalidate on:submit=move |ev| {
             ev.prevent_default();
