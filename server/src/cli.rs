@@ -1,16 +1,158 @@
-//! The command line's forms: `server provider-add` and `server user-add`
-//! flags read into the pages' forms and checked by the same rules
-//! (`ProviderForm::validate`, `UserForm::validate`), so what a page refuses
-//! is refused here too, with the same reason (in English).
+//! The command line (clap): `server --help` lists the commands and every
+//! environment variable (`config::ENV`, the one place they are described);
+//! each command has its own `--help`; an unknown command or flag is
+//! refused (exit status 2), never ignored.
+//!
+//! `provider-add` and `user-add` fill the pages' forms and are checked by
+//! the same rules (`ProviderForm::validate`, `UserForm::validate`), so what
+//! a page refuses is refused here too, with the same reason (in English),
+//! naming the flag.
 
 use app::providers::{ProviderForm, ValidProvider};
 use app::users::{UserForm, ValidUser};
+use clap::{Args, Parser, Subcommand};
 use domain::providers::ProviderKind;
 use domain::Locale;
-use std::collections::HashMap;
+use std::path::PathBuf;
 
-/// Each flag and the form field it fills (an error names the field).
-const FLAGS: [(&str, &str); 10] = [
+#[derive(Debug, Parser)]
+#[command(
+    name = "server",
+    version,
+    about = "Notifikasi ISP: the ticketing system's events to WhatsApp and the other channels.",
+    long_about = "Notifikasi ISP: the ticketing system's events to WhatsApp and the other channels.\n\nWithout a command it runs the app (pages, API, dispatcher) on the database DATABASE_URL names (SQLite by default). Settings come from environment variables; `server --help` lists them.",
+    after_help = "Settings are environment variables: `server --help` lists them.",
+    after_long_help = crate::config::env_help()
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the app: pages, API and dispatcher (the default).
+    Run,
+    /// Applies the database's migrations and exits (`run` applies them too).
+    Migrate,
+    /// Makes an API key for the ticketing system and prints it once.
+    CreateApiKey {
+        /// What the key is for, e.g. "Tiket".
+        name: String,
+    },
+    /// Lists the API keys (name, first characters, last use; never a key).
+    ApiKeyList,
+    /// Revokes an API key: every instance refuses it at once.
+    RevokeApiKey {
+        /// The key's number, from api-key-list.
+        id: i64,
+    },
+    /// Adds a provider account (the providers page's rules).
+    ProviderAdd(ProviderArgs),
+    /// Lists the provider accounts (never their credentials).
+    ProviderList,
+    /// Switches a provider account on.
+    ProviderEnable {
+        /// The account's number, from provider-list.
+        id: i64,
+    },
+    /// Switches a provider account off: nothing more is sent through it.
+    ProviderDisable {
+        /// The account's number, from provider-list.
+        id: i64,
+    },
+    /// Syncs a Meta account's message templates now (also done at start
+    /// and every six hours).
+    MetaTemplatesSync {
+        /// The account's number, from provider-list.
+        account_id: i64,
+    },
+    /// Writes a consistent copy of the live SQLite database (the server may
+    /// keep running).
+    Backup {
+        /// A new file.
+        file: PathBuf,
+    },
+    /// Deletes now what is past retention: the delivery log and events
+    /// (RETENTION_DAYS), the providers' callbacks (CALLBACK_RETENTION_DAYS)
+    /// and the audit trail (AUDIT_RETENTION_DAYS).
+    Prune,
+    /// Adds a person (the users page's rules) and prints their one-time
+    /// set-password link.
+    UserAdd(UserArgs),
+    /// Lists people.
+    UserList,
+    /// Makes a new set-password link, printed and sent (WhatsApp and email)
+    /// when the server runs.
+    UserResetPassword {
+        /// The person's email.
+        email: String,
+    },
+}
+
+/// `provider-add`'s flags.
+#[derive(Debug, Args, Default)]
+pub struct ProviderArgs {
+    /// fonnte, wablas, woowa, meta, smtp, zenziva, twilio, twilio_voice,
+    /// webpush or sandbox.
+    #[arg(long)]
+    pub kind: String,
+    /// The account's name, shown in the log.
+    #[arg(long)]
+    pub name: String,
+    /// The credentials as a JSON object, e.g. '{"token": "…"}'.
+    #[arg(long, default_value = "")]
+    pub credentials: String,
+    /// The gateway's address (empty: the kind's public endpoint).
+    #[arg(long, default_value = "")]
+    pub base_url: String,
+    /// The sandbox's channel (the others send on their own).
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Failover order: lower is tried first.
+    #[arg(long)]
+    pub order: Option<i64>,
+    /// Sends per minute at most.
+    #[arg(long, value_name = "PER_MINUTE")]
+    pub rate: Option<i64>,
+    /// Rupiah per message.
+    #[arg(long, value_name = "RUPIAH")]
+    pub price: Option<i64>,
+    /// How long a send may take.
+    #[arg(long, value_name = "MS")]
+    pub timeout_ms: Option<i64>,
+    /// Meta: rupiah per template category, e.g. utility=356,marketing=586.
+    #[arg(long)]
+    pub template_prices: Option<String>,
+}
+
+/// `user-add`'s flags.
+#[derive(Debug, Args, Default)]
+pub struct UserArgs {
+    #[arg(long, default_value = "")]
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub email: String,
+    /// An Indonesian mobile number in any form.
+    #[arg(long, default_value = "")]
+    pub phone: String,
+    /// admin, manager, supervisor, technician, noc or customer_service (no
+    /// default: an admin made by mistake is worse than a question).
+    #[arg(long, default_value = "")]
+    pub role: String,
+    /// A work zone's code.
+    #[arg(long, default_value = "")]
+    pub zone: String,
+    /// id or en.
+    #[arg(long)]
+    pub locale: Option<String>,
+    /// An IANA time zone (default Asia/Jakarta).
+    #[arg(long)]
+    pub time_zone: Option<String>,
+}
+
+/// Which flag fills each form field (a refusal names the flag).
+const PROVIDER_FLAGS: [(&str, &str); 10] = [
     ("kind", "kind"),
     ("name", "name"),
     ("credentials", "credentials"),
@@ -23,35 +165,22 @@ const FLAGS: [(&str, &str); 10] = [
     ("template-prices", "template_prices"),
 ];
 
-/// `--flag value` pairs, each flag one of `known` (flag, form field);
-/// an unknown or valueless flag is refused.
-fn read_flags<'a>(
-    args: &[String],
-    known: &[(&'a str, &str)],
-) -> Result<HashMap<&'a str, String>, String> {
-    let mut flags = HashMap::new();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let name = flag
-            .strip_prefix("--")
-            .and_then(|n| known.iter().find(|(f, _)| *f == n))
-            .map(|(f, _)| *f)
-            .ok_or_else(|| {
-                let names: Vec<&str> = known.iter().map(|(f, _)| *f).collect();
-                format!("unknown flag '{flag}' (known: --{})", names.join(", --"))
-            })?;
-        let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
-        flags.insert(name, value.clone());
-    }
-    Ok(flags)
-}
+const USER_FLAGS: [(&str, &str); 7] = [
+    ("name", "name"),
+    ("email", "email"),
+    ("phone", "phone"),
+    ("role", "role"),
+    ("zone", "work_zone"),
+    ("locale", "locale"),
+    ("time-zone", "time_zone"),
+];
 
 /// A form's refusal, each line naming the flag that fills the field.
-fn refusal(errors: &[domain::words::FieldError], known: &[(&str, &str)]) -> String {
+fn refusal(errors: &[domain::words::FieldError], flags: &[(&str, &str)]) -> String {
     errors
         .iter()
         .map(|e| {
-            let flag = known
+            let flag = flags
                 .iter()
                 .find(|(_, f)| *f == e.field)
                 .map_or_else(|| e.field.clone(), |(flag, _)| format!("--{flag}"));
@@ -63,24 +192,16 @@ fn refusal(errors: &[domain::words::FieldError], known: &[(&str, &str)]) -> Stri
 
 /// `provider-add`'s flags as a checked account; the error names every
 /// flag that is wrong and why.
-pub fn provider_add(args: &[String]) -> Result<ValidProvider, String> {
-    let flags = read_flags(args, &FLAGS)?;
-    let get = |k: &str| flags.get(k).cloned().unwrap_or_default();
-    let num = |k: &str, default: i64| -> Result<i64, String> {
-        flags.get(k).map_or(Ok(default), |v| {
-            v.parse()
-                .map_err(|_| format!("--{k} must be a number, got '{v}'"))
-        })
-    };
-    let kind = get("kind");
+pub fn provider_add(a: &ProviderArgs) -> Result<ValidProvider, String> {
     // The kind's own channel; only the sandbox chooses. The page has no
     // such field for the others, but a flag written by hand deserves an
     // answer.
-    let own = ProviderKind::parse(&kind).map(|k| (k, k.channel().as_str()));
-    let channel = match (flags.get("channel"), own) {
+    let own = ProviderKind::parse(&a.kind).map(|k| (k, k.channel().as_str()));
+    let channel = match (&a.channel, own) {
         (Some(c), Some((k, own))) if k != ProviderKind::Sandbox && c != own => {
             return Err(format!(
-                "--channel: a {kind} account sends on {own}, not {c}"
+                "--channel: a {} account sends on {own}, not {c}",
+                a.kind
             ));
         }
         (Some(c), _) => c.clone(),
@@ -89,48 +210,34 @@ pub fn provider_add(args: &[String]) -> Result<ValidProvider, String> {
     let defaults = ProviderForm::default();
     let form = ProviderForm {
         id: None,
-        name: get("name"),
+        name: a.name.clone(),
         channel,
-        kind,
-        base_url: get("base-url"),
-        credentials: get("credentials"),
+        kind: a.kind.clone(),
+        base_url: a.base_url.clone(),
+        credentials: a.credentials.clone(),
         enabled: true,
-        failover_order: num("order", defaults.failover_order)?,
-        rate_limit_per_minute: num("rate", defaults.rate_limit_per_minute)?,
-        price_rupiah: num("price", defaults.price_rupiah)?,
-        timeout_ms: num("timeout-ms", defaults.timeout_ms)?,
-        template_prices: prices(flags.get("template-prices").map(String::as_str))?,
+        failover_order: a.order.unwrap_or(defaults.failover_order),
+        rate_limit_per_minute: a.rate.unwrap_or(defaults.rate_limit_per_minute),
+        price_rupiah: a.price.unwrap_or(defaults.price_rupiah),
+        timeout_ms: a.timeout_ms.unwrap_or(defaults.timeout_ms),
+        template_prices: prices(a.template_prices.as_deref())?,
     };
-    form.validate().map_err(|errors| refusal(&errors, &FLAGS))
+    form.validate()
+        .map_err(|errors| refusal(&errors, &PROVIDER_FLAGS))
 }
 
-/// `user-add`'s flags and the users page's fields they fill.
-const USER_FLAGS: [(&str, &str); 7] = [
-    ("name", "name"),
-    ("email", "email"),
-    ("phone", "phone"),
-    ("role", "role"),
-    ("zone", "work_zone"),
-    ("locale", "locale"),
-    ("time-zone", "time_zone"),
-];
-
 /// `user-add`'s flags as a checked person (the users page's rules).
-pub fn user_add(args: &[String]) -> Result<ValidUser, String> {
-    let flags = read_flags(args, &USER_FLAGS)?;
+pub fn user_add(a: &UserArgs) -> Result<ValidUser, String> {
     let defaults = UserForm::default();
-    let get = |k: &str, default: &str| flags.get(k).cloned().unwrap_or_else(|| default.to_owned());
     let form = UserForm {
         id: None,
-        name: get("name", ""),
-        email: get("email", ""),
-        phone: get("phone", ""),
-        // No default role here: an admin made by mistake is worse than a
-        // question.
-        role: get("role", ""),
-        work_zone: get("zone", ""),
-        locale: get("locale", &defaults.locale),
-        time_zone: get("time-zone", &defaults.time_zone),
+        name: a.name.clone(),
+        email: a.email.clone(),
+        phone: a.phone.clone(),
+        role: a.role.clone(),
+        work_zone: a.zone.clone(),
+        locale: a.locale.clone().unwrap_or(defaults.locale),
+        time_zone: a.time_zone.clone().unwrap_or(defaults.time_zone),
         active: true,
     };
     form.validate()
@@ -160,14 +267,42 @@ fn prices(text: Option<&str>) -> Result<std::collections::BTreeMap<String, i64>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
-    fn args(s: &[&str]) -> Vec<String> {
-        s.iter().map(|a| (*a).to_owned()).collect()
+    fn parse(args: &[&str]) -> Result<Command, String> {
+        let mut all = vec!["server"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all)
+            .map(|c| c.command.expect("a command"))
+            .map_err(|e| e.to_string())
+    }
+
+    fn user(args: &[&str]) -> Result<ValidUser, String> {
+        let mut all = vec!["user-add"];
+        all.extend_from_slice(args);
+        match parse(&all)? {
+            Command::UserAdd(a) => user_add(&a),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn provider(args: &[&str]) -> Result<ValidProvider, String> {
+        let mut all = vec!["provider-add"];
+        all.extend_from_slice(args);
+        match parse(&all)? {
+            Command::ProviderAdd(a) => provider_add(&a),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn the_command_line_checks_a_person_as_the_users_page_does() {
-        let ok = user_add(&args(&[
+        let ok = user(&[
             "--name",
             "Rudi",
             "--email",
@@ -176,24 +311,21 @@ mod tests {
             "admin",
             "--phone",
             "0812-7777-0001",
-        ]))
+        ])
         .unwrap();
         assert_eq!(ok.email, "rudi@example.id");
         assert_eq!(ok.role, domain::Role::Admin);
         assert_eq!(ok.phone.unwrap().as_str(), "+6281277770001");
-        let err = user_add(&args(&[
-            "--name", "Rudi", "--email", "x", "--zone", "karawang",
-        ]))
-        .unwrap_err();
+        let err = user(&["--name", "Rudi", "--email", "x", "--zone", "karawang"]).unwrap_err();
         assert!(err.contains("--email: Not an email address"), "{err}");
         assert!(err.contains("--role: Choose a role."), "{err}");
-        let err = user_add(&args(&["--password", "x"])).unwrap_err();
-        assert!(err.contains("unknown flag '--password'"), "{err}");
+        let err = user(&["--password", "x"]).unwrap_err();
+        assert!(err.contains("unexpected argument '--password'"), "{err}");
     }
 
     #[test]
     fn the_command_line_checks_an_account_as_the_page_does() {
-        let ok = provider_add(&args(&[
+        let ok = provider(&[
             "--kind",
             "meta",
             "--name",
@@ -202,13 +334,13 @@ mod tests {
             "https://graph.facebook.com/v21.0/",
             "--template-prices",
             "utility=356, service=0",
-        ]))
+        ])
         .unwrap();
         // The version pasted with the address is Meta's path, not its base.
         assert_eq!(ok.base_url.as_deref(), Some("https://graph.facebook.com"));
         assert_eq!(ok.template_prices.get("utility"), Some(&356));
 
-        let err = provider_add(&args(&[
+        let err = provider(&[
             "--kind",
             "smtp",
             "--name",
@@ -217,7 +349,7 @@ mod tests {
             "https://mail",
             "--rate",
             "0",
-        ]))
+        ])
         .unwrap_err();
         for flag in [
             "--name:",
@@ -226,19 +358,31 @@ mod tests {
         ] {
             assert!(err.contains(flag), "{flag} in {err}");
         }
-        let err = provider_add(&args(&["--kind", "fonnte", "--rate-limit", "5"])).unwrap_err();
-        assert!(err.contains("unknown flag '--rate-limit'"), "{err}");
-        let err = provider_add(&args(&[
-            "--kind",
-            "fonnte",
-            "--name",
-            "F",
-            "--channel",
-            "sms",
-        ]))
-        .unwrap_err();
+        // A misspelt flag is refused, not ignored with the default kept.
+        let err = provider(&["--kind", "fonnte", "--name", "F", "--rate-limit", "5"]).unwrap_err();
+        assert!(err.contains("unexpected argument '--rate-limit'"), "{err}");
+        assert!(
+            err.contains("a similar argument exists: '--rate'"),
+            "the right one suggested: {err}"
+        );
+        let err = provider(&["--kind", "fonnte", "--name", "F", "--rate", "lima"]).unwrap_err();
+        assert!(err.contains("invalid value 'lima'"), "{err}");
+        let err = provider(&["--kind", "fonnte", "--name", "F", "--channel", "sms"]).unwrap_err();
         assert!(err.contains("sends on whatsapp"), "{err}");
-        let err = provider_add(&args(&["--kind", "wablas", "--name", "W"])).unwrap_err();
+        let err = provider(&["--kind", "wablas", "--name", "W"]).unwrap_err();
         assert!(err.contains("--base-url"), "{err}");
+    }
+
+    #[test]
+    fn unknown_commands_and_missing_arguments_are_refused() {
+        assert!(parse(&["frobnicate"])
+            .unwrap_err()
+            .contains("unrecognized subcommand 'frobnicate'"));
+        assert!(parse(&["backup"]).unwrap_err().contains("<FILE>"));
+        assert!(parse(&["revoke-api-key", "x"])
+            .unwrap_err()
+            .contains("invalid value 'x'"));
+        assert!(matches!(parse(&["prune"]), Ok(Command::Prune)));
+        assert!(Cli::try_parse_from(["server"]).unwrap().command.is_none());
     }
 }

@@ -82,6 +82,117 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// Every environment variable the server reads: name, default, meaning.
+/// The one place they are described: `server --help` prints them, and
+/// tests check that `Config::from_env` reads no other and that the
+/// README's Configuration table names each.
+pub const ENV: &[(&str, &str, &str)] = &[
+    (
+        "DATABASE_URL",
+        "sqlite:data/notifikasi.db",
+        "sqlite:… (embedded) or postgres://… (several instances)",
+    ),
+    ("DB_MAX_CONNECTIONS", "10", "the database pool's size"),
+    (
+        "BIND_ADDR",
+        "127.0.0.1:3000",
+        "the address to listen on (or LEPTOS_SITE_ADDR)",
+    ),
+    (
+        "PUBLIC_URL",
+        "http://localhost:3000",
+        "where users reach the app: links in messages and emails",
+    ),
+    (
+        "DEMO_DATA",
+        "off",
+        "1: seed demo people, groups, rules and an API key",
+    ),
+    (
+        "ADMIN_EMAIL",
+        "admin@localhost",
+        "the first admin of an empty database",
+    ),
+    (
+        "ADMIN_PASSWORD",
+        "generated, printed once",
+        "the first admin's password (10 characters or more)",
+    ),
+    (
+        "SECRET_KEY",
+        "unset",
+        "the key stored secrets are sealed with: 64 hex digits",
+    ),
+    (
+        "SECRET_KEY_FILE",
+        "secret.key beside the SQLite database",
+        "a file holding the key when SECRET_KEY is unset; made on first start",
+    ),
+    (
+        "SECRET_KEY_PREVIOUS",
+        "unset",
+        "older keys, comma-separated, still opened during a rotation",
+    ),
+    (
+        "SECURE_COOKIES",
+        "on when PUBLIC_URL is https",
+        "1: mark the session cookie Secure",
+    ),
+    (
+        "DISPATCHER",
+        "on",
+        "0: this instance sends nothing (API and pages only)",
+    ),
+    (
+        "DISPATCH_LEASE_MS",
+        "60000",
+        "how long a claimed delivery stays leased (over the longest provider timeout)",
+    ),
+    (
+        "ANALYTICS_REFRESH_MS",
+        "10000",
+        "how often the recent days' analytics are recomputed; 0: never",
+    ),
+    (
+        "SMS_FALLBACK_AFTER_SECS",
+        "600",
+        "a high or critical WhatsApp message undelivered this long also goes as SMS",
+    ),
+    (
+        "RETENTION_DAYS",
+        "365",
+        "days of the delivery log and events kept; 0: for ever, else at least 30",
+    ),
+    (
+        "CALLBACK_RETENTION_DAYS",
+        "30",
+        "days of the providers' callbacks kept; 0: for ever",
+    ),
+    (
+        "AUDIT_RETENTION_DAYS",
+        "730",
+        "days of the audit trail kept; 0: for ever, else at least 90",
+    ),
+    (
+        "PUSH_ALLOW_LOOPBACK",
+        "off",
+        "1: web push may call plain-HTTP endpoints on this machine (development only)",
+    ),
+    ("RUST_LOG", "info,sqlx=warn", "the log filter"),
+];
+
+/// [`ENV`] as `server --help` prints it.
+pub fn env_help() -> String {
+    let width = ENV.iter().map(|(name, _, _)| name.len()).max().unwrap_or(0);
+    let mut text = String::from("Environment variables:\n");
+    for (name, default, meaning) in ENV {
+        text.push_str(&format!(
+            "  {name:<width$}  {meaning} [default: {default}]\n"
+        ));
+    }
+    text
+}
+
 fn flag(name: &str) -> bool {
     matches!(std::env::var(name).as_deref(), Ok("1" | "true" | "yes"))
 }
@@ -308,6 +419,39 @@ fn read_or_make_key_file(path: &std::path::Path) -> Result<[u8; 32], String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_variable_read_is_described_once_and_in_the_readme() {
+        let names: Vec<&str> = ENV.iter().map(|(n, _, _)| *n).collect();
+        // Read here (RUST_LOG is read by the log filter in main.rs).
+        let source = include_str!("config.rs");
+        let read: std::collections::BTreeSet<&str> = source
+            .split("env::var(\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .chain(
+                source
+                    .split("flag(\"")
+                    .skip(1)
+                    .filter_map(|s| s.split('"').next()),
+            )
+            .collect();
+        for name in &read {
+            assert!(names.contains(name), "{name} is read but not in ENV");
+        }
+        assert_eq!(read.len() + 1, names.len(), "ENV names only what is read");
+        let readme = include_str!("../../README.md");
+        let table = &readme[readme.find("## Configuration").unwrap()..];
+        for name in &names {
+            assert!(
+                table.contains(&format!("`{name}`")),
+                "{name} in the README's table"
+            );
+        }
+        let help = env_help();
+        assert!(help.contains("AUDIT_RETENTION_DAYS"));
+        assert!(help.contains("[default: 730]"));
+    }
 
     #[test]
     fn short_passwords_are_refused() {

@@ -1,22 +1,10 @@
-//! `server`: runs the app.
-//!
-//! - `server create-api-key NAME`: makes an API key for the ticketing system
-//!   and prints it once;
-//! - `server provider-add --kind K --name N --credentials JSON [--base-url U]
-//!   [--order N] [--rate PER_MINUTE] [--price RUPIAH] [--timeout-ms MS]`:
-//!   adds a provider account;
-//! - `server provider-list`: lists accounts (never their credentials);
-//! - `server meta-templates-sync ACCOUNT_ID`: syncs a Meta account's message
-//!   templates now (they are synced at start and every six hours too);
-//! - `server backup FILE`: a consistent copy of the live SQLite database;
-//! - `server user-add --name N --email E --role R [--zone Z] [--phone P]
-//!   [--locale id|en] [--time-zone TZ]`: adds a person (the users page's
-//!   rules) and prints their one-time set-password link;
-//! - `server user-list`: lists people;
-//! - `server user-reset-password EMAIL`: a new set-password link, printed
-//!   and sent (WhatsApp and email) when the server runs.
+//! `server`: runs the app, and the operator's commands (`server --help`;
+//! the commands and their flags are `server::cli`, the environment
+//! variables `server::config::ENV`).
 
+use clap::Parser;
 use leptos::prelude::*;
+use server::cli::{Cli, Command};
 use server::config::Config;
 use server::dispatcher::DispatcherConfig;
 use server::{open_database, start, StartOptions};
@@ -26,25 +14,30 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() {
+    // Before anything else: --help, --version and a wrong command or flag
+    // answer at once (status 2 for the latter), with no database opened.
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        None => run().await,
-        Some("create-api-key") => create_api_key(args.get(1).cloned()).await,
-        Some("provider-add") => provider_add(&args[1..]).await,
-        Some("provider-list") => provider_list().await,
-        Some("meta-templates-sync") => meta_templates_sync(args.get(1)).await,
-        Some("backup") => backup(args.get(1)).await,
-        Some("user-add") => user_add(&args[1..]).await,
-        Some("user-list") => user_list().await,
-        Some("user-reset-password") => user_reset_password(args.get(1)).await,
-        Some(other) => Err(format!(
-            "unknown command '{other}'; usage: server [create-api-key NAME | provider-add … | provider-list | meta-templates-sync ACCOUNT_ID | backup FILE | user-add … | user-list | user-reset-password EMAIL]"
-        )),
+    let result = match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run().await,
+        Command::Migrate => migrate().await,
+        Command::CreateApiKey { name } => create_api_key(name).await,
+        Command::ApiKeyList => api_key_list().await,
+        Command::RevokeApiKey { id } => revoke_api_key(id).await,
+        Command::ProviderAdd(args) => provider_add(&args).await,
+        Command::ProviderList => provider_list().await,
+        Command::ProviderEnable { id } => provider_switch(id, true).await,
+        Command::ProviderDisable { id } => provider_switch(id, false).await,
+        Command::MetaTemplatesSync { account_id } => meta_templates_sync(account_id).await,
+        Command::Backup { file } => backup(&file).await,
+        Command::Prune => prune().await,
+        Command::UserAdd(args) => user_add(&args).await,
+        Command::UserList => user_list().await,
+        Command::UserResetPassword { email } => user_reset_password(&email).await,
     };
     if let Err(e) = result {
         tracing::error!("{e}");
@@ -52,8 +45,143 @@ async fn main() {
     }
 }
 
-async fn create_api_key(name: Option<String>) -> Result<(), String> {
-    let name = name.ok_or("usage: server create-api-key NAME")?;
+async fn migrate() -> Result<(), String> {
+    let config = Config::from_env()?;
+    // Opening migrates (and seeds the reference data).
+    let db = open_database(&config).await?;
+    db.close().await;
+    println!(
+        "{}: migrations applied",
+        storage::db::redact_url(&config.database_url)
+    );
+    Ok(())
+}
+
+async fn api_key_list() -> Result<(), String> {
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    let listed = storage::api_keys::list(&db).await;
+    db.close().await;
+    let keys = listed.map_err(|e| e.to_string())?;
+    println!(
+        "{:>4}  {:<24} {:<12} {:<20} {:<20} state",
+        "id", "name", "starts", "created (WIB)", "last used (WIB)"
+    );
+    let when = |ms: Option<i64>| ms.map_or_else(|| "-".to_owned(), domain::time::format_wib);
+    for k in keys {
+        println!(
+            "{:>4}  {:<24} {:<12} {:<20} {:<20} {}",
+            k.id,
+            k.name,
+            format!("{}…", k.prefix),
+            when(Some(k.created_at)),
+            when(k.last_used_at),
+            if k.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "active"
+            }
+        );
+    }
+    Ok(())
+}
+
+async fn revoke_api_key(id: i64) -> Result<(), String> {
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    let revoked =
+        storage::api_keys::revoke(&db, &storage::audit::Actor::cli(), id, storage::now_ms()).await;
+    db.close().await;
+    revoked.map_err(|e| format!("cannot revoke key #{id}: {e}"))?;
+    // Running instances forget it within their cache's 30 s (the page's
+    // revoke also tells them at once over the live feed).
+    println!("API key #{id} revoked");
+    Ok(())
+}
+
+async fn provider_switch(id: i64, enabled: bool) -> Result<(), String> {
+    let config = Config::from_env()?;
+    let keys = config.keyring()?;
+    let db = open_database(&config).await?;
+    let switched = async {
+        let accounts = storage::providers::list(&db, storage::now_ms())
+            .await
+            .map_err(|e| e.to_string())?;
+        let account = accounts
+            .into_iter()
+            .find(|a| a.id.0 == id)
+            .ok_or_else(|| format!("no provider account #{id} (see provider-list)"))?;
+        let form = domain::views::providers::ProviderForm {
+            enabled,
+            ..account.edit_form()
+        };
+        let valid = form.validate().map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message.get(domain::Locale::En)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+        storage::providers::save(
+            &db,
+            &storage::audit::Actor::cli(),
+            &keys,
+            &valid,
+            storage::now_ms(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok::<_, String>(account.name)
+    }
+    .await;
+    db.close().await;
+    let name = switched?;
+    println!(
+        "provider account #{id} '{name}' {}",
+        if enabled { "enabled" } else { "disabled" }
+    );
+    Ok(())
+}
+
+async fn prune() -> Result<(), String> {
+    let config = Config::from_env()?;
+    let db = open_database(&config).await?;
+    let now = storage::now_ms();
+    let day = 86_400_000;
+    let pruned = async {
+        use storage::retention::{prune_audit_before, prune_before, BATCH};
+        let history = match config.retention_days {
+            0 => None,
+            days => Some(
+                prune_before(
+                    &db,
+                    storage::analytics::retention_cutoff(now, days as i64),
+                    BATCH,
+                )
+                .await?,
+            ),
+        };
+        let callbacks = match config.callback_retention_days {
+            0 => 0,
+            days => storage::outbox::prune_callbacks(&db, now - days as i64 * day).await?,
+        };
+        let audit = match config.audit_retention_days {
+            0 => 0,
+            days => prune_audit_before(&db, now - days as i64 * day, BATCH).await?,
+        };
+        Ok::<_, storage::Error>((history.unwrap_or_default(), callbacks, audit))
+    }
+    .await;
+    db.close().await;
+    let (history, callbacks, audit) = pruned.map_err(|e| e.to_string())?;
+    println!(
+        "pruned: {} deliveries, {} events, {} provider callbacks, {} audit entries",
+        history.deliveries, history.events, callbacks, audit
+    );
+    Ok(())
+}
+
+async fn create_api_key(name: String) -> Result<(), String> {
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
     let (id, key) = server::api_keys::create(&db, &storage::audit::Actor::cli(), &name)
@@ -64,7 +192,7 @@ async fn create_api_key(name: Option<String>) -> Result<(), String> {
     Ok(())
 }
 
-async fn provider_add(args: &[String]) -> Result<(), String> {
+async fn provider_add(args: &server::cli::ProviderArgs) -> Result<(), String> {
     // The page's form and rules: what the page refuses is refused here.
     let valid = server::cli::provider_add(args)?;
     let config = Config::from_env()?;
@@ -120,7 +248,7 @@ async fn provider_list() -> Result<(), String> {
     Ok(())
 }
 
-async fn user_add(args: &[String]) -> Result<(), String> {
+async fn user_add(args: &server::cli::UserArgs) -> Result<(), String> {
     let valid = server::cli::user_add(args)?;
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
@@ -171,8 +299,7 @@ async fn user_list() -> Result<(), String> {
     Ok(())
 }
 
-async fn user_reset_password(email: Option<&String>) -> Result<(), String> {
-    let email = email.ok_or("usage: server user-reset-password EMAIL")?;
+async fn user_reset_password(email: &str) -> Result<(), String> {
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
     let now = storage::now_ms();
@@ -196,10 +323,7 @@ async fn user_reset_password(email: Option<&String>) -> Result<(), String> {
     Ok(())
 }
 
-async fn meta_templates_sync(id: Option<&String>) -> Result<(), String> {
-    let id: i64 = id
-        .and_then(|i| i.parse().ok())
-        .ok_or("usage: server meta-templates-sync ACCOUNT_ID (see provider-list)")?;
+async fn meta_templates_sync(id: i64) -> Result<(), String> {
     let config = Config::from_env()?;
     let keys = config.keyring()?;
     let db = open_database(&config).await?;
@@ -213,14 +337,13 @@ async fn meta_templates_sync(id: Option<&String>) -> Result<(), String> {
     Ok(())
 }
 
-async fn backup(file: Option<&String>) -> Result<(), String> {
-    let file = file.ok_or("usage: server backup FILE (a new file; the server may keep running)")?;
+async fn backup(file: &std::path::Path) -> Result<(), String> {
     let config = Config::from_env()?;
     if storage::db::Backend::of_url(&config.database_url)? != storage::db::Backend::Sqlite {
         return Err(storage::db::BackupError::NotSqlite.to_string());
     }
     let db = open_database(&config).await?;
-    let made = db.backup_to(std::path::Path::new(file)).await;
+    let made = db.backup_to(file).await;
     db.close().await;
     made.map_err(|e| e.to_string())?;
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
@@ -229,7 +352,8 @@ async fn backup(file: Option<&String>) -> Result<(), String> {
         None => config.secret_key_file.display().to_string(),
     };
     println!(
-        "backup written to {file} ({bytes} bytes). Its stored secrets are sealed: keep the secret key ({key}) too, apart from it"
+        "backup written to {} ({bytes} bytes). Its stored secrets are sealed: keep the secret key ({key}) too, apart from it",
+        file.display()
     );
     Ok(())
 }

@@ -58,20 +58,7 @@ fn AccountTable(list: Vec<ProviderView>, form: RwSignal<ProviderForm>) -> impl I
             </tr></thead>
             <tbody>
                 {list.into_iter().map(|a| {
-                    let edit = ProviderForm {
-                        id: Some(a.id),
-                        name: a.name.clone(),
-                        kind: a.kind.clone(),
-                        channel: a.channel.as_str().into(),
-                        base_url: a.base_url.clone().unwrap_or_default(),
-                        credentials: String::new(),
-                        enabled: a.enabled,
-                        failover_order: a.failover_order,
-                        rate_limit_per_minute: a.rate_limit_per_minute,
-                        price_rupiah: a.price_rupiah,
-                        timeout_ms: a.timeout_ms,
-                        template_prices: a.template_prices.clone(),
-                    };
+                    let edit = a.edit_form();
                     let set = if a.credentials_set.is_empty() { "—".to_owned() } else { a.credentials_set.join(", ") };
                     view! {
                         <tr data-testid=format!("account-{}", a.id)>

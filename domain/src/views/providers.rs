@@ -34,6 +34,28 @@ pub struct ProviderView {
     pub template_prices: std::collections::BTreeMap<String, i64>,
 }
 
+impl ProviderView {
+    /// The form that edits this account as it is: its credentials left
+    /// out, which keeps the stored ones (the page's "Ubah", the command
+    /// line's enable and disable).
+    pub fn edit_form(&self) -> ProviderForm {
+        ProviderForm {
+            id: Some(self.id),
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            channel: self.channel.as_str().into(),
+            base_url: self.base_url.clone().unwrap_or_default(),
+            credentials: String::new(),
+            enabled: self.enabled,
+            failover_order: self.failover_order,
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            price_rupiah: self.price_rupiah,
+            timeout_ms: self.timeout_ms,
+            template_prices: self.template_prices.clone(),
+        }
+    }
+}
+
 /// The account form (create when `id` is `None`). `Debug` hides the
 /// credentials.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
