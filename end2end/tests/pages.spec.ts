@@ -135,6 +135,11 @@ test("an admin creates a group with a rule, previews its template and test-sends
   await page.getByTestId("confirm-delete").click();
   await expect(page).toHaveURL(/\/master\/groups$/);
   await expect(page.getByTestId("group-row")).toHaveCount(7);
+
+  // A group that does not exist is a 404 page that says so, not a 200.
+  const missing = await page.goto("/master/groups/99999");
+  expect(missing!.status()).toBe(404);
+  await expect(page.getByRole("alert")).toContainText("Tidak ditemukan: grup #99999");
 });
 
 test("a manager filters the delivery log, opens a delivery and exports the filtered set", async ({ page }) => {
@@ -157,11 +162,15 @@ test("a manager filters the delivery log, opens a delivery and exports the filte
 
   const href = await page.getByTestId("export-csv").getAttribute("href");
   expect(href).toContain("type=phone_verification");
-  const csv = await (await page.request.get(href!)).text();
-  const lines = csv.trim().split("\r\n");
+  const body = await (await page.request.get(href!)).body();
+  // A UTF-8 byte-order mark first: spreadsheet programs then read non-ASCII right.
+  expect([...body.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+  const lines = body.subarray(3).toString("utf8").trim().split("\r\n");
   expect(lines[0]).toBe("id,created_at_wib,notification_type,channel,provider,recipient,status,attempts,error");
   expect(lines.length).toBe((await rows.count()) + 1);
   expect(lines.slice(1).every((l) => l.includes(",phone_verification,"))).toBe(true);
+  // Numbers as they are, without a guarding quote (a bare +62… is no formula).
+  expect(lines.slice(1).every((l) => l.split(",")[5].startsWith("+62"))).toBe(true);
 
   await rows.first().getByRole("link").click();
   await expect(page).toHaveURL(/\/deliveries\/\d+$/);

@@ -18,8 +18,10 @@ use axum::Extension;
 use storage::db::Db;
 
 const BATCH: usize = 1_000;
+/// A UTF-8 byte-order mark first: without it spreadsheet programs read the
+/// file in the machine's legacy code page and garble every non-ASCII name.
 const HEADER: &str =
-    "id,created_at_wib,notification_type,channel,provider,recipient,status,attempts,error\r\n";
+    "\u{feff}id,created_at_wib,notification_type,channel,provider,recipient,status,attempts,error\r\n";
 
 pub async fn export_csv(
     State(state): State<AppState>,
@@ -114,10 +116,14 @@ fn write_row(out: &mut String, d: &DeliveryListItem) {
 }
 
 /// RFC 4180 quoting, and a leading `'` before `=`, `+`, `-`, `@` so a
-/// spreadsheet does not run a provider's error text as a formula.
+/// spreadsheet does not run a provider's error text as a formula. A phone
+/// number (`+` and digits only) is left as it is: it can call nothing, and
+/// the quote would show in every recipient cell.
 pub fn csv_field(value: &str) -> String {
+    let phone =
+        value.len() > 1 && value.starts_with('+') && value[1..].bytes().all(|b| b.is_ascii_digit());
     let guarded = match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') if !phone => format!("'{value}"),
         _ => value.to_owned(),
     };
     if guarded.contains([',', '"', '\n', '\r']) {
@@ -138,6 +144,9 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("+6281234567890"), "'+6281234567890");
+        assert_eq!(csv_field("+6281234567890"), "+6281234567890");
+        assert_eq!(csv_field("+1+1"), "'+1+1");
+        assert_eq!(csv_field("+"), "'+");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
     }
 }
