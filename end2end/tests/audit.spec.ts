@@ -57,7 +57,8 @@ test("an admin's changes and failed sign-ins are in the audit trail, with before
   // Not for managers: the page says who may see it, and the server refuses too.
   await page.context().clearCookies();
   await login(page, "manager@demo.id");
-  await page.goto("/master/audit");
+  const page403 = await page.goto("/master/audit");
+  expect(page403!.status()).toBe(403);
   await hydrated(page);
   await expect(page.getByTestId("audit-filters")).toHaveCount(0);
   const refused = await page.request.post("/api/audit/list", { data: { filter: {} } });

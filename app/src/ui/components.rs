@@ -7,8 +7,18 @@ use crate::i18n::tr;
 use leptos::prelude::*;
 
 /// Renders a server function's error where the data would have been.
+/// Rendered on the server (a page whose record does not exist, a page
+/// refused to the role), the page is answered with the error's status
+/// (404, 403, 503) instead of 200: the pages render whole before the first
+/// byte (`SsrMode::Async`), so the status still applies.
 #[component]
 pub fn ErrorNote(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = http::StatusCode::from_u16(error.status()) {
+            response.set_status(status);
+        }
+    }
     view! { <p class="error" role="alert">{error.message()}</p> }
 }
 
