@@ -1,7 +1,8 @@
 import { defineConfig } from "@playwright/test";
 
-// The release server on its own port and its own fresh SQLite file with demo
-// data (scripts/test.sh deletes it before each run). Chromium is the system's
+// The release server on its own port and its own fresh database with demo
+// data: an SQLite file (scripts/test.sh deletes it before each run), then a
+// PostgreSQL database made afresh. Chromium is the system's
 // (/usr/bin/chromium): Playwright must not download browsers.
 const port = Number(process.env.E2E_PORT ?? 3010);
 
@@ -34,7 +35,10 @@ export default defineConfig({
     reuseExistingServer: false,
     timeout: 60_000,
     env: {
-      DATABASE_URL: "sqlite:target/e2e/e2e.db",
+      // scripts/test.sh runs the suite a second time on a fresh PostgreSQL
+      // database (E2E_DATABASE_URL), the scale-out path.
+      DATABASE_URL: process.env.E2E_DATABASE_URL ?? "sqlite:target/e2e/e2e.db",
+      SECRET_KEY_FILE: "target/e2e/secret.key",
       DEMO_DATA: "1",
       BIND_ADDR: `127.0.0.1:${port}`,
       RUST_LOG: "warn",

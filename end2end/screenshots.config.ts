@@ -7,6 +7,8 @@ import base from "./playwright.config";
 export default defineConfig({
   ...base,
   testDir: "./screenshots",
+  // As an Indonesian user's browser draws them (dates as dd/mm/yyyy).
+  use: { ...base.use, locale: "id-ID", timezoneId: "Asia/Jakarta" },
   // The app only (the push service fake is for the browser tests).
   webServer: {
     ...(base.webServer as object[])[0],

@@ -51,3 +51,18 @@ leptos_build
 step "browser tests (Playwright + Chromium)"
 rm -rf target/e2e && mkdir -p target/e2e
 (cd end2end && npx playwright test)
+
+step "browser tests again on PostgreSQL (a fresh database, the same release build)"
+PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+E2E_DB=notifikasi_e2e
+export PGOPTIONS="--client-min-messages=warning"
+if psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $E2E_DB" -qc "CREATE DATABASE $E2E_DB" 2>/dev/null; then
+  rm -rf target/e2e && mkdir -p target/e2e
+  (cd end2end && E2E_DATABASE_URL="${PG_URL%/*}/$E2E_DB" npx playwright test)
+  psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $E2E_DB" || true
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL at $PG_URL is unreachable (psql): CI runs the browser tests on it too" >&2
+  exit 1
+else
+  echo "skipped: no PostgreSQL reachable at $PG_URL (psql); set TEST_POSTGRES_URL to run them"
+fi

@@ -95,12 +95,29 @@ test("screenshots of each page", async ({ page, request }) => {
   await expect(page.getByTestId("report-preview")).toContainText("LAPORAN HARIAN");
   await page.screenshot({ path: out("reports"), fullPage: true });
 
+  // The audit trail, after a zone is renamed: the change in words.
+  await page.goto("/master/zones");
+  await hydrated(page);
+  const zone = page.getByTestId("zone-row").filter({ hasText: "cikampek" });
+  await zone.getByTestId("zone-name").fill("Cikampek Kota");
+  await zone.getByTestId("rename-zone").click();
+  await expect(page.getByTestId("zone-row").filter({ hasText: "cikampek" }).getByTestId("zone-name")).toHaveValue("Cikampek Kota");
+  await page.goto("/master/audit");
+  await hydrated(page);
+  await page.getByTestId("audit-row").first().locator("summary").click();
+  await expect(page.getByTestId("audit-change").first()).toBeVisible();
+  await page.screenshot({ path: out("audit"), fullPage: true });
+
   // The same pages on a phone.
   await page.setViewportSize({ width: 390, height: 844 });
   for (const [path, name] of [
     ["/master/groups/1", "group-editor-phone"],
     ["/master/users", "users-phone"],
     ["/master/templates", "templates-phone"],
+    ["/master/audit", "audit-phone"],
+    ["/master/users/5", "user-editor-phone"],
+    ["/master/zones", "zones-phone"],
+    ["/master/api-keys", "api-keys-phone"],
     ["/master/providers", "providers-phone"],
     ["/master/escalation", "escalation-phone"],
     ["/reports", "reports-phone"],
