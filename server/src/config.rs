@@ -193,6 +193,21 @@ pub fn env_help() -> String {
     text
 }
 
+/// How many days environment variable `name` keeps something: 0 (for
+/// ever) or `min` to 36,500; `default` when unset.
+fn days_var(name: &str, min: u64, default: u64) -> Result<u64, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|d| *d == 0 || (min..=36_500).contains(d))
+            .ok_or_else(|| {
+                format!("{name} must be 0 (keep for ever) or {min} to 36500 days, got '{v}'")
+            }),
+        Err(_) => Ok(default),
+    }
+}
+
 fn flag(name: &str) -> bool {
     matches!(std::env::var(name).as_deref(), Ok("1" | "true" | "yes"))
 }
@@ -262,40 +277,9 @@ impl Config {
         if let Some(p) = &admin_password {
             check_password(p).map_err(|e| format!("ADMIN_PASSWORD: {e}"))?;
         }
-        let callback_retention_days = match std::env::var("CALLBACK_RETENTION_DAYS") {
-            Ok(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|d| *d <= 36_500)
-                .ok_or_else(|| {
-                    format!("CALLBACK_RETENTION_DAYS must be a number of days, got '{v}'")
-                })?,
-            Err(_) => 30,
-        };
-        let retention_days = match std::env::var("RETENTION_DAYS") {
-            Ok(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|d| *d == 0 || (30..=36_500).contains(d))
-                .ok_or_else(|| {
-                    format!(
-                        "RETENTION_DAYS must be 0 (keep for ever) or 30 to 36500 days, got '{v}'"
-                    )
-                })?,
-            Err(_) => 365,
-        };
-        let audit_retention_days = match std::env::var("AUDIT_RETENTION_DAYS") {
-            Ok(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|d| *d == 0 || (90..=36_500).contains(d))
-                .ok_or_else(|| {
-                    format!(
-                        "AUDIT_RETENTION_DAYS must be 0 (keep for ever) or 90 to 36500 days, got '{v}'"
-                    )
-                })?,
-            Err(_) => 730,
-        };
+        let callback_retention_days = days_var("CALLBACK_RETENTION_DAYS", 1, 30)?;
+        let retention_days = days_var("RETENTION_DAYS", 30, 365)?;
+        let audit_retention_days = days_var("AUDIT_RETENTION_DAYS", 90, 730)?;
         let secret_key_file = match std::env::var("SECRET_KEY_FILE") {
             Ok(f) if !f.is_empty() => f.into(),
             _ => default_key_file(&database_url),
@@ -425,16 +409,16 @@ mod tests {
         let names: Vec<&str> = ENV.iter().map(|(n, _, _)| *n).collect();
         // Read here (RUST_LOG is read by the log filter in main.rs).
         let source = include_str!("config.rs");
-        let read: std::collections::BTreeSet<&str> = source
-            .split("env::var(\"")
-            .skip(1)
-            .filter_map(|s| s.split('"').next())
-            .chain(
-                source
-                    .split("flag(\"")
-                    .skip(1)
-                    .filter_map(|s| s.split('"').next()),
-            )
+        let named_by = |call: &str| -> Vec<&str> {
+            source
+                .split(call)
+                .skip(1)
+                .filter_map(|s| s.split('"').next())
+                .collect()
+        };
+        let read: std::collections::BTreeSet<&str> = ["env::var(\"", "flag(\"", "days_var(\""]
+            .into_iter()
+            .flat_map(named_by)
             .collect();
         for name in &read {
             assert!(names.contains(name), "{name} is read but not in ENV");

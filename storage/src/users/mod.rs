@@ -74,6 +74,24 @@ macro_rules! person_snapshot {
     }};
 }
 
+/// The one audit entry of an import (beside each person's): how many rows,
+/// how many people added and changed; in transaction `$tx`.
+macro_rules! import_audited {
+    ($tx:ident, $actor:expr, $rows:expr, $created:expr, $updated:expr, $now:expr) => {{
+        let rows: usize = $rows;
+        let summary = serde_json::json!({"rows": rows, "created": $created, "updated": $updated});
+        audit!(
+            $tx,
+            $actor,
+            "user.import",
+            &format!("{rows} baris"),
+            None::<String>,
+            Some(summary.to_string()),
+            $now
+        );
+    }};
+}
+
 /// How the trail names person `id`.
 fn subject(id: UserId, email: &str) -> String {
     format!("#{id} {email}")
@@ -384,17 +402,7 @@ pub async fn upsert_all(
             count(|u| matches!(u, Upserted::Updated(_))),
         );
         if created + updated > 0 {
-            let summary =
-                serde_json::json!({"rows": rows.len(), "created": created, "updated": updated});
-            audit!(
-                tx,
-                actor,
-                "user.import",
-                &format!("{} baris", rows.len()),
-                None::<String>,
-                Some(summary.to_string()),
-                now
-            );
+            import_audited!(tx, actor, rows.len(), created, updated, now);
         }
         done
     });

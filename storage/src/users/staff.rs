@@ -308,18 +308,8 @@ pub async fn import(
                 None => done.push((create_audited!(tx, actor, u, now), true)),
             }
         }
-        // One entry for the import itself, beside each person's.
         let created = done.iter().filter(|(_, c)| *c).count();
-        let summary = serde_json::json!({"rows": rows.len(), "created": created, "updated": rows.len() - created}).to_string();
-        audit!(
-            tx,
-            actor,
-            "user.import",
-            &format!("{} baris", rows.len()),
-            None::<String>,
-            Some(summary),
-            now
-        );
+        import_audited!(tx, actor, rows.len(), created, rows.len() - created, now);
         done
     });
     Ok(done)
