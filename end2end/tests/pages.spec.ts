@@ -19,6 +19,10 @@ test("a technician changes settings with quiet hours; they persist and bad input
   await page.getByRole("button", { name: "Simpan pengaturan" }).click();
   await expect(page.locator("#phone-error")).toContainText("berisi 'a'");
   await expect(page.locator("#quiet_end-error")).toContainText("tidak boleh sama");
+  // The number cleared while WhatsApp is on: named, not saved silently.
+  await page.getByLabel("Nomor", { exact: true }).fill("");
+  await page.getByRole("button", { name: "Simpan pengaturan" }).click();
+  await expect(page.locator("#phone-error")).toContainText("matikan WhatsApp");
 
   await page.getByLabel("Nomor", { exact: true }).fill("0812 1111 2222");
   await page.getByLabel("Selesai").fill("05:30");

@@ -113,6 +113,17 @@ impl SettingsForm {
     pub fn validate(&self) -> Result<ValidSettings, Vec<FieldError>> {
         let mut errors = Vec::new();
         let phone = if self.phone.trim().is_empty() {
+            // Cleared while WhatsApp is on, the person would silently stop
+            // getting WhatsApp: say so, and let them choose.
+            if self.whatsapp_enabled {
+                errors.push(FieldError::new(
+                    "phone",
+                    Words::new(
+                        "Isi nomor WhatsApp, atau matikan WhatsApp: tanpa nomor tidak ada pesan WhatsApp yang sampai.",
+                        "Enter a WhatsApp number, or switch WhatsApp off: without one no WhatsApp message reaches you.",
+                    ),
+                ));
+            }
             None
         } else {
             match PhoneE164::parse(&self.phone) {
@@ -226,11 +237,24 @@ mod tests {
             v.type_switches,
             vec![(TypeGroup::Sla, Channel::Whatsapp, false)]
         );
+        // No number: fine with WhatsApp off, named on the number while on.
         let no_phone = SettingsForm {
             phone: "  ".into(),
+            whatsapp_enabled: false,
             ..form()
         };
         assert_eq!(no_phone.validate().unwrap().phone, None);
+        let cleared = SettingsForm {
+            phone: String::new(),
+            ..form()
+        };
+        let errors = cleared.validate().unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "phone");
+        assert!(errors[0]
+            .message
+            .get(crate::Locale::Id)
+            .contains("matikan WhatsApp"));
     }
 
     #[test]
