@@ -79,6 +79,25 @@ macro_rules! audit {
 }
 pub(crate) use audit;
 
+/// After a save that may have created or changed record `$subject` of
+/// `$area` (a literal: "group", "report", …), in transaction `$tx`: writes
+/// `$area.create` when there was nothing before, `$area.update` when the
+/// record changed, and nothing when it is the same.
+macro_rules! audit_saved {
+    ($tx:ident, $actor:expr, $area:literal, $subject:expr, $before:expr, $after:expr, $now:expr) => {{
+        let (before, after): (Option<String>, Option<String>) = ($before, $after);
+        if before != after {
+            let action = if before.is_none() {
+                concat!($area, ".create")
+            } else {
+                concat!($area, ".update")
+            };
+            $crate::audit::audit!($tx, $actor, action, $subject, before, after, $now);
+        }
+    }};
+}
+pub(crate) use audit_saved;
+
 /// An entry on its own, for what changes nothing else (a failed sign-in).
 pub async fn record(
     db: &Db,

@@ -1,6 +1,6 @@
 //! SQL of escalation policies and their steps.
 
-use crate::audit::{audit, Actor};
+use crate::audit::{audit, audit_saved, Actor};
 use crate::db::Db;
 use crate::Error;
 use crate::{in_tx, on_db};
@@ -300,22 +300,15 @@ async fn write(db: &Db, actor: &Actor, p: &ValidPolicy, now: i64) -> Result<i64,
                 .await?;
                 }
                 let after = policy_snapshot!(tx, id);
-                if before != after {
-                    let action = if before.is_none() {
-                        "escalation.create"
-                    } else {
-                        "escalation.update"
-                    };
-                    audit!(
-                        tx,
-                        actor,
-                        action,
-                        &format!("#{id} {}", p.name),
-                        before,
-                        after,
-                        now
-                    );
-                }
+                audit_saved!(
+                    tx,
+                    actor,
+                    "escalation",
+                    &format!("#{id} {}", p.name),
+                    before,
+                    after,
+                    now
+                );
                 Ok(id)
             }
         }

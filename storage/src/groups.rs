@@ -1,6 +1,6 @@
 //! SQL for WhatsApp groups.
 
-use crate::audit::{audit, Actor};
+use crate::audit::{audit, audit_saved, Actor};
 use crate::db::{value_rows, Db};
 use crate::error::internal;
 use crate::outbox::write_event;
@@ -313,22 +313,15 @@ pub async fn save(db: &Db, actor: &Actor, g: &ValidGroup, now: i64) -> Result<Gr
             return Err(group_not_found(g.id.unwrap_or_default()));
         };
         let after = group_snapshot!(tx, id);
-        if before != after {
-            let action = if before.is_none() {
-                "group.create"
-            } else {
-                "group.update"
-            };
-            audit!(
-                tx,
-                actor,
-                action,
-                &format!("#{id} {}", g.name),
-                before,
-                after,
-                now
-            );
-        }
+        audit_saved!(
+            tx,
+            actor,
+            "group",
+            &format!("#{id} {}", g.name),
+            before,
+            after,
+            now
+        );
         id
     });
     Ok(id)

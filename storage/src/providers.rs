@@ -2,7 +2,7 @@
 //! (`crate::secrets`) and opened here only to merge an edit into them;
 //! what leaves is the names of the fields that are set.
 
-use crate::audit::{audit, Actor};
+use crate::audit::{audit_saved, Actor};
 use crate::db::Db;
 use crate::outbox::{insert_event, NewDelivery, NewEvent};
 use crate::secrets::{credential_fields, fields_set, Keyring};
@@ -330,22 +330,15 @@ pub async fn save(
             }
         };
         let after = account_snapshot!(tx, id, keys);
-        if before != after {
-            let action = if before.is_none() {
-                "provider.create"
-            } else {
-                "provider.update"
-            };
-            audit!(
-                tx,
-                actor,
-                action,
-                &format!("#{id} {}", p.name),
-                before,
-                after,
-                now
-            );
-        }
+        audit_saved!(
+            tx,
+            actor,
+            "provider",
+            &format!("#{id} {}", p.name),
+            before,
+            after,
+            now
+        );
         id
     });
     Ok(id)

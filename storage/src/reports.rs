@@ -1,7 +1,7 @@
 //! SQL of report schedules: the page's list and edits, due schedules, the
 //! period's figures, and a run written exactly once.
 
-use crate::audit::{audit, Actor};
+use crate::audit::{audit, audit_saved, Actor};
 use crate::db::Db;
 use crate::outbox::{NewDelivery, NewEvent, NewInboxItem};
 use crate::Error;
@@ -210,22 +210,15 @@ async fn write(db: &Db, actor: &Actor, v: &ValidSchedule, now: i64) -> Result<i6
             }
         };
         let after = schedule_snapshot!(tx, id);
-        if before != after {
-            let action = if before.is_none() {
-                "report.create"
-            } else {
-                "report.update"
-            };
-            audit!(
-                tx,
-                actor,
-                action,
-                &format!("#{id} {}", v.name),
-                before,
-                after,
-                now
-            );
-        }
+        audit_saved!(
+            tx,
+            actor,
+            "report",
+            &format!("#{id} {}", v.name),
+            before,
+            after,
+            now
+        );
         id
     });
     Ok(id)
