@@ -484,6 +484,28 @@ async fn people_by(
         .collect())
 }
 
+/// The active zones' codes, by name.
+async fn active_zones(db: &Db) -> Result<Vec<String>, Error> {
+    Ok(crate::zones::choices(db)
+        .await?
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect())
+}
+
+/// Whether `zone` would be refused for `person` (their id and current
+/// zone; `None`: someone new) before writing, as [`zone_allowed!`] decides
+/// on writing: neither active nor the person's own already.
+fn zone_refused(
+    zone: Option<&String>,
+    active: &[String],
+    person: Option<&(UserId, Option<String>)>,
+) -> bool {
+    zone.is_some_and(|z| {
+        !active.contains(z) && person.is_none_or(|(_, own)| own.as_ref() != Some(z))
+    })
+}
+
 /// What would refuse one row of a bulk sync, read before writing so that
 /// a refusal names every bad row (the write itself stops at the first).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -505,11 +527,7 @@ pub async fn sync_check(
     let external: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
     let by_email = people_by(db, "email", &emails).await?;
     let by_external = people_by(db, "external_id", &external).await?;
-    let active: Vec<String> = crate::zones::choices(db)
-        .await?
-        .into_iter()
-        .map(|(code, _)| code)
-        .collect();
+    let active = active_zones(db).await?;
     let checks = rows
         .iter()
         .map(|(external_id, u)| {
@@ -517,9 +535,7 @@ pub async fn sync_check(
             let holder = by_email.get(&u.email);
             SyncCheck {
                 email_taken: holder.is_some_and(|(id, _)| me.is_none_or(|(mine, _)| mine != id)),
-                zone_refused: u.work_zone.as_ref().is_some_and(|z| {
-                    !active.contains(z) && me.is_none_or(|(_, own)| own.as_ref() != Some(z))
-                }),
+                zone_refused: zone_refused(u.work_zone.as_ref(), &active, me),
             }
         })
         .collect();

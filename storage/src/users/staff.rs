@@ -250,21 +250,14 @@ pub struct RowPlan {
 pub async fn import_plan(db: &Db, rows: &[&ValidUser]) -> Result<Vec<RowPlan>, Error> {
     let emails: Vec<String> = rows.iter().map(|u| u.email.clone()).collect();
     let holders = super::people_by(db, "email", &emails).await?;
-    let active: std::collections::HashSet<String> = crate::zones::choices(db)
-        .await?
-        .into_iter()
-        .map(|(code, _)| code)
-        .collect();
+    let active = super::active_zones(db).await?;
     Ok(rows
         .iter()
         .map(|u| {
             let holder = holders.get(&u.email);
-            let zone_refused = u.work_zone.as_ref().is_some_and(|z| {
-                !active.contains(z) && holder.is_none_or(|(_, own)| own.as_ref() != Some(z))
-            });
             RowPlan {
                 existing: holder.map(|(id, _)| *id),
-                zone_refused,
+                zone_refused: super::zone_refused(u.work_zone.as_ref(), &active, holder),
             }
         })
         .collect())
