@@ -320,6 +320,28 @@ impl Config {
     }
 }
 
+impl Config {
+    /// How many whole days of the delivery log are kept (`None`: for ever).
+    pub fn history_retention_days(&self) -> Option<i64> {
+        (self.retention_days > 0).then_some(self.retention_days as i64)
+    }
+
+    /// How long the providers' callbacks are kept (`None`: for ever).
+    pub fn callback_retention(&self) -> Option<std::time::Duration> {
+        days(self.callback_retention_days)
+    }
+
+    /// How long the audit trail is kept (`None`: for ever).
+    pub fn audit_retention(&self) -> Option<std::time::Duration> {
+        days(self.audit_retention_days)
+    }
+}
+
+/// `n` days, or `None` for 0 (kept for ever).
+fn days(n: u64) -> Option<std::time::Duration> {
+    (n > 0).then(|| std::time::Duration::from_secs(n * 86_400))
+}
+
 /// Beside an SQLite database (each database its own key), or
 /// `data/secret.key` in the working directory.
 fn default_key_file(database_url: &str) -> std::path::PathBuf {

@@ -461,8 +461,7 @@ async fn purge_sessions(db: Db) {
 /// Forgets the webhooks' callbacks older than `keep`, at start and every
 /// hour (any instance may: the DELETE is the same from all).
 async fn prune_callbacks(db: Db, keep: Duration) {
-    let before = storage::now_ms() - keep.as_millis() as i64;
-    match storage::outbox::prune_callbacks(&db, before).await {
+    match prune_callbacks_now(&db, keep).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(n, "old provider callbacks pruned"),
         Err(e) => tracing::warn!("pruning provider callbacks: {e}"),
@@ -472,8 +471,7 @@ async fn prune_callbacks(db: Db, keep: Duration) {
 /// Deletes the audit entries older than `keep`, a minute after start and
 /// then every six hours (any instance may: the DELETE is the same from all).
 async fn prune_audit(db: Db, keep: Duration) {
-    let before = storage::now_ms() - keep.as_millis() as i64;
-    match storage::retention::prune_audit_before(&db, before, storage::retention::BATCH).await {
+    match prune_audit_now(&db, keep).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(n, "audit entries past retention pruned"),
         Err(e) => tracing::warn!("pruning the audit trail: {e}"),
@@ -483,8 +481,7 @@ async fn prune_audit(db: Db, keep: Duration) {
 /// Deletes the delivery log and events older than `days` (whole WIB days),
 /// a minute after start and then every six hours, in small batches.
 async fn prune_history(db: Db, days: i64) {
-    let before = storage::analytics::retention_cutoff(storage::now_ms(), days);
-    match storage::retention::prune_before(&db, before, storage::retention::BATCH).await {
+    match prune_history_now(&db, days).await {
         Ok(p) if p == storage::retention::Pruned::default() => {}
         Ok(p) => tracing::info!(
             deliveries = p.deliveries,
@@ -494,6 +491,28 @@ async fn prune_history(db: Db, days: i64) {
         ),
         Err(e) => tracing::warn!("pruning the delivery log: {e}"),
     }
+}
+
+/// Deletes now the providers' callbacks older than `keep` (the hourly task
+/// above and `server prune`).
+pub async fn prune_callbacks_now(db: &Db, keep: Duration) -> Result<u64, storage::Error> {
+    storage::outbox::prune_callbacks(db, storage::now_ms() - keep.as_millis() as i64).await
+}
+
+/// Deletes now the audit entries older than `keep`, in small batches.
+pub async fn prune_audit_now(db: &Db, keep: Duration) -> Result<u64, storage::Error> {
+    let before = storage::now_ms() - keep.as_millis() as i64;
+    storage::retention::prune_audit_before(db, before, storage::retention::BATCH).await
+}
+
+/// Deletes now the delivery log and events older than `days` whole WIB
+/// days, in small batches.
+pub async fn prune_history_now(
+    db: &Db,
+    days: i64,
+) -> Result<storage::retention::Pruned, storage::Error> {
+    let before = storage::analytics::retention_cutoff(storage::now_ms(), days);
+    storage::retention::prune_before(db, before, storage::retention::BATCH).await
 }
 
 /// Keeps the analytics rollups current: every day once at start, then today

@@ -146,30 +146,20 @@ async fn provider_switch(id: i64, enabled: bool) -> Result<(), String> {
 async fn prune() -> Result<(), String> {
     let config = Config::from_env()?;
     let db = open_database(&config).await?;
-    let now = storage::now_ms();
-    let day = 86_400_000;
     let pruned = async {
-        use storage::retention::{prune_audit_before, prune_before, BATCH};
-        let history = match config.retention_days {
-            0 => None,
-            days => Some(
-                prune_before(
-                    &db,
-                    storage::analytics::retention_cutoff(now, days as i64),
-                    BATCH,
-                )
-                .await?,
-            ),
+        let history = match config.history_retention_days() {
+            Some(days) => server::prune_history_now(&db, days).await?,
+            None => Default::default(),
         };
-        let callbacks = match config.callback_retention_days {
-            0 => 0,
-            days => storage::outbox::prune_callbacks(&db, now - days as i64 * day).await?,
+        let callbacks = match config.callback_retention() {
+            Some(keep) => server::prune_callbacks_now(&db, keep).await?,
+            None => 0,
         };
-        let audit = match config.audit_retention_days {
-            0 => 0,
-            days => prune_audit_before(&db, now - days as i64 * day, BATCH).await?,
+        let audit = match config.audit_retention() {
+            Some(keep) => server::prune_audit_now(&db, keep).await?,
+            None => 0,
         };
-        Ok::<_, storage::Error>((history.unwrap_or_default(), callbacks, audit))
+        Ok::<_, storage::Error>((history, callbacks, audit))
     }
     .await;
     db.close().await;
@@ -409,11 +399,9 @@ async fn run() -> Result<(), String> {
                 .then(|| std::time::Duration::from_millis(config.analytics_refresh_ms)),
             public_url: config.public_url.clone(),
             push_loopback: config.push_loopback,
-            callback_retention: (config.callback_retention_days > 0)
-                .then(|| std::time::Duration::from_secs(config.callback_retention_days * 86_400)),
-            retention_days: (config.retention_days > 0).then_some(config.retention_days as i64),
-            audit_retention: (config.audit_retention_days > 0)
-                .then(|| std::time::Duration::from_secs(config.audit_retention_days * 86_400)),
+            callback_retention: config.callback_retention(),
+            retention_days: config.history_retention_days(),
+            audit_retention: config.audit_retention(),
             keys,
         },
     )
