@@ -3,12 +3,17 @@
 //! events/s, deliveries/s and the latency from posting an event to the
 //! provider receiving its message.
 //!
-//!   cargo run --release -p server --bin loadtest -- [--events N] [--fanout F]
-//!       [--rate R] [--concurrency C] [--database URL]
+//!   cargo run --release -p tools --bin loadtest -- [--events N] [--fanout F]
+//!       [--rate R] [--concurrency C] [--database URL] [--bare]
+//!
+//! `--bare` (PostgreSQL only) runs the same load against the bare pipeline
+//! of [`bare`] instead of the product: the yardstick of issue #26.
 //!
 //! `--rate 0` (default) posts as fast as `--concurrency` allows (throughput);
 //! `--rate 1000` offers 1,000 events/s open-loop (latency). The default
 //! database is a new SQLite file in a temporary directory.
+
+mod bare;
 
 use server::dispatcher::DispatcherConfig;
 use server::testkit::fakes::{Fake, Kind, FONNTE_TOKEN};
@@ -27,6 +32,12 @@ struct Args {
     rate: u64,
     concurrency: usize,
     database: Option<String>,
+    bare: bool,
+    /// Database connections (the server's `MAX_DB_CONNECTIONS`).
+    pool: u32,
+    /// Leave the technicians' email on: with no email account enabled, each
+    /// event adds a delivery per recipient that fails at once.
+    email: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -36,6 +47,9 @@ fn args() -> Result<Args, String> {
         rate: 0,
         concurrency: 64,
         database: None,
+        bare: false,
+        pool: 8,
+        email: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,12 +60,23 @@ fn args() -> Result<Args, String> {
             "--rate" => a.rate = value()?.parse().map_err(|e| format!("--rate: {e}"))?,
             "--concurrency" => a.concurrency = value()?.parse().map_err(|e| format!("--concurrency: {e}"))?,
             "--database" => a.database = Some(value()?),
-            "-h" | "--help" => return Err("usage: loadtest [--events N] [--fanout F] [--rate R] [--concurrency C] [--database URL]".into()),
+            "--bare" => a.bare = true,
+            "--pool" => a.pool = value()?.parse().map_err(|e| format!("--pool: {e}"))?,
+            "--email" => a.email = true,
+            "-h" | "--help" => return Err("usage: loadtest [--events N] [--fanout F] [--rate R] [--concurrency C] [--database URL] [--bare] [--pool N] [--email]".into()),
             other => return Err(format!("unknown flag {other}")),
         }
     }
     if a.fanout == 0 || a.events == 0 || a.concurrency == 0 {
         return Err("--events, --fanout and --concurrency must be positive".into());
+    }
+    if a.bare
+        && !a
+            .database
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres"))
+    {
+        return Err("--bare needs --database postgres://…".into());
     }
     Ok(a)
 }
@@ -101,6 +126,92 @@ impl Clock {
     }
 }
 
+/// The product under load: the server and its dispatcher on `url`, one
+/// fake Fonnte account at `gateway`, `fanout` technicians to address.
+struct Product {
+    db: Db,
+    running: server::Running,
+    users: Vec<i64>,
+}
+
+impl Product {
+    async fn start(a: &Args, url: &str, gateway: &str) -> Result<Self, String> {
+        let db = Db::connect(url, a.pool).await.map_err(|e| e.to_string())?;
+        db.migrate().await.map_err(|e| e.to_string())?;
+        seed::ensure_reference_data(&db)
+            .await
+            .map_err(|e| e.to_string())?;
+        server::api_keys::insert(&db, "loadtest", DEMO_API_KEY, None)
+            .await
+            .map_err(|e| e.to_string())?;
+
+        // Recipients: technicians with verified numbers, WhatsApp on (email
+        // off unless `--email`).
+        let mut users = Vec::new();
+        for i in 0..a.fanout {
+            let email = format!("lt{i}-{}@load.test", std::process::id());
+            let phone = format!("+62812{:08}", 10_000_000 + i);
+            let id = seed::insert_user(
+                &db,
+                &format!("Teknisi {i}"),
+                &email,
+                "x",
+                domain::Role::Technician,
+                Some("karawang"),
+                Some(&phone),
+                true,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            users.push(id.0);
+        }
+        if !a.email {
+            for id in &users {
+                on_db_write!(&db, |pool| sqlx::query(
+                    "UPDATE notification_settings SET email_enabled = FALSE WHERE user_id = $1"
+                )
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|_| ()))
+                .map_err(|e| e.to_string())?;
+            }
+        }
+
+        let now = storage::now_ms();
+        on_db_write!(&db, |pool| sqlx::query(
+            "UPDATE provider_accounts SET enabled = FALSE"
+        )
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .map_err(|e| e.to_string())?;
+        let credentials = serde_json::json!({"token": FONNTE_TOKEN}).to_string();
+        let account = storage::providers::NewAccount {
+            base_url: Some(gateway),
+            credentials: &credentials,
+            rate_limit_per_minute: 100_000_000,
+            price_rupiah: 350,
+            ..storage::providers::NewAccount::new(
+                "Fonnte (fake)",
+                domain::providers::ProviderKind::Fonnte,
+            )
+        };
+        storage::providers::insert(&db, &account, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        let running =
+            server::testkit::start_on_loopback(db.clone(), Some(DispatcherConfig::default()))
+                .await?;
+        Ok(Product { db, running, users })
+    }
+
+    async fn stop(self) {
+        self.running.stop().await;
+        self.db.close().await;
+    }
+}
+
 async fn run() -> Result<(), String> {
     let a = args()?;
     let dir = std::env::temp_dir().join(format!("notif-loadtest-{}", std::process::id()));
@@ -109,34 +220,6 @@ async fn run() -> Result<(), String> {
         .database
         .clone()
         .unwrap_or_else(|| format!("sqlite:{}", dir.join("load.db").display()));
-    let db = Db::connect(&url, 8).await.map_err(|e| e.to_string())?;
-    db.migrate().await.map_err(|e| e.to_string())?;
-    seed::ensure_reference_data(&db)
-        .await
-        .map_err(|e| e.to_string())?;
-    server::api_keys::insert(&db, "loadtest", DEMO_API_KEY, None)
-        .await
-        .map_err(|e| e.to_string())?;
-
-    // Recipients: technicians with verified numbers, WhatsApp on.
-    let mut users = Vec::new();
-    for i in 0..a.fanout {
-        let email = format!("lt{i}-{}@load.test", std::process::id());
-        let phone = format!("+62812{:08}", 10_000_000 + i);
-        let id = seed::insert_user(
-            &db,
-            &format!("Teknisi {i}"),
-            &email,
-            "x",
-            domain::Role::Technician,
-            Some("karawang"),
-            Some(&phone),
-            true,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        users.push(id);
-    }
 
     let clock = Arc::new(Clock::default());
     let on_accept = {
@@ -144,42 +227,42 @@ async fn run() -> Result<(), String> {
         Box::new(move |text: &str| clock.arrived(text))
     };
     let fake = Fake::start_with(Kind::Fonnte, true, Some(on_accept)).await;
-    let now = storage::now_ms();
-    on_db_write!(&db, |pool| sqlx::query(
-        "UPDATE provider_accounts SET enabled = FALSE"
-    )
-    .execute(pool)
-    .await
-    .map(|_| ()))
-    .map_err(|e| e.to_string())?;
-    let credentials = serde_json::json!({"token": FONNTE_TOKEN}).to_string();
-    let account = storage::providers::NewAccount {
-        base_url: Some(&fake.base),
-        credentials: &credentials,
-        rate_limit_per_minute: 100_000_000,
-        price_rupiah: 350,
-        ..storage::providers::NewAccount::new(
-            "Fonnte (fake)",
-            domain::providers::ProviderKind::Fonnte,
+    let (addr, product, users) = if a.bare {
+        let addr = bare::start(
+            &url,
+            a.fanout,
+            a.pool,
+            DEMO_API_KEY,
+            fake.base.clone(),
+            FONNTE_TOKEN,
         )
+        .await?;
+        (addr, None, (1..=a.fanout as i64).collect())
+    } else {
+        let product = Product::start(&a, &url, &fake.base).await?;
+        let users = product.users.clone();
+        (product.running.addr, Some(product), users)
     };
-    storage::providers::insert(&db, &account, now)
-        .await
-        .map_err(|e| e.to_string())?;
-
-    let running =
-        server::testkit::start_on_loopback(db.clone(), Some(DispatcherConfig::default())).await?;
-    let endpoint = format!("http://{}/api/v1/events", running.addr);
+    let endpoint = format!("http://{addr}/api/v1/events");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(a.concurrency)
         .build()
         .map_err(|e| e.to_string())?;
     let expected = (a.events * a.fanout) as u64;
     println!(
-        "loadtest: {} events x {} recipients = {expected} WhatsApp deliveries (+ as many in-app), {}, database {}",
+        "loadtest: {} events x {} recipients = {expected} WhatsApp deliveries{}, {}, database {}",
         a.events,
         a.fanout,
-        if a.rate == 0 { format!("as fast as {} connections allow", a.concurrency) } else { format!("offered at {} events/s", a.rate) },
+        if a.bare {
+            " (bare pipeline)"
+        } else {
+            " (+ as many in-app)"
+        },
+        if a.rate == 0 {
+            format!("as fast as {} connections allow", a.concurrency)
+        } else {
+            format!("offered at {} events/s", a.rate)
+        },
         storage::db::redact_url(&url),
     );
 
@@ -233,7 +316,9 @@ async fn run() -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let total_secs = t0.elapsed().as_secs_f64();
-    running.stop().await;
+    if let Some(product) = product {
+        product.stop().await;
+    }
 
     let mut l = clock.latencies_ms.lock().unwrap().clone();
     l.sort_by(|x, y| x.total_cmp(y));
@@ -265,7 +350,6 @@ async fn run() -> Result<(), String> {
         percentile(&l, 0.99),
         l.last().copied().unwrap_or(f64::NAN)
     );
-    db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     if fake.count() < expected {
         return Err(format!(
