@@ -744,6 +744,175 @@ store_test!(
     }
 );
 
+store_test!(
+    a_batch_of_every_kind_of_outcome_is_recorded_each_on_its_own_fence,
+    |db| {
+        setup(db).await;
+        let fonnte = Fake::start(Kind::Fonnte).await;
+        let account = add_account(db, &fonnte, Kind::Fonnte, 1, 600, 100, 2000).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let mut events = Vec::new();
+        for i in 0..6 {
+            events.push(
+                ingest(db, assignment(budi, &format!("mix-{i}")))
+                    .await
+                    .unwrap()
+                    .id(),
+            );
+        }
+        let now = now_ms();
+        let mut claimed = store::claim(db, "worker", now, 60_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 6);
+        claimed.sort_by_key(|c| c.id.0);
+        let account_id = domain::AccountId(account);
+        let attempted = |i: usize, outcome: Outcome| store::Attempted {
+            id: claimed[i].id,
+            attempt: claimed[i].attempts,
+            outcome,
+            tries: Vec::new(),
+        };
+        let later = now + 30_000;
+        let mut batch = vec![
+            attempted(
+                0,
+                Outcome::Sent {
+                    provider: "fonnte".into(),
+                    account_id,
+                    message_id: Some("m-0".into()),
+                    reference: None,
+                    response: "{}".into(),
+                    cost_rupiah: 350,
+                },
+            ),
+            attempted(
+                1,
+                Outcome::Failed {
+                    provider: Some("fonnte".into()),
+                    account_id: Some(account_id),
+                    error: "nomor tidak terdaftar".into(),
+                    response: Some("{\"status\":false}".into()),
+                },
+            ),
+            // No account reached: what the row said before stays.
+            attempted(
+                2,
+                Outcome::Failed {
+                    provider: None,
+                    account_id: None,
+                    error: "channel not configured".into(),
+                    response: None,
+                },
+            ),
+            attempted(
+                3,
+                Outcome::Retry {
+                    provider: Some("fonnte".into()),
+                    account_id: Some(account_id),
+                    next_attempt_at: later,
+                    error: "timeout".into(),
+                    response: None,
+                    unconfirmed: true,
+                },
+            ),
+            attempted(
+                4,
+                Outcome::Postpone {
+                    next_attempt_at: later,
+                },
+            ),
+        ];
+        // A verdict on an attempt that is not the row's current one.
+        let mut stale = attempted(
+            5,
+            Outcome::Failed {
+                provider: None,
+                account_id: None,
+                error: "late".into(),
+                response: None,
+            },
+        );
+        stale.attempt += 1;
+        batch.push(stale);
+
+        let mut changes: Vec<(i64, domain::DeliveryStatus)> = store::record(db, &batch, now_ms())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.id.0, c.status))
+            .collect();
+        changes.sort();
+        use domain::DeliveryStatus as S;
+        let id = |i: usize| claimed[i].id.0;
+        assert_eq!(
+            changes,
+            vec![
+                (id(0), S::Sent),
+                (id(1), S::Failed),
+                (id(2), S::Failed),
+                (id(3), S::Queued)
+            ],
+            "a postponed row and a stale verdict announce nothing"
+        );
+        let rows: Vec<Row> = {
+            let mut rows = Vec::new();
+            for e in &events {
+                rows.push(whatsapp_row(db, *e).await);
+            }
+            rows
+        };
+        let r = &rows[0];
+        assert_eq!(
+            (
+                r.status.as_str(),
+                r.provider_message_id.as_deref(),
+                r.cost_rupiah,
+                r.provider_account_id
+            ),
+            ("sent", Some("m-0"), 350, Some(account))
+        );
+        let r = &rows[1];
+        assert_eq!(
+            (r.status.as_str(), r.error.as_deref(), r.provider.as_deref()),
+            ("failed", Some("nomor tidak terdaftar"), Some("fonnte"))
+        );
+        let r = &rows[2];
+        assert_eq!(
+            (
+                r.status.as_str(),
+                r.error.as_deref(),
+                r.provider.as_deref(),
+                r.provider_account_id
+            ),
+            ("failed", Some("channel not configured"), None, None)
+        );
+        let r = &rows[3];
+        assert_eq!(
+            (r.status.as_str(), r.next_attempt_at, r.attempts),
+            ("queued", Some(later), 1)
+        );
+        let unconfirmed = count_where(
+            db,
+            "SELECT COALESCE(unconfirmed_account_id, 0) FROM deliveries WHERE id = $1",
+            id(3),
+        )
+        .await;
+        assert_eq!(
+            unconfirmed, account,
+            "a timed-out send goes back to its account"
+        );
+        let r = &rows[4];
+        assert_eq!(
+            (r.status.as_str(), r.next_attempt_at, r.attempts),
+            ("queued", Some(later), 0),
+            "a postponed attempt is given back"
+        );
+        assert_eq!(
+            rows[5].status, "sending",
+            "the stale verdict changed nothing"
+        );
+    }
+);
+
 store_test!(quiet_hours_defer_whatsapp_to_the_end_of_the_window, |db| {
     setup(db).await;
     let budi = user_id(db, "tek.karawang1@demo.id").await;

@@ -171,27 +171,25 @@ async fn record_in(
     // result of a rescued attempt changes nothing, its tries included).
     let mut took = std::collections::HashSet::with_capacity(results.len());
     let numbered = tx.numbered();
-    for chunk in sent_chunks(results) {
-        let sql = sent_sql(chunk.len(), numbered);
-        let ids = tx
-            .fetch(&sql, &sent_values(&chunk, now, numbered), |r| r.req_int(0))
-            .await?;
-        took.extend(ids.iter().copied());
-        applied.extend(ids.into_iter().map(|id| DeliveryChange {
-            id: DeliveryId(id),
-            status: DeliveryStatus::Sent,
-        }));
-    }
-    for a in results {
-        let Some((sql, values, status)) = other_update(a.id.0, a.attempt, &a.outcome, now) else {
-            continue;
-        };
-        let done = tx.execute(sql, &values).await? > 0;
-        if done {
-            took.insert(a.id.0);
-        }
-        if let (true, Some(status)) = (done, status) {
-            applied.push(DeliveryChange { id: a.id, status });
+    for shape in SHAPES {
+        let rows: Vec<&Attempted> = results
+            .iter()
+            .filter(|a| shape.kind == OutcomeKind::of(&a.outcome))
+            .collect();
+        for chunk in rows.chunks(RECORD_CHUNK) {
+            let (sql, nows) = shape.sql(chunk.len(), numbered);
+            let mut values = vec![Val::Int(Some(now)); nows];
+            for a in chunk {
+                values.extend(outcome_values(a));
+            }
+            let ids = tx.fetch(&sql, &values, |r| r.req_int(0)).await?;
+            took.extend(ids.iter().copied());
+            if let Some(status) = shape.announces {
+                applied.extend(ids.into_iter().map(|id| DeliveryChange {
+                    id: DeliveryId(id),
+                    status,
+                }));
+            }
         }
     }
     let tries: Vec<(&Attempted, &Try)> = results
@@ -238,136 +236,177 @@ fn tries_values<'a>(chunk: &[(&'a Attempted, &'a Try)]) -> Vec<Val<'a>> {
     v
 }
 
-/// Successful sends are nearly all of them: one UPDATE … FROM (VALUES …) per
-/// chunk records them; the rarer outcomes go one by one.
-fn sent_chunks(results: &[Attempted]) -> Vec<Vec<&Attempted>> {
-    let sent: Vec<_> = results
-        .iter()
-        .filter(|a| matches!(a.outcome, Outcome::Sent { .. }))
-        .collect();
-    sent.chunks(RECORD_CHUNK).map(<[_]>::to_vec).collect()
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutcomeKind {
+    Sent,
+    Retry,
+    Postpone,
+    Failed,
 }
 
-/// The UPDATE of `rows` sent outcomes: `$n` on PostgreSQL, `?` in binding
-/// order on SQLite (see [`crate::db::exec::Exec::numbered`]), where `now` is then bound
-/// twice ([`sent_values`]).
-fn sent_sql(rows: usize, numbered: bool) -> String {
-    let p = |n| crate::db::placeholder(numbered, n);
-    let mut values = String::new();
-    for i in 0..rows {
-        let b = i * 8 + 1;
-        values.push_str(if i == 0 { "(" } else { ", (" });
-        values.push_str(&format!(
-            "CAST({} AS BIGINT), CAST({} AS BIGINT), {}, CAST({} AS BIGINT), {}, {}, {}, CAST({} AS BIGINT))",
-            p(b + 1), p(b + 2), p(b + 3), p(b + 4), p(b + 5), p(b + 6), p(b + 7), p(b + 8)
-        ));
+impl OutcomeKind {
+    fn of(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Sent { .. } => OutcomeKind::Sent,
+            Outcome::Retry { .. } => OutcomeKind::Retry,
+            Outcome::Postpone { .. } => OutcomeKind::Postpone,
+            Outcome::Failed { .. } => OutcomeKind::Failed,
+        }
     }
-    // VALUES columns are column1, column2, … on both backends.
-    format!(
-        "UPDATE deliveries SET status = 'sent', provider = v.column3, provider_account_id = v.column4,
+}
+
+/// How one kind of outcome is recorded: one UPDATE … FROM (VALUES …) per
+/// chunk of such outcomes, whatever their number (a gateway that is down
+/// fails a whole batch: one statement, not one round trip per row).
+struct Shape {
+    kind: OutcomeKind,
+    /// The SET list: `v.column3` on are the kind's values ([`outcome_values`]),
+    /// `{now}` the time of recording.
+    set: &'static str,
+    /// Whether each of `column3` on is an integer (cast, so PostgreSQL
+    /// types a column of NULLs right).
+    ints: &'static [bool],
+    /// The status the live feed is told of (a postponed row was queued
+    /// before and is again: nothing to tell).
+    announces: Option<DeliveryStatus>,
+}
+
+const SHAPES: [Shape; 4] = [
+    Shape {
+        kind: OutcomeKind::Sent,
+        set: "status = 'sent', provider = v.column3, provider_account_id = v.column4,
              provider_message_id = v.column5, provider_ref = v.column6, provider_response = v.column7,
-             cost_rupiah = cost_rupiah + v.column8, sent_at = {now_at}, error = NULL,
-             unconfirmed_account_id = NULL,
-             lease_expires_at = NULL, locked_by = NULL, updated_at = {now_at}
-         FROM (VALUES {values}) AS v
-         WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2 AND deliveries.status = 'sending'
-         RETURNING deliveries.id",
-        now_at = p(1),
-    )
+             cost_rupiah = cost_rupiah + v.column8, sent_at = {now}, error = NULL,
+             unconfirmed_account_id = NULL, lease_expires_at = NULL, locked_by = NULL,
+             updated_at = {now}",
+        ints: &[false, true, false, false, false, true],
+        announces: Some(DeliveryStatus::Sent),
+    },
+    Shape {
+        kind: OutcomeKind::Failed,
+        set: "status = 'failed', provider = COALESCE(v.column3, provider),
+             provider_account_id = COALESCE(v.column4, provider_account_id), error = v.column5,
+             provider_response = v.column6, failed_at = {now}, lease_expires_at = NULL,
+             locked_by = NULL, updated_at = {now}, unconfirmed_account_id = NULL",
+        ints: &[false, true, false, false],
+        announces: Some(DeliveryStatus::Failed),
+    },
+    Shape {
+        kind: OutcomeKind::Retry,
+        set: "status = 'queued', provider = COALESCE(v.column3, provider),
+             provider_account_id = COALESCE(v.column4, provider_account_id),
+             next_attempt_at = v.column5, error = v.column6, provider_response = v.column7,
+             unconfirmed_account_id = v.column8, lease_expires_at = NULL, locked_by = NULL,
+             updated_at = {now}",
+        ints: &[false, true, true, false, false, true],
+        announces: Some(DeliveryStatus::Queued),
+    },
+    Shape {
+        kind: OutcomeKind::Postpone,
+        set: "status = 'queued', attempts = attempts - 1, next_attempt_at = v.column3,
+             lease_expires_at = NULL, locked_by = NULL, updated_at = {now}",
+        ints: &[true],
+        announces: None,
+    },
+];
+
+impl Shape {
+    /// The UPDATE of `rows` outcomes of this kind, fenced on (id, attempt,
+    /// still sending), and how many times the time is bound first: once as
+    /// `$1` on PostgreSQL, once per `{now}` with SQLite's `?` (bound in
+    /// order; see [`crate::db::exec::Exec::numbered`]).
+    fn sql(&self, rows: usize, numbered: bool) -> (String, usize) {
+        let p = |n| crate::db::placeholder(numbered, n);
+        let width = 2 + self.ints.len();
+        let mut values = String::new();
+        for i in 0..rows {
+            let base = 1 + i * width;
+            values.push_str(if i == 0 { "(" } else { ", (" });
+            let columns = [true, true].iter().chain(self.ints).enumerate();
+            for (c, &int) in columns {
+                if c > 0 {
+                    values.push_str(", ");
+                }
+                let param = p(base + c + 1);
+                if int {
+                    values.push_str(&format!("CAST({param} AS BIGINT)"));
+                } else {
+                    values.push_str(&param);
+                }
+            }
+            values.push(')');
+        }
+        let nows = if numbered {
+            1
+        } else {
+            self.set.matches("{now}").count()
+        };
+        // VALUES columns are column1, column2, … on both backends.
+        let sql = format!(
+            "UPDATE deliveries SET {}
+             FROM (VALUES {values}) AS v
+             WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column2
+               AND deliveries.status = 'sending'
+             RETURNING deliveries.id",
+            self.set.replace("{now}", &p(1)),
+        );
+        (sql, nows)
+    }
 }
 
-/// The parameters of [`sent_sql`], in binding order.
-fn sent_values<'a>(chunk: &[&'a Attempted], now: i64, numbered: bool) -> Vec<Val<'a>> {
-    let mut v = Vec::with_capacity(2 + chunk.len() * 8);
-    v.push(Val::Int(Some(now)));
-    if !numbered {
-        v.push(Val::Int(Some(now)));
-    }
-    for a in chunk {
-        if let Outcome::Sent {
+/// One outcome's values for its [`Shape`]: id, attempt, then the kind's.
+fn outcome_values(a: &Attempted) -> Vec<Val<'_>> {
+    let int = |v: i64| Val::Int(Some(v));
+    let mut v = vec![int(a.id.0), int(a.attempt)];
+    match &a.outcome {
+        Outcome::Sent {
             provider,
             account_id,
             message_id,
             reference,
             response,
             cost_rupiah,
-        } = &a.outcome
-        {
-            v.extend([
-                Val::Int(Some(a.id.0)),
-                Val::Int(Some(a.attempt)),
-                Val::Text(Some(provider)),
-                Val::Int(Some(account_id.0)),
-                Val::Text(message_id.as_deref()),
-                Val::Text(reference.as_deref()),
-                Val::Text(Some(response)),
-                Val::Int(Some(*cost_rupiah)),
-            ]);
-        }
+        } => v.extend([
+            Val::Text(Some(provider)),
+            int(account_id.0),
+            Val::Text(message_id.as_deref()),
+            Val::Text(reference.as_deref()),
+            Val::Text(Some(response)),
+            int(*cost_rupiah),
+        ]),
+        Outcome::Failed {
+            provider,
+            account_id,
+            error,
+            response,
+        } => v.extend([
+            Val::Text(provider.as_deref()),
+            Val::Int(account_id.map(|a| a.0)),
+            Val::Text(Some(error)),
+            Val::Text(response.as_deref()),
+        ]),
+        Outcome::Retry {
+            provider,
+            account_id,
+            next_attempt_at,
+            error,
+            response,
+            unconfirmed,
+        } => v.extend([
+            Val::Text(provider.as_deref()),
+            Val::Int(account_id.map(|a| a.0)),
+            int(*next_attempt_at),
+            Val::Text(Some(error)),
+            Val::Text(response.as_deref()),
+            Val::Int(account_id.filter(|_| *unconfirmed).map(|a| a.0)),
+        ]),
+        Outcome::Postpone { next_attempt_at } => v.push(int(*next_attempt_at)),
     }
     v
 }
 
-/// The UPDATE of an outcome other than sent, its `$1…$n` values and the
-/// status it announces (a postponed row was queued before and is again:
-/// nothing to tell). `None` for a sent outcome.
-fn other_update<'a>(
-    id: i64,
-    attempt: i64,
-    outcome: &'a Outcome,
-    now: i64,
-) -> Option<(&'static str, Vec<Val<'a>>, Option<DeliveryStatus>)> {
-    let int = |v: i64| Val::Int(Some(v));
-    Some(match outcome {
-        Outcome::Sent { .. } => return None,
-        Outcome::Retry { provider, account_id, next_attempt_at, error, response, unconfirmed } => (
-            "UPDATE deliveries SET status = 'queued', provider = COALESCE($3, provider),
-                 provider_account_id = COALESCE($4, provider_account_id), next_attempt_at = $5,
-                 error = $6, provider_response = $7, lease_expires_at = NULL, locked_by = NULL,
-                 updated_at = $8, unconfirmed_account_id = $9
-             WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-            vec![
-                int(id),
-                int(attempt),
-                Val::Text(provider.as_deref()),
-                Val::Int(account_id.map(|a| a.0)),
-                int(*next_attempt_at),
-                Val::Text(Some(error)),
-                Val::Text(response.as_deref()),
-                int(now),
-                Val::Int(account_id.filter(|_| *unconfirmed).map(|a| a.0)),
-            ],
-            Some(DeliveryStatus::Queued),
-        ),
-        Outcome::Postpone { next_attempt_at } => (
-            "UPDATE deliveries SET status = 'queued', attempts = attempts - 1, next_attempt_at = $3,
-                 lease_expires_at = NULL, locked_by = NULL, updated_at = $4
-             WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-            vec![int(id), int(attempt), int(*next_attempt_at), int(now)],
-            None,
-        ),
-        Outcome::Failed { provider, account_id, error, response } => (
-            "UPDATE deliveries SET status = 'failed', provider = COALESCE($3, provider),
-                 provider_account_id = COALESCE($4, provider_account_id), error = $5,
-                 provider_response = $6, failed_at = $7, lease_expires_at = NULL, locked_by = NULL,
-                 updated_at = $7, unconfirmed_account_id = NULL
-             WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-            vec![
-                int(id),
-                int(attempt),
-                Val::Text(provider.as_deref()),
-                Val::Int(account_id.map(|a| a.0)),
-                Val::Text(Some(error)),
-                Val::Text(response.as_deref()),
-                int(now),
-            ],
-            Some(DeliveryStatus::Failed),
-        ),
-    })
-}
-
-/// Sent outcomes per UPDATE (8 parameters each; small for the reason given at
-/// [`super::write::INSERT_CHUNK`]).
+/// Outcomes per UPDATE (up to 8 parameters each; small for the reason given
+/// at [`super::write::INSERT_CHUNK`]).
 const RECORD_CHUNK: usize = 64;
 
 /// Returns deliveries whose worker died mid-attempt to the queue: those
