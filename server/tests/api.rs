@@ -112,6 +112,57 @@ store_test!(bad_requests_get_clear_json_errors_and_store_nothing, |db| {
 });
 
 store_test!(
+    a_repeat_is_answered_as_such_even_when_it_would_no_longer_route,
+    |db| {
+        setup_with_api_key(db).await;
+        let budi = user_id(db, "tek.karawang1@demo.id").await;
+        let set_external = |value: Option<&'static str>| async move {
+            storage::on_db_write!(db, |pool| sqlx::query(
+                "UPDATE users SET external_id = $1 WHERE id = $2"
+            )
+            .bind(value)
+            .bind(budi)
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .unwrap());
+        };
+        set_external(Some("EXT-9")).await;
+        let srv = spawn_server(db).await;
+        let base = format!("http://{}", srv.addr);
+        let mut body = assignment(budi, "ext/retry");
+        body["recipients"] = json!({"external_ids": ["EXT-9"]});
+        let (s, first) = post_event(&base, Some(DEMO_API_KEY), body.to_string()).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{first}");
+        let id = first["notification_id"].as_i64();
+
+        // The person is no longer known by that id: a new event naming it
+        // is refused, but the retry of the accepted one is its duplicate.
+        set_external(None).await;
+        let (s, again) = post_event(&base, Some(DEMO_API_KEY), body.to_string()).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{again}");
+        assert_eq!(
+            (
+                again["notification_id"].as_i64(),
+                again["duplicate"].as_bool()
+            ),
+            (id, Some(true))
+        );
+        // The key reused for another event is still a conflict.
+        body["data"]["ticket_id"] = "TK-7".into();
+        let (s, refused) = post_event(&base, Some(DEMO_API_KEY), body.to_string()).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{refused}");
+        // And a new key naming the unknown id is refused with the field named.
+        body["idempotency_key"] = "ext/new".into();
+        let (s, invalid) = post_event(&base, Some(DEMO_API_KEY), body.to_string()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{invalid}");
+        assert_eq!(field_names(&invalid), vec!["recipients.external_ids[0]"]);
+        assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, 1);
+        srv.stop().await;
+    }
+);
+
+store_test!(
     an_accepted_event_is_sent_by_the_running_dispatcher_once,
     |db| {
         setup_with_api_key(db).await;

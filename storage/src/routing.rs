@@ -30,6 +30,21 @@ pub struct UserRow {
     pub quiet_end_minute: i64,
     pub quiet_time_zone: String,
     pub critical_bypass_quiet: bool,
+    /// The (type, channel) pairs the person switched off, as
+    /// `"type channel,type channel"` (read in the same statement: one round
+    /// trip per event instead of two).
+    pub disabled_types: Option<String>,
+}
+
+impl UserRow {
+    /// The (notification type, channel) pairs switched off.
+    pub fn disabled_types(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.disabled_types
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|pair| pair.split_once(' '))
+    }
 }
 
 /// A group rule with its group's state.
@@ -86,32 +101,16 @@ pub async fn users(db: &Db, ids: &[i64], admins: bool) -> Result<Vec<UserRow>, E
                 EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = u.id) AS has_push_device,
                 s.digest_enabled,
                 s.quiet_hours_enabled, s.quiet_start_minute, s.quiet_end_minute, s.quiet_time_zone,
-                s.critical_bypass_quiet
+                s.critical_bypass_quiet,
+                (SELECT string_agg(t.notification_type || ' ' || t.channel, ',')
+                 FROM notification_type_settings t
+                 WHERE t.user_id = u.id AND t.enabled = FALSE) AS disabled_types
          FROM users u JOIN notification_settings s ON s.user_id = u.id
          WHERE {}",
         cond.join(" OR ")
     );
     let rows = on_db!(db, |pool| {
         let mut q = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.clone()));
-        for id in ids {
-            q = q.bind(*id);
-        }
-        q.fetch_all(pool).await?
-    });
-    Ok(rows)
-}
-
-pub async fn disabled_types(db: &Db, ids: &[i64]) -> Result<Vec<(i64, String, String)>, Error> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let sql = format!(
-        "SELECT user_id, notification_type, channel FROM notification_type_settings
-         WHERE enabled = FALSE AND user_id IN ({})",
-        placeholders(1, ids.len())
-    );
-    let rows = on_db!(db, |pool| {
-        let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql.clone()));
         for id in ids {
             q = q.bind(*id);
         }

@@ -225,17 +225,22 @@ async fn post_event(
         recipients: event.recipients_json.to_string(),
         data: serde_json::to_string(&event.data).unwrap_or_else(|_| "{}".into()),
     };
-    // A retry of an accepted event must not be refused for data a template
-    // gained since: answer duplicates before planning.
-    if let Some(k) = &event.idempotency_key {
-        if let Some(id) = repeated(&ingest.db, &source, k, &same).await? {
-            return Ok(accepted(id, true, None));
-        }
-    }
+    // The key is looked up only when the write finds it taken, or when
+    // planning refuses the event: a retry of an accepted event must not be
+    // refused for data a template gained since. (One read fewer per new
+    // event; a repeat is rare and plans in vain.)
     let reference = ingest.reference.get().await?;
-    let prepared = plan::prepare(&ingest.db, &reference, &event, now, &ingest.links)
-        .await?
-        .map_err(ApiError::invalid)?;
+    let prepared = match plan::prepare(&ingest.db, &reference, &event, now, &ingest.links).await? {
+        Ok(prepared) => prepared,
+        Err(problems) => {
+            if let Some(k) = &event.idempotency_key {
+                if let Some(id) = repeated(&ingest.db, &source, k, &same).await? {
+                    return Ok(accepted(id, true, None));
+                }
+            }
+            return Err(ApiError::invalid(problems));
+        }
+    };
     let new_event = NewEvent {
         source,
         idempotency_key: event.idempotency_key.clone(),

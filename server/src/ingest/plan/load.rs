@@ -197,19 +197,12 @@ pub(super) async fn facts<'r>(
         return Ok(Err(problems));
     }
 
-    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-    let mut disabled: HashMap<i64, BTreeSet<(NotificationType, Channel)>> = HashMap::new();
-    for (user, kind, channel) in store::disabled_types(db, &ids).await? {
-        if let (Ok(k), Ok(c)) = (NotificationType::parse(&kind), Channel::parse(&channel)) {
-            disabled.entry(user).or_default().insert((k, c));
-        }
-    }
     let explicit: BTreeSet<i64> = named.iter().copied().collect();
     let facts: Vec<UserFacts> = users
         .iter()
         .map(|u| {
             let in_app_only = admins && !explicit.contains(&u.id);
-            user_facts(u, disabled.remove(&u.id).unwrap_or_default(), in_app_only)
+            user_facts(u, in_app_only)
         })
         .collect();
     let rules = reference
@@ -242,11 +235,17 @@ pub(super) async fn facts<'r>(
     Ok(Ok(Facts { plan, users, rules }))
 }
 
-fn user_facts(
-    u: &UserRow,
-    disabled_types: BTreeSet<(NotificationType, Channel)>,
-    in_app_only: bool,
-) -> UserFacts {
+fn user_facts(u: &UserRow, in_app_only: bool) -> UserFacts {
+    // Words the schema no longer knows are skipped, not fatal.
+    let disabled_types = u
+        .disabled_types()
+        .filter_map(|(kind, channel)| {
+            Some((
+                NotificationType::parse(kind).ok()?,
+                Channel::parse(channel).ok()?,
+            ))
+        })
+        .collect();
     UserFacts {
         user_id: u.id,
         role: Role::parse(&u.role).unwrap_or(Role::Technician),
