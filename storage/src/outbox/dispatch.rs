@@ -185,9 +185,11 @@ async fn record_in(
             .filter(|a| shape.kind == OutcomeKind::of(&a.outcome))
             .collect();
         for chunk in rows.chunks(RECORD_CHUNK) {
-            let (sql, nows) = shape.sql(chunk.len(), numbered);
+            let first = outcome_values(chunk[0]);
+            let (sql, nows) = shape.sql(chunk.len(), &first, numbered);
             let mut values = vec![Val::Int(Some(now)); nows];
-            for a in chunk {
+            values.extend(first);
+            for a in &chunk[1..] {
                 values.extend(outcome_values(a));
             }
             let ids = tx.fetch(&sql, &values, |r| r.req_int(0)).await?;
@@ -271,9 +273,6 @@ struct Shape {
     /// The SET list: `v.column3` on are the kind's values ([`outcome_values`]),
     /// `{now}` the time of recording.
     set: &'static str,
-    /// Whether each of `column3` on is an integer (cast, so PostgreSQL
-    /// types a column of NULLs right).
-    ints: &'static [bool],
     /// The status the live feed is told of (a postponed row was queued
     /// before and is again: nothing to tell).
     announces: Option<DeliveryStatus>,
@@ -287,7 +286,6 @@ const SHAPES: [Shape; 4] = [
              cost_rupiah = cost_rupiah + v.column8, sent_at = {now}, error = NULL,
              unconfirmed_account_id = NULL, lease_expires_at = NULL, locked_by = NULL,
              updated_at = {now}",
-        ints: &[false, true, false, false, false, true],
         announces: Some(DeliveryStatus::Sent),
     },
     Shape {
@@ -296,7 +294,6 @@ const SHAPES: [Shape; 4] = [
              provider_account_id = COALESCE(v.column4, provider_account_id), error = v.column5,
              provider_response = v.column6, failed_at = {now}, lease_expires_at = NULL,
              locked_by = NULL, updated_at = {now}, unconfirmed_account_id = NULL",
-        ints: &[false, true, false, false],
         announces: Some(DeliveryStatus::Failed),
     },
     Shape {
@@ -306,40 +303,37 @@ const SHAPES: [Shape; 4] = [
              next_attempt_at = v.column5, error = v.column6, provider_response = v.column7,
              unconfirmed_account_id = v.column8, lease_expires_at = NULL, locked_by = NULL,
              updated_at = {now}",
-        ints: &[false, true, true, false, false, true],
         announces: Some(DeliveryStatus::Queued),
     },
     Shape {
         kind: OutcomeKind::Postpone,
         set: "status = 'queued', attempts = attempts - 1, next_attempt_at = v.column3,
              lease_expires_at = NULL, locked_by = NULL, updated_at = {now}",
-        ints: &[true],
         announces: None,
     },
 ];
 
 impl Shape {
-    /// The UPDATE of `rows` outcomes of this kind, fenced on (id, attempt,
-    /// still sending), and how many times the time is bound first: once as
-    /// `$1` on PostgreSQL, once per `{now}` with SQLite's `?` (bound in
-    /// order; see [`crate::db::exec::Exec::numbered`]).
-    fn sql(&self, rows: usize, numbered: bool) -> (String, usize) {
+    /// The UPDATE of `rows` outcomes of this kind, whose values are shaped
+    /// like `row` ([`outcome_values`]; its integers are cast, so PostgreSQL
+    /// types a column of NULLs right), fenced on (id, attempt, still
+    /// sending); and how many times the time is bound first: once as `$1` on
+    /// PostgreSQL, once per `{now}` with SQLite's `?` (bound in order; see
+    /// [`crate::db::exec::Exec::numbered`]).
+    fn sql(&self, rows: usize, row: &[Val<'_>], numbered: bool) -> (String, usize) {
         let p = |n| crate::db::placeholder(numbered, n);
-        let width = 2 + self.ints.len();
         let mut values = String::new();
         for i in 0..rows {
-            let base = 1 + i * width;
+            let base = 1 + i * row.len();
             values.push_str(if i == 0 { "(" } else { ", (" });
-            let columns = [true, true].iter().chain(self.ints).enumerate();
-            for (c, &int) in columns {
+            for (c, value) in row.iter().enumerate() {
                 if c > 0 {
                     values.push_str(", ");
                 }
                 let param = p(base + c + 1);
-                if int {
-                    values.push_str(&format!("CAST({param} AS BIGINT)"));
-                } else {
-                    values.push_str(&param);
+                match value {
+                    Val::Int(_) => values.push_str(&format!("CAST({param} AS BIGINT)")),
+                    Val::Text(_) => values.push_str(&param),
                 }
             }
             values.push(')');

@@ -82,10 +82,6 @@ pub async fn start(
     Ok(addr)
 }
 
-fn now_ms() -> i64 {
-    storage::now_ms()
-}
-
 async fn ingest(
     State(bare): State<Arc<Bare>>,
     headers: HeaderMap,
@@ -111,7 +107,7 @@ async fn ingest(
 }
 
 async fn write(bare: &Bare, body: &serde_json::Value, message: &str) -> Result<(), sqlx::Error> {
-    let now = now_ms();
+    let now = storage::now_ms();
     let mut tx = bare.pool.begin().await?;
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO bare_events (source, idempotency_key, kind, data, created_at)
@@ -143,7 +139,7 @@ async fn write(bare: &Bare, body: &serde_json::Value, message: &str) -> Result<(
 async fn work(bare: Arc<Bare>, gateway: String, token: String) {
     let client = reqwest::Client::new();
     loop {
-        let now = now_ms();
+        let now = storage::now_ms();
         let claimed: Vec<(i64, String, String)> = match sqlx::query_as(
             "UPDATE bare_deliveries SET status = 'sending', attempts = attempts + 1,
                  locked_by = 'bare', lease_expires_at = $1
@@ -193,7 +189,7 @@ async fn work(bare: Arc<Bare>, gateway: String, token: String) {
                  provider_message_id = u.mid, sent_at = $1, locked_by = NULL, lease_expires_at = NULL
              FROM unnest($2::bigint[], $3::text[]) AS u(id, mid) WHERE d.id = u.id",
         )
-        .bind(now_ms())
+        .bind(storage::now_ms())
         .bind(&ids)
         .bind(&message_ids)
         .execute(&bare.pool)

@@ -4,7 +4,8 @@
 //! provider receiving its message.
 //!
 //!   cargo run --release -p tools --bin loadtest -- [--events N] [--fanout F]
-//!       [--rate R] [--concurrency C] [--database URL] [--bare]
+//!       [--rate R] [--concurrency C] [--database URL] [--pool N] [--email]
+//!       [--bare]
 //!
 //! `--bare` (PostgreSQL only) runs the same load against the bare pipeline
 //! of [`bare`] instead of the product: the yardstick of issue #26.
