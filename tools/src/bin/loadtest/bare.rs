@@ -42,7 +42,8 @@ struct Bare {
 }
 
 /// Creates the bare tables afresh and serves the endpoint and the worker on
-/// loopback; answers the endpoint's address.
+/// loopback; answers the endpoint's address and the pool (closing it stops
+/// the worker).
 pub async fn start(
     url: &str,
     fanout: usize,
@@ -50,7 +51,7 @@ pub async fn start(
     api_key: &str,
     gateway: String,
     token: &str,
-) -> Result<SocketAddr, String> {
+) -> Result<(SocketAddr, PgPool), String> {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(pool)
         .connect(url)
@@ -78,8 +79,9 @@ pub async fn start(
         .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tokio::spawn(async move { axum::serve(listener, app).await });
+    let pool = bare.pool.clone();
     tokio::spawn(work(bare, gateway, token.to_owned()));
-    Ok(addr)
+    Ok((addr, pool))
 }
 
 async fn ingest(
@@ -135,10 +137,10 @@ async fn write(bare: &Bare, body: &serde_json::Value, message: &str) -> Result<(
     tx.commit().await
 }
 
-/// Claims, sends and marks in batches of up to 100, for ever.
+/// Claims, sends and marks in batches of up to 100 until the pool is closed.
 async fn work(bare: Arc<Bare>, gateway: String, token: String) {
     let client = reqwest::Client::new();
-    loop {
+    while !bare.pool.is_closed() {
         let now = storage::now_ms();
         let claimed: Vec<(i64, String, String)> = match sqlx::query_as(
             "UPDATE bare_deliveries SET status = 'sending', attempts = attempts + 1,

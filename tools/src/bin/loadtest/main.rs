@@ -5,16 +5,21 @@
 //!
 //!   cargo run --release -p tools --bin loadtest -- [--events N] [--fanout F]
 //!       [--rate R] [--concurrency C] [--database URL] [--pool N] [--email]
-//!       [--bare]
+//!       [--bare] [--instances N]
 //!
 //! `--bare` (PostgreSQL only) runs the same load against the bare pipeline
 //! of [`bare`] instead of the product: the yardstick of issue #26.
+//! `--instances 2` (PostgreSQL only) starts two servers, each with its own
+//! pool, ingestion writer and dispatcher, on the one database, and posts to
+//! them in turn; every message must still reach the gateway exactly once.
+//! On PostgreSQL the run also reports its cost per delivery ([`cost`]).
 //!
 //! `--rate 0` (default) posts as fast as `--concurrency` allows (throughput);
 //! `--rate 1000` offers 1,000 events/s open-loop (latency). The default
 //! database is a new SQLite file in a temporary directory.
 
 mod bare;
+mod cost;
 
 use server::dispatcher::DispatcherConfig;
 use server::testkit::fakes::{Fake, Kind, FONNTE_TOKEN};
@@ -39,6 +44,8 @@ struct Args {
     /// Leave the technicians' email on: with no email account enabled, each
     /// event adds a delivery per recipient that fails at once.
     email: bool,
+    /// Servers on the one database (PostgreSQL only).
+    instances: usize,
 }
 
 fn args() -> Result<Args, String> {
@@ -51,6 +58,7 @@ fn args() -> Result<Args, String> {
         bare: false,
         pool: 8,
         email: false,
+        instances: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,20 +72,23 @@ fn args() -> Result<Args, String> {
             "--bare" => a.bare = true,
             "--pool" => a.pool = value()?.parse().map_err(|e| format!("--pool: {e}"))?,
             "--email" => a.email = true,
-            "-h" | "--help" => return Err("usage: loadtest [--events N] [--fanout F] [--rate R] [--concurrency C] [--database URL] [--bare] [--pool N] [--email]".into()),
+            "--instances" => a.instances = value()?.parse().map_err(|e| format!("--instances: {e}"))?,
+            "-h" | "--help" => return Err("usage: loadtest [--events N] [--fanout F] [--rate R] [--concurrency C] [--database URL] [--bare] [--pool N] [--email] [--instances N]".into()),
             other => return Err(format!("unknown flag {other}")),
         }
     }
-    if a.fanout == 0 || a.events == 0 || a.concurrency == 0 {
-        return Err("--events, --fanout and --concurrency must be positive".into());
+    if a.fanout == 0 || a.events == 0 || a.concurrency == 0 || a.instances == 0 {
+        return Err("--events, --fanout, --concurrency and --instances must be positive".into());
     }
-    if a.bare
-        && !a
-            .database
-            .as_deref()
-            .is_some_and(|u| u.starts_with("postgres"))
-    {
+    let postgres = a
+        .database
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres"));
+    if a.bare && !postgres {
         return Err("--bare needs --database postgres://…".into());
+    }
+    if a.instances > 1 && (a.bare || !postgres) {
+        return Err("--instances needs --database postgres://… (and not --bare)".into());
     }
     Ok(a)
 }
@@ -102,6 +113,8 @@ async fn main() {
 struct Clock {
     /// Event number → when it was posted.
     started: Mutex<HashMap<u64, Instant>>,
+    /// Event number → messages received for it (each recipient's once).
+    received: Mutex<HashMap<u64, u32>>,
     latencies_ms: Mutex<Vec<f64>>,
     first_last: Mutex<(Option<Instant>, Option<Instant>)>,
 }
@@ -115,6 +128,9 @@ impl Clock {
             .nth(1)
             .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
             .and_then(|d| d.parse::<u64>().ok());
+        if let Some(n) = n {
+            *self.received.lock().unwrap().entry(n).or_default() += 1;
+        }
         if let Some(t0) = n.and_then(|n| self.started.lock().unwrap().get(&n).copied()) {
             self.latencies_ms
                 .lock()
@@ -127,11 +143,12 @@ impl Clock {
     }
 }
 
-/// The product under load: the server and its dispatcher on `url`, one
-/// fake Fonnte account at `gateway`, `fanout` technicians to address.
+/// The product under load: `instances` servers, each with its dispatcher,
+/// on `url`, one fake Fonnte account at `gateway`, `fanout` technicians to
+/// address.
 struct Product {
     db: Db,
-    running: server::Running,
+    running: Vec<(Db, server::Running)>,
     users: Vec<i64>,
 }
 
@@ -201,15 +218,37 @@ impl Product {
         storage::providers::insert(&db, &account, now)
             .await
             .map_err(|e| e.to_string())?;
-        let running =
-            server::testkit::start_on_loopback(db.clone(), Some(DispatcherConfig::default()))
-                .await?;
+        let mut running = Vec::new();
+        for _ in 0..a.instances {
+            // Each instance has a pool of its own, as separate processes would.
+            let own = Db::connect(url, a.pool).await.map_err(|e| e.to_string())?;
+            let started =
+                server::testkit::start_on_loopback(own.clone(), Some(DispatcherConfig::default()))
+                    .await?;
+            running.push((own, started));
+        }
         Ok(Product { db, running, users })
     }
 
-    async fn stop(self) {
-        self.running.stop().await;
+    /// Stops each instance (in-flight sends finish) and closes the pools;
+    /// answers how many deliveries each instance's dispatcher took, and how
+    /// many WhatsApp deliveries were not sent in exactly one attempt.
+    async fn stop(self) -> Result<(Vec<u64>, i64), String> {
+        let mut claimed = Vec::new();
+        for (db, running) in self.running {
+            claimed.push(running.claimed.load(Ordering::Relaxed));
+            running.stop().await;
+            db.close().await;
+        }
+        let irregular: i64 = storage::on_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries
+             WHERE channel = 'whatsapp' AND (status <> 'sent' OR attempts <> 1)"
+        )
+        .fetch_one(pool)
+        .await)
+        .map_err(|e| e.to_string())?;
         self.db.close().await;
+        Ok((claimed, irregular))
     }
 }
 
@@ -228,8 +267,19 @@ async fn run() -> Result<(), String> {
         Box::new(move |text: &str| clock.arrived(text))
     };
     let fake = Fake::start_with(Kind::Fonnte, true, Some(on_accept)).await;
-    let (addr, product, users) = if a.bare {
-        let addr = bare::start(
+    // On PostgreSQL, a connection of its own to read the run's cost.
+    let probe = match &a.database {
+        Some(u) if u.starts_with("postgres") => Some(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(u)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
+    let (addrs, product, bare_pool, users) = if a.bare {
+        let (addr, pool) = bare::start(
             &url,
             a.fanout,
             a.pool,
@@ -238,20 +288,31 @@ async fn run() -> Result<(), String> {
             FONNTE_TOKEN,
         )
         .await?;
-        (addr, None, (1..=a.fanout as i64).collect())
+        (
+            vec![addr],
+            None,
+            Some(pool),
+            (1..=a.fanout as i64).collect(),
+        )
     } else {
         let product = Product::start(&a, &url, &fake.base).await?;
         let users = product.users.clone();
-        (product.running.addr, Some(product), users)
+        let addrs = product.running.iter().map(|(_, r)| r.addr).collect();
+        (addrs, Some(product), None, users)
     };
-    let endpoint = format!("http://{addr}/api/v1/events");
+    let endpoints: Arc<Vec<String>> = Arc::new(
+        addrs
+            .iter()
+            .map(|addr| format!("http://{addr}/api/v1/events"))
+            .collect(),
+    );
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(a.concurrency)
         .build()
         .map_err(|e| e.to_string())?;
     let expected = (a.events * a.fanout) as u64;
     println!(
-        "loadtest: {} events x {} recipients = {expected} WhatsApp deliveries{}, {}, database {}",
+        "loadtest: {} events x {} recipients = {expected} WhatsApp deliveries{}, {}, database {}{}",
         a.events,
         a.fanout,
         if a.bare {
@@ -265,7 +326,16 @@ async fn run() -> Result<(), String> {
             format!("offered at {} events/s", a.rate)
         },
         storage::db::redact_url(&url),
+        if a.instances > 1 {
+            format!(", {} instances", a.instances)
+        } else {
+            String::new()
+        },
     );
+    let before = match &probe {
+        Some(p) => Some(cost::sample(p).await?),
+        None => None,
+    };
 
     let next = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
@@ -273,9 +343,9 @@ async fn run() -> Result<(), String> {
     let users = Arc::new(users);
     let mut workers = Vec::new();
     for _ in 0..a.concurrency {
-        let (client, endpoint, next, clock, users, failures) = (
+        let (client, endpoints, next, clock, users, failures) = (
             client.clone(),
-            endpoint.clone(),
+            endpoints.clone(),
             next.clone(),
             clock.clone(),
             users.clone(),
@@ -301,7 +371,8 @@ async fn run() -> Result<(), String> {
                     "idempotency_key": format!("LT-{n}")
                 });
                 clock.started.lock().unwrap().insert(n, Instant::now());
-                let ok = client.post(&endpoint).bearer_auth(DEMO_API_KEY).json(&body).send().await.is_ok_and(|r| r.status().as_u16() == 202);
+                let endpoint = &endpoints[n as usize % endpoints.len()];
+                let ok = client.post(endpoint).bearer_auth(DEMO_API_KEY).json(&body).send().await.is_ok_and(|r| r.status().as_u16() == 202);
                 if !ok {
                     failures.fetch_add(1, Ordering::Relaxed);
                 }
@@ -317,9 +388,19 @@ async fn run() -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let total_secs = t0.elapsed().as_secs_f64();
-    if let Some(product) = product {
-        product.stop().await;
+    // Stopped before the cost is read: the closed connections' statistics
+    // and CPU are then the server's to report.
+    let (claimed, irregular) = match product {
+        Some(product) => product.stop().await?,
+        None => (Vec::new(), 0),
+    };
+    if let Some(pool) = bare_pool {
+        pool.close().await;
     }
+    let after = match &probe {
+        Some(p) => Some(cost::sample(p).await?),
+        None => None,
+    };
 
     let mut l = clock.latencies_ms.lock().unwrap().clone();
     l.sort_by(|x, y| x.total_cmp(y));
@@ -351,11 +432,37 @@ async fn run() -> Result<(), String> {
         percentile(&l, 0.99),
         l.last().copied().unwrap_or(f64::NAN)
     );
+    if claimed.len() > 1 {
+        println!("taken per instance:    {claimed:?}");
+    }
+    if let (Some(b), Some(a)) = (&before, &after) {
+        for line in cost::report(b, a, fake.count(), send_secs) {
+            println!("{line}");
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    if fake.count() < expected {
+    if fake.count() != expected {
         return Err(format!(
-            "only {} of {expected} deliveries reached the provider",
+            "{} of {expected} deliveries reached the provider",
             fake.count()
+        ));
+    }
+    // Exactly once: every delivery was sent in one attempt (a repeat would
+    // be a second claim), and each event's message reached the gateway once
+    // per recipient.
+    if irregular > 0 {
+        return Err(format!(
+            "{irregular} WhatsApp deliveries were not sent in exactly one attempt"
+        ));
+    }
+    let received = clock.received.lock().unwrap();
+    let wrong = (0..a.events as u64)
+        .filter(|n| received.get(n).copied().unwrap_or(0) != a.fanout as u32)
+        .count();
+    if wrong > 0 {
+        return Err(format!(
+            "{wrong} events did not reach the gateway exactly {} times",
+            a.fanout
         ));
     }
     Ok(())
