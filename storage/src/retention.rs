@@ -5,13 +5,17 @@
 //! its own short write transaction, so the dispatcher's writes interleave
 //! instead of waiting behind one long delete.
 //!
-//! What goes with them: a delivery's tries (cascade); an event, once none
-//! of its deliveries is left, takes its inbox items, alerts and digest
-//! entries (cascade). A replay of a pruned event's idempotency key makes a
-//! new event.
+//! What goes with them: a delivery's tries; an event, once none of its
+//! deliveries is left, takes its inbox items, and its alerts and digest
+//! entries (cascade). Tries and inbox items are deleted here, in the
+//! batch's transaction, not by a cascade: on PostgreSQL those hot tables
+//! carry no foreign keys (migration 0024). A replay of a pruned event's
+//! idempotency key makes a new event.
 
+use crate::db::direct::Val;
+use crate::db::exec::Exec;
 use crate::db::Db;
-use crate::{on_db_write, Error};
+use crate::{in_tx, Error};
 use std::time::Duration;
 
 /// Rows per delete.
@@ -33,7 +37,9 @@ pub async fn prune_before(db: &Db, before: i64, batch: i64) -> Result<Pruned, Er
     let deliveries = in_batches(
         db,
         "DELETE FROM deliveries WHERE id IN
-             (SELECT id FROM deliveries WHERE created_at < $1 ORDER BY id LIMIT $2)",
+             (SELECT id FROM deliveries WHERE created_at < $1 ORDER BY id LIMIT $2)
+         RETURNING id",
+        Some("DELETE FROM delivery_tries WHERE delivery_id IN"),
         before,
         batch,
     )
@@ -44,7 +50,9 @@ pub async fn prune_before(db: &Db, before: i64, batch: i64) -> Result<Pruned, Er
              (SELECT e.id FROM events e
               WHERE e.created_at < $1
                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
-              ORDER BY e.id LIMIT $2)",
+              ORDER BY e.id LIMIT $2)
+         RETURNING id",
+        Some("DELETE FROM notifications WHERE event_id IN"),
         before,
         batch,
     )
@@ -58,24 +66,33 @@ pub async fn prune_audit_before(db: &Db, before: i64, batch: i64) -> Result<u64,
     in_batches(
         db,
         "DELETE FROM audit_log WHERE id IN
-             (SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2)",
+             (SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2)
+         RETURNING id",
+        None,
         before,
         batch,
     )
     .await
 }
 
-/// Runs `delete` (bound to `before` and `batch`) until it deletes fewer
-/// than `batch` rows, pausing between batches; answers the rows deleted.
-async fn in_batches(db: &Db, delete: &'static str, before: i64, batch: i64) -> Result<u64, Error> {
+/// Runs `delete` (bound to `before` and `batch`, answering the ids it
+/// deleted) and then deletes the `dependents` (`DELETE … WHERE column IN`)
+/// of those ids, each batch one transaction, until a batch deletes fewer
+/// than `batch` rows, pausing between batches; answers the rows `delete`
+/// deleted.
+async fn in_batches(
+    db: &Db,
+    delete: &str,
+    dependents: Option<&str>,
+    before: i64,
+    batch: i64,
+) -> Result<u64, Error> {
     let mut deleted = 0;
     loop {
-        let n = on_db_write!(db, |pool| sqlx::query(delete)
-            .bind(before)
-            .bind(batch)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())?);
+        let n = in_tx!(db, |tx| prune_rows(
+            &mut *tx, delete, dependents, before, batch
+        )
+        .await?);
         deleted += n;
         if n < batch as u64 {
             return Ok(deleted);
@@ -83,3 +100,31 @@ async fn in_batches(db: &Db, delete: &'static str, before: i64, batch: i64) -> R
         tokio::time::sleep(BREATHE).await;
     }
 }
+
+/// One batch of [`in_batches`], in the open transaction `tx`.
+async fn prune_rows(
+    tx: &mut impl Exec,
+    delete: &str,
+    dependents: Option<&str>,
+    before: i64,
+    batch: i64,
+) -> Result<u64, Error> {
+    let ids = tx
+        .fetch(
+            delete,
+            &[Val::Int(Some(before)), Val::Int(Some(batch))],
+            |r| r.req_int(0),
+        )
+        .await?;
+    if let Some(dependents) = dependents {
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let list = crate::db::rows_of(1, chunk.len(), tx.numbered());
+            let values: Vec<Val<'_>> = chunk.iter().map(|id| Val::Int(Some(*id))).collect();
+            tx.execute(&format!("{dependents} {list}"), &values).await?;
+        }
+    }
+    Ok(ids.len() as u64)
+}
+
+/// Ids bound per dependents' DELETE (SQLite takes up to 32,766 parameters).
+const IDS_PER_STATEMENT: usize = 1000;

@@ -1981,15 +1981,52 @@ store_test!(
             )
         };
         let event = NewEvent::test_send(serde_json::json!({}));
+        let reader = seed::insert_user(
+            db,
+            "Budi",
+            "budi@example.id",
+            "x",
+            Role::Technician,
+            Some("bekasi"),
+            None,
+            false,
+        )
+        .await
+        .unwrap();
+        let inbox = |title: &str| storage::outbox::NewInboxItem {
+            user_id: reader,
+            title: title.into(),
+            body: "Isi".into(),
+            link: None,
+        };
         // A year and two months ago: an event with two deliveries, one
-        // without any; today: one event with one delivery.
-        insert_event(db, &event, &[queued(old), queued(old)], &[], old)
+        // without any; today: one event with one delivery. Each event has
+        // an inbox item.
+        insert_event(
+            db,
+            &event,
+            &[queued(old), queued(old)],
+            &[inbox("lama")],
+            old,
+        )
+        .await
+        .unwrap();
+        insert_event(db, &event, &[], &[inbox("lama")], old)
             .await
             .unwrap();
-        insert_event(db, &event, &[], &[], old).await.unwrap();
-        insert_event(db, &event, &[queued(now)], &[], now)
+        insert_event(db, &event, &[queued(now)], &[inbox("baru")], now)
             .await
             .unwrap();
+        // A try for every delivery: the pruned deliveries' go with them.
+        on_db_write!(db, |pool| sqlx::query(
+            "INSERT INTO delivery_tries (delivery_id, attempt, provider, started_at, finished_at,
+                 outcome)
+             SELECT id, 1, 'fonnte', created_at, created_at, 'accepted' FROM deliveries"
+        )
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
         analytics::refresh_all(db, now).await.unwrap();
         let old_day = analytics::day_of(old);
         let figures = |db: &Db| {
@@ -2020,6 +2057,26 @@ store_test!(
         );
         assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries").await, 1);
         assert_eq!(count(db, "SELECT COUNT(*) FROM events").await, 1);
+        // Their tries and inbox items went in the same batches (on
+        // PostgreSQL no cascade does it: migration 0024); today's stay.
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM delivery_tries t JOIN deliveries d ON d.id = t.delivery_id"
+            )
+            .await,
+            1
+        );
+        assert_eq!(count(db, "SELECT COUNT(*) FROM delivery_tries").await, 1);
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM notifications WHERE title = 'baru'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(count(db, "SELECT COUNT(*) FROM notifications").await, 1);
         // The start-up refresh finds the oldest day left and leaves the
         // pruned day's figures as they were.
         analytics::refresh_all(db, now).await.unwrap();
