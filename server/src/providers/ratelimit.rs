@@ -5,9 +5,16 @@
 //!
 //! On SQLite the one process keeps the bucket in memory. On PostgreSQL the
 //! instances share it in the database ([`storage::pace`]): an instance leases
-//! a quarter of a second's worth at a time and keeps what it does not use at
-//! once for no longer than those sends' share of the rate, so the cluster
-//! never runs ahead of the limit by more than that quarter second.
+//! at most a quarter of a second's worth at a time and keeps what it does not
+//! use at once for no longer than a quarter second (or those sends' share of
+//! the rate, if longer), so the cluster never runs ahead of the limit by more
+//! than a quarter second's worth. It leases about what it used of its last
+//! lease, twice that when it used it all ([`lease_size`]): a leased send
+//! counts against the pace whether it is used or not, so leasing a quarter
+//! second of a fast account's rate for a few sends would let two instances
+//! use up the shared pace between them and hold each other back far below
+//! the limit (seen in the load test: a third of the throughput, most sends
+//! postponed and claimed again).
 
 use domain::AccountId;
 use std::collections::HashMap;
@@ -39,8 +46,8 @@ pub struct RateLimiter {
 /// (per minute) it was leased at: a changed limit asks again.
 #[derive(Debug)]
 enum Leased {
-    /// Sends left, usable until then.
-    Sends(i64, u64, Instant),
+    /// Sends left, usable until then, of how many granted.
+    Sends(i64, u64, Instant, u64),
     /// None: the pace's next send is free then.
     Wait(i64, Instant),
 }
@@ -96,17 +103,17 @@ impl RateLimiter {
                 if let Some(held) = self.held(account, per_minute) {
                     return held;
                 }
-                // A quarter second's worth, so a busy account asks the
-                // database about four times a second per instance.
-                let want = (rate.burst / 4.0).ceil() as u64;
+                let want = {
+                    let leases = self.leases.lock().expect("rate limiter poisoned");
+                    lease_size(leases.get(&account), rate)
+                };
                 let now = Instant::now();
                 let (leased, taken) = match pace::lease(pool, account, rate, want).await {
-                    // One for this send; the rest kept no longer than
-                    // their share of the rate.
-                    Ok(pace::Lease::Granted(n)) => {
-                        let share = Duration::from_secs_f64(n as f64 * rate.interval_ms / 1000.0);
-                        (Leased::Sends(per_minute, n - 1, now + share), Ok(()))
-                    }
+                    // One for this send; the rest kept for a while.
+                    Ok(pace::Lease::Granted(n)) => (
+                        Leased::Sends(per_minute, n - 1, now + keep_for(n, rate), n),
+                        Ok(()),
+                    ),
                     Ok(pace::Lease::Wait(ms)) => (
                         Leased::Wait(per_minute, now + Duration::from_millis(ms)),
                         Err(ms),
@@ -131,7 +138,7 @@ impl RateLimiter {
         let now = Instant::now();
         let mut leases = self.leases.lock().expect("rate limiter poisoned");
         match leases.get_mut(&account)? {
-            Leased::Sends(rate, left, until)
+            Leased::Sends(rate, left, until, _)
                 if *rate == per_minute && *left > 0 && *until > now =>
             {
                 *left -= 1;
@@ -170,6 +177,35 @@ impl RateLimiter {
             Err(((1.0 - b.tokens) * interval_ms).ceil() as u64)
         }
     }
+}
+
+/// The most one lease takes: a quarter second's worth of the rate, so a
+/// busy account asks the database about four times a second per instance.
+fn lease_cap(rate: Rate) -> u64 {
+    (rate.burst / 4.0).ceil() as u64
+}
+
+/// How many sends to lease after `previous`: twice what was used of it (it
+/// ran out or lapsed with that many used), between one and [`lease_cap`];
+/// a first lease, or one after a wait, asks for a few.
+fn lease_size(previous: Option<&Leased>, rate: Rate) -> u64 {
+    let want = match previous {
+        Some(Leased::Sends(_, left, _, granted)) => 2 * (granted - left),
+        _ => FIRST_LEASE,
+    };
+    want.clamp(1, lease_cap(rate))
+}
+
+/// Sends asked for when there is no lease to go by.
+const FIRST_LEASE: u64 = 16;
+
+/// How long `n` leased sends may be kept: a quarter second, or their share
+/// of the rate if that is longer (an account of 60 a minute keeps its one
+/// send a second). At most a quarter second's worth is leased, so sends
+/// kept that long put the cluster no further ahead of the limit.
+fn keep_for(n: u64, rate: Rate) -> Duration {
+    let share = Duration::from_secs_f64(n as f64 * rate.interval_ms / 1000.0);
+    share.max(Duration::from_millis(250))
 }
 
 #[cfg(test)]
@@ -218,5 +254,39 @@ mod tests {
             rl.try_take(1, 0, t0).is_err(),
             "a zero limit pauses the account"
         );
+    }
+
+    #[test]
+    fn a_lease_asks_for_about_what_the_last_one_used() {
+        // 6,000,000 a minute: 100,000 a second, a quarter second's 25,000.
+        let rate = Rate::per_minute(6_000_000).unwrap();
+        let t = Instant::now();
+        assert_eq!(lease_size(None, rate), 16);
+        // 30 of 1,000 used before it lapsed: 60 next time.
+        let lapsed = Leased::Sends(6_000_000, 970, t, 1_000);
+        assert_eq!(lease_size(Some(&lapsed), rate), 60);
+        // All used: twice as many, up to the quarter second's worth.
+        let spent = Leased::Sends(6_000_000, 0, t, 400);
+        assert_eq!(lease_size(Some(&spent), rate), 800);
+        let big = Leased::Sends(6_000_000, 0, t, 20_000);
+        assert_eq!(lease_size(Some(&big), rate), 25_000);
+        // None used: one.
+        let idle = Leased::Sends(6_000_000, 16, t, 16);
+        assert_eq!(lease_size(Some(&idle), rate), 1);
+        // After a wait the account is at its limit: a few, as at first.
+        let waited = Leased::Wait(6_000_000, t);
+        assert_eq!(lease_size(Some(&waited), rate), 16);
+        // A slow account never leases more than its quarter second's one.
+        let slow = Rate::per_minute(60).unwrap();
+        assert_eq!(lease_size(Some(&spent), slow), 1);
+    }
+
+    #[test]
+    fn leased_sends_are_kept_a_quarter_second_or_their_share_of_the_rate() {
+        let fast = Rate::per_minute(6_000_000).unwrap();
+        assert_eq!(keep_for(100, fast), Duration::from_millis(250));
+        assert_eq!(keep_for(25_000, fast), Duration::from_millis(250));
+        let slow = Rate::per_minute(60).unwrap();
+        assert_eq!(keep_for(1, slow), Duration::from_secs(1));
     }
 }
