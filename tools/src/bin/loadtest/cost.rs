@@ -41,8 +41,23 @@ fn ticks(fields: &[String], from: usize, to: usize) -> Option<f64> {
     Some(sum / TICKS_PER_SECOND)
 }
 
-/// CPU seconds of the PostgreSQL server whose backend is `backend`.
+/// CPU seconds of the PostgreSQL server whose backend is `backend`: read
+/// until two readings agree, since a backend reaped during a reading (the
+/// load's connections have just closed) would be missed or counted twice.
 fn database_cpu(backend: u32) -> Option<f64> {
+    let mut last = read_database_cpu(backend)?;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let now = read_database_cpu(backend)?;
+        if (now - last).abs() < 0.02 {
+            return Some(now);
+        }
+        last = now;
+    }
+    None
+}
+
+fn read_database_cpu(backend: u32) -> Option<f64> {
     // Field 4 (index 1) is the parent: the postmaster.
     let postmaster: u32 = stat_fields(backend)?.get(1)?.parse().ok()?;
     // utime, stime, cutime, cstime are fields 14–17 (indexes 11–14).
