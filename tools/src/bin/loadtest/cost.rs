@@ -35,7 +35,7 @@ fn stat_fields(pid: u32) -> Option<Vec<String>> {
 
 fn ticks(fields: &[String], from: usize, to: usize) -> Option<f64> {
     let mut sum = 0.0;
-    for f in &fields[from..=to] {
+    for f in fields.get(from..=to)? {
         sum += f.parse::<f64>().ok()?;
     }
     Some(sum / TICKS_PER_SECOND)
@@ -44,10 +44,10 @@ fn ticks(fields: &[String], from: usize, to: usize) -> Option<f64> {
 /// CPU seconds of the PostgreSQL server whose backend is `backend`: read
 /// until two readings agree, since a backend reaped during a reading (the
 /// load's connections have just closed) would be missed or counted twice.
-fn database_cpu(backend: u32) -> Option<f64> {
+async fn database_cpu(backend: u32) -> Option<f64> {
     let mut last = read_database_cpu(backend)?;
     for _ in 0..50 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let now = read_database_cpu(backend)?;
         if (now - last).abs() < 0.02 {
             return Some(now);
@@ -95,7 +95,7 @@ pub async fn sample(pool: &PgPool) -> Result<Sample, String> {
         inserts,
         updates,
         hot_updates,
-        database_cpu: database_cpu(backend as u32),
+        database_cpu: database_cpu(backend as u32).await,
         own_cpu: stat_fields(std::process::id()).and_then(|f| ticks(&f, 11, 12)),
     })
 }
