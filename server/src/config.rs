@@ -50,6 +50,15 @@ pub struct Config {
     /// `SECRET_KEY_PREVIOUS`: keys secrets may still be sealed with
     /// (comma-separated), during a rotation.
     pub secret_key_previous: Vec<String>,
+    /// `METRICS_TOKEN`: the bearer token `/metrics` asks for (unset: the
+    /// route answers 404).
+    pub metrics_token: Option<String>,
+    /// `TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For` names
+    /// the client (addresses or networks; none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `SHUTDOWN_GRACE_SECS`: how long a stop waits for sends and requests
+    /// in flight.
+    pub shutdown_grace: std::time::Duration,
 }
 
 // Written by hand so the admin password can never end up in a log line.
@@ -78,6 +87,9 @@ impl std::fmt::Debug for Config {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("secret_key_file", &self.secret_key_file)
             .field("secret_key_previous", &self.secret_key_previous.len())
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("shutdown_grace", &self.shutdown_grace)
             .finish()
     }
 }
@@ -178,8 +190,54 @@ pub const ENV: &[(&str, &str, &str)] = &[
         "off",
         "1: web push may call plain-HTTP endpoints on this machine (development only)",
     ),
+    (
+        "METRICS_TOKEN",
+        "unset: /metrics answers 404",
+        "the bearer token Prometheus sends to /metrics (16 characters or more)",
+    ),
+    (
+        "TRUSTED_PROXIES",
+        "none",
+        "reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client",
+    ),
+    (
+        "SHUTDOWN_GRACE_SECS",
+        "20",
+        "on SIGTERM, how long sends and requests in flight may finish",
+    ),
+    (
+        "LOG_FORMAT",
+        "text",
+        "json: one JSON object per log line, with the request's id and client",
+    ),
     ("RUST_LOG", "info,sqlx=warn", "the log filter"),
 ];
+
+/// Whether logs are written as JSON (`LOG_FORMAT`), read before the rest
+/// of the configuration so that its errors are logged in the chosen form.
+pub fn log_json() -> Result<bool, String> {
+    match std::env::var("LOG_FORMAT").as_deref() {
+        Err(_) | Ok("" | "text") => Ok(false),
+        Ok("json") => Ok(true),
+        Ok(other) => Err(format!("LOG_FORMAT must be text or json, got {other:?}")),
+    }
+}
+
+/// `TRUSTED_PROXIES`: addresses (`10.0.0.5`) and networks (`10.0.0.0/8`),
+/// comma-separated.
+pub fn parse_proxies(v: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("TRUSTED_PROXIES: {p:?} is neither an address nor a network like 10.0.0.0/8")
+                })
+        })
+        .collect()
+}
 
 /// [`ENV`] as `server --help` prints it.
 pub fn env_help() -> String {
@@ -290,9 +348,31 @@ impl Config {
             .map(|k| k.trim().to_owned())
             .filter(|k| !k.is_empty())
             .collect();
+        let metrics_token = std::env::var("METRICS_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty());
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.chars().count() < 16)
+        {
+            return Err("METRICS_TOKEN needs 16 characters or more".into());
+        }
+        let trusted_proxies = parse_proxies(&std::env::var("TRUSTED_PROXIES").unwrap_or_default())?;
+        let shutdown_grace = match std::env::var("SHUTDOWN_GRACE_SECS") {
+            Ok(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=3600).contains(s))
+                .map(std::time::Duration::from_secs)
+                .ok_or_else(|| format!("SHUTDOWN_GRACE_SECS must be 1 to 3600, got {v:?}"))?,
+            Err(_) => std::time::Duration::from_secs(20),
+        };
         // Behind https the cookie must never travel over plain HTTP.
         let secure_cookies = flag("SECURE_COOKIES") || public_url.starts_with("https://");
         Ok(Config {
+            metrics_token,
+            trusted_proxies,
+            shutdown_grace,
             retention_days,
             audit_retention_days,
             secret_key: std::env::var("SECRET_KEY").ok().filter(|k| !k.is_empty()),

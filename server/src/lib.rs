@@ -23,6 +23,7 @@ pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod live;
+pub mod metrics;
 pub mod origin;
 pub mod providers;
 pub mod push;
@@ -150,6 +151,12 @@ pub struct StartOptions {
     pub push_loopback: bool,
     /// Seals the secrets stored in the database (`Config::keyring`).
     pub keys: storage::secrets::Keyring,
+    /// `/metrics` answers with this bearer token only (`None`: 404).
+    pub metrics_token: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed (`http::ClientAddress`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a stop waits for requests and sends in flight.
+    pub shutdown_grace: Duration,
 }
 
 /// Binds `listener` and serves the pages, the API and the webhooks, with the
@@ -241,6 +248,10 @@ pub async fn start(
             heartbeat: dispatcher.as_ref().map(|d| d.heartbeat.clone()),
             started_at: storage::now_ms(),
         }))
+        .merge(metrics::router(metrics::Metrics {
+            db: db.clone(),
+            token: options.metrics_token.clone(),
+        }))
         .merge(acks::router(Arc::new(acks::Acks {
             db: db.clone(),
             feed: feed.clone(),
@@ -276,7 +287,16 @@ pub async fn start(
         let stop = shutdown.clone();
         tokio::spawn(d.run(stop))
     });
-    let server = tokio::spawn(http::serve(listener, router, shutdown.clone()));
+    tokio::spawn(metrics::upkeep(shutdown.clone()));
+    let server = tokio::spawn(http::serve(
+        listener,
+        router,
+        http::Serving {
+            proxies: Arc::new(options.trusted_proxies),
+            grace: options.shutdown_grace,
+        },
+        shutdown.clone(),
+    ));
     Ok(Running {
         addr,
         db,
@@ -568,11 +588,28 @@ async fn refresh_analytics(db: Db, feed: Feed, every: Duration, shutdown: Cancel
 /// often, so a busy dispatcher does not recompute them for every send).
 const LIVE_ANALYTICS: Duration = Duration::from_secs(2);
 
-/// The span of each request: method and path only. Query strings stay out of
-/// the logs (webhook URLs carry their secret there), and so do
-/// acknowledgement links' tokens (a token acknowledges an alert).
+/// The span of each request, on every line logged while serving it: its id
+/// (also the response's `X-Request-Id`), the client's address, method and
+/// path. Query strings stay out of the logs (webhook URLs carry their
+/// secret there), and so do acknowledgement links' tokens (a token
+/// acknowledges an alert).
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
+    let id = request
+        .extensions()
+        .get::<http::RequestId>()
+        .and_then(|id| id.0.to_str().ok())
+        .unwrap_or("-");
+    let client = request
+        .extensions()
+        .get::<app::auth::throttle::ClientAddr>()
+        .map(|c| c.0);
+    tracing::info_span!(
+        "request",
+        id,
+        client = client.map(tracing::field::display),
+        method = %request.method(),
+        path = %loggable_path(request.uri().path()),
+    )
 }
 
 fn loggable_path(path: &str) -> &str {
@@ -581,6 +618,12 @@ fn loggable_path(path: &str) -> &str {
     } else {
         path
     }
+}
+
+/// Compares secrets without revealing where they differ.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// A 503's `Retry-After` (pages and the API alike): storage refused the

@@ -17,11 +17,23 @@ async fn main() {
     // Before anything else: --help, --version and a wrong command or flag
     // answer at once (status 2 for the latter), with no database opened.
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .init();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    match server::config::log_json() {
+        // One object per line, with the request's span (its id, client,
+        // method and path) on every line logged while serving it.
+        Ok(true) => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .init(),
+        Ok(false) => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    }
     let result = match cli.command.unwrap_or(Command::Run) {
         Command::Run => run().await,
         Command::Migrate => migrate().await,
@@ -383,6 +395,7 @@ async fn run() -> Result<(), String> {
     tracing::info!("listening on http://{addr}");
     let dispatcher = config.dispatcher.then(|| DispatcherConfig {
         lease_ms: config.lease_ms,
+        shutdown_grace: config.shutdown_grace,
         sms_fallback: server::dispatcher::fallback::FallbackConfig {
             after_ms: config.sms_fallback_after_secs * 1000,
         },
@@ -403,6 +416,9 @@ async fn run() -> Result<(), String> {
             retention_days: config.history_retention_days(),
             audit_retention: config.audit_retention(),
             keys,
+            metrics_token: config.metrics_token.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
+            shutdown_grace: config.shutdown_grace,
         },
     )
     .await?;

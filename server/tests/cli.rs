@@ -5,8 +5,14 @@
 use std::process::{Command, Output};
 
 fn server(args: &[&str], database: &std::path::Path) -> Output {
+    server_with(args, database, &[])
+}
+
+fn server_with(args: &[&str], database: &std::path::Path, env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_server"))
         .args(args)
+        .env_remove("LOG_FORMAT")
+        .envs(env.iter().copied())
         .env("DATABASE_URL", format!("sqlite:{}", database.display()))
         .env_remove("DEMO_DATA")
         .env_remove("SECRET_KEY")
@@ -120,6 +126,31 @@ fn the_command_line_helps_refuses_what_it_does_not_know_and_maintains_the_databa
         text(&missing).contains("no provider account #99"),
         "{}",
         text(&missing)
+    );
+
+    // Logs as JSON, one object per line; an unknown format is refused.
+    let json = server_with(&["provider-enable", "99"], &db, &[("LOG_FORMAT", "json")]);
+    assert_eq!(json.status.code(), Some(1));
+    let line =
+        String::from_utf8_lossy(&json.stdout).to_string() + &String::from_utf8_lossy(&json.stderr);
+    let logged: serde_json::Value = line
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON line in:\n{line}"));
+    assert_eq!(logged["level"], "ERROR", "{logged}");
+    assert!(
+        logged["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no provider account #99"),
+        "{logged}"
+    );
+    let xml = server_with(&["migrate"], &db, &[("LOG_FORMAT", "xml")]);
+    assert_eq!(xml.status.code(), Some(2));
+    assert!(
+        text(&xml).contains("LOG_FORMAT must be text or json"),
+        "{}",
+        text(&xml)
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -35,6 +35,9 @@ pub struct DispatcherConfig {
     /// Web push may call plain-HTTP endpoints on this machine
     /// (`PUSH_ALLOW_LOOPBACK`: development and the tests' push fake only).
     pub push_loopback: bool,
+    /// At shutdown, how long sends in flight may finish; the rest are
+    /// abandoned (their rows keep their lease and are sent again later).
+    pub shutdown_grace: Duration,
 }
 
 /// The address `cargo leptos watch` and `scripts/run.sh` serve on.
@@ -51,6 +54,7 @@ impl Default for DispatcherConfig {
             public_url: DEFAULT_PUBLIC_URL.to_owned(),
             sms_fallback: FallbackConfig::default(),
             push_loopback: false,
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -260,7 +264,9 @@ impl Dispatcher {
                 let me = self.clone();
                 let tx = tx.clone();
                 tasks.spawn(async move {
-                    let _ = tx.send(me.attempt(&d).await).await;
+                    let attempted = me.attempt(&d).await;
+                    count_attempt(&d, &attempted.outcome);
+                    let _ = tx.send(attempted).await;
                     drop(permit);
                 });
             }
@@ -332,8 +338,21 @@ impl Dispatcher {
         while let Some(rows) = handed.recv().await {
             start(&mut tasks, rows);
         }
-        // Let in-flight sends finish and their results be written.
-        while tasks.join_next().await.is_some() {}
+        // Sends in flight finish, within the grace; their results are
+        // written. A send still running then is abandoned: its row stays
+        // `sending` under its lease, and is requeued by the rescuer (or, on
+        // SQLite, at the next start) and sent again.
+        let drained = tokio::time::timeout(self.config.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                sends = tasks.len(),
+                "shutdown: sends still in flight after the grace abandoned; they will be sent again"
+            );
+            tasks.shutdown().await;
+        }
         drop(tx);
         let _ = writer.await;
         rescuer.abort();
@@ -422,6 +441,24 @@ impl Dispatcher {
                 tracing::error!("expiring held status callbacks failed: {e}");
             }
         }
+    }
+}
+
+/// An attempt's outcome in the metrics; a send, with how long its delivery
+/// waited since it was written.
+fn count_attempt(d: &Claimed, outcome: &store::Outcome) {
+    use crate::metrics::{ATTEMPTS, POST_TO_PROVIDER_SECONDS};
+    let label = match outcome {
+        store::Outcome::Sent { .. } => "sent",
+        store::Outcome::Retry { .. } => "retry",
+        store::Outcome::Postpone { .. } => "postponed",
+        store::Outcome::Failed { .. } => "failed",
+    };
+    let channel = d.channel.as_str();
+    metrics::counter!(ATTEMPTS, "channel" => channel, "outcome" => label).increment(1);
+    if label == "sent" {
+        let waited = (now_ms() - d.created_at).max(0) as f64 / 1000.0;
+        metrics::histogram!(POST_TO_PROVIDER_SECONDS, "channel" => channel).record(waited);
     }
 }
 

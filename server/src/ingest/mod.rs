@@ -119,6 +119,7 @@ impl From<storage::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        metrics::counter!(crate::metrics::API_REFUSALS, "reason" => self.code).increment(1);
         let mut body = json!({"error": self.code, "message": self.message});
         if !self.fields.is_empty() {
             body["fields"] = json!(self.fields);
@@ -253,12 +254,19 @@ async fn post_event(
         digest: prepared.digest,
     };
     let (deliveries, skipped) = (prepared.deliveries.len(), prepared.skipped);
+    let channels: Vec<domain::Channel> = prepared.deliveries.iter().map(|d| d.channel).collect();
     match ingest
         .writer
         .write(new_event, prepared.deliveries, prepared.inbox)
         .await?
     {
-        Inserted::Created(id) => Ok(accepted(id, false, Some((deliveries, &skipped)))),
+        Inserted::Created(id) => {
+            for channel in channels {
+                metrics::counter!(crate::metrics::DELIVERIES_CREATED, "channel" => channel.as_str())
+                    .increment(1);
+            }
+            Ok(accepted(id, false, Some((deliveries, &skipped))))
+        }
         // Another request with this key was written first, meanwhile.
         Inserted::Duplicate(_) => {
             let key = event.idempotency_key.as_deref().unwrap_or_default();
@@ -304,6 +312,8 @@ async fn repeated(
 }
 
 fn accepted(id: i64, duplicate: bool, routed: Option<(usize, &[plan::SkippedRoute])>) -> Response {
+    let outcome = if duplicate { "duplicate" } else { "new" };
+    metrics::counter!(crate::metrics::EVENTS, "outcome" => outcome).increment(1);
     let mut body = json!({"notification_id": id, "duplicate": duplicate});
     if let Some((deliveries, skipped)) = routed {
         body["deliveries"] = json!(deliveries);

@@ -45,6 +45,7 @@ impl Drop for Registered<'_> {
             .is_some()
         {
             self.peers.count.fetch_sub(1, Ordering::Relaxed);
+            metrics::gauge!(crate::metrics::WEBSOCKETS).decrement(1.0);
         }
     }
 }
@@ -65,6 +66,7 @@ impl Peers {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, peer);
         self.count.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!(crate::metrics::WEBSOCKETS).increment(1.0);
         Registered { peers: self, id }
     }
 

@@ -39,6 +39,7 @@ pub use meta::meta_signature_ok;
 pub use twilio::twilio_signature;
 
 use crate::providers::{Account, AccountCache, ProviderKind};
+use crate::same_secret;
 use app::live::DeliveryChange;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -139,17 +140,33 @@ pub fn router(state: Arc<Webhooks>) -> Router {
             post(twilio::twilio_voice_gather),
         )
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        .layer(axum::middleware::from_fn(count_refused))
         .with_state(state)
+}
+
+/// Refused callbacks in the metrics, by the provider of the path and the
+/// status answered (`refused_401`: a bad token or signature, …); the
+/// accepted ones are counted with their verdict by [`acknowledge`].
+async fn count_refused(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let provider = ["fonnte", "wablas", "meta", "twilio"]
+        .into_iter()
+        .find(|p| request.uri().path().split('/').nth(2) == Some(p))
+        .unwrap_or("other");
+    let response = next.run(request).await;
+    let status = response.status();
+    if !status.is_success() {
+        metrics::counter!(
+            crate::metrics::CALLBACKS,
+            "provider" => provider,
+            "verdict" => format!("refused_{}", status.as_u16()),
+        )
+        .increment(1);
+    }
+    response
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {
     (status, message.to_owned()).into_response()
-}
-
-/// Compares secrets without revealing where they differ.
-fn same_secret(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// Why a callback is refused, before anything is applied.
@@ -368,6 +385,12 @@ async fn acknowledge(
     outcome: &str,
     now: i64,
 ) -> Response {
+    metrics::counter!(
+        crate::metrics::CALLBACKS,
+        "provider" => provider.to_owned(),
+        "verdict" => crate::metrics::verdict_of(outcome),
+    )
+    .increment(1);
     let _ = store::log_callback(
         &hooks.db,
         provider,

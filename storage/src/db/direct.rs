@@ -141,7 +141,10 @@ impl Direct {
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<R, Error> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let asked = std::time::Instant::now();
         let job: Job = Box::new(move |conn| {
+            metrics::histogram!(super::WRITE_WAIT_METRIC, "writer" => "direct")
+                .record(asked.elapsed());
             let run = || {
                 let tx =
                     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;

@@ -51,11 +51,13 @@ impl WriteGate {
     /// is this caller's alone and the direct writer waits between two
     /// transactions.
     pub async fn lock(&self) -> WriteTurn<'_> {
+        let asked = std::time::Instant::now();
         let turn = self.turn.lock().await;
         let paused = match &self.direct {
             Some(direct) => direct.pause().await,
             None => None,
         };
+        metrics::histogram!(WRITE_WAIT_METRIC, "writer" => "gate").record(asked.elapsed());
         WriteTurn {
             _paused: paused,
             _turn: turn,
@@ -73,6 +75,11 @@ impl WriteGate {
         self.direct.as_ref()
     }
 }
+
+/// How long SQLite writes waited for the writer (seconds, a histogram by
+/// `writer`: `gate` for the sqlx connection, `direct` for the outbox's
+/// thread); the server exports it at `/metrics`.
+pub const WRITE_WAIT_METRIC: &str = "notifikasi_sqlite_write_wait_seconds";
 
 /// The sqlx writer's turn ([`WriteGate::lock`]).
 pub struct WriteTurn<'a> {
@@ -462,6 +469,11 @@ impl Db {
         .fetch_one(pool)
         .await?);
         Ok(applied as usize >= known)
+    }
+
+    /// This pool's connections: (open, idle).
+    pub fn pool_use(&self) -> (u32, usize) {
+        on_db!(self, |pool| (pool.size(), pool.num_idle()))
     }
 
     pub fn backend(&self) -> Backend {

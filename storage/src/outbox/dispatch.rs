@@ -460,6 +460,42 @@ pub async fn next_due(db: &Db) -> Result<Option<i64>, Error> {
     Ok(v)
 }
 
+/// Deliveries waiting in the outbox, per channel: `due` (queued or deferred
+/// and due by `now`) and `sending` (claimed, not yet recorded), each with
+/// the oldest one's due time (`due`) or creation (`sending`), in ms.
+/// Read through the due and status indexes (`/metrics`).
+pub async fn backlog(db: &Db, now: i64) -> Result<Vec<Backlog>, Error> {
+    let rows: Vec<(String, String, i64, Option<i64>)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT channel, 'due', COUNT(*), MIN(next_attempt_at) FROM deliveries
+          WHERE status IN ('queued','deferred') AND next_attempt_at <= $1 GROUP BY channel
+         UNION ALL
+         SELECT channel, 'sending', COUNT(*), MIN(created_at) FROM deliveries
+          WHERE status = 'sending' GROUP BY channel"
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?);
+    Ok(rows
+        .into_iter()
+        .map(|(channel, state, count, oldest)| Backlog {
+            channel,
+            state,
+            count,
+            oldest: oldest.unwrap_or(now),
+        })
+        .collect())
+}
+
+/// One line of [`backlog`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backlog {
+    pub channel: String,
+    /// `due` or `sending`.
+    pub state: String,
+    pub count: i64,
+    pub oldest: i64,
+}
+
 /// The status of one delivery (tests and the API).
 pub async fn status_of(db: &Db, id: DeliveryId) -> Result<DeliveryStatus, Error> {
     let s: String = on_db!(db, |pool| sqlx::query_scalar(

@@ -556,11 +556,22 @@ fn try_of(account: &providers::Account, started_at: i64, answer: &Answer) -> Try
             (outcome, Some(error.clone()), response.as_ref())
         }
     };
+    let finished_at = now_ms();
+    let provider = account.kind.as_str();
+    metrics::counter!(
+        crate::metrics::SENDS,
+        "provider" => provider,
+        "account" => account.id.0.to_string(),
+        "outcome" => outcome.as_str(),
+    )
+    .increment(1);
+    metrics::histogram!(crate::metrics::SEND_SECONDS, "provider" => provider)
+        .record((finished_at - started_at).max(0) as f64 / 1000.0);
     Try {
         account_id: account.id,
-        provider: account.kind.as_str().to_owned(),
+        provider: provider.to_owned(),
         started_at,
-        finished_at: now_ms(),
+        finished_at,
         http_status: answer.http_status,
         outcome,
         error,
