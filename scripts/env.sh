@@ -27,14 +27,16 @@ if [ "$TOOLCHAIN_MODE" = "debian" ]; then
   export RUSTUP_TOOLCHAIN="${RUSTUP_TOOLCHAIN:-stable}"
 fi
 
-# Release build of the server and the WASM bundle into target/.
+# Release build of the server and the WASM bundle into target/: the site's
+# files hashed (Cargo.toml's hash-files) and precompressed (.br and .gz
+# beside each), served as they are by the server.
 leptos_build() {
   if [ "$TOOLCHAIN_MODE" = "debian" ]; then
     LEPTOS_BIN_CARGO_COMMAND="env -u RUSTC -u RUSTC_BOOTSTRAP cargo" \
     RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld \
-      cargo leptos build --release --lib-cargo-args=-Zbuild-std=std,panic_abort "$@"
+      cargo leptos build --release --precompress --lib-cargo-args=-Zbuild-std=std,panic_abort "$@"
   else
-    cargo leptos build --release "$@"
+    cargo leptos build --release --precompress "$@"
   fi
 }

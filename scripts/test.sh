@@ -51,6 +51,8 @@ leptos_build
 step "browser tests (Playwright + Chromium)"
 rm -rf target/e2e && mkdir -p target/e2e
 (cd end2end && npx playwright test)
+echo "first load on Fast 3G (end2end/tests/first-load.spec.ts):"
+cat target/e2e/first-load.json
 
 step "browser tests again on PostgreSQL (a fresh database, the same release build)"
 PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"

@@ -377,6 +377,10 @@ async fn run() -> Result<(), String> {
             .site_pkg_dir("pkg")
             .build()
     };
+    // A release build names the site's files by their hashes, listed
+    // beside the binary (whether cargo-leptos, a service manager or a
+    // container started it).
+    leptos_options.hash_files |= hashes_beside_binary();
     if let Some(addr) = config.bind_addr {
         leptos_options.site_addr = addr;
     }
@@ -426,6 +430,15 @@ async fn run() -> Result<(), String> {
     running.stop().await;
     db.close().await;
     Ok(())
+}
+
+/// Whether cargo-leptos wrote the site files' hashes (`hash.txt`) beside
+/// this binary, as a release build does; Leptos reads them from there.
+fn hashes_beside_binary() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("hash.txt")))
+        .is_some_and(|hashes| hashes.exists())
 }
 
 /// With no users at all, creates the first admin. Its password comes from

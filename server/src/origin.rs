@@ -97,7 +97,8 @@ pub async fn security_headers(
     next: Next,
 ) -> Response {
     use axum::http::HeaderValue;
-    let static_file = request.uri().path().starts_with("/pkg/");
+    let path = request.uri().path().to_owned();
+    let static_file = path.starts_with("/pkg/");
     let csp = (!static_file).then(|| {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).expect("the system's random source");
@@ -117,13 +118,35 @@ pub async fn security_headers(
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'");
     set(header::REFERRER_POLICY, "same-origin");
-    if !static_file {
-        set(header::CACHE_CONTROL, "no-store");
+    match (static_file, static_file && hashed_name(&path)) {
+        _ if path == "/favicon.svg" => set(header::CACHE_CONTROL, "public, max-age=86400"),
+        (false, _) => set(header::CACHE_CONTROL, "no-store"),
+        // Its name changes with its content: kept for a year, never asked again.
+        (true, true) => set(header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        // A development build's files keep their names: asked again each
+        // time (a 304 when unchanged).
+        (true, false) => set(header::CACHE_CONTROL, "no-cache"),
     }
     if site.public.starts_with("https://") {
         set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
     }
     response
+}
+
+/// Whether a file under `/pkg` is named by its content's hash, as
+/// cargo-leptos names a release build's files: `notifikasi.<22 characters
+/// of base64url MD5>.wasm` (`.js`, `.css`).
+fn hashed_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let mut parts = name.rsplit('.');
+    let (Some(ext), Some(hash), Some(_stem)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    matches!(ext, "js" | "wasm" | "css")
+        && hash.len() == 22
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Whether `request` changes state with the cookie: anything but a read to
@@ -204,6 +227,17 @@ pub(crate) mod tests {
             h.insert(*k, v.parse().unwrap());
         }
         h
+    }
+
+    #[test]
+    fn only_files_named_by_their_hash_are_cached_for_good() {
+        assert!(hashed_name("/pkg/notifikasi.q1w2e3r4t5y6u7i8o9p0-_.wasm"));
+        assert!(hashed_name("/pkg/notifikasi.q1w2e3r4t5y6u7i8o9p0-_.js"));
+        assert!(!hashed_name("/pkg/notifikasi.wasm"));
+        assert!(!hashed_name("/pkg/notifikasi_bg.wasm"));
+        assert!(!hashed_name("/pkg/notifikasi.short.css"));
+        assert!(!hashed_name("/pkg/notifikasi.q1w2e3r4t5y6u7i8o9p0-_.html"));
+        assert!(!hashed_name("/pkg/notifikasi.q1w2e3r4t5y6u7i8o9p0/_.js"));
     }
 
     #[test]
