@@ -153,7 +153,7 @@ pub struct StartOptions {
     pub keys: storage::secrets::Keyring,
     /// `/metrics` answers with this bearer token only (`None`: 404).
     pub metrics_token: Option<String>,
-    /// Proxies whose `X-Forwarded-For` is believed (`http::ClientAddress`).
+    /// Proxies whose `X-Forwarded-For` is believed (`http::client_behind`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a stop waits for requests and sends in flight.
     pub shutdown_grace: Duration,
